@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The README's two commands:
+#   installers/bootstrap.sh demo   build Mailmesh and open it on a local 3-node demo cluster
+#   installers/bootstrap.sh test   build Mailmesh and run every default test
+# Both install their Debian packages when missing (apt-get, as root or through sudo), build
+# out of tree with Ninja, are safe to run again, and never start or enable a system service.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${MAILMESH_BUILD_DIR:-$here/build}
+build_type=${MAILMESH_BUILD_TYPE:-RelWithDebInfo}
+
+packages=(
+  build-essential cmake ninja-build pkg-config file
+  qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqt6svg6 qt6-qpa-plugins libgl-dev
+  nlohmann-json3-dev libexpected-dev
+  openssh-client openssh-server syncthing dovecot-core dovecot-imapd
+  clang-14 libclang-rt-14-dev
+  procps psmisc
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "bootstrap: installing ${missing[*]}" >&2
+  # openssh-server and dovecot start their daemons from postinst through invoke-rc.d. A
+  # policy-rc.d that answers 101 ("action forbidden") keeps ports 22 and 143 closed: Mailmesh
+  # only needs the binaries. We remove the policy again only if we created it.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ]; then
+    as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+    created_policy=1
+  fi
+  trap '[ $created_policy -eq 1 ] && as_root rm -f '"$policy" RETURN
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build() {
+  cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@"
+  cmake --build "$build_dir"
+}
+
+case "${1:-}" in
+  deps)
+    install_packages
+    ;;
+  demo)
+    install_packages
+    configure_and_build
+    exec "$build_dir/app/mailmesh/mailmesh" --demo
+    ;;
+  test)
+    install_packages
+    configure_and_build -DMAILMESH_WERROR=ON
+    cd "$build_dir"
+    ctest --output-on-failure --timeout 900 -LE 'bench|slow'
+    ;;
+  *)
+    echo "usage: $0 demo|test|deps" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,12 @@
+# The executables start, and the agent is a static binary that runs on bare nodes.
+add_test(NAME apps_mailmeshctl_version COMMAND mailmeshctl --version)
+add_test(NAME apps_agent_version COMMAND mailmesh-agent --version)
+add_test(NAME apps_agent_is_static
+         COMMAND ${CMAKE_COMMAND} -DBINARY=$<TARGET_FILE:mailmesh-agent>
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/check_static.cmake)
+add_test(NAME apps_mailmesh_starts COMMAND mailmesh --version)
+set_tests_properties(apps_mailmeshctl_version apps_agent_version apps_agent_is_static
+                     apps_mailmesh_starts PROPERTIES LABELS unit)
+set_tests_properties(apps_mailmesh_starts PROPERTIES ENVIRONMENT QT_QPA_PLATFORM=offscreen)
+set_tests_properties(apps_mailmeshctl_version PROPERTIES PASS_REGULAR_EXPRESSION "^mailmeshctl [0-9]")
+set_tests_properties(apps_agent_version PROPERTIES PASS_REGULAR_EXPRESSION "^mailmesh-agent [0-9]")

@@ -1,0 +1,1 @@
+mailmesh_add_test(tst_sshaddress LIBS mailmesh_remote)

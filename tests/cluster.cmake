@@ -1,0 +1,1 @@
+mailmesh_add_test(tst_clusterconfig LIBS mailmesh_cluster)

@@ -1,0 +1,4 @@
+# core/maildir part 2: uidlist, keywords, headers, duplicates, manifests.
+mailmesh_add_test(tst_uidlist LIBS mailmesh_maildir)
+mailmesh_add_test(tst_keywords LIBS mailmesh_maildir)
+mailmesh_add_test(tst_messageheaders LIBS mailmesh_maildir)

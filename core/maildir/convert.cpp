@@ -1,0 +1,761 @@
+#include "maildir/convert.h"
+
+#include "maildir/dirreader.h"
+#include "maildir/fsutil.h"
+#include "maildir/journal.h"
+#include "maildir/jsonpath.h"
+#include "maildir/maildirname.h"
+#include "maildir/maildirwalker.h"
+#include "maildir/namelist.h"
+#include "maildir/quarantine.h"
+#include "maildir/statedir.h"
+#include "maildir/swapname.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+#include <optional>
+
+namespace mm::maildir {
+
+void to_json(nlohmann::json &json, const FolderConvertPlan &plan)
+{
+    json = nlohmann::json::object();
+    putPath(json, "path", plan.relPath);
+    json["stateBefore"] = std::string(folderStateName(plan.stateBefore));
+    json["skipped"] = plan.skipped;
+    if (plan.skipped)
+        json["skipReason"] = plan.skipReason;
+    json["createTmp"] = plan.createTmp;
+    json["swapNew"] = plan.swapNew;
+    json["finishSwap"] = plan.finishSwap;
+    auto moves = nlohmann::json::array();
+    for (const std::string &name : plan.moves)
+        moves.push_back(pathValue(name));
+    json["moves"] = std::move(moves);
+    auto renames = nlohmann::json::array();
+    for (const auto &rename : plan.renames) {
+        nlohmann::json item = nlohmann::json::object();
+        putPath(item, "from", rename.from);
+        putPath(item, "to", rename.to);
+        item["sha256"] = rename.sha256;
+        item["reason"] = "base-collision";
+        renames.push_back(std::move(item));
+    }
+    json["renames"] = std::move(renames);
+    auto quarantines = nlohmann::json::array();
+    for (const auto &q : plan.quarantines) {
+        nlohmann::json item = nlohmann::json::object();
+        putPath(item, "name", q.name);
+        item["reason"] = q.reason;
+        item["size"] = q.size;
+        quarantines.push_back(std::move(item));
+    }
+    json["quarantines"] = std::move(quarantines);
+}
+
+void to_json(nlohmann::json &json, const ConvertTotals &t)
+{
+    json = nlohmann::json{{"folders", t.folders},
+                          {"converted", t.converted},
+                          {"alreadyCurOnly", t.alreadyCurOnly},
+                          {"skipped", t.skipped},
+                          {"moved", t.moved},
+                          {"renamed", t.renamed},
+                          {"quarantined", t.quarantined},
+                          {"tmpCreated", t.tmpCreated},
+                          {"problems", t.problems}};
+}
+
+void to_json(nlohmann::json &json, const ConvertReport &report)
+{
+    json = nlohmann::json::object();
+    json["schemaVersion"] = ConvertReport::kSchemaVersion;
+    json["dryRun"] = report.dryRun;
+    putPath(json, "root", report.root);
+    putPath(json, "stateDir", report.stateDir);
+    if (!report.dryRun) {
+        json["runId"] = report.runId;
+        putPath(json, "journal", report.journalPath);
+        json["verified"] = report.verified;
+    }
+    json["cancelled"] = report.cancelled;
+    json["folders"] = report.folders;
+    json["problems"] = report.problems;
+    json["totals"] = report.totals;
+}
+
+namespace {
+
+// Renames applied between two journal flushes. Large enough that journal writes are a rounding
+// error next to the renames, small enough that a kill loses little of the audit trail.
+constexpr std::size_t kBatch = 4096;
+
+bool isSymlinkToCur(int dirfd, const char *name)
+{
+    std::array<char, 8> target{};
+    const ssize_t n = ::readlinkat(dirfd, name, target.data(), target.size());
+    const std::string_view to(target.data(), n > 0 ? std::size_t(n) : 0);
+    return to == "cur" || to == "cur/";
+}
+
+// The entries of new/ (or of a swap leftover holding new/'s old contents), classified.
+struct NewListing
+{
+    NameList messages;  // regular files not starting with '.'
+    NameList dotfiles;  // regular files starting with '.'
+    std::string blocker; // why the folder must be left alone (empty: fine)
+};
+
+NewListing listNew(int newFd, const std::string &newRel)
+{
+    NewListing listing;
+    DirReader reader(newFd);
+    DirEntry entry;
+    while (reader.next(entry)) {
+        if (entry.type != DT_REG) {
+            if (listing.blocker.empty())
+                listing.blocker = std::string(entry.type == DT_LNK   ? "symlink "
+                                              : entry.type == DT_DIR ? "directory "
+                                                                     : "special file ") +
+                                  toValidUtf8(joinRel(newRel, entry.name)) + " in new/";
+            continue;
+        }
+        (entry.name.front() == '.' ? listing.dotfiles : listing.messages).add(entry.name);
+    }
+    if (reader.error() != 0)
+        listing.blocker = newRel + ": cannot read: " + std::strerror(reader.error());
+    return listing;
+}
+
+// cur/ names, sorted, for BASE lookups by binary search.
+struct CurIndex
+{
+    NameList names;
+    std::uint64_t messages = 0;
+
+    // Every cur/ name whose BASE is `base`: the name "base" itself and the names "base:...".
+    template <class Fn>
+    void forEachWithBase(std::string_view base, Fn &&fn) const
+    {
+        auto lower = [&](std::string_view key) {
+            std::size_t lo = 0, hi = names.size();
+            while (lo < hi) {
+                const std::size_t mid = (lo + hi) / 2;
+                if (names[mid] < key)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            return lo;
+        };
+        std::size_t i = lower(base);
+        if (i < names.size() && names[i] == base)
+            fn(names[i]);
+        std::string prefix(base);
+        prefix.push_back(':');
+        for (i = lower(prefix); i < names.size() && names[i].starts_with(prefix); ++i)
+            fn(names[i]);
+    }
+    bool hasBase(std::string_view base) const
+    {
+        bool found = false;
+        forEachWithBase(base, [&](std::string_view) { found = true; });
+        return found;
+    }
+};
+
+Result<CurIndex> indexCur(int curFd, const std::string &curRel)
+{
+    CurIndex index;
+    DirReader reader(curFd);
+    DirEntry entry;
+    while (reader.next(entry)) {
+        if (entry.name.front() == '.')
+            continue;
+        index.names.add(entry.name);
+        if (entry.type == DT_REG)
+            ++index.messages;
+    }
+    if (reader.error() != 0)
+        return fail(errnoError(reader.error(), "cannot read", curRel));
+    index.names.sort();
+    return index;
+}
+
+class FolderConverter
+{
+public:
+    FolderConverter(const MailRoot &root, ConvertReport &report, Journal *journal,
+                    Quarantine *quarantine, const ProgressSink &progress, std::uint64_t &done,
+                    std::uint64_t total)
+        : m_root(root)
+        , m_report(report)
+        , m_journal(journal)
+        , m_quarantine(quarantine)
+        , m_progress(progress)
+        , m_done(done)
+        , m_total(total)
+    {
+    }
+
+    // Plans (and unless dry) applies the conversion of one folder. Returns false when cancelled.
+    bool convert(const MaildirFolder &folder)
+    {
+        FolderConvertPlan plan;
+        plan.relPath = folder.relPath;
+        plan.stateBefore = folder.state;
+        auto folderFd = openDirBeneath(m_root.fd(), folder.relPath, m_root.path());
+        if (!folderFd)
+            return skip(plan, folderFd.error().message);
+        const int dirFd = folderFd->get();
+        plan.createTmp = !folder.hasTmp;
+
+        struct stat st;
+        const bool haveSwap = ::fstatat(dirFd, kSwapName, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        const bool swapIsDir = haveSwap && S_ISDIR(st.st_mode);
+        const bool swapIsCurLink = haveSwap && S_ISLNK(st.st_mode) && isSymlinkToCur(dirFd, kSwapName);
+        if (haveSwap && !swapIsDir && !swapIsCurLink)
+            return skip(plan, std::string(kSwapName) + " exists and is not ours");
+
+        if (folder.state == FolderState::CurOnly) {
+            if (swapIsCurLink) {
+                // A revert killed after its exchange: the symlink is surplus.
+                plan.finishSwap = true;
+            } else if (swapIsDir) {
+                // A convert killed after its exchange: the old new/ still holds what it held.
+                plan.finishSwap = true;
+            } else if (!plan.createTmp) {
+                ++m_report.totals.alreadyCurOnly;
+                return true;
+            }
+            if (!m_report.dryRun) {
+                if (!createTmp(dirFd, plan))
+                    return true;
+                if (swapIsCurLink)
+                    ::unlinkat(dirFd, kSwapName, 0);
+                if (swapIsDir && !drainAndRemoveSwap(dirFd, plan))
+                    return finish(plan, false);
+            } else if (swapIsDir) {
+                planDrain(dirFd, plan);
+            }
+            if (!plan.finishSwap)
+                ++m_report.totals.alreadyCurOnly;
+            return finish(plan, true);
+        }
+        if (folder.state != FolderState::Classic)
+            return skip(plan, "broken folder: " + folder.brokenReason);
+
+        auto curFd = openDirAt(dirFd, "cur", joinRel(folder.relPath, "cur"));
+        if (!curFd)
+            return skip(plan, curFd.error().message);
+        const std::string newRel = joinRel(folder.relPath, "new");
+        auto newFd = openDirAt(dirFd, "new", newRel);
+        if (!newFd)
+            return skip(plan, newFd.error().message);
+
+        if (!planMessages(newFd->get(), curFd->get(), folder.relPath, "new", plan))
+            return true; // skipped, reported
+        const std::uint64_t curBefore = m_curBefore;
+        plan.swapNew = true;
+        if (m_report.dryRun)
+            return finish(plan, true);
+
+        if (!createTmp(dirFd, plan))
+            return true;
+        if (!applyMessages(newFd->get(), curFd->get(), folder.relPath, "new", plan))
+            return finish(plan, false);
+        if (m_progress.cancelled())
+            return finish(plan, false);
+        // Anything delivered meanwhile, or left by a failed rename, keeps new/ a directory.
+        NewListing after = listNew(newFd->get(), newRel);
+        if (!after.messages.empty() || !after.dotfiles.empty() || !after.blocker.empty()) {
+            problem(ProblemKind::FolderSkipped, newRel,
+                    "new/ not empty after the moves; left classic (run convert again)");
+            return finish(plan, true);
+        }
+        newFd->reset();
+        if (!swapNewForSymlink(dirFd, plan))
+            return finish(plan, true);
+        if (!drainAndRemoveSwap(dirFd, plan))
+            return finish(plan, false);
+        verify(dirFd, plan, curBefore);
+        return finish(plan, true);
+    }
+
+private:
+    static constexpr const char *kSwapName = kNewSwapName;
+
+    void problem(ProblemKind kind, std::string path, std::string detail)
+    {
+        m_report.problems.push_back(Problem{kind, std::move(path), std::move(detail)});
+    }
+
+    bool skip(FolderConvertPlan &plan, std::string reason)
+    {
+        plan.skipped = true;
+        plan.skipReason = reason;
+        problem(ProblemKind::FolderSkipped, plan.relPath, std::move(reason));
+        ++m_report.totals.skipped;
+        m_report.folders.push_back(std::move(plan));
+        return true;
+    }
+
+    bool finish(FolderConvertPlan &plan, bool keepGoing)
+    {
+        const bool changes = plan.swapNew || plan.finishSwap || plan.createTmp ||
+                             !plan.moves.empty() || !plan.renames.empty() ||
+                             !plan.quarantines.empty();
+        if (plan.swapNew)
+            ++m_report.totals.converted; // in a dry run: planned
+        if (changes)
+            m_report.folders.push_back(std::move(plan));
+        return keepGoing && !m_progress.cancelled();
+    }
+
+    // The plan for the messages of one directory (new/, or a swap leftover) against cur/.
+    // Deterministic: names are taken grouped by BASE, in bytewise order.
+    bool planMessages(int srcFd, int curFd, const std::string &folderRel, const char *srcName,
+                      FolderConvertPlan &plan)
+    {
+        const std::string srcRel = joinRel(folderRel, srcName);
+        NewListing listing = listNew(srcFd, srcRel);
+        if (!listing.blocker.empty()) {
+            skip(plan, listing.blocker);
+            return false;
+        }
+        auto cur = indexCur(curFd, joinRel(folderRel, "cur"));
+        if (!cur) {
+            skip(plan, cur.error().message);
+            return false;
+        }
+        m_curBefore = cur->messages;
+        for (std::size_t i = 0; i < listing.dotfiles.size(); ++i) {
+            struct stat st{};
+            const std::string name(listing.dotfiles[i]);
+            ::fstatat(srcFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+            plan.quarantines.push_back({name, "dotfile-in-new", std::uint64_t(st.st_size)});
+        }
+
+        NameList &names = listing.messages;
+        std::vector<std::uint32_t> order(names.size());
+        std::iota(order.begin(), order.end(), 0u);
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const std::string_view na = names[a], nb = names[b];
+            const std::string_view ba = baseOf(na), bb = baseOf(nb);
+            return ba != bb ? ba < bb : na < nb;
+        });
+        plan.moves.reserve(names.size());
+        std::size_t i = 0;
+        while (i < order.size()) {
+            const std::string_view base = baseOf(names[order[i]]);
+            std::size_t end = i + 1;
+            while (end < order.size() && baseOf(names[order[end]]) == base)
+                ++end;
+            if (end == i + 1 && !cur->hasBase(base)) {
+                plan.moves.emplace_back(names[order[i]]); // the common case: no collision
+                i = end;
+                continue;
+            }
+            if (!planCollisionGroup(srcFd, curFd, *cur, names, order, i, end, srcRel, plan))
+                return false;
+            i = end;
+        }
+        return true;
+    }
+
+    // Names in [begin, end) of `order` share one BASE, which may also exist in cur/.
+    bool planCollisionGroup(int srcFd, int curFd, const CurIndex &cur, const NameList &names,
+                            const std::vector<std::uint32_t> &order, std::size_t begin,
+                            std::size_t end, const std::string &srcRel, FolderConvertPlan &plan)
+    {
+        struct Kept
+        {
+            int dirFd;
+            std::string name;
+        };
+        std::vector<Kept> kept; // what the group's BASE already stands for
+        cur.forEachWithBase(baseOf(names[order[begin]]),
+                            [&](std::string_view name) { kept.push_back({curFd, std::string(name)}); });
+        for (std::size_t k = begin; k < end; ++k) {
+            const std::string name(names[order[k]]);
+            if (kept.empty()) {
+                plan.moves.push_back(name);
+                kept.push_back({srcFd, name});
+                continue;
+            }
+            bool identical = false;
+            for (const Kept &other : kept) {
+                auto same = sameContents(srcFd, name.c_str(), other.dirFd, other.name.c_str());
+                if (!same) {
+                    skip(plan, "cannot compare " + toValidUtf8(joinRel(srcRel, name)) + ": " +
+                                   same.error().message);
+                    return false;
+                }
+                if (*same) {
+                    identical = true;
+                    break;
+                }
+            }
+            struct stat st{};
+            ::fstatat(srcFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
+            if (identical) {
+                plan.quarantines.push_back({name, "identical-copy", std::uint64_t(st.st_size)});
+                continue;
+            }
+            auto sha = sha256OfFile(srcFd, name.c_str(), joinRel(srcRel, name));
+            if (!sha) {
+                skip(plan, sha.error().message);
+                return false;
+            }
+            std::string target = collisionName(name, *sha);
+            if (cur.hasBase(baseOf(target)))
+                target = collisionName(name, *sha, 64);
+            if (cur.hasBase(baseOf(target))) {
+                skip(plan, "no free name for " + toValidUtf8(joinRel(srcRel, name)));
+                return false;
+            }
+            plan.renames.push_back({name, target, *sha});
+            kept.push_back({srcFd, name});
+        }
+        return true;
+    }
+
+    bool createTmp(int dirFd, FolderConvertPlan &plan)
+    {
+        if (!plan.createTmp)
+            return true;
+        std::string line;
+        JsonLineWriter(line)
+            .string("type", "create-tmp")
+            .number("seq", m_journal->nextSeq())
+            .path("folder", plan.relPath)
+            .finish();
+        m_journal->addLine(line);
+        if (auto status = m_journal->flush(); !status)
+            return fatal(status.error());
+        if (::mkdirat(dirFd, "tmp", 0700) != 0 && errno != EEXIST) {
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "tmp"), std::strerror(errno));
+            return true;
+        }
+        ++m_report.totals.tmpCreated;
+        return m_journal->markApplied(m_journal->lastSeq()).has_value();
+    }
+
+    bool fatal(const Error &error)
+    {
+        m_fatal = error;
+        return false;
+    }
+
+    void countDone(std::string_view item)
+    {
+        ++m_done;
+        if ((m_done & 1023) == 0)
+            m_progress.report(m_done, m_total, item);
+    }
+
+    // plan -> journal -> apply, in batches. Moves and renames: renameat2(RENAME_NOREPLACE), so
+    // nothing in cur/ is ever overwritten. Quarantines: into the state dir.
+    bool applyMessages(int srcFd, int curFd, const std::string &folderRel, const char *srcName,
+                       FolderConvertPlan &plan)
+    {
+        const std::string srcPrefix = joinRel(folderRel, srcName) + "/";
+        const std::string curPrefix = joinRel(folderRel, "cur") + "/";
+        std::string line, from, to;
+        // Quarantines first: they are few, and each one's record is flushed before its rename.
+        for (const auto &item : plan.quarantines) {
+            from.assign(srcPrefix).append(item.name);
+            QuarantineEntry entry = m_quarantine->plan(from, item.size, item.reason);
+            if (auto status = m_journal->flush(); !status)
+                return fatal(status.error());
+            if (auto status = m_quarantine->apply(srcFd, item.name.c_str(), entry); !status) {
+                problem(ProblemKind::ActionFailed, from, status.error().message);
+                continue;
+            }
+            ++m_report.totals.quarantined;
+            countDone(item.name);
+        }
+        auto journalMove = [&](std::string_view name, std::string_view target,
+                               const std::string *sha) {
+            from.assign(srcPrefix).append(name);
+            to.assign(curPrefix).append(target);
+            line.clear();
+            JsonLineWriter writer(line);
+            writer.string("type", "move").number("seq", m_journal->nextSeq()).path("from", from).path("to", to);
+            if (sha)
+                writer.string("reason", "base-collision").string("sha256", *sha);
+            writer.finish();
+            m_journal->addLine(line);
+        };
+        auto doRename = [&](const std::string &name, const std::string &target) {
+            if (renameAt2(srcFd, name.c_str(), curFd, target.c_str(), RENAME_NOREPLACE) == 0)
+                return true;
+            const int err = errno;
+            problem(ProblemKind::ActionFailed, srcPrefix + name,
+                    std::string("cannot move to cur/: ") + std::strerror(err));
+            return false;
+        };
+        for (const auto &rename : plan.renames) {
+            journalMove(rename.from, rename.to, &rename.sha256);
+            if (auto status = m_journal->flush(); !status)
+                return fatal(status.error());
+            if (doRename(rename.from, rename.to))
+                ++m_report.totals.renamed;
+            countDone(rename.from);
+        }
+        for (std::size_t start = 0; start < plan.moves.size(); start += kBatch) {
+            if (m_progress.cancelled()) {
+                m_report.cancelled = true;
+                return false;
+            }
+            const std::size_t stop = std::min(plan.moves.size(), start + kBatch);
+            for (std::size_t k = start; k < stop; ++k)
+                journalMove(plan.moves[k], plan.moves[k], nullptr);
+            if (auto status = m_journal->flush(); !status)
+                return fatal(status.error());
+            const std::uint64_t lastSeq = m_journal->lastSeq();
+            for (std::size_t k = start; k < stop; ++k) {
+                if (doRename(plan.moves[k], plan.moves[k]))
+                    ++m_report.totals.moved;
+                countDone(plan.moves[k]);
+            }
+            if (auto status = m_journal->markApplied(lastSeq); !status)
+                return fatal(status.error());
+        }
+        if (auto status = m_journal->flush(); !status)
+            return fatal(status.error());
+        return true;
+    }
+
+    // new/ (empty) <-> a fresh symlink "cur", atomically: `new` exists at every instant.
+    bool swapNewForSymlink(int dirFd, FolderConvertPlan &plan)
+    {
+        std::string line;
+        JsonLineWriter(line)
+            .string("type", "swap-new")
+            .number("seq", m_journal->nextSeq())
+            .path("folder", plan.relPath)
+            .string("to", "cur-only")
+            .finish();
+        m_journal->addLine(line);
+        if (auto status = m_journal->flush(); !status)
+            return fatal(status.error());
+        if (::symlinkat("cur", dirFd, kSwapName) != 0 &&
+            !(errno == EEXIST && isSymlinkToCur(dirFd, kSwapName))) {
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, kSwapName), std::strerror(errno));
+            return false;
+        }
+        if (renameAt2(dirFd, kSwapName, dirFd, "new", RENAME_EXCHANGE) != 0) {
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "new"),
+                    std::string("cannot swap new/ for the symlink: ") + std::strerror(errno));
+            ::unlinkat(dirFd, kSwapName, 0);
+            return false;
+        }
+        return m_journal->markApplied(m_journal->lastSeq()).has_value();
+    }
+
+    void planDrain(int dirFd, FolderConvertPlan &plan)
+    {
+        auto swapFd = openDirAt(dirFd, kSwapName, joinRel(plan.relPath, kSwapName));
+        auto curFd = openDirAt(dirFd, "cur", joinRel(plan.relPath, "cur"));
+        if (swapFd && curFd)
+            planMessages(swapFd->get(), curFd->get(), plan.relPath, kSwapName, plan);
+    }
+
+    // After the exchange the old new/ sits at kSwapName. Messages delivered into it between our
+    // last look and the exchange (or left by a killed run) go to cur/ like the others; then the
+    // empty directory is removed (rmdir: it refuses to remove anything that is not empty).
+    bool drainAndRemoveSwap(int dirFd, FolderConvertPlan &plan)
+    {
+        const std::string swapRel = joinRel(plan.relPath, kSwapName);
+        auto swapFd = openDirAt(dirFd, kSwapName, swapRel);
+        if (!swapFd) {
+            problem(ProblemKind::ActionFailed, swapRel, swapFd.error().message);
+            return true;
+        }
+        auto curFd = openDirAt(dirFd, "cur", joinRel(plan.relPath, "cur"));
+        if (!curFd) {
+            problem(ProblemKind::ActionFailed, plan.relPath, curFd.error().message);
+            return true;
+        }
+        FolderConvertPlan drain;
+        drain.relPath = plan.relPath;
+        if (!planMessages(swapFd->get(), curFd->get(), plan.relPath, kSwapName, drain))
+            return true; // reported by skip(); the leftover stays for the admin
+        if (!applyMessages(swapFd->get(), curFd->get(), plan.relPath, kSwapName, drain))
+            return false;
+        for (auto &m : drain.moves)
+            plan.moves.push_back(std::move(m));
+        for (auto &r : drain.renames)
+            plan.renames.push_back(std::move(r));
+        for (auto &q : drain.quarantines)
+            plan.quarantines.push_back(std::move(q));
+        swapFd->reset();
+        if (::unlinkat(dirFd, kSwapName, AT_REMOVEDIR) != 0)
+            problem(ProblemKind::ActionFailed, swapRel,
+                    std::string("cannot remove the emptied old new/: ") + std::strerror(errno));
+        return true;
+    }
+
+    void verify(int dirFd, const FolderConvertPlan &plan, std::uint64_t curBefore)
+    {
+        struct stat st;
+        bool ok = ::fstatat(dirFd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+                  isSymlinkToCur(dirFd, "new");
+        if (auto curFd = openDirAt(dirFd, "cur", plan.relPath); ok && curFd) {
+            auto index = indexCur(curFd->get(), plan.relPath);
+            const std::uint64_t expected = curBefore + plan.moves.size() + plan.renames.size();
+            if (!index || index->messages < expected) {
+                ok = false;
+                problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "cur"),
+                        "verification: fewer messages in cur/ than planned");
+            }
+        }
+        if (!ok)
+            m_verifyFailed = true;
+    }
+
+public:
+    std::optional<Error> m_fatal;
+    bool m_verifyFailed = false;
+
+private:
+    const MailRoot &m_root;
+    ConvertReport &m_report;
+    Journal *m_journal;
+    Quarantine *m_quarantine;
+    const ProgressSink &m_progress;
+    std::uint64_t &m_done;
+    std::uint64_t m_total;
+    std::uint64_t m_curBefore = 0;
+};
+
+// Messages waiting in new/ across the tree: the progress total. One getdents pass, no stat.
+std::uint64_t countNew(const MailRoot &root, const MaildirTree &tree)
+{
+    std::uint64_t total = 0;
+    for (const MaildirFolder &folder : tree.folders) {
+        if (folder.state != FolderState::Classic)
+            continue;
+        auto dir = openDirBeneath(root.fd(), joinRel(folder.relPath, "new"), root.path());
+        if (!dir)
+            continue;
+        DirReader reader(dir->get());
+        DirEntry entry;
+        while (reader.next(entry))
+            ++total;
+    }
+    return total;
+}
+
+// Closes the journals of runs that were killed: their unconfirmed intents are settled by what is
+// on disk now (a rename either happened or not), and the new run re-plans from the disk anyway.
+Status settleUnfinishedRuns(const StateDir &state)
+{
+    auto runs = Journal::readAll(state);
+    if (!runs)
+        return fail(runs.error());
+    for (const auto &run : *runs) {
+        if (run.ended)
+            continue;
+        std::uint64_t lastApplied = 0, lastSeq = 0;
+        for (const auto &record : run.records) {
+            const std::string type = record.value("type", std::string());
+            if (type == "applied")
+                lastApplied = std::max(lastApplied, record.value("upTo", std::uint64_t(0)));
+            lastSeq = std::max(lastSeq, record.value("seq", std::uint64_t(0)));
+        }
+        auto journal = Journal::reopen(run.path, run.runId);
+        if (!journal)
+            return fail(journal.error());
+        if (auto status = journal->end("recovered", {{"lastSeq", lastSeq},
+                                                     {"lastConfirmed", lastApplied}});
+            !status)
+            return status;
+    }
+    return {};
+}
+
+} // namespace
+
+Result<ConvertReport> Convert::run(const MailRoot &root, const ConvertOptions &options,
+                                   const ProgressSink &progress)
+{
+    ConvertReport report;
+    report.dryRun = options.dryRun;
+    report.root = root.path();
+    auto state = StateDir::resolve(root, options.stateDir);
+    if (!state)
+        return fail(state.error());
+    report.stateDir = state->path();
+
+    auto tree = MaildirWalker::walk(root, progress);
+    if (!tree)
+        return fail(tree.error());
+    report.problems = std::move(tree->problems);
+    report.totals.folders = tree->folders.size();
+
+    std::optional<StateLock> lock;
+    std::optional<Journal> journal;
+    std::optional<Quarantine> quarantine;
+    if (!options.dryRun) {
+        if (auto status = state->create(); !status)
+            return fail(status.error());
+        auto acquired = state->lock();
+        if (!acquired)
+            return fail(acquired.error());
+        lock.emplace(std::move(*acquired));
+        if (auto status = settleUnfinishedRuns(*state); !status)
+            return fail(status.error());
+        auto begun = Journal::begin(*state, "convert", root.path());
+        if (!begun)
+            return fail(begun.error());
+        journal.emplace(std::move(*begun));
+        quarantine.emplace(*state, *journal);
+        report.runId = journal->runId();
+        report.journalPath = journal->path();
+    }
+
+    std::uint64_t done = 0;
+    const std::uint64_t total = countNew(root, *tree);
+    progress.report(0, total, {});
+    FolderConverter converter(root, report, journal ? &*journal : nullptr,
+                              quarantine ? &*quarantine : nullptr, progress, done, total);
+    for (const MaildirFolder &folder : tree->folders) {
+        if (progress.cancelled()) {
+            report.cancelled = true;
+            break;
+        }
+        if (!converter.convert(folder)) {
+            if (converter.m_fatal)
+                break;
+            report.cancelled = report.cancelled || progress.cancelled();
+            if (report.cancelled)
+                break;
+        }
+    }
+    progress.report(done, total, {});
+    report.totals.problems = report.problems.size();
+    report.verified = !options.dryRun && !report.cancelled && !converter.m_fatal &&
+                      !converter.m_verifyFailed;
+    if (journal) {
+        const std::string status = converter.m_fatal ? "failed" : report.cancelled ? "cancelled" : "ok";
+        nlohmann::json totals = report.totals;
+        if (auto ended = journal->end(status, totals); !ended && !converter.m_fatal)
+            return fail(ended.error());
+    }
+    if (converter.m_fatal)
+        return fail(*converter.m_fatal);
+    return report;
+}
+
+} // namespace mm::maildir

@@ -1,0 +1,271 @@
+#include "maildir/journal.h"
+
+#include "maildir/dirreader.h"
+#include "maildir/fsutil.h"
+#include "maildir/maildirname.h"
+#include "maildir/jsonpath.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+namespace mm::maildir {
+
+namespace {
+
+constexpr std::size_t kFlushThreshold = 1 << 20;
+
+Status writeAll(int fd, std::string_view data, const std::string &path)
+{
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(errnoError(errno, "cannot write journal", path));
+        }
+        data.remove_prefix(std::size_t(n));
+    }
+    return {};
+}
+
+std::string newRunId()
+{
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    std::tm tm{};
+    ::gmtime_r(&ts.tv_sec, &tm);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d%02d%02dT%02d%02d%02d.%06ldZ-%d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000,
+                  int(::getpid()));
+    return text;
+}
+
+} // namespace
+
+void appendJsonString(std::string &out, std::string_view text)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(ch);
+        } else if (c < 0x20 || c == 0x7f) {
+            out.append("\\u00");
+            out.push_back(kHex[c >> 4]);
+            out.push_back(kHex[c & 0xf]);
+        } else {
+            out.push_back(ch);
+        }
+    }
+    out.push_back('"');
+}
+
+JsonLineWriter::JsonLineWriter(std::string &out)
+    : m_out(out)
+{
+    m_out.push_back('{');
+}
+
+void JsonLineWriter::key(std::string_view key)
+{
+    if (!m_first)
+        m_out.push_back(',');
+    m_first = false;
+    appendJsonString(m_out, key);
+    m_out.push_back(':');
+}
+
+JsonLineWriter &JsonLineWriter::string(std::string_view k, std::string_view value)
+{
+    key(k);
+    if (isValidUtf8(value))
+        appendJsonString(m_out, value);
+    else
+        appendJsonString(m_out, toValidUtf8(value));
+    return *this;
+}
+
+JsonLineWriter &JsonLineWriter::path(std::string_view k, std::string_view bytes)
+{
+    key(k);
+    if (isValidUtf8(bytes)) {
+        appendJsonString(m_out, bytes);
+        return *this;
+    }
+    appendJsonString(m_out, toValidUtf8(bytes));
+    std::string bytesKey(k);
+    bytesKey += "Base64";
+    key(bytesKey);
+    appendJsonString(m_out, base64Encode(bytes));
+    return *this;
+}
+
+JsonLineWriter &JsonLineWriter::number(std::string_view k, std::uint64_t value)
+{
+    key(k);
+    char digits[24];
+    const int n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(value));
+    m_out.append(digits, std::size_t(n));
+    return *this;
+}
+
+void JsonLineWriter::finish() { m_out.push_back('}'); }
+
+Result<Journal> Journal::begin(const StateDir &state, std::string_view operation,
+                               const std::string &rootPath)
+{
+    Journal journal;
+    journal.m_runId = newRunId();
+    journal.m_path = state.journalDir() + "/" + journal.m_runId + ".jsonl";
+    journal.m_fd.reset(::open(journal.m_path.c_str(),
+                              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!journal.m_fd.valid())
+        return fail(errnoError(errno, "cannot create journal", journal.m_path));
+    nlohmann::json record{{"type", "begin"},
+                          {"schemaVersion", kSchemaVersion},
+                          {"runId", journal.m_runId},
+                          {"operation", std::string(operation)},
+                          {"time", utcTimestamp()},
+                          {"pid", int(::getpid())}};
+    putPath(record, "root", rootPath);
+    journal.add(record);
+    if (auto status = journal.flush(); !status)
+        return fail(status.error());
+    return journal;
+}
+
+Result<Journal> Journal::reopen(const std::string &path, const std::string &runId)
+{
+    Journal journal;
+    journal.m_runId = runId;
+    journal.m_path = path;
+    journal.m_fd.reset(::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+    if (!journal.m_fd.valid())
+        return fail(errnoError(errno, "cannot open journal", path));
+    // A run killed mid-write may end in a torn line: start on a fresh line so the next record
+    // parses (readers skip the torn one).
+    journal.m_buffer.push_back('\n');
+    return journal;
+}
+
+void Journal::add(const nlohmann::json &record)
+{
+    m_buffer += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    m_buffer.push_back('\n');
+}
+
+void Journal::addLine(std::string_view line)
+{
+    m_buffer.append(line);
+    m_buffer.push_back('\n');
+}
+
+Status Journal::flush()
+{
+    if (m_buffer.empty())
+        return {};
+    auto status = writeAll(m_fd.get(), m_buffer, m_path);
+    m_buffer.clear();
+    return status;
+}
+
+Status Journal::markApplied(std::uint64_t upToSeq)
+{
+    std::string line;
+    JsonLineWriter(line).string("type", "applied").number("upTo", upToSeq).finish();
+    addLine(line);
+    if (m_buffer.size() >= kFlushThreshold)
+        return flush();
+    return {};
+}
+
+Status Journal::end(std::string_view status, const nlohmann::json &summary)
+{
+    nlohmann::json record{{"type", "end"}, {"status", std::string(status)}, {"time", utcTimestamp()}};
+    if (!summary.is_null())
+        record["summary"] = summary;
+    add(record);
+    return flush();
+}
+
+Result<std::vector<nlohmann::json>> Journal::readFile(const std::string &path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid())
+        return fail(errnoError(errno, "cannot open journal", path));
+    std::string text;
+    char buffer[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(errnoError(errno, "cannot read journal", path));
+        }
+        if (n == 0)
+            break;
+        text.append(buffer, std::size_t(n));
+    }
+    std::vector<nlohmann::json> records;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t eol = text.find('\n', pos);
+        if (eol == std::string::npos)
+            eol = text.size();
+        const std::string_view line(text.data() + pos, eol - pos);
+        pos = eol + 1;
+        if (line.empty())
+            continue;
+        auto record = nlohmann::json::parse(line, nullptr, false);
+        if (record.is_discarded() || !record.is_object())
+            continue; // a line torn by kill -9
+        records.push_back(std::move(record));
+    }
+    return records;
+}
+
+Result<std::vector<Journal::RunFile>> Journal::readAll(const StateDir &state)
+{
+    const std::string dir = state.journalDir();
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd.valid()) {
+        if (errno == ENOENT)
+            return std::vector<RunFile>{};
+        return fail(errnoError(errno, "cannot open", dir));
+    }
+    std::vector<RunFile> runs;
+    DirReader reader(fd.get());
+    DirEntry entry;
+    while (reader.next(entry)) {
+        if (entry.type != DT_REG || !entry.name.ends_with(".jsonl"))
+            continue;
+        RunFile run;
+        run.runId.assign(entry.name.substr(0, entry.name.size() - 6));
+        run.path = dir + "/" + std::string(entry.name);
+        runs.push_back(std::move(run));
+    }
+    std::sort(runs.begin(), runs.end(),
+              [](const RunFile &a, const RunFile &b) { return a.runId < b.runId; });
+    for (RunFile &run : runs) {
+        auto records = readFile(run.path);
+        if (!records)
+            return fail(records.error());
+        run.records = std::move(*records);
+        run.ended = std::any_of(run.records.begin(), run.records.end(), [](const auto &r) {
+            return r.value("type", std::string()) == "end";
+        });
+    }
+    return runs;
+}
+
+} // namespace mm::maildir

@@ -1,0 +1,101 @@
+#pragma once
+
+#include "common/result.h"
+#include "maildir/statedir.h"
+#include "maildir/uniquefd.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mm::maildir {
+
+// The record of one changing run (convert, revert, dedupe, restore...): JSON lines in
+// <state>/journal/<runId>.jsonl. Every change is plan -> journal -> apply -> verify:
+//   1. intents are appended (each with a "seq") and flush()ed with one write() per batch;
+//   2. the batch is applied (renames);
+//   3. {"type":"applied","upTo":seq} is appended.
+// write() without fsync survives kill -9 (the data is in the page cache), which is the promise;
+// power loss is out of scope. A run that died leaves a file without an "end" record; the next run
+// settles its intents by looking at the filesystem (see settleUnfinished in the users) and closes
+// it with {"type":"end","status":"recovered"}. A torn last line (killed mid-write) is ignored.
+//
+// Record types written by this library (every record has "type"; paths are relative to ROOT,
+// with "<key>Base64" beside them when not UTF-8):
+//   begin       schemaVersion, runId, operation, root, time, pid
+//   move        seq, from, to [, reason, sha256]        a rename inside ROOT
+//   quarantine  seq, id, from, to (relative to the state dir), size, reason, time [, sha256]
+//   swap-new    seq, folder, to ("cur-only" | "classic")
+//   create-tmp  seq, folder
+//   applied     upTo
+//   failed      seq, error
+//   restored    id, to, time                               a quarantined file put back
+//   end         status ("ok" | "cancelled" | "failed" | "recovered"), time [, summary]
+class Journal
+{
+public:
+    static constexpr int kSchemaVersion = 1;
+
+    // Starts a run: creates journal/<runId>.jsonl (O_EXCL) and writes "begin" at once.
+    static Result<Journal> begin(const StateDir &state, std::string_view operation,
+                                 const std::string &rootPath);
+    // Re-opens an existing run file for appending (closing an unfinished run).
+    static Result<Journal> reopen(const std::string &path, const std::string &runId);
+
+    const std::string &runId() const { return m_runId; }
+    const std::string &path() const { return m_path; }
+
+    std::uint64_t nextSeq() { return ++m_seq; }
+    std::uint64_t lastSeq() const { return m_seq; }
+
+    void add(const nlohmann::json &record);
+    // A pre-serialised record (one JSON object, no newline): the hot loops build these with
+    // JsonLineWriter to avoid a json object per file.
+    void addLine(std::string_view line);
+    std::size_t buffered() const { return m_buffer.size(); }
+
+    Status flush();
+    Status markApplied(std::uint64_t upToSeq);
+    Status end(std::string_view status, const nlohmann::json &summary = nullptr);
+
+    struct RunFile
+    {
+        std::string runId;
+        std::string path;
+        std::vector<nlohmann::json> records;
+        bool ended = false;
+    };
+    // Every run file in the state dir, oldest first (run ids sort by time).
+    static Result<std::vector<RunFile>> readAll(const StateDir &state);
+    static Result<std::vector<nlohmann::json>> readFile(const std::string &path);
+
+private:
+    std::string m_runId;
+    std::string m_path;
+    UniqueFd m_fd;
+    std::string m_buffer;
+    std::uint64_t m_seq = 0;
+};
+
+// Builds one JSON object as text, quickly: no allocation beyond the target string's growth.
+class JsonLineWriter
+{
+public:
+    explicit JsonLineWriter(std::string &out);
+    JsonLineWriter &string(std::string_view key, std::string_view value);
+    JsonLineWriter &path(std::string_view key, std::string_view bytes); // + "<key>Base64" if needed
+    JsonLineWriter &number(std::string_view key, std::uint64_t value);
+    void finish(); // closes the object (no newline)
+
+private:
+    void key(std::string_view key);
+    std::string &m_out;
+    bool m_first = true;
+};
+
+void appendJsonString(std::string &out, std::string_view text); // quoted, escaped; text is UTF-8
+
+} // namespace mm::maildir

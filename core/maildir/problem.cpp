@@ -1,0 +1,50 @@
+#include "maildir/problem.h"
+
+#include "maildir/jsonpath.h"
+
+namespace mm::maildir {
+
+std::string_view problemKindName(ProblemKind kind)
+{
+    switch (kind) {
+    case ProblemKind::Symlink:
+        return "symlink";
+    case ProblemKind::Unreadable:
+        return "unreadable";
+    case ProblemKind::BadName:
+        return "bad-name";
+    case ProblemKind::SyncthingTemp:
+        return "syncthing-temp";
+    case ProblemKind::ConflictCopy:
+        return "conflict-copy";
+    case ProblemKind::MissingTmp:
+        return "missing-tmp";
+    case ProblemKind::BrokenFolder:
+        return "broken-folder";
+    case ProblemKind::SpecialFile:
+        return "special-file";
+    case ProblemKind::UnexpectedDirectory:
+        return "unexpected-directory";
+    case ProblemKind::OtherFilesystem:
+        return "other-filesystem";
+    case ProblemKind::MissingMaildirfolder:
+        return "missing-maildirfolder";
+    case ProblemKind::TooDeep:
+        return "too-deep";
+    case ProblemKind::FolderSkipped:
+        return "folder-skipped";
+    case ProblemKind::ActionFailed:
+        return "action-failed";
+    }
+    return "action-failed";
+}
+
+void to_json(nlohmann::json &json, const Problem &problem)
+{
+    json = nlohmann::json::object();
+    json["kind"] = std::string(problemKindName(problem.kind));
+    putPath(json, "path", problem.path);
+    json["detail"] = toValidUtf8(problem.detail);
+}
+
+} // namespace mm::maildir

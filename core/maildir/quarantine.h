@@ -1,0 +1,66 @@
+#pragma once
+
+#include "common/result.h"
+#include "maildir/journal.h"
+#include "maildir/mailroot.h"
+#include "maildir/statedir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mm::maildir {
+
+// One file taken out of a Maildir. The journal's "quarantine" record holds all of it, so the
+// quarantine can be listed and restored from the journals alone.
+struct QuarantineEntry
+{
+    std::string id;              // "<runId>/<seq>", unique across runs
+    std::string runId;
+    std::uint64_t seq = 0;
+    std::string originalPath;    // relative to ROOT, raw bytes
+    std::string quarantinedPath; // relative to the state dir: quarantine/<runId>/<seq>
+    std::uint64_t size = 0;
+    std::string reason;          // "identical-copy", "dotfile-in-new", "duplicate"...
+    std::string time;            // UTC, ISO 8601
+    std::string sha256;          // of the bytes, when known
+    bool present = false;        // the quarantined file exists now (list() fills this)
+    bool restored = false;       // a later "restored" record names it
+};
+
+void to_json(nlohmann::json &json, const QuarantineEntry &entry);
+
+// Moves files into <state>/quarantine with a rename (same filesystem, checked by StateDir): never
+// a copy, never a delete. Crash safety: plan() journals the intent, the caller flushes the journal
+// before apply(), so a file is never in the quarantine without a record naming where it came from.
+class Quarantine
+{
+public:
+    Quarantine(const StateDir &state, Journal &journal);
+
+    // Journals (buffered) the intent for a file at originalPath and returns its entry.
+    QuarantineEntry plan(std::string_view originalPath, std::uint64_t size, std::string_view reason,
+                         std::string_view sha256 = {});
+    // Renames dirfd/name to the entry's quarantined path; the target must not exist.
+    Status apply(int dirfd, const char *name, const QuarantineEntry &entry);
+
+    // Every quarantine record of every run, with present/restored filled in.
+    static Result<std::vector<QuarantineEntry>> list(const StateDir &state);
+
+    // Puts a quarantined file back at its original path (never over an existing file). A file
+    // quarantined from new/ of a folder that is cur-only by now goes to cur/.
+    static Status restore(const MailRoot &root, const StateDir &state, const QuarantineEntry &entry,
+                          Journal &journal);
+
+    static QuarantineEntry entryFromRecord(const std::string &runId, const nlohmann::json &record);
+
+private:
+    const StateDir &m_state;
+    Journal &m_journal;
+    bool m_runDirReady = false;
+};
+
+} // namespace mm::maildir

@@ -1,0 +1,131 @@
+#include "maildir/statedir.h"
+
+#include "maildir/fsutil.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace mm::maildir {
+
+std::string StateDir::defaultPathFor(const std::string &absoluteRoot)
+{
+    const std::size_t slash = absoluteRoot.rfind('/');
+    const std::string parent = slash == 0 ? std::string("/") : absoluteRoot.substr(0, slash);
+    return joinRel(joinRel(parent, ".mailmesh-state"), absoluteRoot.substr(slash + 1));
+}
+
+namespace {
+
+std::string absolutePath(const std::string &path)
+{
+    if (!path.empty() && path.front() == '/')
+        return path;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd))
+        return path;
+    return joinRel(cwd, path);
+}
+
+// The deepest existing ancestor of path (or path itself), opened.
+Result<UniqueFd> openNearestExisting(std::string path)
+{
+    for (;;) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0)
+            return UniqueFd(fd);
+        if (errno != ENOENT)
+            return fail(errnoError(errno, "cannot open", path));
+        const std::size_t slash = path.rfind('/');
+        if (slash == std::string::npos || path == "/")
+            return fail(ErrorCode::NotFound, "no existing parent", path);
+        path = slash == 0 ? std::string("/") : path.substr(0, slash);
+    }
+}
+
+} // namespace
+
+Status StateDir::checkPlacement(int fd) const
+{
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+        return fail(errnoError(errno, "fstat", m_path));
+    if (st.st_dev != m_rootDevice)
+        return fail(ErrorCode::UnsafePath,
+                    m_path + ": the state dir must be on the same filesystem as the mail root "
+                             "(quarantine moves files by rename)",
+                    m_path);
+    // Walk up with ".." comparing inodes: catches every alias (symlinks, bind mounts of the same
+    // filesystem) that a textual prefix test would miss.
+    UniqueFd current(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    for (int depth = 0; depth < 4096; ++depth) {
+        if (::fstat(current.get(), &st) != 0)
+            return fail(errnoError(errno, "fstat", m_path));
+        if (st.st_dev == m_rootDevice && st.st_ino == m_rootInode)
+            return fail(ErrorCode::UnsafePath,
+                        m_path + ": the state dir may not be inside the mail root", m_path);
+        UniqueFd parent(::openat(current.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!parent.valid())
+            return fail(errnoError(errno, "cannot open parent", m_path));
+        struct stat pst;
+        if (::fstat(parent.get(), &pst) != 0)
+            return fail(errnoError(errno, "fstat", m_path));
+        if (pst.st_dev == st.st_dev && pst.st_ino == st.st_ino)
+            return {}; // reached "/"
+        current = std::move(parent);
+    }
+    return {};
+}
+
+Result<StateDir> StateDir::resolve(const MailRoot &root, const std::string &requested)
+{
+    StateDir state;
+    state.m_path = requested.empty() ? defaultPathFor(root.path()) : absolutePath(requested);
+    while (state.m_path.size() > 1 && state.m_path.back() == '/')
+        state.m_path.pop_back();
+    state.m_rootDevice = root.device();
+    state.m_rootInode = root.inode();
+    auto nearest = openNearestExisting(state.m_path);
+    if (!nearest)
+        return fail(nearest.error());
+    if (auto status = state.checkPlacement(nearest->get()); !status)
+        return fail(status.error());
+    return state;
+}
+
+bool StateDir::exists() const
+{
+    struct stat st;
+    return ::stat(m_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+Status StateDir::create()
+{
+    // mkdir -p, each new level 0700: journals name every mail file.
+    for (std::size_t pos = 1; pos <= m_path.size(); ++pos) {
+        if (pos != m_path.size() && m_path[pos] != '/')
+            continue;
+        const std::string prefix = m_path.substr(0, pos);
+        if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)
+            return fail(errnoError(errno, "cannot create state dir", prefix));
+    }
+    if (auto status = open(); !status)
+        return status;
+    for (const char *sub : {"journal", "quarantine"})
+        if (::mkdirat(m_fd.get(), sub, 0700) != 0 && errno != EEXIST)
+            return fail(errnoError(errno, "cannot create", joinRel(m_path, sub)));
+    return {};
+}
+
+Status StateDir::open()
+{
+    const int fd = ::open(m_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(errnoError(errno, "cannot open state dir", m_path));
+    m_fd.reset(fd);
+    return checkPlacement(m_fd.get());
+}
+
+} // namespace mm::maildir

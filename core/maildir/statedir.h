@@ -1,0 +1,54 @@
+#pragma once
+
+#include "common/result.h"
+#include "maildir/mailroot.h"
+#include "maildir/statelock.h"
+#include "maildir/uniquefd.h"
+
+#include <string>
+
+namespace mm::maildir {
+
+// Where journals and the quarantine live. Default <dirname(ROOT)>/.mailmesh-state/<basename(ROOT)>.
+// Refused inside ROOT (it would be walked, replicated by Syncthing, and could be mistaken for a
+// folder) and on another filesystem than ROOT (quarantining must stay a rename, never a copy).
+//
+// Layout:  .lock                flock()ed by changing commands
+//          journal/<runId>.jsonl one file per run, JSON lines (see Journal)
+//          quarantine/<runId>/<seq>  quarantined files, named by their journal record
+class StateDir
+{
+public:
+    static std::string defaultPathFor(const std::string &absoluteRoot);
+
+    // Resolves and checks without creating anything (dry runs call only this). `requested` empty
+    // means the default.
+    static Result<StateDir> resolve(const MailRoot &root, const std::string &requested = {});
+
+    const std::string &path() const { return m_path; }
+    bool exists() const;
+
+    // Creates the directory (mode 0700) and its subdirectories, then checks again on the real
+    // directory (a mount may have appeared between resolve() and now). Opens fd().
+    Status create();
+    // Opens an existing state dir (for readers: quarantine list, restore). NotFound when absent.
+    Status open();
+    int fd() const { return m_fd.get(); }
+
+    // Exclusive, non-blocking flock on <state>/.lock (StateLock) for the lifetime of the returned
+    // object. Busy when another command holds it. A kill -9 releases it with the process.
+    Result<StateLock> lock() const { return StateLock::acquire(m_path); }
+
+    std::string journalDir() const { return m_path + "/journal"; }
+    std::string quarantineDir() const { return m_path + "/quarantine"; }
+
+private:
+    Status checkPlacement(int fd) const;
+
+    std::string m_path;
+    dev_t m_rootDevice = 0;
+    ino_t m_rootInode = 0;
+    UniqueFd m_fd;
+};
+
+} // namespace mm::maildir

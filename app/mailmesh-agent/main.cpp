@@ -1,15 +1,57 @@
+// mailmesh-agent: the node-side half of Mailmesh. `serve` speaks the JSON-lines protocol of
+// core/protocol/protocol.md on stdin/stdout; every command also runs one-shot from a shell.
+
+#include "agentcommands.h"
+#include "oneshot.h"
+
+#include "protocol/commandline.h"
+#include "protocol/exitcodes.h"
+#include "protocol/server.h"
 #include "protocol/version.h"
 
+#include <csignal>
 #include <cstdio>
-#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+void printUsage(std::FILE *stream, const mm::protocol::CommandRegistry &registry)
+{
+    std::fprintf(stream, "usage: mailmesh-agent serve            JSON lines on stdin/stdout\n"
+                         "       mailmesh-agent COMMAND ARGS... [--json]\n"
+                         "       mailmesh-agent COMMAND --help\n"
+                         "       mailmesh-agent --version\n\ncommands:\n");
+    for (const auto *command : registry.commands())
+        std::fprintf(stream, "  %-18s %s\n", command->name.c_str(), command->summary.c_str());
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
-        std::printf("mailmesh-agent %.*s\n", static_cast<int>(mm::protocol::mailmeshVersion().size()),
-                    mm::protocol::mailmeshVersion().data());
-        return 0;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    mm::protocol::CommandRegistry registry;
+    mm::agent::registerAgentCommands(registry);
+
+    if (args.size() == 1 && args[0] == "--version") {
+        std::printf("mailmesh-agent %s\n", std::string(mm::protocol::mailmeshVersion()).c_str());
+        return mm::protocol::kExitOk;
     }
-    std::fprintf(stderr, "usage: mailmesh-agent --version\n");
-    return 2;
+    if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+        printUsage(stdout, registry);
+        return mm::protocol::kExitOk;
+    }
+    if (args.size() == 1 && args[0] == "serve") {
+        // A vanished peer shows up as EPIPE on write, not as a signal that kills us mid-journal.
+        std::signal(SIGPIPE, SIG_IGN);
+        mm::protocol::Server server(registry, STDIN_FILENO, STDOUT_FILENO);
+        return server.run();
+    }
+    if (args.empty() || args[0].starts_with("-")) {
+        printUsage(stderr, registry);
+        return mm::protocol::kExitUsage;
+    }
+    return mm::agent::runOneShot(registry, args);
 }

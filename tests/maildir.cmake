@@ -2,3 +2,4 @@
 mailmesh_add_test(tst_uidlist LIBS mailmesh_maildir)
 mailmesh_add_test(tst_keywords LIBS mailmesh_maildir)
 mailmesh_add_test(tst_messageheaders LIBS mailmesh_maildir)
+mailmesh_add_test(tst_dupes LIBS mailmesh_maildir)

@@ -1,0 +1,218 @@
+#include "maildir/dupes.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <map>
+
+using namespace mm::maildir;
+
+namespace {
+
+void writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    QVERIFY2(f.open(QIODevice::WriteOnly), qPrintable(path));
+    f.write(bytes);
+}
+
+void makeFolder(const QString &dir, bool curOnly = true)
+{
+    QVERIFY(QDir().mkpath(dir + QStringLiteral("/cur")));
+    QVERIFY(QDir().mkpath(dir + QStringLiteral("/tmp")));
+    if (curOnly)
+        QVERIFY(QFile::link(QStringLiteral("cur"), dir + QStringLiteral("/new")));
+    else
+        QVERIFY(QDir().mkpath(dir + QStringLiteral("/new")));
+}
+
+QByteArray message(const QByteArray &id, const QByteArray &body, const QByteArray &extra = {})
+{
+    QByteArray m = extra;
+    if (!id.isEmpty())
+        m += "Message-ID: " + id + "\r\n";
+    return m + "Subject: test\r\n\r\n" + body;
+}
+
+} // namespace
+
+class TestDupes : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void keeperFlags_data();
+    void keeperFlags();
+    void findsAllKinds();
+    void onlyWithinOneFolder();
+    void classicFolderNewAndCur();
+    void groupIdIsStable();
+};
+
+void TestDupes::keeperFlags_data()
+{
+    QTest::addColumn<QStringList>("variants");
+    QTest::addColumn<QString>("keeper");
+    QTest::newRow("union") << QStringList{QStringLiteral("S"), QStringLiteral("F")} << QStringLiteral("FS");
+    QTest::newRow("T dropped unless all") << QStringList{QStringLiteral("ST"), QStringLiteral("S")}
+                                          << QStringLiteral("S");
+    QTest::newRow("T kept when all") << QStringList{QStringLiteral("ST"), QStringLiteral("FT")}
+                                     << QStringLiteral("FST");
+    QTest::newRow("keywords") << QStringList{QStringLiteral("Sa"), QStringLiteral("Rc"), QStringLiteral("")}
+                              << QStringLiteral("RSac");
+    QTest::newRow("none") << QStringList{QString(), QString()} << QString();
+    QTest::newRow("repeats and order") << QStringList{QStringLiteral("SSD"), QStringLiteral("DP")}
+                                       << QStringLiteral("DPS");
+}
+
+void TestDupes::keeperFlags()
+{
+    QFETCH(QStringList, variants);
+    QFETCH(QString, keeper);
+    std::vector<std::string> storage;
+    for (const auto &v : variants)
+        storage.push_back(v.toStdString());
+    std::vector<std::string_view> views(storage.begin(), storage.end());
+    QCOMPARE(QString::fromStdString(DupeFinder::keeperFlags(views)), keeper);
+}
+
+void TestDupes::findsAllKinds()
+{
+    QTemporaryDir tmp;
+    const QString md = tmp.filePath(QStringLiteral("Maildir"));
+    makeFolder(md);
+    const QString cur = md + QStringLiteral("/cur/");
+    const QByteArray a = message("<a@x>", "body a\r\n");
+    // flag-divergence, same bytes
+    writeFile(cur + QStringLiteral("100.M1P1.h,S=20:2,S"), a);
+    writeFile(cur + QStringLiteral("100.M1P1.h,S=20:2,FT"), a);
+    // flag-divergence, different bytes
+    writeFile(cur + QStringLiteral("110.M1P1.h:2,S"), message("<b@x>", "one"));
+    writeFile(cur + QStringLiteral("110.M1P1.h:2,"), message("<b@x>", "two"));
+    // sync-conflict, identical and different
+    const QByteArray c = message("<c@x>", "body c");
+    writeFile(cur + QStringLiteral("200.M2P2.h:2,S"), c);
+    writeFile(cur + QStringLiteral("200.M2P2.sync-conflict-20240101-120000-ABCDEFG.h:2,S"), c);
+    writeFile(cur + QStringLiteral("210.M2P2.h:2,S"), message("<d@x>", "mine"));
+    writeFile(cur + QStringLiteral("210.M2P2.sync-conflict-20240101-120000-ABCDEFG.h:2,S"),
+              message("<d@x>", "theirs"));
+    // same-message: same id and body, other headers
+    writeFile(cur + QStringLiteral("301.M3P3.h:2,"), message("<e@x>", "same body", "Received: by b\r\n"));
+    writeFile(cur + QStringLiteral("300.M3P3.h:2,S"), message("<e@x>", "same body", "Received: by a\r\n"));
+    // same id, different body: not duplicates
+    writeFile(cur + QStringLiteral("400.M4P4.h:2,"), message("<f@x>", "body 1"));
+    writeFile(cur + QStringLiteral("401.M4P4.h:2,"), message("<f@x>", "body 2"));
+    // no id: identical bytes are, same size different bytes are not
+    writeFile(cur + QStringLiteral("500.M5P5.h:2,"), message({}, "no id 1"));
+    writeFile(cur + QStringLiteral("501.M5P5.h:2,S"), message({}, "no id 1"));
+    writeFile(cur + QStringLiteral("502.M5P5.h:2,"), message({}, "no id 2"));
+    // not messages
+    writeFile(cur + QStringLiteral(".hidden"), a);
+    writeFile(md + QStringLiteral("/dovecot-uidlist"), "3 V1 N1\n");
+
+    auto root = MailRoot::open(md.toStdString());
+    QVERIFY2(root, root ? "" : root.error().message.c_str());
+    auto report = DupeFinder::find(*root);
+    QVERIFY2(report, report ? "" : report.error().message.c_str());
+    QCOMPARE(report->messages, std::uint64_t(15));
+    QCOMPARE(report->folders, std::uint64_t(1));
+
+    std::map<std::string, const DupeGroup *> byKeeper;
+    for (const auto &g : report->groups)
+        byKeeper[g.keeper] = &g;
+    QCOMPARE(report->groups.size(), std::size_t(6));
+
+    const DupeGroup *fd = byKeeper.at("cur/100.M1P1.h,S=20:2,FS");
+    QCOMPARE(fd->kind, DupeKind::FlagDivergence);
+    QVERIFY(fd->removable);
+    QCOMPARE(fd->keeperSource, std::string("cur/100.M1P1.h,S=20:2,FT"));
+    QCOMPARE(fd->members.size(), std::size_t(2));
+    QCOMPARE(fd->members[0].sha256, fd->members[1].sha256);
+
+    const DupeGroup *fd2 = byKeeper.at("cur/110.M1P1.h:2,S");
+    QCOMPARE(fd2->kind, DupeKind::FlagDivergence);
+    QVERIFY(!fd2->removable);
+
+    const DupeGroup *sc = byKeeper.at("cur/200.M2P2.h:2,S");
+    QCOMPARE(sc->kind, DupeKind::SyncConflict);
+    QVERIFY(sc->removable);
+    const DupeGroup *sc2 = byKeeper.at("cur/210.M2P2.h:2,S");
+    QCOMPARE(sc2->kind, DupeKind::SyncConflict);
+    QVERIFY(!sc2->removable);
+
+    const DupeGroup *sm = byKeeper.at("cur/300.M3P3.h:2,S");
+    QCOMPARE(sm->kind, DupeKind::SameMessage);
+    QCOMPARE(sm->members.size(), std::size_t(2));
+
+    const DupeGroup *noid = byKeeper.at("cur/500.M5P5.h:2,");
+    QCOMPARE(noid->kind, DupeKind::SameMessage);
+    QCOMPARE(noid->members.size(), std::size_t(2));
+    QCOMPARE(noid->members[1].name, std::string("cur/501.M5P5.h:2,S"));
+
+    const nlohmann::json j = *report;
+    QCOMPARE(j["schemaVersion"].get<int>(), 1);
+    QCOMPARE(j["groups"].size(), std::size_t(6));
+    for (const auto &g : j["groups"]) {
+        QCOMPARE(g["id"].get<std::string>().size(), std::size_t(16));
+        const DupeGroup back = g.get<DupeGroup>();
+        QCOMPARE(nlohmann::json(back), g);
+    }
+}
+
+void TestDupes::onlyWithinOneFolder()
+{
+    QTemporaryDir tmp;
+    const QString md = tmp.filePath(QStringLiteral("Maildir"));
+    makeFolder(md);
+    makeFolder(md + QStringLiteral("/.Sent"));
+    writeFile(md + QStringLiteral("/.Sent/maildirfolder"), {});
+    const QByteArray m = message("<same@x>", "body");
+    writeFile(md + QStringLiteral("/cur/1.M1P1.h:2,S"), m);
+    writeFile(md + QStringLiteral("/.Sent/cur/1.M1P1.h:2,S"), m);
+    writeFile(md + QStringLiteral("/.Sent/cur/2.M1P1.h:2,S"), m);
+    auto root = MailRoot::open(md.toStdString());
+    QVERIFY(root);
+    auto report = DupeFinder::find(*root);
+    QVERIFY(report);
+    QCOMPARE(report->folders, std::uint64_t(2));
+    QCOMPARE(report->groups.size(), std::size_t(1));
+    QCOMPARE(report->groups[0].folder, std::string(".Sent"));
+    QCOMPARE(report->groups[0].keeper, std::string("cur/1.M1P1.h:2,S"));
+}
+
+void TestDupes::classicFolderNewAndCur()
+{
+    QTemporaryDir tmp;
+    const QString md = tmp.filePath(QStringLiteral("Maildir"));
+    makeFolder(md, false);
+    const QByteArray m = message("<n@x>", "body");
+    writeFile(md + QStringLiteral("/new/9.M9P9.h"), m);
+    writeFile(md + QStringLiteral("/cur/9.M9P9.h:2,S"), m);
+    auto root = MailRoot::open(md.toStdString());
+    QVERIFY(root);
+    auto report = DupeFinder::find(*root);
+    QVERIFY(report);
+    QCOMPARE(report->messages, std::uint64_t(2));
+    QCOMPARE(report->groups.size(), std::size_t(1));
+    const DupeGroup &g = report->groups[0];
+    QCOMPARE(g.kind, DupeKind::FlagDivergence);
+    QCOMPARE(g.keeper, std::string("cur/9.M9P9.h:2,S"));
+    QCOMPARE(g.keeperSource, std::string("cur/9.M9P9.h:2,S"));
+}
+
+void TestDupes::groupIdIsStable()
+{
+    const std::vector<DupeMember> a{{"cur/a", 1, {}}, {"cur/b", 2, {}}};
+    const std::vector<DupeMember> b{{"cur/b", 2, {}}, {"cur/a", 1, {}}};
+    QCOMPARE(DupeFinder::groupId("F", a), DupeFinder::groupId("F", b));
+    QVERIFY(DupeFinder::groupId("F", a) != DupeFinder::groupId("G", a));
+    // Fixed value: every node and every version must agree on it.
+    QCOMPARE(DupeFinder::groupId("", a), DupeFinder::groupId("", a));
+}
+
+QTEST_GUILESS_MAIN(TestDupes)
+#include "tst_dupes.moc"

@@ -194,18 +194,35 @@ Result<CurIndex> indexCur(int curFd, const std::string &curRel)
 class FolderConverter
 {
 public:
-    FolderConverter(const MailRoot &root, ConvertReport &report, Journal *journal,
-                    Quarantine *quarantine, const ProgressSink &progress, std::uint64_t &done,
-                    std::uint64_t total)
+    FolderConverter(const MailRoot &root, ConvertReport &report, const StateDir &state,
+                    const ProgressSink &progress, std::uint64_t &done, std::uint64_t total)
         : m_root(root)
         , m_report(report)
-        , m_journal(journal)
-        , m_quarantine(quarantine)
+        , m_state(state)
         , m_progress(progress)
         , m_done(done)
         , m_total(total)
     {
     }
+
+    // The journal is begun at the first change, so a run with nothing to do leaves no trace.
+    bool ensureJournal()
+    {
+        if (m_journalStore)
+            return true;
+        auto begun = Journal::begin(m_state, "convert", m_root.path());
+        if (!begun)
+            return fatal(begun.error());
+        m_journalStore.emplace(std::move(*begun));
+        m_journal = &*m_journalStore;
+        m_quarantineStore.emplace(m_state, *m_journal);
+        m_quarantine = &*m_quarantineStore;
+        m_report.runId = m_journal->runId();
+        m_report.journalPath = m_journal->path();
+        return true;
+    }
+
+    Journal *journal() { return m_journal; }
 
     // Plans (and unless dry) applies the conversion of one folder. Returns false when cancelled.
     bool convert(const MaildirFolder &folder)
@@ -238,6 +255,8 @@ public:
                 return true;
             }
             if (!m_report.dryRun) {
+                if (!ensureJournal())
+                    return false;
                 if (!createTmp(dirFd, plan))
                     return true;
                 if (swapIsCurLink)
@@ -269,6 +288,8 @@ public:
         if (m_report.dryRun)
             return finish(plan, true);
 
+        if (!ensureJournal())
+            return false;
         if (!createTmp(dirFd, plan))
             return true;
         if (!applyMessages(newFd->get(), curFd->get(), folder.relPath, "new", plan))
@@ -316,6 +337,12 @@ private:
                              !plan.quarantines.empty();
         if (plan.swapNew)
             ++m_report.totals.converted; // in a dry run: planned
+        if (m_report.dryRun) {
+            m_report.totals.moved += plan.moves.size();
+            m_report.totals.renamed += plan.renames.size();
+            m_report.totals.quarantined += plan.quarantines.size();
+            m_report.totals.tmpCreated += plan.createTmp ? 1 : 0;
+        }
         if (changes)
             m_report.folders.push_back(std::move(plan));
         return keepGoing && !m_progress.cancelled();
@@ -631,8 +658,11 @@ public:
 private:
     const MailRoot &m_root;
     ConvertReport &m_report;
-    Journal *m_journal;
-    Quarantine *m_quarantine;
+    const StateDir &m_state;
+    std::optional<Journal> m_journalStore;
+    std::optional<Quarantine> m_quarantineStore;
+    Journal *m_journal = nullptr;
+    Quarantine *m_quarantine = nullptr;
     const ProgressSink &m_progress;
     std::uint64_t &m_done;
     std::uint64_t m_total;
@@ -705,8 +735,6 @@ Result<ConvertReport> Convert::run(const MailRoot &root, const ConvertOptions &o
     report.totals.folders = tree->folders.size();
 
     std::optional<StateLock> lock;
-    std::optional<Journal> journal;
-    std::optional<Quarantine> quarantine;
     if (!options.dryRun) {
         if (auto status = state->create(); !status)
             return fail(status.error());
@@ -716,20 +744,12 @@ Result<ConvertReport> Convert::run(const MailRoot &root, const ConvertOptions &o
         lock.emplace(std::move(*acquired));
         if (auto status = settleUnfinishedRuns(*state); !status)
             return fail(status.error());
-        auto begun = Journal::begin(*state, "convert", root.path());
-        if (!begun)
-            return fail(begun.error());
-        journal.emplace(std::move(*begun));
-        quarantine.emplace(*state, *journal);
-        report.runId = journal->runId();
-        report.journalPath = journal->path();
     }
 
     std::uint64_t done = 0;
     const std::uint64_t total = countNew(root, *tree);
     progress.report(0, total, {});
-    FolderConverter converter(root, report, journal ? &*journal : nullptr,
-                              quarantine ? &*quarantine : nullptr, progress, done, total);
+    FolderConverter converter(root, report, *state, progress, done, total);
     for (const MaildirFolder &folder : tree->folders) {
         if (progress.cancelled()) {
             report.cancelled = true;
@@ -747,7 +767,7 @@ Result<ConvertReport> Convert::run(const MailRoot &root, const ConvertOptions &o
     report.totals.problems = report.problems.size();
     report.verified = !options.dryRun && !report.cancelled && !converter.m_fatal &&
                       !converter.m_verifyFailed;
-    if (journal) {
+    if (Journal *journal = converter.journal()) {
         const std::string status = converter.m_fatal ? "failed" : report.cancelled ? "cancelled" : "ok";
         nlohmann::json totals = report.totals;
         if (auto ended = journal->end(status, totals); !ended && !converter.m_fatal)

@@ -1,0 +1,272 @@
+// `scan`, `convert` and `revert`: the cur/-only conversion of a node's mail root. The work is in
+// core/maildir; this file maps parameters to options and results to text and exit codes.
+
+#include "maildir/convert.h"
+#include "maildir/jsonpath.h"
+#include "maildir/mailroot.h"
+#include "maildir/revert.h"
+#include "maildir/scan.h"
+
+#include "protocol/command.h"
+#include "protocol/exitcodes.h"
+#include "protocol/params.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace mm::agent {
+
+namespace {
+
+Result<maildir::MailRoot> openRoot(const nlohmann::json &params)
+{
+    auto path = protocol::requirePath(params, "root");
+    if (!path)
+        return tl::unexpected(path.error());
+    return maildir::MailRoot::open(*path);
+}
+
+Result<std::string> stateDirParam(const nlohmann::json &params)
+{
+    auto state = protocol::optionalPath(params, "stateDir");
+    if (!state)
+        return tl::unexpected(state.error());
+    return state->value_or(std::string());
+}
+
+std::string problemLines(const nlohmann::json &problems)
+{
+    std::string text;
+    for (const auto &p : problems)
+        text += "  " + p.value("kind", std::string()) + "  " + p.value("path", std::string()) +
+                "  " + p.value("detail", std::string()) + "\n";
+    return text;
+}
+
+Result<nlohmann::json> runScan(const nlohmann::json &params, const maildir::ProgressSink &progress,
+                               const protocol::ItemSink &)
+{
+    auto root = openRoot(params);
+    if (!root)
+        return tl::unexpected(root.error());
+    auto report = maildir::Scan::run(*root, progress);
+    if (!report)
+        return tl::unexpected(report.error());
+    return nlohmann::json(*report);
+}
+
+std::string formatScan(const nlohmann::json &r)
+{
+    std::string text;
+    char line[512];
+    std::snprintf(line, sizeof line, "%-10s %8s %8s %6s  %s\n", "STATE", "CUR", "NEW", "TMP", "FOLDER");
+    text += line;
+    for (const auto &f : r.value("folders", nlohmann::json::array())) {
+        std::string path = f.value("path", std::string());
+        std::snprintf(line, sizeof line, "%-10s %8llu %8llu %6llu  %s\n",
+                      f.value("state", std::string()).c_str(),
+                      static_cast<unsigned long long>(f.value("curMessages", 0ULL)),
+                      static_cast<unsigned long long>(f.value("newMessages", 0ULL)),
+                      static_cast<unsigned long long>(f.value("tmpFiles", 0ULL)),
+                      path.empty() ? "." : path.c_str());
+        text += line;
+    }
+    const auto t = r.value("totals", nlohmann::json::object());
+    std::snprintf(line, sizeof line,
+                  "%llu maildirs, %llu folders (%llu classic, %llu cur-only, %llu broken); "
+                  "%llu messages in cur/, %llu in new/, %llu files in tmp/; %llu problems\n",
+                  static_cast<unsigned long long>(t.value("maildirs", 0ULL)),
+                  static_cast<unsigned long long>(t.value("folders", 0ULL)),
+                  static_cast<unsigned long long>(t.value("classic", 0ULL)),
+                  static_cast<unsigned long long>(t.value("curOnly", 0ULL)),
+                  static_cast<unsigned long long>(t.value("broken", 0ULL)),
+                  static_cast<unsigned long long>(t.value("curMessages", 0ULL)),
+                  static_cast<unsigned long long>(t.value("newMessages", 0ULL)),
+                  static_cast<unsigned long long>(t.value("tmpFiles", 0ULL)),
+                  static_cast<unsigned long long>(t.value("problems", 0ULL)));
+    text += line;
+    const auto problems = r.value("problems", nlohmann::json::array());
+    if (!problems.empty())
+        text += "problems:\n" + problemLines(problems);
+    return text;
+}
+
+Result<nlohmann::json> runConvert(const nlohmann::json &params,
+                                  const maildir::ProgressSink &progress, const protocol::ItemSink &)
+{
+    auto root = openRoot(params);
+    if (!root)
+        return tl::unexpected(root.error());
+    maildir::ConvertOptions options;
+    auto dryRun = protocol::optionalBool(params, "dryRun", false);
+    if (!dryRun)
+        return tl::unexpected(dryRun.error());
+    options.dryRun = *dryRun;
+    auto state = stateDirParam(params);
+    if (!state)
+        return tl::unexpected(state.error());
+    options.stateDir = *state;
+    auto report = maildir::Convert::run(*root, options, progress);
+    if (!report)
+        return tl::unexpected(report.error());
+    if (report->cancelled)
+        return fail(ErrorCode::Cancelled,
+                    "convert cancelled; the tree is consistent and a new run finishes the job "
+                    "(journal " + report->journalPath + ")");
+    return nlohmann::json(*report);
+}
+
+std::string formatConvert(const nlohmann::json &r)
+{
+    std::string text;
+    const bool dry = r.value("dryRun", false);
+    for (const auto &f : r.value("folders", nlohmann::json::array())) {
+        const std::string path = f.value("path", std::string());
+        const std::string shown = path.empty() ? "." : path;
+        if (f.value("skipped", false)) {
+            text += "skip     " + shown + ": " + f.value("skipReason", std::string()) + "\n";
+            continue;
+        }
+        if (dry) {
+            for (const auto &m : f.value("moves", nlohmann::json::array()))
+                text += "move     " + shown + "/new/" + (m.is_string() ? m.get<std::string>() : m.value("text", std::string())) + " -> cur/\n";
+            for (const auto &m : f.value("renames", nlohmann::json::array()))
+                text += "rename   " + shown + "/new/" + m.value("from", std::string()) + " -> cur/" +
+                        m.value("to", std::string()) + " (BASE taken by other bytes)\n";
+            for (const auto &m : f.value("quarantines", nlohmann::json::array()))
+                text += "quarantine " + shown + "/new/" + m.value("name", std::string()) + " (" +
+                        m.value("reason", std::string()) + ")\n";
+            if (f.value("createTmp", false))
+                text += "mkdir    " + shown + "/tmp\n";
+            if (f.value("swapNew", false))
+                text += "symlink  " + shown + "/new -> cur\n";
+        } else {
+            text += "converted " + shown + ": " + std::to_string(f.value("moves", nlohmann::json::array()).size()) +
+                    " moved, " + std::to_string(f.value("renames", nlohmann::json::array()).size()) +
+                    " renamed, " + std::to_string(f.value("quarantines", nlohmann::json::array()).size()) +
+                    " quarantined\n";
+        }
+    }
+    const auto t = r.value("totals", nlohmann::json::object());
+    text += std::string(dry ? "plan: " : "done: ") + std::to_string(t.value("converted", 0ULL)) +
+            " folders to cur-only, " + std::to_string(t.value("alreadyCurOnly", 0ULL)) +
+            " already cur-only, " + std::to_string(t.value("skipped", 0ULL)) + " skipped; " +
+            std::to_string(t.value("moved", 0ULL)) + " moved, " + std::to_string(t.value("renamed", 0ULL)) +
+            " renamed, " + std::to_string(t.value("quarantined", 0ULL)) + " quarantined\n";
+    if (!dry)
+        text += std::string("verified: ") + (r.value("verified", false) ? "yes" : "NO") +
+                (r.value("journal", std::string()).empty()
+                     ? std::string("; nothing to change, no journal written")
+                     : "; journal " + r.value("journal", std::string())) +
+                "\n";
+    const auto problems = r.value("problems", nlohmann::json::array());
+    if (!problems.empty())
+        text += "problems:\n" + problemLines(problems);
+    return text;
+}
+
+int convertExitCode(const nlohmann::json &r)
+{
+    const auto t = r.value("totals", nlohmann::json::object());
+    bool actionFailed = false;
+    for (const auto &p : r.value("problems", nlohmann::json::array()))
+        actionFailed = actionFailed || p.value("kind", std::string()) == "action-failed";
+    if (!r.value("dryRun", false) && !r.value("verified", false))
+        return protocol::kExitFailed;
+    return t.value("skipped", 0ULL) > 0 || actionFailed ? protocol::kExitSkipped : protocol::kExitOk;
+}
+
+Result<nlohmann::json> runRevert(const nlohmann::json &params, const maildir::ProgressSink &progress,
+                                 const protocol::ItemSink &)
+{
+    auto root = openRoot(params);
+    if (!root)
+        return tl::unexpected(root.error());
+    maildir::RevertOptions options;
+    auto dryRun = protocol::optionalBool(params, "dryRun", false);
+    if (!dryRun)
+        return tl::unexpected(dryRun.error());
+    options.dryRun = *dryRun;
+    auto state = stateDirParam(params);
+    if (!state)
+        return tl::unexpected(state.error());
+    options.stateDir = *state;
+    auto report = maildir::Revert::run(*root, options, progress);
+    if (!report)
+        return tl::unexpected(report.error());
+    if (report->cancelled)
+        return fail(ErrorCode::Cancelled, "revert cancelled; run it again to finish");
+    return nlohmann::json(*report);
+}
+
+std::string formatRevert(const nlohmann::json &r)
+{
+    std::string text;
+    const bool dry = r.value("dryRun", false);
+    for (const auto &f : r.value("reverted", nlohmann::json::array())) {
+        const std::string path = f.is_string() ? f.get<std::string>() : f.value("text", std::string());
+        text += std::string(dry ? "would revert " : "reverted ") + (path.empty() ? "." : path) + "\n";
+    }
+    text += std::to_string(r.value("reverted", nlohmann::json::array()).size()) +
+            (dry ? " folders to revert, " : " folders reverted, ") +
+            std::to_string(r.value("alreadyClassic", 0ULL)) + " already classic\n";
+    const auto problems = r.value("problems", nlohmann::json::array());
+    if (!problems.empty())
+        text += "problems:\n" + problemLines(problems);
+    return text;
+}
+
+int revertExitCode(const nlohmann::json &r)
+{
+    for (const auto &p : r.value("problems", nlohmann::json::array()))
+        if (p.value("kind", std::string()) == "action-failed" ||
+            p.value("kind", std::string()) == "folder-skipped")
+            return protocol::kExitSkipped;
+    return protocol::kExitOk;
+}
+
+} // namespace
+
+std::vector<protocol::Command> maildirCommands()
+{
+    using protocol::ValueKind;
+    std::vector<protocol::Command> commands;
+
+    protocol::Command scan;
+    scan.name = "scan";
+    scan.summary = "every Maildir folder below ROOT: classic, cur-only or broken, counts, problems";
+    scan.arguments = {{"root", ValueKind::Path}};
+    scan.run = runScan;
+    scan.formatText = formatScan;
+    commands.push_back(std::move(scan));
+
+    protocol::Command convert;
+    convert.name = "convert";
+    convert.summary = "make every folder below ROOT cur-only (journaled, resumable)";
+    convert.arguments = {{"root", ValueKind::Path}};
+    convert.options = {
+        {"--dry-run", "dryRun", ValueKind::Flag, "print the full plan, change nothing"},
+        {"--state", "stateDir", ValueKind::Path, "state dir (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"},
+    };
+    convert.run = runConvert;
+    convert.formatText = formatConvert;
+    convert.exitCode = convertExitCode;
+    commands.push_back(std::move(convert));
+
+    protocol::Command revert;
+    revert.name = "revert";
+    revert.summary = "turn cur-only folders below ROOT back to classic (no message moves)";
+    revert.arguments = {{"root", ValueKind::Path}};
+    revert.options = {
+        {"--dry-run", "dryRun", ValueKind::Flag, "list the folders, change nothing"},
+        {"--state", "stateDir", ValueKind::Path, "state dir (default next to ROOT)"},
+    };
+    revert.run = runRevert;
+    revert.formatText = formatRevert;
+    revert.exitCode = revertExitCode;
+    commands.push_back(std::move(revert));
+    return commands;
+}
+
+} // namespace mm::agent

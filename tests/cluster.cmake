@@ -1,1 +1,2 @@
 mailmesh_add_test(tst_clusterconfig LIBS mailmesh_cluster)
+mailmesh_add_test(tst_clusterstate LIBS mailmesh_cluster)

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <QDateTime>
+#include <QList>
+#include <QMap>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+
+namespace mm::cluster {
+
+enum class Health { Ok, Warning, Error, Unknown };
+
+enum class Reachability { Unknown, Reachable, Unreachable };
+
+enum class HostKeyState {
+    Unknown,     // not connected yet
+    Pinned,      // matches the fingerprint in the cluster file
+    NotAccepted, // the node offered a key that the admin has not accepted yet
+    Changed,     // differs from the pinned fingerprint: every workflow refuses the node
+};
+
+// One node as the monitor last saw it.
+struct NodeState
+{
+    QString id;
+    Reachability reachability = Reachability::Unknown;
+    HostKeyState hostKey = HostKeyState::Unknown;
+    QString agentVersion;       // empty: agent not running
+    QString dovecotVersion;     // empty: not found
+    bool dovecotCurOnlyBuild = false;
+    bool dovecotCurOnlyEnabled = false;
+    QString syncthingVersion;   // empty: REST API not reachable
+    QDateTime lastSeen;         // last successful contact
+    QStringList problems;       // plain words, one per problem
+
+    Health health() const;
+    friend bool operator==(const NodeState &, const NodeState &) = default;
+};
+
+// The mail folder as one node's Syncthing sees one of its peers.
+struct PeerSync
+{
+    QString nodeId;
+    QString peerId;
+    bool connected = false;
+    double completion = 0;  // percent, 0-100
+    qint64 needItems = 0;
+    qint64 needBytes = 0;
+
+    friend bool operator==(const PeerSync &, const PeerSync &) = default;
+};
+
+// The mail folder on one node.
+struct FolderState
+{
+    QString nodeId;
+    QString state;          // Syncthing's: idle, scanning, syncing, paused, error...
+    qint64 needItems = 0;
+    int pullErrors = 0;
+    int conflictCopies = 0;
+
+    friend bool operator==(const FolderState &, const FolderState &) = default;
+};
+
+// One mailbox (a Maildir folder, by its path relative to the mail root) on every node.
+struct MailboxCounts
+{
+    QString mailbox;
+    QMap<QString, qint64> messagesByNode; // node id -> message count; absent: not present there
+
+    // True when every listed node has the mailbox with the same number of messages.
+    bool agrees(const QStringList &nodeIds) const;
+    friend bool operator==(const MailboxCounts &, const MailboxCounts &) = default;
+};
+
+// An immutable picture of the whole cluster at one moment. The monitor builds a new one for
+// every change and hands it out as a shared pointer, so views never see half an update.
+struct ClusterState
+{
+    QDateTime takenAt;
+    QList<NodeState> nodes;
+    QList<PeerSync> peers;
+    QList<FolderState> folders;
+    QList<MailboxCounts> mailboxes;
+    int duplicateGroups = 0;
+    int uidConflicts = 0;
+    QStringList classicFolders; // "node:path" of folders with a real new/ after migration
+
+    QStringList nodeIds() const;
+    const PeerSync *peer(const QString &nodeId, const QString &peerId) const;
+
+    struct Summary
+    {
+        int ok = 0;
+        int warnings = 0;
+        int errors = 0;
+    };
+    // Counts nodes by health, with duplicates, UID conflicts and disagreeing mailboxes added as
+    // warnings (conflicts as errors), as a status page would show them.
+    Summary summary() const;
+};
+
+using ClusterSnapshot = std::shared_ptr<const ClusterState>;
+
+} // namespace mm::cluster

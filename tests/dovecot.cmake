@@ -1,0 +1,19 @@
+# The cur/-only Dovecot (installers/dovecot): the proof on a 3-node cluster and its measurements.
+# They run the patched build from a prefix that installers/dovecot/build-prefix.sh makes and
+# prints (a cold build takes minutes, so it is cached outside the repository).
+set(MAILMESH_DOVECOT_PREFIX "" CACHE PATH
+    "Prefix of the patched cur/-only Dovecot (installers/dovecot/build-prefix.sh prints it); empty skips the Dovecot proof")
+
+mailmesh_add_test(tst_dovecotcluster KIND integration TIMEOUT 900
+                  LIBS mailmesh_sandbox Qt6::Network)
+target_compile_definitions(tst_dovecotcluster PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
+
+foreach(bench bench_uidcollisions bench_dovecotpropagation)
+  mailmesh_add_test(${bench} KIND bench TIMEOUT 1800
+                    LIBS mailmesh_sandbox Qt6::Network)
+  target_include_directories(${bench} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  target_compile_definitions(${bench} PRIVATE
+                             MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
+  set_tests_properties(${bench} PROPERTIES RESOURCE_LOCK sandbox)
+endforeach()

@@ -1,1 +1,3 @@
 mailmesh_add_test(tst_sshaddress LIBS mailmesh_remote)
+mailmesh_add_test(tst_sshsession LIBS mailmesh_remote)
+mailmesh_add_test(tst_sshsession_parsing LIBS mailmesh_remote)

@@ -1,0 +1,119 @@
+#pragma once
+
+#include "common/result.h"
+#include "remote/hostkey.h"
+#include "remote/sshaddress.h"
+#include "remote/sshcommand.h"
+#include "remote/sshoptions.h"
+
+#include <QObject>
+#include <QPointer>
+#include <QProcess>
+#include <QTimer>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+class QTemporaryDir;
+
+namespace mm::remote {
+
+// One node reached through the system OpenSSH client: a persistent master connection
+// (ControlMaster, socket named %C in a private 0700 directory) that every command, control
+// request and tunnel is multiplexed over. Host keys are checked strictly against Mailmesh's own
+// known_hosts and the admin's; the key the server really offered is captured through
+// KnownHostsCommand, so an unknown key can be shown as a fingerprint and accepted, and a changed
+// key is refused naming both fingerprints.
+class SshSession : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class State { Disconnected, Connecting, Connected };
+    Q_ENUM(State)
+
+    SshSession(SshAddress address, SshOptions options, QObject *parent = nullptr);
+    ~SshSession() override;
+
+    const SshAddress &address() const { return m_address; }
+    const SshOptions &options() const { return m_options; }
+    State state() const { return m_state; }
+    // The remote login user and whether it is root, learnt right after connecting.
+    const QString &loginUser() const { return m_loginUser; }
+
+    // Asynchronous: ends in connected() or connectFailed().
+    void connectToHost();
+    // Stops the master (and with it every command and tunnel). Emits no disconnected().
+    void disconnectFromHost();
+
+    // The key offered on the last connect attempt that failed on the host key.
+    const std::optional<HostKey> &offeredHostKey() const { return m_offeredHostKey; }
+    // Appends the key to Mailmesh's known_hosts (the admin said yes to its fingerprint).
+    Status acceptHostKey(const HostKey &key);
+
+    // Runs argv (quoted for the remote shell, never glued) over the master.
+    SshCommand *run(const QStringList &argv, SshCommand::Options options = {});
+    // Same, streaming stdout and keeping stdin open (the agent's serve loop).
+    SshCommand *open(const QStringList &argv, SshCommand::Options options = {});
+
+    // A local forward 127.0.0.1:<free port> -> remoteHost:remotePort on the node, added to the
+    // running master with -O forward. done(localPort) is called in context's thread.
+    void addForward(const QString &remoteHost, quint16 remotePort, QObject *context,
+                    std::function<void(Result<quint16>)> done);
+    void removeForward(quint16 localPort);
+
+    // For diagnostics and tests: the master ssh process id, 0 when none.
+    qint64 masterProcessId() const;
+    QString controlDirectory() const;
+    // The ssh arguments shared by the master and its clients (exposed for tests).
+    QStringList commonArguments() const;
+    QString destination() const { return m_address.toString(); }
+
+Q_SIGNALS:
+    void stateChanged(mm::remote::SshSession::State state);
+    void connected();
+    void connectFailed(const mm::Error &error);
+    // The master went away while connected (network, sshd restart, killed).
+    void disconnected(const mm::Error &reason);
+
+private:
+    struct Forward
+    {
+        quint16 localPort;
+        QString remoteHost;
+        quint16 remotePort;
+    };
+
+    void setState(State state);
+    SshCommand *makeCommand(const QStringList &argv, SshCommand::Mode mode,
+                            SshCommand::Options options);
+    SshCommand *makeControlCommand(const QStringList &controlArguments);
+    QProcessEnvironment environment() const;
+    QStringList masterArguments() const;
+    void onMasterOutput();
+    void onMasterFinished();
+    void onMasterReady();
+    void failConnect(Error error);
+    Error diagnoseConnectFailure(const QString &standardError);
+    std::optional<HostKey> readOfferedHostKey() const;
+    QString capturePath() const;
+    void requestForward(const QString &remoteHost, quint16 remotePort, int attempt,
+                        QPointer<QObject> context, std::function<void(Result<quint16>)> done);
+    static QString forwardSpec(const Forward &forward);
+
+    SshAddress m_address;
+    SshOptions m_options;
+    State m_state = State::Disconnected;
+    std::unique_ptr<QTemporaryDir> m_controlDir;
+    QProcess *m_master = nullptr;
+    QByteArray m_masterStdout;
+    QByteArray m_masterStderr;
+    QTimer m_loginTimer;
+    bool m_loginTimedOut = false;
+    QString m_loginUser;
+    std::optional<HostKey> m_offeredHostKey;
+    std::vector<Forward> m_forwards;
+};
+
+} // namespace mm::remote

@@ -59,6 +59,7 @@ case "${1:-}" in
     ;;
   test)
     install_packages
+    MAILMESH_DOVECOT_PREFIX=${MAILMESH_DOVECOT_PREFIX:-$("$here/installers/dovecot/build-prefix.sh" 2.3)}; export MAILMESH_DOVECOT_PREFIX
     configure_and_build -DMAILMESH_WERROR=ON
     cd "$build_dir"
     ctest --output-on-failure --timeout 900 -LE 'bench|slow'

@@ -1,8 +1,12 @@
+#include "maildir/dedupe.h"
 #include "maildir/dupes.h"
+#include "maildir/quarantineadmin.h"
+#include "maildir/restore.h"
 
 #include <nlohmann/json.hpp>
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -51,6 +55,8 @@ private Q_SLOTS:
     void onlyWithinOneFolder();
     void classicFolderNewAndCur();
     void groupIdIsStable();
+    void dedupeDryRunChangesNothing();
+    void dedupeSelectedGroupRestoreAndPurge();
 };
 
 void TestDupes::keeperFlags_data()
@@ -212,6 +218,133 @@ void TestDupes::groupIdIsStable()
     QVERIFY(DupeFinder::groupId("F", a) != DupeFinder::groupId("G", a));
     // Fixed value: every node and every version must agree on it.
     QCOMPARE(DupeFinder::groupId("", a), DupeFinder::groupId("", a));
+}
+
+namespace {
+
+QStringList listing(const QString &dir)
+{
+    QStringList out;
+    QDirIterator it(dir, QDir::Files | QDir::Hidden | QDir::System, QDirIterator::Subdirectories);
+    while (it.hasNext())
+        out << QDir(dir).relativeFilePath(it.next());
+    out.sort();
+    return out;
+}
+
+QString fixture(const QTemporaryDir &tmp)
+{
+    const QString md = tmp.filePath(QStringLiteral("Maildir"));
+    makeFolder(md);
+    const QByteArray a = message("<a@x>", "a");
+    writeFile(md + QStringLiteral("/cur/1.M1P1.h:2,S"), a);
+    writeFile(md + QStringLiteral("/cur/1.M1P1.h:2,F"), a);
+    const QByteArray b = message("<b@x>", "b");
+    writeFile(md + QStringLiteral("/cur/2.M2P2.h:2,S"), "X-A: 1\r\n" + b);
+    writeFile(md + QStringLiteral("/cur/3.M3P3.h:2,S"), "X-A: 2\r\n" + b);
+    return md;
+}
+
+} // namespace
+
+void TestDupes::dedupeDryRunChangesNothing()
+{
+    QTemporaryDir tmp;
+    const QString md = fixture(tmp);
+    const QStringList before = listing(tmp.path());
+    auto root = MailRoot::open(md.toStdString());
+    QVERIFY(root);
+    DedupeOptions options;
+    options.dryRun = true;
+    auto report = Dedupe::run(*root, options);
+    QVERIFY2(report, report ? "" : report.error().message.c_str());
+    QCOMPARE(report->actions.size(), std::size_t(3)); // rename + quarantine, quarantine
+    for (const auto &a : report->actions)
+        QVERIFY(!a.done);
+    QCOMPARE(listing(tmp.path()), before); // not even a state dir
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(report->stateDir)));
+}
+
+void TestDupes::dedupeSelectedGroupRestoreAndPurge()
+{
+    QTemporaryDir tmp;
+    const QString md = fixture(tmp);
+    const QString state = tmp.filePath(QStringLiteral("state"));
+    auto root = MailRoot::open(md.toStdString());
+    QVERIFY(root);
+    auto found = DupeFinder::find(*root);
+    QVERIFY(found);
+    QCOMPARE(found->groups.size(), std::size_t(2));
+    const DupeGroup *same = nullptr;
+    for (const auto &g : found->groups)
+        if (g.kind == DupeKind::SameMessage)
+            same = &g;
+    QVERIFY(same);
+
+    DedupeOptions options;
+    options.stateDir = state.toStdString();
+    options.groupIds = {same->id};
+    auto report = Dedupe::run(*root, options);
+    QVERIFY2(report, report ? "" : report.error().message.c_str());
+    QCOMPARE(report->groupsResolved, std::uint64_t(1));
+    QCOMPARE(report->actions.size(), std::size_t(1));
+    QVERIFY(report->actions[0].done);
+    QCOMPARE(report->actions[0].from, std::string("cur/3.M3P3.h:2,S"));
+    QVERIFY(!QFileInfo::exists(md + QStringLiteral("/cur/3.M3P3.h:2,S")));
+    QVERIFY(QFileInfo::exists(md + QStringLiteral("/cur/1.M1P1.h:2,F"))); // not selected
+
+    auto listed = QuarantineAdmin::list(*root, state.toStdString());
+    QVERIFY(listed);
+    QCOMPARE(listed->entries.size(), std::size_t(1));
+    const std::string id = listed->entries[0].id;
+    QCOMPARE(id, report->actions[0].quarantineId);
+
+    // The name is taken in the meantime: a clear problem, no overwrite.
+    writeFile(md + QStringLiteral("/cur/3.M3P3.h:2,S"), "squatter");
+    RestoreOptions ro;
+    ro.ids = {id};
+    ro.stateDir = state.toStdString();
+    auto blocked = Restore::run(*root, ro);
+    QVERIFY(blocked);
+    QCOMPARE(blocked->problems.size(), std::size_t(1));
+    QVERIFY(blocked->problems[0].detail.find("taken") != std::string::npos);
+    QFile squatter(md + QStringLiteral("/cur/3.M3P3.h:2,S"));
+    QVERIFY(squatter.open(QIODevice::ReadOnly));
+    QCOMPARE(squatter.readAll(), QByteArray("squatter"));
+    QVERIFY(QFile::remove(md + QStringLiteral("/cur/3.M3P3.h:2,S")));
+
+    auto back = Restore::run(*root, ro);
+    QVERIFY(back);
+    QVERIFY(back->problems.empty());
+    QVERIFY(QFileInfo::exists(md + QStringLiteral("/cur/3.M3P3.h:2,S")));
+    QVERIFY(QuarantineAdmin::list(*root, state.toStdString())->entries.empty());
+    auto again = Restore::run(*root, ro); // already restored: reported, nothing done
+    QVERIFY(again);
+    QCOMPARE(again->problems.size(), std::size_t(1));
+
+    // Everything now; then purge respects the age.
+    DedupeOptions everything;
+    everything.stateDir = state.toStdString();
+    auto all = Dedupe::run(*root, everything);
+    QVERIFY(all);
+    QCOMPARE(all->groupsResolved, std::uint64_t(2));
+    QVERIFY(QFileInfo::exists(md + QStringLiteral("/cur/1.M1P1.h:2,FS")));
+    QCOMPARE(QDir(md + QStringLiteral("/cur")).entryList(QDir::Files).size(), 2);
+    QCOMPARE(QuarantineAdmin::list(*root, state.toStdString())->entries.size(), std::size_t(2));
+
+    auto young = QuarantineAdmin::purge(*root, 1, false, state.toStdString());
+    QVERIFY(young);
+    QVERIFY(young->purged.empty());
+    QCOMPARE(young->kept, std::uint64_t(2));
+    auto dry = QuarantineAdmin::purge(*root, 1, true, state.toStdString(), std::time(nullptr) + 3 * 86400);
+    QVERIFY(dry);
+    QCOMPARE(dry->purged.size(), std::size_t(2));
+    QCOMPARE(QuarantineAdmin::list(*root, state.toStdString())->entries.size(), std::size_t(2));
+    auto old = QuarantineAdmin::purge(*root, 1, false, state.toStdString(), std::time(nullptr) + 3 * 86400);
+    QVERIFY(old);
+    QCOMPARE(old->purged.size(), std::size_t(2));
+    QVERIFY(QuarantineAdmin::list(*root, state.toStdString())->entries.empty());
+    QVERIFY(listing(state + QStringLiteral("/quarantine")).isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestDupes)

@@ -1,0 +1,147 @@
+#include "maildir/quarantineadmin.h"
+
+#include "maildir/fsutil.h"
+#include "maildir/journal.h"
+#include "maildir/jsonpath.h"
+#include "maildir/statedir.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace mm::maildir {
+
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SSZ" -> seconds since the epoch; -1 when unreadable.
+std::time_t parseUtc(const std::string &text)
+{
+    std::tm tm{};
+    const char *end = ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end != '\0')
+        return -1;
+    return ::timegm(&tm);
+}
+
+Result<std::vector<QuarantineEntry>> presentEntries(const StateDir &state)
+{
+    auto all = Quarantine::list(state);
+    if (!all)
+        return fail(all.error());
+    std::vector<QuarantineEntry> out;
+    for (auto &e : *all)
+        if (e.present && !e.restored)
+            out.push_back(std::move(e));
+    return out;
+}
+
+} // namespace
+
+Result<QuarantineListing> QuarantineAdmin::list(const MailRoot &root, const std::string &stateDir)
+{
+    auto state = StateDir::resolve(root, stateDir);
+    if (!state)
+        return fail(state.error());
+    QuarantineListing listing;
+    listing.stateDir = state->path();
+    if (!state->exists())
+        return listing; // nothing was ever quarantined
+    if (auto st = state->open(); !st)
+        return fail(st.error());
+    auto entries = presentEntries(*state);
+    if (!entries)
+        return fail(entries.error());
+    listing.entries = std::move(*entries);
+    for (const auto &e : listing.entries)
+        listing.totalBytes += e.size;
+    return listing;
+}
+
+Result<PurgeReport> QuarantineAdmin::purge(const MailRoot &root, unsigned olderThanDays, bool dryRun,
+                                           const std::string &stateDir, std::time_t now)
+{
+    auto state = StateDir::resolve(root, stateDir);
+    if (!state)
+        return fail(state.error());
+    PurgeReport report;
+    report.stateDir = state->path();
+    report.dryRun = dryRun;
+    report.olderThanDays = olderThanDays;
+    if (!state->exists())
+        return report;
+    if (auto st = state->open(); !st)
+        return fail(st.error());
+    std::optional<StateLock> lock;
+    if (!dryRun) {
+        auto l = state->lock();
+        if (!l)
+            return fail(l.error());
+        lock.emplace(std::move(*l));
+    }
+    auto entries = presentEntries(*state);
+    if (!entries)
+        return fail(entries.error());
+    const std::time_t cutoff = now - std::time_t(olderThanDays) * 86400;
+    std::optional<Journal> journal;
+    for (const auto &e : *entries) {
+        const std::time_t when = parseUtc(e.time);
+        if (when < 0 || when > cutoff) {
+            ++report.kept; // young enough, or no readable time: never deleted by guesswork
+            continue;
+        }
+        if (!dryRun) {
+            if (!journal) {
+                auto j = Journal::begin(*state, "quarantine-purge", root.path());
+                if (!j)
+                    return fail(j.error());
+                journal.emplace(std::move(*j));
+                report.runId = journal->runId();
+            }
+            nlohmann::json rec{{"type", "purged"}, {"id", e.id}, {"size", e.size}, {"time", utcTimestamp()}};
+            putPath(rec, "from", e.originalPath);
+            journal->add(rec);
+            if (auto st = journal->flush(); !st)
+                return fail(st.error());
+            if (::unlinkat(state->fd(), e.quarantinedPath.c_str(), 0) != 0 && errno != ENOENT) {
+                report.problems.push_back(e.quarantinedPath + ": " + std::strerror(errno));
+                continue;
+            }
+        }
+        report.purgedBytes += e.size;
+        report.purged.push_back(e);
+    }
+    if (journal)
+        (void)journal->end("ok", {{"purged", report.purged.size()}, {"bytes", report.purgedBytes}});
+    return report;
+}
+
+void to_json(nlohmann::json &j, const QuarantineListing &l)
+{
+    j = nlohmann::json::object();
+    j["schemaVersion"] = QuarantineListing::kSchemaVersion;
+    putPath(j, "stateDir", l.stateDir);
+    j["entries"] = l.entries;
+    j["count"] = l.entries.size();
+    j["totalBytes"] = l.totalBytes;
+}
+
+void to_json(nlohmann::json &j, const PurgeReport &r)
+{
+    j = nlohmann::json::object();
+    j["schemaVersion"] = PurgeReport::kSchemaVersion;
+    putPath(j, "stateDir", r.stateDir);
+    j["runId"] = r.runId.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.runId);
+    j["dryRun"] = r.dryRun;
+    j["olderThanDays"] = r.olderThanDays;
+    j["purged"] = r.purged;
+    j["purgedBytes"] = r.purgedBytes;
+    j["kept"] = r.kept;
+    auto &p = j["problems"] = nlohmann::json::array();
+    for (const auto &s : r.problems)
+        p.push_back(toValidUtf8(s));
+}
+
+} // namespace mm::maildir

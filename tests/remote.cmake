@@ -1,3 +1,4 @@
 mailmesh_add_test(tst_sshaddress LIBS mailmesh_remote)
 mailmesh_add_test(tst_sshsession LIBS mailmesh_remote)
 mailmesh_add_test(tst_sshsession_parsing LIBS mailmesh_remote)
+mailmesh_add_test(tst_syncthingclient LIBS mailmesh_remote)

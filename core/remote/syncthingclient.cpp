@@ -108,11 +108,11 @@ void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool
     reply->deleteLater();
     if (generation != m_generation || !context)
         return; // stale: the endpoint changed, or nobody waits any more
-    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    const QByteArray data = reply->readAll();
     if (timedOut)
         return done(fail(ErrorCode::Timeout,
                          QStringLiteral("Syncthing did not answer %1 in time").arg(what).toStdString()));
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    const QByteArray data = reply->readAll();
     if (status >= 300)
         return done(fail(httpError(status, data, what)));
     if (reply->error() != QNetworkReply::NoError) {

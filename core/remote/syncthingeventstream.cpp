@@ -67,6 +67,9 @@ void SyncthingEventStream::handle(quint64 serial, bool first, Result<QJsonDocume
     if (reply && !reply->isArray())
         reply = fail(ErrorCode::InvalidData, "Syncthing's events reply is not a JSON array");
     if (!reply) {
+        // Events may have been missed, and Syncthing may have restarted: the retry starts over
+        // with a first call, which tells both.
+        m_primed = false;
         m_currentRetryMs = m_currentRetryMs == 0 ? m_retryDelayMs : std::min(m_currentRetryMs * 2, 30000);
         m_retryTimer.start(m_currentRetryMs);
         Q_EMIT failed(reply.error());
@@ -94,8 +97,7 @@ void SyncthingEventStream::handle(quint64 serial, bool first, Result<QJsonDocume
     }
     int since = m_lastId;
     if (!events.isEmpty() && smallest <= since) {
-        // Syncthing numbers events from 1 again after a restart and then answers a "since"
-        // beyond its last id with everything it has: our baseline is gone.
+        // Ids are only ever increasing within one Syncthing run: a smaller one is a new run.
         since = 0;
         Q_EMIT restarted();
     }

@@ -15,7 +15,9 @@ class SyncthingClient;
 // separate id sequence per filter and buffers only from the filter's first request, so each
 // stream keeps its own last id. The first call is limit=1&timeout=0: it learns the current id
 // without waiting, and ready() tells the owner to fetch state now, so nothing slips between.
-// An id going backwards means Syncthing restarted: restarted() asks for a fresh state.
+// After a failed poll the stream starts over with such a first call (ready() again). An id
+// going backwards means Syncthing restarted (a restarted Syncthing answers the first call of a
+// filter with [] or a small id): restarted() comes before ready().
 class SyncthingEventStream : public QObject
 {
     Q_OBJECT

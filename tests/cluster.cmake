@@ -1,2 +1,3 @@
 mailmesh_add_test(tst_clusterconfig LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterstate LIBS mailmesh_cluster)
+mailmesh_add_test(tst_clusterchanges LIBS mailmesh_cluster)

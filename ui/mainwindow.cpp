@@ -1,22 +1,199 @@
 #include "ui/mainwindow.h"
 
+#include "ui/dashboardwidget.h"
+#include "ui/eventlogmodel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
 #include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSettings>
+#include <QStackedWidget>
 #include <QStatusBar>
+#include <QVBoxLayout>
 
 namespace mm::ui {
 
+namespace {
+
+const QString kRecentKey = QStringLiteral("clusters/recent");
+const QString kLastKey = QStringLiteral("clusters/last");
+const QString kGeometryKey = QStringLiteral("window/geometry");
+const QString kStateKey = QStringLiteral("window/state");
+constexpr int kMaxRecent = 8;
+
+// Until the monitor has contacted the nodes, the dashboard lists them as not yet seen.
+cluster::ClusterSnapshot snapshotFromConfig(const cluster::ClusterConfig &config)
+{
+    auto state = std::make_shared<cluster::ClusterState>();
+    state->takenAt = QDateTime::currentDateTimeUtc();
+    for (const cluster::NodeConfig &node : config.nodes) {
+        cluster::NodeState nodeState;
+        nodeState.id = node.id;
+        nodeState.dovecotVersion = node.dovecot.version;
+        nodeState.dovecotCurOnlyBuild = node.dovecot.curOnlyBuild;
+        nodeState.dovecotCurOnlyEnabled = node.dovecot.curOnlyEnabled;
+        state->nodes << nodeState;
+    }
+    return state;
+}
+
+} // namespace
+
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
+    , m_pages(new QStackedWidget(this))
+    , m_dashboard(new DashboardWidget(this))
 {
     setWindowTitle(tr("Mailmesh"));
-    auto *emptyState = new QLabel(tr("<h2>No cluster open</h2>"
-                                     "<p>Start with <b>mailmesh --demo</b> to explore a local "
-                                     "three-node cluster.</p>"),
-                                  this);
-    emptyState->setAlignment(Qt::AlignCenter);
-    setCentralWidget(emptyState);
-    statusBar()->showMessage(tr("Ready"));
-    resize(1000, 680);
+    m_pages->addWidget(createEmptyState());
+    m_pages->addWidget(m_dashboard);
+    setCentralWidget(m_pages);
+    createMenus();
+    connect(m_dashboard, &DashboardWidget::exportEventLogRequested, this, &MainWindow::exportEventLog);
+    statusBar()->showMessage(tr("No cluster open"));
+
+    resize(1180, 760);
+    const QSettings settings;
+    restoreGeometry(settings.value(kGeometryKey).toByteArray());
+    restoreState(settings.value(kStateKey).toByteArray());
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&Cluster"));
+    QAction *open = file->addAction(tr("&Open Cluster File…"), this, &MainWindow::chooseClusterFile);
+    open->setShortcut(QKeySequence::Open);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    updateRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Export Event Log…"), this, &MainWindow::exportEventLog);
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Mailmesh"), this, [this] {
+        QMessageBox::about(this, tr("About Mailmesh"),
+                           tr("<h3>Mailmesh %1</h3><p>Multi-master Maildir clusters: Dovecot nodes kept in "
+                              "sync by Syncthing, with a cur/-only Dovecot so nodes never race into "
+                              "duplicates.</p>")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+QWidget *MainWindow::createEmptyState()
+{
+    auto *page = new QWidget(this);
+    auto *title = new QLabel(tr("<h2>No cluster open</h2>"), page);
+    auto *text = new QLabel(tr("<p>A cluster file lists your mail nodes: how to reach each over SSH, its "
+                               "mail root and its Syncthing.</p>"
+                               "<p>Open one, or start <tt>mailmesh --demo</tt> to explore a local three-node "
+                               "cluster first.</p>"),
+                            page);
+    text->setWordWrap(true);
+    text->setFixedWidth(540); // a wrapped label needs a definite width to compute its height
+    auto *openButton = new QPushButton(tr("&Open Cluster File…"), page);
+    connect(openButton, &QPushButton::clicked, this, &MainWindow::chooseClusterFile);
+    for (QLabel *label : {title, text})
+        label->setAlignment(Qt::AlignHCenter);
+
+    auto *layout = new QVBoxLayout(page);
+    layout->addStretch(1);
+    layout->addWidget(title, 0, Qt::AlignHCenter);
+    // Centred with stretches: an alignment flag would stop the wrapped label from growing in height.
+    auto *textRow = new QHBoxLayout;
+    textRow->addStretch(1);
+    textRow->addWidget(text);
+    textRow->addStretch(1);
+    layout->addLayout(textRow);
+    layout->addSpacing(12);
+    layout->addWidget(openButton, 0, Qt::AlignHCenter);
+    layout->addStretch(2);
+    return page;
+}
+
+bool MainWindow::openCluster(const QString &path)
+{
+    auto config = cluster::ClusterConfig::load(path);
+    if (!config) {
+        QMessageBox::warning(this, tr("Cannot open the cluster file"), QString::fromStdString(config.error().describe()));
+        return false;
+    }
+    m_cluster = std::move(*config);
+    m_clusterPath = QFileInfo(path).absoluteFilePath();
+    setWindowTitle(tr("%1 — Mailmesh").arg(m_cluster.name));
+    m_pages->setCurrentWidget(m_dashboard);
+    setSnapshot(snapshotFromConfig(m_cluster));
+    statusBar()->showMessage(tr("%1 nodes, from %2").arg(m_cluster.nodes.size()).arg(m_clusterPath));
+
+    QSettings settings;
+    QStringList recent = settings.value(kRecentKey).toStringList();
+    recent.removeAll(m_clusterPath);
+    recent.prepend(m_clusterPath);
+    settings.setValue(kRecentKey, recent.mid(0, kMaxRecent));
+    settings.setValue(kLastKey, m_clusterPath);
+    updateRecentMenu();
+    Q_EMIT clusterOpened(m_clusterPath);
+    return true;
+}
+
+void MainWindow::reopenLastCluster()
+{
+    const QString last = QSettings().value(kLastKey).toString();
+    if (!last.isEmpty() && QFile::exists(last))
+        openCluster(last);
+}
+
+void MainWindow::setSnapshot(const cluster::ClusterSnapshot &snapshot)
+{
+    m_dashboard->setSnapshot(snapshot);
+}
+
+void MainWindow::updateRecentMenu()
+{
+    m_recentMenu->clear();
+    const QStringList recent = QSettings().value(kRecentKey).toStringList();
+    for (const QString &path : recent)
+        m_recentMenu->addAction(path, this, [this, path] { openCluster(path); });
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::chooseClusterFile()
+{
+    const QString start = m_clusterPath.isEmpty() ? QFileInfo(cluster::ClusterConfig::defaultPath()).absolutePath()
+                                                  : QFileInfo(m_clusterPath).absolutePath();
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open Cluster File"), start,
+                                                      tr("Cluster files (*.json);;All files (*)"));
+    if (!path.isEmpty())
+        openCluster(path);
+}
+
+void MainWindow::exportEventLog()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Event Log"), QStringLiteral("mailmesh-events.tsv"),
+                                                      tr("Tab-separated text (*.tsv *.txt)"));
+    if (path.isEmpty())
+        return;
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(m_dashboard->eventLog()->toText().toUtf8()) < 0 || !file.commit())
+        QMessageBox::warning(this, tr("Export failed"), tr("Cannot write %1: %2").arg(path, file.errorString()));
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    settings.setValue(kStateKey, saveState());
+    event->accept();
 }
 
 } // namespace mm::ui

@@ -1,8 +1,16 @@
 #pragma once
 
+#include "cluster/clusterconfig.h"
+#include "cluster/clusterstate.h"
+
 #include <QMainWindow>
 
+class QMenu;
+class QStackedWidget;
+
 namespace mm::ui {
+
+class DashboardWidget;
 
 class MainWindow : public QMainWindow
 {
@@ -10,6 +18,35 @@ class MainWindow : public QMainWindow
 
 public:
     explicit MainWindow(QWidget *parent = nullptr);
+
+    // Loads a cluster file and shows its dashboard; remembers it as the last and a recent one.
+    bool openCluster(const QString &path);
+    // Reopens the cluster of the previous session, if its file still exists.
+    void reopenLastCluster();
+
+    void setSnapshot(const cluster::ClusterSnapshot &snapshot);
+
+    DashboardWidget *dashboard() const { return m_dashboard; }
+    QString clusterPath() const { return m_clusterPath; }
+
+Q_SIGNALS:
+    void clusterOpened(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createMenus();
+    QWidget *createEmptyState();
+    void updateRecentMenu();
+    void chooseClusterFile();
+    void exportEventLog();
+
+    QStackedWidget *m_pages;
+    DashboardWidget *m_dashboard;
+    QMenu *m_recentMenu = nullptr;
+    QString m_clusterPath;
+    cluster::ClusterConfig m_cluster;
 };
 
 } // namespace mm::ui

@@ -1,3 +1,8 @@
+# core/maildir part 1: names, scan, convert, revert, journal, quarantine.
+mailmesh_add_test(tst_maildirname LIBS mailmesh_maildir)
+mailmesh_add_test(tst_scan LIBS mailmesh_maildir)
+mailmesh_add_test(tst_convert LIBS mailmesh_maildir)
+
 # core/maildir part 2: uidlist, keywords, headers, duplicates, manifests.
 mailmesh_add_test(tst_uidlist LIBS mailmesh_maildir)
 mailmesh_add_test(tst_keywords LIBS mailmesh_maildir)

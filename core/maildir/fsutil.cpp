@@ -65,7 +65,8 @@ Result<UniqueFd> openDirAt(int dirfd, const char *name, std::string_view display
 
 Result<UniqueFd> openDirBeneath(int rootFd, std::string_view relPath, std::string_view displayRoot)
 {
-    UniqueFd current(::fcntl(rootFd, F_DUPFD_CLOEXEC, 0));
+    // A new open file description, not a dup: a dup would share the directory read offset.
+    UniqueFd current(::openat(rootFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!current.valid())
         return fail(errnoError(errno, "dup", std::string(displayRoot)));
     std::string component;

@@ -40,7 +40,8 @@ public:
 
     Status run()
     {
-        UniqueFd fd(::fcntl(m_root.fd(), F_DUPFD_CLOEXEC, 0));
+        // Reopened, not dup()ed: a dup would share the read offset with every later walk.
+        UniqueFd fd(::openat(m_root.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!fd.valid())
             return fail(errnoError(errno, "dup", m_root.path()));
         return walkPlain(std::move(fd), std::string(), 0);

@@ -1,3 +1,5 @@
+#include "sandboxcommand.h"
+
 #include <QCoreApplication>
 #include <QStringList>
 #include <QTextStream>
@@ -25,5 +27,7 @@ int main(int argc, char **argv)
         out << "mailmeshctl " << QCoreApplication::applicationVersion() << '\n';
         return 0;
     }
+    if (arguments.value(0) == QLatin1String("sandbox"))
+        return mm::sandbox::runSandboxCommand(arguments.mid(1), out, err);
     return usage(err);
 }

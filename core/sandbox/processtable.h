@@ -1,0 +1,39 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QSet>
+#include <QString>
+
+namespace mm::sandbox {
+
+// A look at /proc to find a sandbox's daemons without trusting any pid file alone: a process
+// belongs to the sandbox in DIR when its environment carries MAILMESH_SANDBOX_DIR=DIR (every
+// daemon, Dovecot's children and ssh sessions get it), its command line names DIR, or it sits
+// in one of the recorded process groups.
+class ProcessTable
+{
+public:
+    static constexpr const char *kDirVariable = "MAILMESH_SANDBOX_DIR";
+    // Optional tag (ctest sets it to the build dir) inherited by every daemon, so a check at
+    // the end of a test run finds what any sandbox of that run left behind.
+    static constexpr const char *kRunVariable = "MAILMESH_SANDBOX_RUN";
+
+    struct Entry
+    {
+        qint64 pid = 0;
+        qint64 pgid = 0;
+        QByteArray commandLine; // arguments joined by spaces
+    };
+
+    // Processes of the sandbox in dir (not this process).
+    static QList<Entry> sandboxProcesses(const QString &dir, const QSet<qint64> &pgids = {});
+    // Processes whose environment holds MAILMESH_SANDBOX_RUN=tag.
+    static QList<Entry> runProcesses(const QString &tag);
+    // Processes whose environment names any sandbox dir at all.
+    static QList<Entry> anySandboxProcesses();
+
+    static QString describe(const QList<Entry> &entries);
+};
+
+} // namespace mm::sandbox

@@ -1,0 +1,1021 @@
+#include "sandbox/sandbox.h"
+
+#include "sandbox/daemonprocess.h"
+#include "sandbox/freeport.h"
+#include "sandbox/probes.h"
+
+#include <QCryptographicHash>
+#include <QDeadlineTimer>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QThread>
+
+#include <csignal>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+namespace mm::sandbox {
+
+struct Sandbox::Node
+{
+    NodeInfo info;
+    QString sshDir;
+    QString hostKeyFile; // private part
+    std::unique_ptr<DaemonProcess> sshd;
+    std::unique_ptr<DaemonProcess> syncthing;
+    std::unique_ptr<DaemonProcess> dovecot;
+};
+
+namespace {
+
+constexpr int kProbeTimeoutMs = 1000;
+
+std::string str(const QString &text)
+{
+    return text.toStdString();
+}
+
+QString randomToken(int length)
+{
+    static constexpr char alphabet[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    QString token;
+    for (int i = 0; i < length; ++i)
+        token.append(QLatin1Char(alphabet[QRandomGenerator::system()->bounded(62)]));
+    return token;
+}
+
+Status writeFile(const QString &path, const QByteArray &content, QFile::Permissions permissions)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+        file.write(content) != content.size())
+        return fail(ErrorCode::IoError, "cannot write: " + str(file.errorString()), str(path));
+    file.close();
+    if (!file.setPermissions(permissions))
+        return fail(ErrorCode::IoError, "cannot set permissions", str(path));
+    return {};
+}
+
+Status makeDir(const QString &path, QFile::Permissions permissions)
+{
+    if (!QDir().mkpath(path) || !QFile::setPermissions(path, permissions))
+        return fail(ErrorCode::IoError, "cannot create directory", str(path));
+    return {};
+}
+
+constexpr QFile::Permissions kPublicDir = QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner |
+                                          QFile::ReadGroup | QFile::ExeGroup | QFile::ReadOther |
+                                          QFile::ExeOther;
+constexpr QFile::Permissions kPrivateDir = QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner;
+constexpr QFile::Permissions kPublicFile =
+    QFile::ReadOwner | QFile::WriteOwner | QFile::ReadGroup | QFile::ReadOther;
+constexpr QFile::Permissions kPrivateFile = QFile::ReadOwner | QFile::WriteOwner;
+
+QString findProgram(const QString &name)
+{
+    QString found = QStandardPaths::findExecutable(name);
+    if (found.isEmpty())
+        found = QStandardPaths::findExecutable(
+            name, {u"/usr/sbin"_s, u"/usr/local/sbin"_s, u"/sbin"_s, u"/usr/bin"_s});
+    return found;
+}
+
+// "SHA256:<unpadded base64>", as `ssh-keygen -l` prints it, from a .pub line.
+Result<QString> fingerprintOf(const QString &publicKeyFile)
+{
+    QFile file(publicKeyFile);
+    if (!file.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::NotFound, "cannot read public key", str(publicKeyFile));
+    const QList<QByteArray> fields = file.readAll().trimmed().split(' ');
+    if (fields.size() < 2)
+        return fail(ErrorCode::InvalidData, "not a public key", str(publicKeyFile));
+    const QByteArray blob = QByteArray::fromBase64(fields[1]);
+    const QByteArray digest = QCryptographicHash::hash(blob, QCryptographicHash::Sha256);
+    return u"SHA256:"_s + QString::fromLatin1(digest.toBase64(QByteArray::OmitTrailingEquals));
+}
+
+QByteArray readPublicKey(const QString &publicKeyFile)
+{
+    QFile file(publicKeyFile);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    const QList<QByteArray> fields = file.readAll().trimmed().split(' ');
+    return fields.size() >= 2 ? fields[0] + ' ' + fields[1] : QByteArray();
+}
+
+QString logTail(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    const QByteArray all = file.readAll();
+    return QString::fromLocal8Bit(all.right(1500)).trimmed();
+}
+
+// A short-lived tool run, possibly as the sandbox user; several may run at once.
+struct ToolRun
+{
+    QString name;
+    QString program;
+    QStringList arguments;
+    bool asUser = false;
+    std::unique_ptr<QProcess> process;
+};
+
+QProcessEnvironment userEnvironment(const SandboxUser &user, const QString &dir)
+{
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QString::fromLatin1(ProcessTable::kDirVariable), QDir::cleanPath(dir));
+    if (user.needsSwitch()) {
+        environment.insert(u"HOME"_s, user.home());
+        environment.insert(u"USER"_s, user.name());
+        environment.insert(u"LOGNAME"_s, user.name());
+    }
+    return environment;
+}
+
+void switchUserInChild(QProcess &process, const SandboxUser &user)
+{
+    const uid_t uid = user.uid();
+    const gid_t gid = user.gid();
+    const pid_t parent = ::getpid();
+    process.setChildProcessModifier([=] {
+        if (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+            ::_exit(126);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(1);
+    });
+}
+
+Status runTools(std::vector<ToolRun> &tools, const SandboxUser &user, const QString &dir)
+{
+    for (ToolRun &tool : tools) {
+        tool.process = std::make_unique<QProcess>();
+        tool.process->setProcessEnvironment(userEnvironment(user, dir));
+        if (tool.asUser && user.needsSwitch())
+            switchUserInChild(*tool.process, user);
+        tool.process->start(tool.program, tool.arguments);
+    }
+    for (ToolRun &tool : tools) {
+        QProcess &process = *tool.process;
+        if (!process.waitForFinished(30000) || process.exitStatus() != QProcess::NormalExit ||
+            process.exitCode() != 0)
+            return fail(ErrorCode::IoError,
+                        str(tool.name) + " failed: " + str(process.errorString()) + " " +
+                            process.readAllStandardError().trimmed().toStdString());
+    }
+    return {};
+}
+
+QString replaceElement(QString xml, const QString &element, const QString &value)
+{
+    const QRegularExpression pattern(u"<%1>[^<]*</%1>"_s.arg(element));
+    return xml.replace(pattern, u"<%1>%2</%1>"_s.arg(element, value));
+}
+
+} // namespace
+
+Sandbox::Sandbox(SandboxOptions options, QObject *parent)
+    : QObject(parent)
+    , m_options(std::move(options))
+{
+}
+
+Sandbox::~Sandbox()
+{
+    if (!m_options.persistent)
+        tearDown();
+}
+
+QString Sandbox::sshConfigFile() const
+{
+    return m_dir + u"/client/ssh_config"_s;
+}
+
+QString Sandbox::knownHostsFile() const
+{
+    return m_dir + u"/client/known_hosts"_s;
+}
+
+QString Sandbox::identityFile() const
+{
+    return m_dir + u"/client/id_ed25519"_s;
+}
+
+QList<NodeInfo> Sandbox::nodes() const
+{
+    QList<NodeInfo> infos;
+    for (const auto &node : m_nodes)
+        infos.append(node->info);
+    return infos;
+}
+
+NodeInfo Sandbox::node(int index) const
+{
+    return checkIndex(index) ? m_nodes[size_t(index)]->info : NodeInfo{};
+}
+
+Status Sandbox::checkIndex(int index) const
+{
+    if (index < 0 || size_t(index) >= m_nodes.size())
+        return fail(ErrorCode::NotFound, "no sandbox node with index " + std::to_string(index));
+    return {};
+}
+
+quint16 Sandbox::takePort()
+{
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const quint16 port = findFreeLoopbackPort();
+        if (port != 0 && !m_takenPorts.contains(port)) {
+            m_takenPorts.insert(port);
+            return port;
+        }
+    }
+    return 0;
+}
+
+Status Sandbox::start()
+{
+    if (m_running)
+        return fail(ErrorCode::Conflict, "the sandbox is already running", str(m_dir));
+    if (m_options.nodeCount < 1 || m_options.nodeCount > 50)
+        return fail(ErrorCode::BadRequest, "node count must be between 1 and 50");
+    QElapsedTimer clock;
+    clock.start();
+
+    Result<SandboxUser> user = SandboxUser::ensure();
+    if (!user)
+        return fail(user.error());
+    m_user = *user;
+
+    Status started = prepareDirectory();
+    if (started)
+        started = prepareNodes();
+    if (started)
+        started = writeClientFiles();
+    if (started)
+        started = startDaemons();
+    if (started) {
+        QList<int> all;
+        for (int i = 0; i < int(m_nodes.size()); ++i)
+            all.append(i);
+        started = waitUntilReady(all, true, true, true);
+    }
+    m_running = true; // so that tearDown() cleans up a half start too
+    if (!started) {
+        const bool keep = m_options.keepDir;
+        m_options.keepDir = true; // keep the logs that explain the failure
+        tearDown();
+        m_options.keepDir = keep;
+        return fail(started.error());
+    }
+    if (Status written = writeStateFile(); !written) {
+        tearDown();
+        return fail(written.error());
+    }
+    m_startupMs = clock.elapsed();
+    qInfo("sandbox: %d node(s) up in %lld ms in %s", int(m_nodes.size()),
+          static_cast<long long>(m_startupMs), qPrintable(m_dir));
+    return {};
+}
+
+Status Sandbox::prepareDirectory()
+{
+    if (m_options.dir.isEmpty()) {
+        m_temporaryDir =
+            std::make_unique<QTemporaryDir>(QDir::tempPath() + u"/mailmesh-sandbox-XXXXXX"_s);
+        if (!m_temporaryDir->isValid())
+            return fail(ErrorCode::IoError, "cannot create a temporary directory");
+        m_temporaryDir->setAutoRemove(false); // tearDown() decides, after the daemons are gone
+        m_dir = m_temporaryDir->path();
+    } else {
+        m_dir = QDir::cleanPath(QFileInfo(m_options.dir).absoluteFilePath());
+        QDir existing(m_dir);
+        if (existing.exists() &&
+            !existing.isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden)) {
+            // Only a sandbox that is down may be reused; only its own subdirectories go.
+            if (!existing.exists(u"sandbox.json"_s))
+                return fail(ErrorCode::Conflict, "directory is not empty and holds no sandbox",
+                            str(m_dir));
+            if (!ProcessTable::sandboxProcesses(m_dir).isEmpty())
+                return fail(ErrorCode::Busy, "a sandbox is still running there", str(m_dir));
+            const QStringList entries = existing.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+            for (const QString &entry : entries)
+                if (entry == u"client"_s ||
+                    QRegularExpression(u"^node\\d+$"_s).match(entry).hasMatch())
+                    QDir(existing.filePath(entry)).removeRecursively();
+            existing.remove(u"sandbox.json"_s);
+        }
+    }
+    // Others must traverse it: dovecot's login processes, sshd reading authorized_keys as the
+    // user, and the sandbox user's daemons.
+    if (Status made = makeDir(m_dir, kPublicDir); !made)
+        return made;
+    return makeDir(m_dir + u"/client"_s, kPrivateDir);
+}
+
+Status Sandbox::prepareNodes()
+{
+    const QString sshKeygen = findProgram(u"ssh-keygen"_s);
+    const QString syncthing = findProgram(u"syncthing"_s);
+    if (sshKeygen.isEmpty() || syncthing.isEmpty())
+        return fail(ErrorCode::NotFound, "ssh-keygen and syncthing must be installed");
+
+    std::vector<ToolRun> tools;
+    tools.push_back({u"ssh-keygen (client key)"_s,
+                     sshKeygen,
+                     {u"-q"_s, u"-t"_s, u"ed25519"_s, u"-N"_s, QString(), u"-C"_s,
+                      u"mailmesh-sandbox-client"_s, u"-f"_s, identityFile()},
+                     false,
+                     nullptr});
+    for (int i = 0; i < m_options.nodeCount; ++i) {
+        auto node = std::make_unique<Node>();
+        NodeInfo &info = node->info;
+        info.id = u"node%1"_s.arg(i + 1);
+        info.dir = m_dir + u'/' + info.id;
+        node->sshDir = info.dir + u"/ssh"_s;
+        node->hostKeyFile = node->sshDir + u"/ssh_host_ed25519_key"_s;
+        info.sshHostKeyFile = node->hostKeyFile + u".pub"_s;
+        info.sshPort = takePort();
+        info.sshUser = m_user.name();
+        info.sshConfigFile = sshConfigFile();
+        info.sshIdentityFile = identityFile();
+        info.sshKnownHostsFile = knownHostsFile();
+        info.sshdConfigFile = node->sshDir + u"/sshd_config"_s;
+        info.sshdLogFile = node->sshDir + u"/sshd.log"_s;
+        info.mailRoot = info.dir + u"/mail"_s;
+        info.mailUser = m_user.name();
+        info.maildir =
+            info.mailRoot + u'/' + m_options.mailDomain + u'/' + m_options.mailUser + u"/Maildir"_s;
+        info.syncthingHome = info.dir + u"/syncthing"_s;
+        info.syncthingGuiPort = takePort();
+        info.syncthingSyncPort = takePort();
+        info.syncthingApiKey = randomToken(32);
+        info.syncthingLogFile = info.dir + u"/syncthing.log"_s;
+        info.imapPort = takePort();
+        info.imapUser = m_options.mailUser + u'@' + m_options.mailDomain;
+        info.imapPassword = randomToken(20);
+        info.dovecotPrefix = m_options.dovecotPrefix;
+        info.dovecotConfigFile = info.dir + u"/dovecot/dovecot.conf"_s;
+        info.dovecotConfD = info.dir + u"/dovecot/conf.d"_s;
+        info.dovecotLogFile = info.dir + u"/dovecot/dovecot.log"_s;
+        info.dovecotBaseDir = info.dir + u"/dovecot/run"_s;
+        if (info.sshPort == 0 || info.syncthingGuiPort == 0 || info.syncthingSyncPort == 0 ||
+            info.imapPort == 0)
+            return fail(ErrorCode::IoError, "no free port on 127.0.0.1");
+
+        for (const QString &path :
+             {info.dir, node->sshDir, info.dir + u"/dovecot"_s, info.dovecotConfD})
+            if (Status made = makeDir(path, kPublicDir); !made)
+                return made;
+        for (const QString &path : {info.syncthingHome, info.mailRoot}) {
+            if (Status made = makeDir(path, kPrivateDir); !made)
+                return made;
+            if (Status owned = m_user.own(path); !owned)
+                return owned;
+        }
+        // The Maildir exists from the start (classic cur/new/tmp), owned by the mail user.
+        QString path = info.mailRoot;
+        for (const QString &part : {m_options.mailDomain, m_options.mailUser, u"Maildir"_s}) {
+            path += u'/' + part;
+            if (Status made = makeDir(path, kPrivateDir); !made)
+                return made;
+            if (Status owned = m_user.own(path); !owned)
+                return owned;
+        }
+        for (const QString &sub : {u"cur"_s, u"new"_s, u"tmp"_s}) {
+            if (Status made = makeDir(path + u'/' + sub, kPrivateDir); !made)
+                return made;
+            if (Status owned = m_user.own(path + u'/' + sub); !owned)
+                return owned;
+        }
+
+        tools.push_back({info.id + u" ssh-keygen (host key)"_s,
+                         sshKeygen,
+                         {u"-q"_s, u"-t"_s, u"ed25519"_s, u"-N"_s, QString(), u"-C"_s,
+                          info.id + u"-host"_s, u"-f"_s, node->hostKeyFile},
+                         false,
+                         nullptr});
+        tools.push_back({info.id + u" syncthing generate"_s,
+                         syncthing,
+                         {u"generate"_s, u"--home="_s + info.syncthingHome,
+                          u"--no-default-folder"_s, u"--skip-port-probing"_s},
+                         true,
+                         nullptr});
+        m_nodes.push_back(std::move(node));
+    }
+
+    // Key generation and syncthing's certificates are the slow part: all at once.
+    if (Status ran = runTools(tools, m_user, m_dir); !ran)
+        return ran;
+
+    QFile clientPublicKey(identityFile() + u".pub"_s);
+    if (!clientPublicKey.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::IoError, "cannot read the client key",
+                    str(clientPublicKey.fileName()));
+    const QByteArray authorizedKey = clientPublicKey.readAll();
+
+    for (size_t i = 0; i < m_nodes.size(); ++i) {
+        Node &node = *m_nodes[i];
+        NodeInfo &info = node.info;
+        // The device ID is what `syncthing generate` prints on stdout.
+        QProcess &generate = *tools[2 + 2 * i].process;
+        const QByteArray generated =
+            generate.readAllStandardOutput() + generate.readAllStandardError();
+        const QRegularExpressionMatch id = QRegularExpression(u"Device ID:\\s*([A-Z0-9-]+)"_s)
+                                               .match(QString::fromLatin1(generated));
+        if (!id.hasMatch())
+            return fail(ErrorCode::InvalidData, "syncthing generate printed no device ID",
+                        str(info.syncthingHome));
+        info.syncthingDeviceId = id.captured(1);
+
+        Result<QString> fingerprint = fingerprintOf(info.sshHostKeyFile);
+        if (!fingerprint)
+            return fail(fingerprint.error());
+        info.sshHostKeyFingerprint = *fingerprint;
+
+        // sshd reads authorized_keys as the user: world-readable, it holds only a public key.
+        if (Status written =
+                writeFile(node.sshDir + u"/authorized_keys"_s, authorizedKey, kPublicFile);
+            !written)
+            return written;
+        const QString sshdConfig =
+            u"# sshd of sandbox node %1 (generated)\n"
+            "ListenAddress 127.0.0.1:%2\n"
+            "HostKey %3\n"
+            "PidFile %4/sshd.pid\n"
+            "AuthorizedKeysFile %4/authorized_keys\n"
+            // No PAM (no system auth stack for a test daemon); StrictModes off because the
+            // sandbox lives under /tmp, whose sticky world-writable mode StrictModes rejects.
+            "UsePAM no\n"
+            "StrictModes no\n"
+            "PubkeyAuthentication yes\n"
+            "PasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\n"
+            "PermitRootLogin no\n"
+            "AllowUsers %5\n"
+            "AllowTcpForwarding yes\n"
+            "X11Forwarding no\n"
+            "PrintMotd no\n"
+            "PrintLastLog no\n"
+            "UseDNS no\n"
+            "MaxStartups 100\n"
+            "MaxSessions 100\n"
+            "Subsystem sftp internal-sftp\n"
+            // Sessions carry the marker too, so teardown finds what a test left running.
+            "SetEnv %6=%7\n"_s.arg(info.id)
+                .arg(info.sshPort)
+                .arg(node.hostKeyFile, node.sshDir, m_user.name(),
+                     QString::fromLatin1(ProcessTable::kDirVariable), m_dir);
+        if (Status written = writeFile(info.sshdConfigFile, sshdConfig.toUtf8(), kPublicFile);
+            !written)
+            return written;
+
+        // syncthing: loopback only, nothing phones home, nothing upgrades.
+        QFile configFile(info.syncthingHome + u"/config.xml"_s);
+        if (!configFile.open(QIODevice::ReadOnly))
+            return fail(ErrorCode::IoError, "cannot read syncthing config",
+                        str(configFile.fileName()));
+        QString xml = QString::fromUtf8(configFile.readAll());
+        configFile.close();
+        xml.replace(QRegularExpression(u"(<gui[^>]*>\\s*<address>)[^<]*(</address>)"_s),
+                    u"\\1%1\\2"_s.arg(info.syncthingGuiAddress()));
+        xml.replace(QRegularExpression(u"(<device id=\"[A-Z0-9-]+\" name=\")[^\"]*\""_s),
+                    u"\\1%1\""_s.arg(info.id));
+        xml = replaceElement(xml, u"apikey"_s, info.syncthingApiKey);
+        xml = replaceElement(xml, u"listenAddress"_s, info.syncthingSyncAddress());
+        xml = replaceElement(xml, u"globalAnnounceEnabled"_s, u"false"_s);
+        xml = replaceElement(xml, u"localAnnounceEnabled"_s, u"false"_s);
+        xml = replaceElement(xml, u"relaysEnabled"_s, u"false"_s);
+        xml = replaceElement(xml, u"natEnabled"_s, u"false"_s);
+        xml = replaceElement(xml, u"startBrowser"_s, u"false"_s);
+        xml = replaceElement(xml, u"urAccepted"_s, u"-1"_s);
+        xml = replaceElement(xml, u"autoUpgradeIntervalH"_s, u"0"_s);
+        xml = replaceElement(xml, u"crashReportingEnabled"_s, u"false"_s);
+        if (!xml.contains(info.syncthingApiKey) || !xml.contains(info.syncthingSyncAddress()) ||
+            !xml.contains(info.syncthingGuiAddress()))
+            return fail(ErrorCode::InvalidData, "unexpected syncthing config layout",
+                        str(configFile.fileName()));
+        if (Status written = writeFile(configFile.fileName(), xml.toUtf8(), kPrivateFile); !written)
+            return written;
+
+        if (Status written = writeDovecotConfig(node); !written)
+            return written;
+    }
+    return {};
+}
+
+Status Sandbox::writeDovecotConfig(Node &node)
+{
+    const NodeInfo &info = node.info;
+    const bool root = ::geteuid() == 0;
+    // As root, Dovecot's login and internal processes drop to its own system users; otherwise
+    // everything runs as us.
+    const QString loginUser = root ? u"dovenull"_s : m_user.name();
+    const QString internalUser = root ? u"dovecot"_s : m_user.name();
+    const QString home = info.mailRoot + u'/' + m_options.mailDomain + u'/' + m_options.mailUser;
+    const QString usersFile = info.dir + u"/dovecot/users"_s;
+    const QString users = u"%1:{PLAIN}%2:%3:%4::%5::\n"_s.arg(info.imapUser, info.imapPassword)
+                              .arg(m_user.uid())
+                              .arg(m_user.gid())
+                              .arg(home);
+    if (Status written = writeFile(usersFile, users.toUtf8(), kPrivateFile); !written)
+        return written;
+    if (root) {
+        // The auth process reads it as the internal user.
+        const passwd *dovecot = ::getpwnam("dovecot");
+        if (!dovecot || ::chown(QFile::encodeName(usersFile).constData(), dovecot->pw_uid,
+                                dovecot->pw_gid) != 0)
+            return fail(ErrorCode::IoError, "cannot give the users file to the dovecot user",
+                        str(usersFile));
+    }
+    const QString config =
+        u"# dovecot of sandbox node %1 (generated). Files in conf.d/ are included last and\n"
+        "# override anything here.\n"
+        "instance_name = mailmesh-%1-%2\n"
+        "base_dir = %3\n"
+        "state_dir = %4/dovecot/state\n"
+        "log_path = %5\n"
+        "info_log_path = %5\n"
+        "protocols = imap\n"
+        "listen = 127.0.0.1\n"
+        "ssl = no\n"
+        "disable_plaintext_auth = no\n"
+        "auth_mechanisms = plain login\n"
+        "default_login_user = %6\n"
+        "default_internal_user = %7\n"
+        "first_valid_uid = %8\n"
+        "mail_location = maildir:~/Maildir\n"
+        "import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS %9 %10\n"
+        "passdb {\n"
+        "  driver = passwd-file\n"
+        "  args = scheme=PLAIN username_format=%u %11\n"
+        "}\n"
+        "userdb {\n"
+        "  driver = passwd-file\n"
+        "  args = username_format=%u %11\n"
+        "}\n"
+        "service imap-login {\n"
+        "  chroot =\n"
+        "  inet_listener imap {\n"
+        "    address = 127.0.0.1\n"
+        "    port = %12\n"
+        "  }\n"
+        "  inet_listener imaps {\n"
+        "    port = 0\n"
+        "  }\n"
+        "}\n"
+        "service anvil {\n"
+        "  chroot =\n"
+        "}\n"
+        "service auth-worker {\n"
+        "  user = $default_internal_user\n"
+        "}\n"
+        "!include_try conf.d/*.conf\n"_s
+            .arg(info.id, randomToken(6), info.dovecotBaseDir, info.dir, info.dovecotLogFile,
+                 loginUser, internalUser)
+            .arg(m_user.uid())
+            .arg(QString::fromLatin1(ProcessTable::kDirVariable),
+                 QString::fromLatin1(ProcessTable::kRunVariable), usersFile)
+            .arg(info.imapPort);
+    if (Status made = makeDir(info.dir + u"/dovecot/state"_s, kPublicDir); !made)
+        return made;
+    return writeFile(info.dovecotConfigFile, config.toUtf8(), kPublicFile);
+}
+
+Status Sandbox::writeClientFiles()
+{
+    QString sshConfig =
+        u"# ssh client config of the sandbox in %1 (generated): ssh -F <this file> nodeK\n"_s.arg(
+            m_dir);
+    for (const auto &node : m_nodes) {
+        const NodeInfo &info = node->info;
+        sshConfig += u"\nHost %1\n"
+                     "    HostName 127.0.0.1\n"
+                     "    Port %2\n"
+                     "    User %3\n"
+                     "    IdentityFile %4\n"
+                     "    IdentitiesOnly yes\n"
+                     "    UserKnownHostsFile %5\n"
+                     "    GlobalKnownHostsFile /dev/null\n"
+                     "    StrictHostKeyChecking yes\n"
+                     "    CheckHostIP no\n"
+                     "    BatchMode yes\n"
+                     "    PasswordAuthentication no\n"
+                     "    KbdInteractiveAuthentication no\n"
+                     "    ControlMaster no\n"
+                     "    ControlPath none\n"
+                     "    ConnectTimeout 10\n"
+                     "    LogLevel ERROR\n"_s.arg(info.id)
+                         .arg(info.sshPort)
+                         .arg(info.sshUser, identityFile(), knownHostsFile());
+    }
+    if (Status written = writeFile(sshConfigFile(), sshConfig.toUtf8(), kPrivateFile); !written)
+        return written;
+    return trustCurrentHostKeys();
+}
+
+Status Sandbox::trustCurrentHostKeys()
+{
+    QByteArray knownHosts;
+    for (const auto &node : m_nodes) {
+        const QByteArray key = readPublicKey(node->info.sshHostKeyFile);
+        if (key.isEmpty())
+            return fail(ErrorCode::NotFound, "cannot read host key",
+                        str(node->info.sshHostKeyFile));
+        knownHosts += "[127.0.0.1]:" + QByteArray::number(node->info.sshPort) + ' ' + key + '\n';
+    }
+    return writeFile(knownHostsFile(), knownHosts, kPrivateFile);
+}
+
+Status Sandbox::startSshd(Node &node)
+{
+    DaemonProcess::Spec spec;
+    spec.name = node.info.id + u"/sshd"_s;
+    spec.program = findProgram(u"sshd"_s); // sshd re-executes itself: it needs an absolute path
+    if (spec.program.isEmpty())
+        return fail(ErrorCode::NotFound, "sshd is not installed");
+    spec.arguments = {u"-D"_s, u"-e"_s, u"-f"_s, node.info.sshdConfigFile};
+    spec.environment = userEnvironment(SandboxUser(), m_dir);
+    spec.logFile = node.info.sshdLogFile;
+    spec.persistent = m_options.persistent;
+    node.sshd = std::make_unique<DaemonProcess>(spec);
+    return node.sshd->start();
+}
+
+Status Sandbox::startSyncthingDaemon(Node &node)
+{
+    DaemonProcess::Spec spec;
+    spec.name = node.info.id + u"/syncthing"_s;
+    spec.program = findProgram(u"syncthing"_s);
+    spec.arguments = {u"serve"_s, u"--home="_s + node.info.syncthingHome, u"--no-browser"_s,
+                      u"--no-restart"_s, u"--no-upgrade"_s};
+    spec.environment = userEnvironment(m_user, m_dir);
+    // Without this, syncthing forks a monitor and runs the real daemon as its child in another
+    // process group: that child survives a SIGKILLed monitor, so neither the parent-death
+    // signal nor the group kill would reach the process holding the ports. --no-restart already
+    // makes the monitor useless here.
+    spec.environment.insert(u"STMONITORED"_s, u"yes"_s);
+    spec.logFile = node.info.syncthingLogFile;
+    spec.workingDirectory = node.info.syncthingHome;
+    spec.switchUser = m_user.needsSwitch();
+    spec.uid = m_user.uid();
+    spec.gid = m_user.gid();
+    spec.persistent = m_options.persistent;
+    node.syncthing = std::make_unique<DaemonProcess>(spec);
+    return node.syncthing->start();
+}
+
+Status Sandbox::startDovecotDaemon(Node &node)
+{
+    DaemonProcess::Spec spec;
+    spec.name = node.info.id + u"/dovecot"_s;
+    spec.program = node.info.dovecotBinary();
+    if (!QFileInfo(spec.program).isExecutable())
+        return fail(ErrorCode::NotFound, "no dovecot binary under the prefix", str(spec.program));
+    spec.arguments = {u"-F"_s, u"-c"_s, node.info.dovecotConfigFile};
+    spec.environment = userEnvironment(SandboxUser(), m_dir);
+    spec.logFile = node.info.dir + u"/dovecot/dovecot.stderr"_s;
+    spec.persistent = m_options.persistent;
+    node.dovecot = std::make_unique<DaemonProcess>(spec);
+    return node.dovecot->start();
+}
+
+Status Sandbox::startDaemons()
+{
+    for (const auto &node : m_nodes) {
+        if (Status s = startSshd(*node); !s)
+            return s;
+        if (Status s = startSyncthingDaemon(*node); !s)
+            return s;
+        if (Status s = startDovecotDaemon(*node); !s)
+            return s;
+    }
+    return {};
+}
+
+Status Sandbox::waitUntilReady(const QList<int> &indexes, bool ssh, bool syncthing, bool dovecot)
+{
+    struct Pending
+    {
+        int index;
+        int daemon; // 0 sshd, 1 syncthing, 2 dovecot
+    };
+    QList<Pending> pending;
+    for (int index : indexes) {
+        if (ssh)
+            pending.append({index, 0});
+        if (syncthing)
+            pending.append({index, 1});
+        if (dovecot)
+            pending.append({index, 2});
+    }
+    QDeadlineTimer deadline(m_options.startTimeoutMs);
+    while (!pending.isEmpty()) {
+        for (qsizetype i = pending.size() - 1; i >= 0; --i) {
+            Node &node = *m_nodes[size_t(pending[i].index)];
+            const NodeInfo &info = node.info;
+            DaemonProcess *daemon = nullptr;
+            QString log;
+            bool ready = false;
+            switch (pending[i].daemon) {
+            case 0:
+                daemon = node.sshd.get();
+                log = info.sshdLogFile;
+                ready = bool(sshBanner(info.sshPort, kProbeTimeoutMs));
+                break;
+            case 1: {
+                daemon = node.syncthing.get();
+                log = info.syncthingLogFile;
+                Result<HttpReply> reply =
+                    httpGet(info.syncthingGuiPort, "/rest/system/ping",
+                            {{"X-API-Key", info.syncthingApiKey.toLatin1()}}, kProbeTimeoutMs);
+                ready = reply && reply->status == 200 && reply->body.contains("pong");
+                break;
+            }
+            default:
+                daemon = node.dovecot.get();
+                log = info.dovecotLogFile;
+                ready = bool(imapGreeting(info.imapPort, kProbeTimeoutMs));
+                break;
+            }
+            if (ready) {
+                pending.removeAt(i);
+                continue;
+            }
+            if (!daemon || !daemon->isRunning()) {
+                QString tail = logTail(log);
+                if (pending[i].daemon == 2)
+                    tail += u'\n' + logTail(info.dir + u"/dovecot/dovecot.stderr"_s);
+                return fail(ErrorCode::Unreachable,
+                            (daemon ? daemon->spec().name : info.id).toStdString() +
+                                " exited before it was ready: " + str(tail),
+                            str(log));
+            }
+        }
+        if (pending.isEmpty())
+            break;
+        if (deadline.hasExpired()) {
+            const Pending &first = pending.first();
+            return fail(ErrorCode::Timeout, m_nodes[size_t(first.index)]->info.id.toStdString() +
+                                                " daemon " + std::to_string(first.daemon) +
+                                                " not ready after " +
+                                                std::to_string(m_options.startTimeoutMs) + " ms");
+        }
+        QThread::msleep(30);
+    }
+    return {};
+}
+
+Status Sandbox::writeStateFile() const
+{
+    QJsonObject state = description();
+    QJsonArray processes;
+    for (const auto &node : m_nodes) {
+        const std::pair<const char *, DaemonProcess *> daemons[] = {
+            {"sshd", node->sshd.get()},
+            {"syncthing", node->syncthing.get()},
+            {"dovecot", node->dovecot.get()}};
+        for (const auto &[name, daemon] : daemons) {
+            if (!daemon || daemon->pid() <= 0)
+                continue;
+            processes.append(QJsonObject{{u"node"_s, node->info.id},
+                                         {u"daemon"_s, QString::fromLatin1(name)},
+                                         {u"pid"_s, daemon->pid()},
+                                         {u"pgid"_s, daemon->pgid()}});
+        }
+    }
+    state.insert(u"processes"_s, processes);
+    return writeFile(m_dir + u"/sandbox.json"_s, QJsonDocument(state).toJson(), kPrivateFile);
+}
+
+QJsonObject Sandbox::description() const
+{
+    QJsonArray nodes;
+    for (const auto &node : m_nodes)
+        nodes.append(node->info.toJson());
+    return QJsonObject{
+        {u"schemaVersion"_s, 1},
+        {u"dir"_s, m_dir},
+        {u"persistent"_s, m_options.persistent},
+        {u"sshConfigFile"_s, sshConfigFile()},
+        {u"identityFile"_s, identityFile()},
+        {u"knownHostsFile"_s, knownHostsFile()},
+        {u"mailUser"_s, m_user.name()},
+        {u"startupMs"_s, m_startupMs},
+        {u"nodes"_s, nodes},
+    };
+}
+
+void Sandbox::tearDown()
+{
+    if (!m_running && m_nodes.empty())
+        return;
+    QSet<qint64> groups;
+    // SIGTERM everything first so the daemons shut down in parallel, then wait for each.
+    for (const auto &node : m_nodes)
+        for (DaemonProcess *daemon : {node->sshd.get(), node->syncthing.get(), node->dovecot.get()})
+            if (daemon && daemon->pid() > 0) {
+                groups.insert(daemon->pgid());
+                ::kill(-static_cast<pid_t>(daemon->pgid()), SIGTERM);
+            }
+    for (const auto &node : m_nodes) {
+        for (auto *daemon : {&node->sshd, &node->syncthing, &node->dovecot})
+            if (*daemon) {
+                (*daemon)->stop();
+                daemon->reset();
+            }
+    }
+    // Whatever escaped the groups (ssh sessions, orphans) still carries the marker.
+    if (!m_dir.isEmpty()) {
+        for (int round = 0; round < 50; ++round) {
+            const QList<ProcessTable::Entry> left = ProcessTable::sandboxProcesses(m_dir, groups);
+            if (left.isEmpty())
+                break;
+            for (const ProcessTable::Entry &entry : left)
+                ::kill(static_cast<pid_t>(entry.pid), SIGKILL);
+            QThread::msleep(20);
+        }
+    }
+    m_running = false;
+    m_nodes.clear();
+    if (m_temporaryDir && !m_options.keepDir)
+        QDir(m_dir).removeRecursively();
+    m_temporaryDir.reset();
+}
+
+QList<ProcessTable::Entry> Sandbox::leftovers() const
+{
+    return m_dir.isEmpty() ? QList<ProcessTable::Entry>{} : ProcessTable::sandboxProcesses(m_dir);
+}
+
+Result<QList<ProcessTable::Entry>> Sandbox::tearDownDirectory(const QString &directory)
+{
+    const QString dir = QDir::cleanPath(QFileInfo(directory).absoluteFilePath());
+    QFile stateFile(dir + u"/sandbox.json"_s);
+    if (!stateFile.open(QIODevice::ReadOnly))
+        return fail(ErrorCode::NotFound, "no sandbox here (no sandbox.json)", str(dir));
+    const QJsonObject state = QJsonDocument::fromJson(stateFile.readAll()).object();
+    // A recorded group is only killed while one of its processes is provably ours: a pgid may
+    // have been reused since.
+    const QList<ProcessTable::Entry> ours = ProcessTable::sandboxProcesses(dir);
+    QSet<qint64> confirmed;
+    for (const ProcessTable::Entry &entry : ours)
+        confirmed.insert(entry.pgid);
+    QList<qint64> groups;
+    const QJsonArray processes = state.value(u"processes"_s).toArray();
+    for (const QJsonValue &value : processes) {
+        const qint64 pgid = value.toObject().value(u"pgid"_s).toInteger();
+        if (pgid > 1 && confirmed.contains(pgid)) {
+            groups.append(pgid);
+            ::kill(-static_cast<pid_t>(pgid), SIGTERM);
+        }
+    }
+    for (qint64 pgid : groups)
+        DaemonProcess::killGroup(pgid, 3000);
+    for (int round = 0; round < 50; ++round) {
+        const QList<ProcessTable::Entry> left = ProcessTable::sandboxProcesses(dir);
+        if (left.isEmpty())
+            return left;
+        for (const ProcessTable::Entry &entry : left)
+            ::kill(static_cast<pid_t>(entry.pid), SIGKILL);
+        QThread::msleep(20);
+    }
+    return ProcessTable::sandboxProcesses(dir);
+}
+
+Status Sandbox::restartSshdWithNewHostKey(int index)
+{
+    if (Status valid = checkIndex(index); !valid)
+        return valid;
+    Node &node = *m_nodes[size_t(index)];
+    if (node.sshd)
+        node.sshd->stop();
+    QFile::remove(node.hostKeyFile);
+    QFile::remove(node.info.sshHostKeyFile);
+    std::vector<ToolRun> tools;
+    tools.push_back({node.info.id + u" ssh-keygen (new host key)"_s,
+                     findProgram(u"ssh-keygen"_s),
+                     {u"-q"_s, u"-t"_s, u"ed25519"_s, u"-N"_s, QString(), u"-C"_s,
+                      node.info.id + u"-host"_s, u"-f"_s, node.hostKeyFile},
+                     false,
+                     nullptr});
+    if (Status ran = runTools(tools, m_user, m_dir); !ran)
+        return ran;
+    Result<QString> fingerprint = fingerprintOf(node.info.sshHostKeyFile);
+    if (!fingerprint)
+        return fail(fingerprint.error());
+    node.info.sshHostKeyFingerprint = *fingerprint;
+    if (Status started = startSshd(node); !started)
+        return started;
+    if (Status ready = waitUntilReady({index}, true, false, false); !ready)
+        return ready;
+    return writeStateFile();
+}
+
+Status Sandbox::stopSyncthing(int index)
+{
+    if (Status valid = checkIndex(index); !valid)
+        return valid;
+    Node &node = *m_nodes[size_t(index)];
+    if (node.syncthing)
+        node.syncthing->stop();
+    node.syncthing.reset();
+    return writeStateFile();
+}
+
+Status Sandbox::startSyncthing(int index)
+{
+    if (Status valid = checkIndex(index); !valid)
+        return valid;
+    Node &node = *m_nodes[size_t(index)];
+    if (node.syncthing && node.syncthing->isRunning())
+        return {};
+    if (Status started = startSyncthingDaemon(node); !started)
+        return started;
+    if (Status ready = waitUntilReady({index}, false, true, false); !ready)
+        return ready;
+    return writeStateFile();
+}
+
+Status Sandbox::stopDovecot(int index)
+{
+    if (Status valid = checkIndex(index); !valid)
+        return valid;
+    Node &node = *m_nodes[size_t(index)];
+    if (node.dovecot)
+        node.dovecot->stop();
+    node.dovecot.reset();
+    return writeStateFile();
+}
+
+Status Sandbox::restartDovecot(int index, const QString &prefix)
+{
+    if (Status stopped = stopDovecot(index); !stopped)
+        return stopped;
+    Node &node = *m_nodes[size_t(index)];
+    if (!prefix.isEmpty())
+        node.info.dovecotPrefix = prefix;
+    if (Status started = startDovecotDaemon(node); !started)
+        return started;
+    if (Status ready = waitUntilReady({index}, false, false, true); !ready)
+        return ready;
+    return writeStateFile();
+}
+
+QStringList Sandbox::sshArguments(int index) const
+{
+    return {u"-F"_s, sshConfigFile(), node(index).id};
+}
+
+Result<Sandbox::CommandResult> Sandbox::runOnNode(int index, const QString &command, int timeoutMs,
+                                                  const QByteArray &input) const
+{
+    if (Status valid = checkIndex(index); !valid)
+        return fail(valid.error());
+    QProcess process;
+    QStringList arguments = sshArguments(index);
+    arguments << u"--"_s << command;
+    process.start(findProgram(u"ssh"_s), arguments);
+    if (!process.waitForStarted(10000))
+        return fail(ErrorCode::NotFound, "cannot start ssh: " + str(process.errorString()));
+    if (!input.isEmpty())
+        process.write(input);
+    process.closeWriteChannel();
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished(3000);
+        return fail(ErrorCode::Timeout,
+                    "ssh " + str(node(index).id) + " timed out: " + str(command));
+    }
+    CommandResult result;
+    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    result.standardOutput = process.readAllStandardOutput();
+    result.standardError = process.readAllStandardError();
+    return result;
+}
+
+Result<QByteArray> Sandbox::imapLoginSelect(int index, const QString &mailbox) const
+{
+    if (Status valid = checkIndex(index); !valid)
+        return fail(valid.error());
+    const NodeInfo &info = m_nodes[size_t(index)]->info;
+    return mm::sandbox::imapLoginSelect(info.imapPort, info.imapUser, info.imapPassword, mailbox);
+}
+
+} // namespace mm::sandbox

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QString>
+
+namespace mm::sandbox {
+
+struct SandboxOptions
+{
+    int nodeCount = 3;
+    // Where the nodes live. Empty: a fresh mailmesh-sandbox-XXXXXX under the temp dir, removed
+    // at teardown. A given directory must be empty, new, or hold a sandbox that is down.
+    QString dir;
+    // Daemons outlive this process (no parent-death signal, detached); only
+    // Sandbox::tearDownDirectory (`mailmeshctl sandbox down`) stops them.
+    bool persistent = false;
+    // Dovecot install prefix: PREFIX/sbin/dovecot, with the libexec dir compiled into it.
+    QString dovecotPrefix = QStringLiteral("/usr");
+    // IMAP login = user@domain; Maildir = <mail root>/<domain>/<user>/Maildir.
+    QString mailDomain = QStringLiteral("sandbox.test");
+    QString mailUser = QStringLiteral("test");
+    // Readiness deadline for all nodes together.
+    int startTimeoutMs = 60000;
+    // Keep a temporary dir after teardown (to read the daemons' logs).
+    bool keepDir = false;
+};
+
+} // namespace mm::sandbox

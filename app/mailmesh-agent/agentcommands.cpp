@@ -15,6 +15,7 @@ namespace mm::agent {
 std::vector<protocol::Command> probeCommands();
 std::vector<protocol::Command> diagnosticCommands();
 std::vector<protocol::Command> maildirCommands();
+std::vector<protocol::Command> dupeCommands();
 
 namespace {
 
@@ -24,6 +25,7 @@ constexpr Factory kFactories[] = {
     probeCommands,
     diagnosticCommands,
     maildirCommands,
+    dupeCommands,
 };
 
 } // namespace

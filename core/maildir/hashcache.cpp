@@ -48,7 +48,7 @@ void HashCache::load()
         std::string base(r2.ptr + 66, end);
         if (base.empty())
             continue;
-        m_entries[std::move(base)] = std::move(e);
+        m_entries[std::move(base)].push_back(std::move(e));
     }
     std::free(line);
     m_loadedAny = !m_entries.empty();
@@ -58,13 +58,15 @@ std::optional<std::string> HashCache::lookup(std::string_view base, std::uint64_
                                              std::int64_t mtimeNs) const
 {
     const auto it = m_entries.find(std::string(base));
-    if (it == m_entries.end() || it->second.size != size || it->second.mtimeNs != mtimeNs) {
-        ++m_misses;
-        return std::nullopt;
-    }
-    ++m_hits;
-    const_cast<Entry &>(it->second).used = true;
-    return it->second.sha256;
+    if (it != m_entries.end())
+        for (const Entry &e : it->second)
+            if (e.size == size && e.mtimeNs == mtimeNs) {
+                ++m_hits;
+                const_cast<Entry &>(e).used = true;
+                return e.sha256;
+            }
+    ++m_misses;
+    return std::nullopt;
 }
 
 void HashCache::store(std::string_view base, std::uint64_t size, std::int64_t mtimeNs,
@@ -73,7 +75,12 @@ void HashCache::store(std::string_view base, std::uint64_t size, std::int64_t mt
     // A name with a newline cannot be a line of this file; such a message is simply not cached.
     if (base.find('\n') != std::string_view::npos || sha256.size() != 64)
         return;
-    Entry &e = m_entries[std::string(base)];
+    auto &list = m_entries[std::string(base)];
+    Entry *slot = nullptr;
+    for (Entry &old : list)
+        if (old.size == size && old.mtimeNs == mtimeNs)
+            slot = &old;
+    Entry &e = slot ? *slot : list.emplace_back();
     e.size = size;
     e.mtimeNs = mtimeNs;
     e.sha256 = std::move(sha256);
@@ -85,29 +92,28 @@ Status HashCache::save()
 {
     if (m_file.empty())
         return {};
-    for (const auto &[base, e] : m_entries)
-        if (!e.used) {
-            m_changed = true;
-            break;
-        }
+    for (const auto &[base, list] : m_entries)
+        for (const Entry &e : list)
+            m_changed = m_changed || !e.used;
     if (!m_changed)
         return {};
     if (::mkdir(m_dir.c_str(), 0700) != 0 && errno != EEXIST)
         return fail(ErrorCode::IoError, m_dir + ": cannot create: " + std::strerror(errno), m_dir);
     std::string text;
     text.reserve(m_entries.size() * 120);
-    for (const auto &[base, e] : m_entries) {
-        if (!e.used)
-            continue;
-        text += std::to_string(e.mtimeNs);
-        text += ' ';
-        text += std::to_string(e.size);
-        text += ' ';
-        text += e.sha256;
-        text += ' ';
-        text += base;
-        text += '\n';
-    }
+    for (const auto &[base, list] : m_entries)
+        for (const Entry &e : list) {
+            if (!e.used)
+                continue;
+            text += std::to_string(e.mtimeNs);
+            text += ' ';
+            text += std::to_string(e.size);
+            text += ' ';
+            text += e.sha256;
+            text += ' ';
+            text += base;
+            text += '\n';
+        }
     const std::string tmp = m_file + ".tmp." + std::to_string(::getpid());
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)

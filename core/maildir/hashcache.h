@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace mm::maildir {
 
@@ -45,7 +46,8 @@ private:
 
     std::string m_dir;
     std::string m_file;
-    std::unordered_map<std::string, Entry> m_entries;
+    // Several entries per BASE: flag-divergent copies of one message may differ in mtime.
+    std::unordered_map<std::string, std::vector<Entry>> m_entries;
     mutable std::uint64_t m_hits = 0;
     mutable std::uint64_t m_misses = 0;
     bool m_changed = false;

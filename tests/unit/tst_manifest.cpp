@@ -77,6 +77,7 @@ class TestManifest : public QObject
 private Q_SLOTS:
     void frames();
     void cacheSecondRunReadsNoBody();
+    void cacheKeepsVariantsOfOneBase();
     void diffEqualTrees();
     void diffFindsEverything();
     void diffParsesServeTranscript();
@@ -143,6 +144,23 @@ void TestManifest::cacheSecondRunReadsNoBody()
     // No cache dir: everything is read every time.
     const Run noCache = runManifest(md, QString());
     QCOMPARE(noCache.summary.bytesHashed, std::uint64_t(15));
+}
+
+void TestManifest::cacheKeepsVariantsOfOneBase()
+{
+    QTemporaryDir tmp;
+    const QString md = makeTree(tmp.path(), QStringLiteral("Maildir"));
+    const QString cache = tmp.filePath(QStringLiteral("cache"));
+    // A flag-divergent copy with its own mtime: both names must hit on the second run.
+    const QString copy = md + QStringLiteral("/cur/1.M1P1.h,S=5:2,FS");
+    writeFile(copy, "hello");
+    struct utimbuf times{2000, 2000};
+    QCOMPARE(::utime(QFile::encodeName(copy).constData(), &times), 0);
+    const Run first = runManifest(md, cache);
+    QCOMPARE(first.summary.cacheMisses, std::uint64_t(4));
+    const Run second = runManifest(md, cache);
+    QCOMPARE(second.summary.cacheHits, std::uint64_t(4));
+    QCOMPARE(second.summary.bytesHashed, std::uint64_t(0));
 }
 
 void TestManifest::diffEqualTrees()

@@ -2,6 +2,8 @@
 mailmesh_add_test(tst_maildirname LIBS mailmesh_maildir)
 mailmesh_add_test(tst_scan LIBS mailmesh_maildir)
 mailmesh_add_test(tst_convert LIBS mailmesh_maildir)
+mailmesh_add_test(tst_convertcrash KIND integration LIBS mailmesh_maildir TIMEOUT 900)
+add_dependencies(tst_convertcrash mailmesh-agent) # runs the real agent as a child process
 
 # core/maildir part 2: uidlist, keywords, headers, duplicates, manifests.
 mailmesh_add_test(tst_uidlist LIBS mailmesh_maildir)

@@ -1,4 +1,4 @@
-# Sourced by build-debs.sh: fetch a pinned Dovecot source from Debian's mirror, checked against
+# Sourced by build-prefix.sh and build-debs.sh: fetch a pinned Dovecot source from Debian's mirror, checked against
 # the signed Sources index, without touching the machine's apt configuration.
 #
 # Needs: $line (2.3|2.4), $cache. Sets: $chosen (the Debian version), $srcdir (its files),

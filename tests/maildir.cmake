@@ -4,6 +4,9 @@ mailmesh_add_test(tst_scan LIBS mailmesh_maildir)
 mailmesh_add_test(tst_convert LIBS mailmesh_maildir)
 mailmesh_add_test(tst_convertcrash KIND integration LIBS mailmesh_maildir TIMEOUT 900)
 add_dependencies(tst_convertcrash mailmesh-agent) # runs the real agent as a child process
+mailmesh_add_test(bench_convert KIND bench LIBS mailmesh_maildir TIMEOUT 3600)
+mailmesh_add_test(bench_scan KIND bench LIBS mailmesh_maildir TIMEOUT 3600)
+add_dependencies(bench_scan mailmesh-agent)
 
 # core/maildir part 2: uidlist, keywords, headers, duplicates, manifests.
 mailmesh_add_test(tst_uidlist LIBS mailmesh_maildir)

@@ -248,6 +248,7 @@ std::vector<protocol::Command> maildirCommands()
     convert.options = {
         {"--dry-run", "dryRun", ValueKind::Flag, "print the full plan, change nothing"},
         {"--state", "stateDir", ValueKind::Path, "state dir (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"},
+        {"--state-dir", "stateDir", ValueKind::Path, "the same as --state"},
     };
     convert.run = runConvert;
     convert.formatText = formatConvert;
@@ -261,6 +262,7 @@ std::vector<protocol::Command> maildirCommands()
     revert.options = {
         {"--dry-run", "dryRun", ValueKind::Flag, "list the folders, change nothing"},
         {"--state", "stateDir", ValueKind::Path, "state dir (default next to ROOT)"},
+        {"--state-dir", "stateDir", ValueKind::Path, "the same as --state"},
     };
     revert.run = runRevert;
     revert.formatText = formatRevert;

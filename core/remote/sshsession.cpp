@@ -104,6 +104,8 @@ QStringList SshSession::commonArguments() const
     option(QStringLiteral("StrictHostKeyChecking=yes"));
     option(QStringLiteral("UserKnownHostsFile=") + knownHosts.join(QLatin1Char(' ')));
     option(QStringLiteral("UpdateHostKeys=no"));
+    // The diagnosis reads ssh's error messages: a config saying QUIET must not hide them.
+    option(QStringLiteral("LogLevel=ERROR"));
     option(QStringLiteral("ControlPath=") + controlDirectory() + QStringLiteral("/%C"));
     return arguments;
 }

@@ -1,0 +1,223 @@
+// SshSession against the real sshd of three sandbox nodes (core/sandbox): host keys from
+// unknown to accepted to changed, commands, run-as refusals, cancel, the master going away.
+
+#include "remote/sshsession.h"
+#include "sandbox/sandbox.h"
+
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace mm;
+using namespace mm::remote;
+
+class TestRemoteSsh : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<sandbox::Sandbox> m_sandbox;
+    QTemporaryDir m_dir;
+
+    SshOptions options() const
+    {
+        SshOptions o;
+        o.configFile = m_sandbox->sshConfigFile();
+        o.knownHostsFile = m_dir.filePath(QStringLiteral("known_hosts")); // Mailmesh's own, empty at first
+        o.connectTimeoutSeconds = 10;
+        return o;
+    }
+
+    std::unique_ptr<SshSession> session(int index) const
+    {
+        return std::make_unique<SshSession>(SshAddress::parse(m_sandbox->node(index).id).value(), options());
+    }
+
+    static Error connectExpectingFailure(SshSession &session)
+    {
+        QSignalSpy failed(&session, &SshSession::connectFailed);
+        QSignalSpy connected(&session, &SshSession::connected);
+        session.connectToHost();
+        if (!failed.wait(30000))
+            return Error{ErrorCode::InternalError, connected.isEmpty() ? "no answer" : "connected", {}};
+        return failed.first().first().value<mm::Error>();
+    }
+
+    static bool connect(SshSession &session)
+    {
+        QSignalSpy connected(&session, &SshSession::connected);
+        QSignalSpy failed(&session, &SshSession::connectFailed);
+        session.connectToHost();
+        if (!connected.wait(30000)) {
+            if (!failed.isEmpty())
+                qWarning("%s", failed.first().first().value<mm::Error>().message.c_str());
+            return false;
+        }
+        return true;
+    }
+
+    static Result<SshCommand::Output> run(SshSession &session, const QStringList &argv, SshCommand::Options o = {})
+    {
+        SshCommand *command = session.run(argv, std::move(o));
+        QSignalSpy finished(command, &SshCommand::finished);
+        if (!finished.wait(30000))
+            return fail(ErrorCode::Timeout, "command did not finish");
+        Result<SshCommand::Output> result = command->result();
+        delete command;
+        return result;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_sandbox = std::make_unique<sandbox::Sandbox>();
+        const Status started = m_sandbox->start();
+        QVERIFY2(started.has_value(), started ? "" : started.error().message.c_str());
+    }
+
+    void unknownKeysAreShownThenAcceptedOnThreeNodes()
+    {
+        for (int i = 0; i < 3; ++i) {
+            auto s = session(i);
+            const Error error = connectExpectingFailure(*s);
+            QCOMPARE(error.code, ErrorCode::UnknownHostKey);
+            QVERIFY(s->offeredHostKey().has_value());
+            const HostKey key = *s->offeredHostKey();
+            // The key the server really offered, as ssh-keygen -l prints it on the node.
+            QCOMPARE(key.fingerprint(), m_sandbox->node(i).sshHostKeyFingerprint);
+            QVERIFY2(QString::fromStdString(error.message).contains(key.fingerprint()), error.message.c_str());
+            QCOMPARE(key.hostName, QStringLiteral("[127.0.0.1]:%1").arg(m_sandbox->node(i).sshPort));
+            QVERIFY(s->acceptHostKey(key).has_value());
+            QVERIFY(connect(*s));
+            QCOMPARE(s->state(), SshSession::State::Connected);
+            QCOMPARE(s->loginUser(), m_sandbox->node(i).sshUser);
+        }
+    }
+
+    void commandsKeepTheirArguments()
+    {
+        auto s = session(1);
+        QVERIFY(connect(*s));
+        const auto echoed = run(*s, {QStringLiteral("printf"), QStringLiteral("%s|"), QStringLiteral("a b"),
+                                     QStringLiteral("$HOME"), QStringLiteral("it's"), QStringLiteral(";id")});
+        QVERIFY2(echoed.has_value(), echoed ? "" : echoed.error().message.c_str());
+        QCOMPARE(echoed->standardOutput, QByteArray("a b|$HOME|it's|;id|"));
+        const auto failing = run(*s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo oops >&2; exit 7")});
+        QVERIFY(failing.has_value());
+        QCOMPARE(failing->exitCode, 7);
+        QCOMPARE(failing->standardError, QByteArray("oops\n"));
+        const auto input = [&] {
+            SshCommand::Options o;
+            o.input = "through stdin";
+            return run(*s, {QStringLiteral("cat")}, o);
+        }();
+        QCOMPARE(input->standardOutput, QByteArray("through stdin"));
+    }
+
+    void runAsWithoutPermissionIsAClearError()
+    {
+        auto s = session(0);
+        QVERIFY(connect(*s));
+        SshCommand::Options asRoot;
+        asRoot.runAs = QStringLiteral("root");
+        const auto refused = run(*s, {QStringLiteral("id")}, asRoot);
+        QVERIFY(!refused.has_value());
+        // No sudo on the node, or sudo asking for a password: either way a clear refusal.
+        QVERIFY2(refused.error().code == ErrorCode::Unsupported || refused.error().code == ErrorCode::AccessDenied,
+                 refused.error().message.c_str());
+        SshCommand::Options asSelf;
+        asSelf.runAs = s->loginUser(); // running as oneself needs no sudo at all
+        const auto self = run(*s, {QStringLiteral("id"), QStringLiteral("-un")}, asSelf);
+        QVERIFY(self.has_value());
+        QCOMPARE(QString::fromUtf8(self->standardOutput.trimmed()), s->loginUser());
+    }
+
+    void commandsCanBeCancelled()
+    {
+        auto s = session(0);
+        QVERIFY(connect(*s));
+        SshCommand *command = s->run({QStringLiteral("sleep"), QStringLiteral("60")});
+        QSignalSpy started(command, &SshCommand::started);
+        QVERIFY(started.wait(10000));
+        QSignalSpy finished(command, &SshCommand::finished);
+        command->cancel();
+        QVERIFY(finished.count() == 1 || finished.wait(10000));
+        QCOMPARE(command->result().error().code, ErrorCode::Cancelled);
+        // The session is unaffected.
+        QVERIFY(run(*s, {QStringLiteral("true")}).has_value());
+    }
+
+    void losingTheMasterIsReportedAndReconnectWorks()
+    {
+        auto s = session(2);
+        QVERIFY(connect(*s));
+        QSignalSpy disconnected(s.get(), &SshSession::disconnected);
+        SshCommand *longCommand = s->run({QStringLiteral("sleep"), QStringLiteral("60")});
+        QSignalSpy longFinished(longCommand, &SshCommand::finished);
+        QTest::qWait(300);
+        ::kill(static_cast<pid_t>(s->masterProcessId()), SIGKILL);
+        QVERIFY(disconnected.wait(10000));
+        QCOMPARE(disconnected.first().first().value<mm::Error>().code, ErrorCode::Unreachable);
+        QVERIFY(longFinished.count() == 1 || longFinished.wait(10000));
+        QVERIFY(!longCommand->result().has_value());
+        QCOMPARE(s->state(), SshSession::State::Disconnected);
+        QVERIFY(!run(*s, {QStringLiteral("true")}).has_value()); // fails fast, no silent new connection
+        QVERIFY(connect(*s)); // the stale socket of the killed master is cleared
+        QVERIFY(run(*s, {QStringLiteral("true")}).has_value());
+    }
+
+    void tunnelsAreAddedAndRemoved()
+    {
+        auto s = session(0);
+        QVERIFY(connect(*s));
+        quint16 port = 0;
+        s->addForward(QStringLiteral("127.0.0.1"), m_sandbox->node(0).syncthingGuiPort, this,
+                      [&](Result<quint16> local) { port = local ? *local : 1; });
+        QTRY_VERIFY(port != 0);
+        QVERIFY(port != 1);
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("GET /rest/system/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-API-Key: "
+                     + m_sandbox->node(0).syncthingApiKey.toUtf8() + "\r\n\r\n");
+        QByteArray answer;
+        QTRY_VERIFY((answer += socket.readAll()).contains("pong"));
+        s->removeForward(port);
+        QTRY_VERIFY_WITH_TIMEOUT([&] {
+            QTcpSocket probe;
+            probe.connectToHost(QHostAddress::LocalHost, port);
+            return !probe.waitForConnected(500);
+        }(), 10000);
+    }
+
+    // Last: it replaces node1's key, and every connection to node1 with it.
+    void aChangedKeyIsRefusedNamingBothFingerprints()
+    {
+        const QString oldFingerprint = m_sandbox->node(0).sshHostKeyFingerprint;
+        const Status restarted = m_sandbox->restartSshdWithNewHostKey(0);
+        QVERIFY2(restarted.has_value(), restarted ? "" : restarted.error().message.c_str());
+        const QString newFingerprint = m_sandbox->node(0).sshHostKeyFingerprint;
+        QVERIFY(oldFingerprint != newFingerprint);
+        auto s = session(0);
+        const Error error = connectExpectingFailure(*s);
+        QCOMPARE(error.code, ErrorCode::ChangedHostKey);
+        const QString message = QString::fromStdString(error.message);
+        QVERIFY2(message.contains(oldFingerprint) && message.contains(newFingerprint), qPrintable(message));
+        QCOMPARE(s->offeredHostKey()->fingerprint(), newFingerprint);
+        // Accepting the new key beside the pinned one is refused: a change is never silent.
+        QCOMPARE(s->acceptHostKey(*s->offeredHostKey()).error().code, ErrorCode::Conflict);
+        QCOMPARE(connectExpectingFailure(*s).code, ErrorCode::ChangedHostKey);
+    }
+
+    void cleanupTestCase()
+    {
+        m_sandbox.reset();
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRemoteSsh)
+#include "tst_remotessh.moc"

@@ -115,6 +115,11 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
                                         : explicitPath;
     if (dovecot.path.empty())
         return;
+    if (::access(dovecot.path.c_str(), X_OK) != 0) {
+        report.warnings.push_back(dovecot.path + " is not an executable program");
+        dovecot.path.clear();
+        return;
+    }
     dovecot.found = true;
     const auto version = ChildProcess::run(dovecot.path, {"--version"});
     if (!version || version->exitCode != 0) {
@@ -168,6 +173,11 @@ void probeSyncthing(protocol::ProbeReport &report, const std::string &explicitPa
                                           : explicitPath;
     if (syncthing.path.empty())
         return;
+    if (::access(syncthing.path.c_str(), X_OK) != 0) {
+        report.warnings.push_back(syncthing.path + " is not an executable program");
+        syncthing.path.clear();
+        return;
+    }
     syncthing.found = true;
     const auto version = ChildProcess::run(syncthing.path, {"--version"});
     if (!version || version->exitCode != 0) {

@@ -1,0 +1,12 @@
+# core/protocol and the agent: parsers and frames (unit), and the real mailmesh-agent binary
+# driven through serve (label agent). The fuzz smoke tests are registered by fuzz.cmake.
+mailmesh_add_test(tst_frameparser LIBS mailmesh_protocol)
+mailmesh_add_test(tst_protocolpaths LIBS mailmesh_protocol Qt6::Core)
+mailmesh_add_test(tst_protocolmessages LIBS mailmesh_protocol Qt6::Core)
+mailmesh_add_test(tst_protocolprobe LIBS mailmesh_agent_commands Qt6::Core)
+
+mailmesh_add_test(tst_protocolserve LIBS Qt6::Core LABELS agent TIMEOUT 300)
+add_dependencies(tst_protocolserve mailmesh-agent)
+target_compile_definitions(tst_protocolserve PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
+
+include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake)

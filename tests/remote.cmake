@@ -6,3 +6,6 @@ mailmesh_add_test(tst_remotessh KIND integration LIBS mailmesh_remote mailmesh_s
 mailmesh_add_test(tst_remoteagent KIND integration LIBS mailmesh_remote mailmesh_sandbox TIMEOUT 600)
 add_dependencies(tst_remoteagent mailmesh-agent)
 mailmesh_add_test(tst_remotesyncthing KIND integration LIBS mailmesh_remote mailmesh_sandbox TIMEOUT 600)
+mailmesh_add_test(bench_agentrpc KIND bench LIBS mailmesh_remote mailmesh_sandbox TIMEOUT 600)
+add_dependencies(bench_agentrpc mailmesh-agent)
+set_tests_properties(bench_agentrpc PROPERTIES RESOURCE_LOCK sandbox)

@@ -35,6 +35,49 @@ Result<std::string> stateDirParam(const nlohmann::json &params)
     return state->value_or(std::string());
 }
 
+// Answers larger than this would not fit in one 16 MiB frame once escaped; their long lists go
+// out as `item` frames instead (protocol.md, "Maildir part 1").
+constexpr std::size_t kStreamAbove = 8u << 20;
+constexpr std::size_t kMovesPerItem = 10000;
+
+// Sends `folders` (moves split into parts) and `problems` as items when the document is large,
+// replacing them in the result by their counts under "streamed".
+nlohmann::json streamIfLarge(nlohmann::json result, const protocol::ItemSink &items)
+{
+    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() <= kStreamAbove)
+        return result;
+    std::size_t folderItems = 0, problemItems = 0;
+    for (auto &folder : result["folders"]) {
+        auto moves = folder.contains("moves") ? std::move(folder["moves"]) : nlohmann::json();
+        if (!moves.is_array() || moves.size() <= kMovesPerItem) {
+            if (moves.is_array())
+                folder["moves"] = std::move(moves);
+            items.emit({{"folder", std::move(folder)}});
+            ++folderItems;
+            continue;
+        }
+        const std::size_t parts = (moves.size() + kMovesPerItem - 1) / kMovesPerItem;
+        for (std::size_t part = 0; part < parts; ++part) {
+            nlohmann::json piece = folder;
+            auto first = moves.begin() + std::ptrdiff_t(part * kMovesPerItem);
+            auto last = moves.begin() + std::ptrdiff_t(std::min(moves.size(), (part + 1) * kMovesPerItem));
+            piece["moves"] = nlohmann::json(first, last);
+            piece["part"] = part;
+            piece["parts"] = parts;
+            items.emit({{"folder", std::move(piece)}});
+            ++folderItems;
+        }
+    }
+    for (auto &problem : result["problems"]) {
+        items.emit({{"problem", std::move(problem)}});
+        ++problemItems;
+    }
+    result.erase("folders");
+    result.erase("problems");
+    result["streamed"] = {{"folderItems", folderItems}, {"problemItems", problemItems}};
+    return result;
+}
+
 std::string problemLines(const nlohmann::json &problems)
 {
     std::string text;
@@ -45,7 +88,7 @@ std::string problemLines(const nlohmann::json &problems)
 }
 
 Result<nlohmann::json> runScan(const nlohmann::json &params, const maildir::ProgressSink &progress,
-                               const protocol::ItemSink &)
+                               const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -53,7 +96,7 @@ Result<nlohmann::json> runScan(const nlohmann::json &params, const maildir::Prog
     auto report = maildir::Scan::run(*root, progress);
     if (!report)
         return tl::unexpected(report.error());
-    return nlohmann::json(*report);
+    return streamIfLarge(nlohmann::json(*report), items);
 }
 
 std::string formatScan(const nlohmann::json &r)
@@ -89,11 +132,13 @@ std::string formatScan(const nlohmann::json &r)
     const auto problems = r.value("problems", nlohmann::json::array());
     if (!problems.empty())
         text += "problems:\n" + problemLines(problems);
+    if (r.contains("streamed"))
+        text += "(the folder list and problems were too long to show; use --json)\n";
     return text;
 }
 
 Result<nlohmann::json> runConvert(const nlohmann::json &params,
-                                  const maildir::ProgressSink &progress, const protocol::ItemSink &)
+                                  const maildir::ProgressSink &progress, const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -114,7 +159,7 @@ Result<nlohmann::json> runConvert(const nlohmann::json &params,
         return fail(ErrorCode::Cancelled,
                     "convert cancelled; the tree is consistent and a new run finishes the job "
                     "(journal " + report->journalPath + ")");
-    return nlohmann::json(*report);
+    return streamIfLarge(nlohmann::json(*report), items);
 }
 
 std::string formatConvert(const nlohmann::json &r)
@@ -178,7 +223,7 @@ int convertExitCode(const nlohmann::json &r)
 }
 
 Result<nlohmann::json> runRevert(const nlohmann::json &params, const maildir::ProgressSink &progress,
-                                 const protocol::ItemSink &)
+                                 const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -197,7 +242,14 @@ Result<nlohmann::json> runRevert(const nlohmann::json &params, const maildir::Pr
         return tl::unexpected(report.error());
     if (report->cancelled)
         return fail(ErrorCode::Cancelled, "revert cancelled; run it again to finish");
-    return nlohmann::json(*report);
+    nlohmann::json result = *report;
+    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() > kStreamAbove) {
+        for (auto &problem : result["problems"])
+            items.emit({{"problem", std::move(problem)}});
+        result["streamed"] = {{"folderItems", 0}, {"problemItems", result["problems"].size()}};
+        result.erase("problems");
+    }
+    return result;
 }
 
 std::string formatRevert(const nlohmann::json &r)

@@ -141,6 +141,7 @@ struct CurIndex
 {
     NameList names;
     std::uint64_t messages = 0;
+    mutable std::string m_prefix; // scratch, keeps its capacity between lookups
 
     // Every cur/ name whose BASE is `base`: the name "base" itself and the names "base:...".
     template <class Fn>
@@ -160,8 +161,10 @@ struct CurIndex
         std::size_t i = lower(base);
         if (i < names.size() && names[i] == base)
             fn(names[i]);
-        std::string prefix(base);
-        prefix.push_back(':');
+        // "base:" without allocating: this runs once per message in new/.
+        m_prefix.assign(base);
+        m_prefix.push_back(':');
+        const std::string_view prefix = m_prefix;
         for (i = lower(prefix); i < names.size() && names[i].starts_with(prefix); ++i)
             fn(names[i]);
     }

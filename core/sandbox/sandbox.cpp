@@ -171,15 +171,26 @@ Status runTools(std::vector<ToolRun> &tools, const SandboxUser &user, const QStr
             switchUserInChild(*tool.process, user);
         tool.process->start(tool.program, tool.arguments);
     }
+    Status status;
     for (ToolRun &tool : tools) {
         QProcess &process = *tool.process;
-        if (!process.waitForFinished(30000) || process.exitStatus() != QProcess::NormalExit ||
-            process.exitCode() != 0)
-            return fail(ErrorCode::IoError,
-                        str(tool.name) + " failed: " + str(process.errorString()) + " " +
-                            process.readAllStandardError().trimmed().toStdString());
+        if (!status) {
+            process.kill(); // one failure is enough; don't leave the others running
+            process.waitForFinished(5000);
+            continue;
+        }
+        if (!process.waitForFinished(30000) || process.exitStatus() != QProcess::NormalExit) {
+            status = fail(ErrorCode::IoError,
+                          str(tool.name) + " did not finish: " + str(process.errorString()));
+            process.kill();
+            process.waitForFinished(5000);
+        } else if (process.exitCode() != 0) {
+            status = fail(ErrorCode::IoError,
+                          str(tool.name) +
+                              " failed: " + process.readAllStandardError().trimmed().toStdString());
+        }
     }
-    return {};
+    return status;
 }
 
 QString replaceElement(QString xml, const QString &element, const QString &value)
@@ -264,6 +275,11 @@ Status Sandbox::start()
     m_user = *user;
 
     Status started = prepareDirectory();
+    if (!started) {
+        m_dir.clear(); // not ours: tearDown() must not sweep a directory we did not take
+        m_temporaryDir.reset();
+        return started;
+    }
     if (started)
         started = prepareNodes();
     if (started)
@@ -326,6 +342,21 @@ Status Sandbox::prepareDirectory()
     // user, and the sandbox user's daemons.
     if (Status made = makeDir(m_dir, kPublicDir); !made)
         return made;
+    if (m_user.needsSwitch()) {
+        // Say so now rather than through a daemon's obscure "permission denied" later.
+        for (QDir up(m_dir); up.cdUp();) {
+            const QFileInfo ancestor(up.absolutePath());
+            if (!(ancestor.permissions() & QFile::ExeOther) && ancestor.ownerId() != m_user.uid())
+                return fail(ErrorCode::AccessDenied,
+                            str(m_user.name()) +
+                                " cannot reach the sandbox: " + str(ancestor.absoluteFilePath()) +
+                                " is not searchable by others (chmod o+x it, or choose another "
+                                "directory)",
+                            str(m_dir));
+            if (up.isRoot())
+                break;
+        }
+    }
     return makeDir(m_dir + u"/client"_s, kPrivateDir);
 }
 
@@ -478,10 +509,9 @@ Status Sandbox::prepareNodes()
             "MaxSessions 100\n"
             "Subsystem sftp internal-sftp\n"
             // Sessions carry the marker too, so teardown finds what a test left running.
-            "SetEnv %6=%7\n"_s.arg(info.id)
+            "SetEnv %6\n"_s.arg(info.id)
                 .arg(info.sshPort)
-                .arg(node.hostKeyFile, node.sshDir, m_user.name(),
-                     QString::fromLatin1(ProcessTable::kDirVariable), m_dir);
+                .arg(node.hostKeyFile, node.sshDir, m_user.name(), markerAssignments());
         if (Status written = writeFile(info.sshdConfigFile, sshdConfig.toUtf8(), kPublicFile);
             !written)
             return written;
@@ -518,6 +548,16 @@ Status Sandbox::prepareNodes()
             return written;
     }
     return {};
+}
+
+// "MAILMESH_SANDBOX_DIR=dir [MAILMESH_SANDBOX_RUN=tag]" for sshd's SetEnv.
+QString Sandbox::markerAssignments() const
+{
+    QString assignments = QString::fromLatin1(ProcessTable::kDirVariable) + u'=' + m_dir;
+    const QString run = qEnvironmentVariable(ProcessTable::kRunVariable);
+    if (!run.isEmpty() && !run.contains(u' ') && !run.contains(u'"'))
+        assignments += u' ' + QString::fromLatin1(ProcessTable::kRunVariable) + u'=' + run;
+    return assignments;
 }
 
 Status Sandbox::writeDovecotConfig(Node &node)

@@ -101,6 +101,7 @@ private:
     Status writeDovecotConfig(Node &node);
     Status writeClientFiles();
     Status writeStateFile() const;
+    QString markerAssignments() const;
     Status checkIndex(int index) const;
     quint16 takePort();
 

@@ -9,6 +9,7 @@
 #include "maildir/revert.h"
 #include "maildir/statedir.h"
 
+#include <grp.h>
 #include <sys/wait.h>
 
 #include <QtTest>
@@ -32,6 +33,8 @@ private Q_SLOTS:
     void revertMakesNewARealDirectory();
     void lockedStateDirIsBusy();
     void cancelLeavesAConsistentTree();
+    void sparseFileMovesWithoutReading();
+    void unreadableFolderAsUnprivilegedUser();
 
 private:
     ConvertReport convert(const std::string &root, bool dryRun = false);
@@ -404,6 +407,60 @@ void TestConvert::cancelLeavesAConsistentTree()
     const ConvertReport finished = convert(m_root);
     QVERIFY(finished.verified);
     QCOMPARE(listing(u + "/cur").size(), std::size_t(10000));
+}
+
+void TestConvert::sparseFileMovesWithoutReading()
+{
+    const std::string u = m_root + "/u";
+    makeFolder(u);
+    const std::string name = "1.M1.h,S=6442450944";
+    const int fd = ::open((u + "/new/" + name).c_str(), O_WRONLY | O_CREAT, 0644);
+    QVERIFY(fd >= 0);
+    QCOMPARE(::ftruncate(fd, 6LL * 1024 * 1024 * 1024), 0); // 6 GB, sparse
+    ::close(fd);
+    const ConvertReport report = convert(m_root);
+    QVERIFY(report.verified);
+    struct stat st;
+    QCOMPARE(::stat((u + "/cur/" + name).c_str(), &st), 0);
+    QCOMPARE(qlonglong(st.st_size), 6LL * 1024 * 1024 * 1024);
+}
+
+void TestConvert::unreadableFolderAsUnprivilegedUser()
+{
+    if (::getuid() != 0)
+        QSKIP("needs root to hand the tree to the unprivileged user 'nobody' (65534)");
+    ::chmod(m_base.c_str(), 0755);
+    for (const char *user : {"ok", "locked"}) {
+        makeFolder(m_root + "/" + user);
+        writeFile(m_root + "/" + user + "/new/1.M.h", user);
+    }
+    // The tree and the state dir's parent belong to nobody, as mail belongs to vmail on a node.
+    for (const Entry &e : listing(m_base))
+        QCOMPARE(::lchown((m_base + "/" + e.path).c_str(), 65534, 65534), 0);
+    QCOMPARE(::chown(m_base.c_str(), 65534, 65534), 0);
+    ::chmod((m_root + "/locked/new").c_str(), 0);
+
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(99);
+        auto root = MailRoot::open(m_root);
+        if (!root)
+            ::_exit(98);
+        auto report = Convert::run(*root, {});
+        if (!report)
+            ::_exit(97);
+        const bool ok = report->totals.converted == 1 && report->totals.skipped == 1;
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::chmod((m_root + "/locked/new").c_str(), 0755);
+    QCOMPARE(WEXITSTATUS(status), 0);
+    QVERIFY(exists(m_root + "/ok/cur/1.M.h"));
+    QVERIFY(exists(m_root + "/locked/new/1.M.h"));
+    struct stat st;
+    QVERIFY(::lstat((m_root + "/locked/new").c_str(), &st) == 0 && S_ISDIR(st.st_mode));
 }
 
 QTEST_GUILESS_MAIN(TestConvert)

@@ -117,6 +117,12 @@ QByteArray readPublicKey(const QString &publicKeyFile)
     return fields.size() >= 2 ? fields[0] + ' ' + fields[1] : QByteArray();
 }
 
+QString groupName(gid_t gid)
+{
+    const group *entry = ::getgrgid(gid);
+    return entry ? QString::fromLocal8Bit(entry->gr_name) : QString::number(gid);
+}
+
 QString logTail(const QString &path)
 {
     QFile file(path);
@@ -599,6 +605,7 @@ Status Sandbox::writeDovecotConfig(Node &node)
         "auth_mechanisms = plain login\n"
         "default_login_user = %6\n"
         "default_internal_user = %7\n"
+        "%13"
         "first_valid_uid = %8\n"
         "mail_location = maildir:~/Maildir\n"
         "import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS %9 %10\n"
@@ -632,7 +639,9 @@ Status Sandbox::writeDovecotConfig(Node &node)
             .arg(m_user.uid())
             .arg(QString::fromLatin1(ProcessTable::kDirVariable),
                  QString::fromLatin1(ProcessTable::kRunVariable), usersFile)
-            .arg(info.imapPort);
+            .arg(info.imapPort)
+            .arg(root ? QString()
+                      : u"default_internal_group = %1\n"_s.arg(groupName(m_user.gid())));
     if (Status made = makeDir(info.dir + u"/dovecot/state"_s, kPublicDir); !made)
         return made;
     return writeFile(info.dovecotConfigFile, config.toUtf8(), kPublicFile);

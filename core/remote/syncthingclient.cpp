@@ -72,6 +72,10 @@ void SyncthingClient::request(const QByteArray &verb, const QString &path, const
     if (url.scheme() == QLatin1String("https") && !m_endpoint.pinnedCertificate.isNull()) {
         QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
         tls.setCaCertificates({m_endpoint.pinnedCertificate});
+        // A resumed TLS session skips the certificate check: every connection verifies afresh.
+        tls.setSslOption(QSsl::SslOptionDisableSessionTickets, true);
+        tls.setSslOption(QSsl::SslOptionDisableSessionSharing, true);
+        tls.setSslOption(QSsl::SslOptionDisableSessionPersistence, true);
         request.setSslConfiguration(tls);
     }
     QByteArray payload;
@@ -113,6 +117,13 @@ void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool
                          QStringLiteral("Syncthing did not answer %1 in time").arg(what).toStdString()));
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     const QByteArray data = reply->readAll();
+    // The pin is checked on every reply, whatever the TLS stack decided about sessions.
+    if (status > 0 && reply->url().scheme() == QLatin1String("https")
+        && (m_endpoint.pinnedCertificate.isNull()
+            || reply->sslConfiguration().peerCertificate() != m_endpoint.pinnedCertificate))
+        return done(fail(ErrorCode::AccessDenied,
+                         QStringLiteral("Syncthing %1: the server's certificate is not the node's "
+                                        "https-cert.pem").arg(what).toStdString()));
     if (status >= 300)
         return done(fail(httpError(status, data, what)));
     if (reply->error() != QNetworkReply::NoError) {

@@ -10,7 +10,12 @@
 #include <QFile>
 #include <QNetworkAccessManager>
 #include <QSignalSpy>
+#include <QStandardPaths>
+#include <QProcess>
+#include <QSslKey>
+#include <QSslServer>
 #include <QTcpServer>
+#include <QTemporaryDir>
 #include <QTcpSocket>
 #include <QTest>
 #include <QTimer>
@@ -481,6 +486,90 @@ private Q_SLOTS:
         QCOMPARE(event.value(QLatin1String("data")).toObject().value(QLatin1String("path")).toString(), QStringLiteral("a.txt"));
         QCOMPARE(server.seen[1].target, QByteArray("/rest/events/disk?limit=1&timeout=0"));
         stream.stop();
+    }
+
+    // TLS: the client accepts the node's own self-signed certificate (made here with openssl
+    // the way Syncthing makes https-cert.pem: CN=syncthing, so the name never matches) and
+    // nothing else.
+    void tlsIsPinnedToTheNodesCertificate()
+    {
+        QTemporaryDir dir;
+        const auto makeCertificate = [&](const QString &name) {
+            QProcess openssl;
+            openssl.start(QStringLiteral("openssl"),
+                          {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
+                           QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                           QStringLiteral("-subj"), QStringLiteral("/CN=syncthing"), QStringLiteral("-days"), QStringLiteral("2"),
+                           QStringLiteral("-keyout"), dir.filePath(name + QStringLiteral(".key")),
+                           QStringLiteral("-out"), dir.filePath(name + QStringLiteral(".pem"))});
+            return openssl.waitForFinished(30000) && openssl.exitCode() == 0;
+        };
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl is needed to make the test certificates");
+        QVERIFY(makeCertificate(QStringLiteral("node")));
+        QVERIFY(makeCertificate(QStringLiteral("other")));
+        const auto load = [&](const QString &file) {
+            QFile f(dir.filePath(file));
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        };
+        const QSslCertificate nodeCertificate(load(QStringLiteral("node.pem")));
+        const QSslCertificate otherCertificate(load(QStringLiteral("other.pem")));
+        QVERIFY(!nodeCertificate.isNull() && !otherCertificate.isNull());
+
+        QSslServer server;
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setLocalCertificate(nodeCertificate);
+        tls.setPrivateKey(QSslKey(load(QStringLiteral("node.key")), QSsl::Ec));
+        server.setSslConfiguration(tls);
+        QVERIFY(server.listen(QHostAddress::LocalHost, 0));
+        const QByteArray ping = dataFile(QStringLiteral("ping.http"));
+        const QByteArray body = ping.mid(ping.indexOf("\n\n") + 2);
+        connect(&server, &QTcpServer::pendingConnectionAvailable, this, [&] {
+            while (QTcpSocket *socket = server.nextPendingConnection()) {
+                connect(socket, &QTcpSocket::readyRead, socket, [socket, body] {
+                    if (!socket->readAll().contains("\r\n\r\n"))
+                        return;
+                    socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
+                                  + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+                    socket->disconnectFromHost();
+                });
+            }
+        });
+        const QUrl url(QStringLiteral("https://127.0.0.1:%1").arg(server.serverPort()));
+
+        SyncthingClient pinned(&m_network);
+        pinned.setEndpoint({url, "k", nodeCertificate});
+        Outcome<void> ok;
+        pinned.ping(this, ok.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(ok.called, 10000);
+        QVERIFY2(ok.result.has_value(), ok.result ? "" : ok.result.error().message.c_str());
+
+        // A fresh handshake (its own network manager) with the wrong pin...
+        QNetworkAccessManager freshNetwork;
+        SyncthingClient wrongPin(&freshNetwork);
+        wrongPin.setEndpoint({url, "k", otherCertificate});
+        Outcome<void> refused;
+        wrongPin.ping(this, refused.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(refused.called, 10000);
+        QVERIFY2(!refused.result.has_value(), "a wrong pin was accepted");
+        QCOMPARE(refused.result.error().code, ErrorCode::AccessDenied);
+
+        // ...and on the shared one, where the connection verified for `pinned` could be reused:
+        // the pin is checked again on the reply.
+        SyncthingClient wrongPinShared(&m_network);
+        wrongPinShared.setEndpoint({url, "k", otherCertificate});
+        Outcome<void> refusedShared;
+        wrongPinShared.ping(this, refusedShared.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(refusedShared.called, 10000);
+        QCOMPARE(refusedShared.result.error().code, ErrorCode::AccessDenied);
+
+        QNetworkAccessManager freshNetwork2;
+        SyncthingClient unpinned(&freshNetwork2);
+        unpinned.setEndpoint({url, "k", QSslCertificate()});
+        Outcome<void> untrusted;
+        unpinned.ping(this, untrusted.callback());
+        QTRY_VERIFY_WITH_TIMEOUT(untrusted.called, 10000);
+        QCOMPARE(untrusted.result.error().code, ErrorCode::AccessDenied);
     }
 
     void validatesIgnorePatterns_data()

@@ -97,6 +97,21 @@ Result<QString> AgentClient::sha256OfFile(const QString &path)
     return QString::fromLatin1(hash.result().toHex());
 }
 
+QString AgentClient::locateScript()
+{
+    return QString::fromLatin1(kLocateScript);
+}
+
+QString AgentClient::checkScript()
+{
+    return QString::fromLatin1(kCheckScript);
+}
+
+QString AgentClient::uploadScript()
+{
+    return QString::fromLatin1(kUploadScript);
+}
+
 bool AgentClient::isInside(const QString &path, const QString &root)
 {
     if (root.isEmpty())

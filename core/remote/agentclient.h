@@ -67,6 +67,13 @@ public:
     static Result<QString> sha256OfFile(const QString &path);
     // Whether path lies inside root (both already resolved).
     static bool isInside(const QString &path, const QString &root);
+    // The POSIX sh scripts run on the node (as `sh -c SCRIPT sh ARGS...`), exposed for tests:
+    // locate (ROOTS...) prints the resolved cache dir then each resolved root; check (DIR HASH)
+    // prints present/absent; upload (DIR HASH, binary on stdin) prints uploaded, exit 3 on a
+    // hash mismatch.
+    static QString locateScript();
+    static QString checkScript();
+    static QString uploadScript();
 
 Q_SIGNALS:
     void stateChanged(mm::remote::AgentClient::State state);

@@ -4,6 +4,9 @@
 #include "remote/sshsession.h"
 #include "sandbox/sandbox.h"
 
+#include <QFile>
+#include <QFileInfo>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTemporaryDir>
@@ -192,6 +195,50 @@ private Q_SLOTS:
             probe.connectToHost(QHostAddress::LocalHost, port);
             return !probe.waitForConnected(500);
         }(), 10000);
+    }
+
+    // A key with a passphrase and no agent: refused with a message that says what to do, then
+    // accepted through the app's askpass helper (SSH_ASKPASS_REQUIRE=force).
+    void passphraseKeysGoThroughAskpass()
+    {
+        const sandbox::NodeInfo node = m_sandbox->node(1);
+        const QString key = m_dir.filePath(QStringLiteral("passphrase_key"));
+        QProcess keygen;
+        keygen.start(QStringLiteral("ssh-keygen"), {QStringLiteral("-q"), QStringLiteral("-t"), QStringLiteral("ed25519"),
+                                                   QStringLiteral("-N"), QStringLiteral("two words"), QStringLiteral("-f"), key});
+        QVERIFY(keygen.waitForFinished(10000) && keygen.exitCode() == 0);
+        QFile publicKey(key + QStringLiteral(".pub"));
+        QVERIFY(publicKey.open(QIODevice::ReadOnly));
+        QFile authorized(QFileInfo(node.sshdConfigFile).absolutePath() + QStringLiteral("/authorized_keys"));
+        QVERIFY2(authorized.open(QIODevice::Append), qPrintable(authorized.fileName()));
+        authorized.write(publicKey.readAll());
+        authorized.close();
+
+        QFile config(m_dir.filePath(QStringLiteral("passphrase_config")));
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write(QStringLiteral("Host pass\n  HostName 127.0.0.1\n  Port %1\n  User %2\n  IdentityFile %3\n"
+                                    "  IdentitiesOnly yes\n  IdentityAgent none\n")
+                         .arg(node.sshPort).arg(node.sshUser, key).toUtf8());
+        config.close();
+        SshOptions o;
+        o.configFile = config.fileName();
+        o.knownHostsFile = m_dir.filePath(QStringLiteral("known_hosts"));
+        o.readKnownHostsFiles = {m_sandbox->knownHostsFile()};
+
+        SshSession withoutHelper(SshAddress::parse(QStringLiteral("pass")).value(), o);
+        const Error refused = connectExpectingFailure(withoutHelper);
+        QCOMPARE(refused.code, ErrorCode::AccessDenied);
+        QVERIFY2(QString::fromStdString(refused.message).contains(QLatin1String("askpass")), refused.message.c_str());
+
+        QFile askpass(m_dir.filePath(QStringLiteral("askpass")));
+        QVERIFY(askpass.open(QIODevice::WriteOnly));
+        askpass.write("#!/bin/sh\necho 'two words'\n");
+        askpass.close();
+        askpass.setPermissions(QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+        o.askpassProgram = askpass.fileName();
+        SshSession withHelper(SshAddress::parse(QStringLiteral("pass")).value(), o);
+        QVERIFY(connect(withHelper));
+        QVERIFY(run(withHelper, {QStringLiteral("true")}).has_value());
     }
 
     // Last: it replaces node1's key, and every connection to node1 with it.

@@ -241,6 +241,34 @@ private Q_SLOTS:
         QVERIFY(run(withHelper, {QStringLiteral("true")}).has_value());
     }
 
+    // The admin's own setup keeps working: node3 reached through node1 with ProxyJump, its key
+    // captured as offered by node3 itself (which ssh-keyscan could not do), then accepted.
+    void proxyJumpKeepsWorking()
+    {
+        const sandbox::NodeInfo target = m_sandbox->node(2);
+        QFile config(m_dir.filePath(QStringLiteral("jump_config")));
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        // The Include comes first: inside a Host block it would only apply to that host.
+        config.write(QStringLiteral("Include %5\n\nHost viajump\n  HostName 127.0.0.1\n  Port %1\n  User %2\n"
+                                    "  IdentityFile %3\n  IdentitiesOnly yes\n  ProxyJump %4\n")
+                         .arg(target.sshPort)
+                         .arg(target.sshUser, m_sandbox->identityFile(), m_sandbox->node(0).id, m_sandbox->sshConfigFile())
+                         .toUtf8());
+        config.close();
+        SshOptions o;
+        o.configFile = config.fileName();
+        o.knownHostsFile = m_dir.filePath(QStringLiteral("jump_known_hosts"));
+        SshSession session(SshAddress::parse(QStringLiteral("viajump")).value(), o);
+        const Error unknown = connectExpectingFailure(session);
+        QVERIFY2(unknown.code == ErrorCode::UnknownHostKey, unknown.message.c_str());
+        QCOMPARE(session.offeredHostKey()->fingerprint(), target.sshHostKeyFingerprint);
+        QVERIFY(session.acceptHostKey(*session.offeredHostKey()).has_value());
+        QVERIFY(connect(session));
+        const auto where = run(session, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo $SSH_CONNECTION")});
+        QVERIFY(where.has_value());
+        QVERIFY2(where->standardOutput.trimmed().endsWith(QByteArray::number(target.sshPort)), where->standardOutput.constData());
+    }
+
     // Last: it replaces node1's key, and every connection to node1 with it.
     void aChangedKeyIsRefusedNamingBothFingerprints()
     {

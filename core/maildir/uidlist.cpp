@@ -87,8 +87,10 @@ public:
                         return fail(ErrorCode::InvalidData,
                                     "dovecot-uidlist: invalid mailbox guid: " + std::string(value));
                     m_out.guid = std::string(value);
-                } else {
+                } else if (key > ' ' && key < 0x7f) {
                     m_out.headerExtensions[key] = std::string(value);
+                } else {
+                    problem("header field with a non-ASCII key ignored");
                 }
             }
             break;

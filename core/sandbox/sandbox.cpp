@@ -875,6 +875,8 @@ void Sandbox::tearDown()
 {
     if (!m_running && m_nodes.empty())
         return;
+    QElapsedTimer clock;
+    clock.start();
     QSet<qint64> groups;
     // SIGTERM everything first so the daemons shut down in parallel, then wait for each.
     for (const auto &node : m_nodes)
@@ -902,6 +904,8 @@ void Sandbox::tearDown()
         }
     }
     m_running = false;
+    qInfo("sandbox: %d node(s) down in %lld ms", int(m_nodes.size()),
+          static_cast<long long>(clock.elapsed()));
     m_nodes.clear();
     if (m_temporaryDir && !m_options.keepDir)
         QDir(m_dir).removeRecursively();

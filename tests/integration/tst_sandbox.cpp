@@ -6,6 +6,7 @@
 
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcess>
 #include <QSet>
 #include <QTest>
@@ -35,6 +36,8 @@ private Q_SLOTS:
     void mailRootBelongsToTheMailUser();
     void syncthingAnswersPingWithItsKeyOnly_data();
     void syncthingAnswersPingWithItsKeyOnly();
+    void syncthingRunsTheSandboxConfig_data();
+    void syncthingRunsTheSandboxConfig();
     void imapLoginSelect_data();
     void imapLoginSelect();
     void imapRefusesAWrongPassword();
@@ -209,6 +212,45 @@ void TestSandbox::syncthingAnswersPingWithItsKeyOnly()
                              {{"X-API-Key", other.syncthingApiKey.toLatin1()}}, 5000);
     QVERIFY(foreign);
     QCOMPARE(foreign->status, 403);
+}
+
+void TestSandbox::syncthingRunsTheSandboxConfig_data()
+{
+    addNodeRows();
+}
+
+void TestSandbox::syncthingRunsTheSandboxConfig()
+{
+    // What the running daemon reports, not what the file says: loopback only, nothing phones
+    // home, nothing upgrades.
+    QFETCH(int, index);
+    const mm::sandbox::NodeInfo node = m_sandbox.node(index);
+    const auto reply = mm::sandbox::httpGet(node.syncthingGuiPort, "/rest/config",
+                                            {{"X-API-Key", node.syncthingApiKey.toLatin1()}}, 5000);
+    QVERIFY(reply);
+    QCOMPARE(reply->status, 200);
+    const QJsonObject config = QJsonDocument::fromJson(reply->body).object();
+    const QJsonObject options = config.value(u"options"_s).toObject();
+    QCOMPARE(options.value(u"listenAddresses"_s).toArray(),
+             QJsonArray{node.syncthingSyncAddress()});
+    QCOMPARE(options.value(u"globalAnnounceEnabled"_s).toBool(true), false);
+    QCOMPARE(options.value(u"localAnnounceEnabled"_s).toBool(true), false);
+    QCOMPARE(options.value(u"relaysEnabled"_s).toBool(true), false);
+    QCOMPARE(options.value(u"natEnabled"_s).toBool(true), false);
+    QCOMPARE(options.value(u"startBrowser"_s).toBool(true), false);
+    QCOMPARE(options.value(u"urAccepted"_s).toInt(), -1);
+    QCOMPARE(options.value(u"autoUpgradeIntervalH"_s).toInt(-1), 0);
+    QCOMPARE(options.value(u"crashReportingEnabled"_s).toBool(true), false);
+    const QJsonObject gui = config.value(u"gui"_s).toObject();
+    QCOMPARE(gui.value(u"address"_s).toString(), node.syncthingGuiAddress());
+    QCOMPARE(config.value(u"folders"_s).toArray().size(), 0); // no default folder
+
+    const auto status =
+        mm::sandbox::httpGet(node.syncthingGuiPort, "/rest/system/status",
+                             {{"X-API-Key", node.syncthingApiKey.toLatin1()}}, 5000);
+    QVERIFY(status);
+    QCOMPARE(QJsonDocument::fromJson(status->body).object().value(u"myID"_s).toString(),
+             node.syncthingDeviceId);
 }
 
 void TestSandbox::imapLoginSelect_data()

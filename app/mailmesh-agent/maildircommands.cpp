@@ -44,7 +44,8 @@ constexpr std::size_t kMovesPerItem = 10000;
 // replacing them in the result by their counts under "streamed".
 nlohmann::json streamIfLarge(nlohmann::json result, const protocol::ItemSink &items)
 {
-    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() <= kStreamAbove)
+    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() <=
+        kStreamAbove)
         return result;
     std::size_t folderItems = 0, problemItems = 0;
     for (auto &folder : result["folders"]) {
@@ -60,7 +61,8 @@ nlohmann::json streamIfLarge(nlohmann::json result, const protocol::ItemSink &it
         for (std::size_t part = 0; part < parts; ++part) {
             nlohmann::json piece = folder;
             auto first = moves.begin() + std::ptrdiff_t(part * kMovesPerItem);
-            auto last = moves.begin() + std::ptrdiff_t(std::min(moves.size(), (part + 1) * kMovesPerItem));
+            auto last =
+                moves.begin() + std::ptrdiff_t(std::min(moves.size(), (part + 1) * kMovesPerItem));
             piece["moves"] = nlohmann::json(first, last);
             piece["part"] = part;
             piece["parts"] = parts;
@@ -103,7 +105,8 @@ std::string formatScan(const nlohmann::json &r)
 {
     std::string text;
     char line[512];
-    std::snprintf(line, sizeof line, "%-10s %8s %8s %6s  %s\n", "STATE", "CUR", "NEW", "TMP", "FOLDER");
+    std::snprintf(line, sizeof line, "%-10s %8s %8s %6s  %s\n", "STATE", "CUR", "NEW", "TMP",
+                  "FOLDER");
     text += line;
     for (const auto &f : r.value("folders", nlohmann::json::array())) {
         std::string path = f.value("path", std::string());
@@ -138,7 +141,8 @@ std::string formatScan(const nlohmann::json &r)
 }
 
 Result<nlohmann::json> runConvert(const nlohmann::json &params,
-                                  const maildir::ProgressSink &progress, const protocol::ItemSink &items)
+                                  const maildir::ProgressSink &progress,
+                                  const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -158,7 +162,8 @@ Result<nlohmann::json> runConvert(const nlohmann::json &params,
     if (report->cancelled)
         return fail(ErrorCode::Cancelled,
                     "convert cancelled; the tree is consistent and a new run finishes the job "
-                    "(journal " + report->journalPath + ")");
+                    "(journal " +
+                        report->journalPath + ")");
     return streamIfLarge(nlohmann::json(*report), items);
 }
 
@@ -175,10 +180,13 @@ std::string formatConvert(const nlohmann::json &r)
         }
         if (dry) {
             for (const auto &m : f.value("moves", nlohmann::json::array()))
-                text += "move     " + shown + "/new/" + (m.is_string() ? m.get<std::string>() : m.value("text", std::string())) + " -> cur/\n";
+                text += "move     " + shown + "/new/" +
+                        (m.is_string() ? m.get<std::string>() : m.value("text", std::string())) +
+                        " -> cur/\n";
             for (const auto &m : f.value("renames", nlohmann::json::array()))
-                text += "rename   " + shown + "/new/" + m.value("from", std::string()) + " -> cur/" +
-                        m.value("to", std::string()) + " (BASE taken by other bytes)\n";
+                text += "rename   " + shown + "/new/" + m.value("from", std::string()) +
+                        " -> cur/" + m.value("to", std::string()) +
+                        " (BASE taken by other bytes)\n";
             for (const auto &m : f.value("quarantines", nlohmann::json::array()))
                 text += "quarantine " + shown + "/new/" + m.value("name", std::string()) + " (" +
                         m.value("reason", std::string()) + ")\n";
@@ -187,9 +195,11 @@ std::string formatConvert(const nlohmann::json &r)
             if (f.value("swapNew", false))
                 text += "symlink  " + shown + "/new -> cur\n";
         } else {
-            text += "converted " + shown + ": " + std::to_string(f.value("moves", nlohmann::json::array()).size()) +
-                    " moved, " + std::to_string(f.value("renames", nlohmann::json::array()).size()) +
-                    " renamed, " + std::to_string(f.value("quarantines", nlohmann::json::array()).size()) +
+            text += "converted " + shown + ": " +
+                    std::to_string(f.value("moves", nlohmann::json::array()).size()) + " moved, " +
+                    std::to_string(f.value("renames", nlohmann::json::array()).size()) +
+                    " renamed, " +
+                    std::to_string(f.value("quarantines", nlohmann::json::array()).size()) +
                     " quarantined\n";
         }
     }
@@ -197,8 +207,9 @@ std::string formatConvert(const nlohmann::json &r)
     text += std::string(dry ? "plan: " : "done: ") + std::to_string(t.value("converted", 0ULL)) +
             " folders to cur-only, " + std::to_string(t.value("alreadyCurOnly", 0ULL)) +
             " already cur-only, " + std::to_string(t.value("skipped", 0ULL)) + " skipped; " +
-            std::to_string(t.value("moved", 0ULL)) + " moved, " + std::to_string(t.value("renamed", 0ULL)) +
-            " renamed, " + std::to_string(t.value("quarantined", 0ULL)) + " quarantined\n";
+            std::to_string(t.value("moved", 0ULL)) + " moved, " +
+            std::to_string(t.value("renamed", 0ULL)) + " renamed, " +
+            std::to_string(t.value("quarantined", 0ULL)) + " quarantined\n";
     if (!dry)
         text += std::string("verified: ") + (r.value("verified", false) ? "yes" : "NO") +
                 (r.value("journal", std::string()).empty()
@@ -219,10 +230,12 @@ int convertExitCode(const nlohmann::json &r)
         actionFailed = actionFailed || p.value("kind", std::string()) == "action-failed";
     if (!r.value("dryRun", false) && !r.value("verified", false))
         return protocol::kExitFailed;
-    return t.value("skipped", 0ULL) > 0 || actionFailed ? protocol::kExitSkipped : protocol::kExitOk;
+    return t.value("skipped", 0ULL) > 0 || actionFailed ? protocol::kExitSkipped
+                                                        : protocol::kExitOk;
 }
 
-Result<nlohmann::json> runRevert(const nlohmann::json &params, const maildir::ProgressSink &progress,
+Result<nlohmann::json> runRevert(const nlohmann::json &params,
+                                 const maildir::ProgressSink &progress,
                                  const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
@@ -243,7 +256,8 @@ Result<nlohmann::json> runRevert(const nlohmann::json &params, const maildir::Pr
     if (report->cancelled)
         return fail(ErrorCode::Cancelled, "revert cancelled; run it again to finish");
     nlohmann::json result = *report;
-    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() > kStreamAbove) {
+    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() >
+        kStreamAbove) {
         for (auto &problem : result["problems"])
             items.emit({{"problem", std::move(problem)}});
         result["streamed"] = {{"folderItems", 0}, {"problemItems", result["problems"].size()}};
@@ -257,8 +271,10 @@ std::string formatRevert(const nlohmann::json &r)
     std::string text;
     const bool dry = r.value("dryRun", false);
     for (const auto &f : r.value("reverted", nlohmann::json::array())) {
-        const std::string path = f.is_string() ? f.get<std::string>() : f.value("text", std::string());
-        text += std::string(dry ? "would revert " : "reverted ") + (path.empty() ? "." : path) + "\n";
+        const std::string path =
+            f.is_string() ? f.get<std::string>() : f.value("text", std::string());
+        text +=
+            std::string(dry ? "would revert " : "reverted ") + (path.empty() ? "." : path) + "\n";
     }
     text += std::to_string(r.value("reverted", nlohmann::json::array()).size()) +
             (dry ? " folders to revert, " : " folders reverted, ") +
@@ -299,7 +315,8 @@ std::vector<protocol::Command> maildirCommands()
     convert.arguments = {{"root", ValueKind::Path}};
     convert.options = {
         {"--dry-run", "dryRun", ValueKind::Flag, "print the full plan, change nothing"},
-        {"--state", "stateDir", ValueKind::Path, "state dir (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"},
+        {"--state", "stateDir", ValueKind::Path,
+         "state dir (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"},
         {"--state-dir", "stateDir", ValueKind::Path, "the same as --state"},
     };
     convert.run = runConvert;

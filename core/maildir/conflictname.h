@@ -19,7 +19,8 @@ struct ConflictName
     static std::optional<ConflictName> parse(std::string_view fileName);
 };
 
-// Syncthing's in-flight files: ".syncthing.NAME.tmp" (and "~syncthing~NAME.tmp" from Windows peers).
+// Syncthing's in-flight files: ".syncthing.NAME.tmp" (and "~syncthing~NAME.tmp" from Windows
+// peers).
 bool isSyncthingTempName(std::string_view fileName);
 
 } // namespace mm::maildir

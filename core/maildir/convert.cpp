@@ -110,8 +110,8 @@ bool isSymlinkToCur(int dirfd, const char *name)
 // The entries of new/ (or of a swap leftover holding new/'s old contents), classified.
 struct NewListing
 {
-    NameList messages;  // regular files not starting with '.'
-    NameList dotfiles;  // regular files starting with '.'
+    NameList messages;   // regular files not starting with '.'
+    NameList dotfiles;   // regular files starting with '.'
     std::string blocker; // why the folder must be left alone (empty: fine)
 };
 
@@ -144,8 +144,7 @@ struct CurIndex
     mutable std::string m_prefix; // scratch, keeps its capacity between lookups
 
     // Every cur/ name whose BASE is `base`: the name "base" itself and the names "base:...".
-    template <class Fn>
-    void forEachWithBase(std::string_view base, Fn &&fn) const
+    template <class Fn> void forEachWithBase(std::string_view base, Fn &&fn) const
     {
         auto lower = [&](std::string_view key) {
             std::size_t lo = 0, hi = names.size();
@@ -242,7 +241,8 @@ public:
         struct stat st;
         const bool haveSwap = ::fstatat(dirFd, kSwapName, &st, AT_SYMLINK_NOFOLLOW) == 0;
         const bool swapIsDir = haveSwap && S_ISDIR(st.st_mode);
-        const bool swapIsCurLink = haveSwap && S_ISLNK(st.st_mode) && isSymlinkToCur(dirFd, kSwapName);
+        const bool swapIsCurLink =
+            haveSwap && S_ISLNK(st.st_mode) && isSymlinkToCur(dirFd, kSwapName);
         if (haveSwap && !swapIsDir && !swapIsCurLink)
             return skip(plan, std::string(kSwapName) + " exists and is not ours");
 
@@ -369,7 +369,9 @@ private:
         }
         m_curBefore = cur->messages;
         for (std::size_t i = 0; i < listing.dotfiles.size(); ++i) {
-            struct stat st{};
+            struct stat st
+            {
+            };
             const std::string name(listing.dotfiles[i]);
             ::fstatat(srcFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
             plan.quarantines.push_back({name, "dotfile-in-new", std::uint64_t(st.st_size)});
@@ -413,8 +415,9 @@ private:
             std::string name;
         };
         std::vector<Kept> kept; // what the group's BASE already stands for
-        cur.forEachWithBase(baseOf(names[order[begin]]),
-                            [&](std::string_view name) { kept.push_back({curFd, std::string(name)}); });
+        cur.forEachWithBase(baseOf(names[order[begin]]), [&](std::string_view name) {
+            kept.push_back({curFd, std::string(name)});
+        });
         for (std::size_t k = begin; k < end; ++k) {
             const std::string name(names[order[k]]);
             if (kept.empty()) {
@@ -435,7 +438,9 @@ private:
                     break;
                 }
             }
-            struct stat st{};
+            struct stat st
+            {
+            };
             ::fstatat(srcFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW);
             if (identical) {
                 plan.quarantines.push_back({name, "identical-copy", std::uint64_t(st.st_size)});
@@ -520,7 +525,10 @@ private:
             to.assign(curPrefix).append(target);
             line.clear();
             JsonLineWriter writer(line);
-            writer.string("type", "move").number("seq", m_journal->nextSeq()).path("from", from).path("to", to);
+            writer.string("type", "move")
+                .number("seq", m_journal->nextSeq())
+                .path("from", from)
+                .path("to", to);
             if (sha)
                 writer.string("reason", "base-collision").string("sha256", *sha);
             writer.finish();
@@ -581,7 +589,8 @@ private:
             return fatal(status.error());
         if (::symlinkat("cur", dirFd, kSwapName) != 0 &&
             !(errno == EEXIST && isSymlinkToCur(dirFd, kSwapName))) {
-            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, kSwapName), std::strerror(errno));
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, kSwapName),
+                    std::strerror(errno));
             return false;
         }
         if (renameAt2(dirFd, kSwapName, dirFd, "new", RENAME_EXCHANGE) != 0) {
@@ -715,8 +724,8 @@ Status settleUnfinishedRuns(const StateDir &state)
         auto journal = Journal::reopen(run.path, run.runId);
         if (!journal)
             return fail(journal.error());
-        if (auto status = journal->end("recovered", {{"lastSeq", lastSeq},
-                                                     {"lastConfirmed", lastApplied}});
+        if (auto status =
+                journal->end("recovered", {{"lastSeq", lastSeq}, {"lastConfirmed", lastApplied}});
             !status)
             return status;
     }
@@ -773,10 +782,12 @@ Result<ConvertReport> Convert::run(const MailRoot &root, const ConvertOptions &o
     }
     progress.report(done, total, {});
     report.totals.problems = report.problems.size();
-    report.verified = !options.dryRun && !report.cancelled && !converter.m_fatal &&
-                      !converter.m_verifyFailed;
+    report.verified =
+        !options.dryRun && !report.cancelled && !converter.m_fatal && !converter.m_verifyFailed;
     if (Journal *journal = converter.journal()) {
-        const std::string status = converter.m_fatal ? "failed" : report.cancelled ? "cancelled" : "ok";
+        const std::string status = converter.m_fatal  ? "failed"
+                                   : report.cancelled ? "cancelled"
+                                                      : "ok";
         nlohmann::json totals = report.totals;
         if (auto ended = journal->end(status, totals); !ended && !converter.m_fatal)
             return fail(ended.error());

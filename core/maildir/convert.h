@@ -1,8 +1,8 @@
 #pragma once
 
 #include "common/result.h"
-#include "maildir/mailroot.h"
 #include "maildir/maildirfolder.h"
+#include "maildir/mailroot.h"
 #include "maildir/problem.h"
 #include "maildir/progress.h"
 
@@ -25,11 +25,11 @@ struct FolderConvertPlan
 {
     std::string relPath;
     FolderState stateBefore = FolderState::Broken;
-    bool skipped = false;       // left untouched (skipReason says why; also a Problem)
+    bool skipped = false; // left untouched (skipReason says why; also a Problem)
     std::string skipReason;
-    bool createTmp = false;     // tmp/ missing: created
-    bool swapNew = false;       // new/ replaced by the symlink new -> cur
-    bool finishSwap = false;    // a swap left half-done by a killed run is completed
+    bool createTmp = false;         // tmp/ missing: created
+    bool swapNew = false;           // new/ replaced by the symlink new -> cur
+    bool finishSwap = false;        // a swap left half-done by a killed run is completed
     std::vector<std::string> moves; // names moved new/NAME -> cur/NAME
     struct Rename
     {
@@ -37,7 +37,7 @@ struct FolderConvertPlan
         std::string to;   // name in cur/ (collisionName of the content hash)
         std::string sha256;
     };
-    std::vector<Rename> renames;    // BASE already in cur/ with other bytes
+    std::vector<Rename> renames; // BASE already in cur/ with other bytes
     struct QuarantineItem
     {
         std::string name;   // in new/
@@ -50,7 +50,7 @@ struct FolderConvertPlan
 struct ConvertTotals
 {
     std::uint64_t folders = 0;
-    std::uint64_t converted = 0;      // folders that became cur-only in this run
+    std::uint64_t converted = 0; // folders that became cur-only in this run
     std::uint64_t alreadyCurOnly = 0;
     std::uint64_t skipped = 0;
     std::uint64_t moved = 0;

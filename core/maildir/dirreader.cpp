@@ -71,8 +71,8 @@ bool DirReader::next(DirEntry &entry)
         }
         auto *raw = reinterpret_cast<KernelDirent64 *>(m_buffer.get() + m_offset);
         m_offset += raw->d_reclen;
-        const char *name = m_buffer.get() + m_offset - raw->d_reclen +
-                           offsetof(KernelDirent64, d_name);
+        const char *name =
+            m_buffer.get() + m_offset - raw->d_reclen + offsetof(KernelDirent64, d_name);
         if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
             continue;
         entry.name = std::string_view(name);

@@ -2,8 +2,8 @@
 
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
-#include "maildir/maildirname.h"
 #include "maildir/jsonpath.h"
+#include "maildir/maildirname.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -114,12 +114,16 @@ JsonLineWriter &JsonLineWriter::number(std::string_view k, std::uint64_t value)
 {
     key(k);
     char digits[24];
-    const int n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(value));
+    const int n =
+        std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(value));
     m_out.append(digits, std::size_t(n));
     return *this;
 }
 
-void JsonLineWriter::finish() { m_out.push_back('}'); }
+void JsonLineWriter::finish()
+{
+    m_out.push_back('}');
+}
 
 Result<Journal> Journal::begin(const StateDir &state, std::string_view operation,
                                const std::string &rootPath)
@@ -128,15 +132,13 @@ Result<Journal> Journal::begin(const StateDir &state, std::string_view operation
     journal.m_runId = newRunId();
     journal.m_path = state.journalDir() + "/" + journal.m_runId + ".jsonl";
     journal.m_fd.reset(::open(journal.m_path.c_str(),
-                              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
+                              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                              0600));
     if (!journal.m_fd.valid())
         return fail(errnoError(errno, "cannot create journal", journal.m_path));
-    nlohmann::json record{{"type", "begin"},
-                          {"schemaVersion", kSchemaVersion},
-                          {"runId", journal.m_runId},
-                          {"operation", std::string(operation)},
-                          {"time", utcTimestamp()},
-                          {"pid", int(::getpid())}};
+    nlohmann::json record{{"type", "begin"},          {"schemaVersion", kSchemaVersion},
+                          {"runId", journal.m_runId}, {"operation", std::string(operation)},
+                          {"time", utcTimestamp()},   {"pid", int(::getpid())}};
     putPath(record, "root", rootPath);
     journal.add(record);
     if (auto status = journal.flush(); !status)
@@ -191,7 +193,8 @@ Status Journal::markApplied(std::uint64_t upToSeq)
 
 Status Journal::end(std::string_view status, const nlohmann::json &summary)
 {
-    nlohmann::json record{{"type", "end"}, {"status", std::string(status)}, {"time", utcTimestamp()}};
+    nlohmann::json record{
+        {"type", "end"}, {"status", std::string(status)}, {"time", utcTimestamp()}};
     if (!summary.is_null())
         record["summary"] = summary;
     add(record);

@@ -44,9 +44,8 @@ bool parseSizeFields(std::string_view base, MaildirName &name)
     std::size_t pos = base.find(',');
     while (pos != std::string_view::npos) {
         const std::size_t end = base.find(',', pos + 1);
-        const std::string_view field = base.substr(pos + 1, end == std::string_view::npos
-                                                                ? std::string_view::npos
-                                                                : end - pos - 1);
+        const std::string_view field = base.substr(
+            pos + 1, end == std::string_view::npos ? std::string_view::npos : end - pos - 1);
         if (field.size() >= 2 && field[1] == '=' && (field[0] == 'S' || field[0] == 'W')) {
             const std::string_view digits = field.substr(2);
             if (digits.empty() || digits.size() > 19)
@@ -64,7 +63,10 @@ bool parseSizeFields(std::string_view base, MaildirName &name)
     return true;
 }
 
-bool isFlagLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool isFlagLetter(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
 
 } // namespace
 

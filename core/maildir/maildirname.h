@@ -12,7 +12,8 @@ namespace mm::maildir {
 std::string_view baseOf(std::string_view fileName);
 
 // Why a directory entry in cur/ or new/ is not a plain Maildir message name.
-enum class NameProblem {
+enum class NameProblem
+{
     None,
     Empty,            // "" (cannot come from readdir; guards callers)
     DotFile,          // starts with '.': not a message by the Maildir rules

@@ -125,7 +125,8 @@ private:
 
     // The subfolders of the Maildir at maildirRel, looking into directory `dirRel` (the Maildir
     // itself, or an fs-layout folder below it).
-    Status walkMaildir(int dirFd, const std::string &maildirRel, const std::string &dirRel, int depth)
+    Status walkMaildir(int dirFd, const std::string &maildirRel, const std::string &dirRel,
+                       int depth)
     {
         if (depth >= MaildirWalker::kMaxDepth) {
             problem(ProblemKind::TooDeep, dirRel, "not walked below this depth");

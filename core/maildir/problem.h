@@ -9,7 +9,8 @@ namespace mm::maildir {
 
 // Something found while walking or changing a mail tree that the admin must hear about. The set of
 // kinds is closed: their wire names are listed in core/protocol/protocol.md.
-enum class ProblemKind {
+enum class ProblemKind
+{
     Symlink,              // a symlink other than new -> cur: never followed
     Unreadable,           // a directory or file we may not open (EACCES...)
     BadName,              // a name in cur/ or new/ that is not a Maildir name (detail says why)

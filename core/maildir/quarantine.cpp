@@ -125,19 +125,22 @@ Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state)
     return entries;
 }
 
-Status Quarantine::restore(const MailRoot &root, const StateDir &state, const QuarantineEntry &entry,
-                           Journal &journal)
+Status Quarantine::restore(const MailRoot &root, const StateDir &state,
+                           const QuarantineEntry &entry, Journal &journal)
 {
     const std::size_t slash = entry.originalPath.rfind('/');
-    std::string dirRel = slash == std::string::npos ? std::string() : entry.originalPath.substr(0, slash);
+    std::string dirRel =
+        slash == std::string::npos ? std::string() : entry.originalPath.substr(0, slash);
     const std::string name = entry.originalPath.substr(slash == std::string::npos ? 0 : slash + 1);
     // new/ of a cur-only folder is the symlink "cur": restore into cur/ directly.
     if (dirRel == "new" || dirRel.ends_with("/new")) {
-        const std::string folderRel = dirRel.size() == 3 ? std::string() : dirRel.substr(0, dirRel.size() - 4);
+        const std::string folderRel =
+            dirRel.size() == 3 ? std::string() : dirRel.substr(0, dirRel.size() - 4);
         auto folder = openDirBeneath(root.fd(), folderRel, root.path());
         if (folder) {
             struct stat st;
-            if (::fstatat(folder->get(), "new", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            if (::fstatat(folder->get(), "new", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode))
                 dirRel = joinRel(folderRel, "cur");
         }
     }

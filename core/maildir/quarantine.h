@@ -18,17 +18,17 @@ namespace mm::maildir {
 // quarantine can be listed and restored from the journals alone.
 struct QuarantineEntry
 {
-    std::string id;              // "<runId>/<seq>", unique across runs
+    std::string id; // "<runId>/<seq>", unique across runs
     std::string runId;
     std::uint64_t seq = 0;
     std::string originalPath;    // relative to ROOT, raw bytes
     std::string quarantinedPath; // relative to the state dir: quarantine/<runId>/<seq>
     std::uint64_t size = 0;
-    std::string reason;          // "identical-copy", "dotfile-in-new", "duplicate"...
-    std::string time;            // UTC, ISO 8601
-    std::string sha256;          // of the bytes, when known
-    bool present = false;        // the quarantined file exists now (list() fills this)
-    bool restored = false;       // a later "restored" record names it
+    std::string reason;    // "identical-copy", "dotfile-in-new", "duplicate"...
+    std::string time;      // UTC, ISO 8601
+    std::string sha256;    // of the bytes, when known
+    bool present = false;  // the quarantined file exists now (list() fills this)
+    bool restored = false; // a later "restored" record names it
 };
 
 void to_json(nlohmann::json &json, const QuarantineEntry &entry);

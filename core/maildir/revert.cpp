@@ -125,7 +125,8 @@ Result<RevertReport> Revert::run(const MailRoot &root, const RevertOptions &opti
             continue; // reported by the walker
         auto dirFd = openDirBeneath(root.fd(), folder.relPath, root.path());
         if (!dirFd) {
-            report.problems.push_back({ProblemKind::FolderSkipped, folder.relPath, dirFd.error().message});
+            report.problems.push_back(
+                {ProblemKind::FolderSkipped, folder.relPath, dirFd.error().message});
             continue;
         }
         struct stat st;
@@ -150,7 +151,8 @@ Result<RevertReport> Revert::run(const MailRoot &root, const RevertOptions &opti
             continue;
         if (auto status = revertFolder(dirFd->get(), folder.relPath, *journal); !status) {
             report.reverted.pop_back();
-            report.problems.push_back({ProblemKind::ActionFailed, folder.relPath, status.error().message});
+            report.problems.push_back(
+                {ProblemKind::ActionFailed, folder.relPath, status.error().message});
         }
     }
     progress.report(done, total, {});

@@ -28,7 +28,7 @@ struct RevertReport
     std::string runId;
     std::string journalPath;
     bool cancelled = false;
-    std::vector<std::string> reverted;   // folder paths relative to ROOT (planned in a dry run)
+    std::vector<std::string> reverted; // folder paths relative to ROOT (planned in a dry run)
     std::uint64_t alreadyClassic = 0;
     std::vector<Problem> problems;
 };

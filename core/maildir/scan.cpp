@@ -3,9 +3,9 @@
 #include "maildir/conflictname.h"
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
+#include "maildir/jsonpath.h"
 #include "maildir/maildirname.h"
 #include "maildir/maildirwalker.h"
-#include "maildir/jsonpath.h"
 
 #include <dirent.h>
 
@@ -23,11 +23,10 @@ void to_json(nlohmann::json &json, const FolderScan &scan)
 
 void to_json(nlohmann::json &json, const ScanTotals &t)
 {
-    json = nlohmann::json{{"maildirs", t.maildirs},       {"folders", t.folders},
-                          {"classic", t.classic},         {"curOnly", t.curOnly},
-                          {"broken", t.broken},           {"curMessages", t.curMessages},
-                          {"newMessages", t.newMessages}, {"tmpFiles", t.tmpFiles},
-                          {"problems", t.problems}};
+    json = nlohmann::json{
+        {"maildirs", t.maildirs},       {"folders", t.folders},   {"classic", t.classic},
+        {"curOnly", t.curOnly},         {"broken", t.broken},     {"curMessages", t.curMessages},
+        {"newMessages", t.newMessages}, {"tmpFiles", t.tmpFiles}, {"problems", t.problems}};
 }
 
 void to_json(nlohmann::json &json, const ScanReport &report)
@@ -89,8 +88,9 @@ std::uint64_t scanMessageDir(int folderFd, const char *sub, const std::string &f
         }
         if (name.find(".sync-conflict-") != std::string_view::npos) {
             if (auto conflict = ConflictName::parse(name))
-                problems.push_back({ProblemKind::ConflictCopy, joinRel(dirRel, name),
-                                    "Syncthing conflict copy of " + toValidUtf8(conflict->original)});
+                problems.push_back(
+                    {ProblemKind::ConflictCopy, joinRel(dirRel, name),
+                     "Syncthing conflict copy of " + toValidUtf8(conflict->original)});
         }
     }
     if (reader.error() != 0)
@@ -104,7 +104,8 @@ std::uint64_t countEntries(int folderFd, const std::string &folderRel,
     auto fd = openDirAt(folderFd, "tmp", joinRel(folderRel, "tmp"));
     if (!fd) {
         if (fd.error().code != ErrorCode::NotFound)
-            problems.push_back({ProblemKind::Unreadable, joinRel(folderRel, "tmp"), fd.error().message});
+            problems.push_back(
+                {ProblemKind::Unreadable, joinRel(folderRel, "tmp"), fd.error().message});
         return 0;
     }
     std::uint64_t count = 0;

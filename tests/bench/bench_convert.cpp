@@ -26,7 +26,8 @@ void makeTree(const std::string &folder, int count)
     char name[128];
     const int dirFd = ::open((folder + "/new").c_str(), O_RDONLY | O_DIRECTORY);
     for (int i = 0; i < count; ++i) {
-        const int n = std::snprintf(name, sizeof name, "%d.M%dP4242.bench.example.org,S=%d", 1700000000 + i, i, 40);
+        const int n = std::snprintf(name, sizeof name, "%d.M%dP4242.bench.example.org,S=%d",
+                                    1700000000 + i, i, 40);
         (void)n;
         const int fd = ::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
         const char body[] = "Subject: bench\n\nbody of a bench message\n";
@@ -61,7 +62,8 @@ double mailmeshConvert(const std::string &root, ConvertReport &report)
     const auto start = std::chrono::steady_clock::now();
     auto mailRoot = MailRoot::open(root);
     auto result = Convert::run(*mailRoot, {});
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!result)
         qFatal("convert failed: %s", result.error().message.c_str());
     report = *result;
@@ -106,13 +108,14 @@ void BenchConvert::convertVersusRenameLoop()
         }
         QVERIFY(report.verified);
         QCOMPARE(report.totals.moved, std::uint64_t(count));
-        std::printf("round %d: bare rename loop %.3f s, mailmesh convert %.3f s, ratio %.2fx\n", round,
-                    b, o, o / b);
+        std::printf("round %d: bare rename loop %.3f s, mailmesh convert %.3f s, ratio %.2fx\n",
+                    round, b, o, o / b);
         baseline = std::min(baseline, b);
         ours = std::min(ours, o);
         QDir(QString::fromStdString(base)).removeRecursively();
     }
-    std::printf("bench_convert: %d messages: bare rename loop %.3f s, convert %.3f s: ratio %.2fx (goal <= 1.20x)\n",
+    std::printf("bench_convert: %d messages: bare rename loop %.3f s, convert %.3f s: ratio %.2fx "
+                "(goal <= 1.20x)\n",
                 count, baseline, ours, ours / baseline);
 }
 

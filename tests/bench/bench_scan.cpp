@@ -69,7 +69,8 @@ void BenchScan::scanVersusFind()
             ::mkdir((folder + sub).c_str(), 0755);
         const int dirFd = ::open((folder + "/cur").c_str(), O_RDONLY | O_DIRECTORY);
         for (int i = 0; i < count / folders; ++i) {
-            std::snprintf(name, sizeof name, "%d.M%dP77.bench.example.org,S=20:2,S", 1700000000 + i, i);
+            std::snprintf(name, sizeof name, "%d.M%dP77.bench.example.org,S=20:2,S", 1700000000 + i,
+                          i);
             const int fd = ::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
             if (::write(fd, "Subject: x\n\nbody\n", 17) < 0)
                 qFatal("write");
@@ -88,15 +89,18 @@ void BenchScan::scanVersusFind()
         findTimes.push_back(timeShell("find '" + root + "' -type f | wc -l"));
         const auto start = std::chrono::steady_clock::now();
         auto report = Scan::run(*mailRoot);
-        libTimes.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        libTimes.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         QVERIFY(report);
         QCOMPARE(report->totals.curMessages, std::uint64_t(count));
-        agentTimes.push_back(timeShell(kAgent + " scan '" + root + "' --json 2>/dev/null >/dev/null"));
+        agentTimes.push_back(
+            timeShell(kAgent + " scan '" + root + "' --json 2>/dev/null >/dev/null"));
     }
     const double f = median(findTimes), l = median(libTimes), a = median(agentTimes);
-    std::printf("bench_scan: %d messages in %d folders: find|wc %.3f s, Scan::run %.3f s (ratio %.2fx), "
-                "agent scan --json %.3f s (ratio %.2fx); goal <= 1.50x\n",
-                count, folders, f, l, l / f, a, a / f);
+    std::printf(
+        "bench_scan: %d messages in %d folders: find|wc %.3f s, Scan::run %.3f s (ratio %.2fx), "
+        "agent scan --json %.3f s (ratio %.2fx); goal <= 1.50x\n",
+        count, folders, f, l, l / f, a, a / f);
 }
 
 QTEST_GUILESS_MAIN(BenchScan)

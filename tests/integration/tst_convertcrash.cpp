@@ -26,9 +26,12 @@ void buildTree(const std::string &root)
 {
     std::mt19937 rng(42);
     int serial = 0;
-    auto body = [&](int n) { return "Message-ID: <" + std::to_string(n) + "@test>\n\nbody " + std::to_string(n) + "\n"; };
-    const std::vector<std::string> folders = {"dom/u1", "dom/u1/.Sent", "dom/u1/.Archive.2024",
-                                              "dom/u2", "dom/u2/Work/Projects", "other/u3"};
+    auto body = [&](int n) {
+        return "Message-ID: <" + std::to_string(n) + "@test>\n\nbody " + std::to_string(n) + "\n";
+    };
+    const std::vector<std::string> folders = {
+        "dom/u1", "dom/u1/.Sent",         "dom/u1/.Archive.2024",
+        "dom/u2", "dom/u2/Work/Projects", "other/u3"};
     for (const std::string &folder : folders) {
         const std::string path = root + "/" + folder;
         makeFolder(path, folder != "dom/u2/Work/Projects");
@@ -37,22 +40,27 @@ void buildTree(const std::string &root)
         const int inNew = 150 + int(rng() % 150);
         for (int i = 0; i < inNew; ++i) {
             const int n = ++serial;
-            const std::string name = std::to_string(1700000000 + n) + ".M" + std::to_string(n) + "P1.host";
+            const std::string name =
+                std::to_string(1700000000 + n) + ".M" + std::to_string(n) + "P1.host";
             writeFile(path + "/new/" + name + ((n % 7 == 0) ? ":2,S" : ""), body(n));
         }
         for (int i = 0; i < 50; ++i) {
             const int n = ++serial;
-            writeFile(path + "/cur/" + std::to_string(1600000000 + n) + ".M" + std::to_string(n) + "P1.host:2,S", body(n));
+            writeFile(path + "/cur/" + std::to_string(1600000000 + n) + ".M" + std::to_string(n) +
+                          "P1.host:2,S",
+                      body(n));
         }
         for (int i = 0; i < 5; ++i) {
             // identical copy of a cur/ message: quarantined
             const int n = ++serial;
-            const std::string base = std::to_string(1500000000 + n) + ".M" + std::to_string(n) + "P1.host";
+            const std::string base =
+                std::to_string(1500000000 + n) + ".M" + std::to_string(n) + "P1.host";
             writeFile(path + "/cur/" + base + ":2,RS", body(n));
             writeFile(path + "/new/" + base, body(n));
             // different bytes under a BASE already in cur/: renamed deterministically
             const int m = ++serial;
-            const std::string base2 = std::to_string(1400000000 + m) + ".M" + std::to_string(m) + "P1.host";
+            const std::string base2 =
+                std::to_string(1400000000 + m) + ".M" + std::to_string(m) + "P1.host";
             writeFile(path + "/cur/" + base2 + ":2,S", body(m));
             writeFile(path + "/new/" + base2, body(m) + "changed\n");
         }
@@ -170,7 +178,8 @@ void TestConvertCrash::killedAtRandomPointsThenRerun()
         const int kills = 1 + int(rng() % 3);
         for (int k = 0; k < kills; ++k) {
             const pid_t pid = startConvert(work + "/vmail");
-            const auto delay = std::chrono::microseconds(rng() % std::uint64_t(undisturbed * 11 / 10 + 1));
+            const auto delay =
+                std::chrono::microseconds(rng() % std::uint64_t(undisturbed * 11 / 10 + 1));
             std::this_thread::sleep_for(delay);
             ::kill(pid, SIGKILL);
             const int code = waitExit(pid);
@@ -178,11 +187,16 @@ void TestConvertCrash::killedAtRandomPointsThenRerun()
             // At every kill point: each message is somewhere, exactly once.
             const Multiset now = allContents(work);
             if (now != original)
-                QFAIL(qPrintable(QStringLiteral("iteration %1 kill %2 after %3 us: messages lost or doubled")
-                                     .arg(it).arg(k).arg(qlonglong(delay.count()))));
+                QFAIL(qPrintable(
+                    QStringLiteral("iteration %1 kill %2 after %3 us: messages lost or doubled")
+                        .arg(it)
+                        .arg(k)
+                        .arg(qlonglong(delay.count()))));
         }
         const int code = waitExit(startConvert(work + "/vmail"));
-        QVERIFY2(code == 0, qPrintable(QStringLiteral("rerun exit code %1 in iteration %2").arg(code).arg(it)));
+        QVERIFY2(
+            code == 0,
+            qPrintable(QStringLiteral("rerun exit code %1 in iteration %2").arg(code).arg(it)));
         const std::vector<std::string> got = describe(work);
         if (got != expected) {
             for (std::size_t i = 0; i < std::max(got.size(), expected.size()); ++i) {
@@ -193,14 +207,16 @@ void TestConvertCrash::killedAtRandomPointsThenRerun()
                     break;
                 }
             }
-            QFAIL(qPrintable(QStringLiteral("iteration %1: result differs from the undisturbed run").arg(it)));
+            QFAIL(qPrintable(
+                QStringLiteral("iteration %1: result differs from the undisturbed run").arg(it)));
         }
         // One more run changes nothing.
         QCOMPARE(waitExit(startConvert(work + "/vmail")), 0);
         QVERIFY(describe(work) == expected);
         QDir(QString::fromStdString(work)).removeRecursively();
     }
-    qInfo("undisturbed run %lld us; %d of the kills landed while convert was running", qlonglong(undisturbed), killedMidway);
+    qInfo("undisturbed run %lld us; %d of the kills landed while convert was running",
+          qlonglong(undisturbed), killedMidway);
     QVERIFY(killedMidway > iterations / 2);
 }
 

@@ -111,7 +111,8 @@ inline std::vector<Entry> listing(const std::string &root)
 {
     std::vector<Entry> out;
     listInto(root, {}, out);
-    std::sort(out.begin(), out.end(), [](const Entry &a, const Entry &b) { return a.path < b.path; });
+    std::sort(out.begin(), out.end(),
+              [](const Entry &a, const Entry &b) { return a.path < b.path; });
     return out;
 }
 

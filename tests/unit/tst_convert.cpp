@@ -119,12 +119,12 @@ void TestConvert::collisionsAreDeterministic()
         const std::string u = root + "/u";
         makeFolder(u);
         writeFile(u + "/cur/5.M1.h:2,S", "same bytes");
-        writeFile(u + "/new/5.M1.h", "same bytes");             // identical: quarantined
+        writeFile(u + "/new/5.M1.h", "same bytes"); // identical: quarantined
         writeFile(u + "/cur/6.M1.h:2,S", "original six");
-        writeFile(u + "/new/6.M1.h", "other six");              // different: renamed
+        writeFile(u + "/new/6.M1.h", "other six"); // different: renamed
         writeFile(u + "/new/7.M1.h", "seven");
         writeFile(u + "/new/7.M1.h:2,F", "seven flagged, other"); // collides inside new/
-        writeFile(u + "/new/7.M1.h:2,S", "seven");               // identical to the first
+        writeFile(u + "/new/7.M1.h:2,S", "seven");                // identical to the first
         const ConvertReport report = convert(root);
         QVERIFY(report.verified);
         QCOMPARE(report.totals.quarantined, 2u);
@@ -392,10 +392,12 @@ void TestConvert::cancelLeavesAConsistentTree()
     for (int i = 0; i < 10000; ++i)
         writeFile(u + "/new/" + std::to_string(i) + ".M.h", std::to_string(i));
     std::atomic<bool> cancel{false};
-    ProgressSink progress([&](std::uint64_t done, std::uint64_t, std::string_view) {
-        if (done >= 1000)
-            cancel = true;
-    }, &cancel);
+    ProgressSink progress(
+        [&](std::uint64_t done, std::uint64_t, std::string_view) {
+            if (done >= 1000)
+                cancel = true;
+        },
+        &cancel);
     auto root = MailRoot::open(m_root);
     auto report = Convert::run(*root, {}, progress);
     QVERIFY(report);

@@ -9,8 +9,14 @@
 using namespace mm::maildir;
 
 namespace {
-QString q(std::string_view s) { return QString::fromStdString(std::string(s)); }
-QByteArray b(std::string_view s) { return QByteArray(s.data(), qsizetype(s.size())); }
+QString q(std::string_view s)
+{
+    return QString::fromStdString(std::string(s));
+}
+QByteArray b(std::string_view s)
+{
+    return QByteArray(s.data(), qsizetype(s.size()));
+}
 } // namespace
 
 class TestMaildirName : public QObject
@@ -44,11 +50,13 @@ void TestMaildirName::parse_data()
     QTest::addColumn<bool>("sorted");
 
     QTest::newRow("plain") << QByteArray("1700000000.M1P2.host") << "none"
-                           << QByteArray("1700000000.M1P2.host") << QByteArray("1700000000.M1P2.host")
-                           << QByteArray() << false << -1LL << -1LL << true;
+                           << QByteArray("1700000000.M1P2.host")
+                           << QByteArray("1700000000.M1P2.host") << QByteArray() << false << -1LL
+                           << -1LL << true;
     QTest::newRow("flags") << QByteArray("1700000000.M1P2.host:2,FS") << "none"
-                           << QByteArray("1700000000.M1P2.host") << QByteArray("1700000000.M1P2.host")
-                           << QByteArray("FS") << true << -1LL << -1LL << true;
+                           << QByteArray("1700000000.M1P2.host")
+                           << QByteArray("1700000000.M1P2.host") << QByteArray("FS") << true << -1LL
+                           << -1LL << true;
     QTest::newRow("sizes") << QByteArray("1.M2P3.h,S=1234,W=1260:2,RS") << "none"
                            << QByteArray("1.M2P3.h,S=1234,W=1260") << QByteArray("1.M2P3.h")
                            << QByteArray("RS") << true << 1234LL << 1260LL << true;
@@ -56,52 +64,60 @@ void TestMaildirName::parse_data()
                               << QByteArray("1.M2P3.h") << QByteArray("Sab") << true << -1LL << -1LL
                               << true;
     QTest::newRow("no flags") << QByteArray("1.M2P3.h:2,") << "none" << QByteArray("1.M2P3.h")
-                              << QByteArray("1.M2P3.h") << QByteArray() << true << -1LL << -1LL << true;
+                              << QByteArray("1.M2P3.h") << QByteArray() << true << -1LL << -1LL
+                              << true;
     QTest::newRow("unsorted") << QByteArray("1.h:2,SF") << "none" << QByteArray("1.h")
-                              << QByteArray("1.h") << QByteArray("SF") << true << -1LL << -1LL << false;
-    QTest::newRow("repeated flag") << QByteArray("1.h:2,SS") << "none" << QByteArray("1.h")
-                                   << QByteArray("1.h") << QByteArray("SS") << true << -1LL << -1LL
-                                   << false;
-    QTest::newRow("experimental 1,") << QByteArray("1.h:1,xyz") << "none" << QByteArray("1.h")
-                                     << QByteArray("1.h") << QByteArray() << true << -1LL << -1LL
-                                     << true;
+                              << QByteArray("1.h") << QByteArray("SF") << true << -1LL << -1LL
+                              << false;
+    QTest::newRow("repeated flag")
+        << QByteArray("1.h:2,SS") << "none" << QByteArray("1.h") << QByteArray("1.h")
+        << QByteArray("SS") << true << -1LL << -1LL << false;
+    QTest::newRow("experimental 1,")
+        << QByteArray("1.h:1,xyz") << "none" << QByteArray("1.h") << QByteArray("1.h")
+        << QByteArray() << true << -1LL << -1LL << true;
     QTest::newRow("second colon kept in info")
         << QByteArray("1.h:2,S:x") << "bad-flags" << QByteArray("1.h") << QByteArray("1.h")
         << QByteArray() << true << -1LL << -1LL << true;
     QTest::newRow("dotfile") << QByteArray(".hidden") << "dotfile" << QByteArray(".hidden")
-                             << QByteArray(".hidden") << QByteArray() << false << -1LL << -1LL << true;
+                             << QByteArray(".hidden") << QByteArray() << false << -1LL << -1LL
+                             << true;
     QTest::newRow("newline") << QByteArray("1.h\nx") << "control-character" << QByteArray("1.h\nx")
-                             << QByteArray("1.h\nx") << QByteArray() << false << -1LL << -1LL << true;
-    QTest::newRow("not utf-8") << QByteArray("1.h\xff\xfe") << "not-utf8" << QByteArray("1.h\xff\xfe")
-                               << QByteArray("1.h\xff\xfe") << QByteArray() << false << -1LL << -1LL
-                               << true;
+                             << QByteArray("1.h\nx") << QByteArray() << false << -1LL << -1LL
+                             << true;
+    QTest::newRow("not utf-8") << QByteArray("1.h\xff\xfe") << "not-utf8"
+                               << QByteArray("1.h\xff\xfe") << QByteArray("1.h\xff\xfe")
+                               << QByteArray() << false << -1LL << -1LL << true;
     QTest::newRow("utf-8 ok") << QByteArray("1.h\xc3\xa9t\xc3\xa9") << "none"
-                              << QByteArray("1.h\xc3\xa9t\xc3\xa9") << QByteArray("1.h\xc3\xa9t\xc3\xa9")
-                              << QByteArray() << false << -1LL << -1LL << true;
-    QTest::newRow("overlong utf-8") << QByteArray("1.h\xc0\xaf") << "not-utf8" << QByteArray("1.h\xc0\xaf")
-                                    << QByteArray("1.h\xc0\xaf") << QByteArray() << false << -1LL
-                                    << -1LL << true;
+                              << QByteArray("1.h\xc3\xa9t\xc3\xa9")
+                              << QByteArray("1.h\xc3\xa9t\xc3\xa9") << QByteArray() << false << -1LL
+                              << -1LL << true;
+    QTest::newRow("overlong utf-8")
+        << QByteArray("1.h\xc0\xaf") << "not-utf8" << QByteArray("1.h\xc0\xaf")
+        << QByteArray("1.h\xc0\xaf") << QByteArray() << false << -1LL << -1LL << true;
     QTest::newRow("empty base") << QByteArray(":2,S") << "empty-base" << QByteArray()
                                 << QByteArray() << QByteArray() << true << -1LL << -1LL << true;
     QTest::newRow("bad info") << QByteArray("1.h:3,S") << "bad-info" << QByteArray("1.h")
                               << QByteArray("1.h") << QByteArray() << true << -1LL << -1LL << true;
-    QTest::newRow("info too short") << QByteArray("1.h:2") << "bad-info" << QByteArray("1.h")
-                                    << QByteArray("1.h") << QByteArray() << true << -1LL << -1LL
-                                    << true;
+    QTest::newRow("info too short")
+        << QByteArray("1.h:2") << "bad-info" << QByteArray("1.h") << QByteArray("1.h")
+        << QByteArray() << true << -1LL << -1LL << true;
     QTest::newRow("digit flag") << QByteArray("1.h:2,S1") << "bad-flags" << QByteArray("1.h")
-                                << QByteArray("1.h") << QByteArray() << true << -1LL << -1LL << true;
-    QTest::newRow("bad size") << QByteArray("1.h,S=12x:2,S") << "bad-size" << QByteArray("1.h,S=12x")
-                              << QByteArray("1.h") << QByteArray() << true << -1LL << -1LL << true;
+                                << QByteArray("1.h") << QByteArray() << true << -1LL << -1LL
+                                << true;
+    QTest::newRow("bad size") << QByteArray("1.h,S=12x:2,S") << "bad-size"
+                              << QByteArray("1.h,S=12x") << QByteArray("1.h") << QByteArray()
+                              << true << -1LL << -1LL << true;
     QTest::newRow("empty size") << QByteArray("1.h,S=") << "bad-size" << QByteArray("1.h,S=")
-                                << QByteArray("1.h") << QByteArray() << false << -1LL << -1LL << true;
-    QTest::newRow("other field ignored") << QByteArray("1.h,X=abc") << "none" << QByteArray("1.h,X=abc")
-                                         << QByteArray("1.h") << QByteArray() << false << -1LL << -1LL
-                                         << true;
-    QTest::newRow("conflict copy is a name") << QByteArray("1.M2.sync-conflict-20240101-101010-ABCDEFG.h:2,S")
-                                             << "none"
-                                             << QByteArray("1.M2.sync-conflict-20240101-101010-ABCDEFG.h")
-                                             << QByteArray("1.M2.sync-conflict-20240101-101010-ABCDEFG.h")
-                                             << QByteArray("S") << true << -1LL << -1LL << true;
+                                << QByteArray("1.h") << QByteArray() << false << -1LL << -1LL
+                                << true;
+    QTest::newRow("other field ignored")
+        << QByteArray("1.h,X=abc") << "none" << QByteArray("1.h,X=abc") << QByteArray("1.h")
+        << QByteArray() << false << -1LL << -1LL << true;
+    QTest::newRow("conflict copy is a name")
+        << QByteArray("1.M2.sync-conflict-20240101-101010-ABCDEFG.h:2,S") << "none"
+        << QByteArray("1.M2.sync-conflict-20240101-101010-ABCDEFG.h")
+        << QByteArray("1.M2.sync-conflict-20240101-101010-ABCDEFG.h") << QByteArray("S") << true
+        << -1LL << -1LL << true;
 }
 
 void TestMaildirName::parse()
@@ -139,24 +155,28 @@ void TestMaildirName::conflict_data()
     QTest::addColumn<QString>("timestamp");
     QTest::addColumn<QString>("device");
 
-    QTest::newRow("maildir name") << QByteArray("1700000000.M1P2.sync-conflict-20231114-010203-ABCDEF7.host:2,S")
-                                  << true << QByteArray("1700000000.M1P2.host:2,S")
-                                  << "20231114-010203" << "ABCDEF7";
-    QTest::newRow("no extension") << QByteArray("plain.sync-conflict-20240101-000000-AAAAAAA") << true
-                                  << QByteArray("plain") << "20240101-000000" << "AAAAAAA";
+    QTest::newRow("maildir name")
+        << QByteArray("1700000000.M1P2.sync-conflict-20231114-010203-ABCDEF7.host:2,S") << true
+        << QByteArray("1700000000.M1P2.host:2,S") << "20231114-010203"
+        << "ABCDEF7";
+    QTest::newRow("no extension") << QByteArray("plain.sync-conflict-20240101-000000-AAAAAAA")
+                                  << true << QByteArray("plain") << "20240101-000000"
+                                  << "AAAAAAA";
     QTest::newRow("nested, last wins")
-        << QByteArray("a.sync-conflict-20240101-000000-AAAAAAA.sync-conflict-20240202-000000-BBBBBBB.b")
-        << true << QByteArray("a.sync-conflict-20240101-000000-AAAAAAA.b") << "20240202-000000" << "BBBBBBB";
+        << QByteArray(
+               "a.sync-conflict-20240101-000000-AAAAAAA.sync-conflict-20240202-000000-BBBBBBB.b")
+        << true << QByteArray("a.sync-conflict-20240101-000000-AAAAAAA.b") << "20240202-000000"
+        << "BBBBBBB";
     QTest::newRow("plain name") << QByteArray("1700000000.M1P2.host:2,S") << false << QByteArray()
                                 << QString() << QString();
-    QTest::newRow("lowercase device") << QByteArray("a.sync-conflict-20240101-000000-abcdefg.b") << false
-                                      << QByteArray() << QString() << QString();
-    QTest::newRow("device with 8") << QByteArray("a.sync-conflict-20240101-000000-ABCDEF8.b") << false
-                                   << QByteArray() << QString() << QString();
+    QTest::newRow("lowercase device") << QByteArray("a.sync-conflict-20240101-000000-abcdefg.b")
+                                      << false << QByteArray() << QString() << QString();
+    QTest::newRow("device with 8") << QByteArray("a.sync-conflict-20240101-000000-ABCDEF8.b")
+                                   << false << QByteArray() << QString() << QString();
     QTest::newRow("short date") << QByteArray("a.sync-conflict-2024010-000000-ABCDEFG.b") << false
                                 << QByteArray() << QString() << QString();
-    QTest::newRow("trailing garbage") << QByteArray("a.sync-conflict-20240101-000000-ABCDEFGx") << false
-                                      << QByteArray() << QString() << QString();
+    QTest::newRow("trailing garbage") << QByteArray("a.sync-conflict-20240101-000000-ABCDEFGx")
+                                      << false << QByteArray() << QString() << QString();
     QTest::newRow("marker first") << QByteArray(".sync-conflict-20240101-000000-ABCDEFG") << false
                                   << QByteArray() << QString() << QString();
 }
@@ -168,7 +188,8 @@ void TestMaildirName::conflict()
     QFETCH(QByteArray, original);
     QFETCH(QString, timestamp);
     QFETCH(QString, device);
-    const auto parsed = ConflictName::parse(std::string_view(name.constData(), std::size_t(name.size())));
+    const auto parsed =
+        ConflictName::parse(std::string_view(name.constData(), std::size_t(name.size())));
     QCOMPARE(parsed.has_value(), isConflict);
     if (!parsed)
         return;
@@ -192,7 +213,8 @@ void TestMaildirName::syncthingTemp()
 {
     QFETCH(QByteArray, name);
     QFETCH(bool, isTemp);
-    QCOMPARE(isSyncthingTempName(std::string_view(name.constData(), std::size_t(name.size()))), isTemp);
+    QCOMPARE(isSyncthingTempName(std::string_view(name.constData(), std::size_t(name.size()))),
+             isTemp);
 }
 
 void TestMaildirName::collisionName_data()
@@ -202,9 +224,11 @@ void TestMaildirName::collisionName_data()
     const QByteArray hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     Q_UNUSED(hex);
     QTest::newRow("plain") << QByteArray("1.M2P3.h") << QByteArray("1.M2P3.h-mm0123456789abcdef");
-    QTest::newRow("flags") << QByteArray("1.M2P3.h:2,S") << QByteArray("1.M2P3.h-mm0123456789abcdef:2,S");
-    QTest::newRow("sizes stay parseable") << QByteArray("1.M2P3.h,S=10,W=12:2,FS")
-                                          << QByteArray("1.M2P3.h-mm0123456789abcdef,S=10,W=12:2,FS");
+    QTest::newRow("flags") << QByteArray("1.M2P3.h:2,S")
+                           << QByteArray("1.M2P3.h-mm0123456789abcdef:2,S");
+    QTest::newRow("sizes stay parseable")
+        << QByteArray("1.M2P3.h,S=10,W=12:2,FS")
+        << QByteArray("1.M2P3.h-mm0123456789abcdef,S=10,W=12:2,FS");
 }
 
 void TestMaildirName::collisionName()
@@ -212,12 +236,15 @@ void TestMaildirName::collisionName()
     QFETCH(QByteArray, name);
     QFETCH(QByteArray, expected);
     const std::string hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    const std::string out = mm::maildir::collisionName(std::string_view(name.constData(), std::size_t(name.size())), hex);
+    const std::string out = mm::maildir::collisionName(
+        std::string_view(name.constData(), std::size_t(name.size())), hex);
     QCOMPARE(b(out), expected);
     const MaildirName parsed = MaildirName::parse(out);
     QVERIFY(parsed.valid());
-    QVERIFY(parsed.base != MaildirName::parse(std::string_view(name.constData(), std::size_t(name.size()))).base);
-    QCOMPARE(b(mm::maildir::collisionName("1.h", hex, 64)), QByteArray("1.h-mm") + QByteArray::fromStdString(hex));
+    QVERIFY(parsed.base !=
+            MaildirName::parse(std::string_view(name.constData(), std::size_t(name.size()))).base);
+    QCOMPARE(b(mm::maildir::collisionName("1.h", hex, 64)),
+             QByteArray("1.h-mm") + QByteArray::fromStdString(hex));
 }
 
 void TestMaildirName::withFlags()
@@ -231,15 +258,20 @@ void TestMaildirName::sha256_data()
     QTest::addColumn<QByteArray>("input");
     QTest::addColumn<QString>("digest");
     // FIPS 180-4 / NIST CAVS examples.
-    QTest::newRow("empty") << QByteArray() << "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    QTest::newRow("abc") << QByteArray("abc") << "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    QTest::newRow("448 bits") << QByteArray("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+    QTest::newRow("empty") << QByteArray()
+                           << "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    QTest::newRow("abc") << QByteArray("abc")
+                         << "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    QTest::newRow("448 bits") << QByteArray(
+                                     "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
                               << "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
-    QTest::newRow("896 bits")
-        << QByteArray("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu")
-        << "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1";
-    QTest::newRow("million a") << QByteArray(1000000, 'a')
-                               << "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    QTest::newRow("896 bits") << QByteArray(
+                                     "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijkl"
+                                     "mnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu")
+                              << "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1";
+    QTest::newRow("million a")
+        << QByteArray(1000000, 'a')
+        << "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
     QTest::newRow("55 bytes (padding edge)") << QByteArray(55, 'x') << QString();
     QTest::newRow("64 bytes (block edge)") << QByteArray(64, 'x') << QString();
 }
@@ -250,7 +282,8 @@ void TestMaildirName::sha256()
     QFETCH(QString, digest);
     const std::string_view view(input.constData(), std::size_t(input.size()));
     const QString mine = q(Sha256::toHex(Sha256::hash(view)));
-    const QString qt = QString::fromLatin1(QCryptographicHash::hash(input, QCryptographicHash::Sha256).toHex());
+    const QString qt =
+        QString::fromLatin1(QCryptographicHash::hash(input, QCryptographicHash::Sha256).toHex());
     QCOMPARE(mine, qt); // cross-check with an independent implementation
     if (!digest.isEmpty())
         QCOMPARE(mine, digest);
@@ -271,8 +304,9 @@ void TestMaildirName::sha256Incremental()
         pos += n;
         step = step * 3 % 131 + 1;
     }
-    QCOMPARE(q(Sha256::toHex(sha.finish())),
-             QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex()));
+    QCOMPARE(
+        q(Sha256::toHex(sha.finish())),
+        QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex()));
 }
 
 QTEST_GUILESS_MAIN(TestMaildirName)

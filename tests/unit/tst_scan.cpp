@@ -103,10 +103,11 @@ void TestScan::layoutsAndStates()
     std::vector<std::string> paths;
     for (const auto &f : report->folders)
         paths.push_back(f.folder.relPath);
-    QCOMPARE(paths, (std::vector<std::string>{
-                        "example.net/broken1", "example.net/broken2", "example.net/u3",
-                        "example.org/u1", "example.org/u1/.NoMarker", "example.org/u1/.Sent",
-                        "example.org/u1/.Sent.2024", "example.org/u2", "example.org/u2/Archive/2024"}));
+    QCOMPARE(paths, (std::vector<std::string>{"example.net/broken1", "example.net/broken2",
+                                              "example.net/u3", "example.org/u1",
+                                              "example.org/u1/.NoMarker", "example.org/u1/.Sent",
+                                              "example.org/u1/.Sent.2024", "example.org/u2",
+                                              "example.org/u2/Archive/2024"}));
     QCOMPARE(report->totals.maildirs, 5u);
 
     const FolderScan *f = findFolder(*report, "example.org/u1");
@@ -120,7 +121,8 @@ void TestScan::layoutsAndStates()
     QCOMPARE(f->folder.layout, FolderLayout::MaildirPlusPlus);
     QCOMPARE(f->folder.name, std::string("Sent.2024"));
     QCOMPARE(f->folder.maildirRelPath, std::string("example.org/u1"));
-    QVERIFY(hasProblem(report->problems, ProblemKind::MissingMaildirfolder, "example.org/u1/.NoMarker"));
+    QVERIFY(hasProblem(report->problems, ProblemKind::MissingMaildirfolder,
+                       "example.org/u1/.NoMarker"));
     f = findFolder(*report, "example.org/u2/Archive/2024");
     QCOMPARE(f->folder.layout, FolderLayout::Fs);
     QCOMPARE(f->folder.name, std::string("Archive/2024"));
@@ -240,7 +242,8 @@ void TestScan::unreadableFolderAsUnprivilegedUser()
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::close(fds[0]);
-        if (uid == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(runAs) != 0))
+        if (uid == 0 &&
+            (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(runAs) != 0))
             ::_exit(99);
         std::string out;
         auto root = MailRoot::open(m_root);

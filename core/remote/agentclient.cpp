@@ -89,7 +89,10 @@ Result<QString> AgentClient::sha256OfFile(const QString &path)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
-        return mm::fail(ErrorCode::NotFound, QStringLiteral("cannot read the agent binary: %1").arg(file.errorString()).toStdString(),
+        return mm::fail(ErrorCode::NotFound,
+                        QStringLiteral("cannot read the agent binary: %1")
+                            .arg(file.errorString())
+                            .toStdString(),
                         path.toStdString());
     QCryptographicHash hash(QCryptographicHash::Sha256);
     if (!hash.addData(&file))
@@ -156,14 +159,17 @@ void AgentClient::probeArchitecture()
         if (!result || result->exitCode != 0)
             return fail(Error{result ? ErrorCode::Unsupported : result.error().code,
                               QStringLiteral("cannot learn the architecture of %1: %2")
-                                  .arg(m_session->destination(), errorText(result)).toStdString(), {}});
+                                  .arg(m_session->destination(), errorText(result))
+                                  .toStdString(),
+                              {}});
         m_architecture = QString::fromUtf8(result->standardOutput.trimmed());
         if (!m_options.architectures.contains(m_architecture))
             return fail(Error{ErrorCode::Unsupported,
                               QStringLiteral("%1 runs on %2; Mailmesh ships its agent for %3 only")
                                   .arg(m_session->destination(), m_architecture,
                                        m_options.architectures.join(QStringLiteral(", ")))
-                                  .toStdString(), {}});
+                                  .toStdString(),
+                              {}});
         locateCache();
     });
 }
@@ -172,30 +178,34 @@ void AgentClient::locateCache()
 {
     SshCommand::Options options;
     options.runAs = m_options.runAs;
-    const QStringList argv = QStringList{QStringLiteral("sh"), QStringLiteral("-c"), QString::fromLatin1(kLocateScript),
-                                         QStringLiteral("sh")}
-                             + m_options.forbiddenRoots;
+    const QStringList argv = QStringList{QStringLiteral("sh"), QStringLiteral("-c"),
+                                         QString::fromLatin1(kLocateScript), QStringLiteral("sh")} +
+                             m_options.forbiddenRoots;
     SshCommand *command = m_session->run(argv, options);
     connect(command, &SshCommand::finished, this, [this, command] {
         command->deleteLater();
         const auto &result = command->result();
         if (!result)
             return fail(result.error());
-        const QStringList lines = QString::fromUtf8(result->standardOutput).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        const QStringList lines =
+            QString::fromUtf8(result->standardOutput).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         if (result->exitCode != 0 || lines.size() != m_options.forbiddenRoots.size() + 1)
             return fail(Error{ErrorCode::IoError,
                               QStringLiteral("cannot locate the agent's cache directory on %1: %2")
-                                  .arg(m_session->destination(), errorText(result)).toStdString(), {}});
+                                  .arg(m_session->destination(), errorText(result))
+                                  .toStdString(),
+                              {}});
         const QString directory = lines.first();
         for (qsizetype i = 1; i < lines.size(); ++i) {
             if (isInside(directory, lines[i]))
-                return fail(Error{ErrorCode::UnsafePath,
-                                  QStringLiteral("the agent's cache %1 on %2 lies inside %3 (mail root or "
-                                                 "Syncthing folder), where it would be replicated: give "
-                                                 "the user another home or XDG_CACHE_HOME")
-                                      .arg(directory, m_session->destination(), m_options.forbiddenRoots[i - 1])
-                                      .toStdString(),
-                                  directory.toStdString()});
+                return fail(Error{
+                    ErrorCode::UnsafePath,
+                    QStringLiteral("the agent's cache %1 on %2 lies inside %3 (mail root or "
+                                   "Syncthing folder), where it would be replicated: give "
+                                   "the user another home or XDG_CACHE_HOME")
+                        .arg(directory, m_session->destination(), m_options.forbiddenRoots[i - 1])
+                        .toStdString(),
+                    directory.toStdString()});
         }
         checkExisting(directory);
     });
@@ -205,9 +215,10 @@ void AgentClient::checkExisting(const QString &directory)
 {
     SshCommand::Options options;
     options.runAs = m_options.runAs;
-    SshCommand *command = m_session->run(
-        {QStringLiteral("sh"), QStringLiteral("-c"), QString::fromLatin1(kCheckScript), QStringLiteral("sh"), directory, m_hash},
-        options);
+    SshCommand *command =
+        m_session->run({QStringLiteral("sh"), QStringLiteral("-c"),
+                        QString::fromLatin1(kCheckScript), QStringLiteral("sh"), directory, m_hash},
+                       options);
     connect(command, &SshCommand::finished, this, [this, command, directory] {
         command->deleteLater();
         const auto &result = command->result();
@@ -224,13 +235,15 @@ void AgentClient::upload(const QString &directory)
 {
     QFile file(m_options.agentBinary);
     if (!file.open(QIODevice::ReadOnly))
-        return fail(Error{ErrorCode::NotFound, file.errorString().toStdString(), m_options.agentBinary.toStdString()});
+        return fail(Error{ErrorCode::NotFound, file.errorString().toStdString(),
+                          m_options.agentBinary.toStdString()});
     SshCommand::Options options;
     options.runAs = m_options.runAs;
     options.input = file.readAll();
-    SshCommand *command = m_session->run(
-        {QStringLiteral("sh"), QStringLiteral("-c"), QString::fromLatin1(kUploadScript), QStringLiteral("sh"), directory, m_hash},
-        options);
+    SshCommand *command = m_session->run({QStringLiteral("sh"), QStringLiteral("-c"),
+                                          QString::fromLatin1(kUploadScript), QStringLiteral("sh"),
+                                          directory, m_hash},
+                                         options);
     connect(command, &SshCommand::finished, this, [this, command] {
         command->deleteLater();
         const auto &result = command->result();
@@ -239,7 +252,8 @@ void AgentClient::upload(const QString &directory)
         if (result->exitCode != 0 || result->standardOutput.trimmed() != "uploaded")
             return fail(Error{result->exitCode == 3 ? ErrorCode::InvalidData : ErrorCode::IoError,
                               QStringLiteral("uploading the agent to %1 failed: %2")
-                                  .arg(m_session->destination(), errorText(result)).toStdString(),
+                                  .arg(m_session->destination(), errorText(result))
+                                  .toStdString(),
                               m_remotePath.toStdString()});
         m_uploaded = true;
         startServe();
@@ -282,14 +296,17 @@ void AgentClient::onServeFinished()
     // Frames still buffered belong to the story (final results written before exiting).
     const QByteArray rest = serve->readAllStandardOutput();
     if (!rest.isEmpty() && m_splitter)
-        m_splitter->feed(std::string_view(rest.constData(), static_cast<size_t>(rest.size())),
-                         {[this](std::string_view frame) { handleFrame(frame); }, [](std::size_t) {}});
+        m_splitter->feed(
+            std::string_view(rest.constData(), static_cast<size_t>(rest.size())),
+            {[this](std::string_view frame) { handleFrame(frame); }, [](std::size_t) {}});
     const auto &result = serve->result();
-    QString why = result ? QString::fromUtf8(result->standardError.trimmed()).section(QLatin1Char('\n'), -1)
-                         : QString::fromStdString(result.error().message);
+    QString why =
+        result ? QString::fromUtf8(result->standardError.trimmed()).section(QLatin1Char('\n'), -1)
+               : QString::fromStdString(result.error().message);
     if (why.isEmpty() && result)
         why = QStringLiteral("the agent exited with status %1").arg(result->exitCode);
-    const Error error{result || result.error().code == ErrorCode::Cancelled ? ErrorCode::Unreachable : result.error().code,
+    const Error error{result || result.error().code == ErrorCode::Cancelled ? ErrorCode::Unreachable
+                                                                            : result.error().code,
                       QStringLiteral("the connection to the agent on %1 ended: %2")
                           .arg(m_session ? m_session->destination() : QString(), why)
                           .toStdString(),
@@ -303,17 +320,18 @@ void AgentClient::onServeFinished()
     if (previous == State::Ready)
         Q_EMIT disconnected(error);
     else if (previous == State::Starting)
-        Q_EMIT failed(Error{error.code, QStringLiteral("the agent did not start on %1: %2")
-                                            .arg(m_session ? m_session->destination() : QString(), why)
-                                            .toStdString(),
+        Q_EMIT failed(Error{error.code,
+                            QStringLiteral("the agent did not start on %1: %2")
+                                .arg(m_session ? m_session->destination() : QString(), why)
+                                .toStdString(),
                             m_remotePath.toStdString()});
 }
 
 void AgentClient::handleFrame(std::string_view bytes)
 {
     QJsonParseError parseError{};
-    const QJsonDocument document =
-        QJsonDocument::fromJson(QByteArray(bytes.data(), static_cast<qsizetype>(bytes.size())), &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(
+        QByteArray(bytes.data(), static_cast<qsizetype>(bytes.size())), &parseError);
     if (parseError.error != QJsonParseError::NoError || !document.isObject())
         return; // protocol.md: a malformed frame is skipped, the stream goes on
     const QJsonObject frame = document.object();
@@ -322,10 +340,13 @@ void AgentClient::handleFrame(std::string_view bytes)
         if (type == QLatin1String("hello"))
             return handleHello(frame);
         if (type == QLatin1String("problem"))
-            return fail(Error{errorCodeFromName(frame.value(QLatin1String("code")).toString().toStdString())
-                                  .value_or(ErrorCode::InternalError),
-                              QStringLiteral("the agent refused the handshake: %1")
-                                  .arg(frame.value(QLatin1String("message")).toString()).toStdString(), {}});
+            return fail(
+                Error{errorCodeFromName(frame.value(QLatin1String("code")).toString().toStdString())
+                          .value_or(ErrorCode::InternalError),
+                      QStringLiteral("the agent refused the handshake: %1")
+                          .arg(frame.value(QLatin1String("message")).toString())
+                          .toStdString(),
+                      {}});
         return;
     }
     const QString id = frame.value(QLatin1String("id")).toString();
@@ -334,8 +355,10 @@ void AgentClient::handleFrame(std::string_view bytes)
         return; // an id we no longer wait for (its caller went away), or id null
     if (type == QLatin1String("progress")) {
         const QJsonValue eta = frame.value(QLatin1String("etaSeconds"));
-        Q_EMIT call->progress(frame.value(QLatin1String("done")).toInteger(), frame.value(QLatin1String("total")).toInteger(),
-                              frame.value(QLatin1String("current")).toString(), eta.isDouble() ? eta.toInt() : -1);
+        Q_EMIT call->progress(frame.value(QLatin1String("done")).toInteger(),
+                              frame.value(QLatin1String("total")).toInteger(),
+                              frame.value(QLatin1String("current")).toString(),
+                              eta.isDouble() ? eta.toInt() : -1);
     } else if (type == QLatin1String("item")) {
         Q_EMIT call->item(frame.value(QLatin1String("item")).toObject());
     } else if (type == QLatin1String("result") || type == QLatin1String("pong")) {
@@ -343,7 +366,8 @@ void AgentClient::handleFrame(std::string_view bytes)
         call->finish(frame.value(QLatin1String("result")).toObject());
     } else if (type == QLatin1String("problem")) {
         m_pending.remove(id);
-        const auto code = errorCodeFromName(frame.value(QLatin1String("code")).toString().toStdString());
+        const auto code =
+            errorCodeFromName(frame.value(QLatin1String("code")).toString().toStdString());
         call->finish(mm::fail(code.value_or(ErrorCode::InternalError),
                               frame.value(QLatin1String("message")).toString().toStdString(),
                               frame.value(QLatin1String("path")).toString().toStdString()));
@@ -356,16 +380,17 @@ void AgentClient::handleHello(const QJsonObject &hello)
     const QString version = hello.value(QLatin1String("version")).toString();
     if (schema != protocol::kSchemaVersion || version != expectedVersion()) {
         if (m_redeployed)
-            return fail(Error{ErrorCode::Unsupported,
-                              QStringLiteral("the agent on %1 is version %2 (schema %3) after redeploying; "
-                                             "this Mailmesh needs %4 (schema %5): the binary given is not "
-                                             "this build's agent")
-                                  .arg(m_session->destination(), version)
-                                  .arg(schema)
-                                  .arg(expectedVersion())
-                                  .arg(protocol::kSchemaVersion)
-                                  .toStdString(),
-                              m_options.agentBinary.toStdString()});
+            return fail(
+                Error{ErrorCode::Unsupported,
+                      QStringLiteral("the agent on %1 is version %2 (schema %3) after redeploying; "
+                                     "this Mailmesh needs %4 (schema %5): the binary given is not "
+                                     "this build's agent")
+                          .arg(m_session->destination(), version)
+                          .arg(schema)
+                          .arg(expectedVersion())
+                          .arg(protocol::kSchemaVersion)
+                          .toStdString(),
+                      m_options.agentBinary.toStdString()});
         // Stop this one and put ours in place again.
         m_redeployed = true;
         SshCommand *serve = m_serve;
@@ -377,7 +402,9 @@ void AgentClient::handleHello(const QJsonObject &hello)
         const QString directory = m_remotePath.section(QLatin1Char('/'), 0, -2);
         SshCommand::Options options;
         options.runAs = m_options.runAs;
-        SshCommand *remove = m_session->run({QStringLiteral("rm"), QStringLiteral("-f"), QStringLiteral("--"), m_remotePath}, options);
+        SshCommand *remove = m_session->run(
+            {QStringLiteral("rm"), QStringLiteral("-f"), QStringLiteral("--"), m_remotePath},
+            options);
         connect(remove, &SshCommand::finished, this, [this, remove, directory] {
             remove->deleteLater();
             upload(directory);
@@ -385,9 +412,10 @@ void AgentClient::handleHello(const QJsonObject &hello)
         return;
     }
     m_hello = hello;
-    sendFrame(QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")},
-                          {QStringLiteral("schemaVersion"), protocol::kSchemaVersion},
-                          {QStringLiteral("version"), QString::fromUtf8(protocol::mailmeshVersion())}});
+    sendFrame(
+        QJsonObject{{QStringLiteral("type"), QStringLiteral("hello")},
+                    {QStringLiteral("schemaVersion"), protocol::kSchemaVersion},
+                    {QStringLiteral("version"), QString::fromUtf8(protocol::mailmeshVersion())}});
     setState(State::Ready);
     Q_EMIT ready();
 }
@@ -401,7 +429,8 @@ void AgentClient::sendFrame(const QJsonObject &frame)
 void AgentClient::sendCancel(const QString &id)
 {
     if (m_pending.contains(id))
-        sendFrame(QJsonObject{{QStringLiteral("type"), QStringLiteral("cancel")}, {QStringLiteral("id"), id}});
+        sendFrame(QJsonObject{{QStringLiteral("type"), QStringLiteral("cancel")},
+                              {QStringLiteral("id"), id}});
 }
 
 void AgentClient::failPending(const Error &error)
@@ -436,11 +465,13 @@ AgentCall *AgentClient::call(const QString &command, const QJsonObject &params)
 AgentCall *AgentClient::ping()
 {
     if (m_state != State::Ready || !m_serve)
-        return failedCall(QStringLiteral("ping"), Error{ErrorCode::Unreachable, "the agent is not running", {}});
+        return failedCall(QStringLiteral("ping"),
+                          Error{ErrorCode::Unreachable, "the agent is not running", {}});
     const QString id = QStringLiteral("p%1").arg(m_nextId++);
     auto *call = new AgentCall(this, id, QStringLiteral("ping"), this);
     m_pending.insert(id, call);
-    sendFrame(QJsonObject{{QStringLiteral("type"), QStringLiteral("ping")}, {QStringLiteral("id"), id}});
+    sendFrame(
+        QJsonObject{{QStringLiteral("type"), QStringLiteral("ping")}, {QStringLiteral("id"), id}});
     return call;
 }
 

@@ -32,14 +32,20 @@ class AgentClient : public QObject
 public:
     struct Options
     {
-        QString agentBinary;                                   // the local mailmesh-agent to deploy
-        QStringList architectures{QStringLiteral("x86_64")};  // what agentBinary runs on
-        QString runAs;                                         // the mail user; empty: login user
-        QStringList forbiddenRoots;                            // mail root, Syncthing folder...
-        QString expectedVersion;                               // empty: this build's version
+        QString agentBinary;                                 // the local mailmesh-agent to deploy
+        QStringList architectures{QStringLiteral("x86_64")}; // what agentBinary runs on
+        QString runAs;                                       // the mail user; empty: login user
+        QStringList forbiddenRoots;                          // mail root, Syncthing folder...
+        QString expectedVersion;                             // empty: this build's version
     };
 
-    enum class State { Idle, Deploying, Starting, Ready };
+    enum class State
+    {
+        Idle,
+        Deploying,
+        Starting,
+        Ready
+    };
     Q_ENUM(State)
 
     AgentClient(SshSession *session, Options options, QObject *parent = nullptr);

@@ -9,8 +9,8 @@ QString HostKey::fingerprint() const
 {
     const QByteArray blob = QByteArray::fromBase64(keyBase64.toLatin1());
     const QByteArray digest = QCryptographicHash::hash(blob, QCryptographicHash::Sha256);
-    return QStringLiteral("SHA256:")
-           + QString::fromLatin1(digest.toBase64(QByteArray::OmitTrailingEquals));
+    return QStringLiteral("SHA256:") +
+           QString::fromLatin1(digest.toBase64(QByteArray::OmitTrailingEquals));
 }
 
 QString HostKey::knownHostsLine() const
@@ -26,8 +26,8 @@ Result<HostKey> HostKey::fromKnownHostsLine(const QString &line)
     if (fields.size() < 3)
         return fail(ErrorCode::InvalidData,
                     QStringLiteral("not a known_hosts entry: \"%1\"").arg(line).toStdString());
-    const QByteArray blob = QByteArray::fromBase64(fields[2].toLatin1(),
-                                                   QByteArray::AbortOnBase64DecodingErrors);
+    const QByteArray blob =
+        QByteArray::fromBase64(fields[2].toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
     if (blob.isEmpty())
         return fail(ErrorCode::InvalidData,
                     QStringLiteral("the key in \"%1\" is not base64").arg(line).toStdString());

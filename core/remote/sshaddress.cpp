@@ -10,7 +10,8 @@ namespace {
 bool isPlausibleHost(const QString &host)
 {
     static const QRegularExpression hostPattern(QStringLiteral("^[A-Za-z0-9._%-]+$"));
-    return !host.isEmpty() && !host.startsWith(QLatin1Char('-')) && hostPattern.match(host).hasMatch();
+    return !host.isEmpty() && !host.startsWith(QLatin1Char('-')) &&
+           hostPattern.match(host).hasMatch();
 }
 
 } // namespace

@@ -11,9 +11,9 @@ namespace mm::remote {
 // ~/.ssh/config, which ssh itself resolves.
 struct SshAddress
 {
-    QString user;  // empty: ssh decides (config or local user)
-    QString host;  // host name, IP address (IPv6 without brackets) or ssh_config alias
-    int port = 0;  // 0: ssh decides
+    QString user; // empty: ssh decides (config or local user)
+    QString host; // host name, IP address (IPv6 without brackets) or ssh_config alias
+    int port = 0; // 0: ssh decides
 
     static Result<SshAddress> parse(const QString &text);
     QString toString() const;

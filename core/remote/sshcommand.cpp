@@ -129,17 +129,19 @@ void SshCommand::onFinished(int exitCode, QProcess::ExitStatus status)
     if (m_mode == Mode::Capture)
         m_stdout += m_process->readAllStandardOutput();
     if (m_cancelled)
-        return finish(fail(ErrorCode::Cancelled,
-                           QStringLiteral("command on %1 cancelled").arg(m_destination).toStdString()));
+        return finish(
+            fail(ErrorCode::Cancelled,
+                 QStringLiteral("command on %1 cancelled").arg(m_destination).toStdString()));
     if (m_overflow)
-        return finish(fail(ErrorCode::InvalidData,
-                           QStringLiteral("command on %1 wrote more than %2 bytes")
-                               .arg(m_destination)
-                               .arg(m_options.outputLimit)
-                               .toStdString()));
+        return finish(
+            fail(ErrorCode::InvalidData, QStringLiteral("command on %1 wrote more than %2 bytes")
+                                             .arg(m_destination)
+                                             .arg(m_options.outputLimit)
+                                             .toStdString()));
     if (status == QProcess::CrashExit)
-        return finish(fail(ErrorCode::Unreachable,
-                           QStringLiteral("the ssh client for %1 was killed").arg(m_destination).toStdString()));
+        return finish(fail(
+            ErrorCode::Unreachable,
+            QStringLiteral("the ssh client for %1 was killed").arg(m_destination).toStdString()));
     finish(interpret(exitCode, m_stdout, m_stderr, m_usedRunAs, m_destination));
 }
 
@@ -160,9 +162,10 @@ Result<SshCommand::Output> SshCommand::interpret(int exitCode, QByteArray standa
 {
     if (exitCode == 255)
         return fail(SshFailure::diagnose(QString::fromUtf8(standardError), destination).error);
-    if (usedRunAs && exitCode == 127
-        && (standardError.contains("sudo: not found") || standardError.contains("sudo: command not found")
-            || standardError.contains("runuser: not found")))
+    if (usedRunAs && exitCode == 127 &&
+        (standardError.contains("sudo: not found") ||
+         standardError.contains("sudo: command not found") ||
+         standardError.contains("runuser: not found")))
         return fail(ErrorCode::Unsupported,
                     QStringLiteral("%1 has no sudo: log in as root or as the target user")
                         .arg(destination)

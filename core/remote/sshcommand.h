@@ -18,7 +18,11 @@ class SshCommand : public QObject
     Q_OBJECT
 
 public:
-    enum class Mode { Capture, Stream };
+    enum class Mode
+    {
+        Capture,
+        Stream
+    };
 
     struct Output
     {
@@ -29,8 +33,8 @@ public:
 
     struct Options
     {
-        QString runAs;        // remote user to run as (sudo -n -u, or runuser when logged in as root)
-        QByteArray input;     // written to the command's stdin, then stdin is closed (capture mode)
+        QString runAs;    // remote user to run as (sudo -n -u, or runuser when logged in as root)
+        QByteArray input; // written to the command's stdin, then stdin is closed (capture mode)
         qint64 outputLimit = 64 * 1024 * 1024; // a runaway command cannot exhaust our memory
     };
 

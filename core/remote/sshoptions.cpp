@@ -9,8 +9,8 @@ SshOptions SshOptions::defaults()
 {
     SshOptions options;
     options.knownHostsFile =
-        QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation)
-        + QStringLiteral("/mailmesh/known_hosts");
+        QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) +
+        QStringLiteral("/mailmesh/known_hosts");
     options.readKnownHostsFiles << QDir::homePath() + QStringLiteral("/.ssh/known_hosts")
                                 << QDir::homePath() + QStringLiteral("/.ssh/known_hosts2");
     return options;

@@ -10,11 +10,11 @@ namespace mm::remote {
 struct SshOptions
 {
     QString program = QStringLiteral("ssh");
-    QString configFile;            // -F; empty: ssh's default (~/.ssh/config)
-    QString knownHostsFile;        // Mailmesh's own known_hosts: accepted keys are appended here
+    QString configFile;              // -F; empty: ssh's default (~/.ssh/config)
+    QString knownHostsFile;          // Mailmesh's own known_hosts: accepted keys are appended here
     QStringList readKnownHostsFiles; // also trusted, never written (the admin's known_hosts)
-    QString askpassProgram;        // set: passphrases are asked through it (SSH_ASKPASS_REQUIRE=force)
-    QStringList extraOptions;      // more "-o" values; they cannot override the host-key policy
+    QString askpassProgram;   // set: passphrases are asked through it (SSH_ASKPASS_REQUIRE=force)
+    QStringList extraOptions; // more "-o" values; they cannot override the host-key policy
     int connectTimeoutSeconds = 10;
     int serverAliveIntervalSeconds = 15;
     int serverAliveCountMax = 3;

@@ -96,7 +96,7 @@ QStringList SshSession::commonArguments() const
         knownHosts << QStringLiteral("none");
     const auto option = [&](const QString &value) { arguments << QStringLiteral("-o") << value; };
     option(m_options.askpassProgram.isEmpty() ? QStringLiteral("BatchMode=yes")
-                                               : QStringLiteral("BatchMode=no"));
+                                              : QStringLiteral("BatchMode=no"));
     option(QStringLiteral("ConnectTimeout=%1").arg(m_options.connectTimeoutSeconds));
     option(QStringLiteral("ServerAliveInterval=%1").arg(m_options.serverAliveIntervalSeconds));
     option(QStringLiteral("ServerAliveCountMax=%1").arg(m_options.serverAliveCountMax));
@@ -117,12 +117,13 @@ QStringList SshSession::masterArguments() const
     // the reason, known_hosts name, key type and key as separate arguments (no shell parsing of
     // their values). It prints nothing, so it never vouches for a key.
     const QString captureCommand =
-        QStringLiteral("KnownHostsCommand=/bin/sh -c 'echo \"$1 $2 $3 $4\" >> \"$0\"' ")
-        + capturePath() + QStringLiteral(" %I %H %t %K");
-    arguments << QStringLiteral("-o") << QStringLiteral("ControlMaster=yes")   //
-              << QStringLiteral("-o") << QStringLiteral("ControlPersist=no")   //
+        QStringLiteral("KnownHostsCommand=/bin/sh -c 'echo \"$1 $2 $3 $4\" >> \"$0\"' ") +
+        capturePath() + QStringLiteral(" %I %H %t %K");
+    arguments << QStringLiteral("-o") << QStringLiteral("ControlMaster=yes") //
+              << QStringLiteral("-o") << QStringLiteral("ControlPersist=no") //
               << QStringLiteral("-o") << QStringLiteral("PermitLocalCommand=yes")
-              << QStringLiteral("-o") << QStringLiteral("LocalCommand=echo ") + QLatin1String(kReadyMarker)
+              << QStringLiteral("-o")
+              << QStringLiteral("LocalCommand=echo ") + QLatin1String(kReadyMarker)
               << QStringLiteral("-o") << captureCommand;
     for (const QString &extra : m_options.extraOptions)
         arguments << QStringLiteral("-o") << extra;
@@ -159,7 +160,10 @@ void SshSession::connectToHost()
             setState(State::Connecting);
             return failConnect(Error{ErrorCode::IoError,
                                      QStringLiteral("cannot create a private directory for the ssh "
-                                                    "control socket: %1").arg(why).toStdString(), {}});
+                                                    "control socket: %1")
+                                         .arg(why)
+                                         .toStdString(),
+                                     {}});
         }
     }
     // A master killed with SIGKILL leaves its socket behind, which would make the next master
@@ -193,9 +197,10 @@ void SshSession::connectToHost()
         const QString why = m_master->errorString();
         m_master->deleteLater();
         m_master = nullptr;
-        failConnect(Error{ErrorCode::NotFound,
-                          QStringLiteral("cannot start %1: %2").arg(m_options.program, why).toStdString(),
-                          {}});
+        failConnect(
+            Error{ErrorCode::NotFound,
+                  QStringLiteral("cannot start %1: %2").arg(m_options.program, why).toStdString(),
+                  {}});
     });
     m_loginTimer.start(m_options.loginTimeoutSeconds * 1000);
     m_master->start(QIODevice::ReadOnly);
@@ -214,19 +219,22 @@ void SshSession::onMasterReady()
 {
     m_loginTimer.stop();
     // Learn who we are on the node: it decides between runuser (root) and sudo for run-as.
-    SshCommand *probe = makeCommand({QStringLiteral("id"), QStringLiteral("-un")},
-                                    SshCommand::Mode::Capture, {});
+    SshCommand *probe =
+        makeCommand({QStringLiteral("id"), QStringLiteral("-un")}, SshCommand::Mode::Capture, {});
     connect(probe, &SshCommand::finished, this, [this, probe] {
         probe->deleteLater();
         if (m_state != State::Connecting)
             return;
         const auto &result = probe->result();
         if (!result || result->exitCode != 0) {
-            Error error = result ? Error{ErrorCode::Unreachable,
-                                         QStringLiteral("%1: `id -un` failed: %2")
-                                             .arg(destination(), QString::fromUtf8(result->standardError.trimmed()))
-                                             .toStdString(), {}}
-                                 : result.error();
+            Error error = result
+                              ? Error{ErrorCode::Unreachable,
+                                      QStringLiteral("%1: `id -un` failed: %2")
+                                          .arg(destination(),
+                                               QString::fromUtf8(result->standardError.trimmed()))
+                                          .toStdString(),
+                                      {}}
+                              : result.error();
             if (m_master) {
                 m_master->disconnect(this);
                 m_master->kill();
@@ -255,7 +263,8 @@ void SshSession::onMasterFinished()
                                      QStringLiteral("%1 did not complete the login within %2 s")
                                          .arg(destination())
                                          .arg(m_options.loginTimeoutSeconds)
-                                         .toStdString(), {}});
+                                         .toStdString(),
+                                     {}});
         return failConnect(diagnoseConnectFailure(standardError));
     }
     if (m_state == State::Connected) {
@@ -263,9 +272,10 @@ void SshSession::onMasterFinished()
         if (reason.isEmpty())
             reason = QStringLiteral("the ssh master exited");
         setState(State::Disconnected);
-        Q_EMIT disconnected(Error{ErrorCode::Unreachable,
-                                  QStringLiteral("connection to %1 lost: %2").arg(destination(), reason).toStdString(),
-                                  {}});
+        Q_EMIT disconnected(Error{
+            ErrorCode::Unreachable,
+            QStringLiteral("connection to %1 lost: %2").arg(destination(), reason).toStdString(),
+            {}});
     }
 }
 
@@ -283,8 +293,10 @@ std::optional<HostKey> SshSession::readOfferedHostKey() const
     std::optional<HostKey> offered;
     // Lines: REASON NAME TYPE KEY. "ORDER" calls carry no key; the last real one wins.
     for (const QByteArray &raw : file.readAll().split('\n')) {
-        const QStringList fields = QString::fromUtf8(raw).split(QLatin1Char(' '), Qt::SkipEmptyParts);
-        if (fields.size() != 4 || fields[0] == QLatin1String("ORDER") || fields[3] == QLatin1String("NONE"))
+        const QStringList fields =
+            QString::fromUtf8(raw).split(QLatin1Char(' '), Qt::SkipEmptyParts);
+        if (fields.size() != 4 || fields[0] == QLatin1String("ORDER") ||
+            fields[3] == QLatin1String("NONE"))
             continue;
         if (fields[0] == QLatin1String("HOSTNAME") || !offered)
             offered = HostKey{fields[1], fields[2], fields[3]};
@@ -299,14 +311,15 @@ Error SshSession::diagnoseConnectFailure(const QString &standardError)
     if (error.code != ErrorCode::UnknownHostKey && error.code != ErrorCode::ChangedHostKey)
         return error;
     m_offeredHostKey = readOfferedHostKey();
-    const QString offered = m_offeredHostKey ? m_offeredHostKey->type + QLatin1Char(' ')
-                                                   + m_offeredHostKey->fingerprint()
+    const QString offered = m_offeredHostKey ? m_offeredHostKey->type + QLatin1Char(' ') +
+                                                   m_offeredHostKey->fingerprint()
                                              : failure.offeredFingerprint;
     if (error.code == ErrorCode::UnknownHostKey) {
-        error.message = QStringLiteral("the host key of %1 is not known: %2. Check it and accept it "
-                                       "to connect")
-                            .arg(destination(), offered.isEmpty() ? QStringLiteral("(not captured)") : offered)
-                            .toStdString();
+        error.message =
+            QStringLiteral("the host key of %1 is not known: %2. Check it and accept it "
+                           "to connect")
+                .arg(destination(), offered.isEmpty() ? QStringLiteral("(not captured)") : offered)
+                .toStdString();
         return error;
     }
     QString known = QStringLiteral("(unknown)");
@@ -314,7 +327,8 @@ Error SshSession::diagnoseConnectFailure(const QString &standardError)
     if (failure.offendingLine > 0 && file.open(QIODevice::ReadOnly)) {
         const QList<QByteArray> lines = file.readAll().split('\n');
         if (failure.offendingLine <= lines.size())
-            if (const auto key = HostKey::fromKnownHostsLine(QString::fromUtf8(lines[failure.offendingLine - 1])))
+            if (const auto key = HostKey::fromKnownHostsLine(
+                    QString::fromUtf8(lines[failure.offendingLine - 1])))
                 known = key->type + QLatin1Char(' ') + key->fingerprint();
     }
     error.message = QStringLiteral("the host key of %1 has CHANGED: pinned %2 (%3:%4), offered %5. "
@@ -330,8 +344,8 @@ Error SshSession::diagnoseConnectFailure(const QString &standardError)
 
 Status SshSession::acceptHostKey(const HostKey &key)
 {
-    if (!key.isValid() || key.hostName.isEmpty() || key.hostName.contains(QLatin1Char(' '))
-        || key.type.contains(QLatin1Char(' ')) || key.keyBase64.contains(QLatin1Char(' ')))
+    if (!key.isValid() || key.hostName.isEmpty() || key.hostName.contains(QLatin1Char(' ')) ||
+        key.type.contains(QLatin1Char(' ')) || key.keyBase64.contains(QLatin1Char(' ')))
         return fail(ErrorCode::BadRequest, "not a host key");
     if (m_options.knownHostsFile.isEmpty())
         return fail(ErrorCode::BadRequest, "no known_hosts file is configured for Mailmesh");
@@ -345,23 +359,26 @@ Status SshSession::acceptHostKey(const HostKey &key)
                 return {};
             // Accepting beside a different pinned key would silently turn a refused change into
             // a trusted one: the admin must remove the old key explicitly.
-            return fail(ErrorCode::Conflict,
-                        QStringLiteral("%1 already has a different %2 key pinned (%3); remove it first")
-                            .arg(key.hostName, key.type, pinned->fingerprint())
-                            .toStdString(),
-                        m_options.knownHostsFile.toStdString());
+            return fail(
+                ErrorCode::Conflict,
+                QStringLiteral("%1 already has a different %2 key pinned (%3); remove it first")
+                    .arg(key.hostName, key.type, pinned->fingerprint())
+                    .toStdString(),
+                m_options.knownHostsFile.toStdString());
         }
         file.close();
     }
     QDir().mkpath(QFileInfo(m_options.knownHostsFile).absolutePath());
     const bool existed = file.exists();
     if (!file.open(QIODevice::Append | QIODevice::Text))
-        return fail(ErrorCode::IoError, file.errorString().toStdString(), m_options.knownHostsFile.toStdString());
+        return fail(ErrorCode::IoError, file.errorString().toStdString(),
+                    m_options.knownHostsFile.toStdString());
     if (!existed)
         file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
     const QByteArray line = key.knownHostsLine().toUtf8() + '\n';
     if (file.write(line) != line.size() || !file.flush())
-        return fail(ErrorCode::IoError, file.errorString().toStdString(), m_options.knownHostsFile.toStdString());
+        return fail(ErrorCode::IoError, file.errorString().toStdString(),
+                    m_options.knownHostsFile.toStdString());
     return {};
 }
 
@@ -374,12 +391,16 @@ SshCommand *SshSession::makeCommand(const QStringList &argv, SshCommand::Mode mo
         usedRunAs = true;
         if (m_loginUser == QLatin1String("root"))
             remote = QStringList{QStringLiteral("runuser"), QStringLiteral("-u"), options.runAs,
-                                 QStringLiteral("--")} + argv;
+                                 QStringLiteral("--")} +
+                     argv;
         else if (options.runAs == QLatin1String("root"))
-            remote = QStringList{QStringLiteral("sudo"), QStringLiteral("-n"), QStringLiteral("--")} + argv;
+            remote =
+                QStringList{QStringLiteral("sudo"), QStringLiteral("-n"), QStringLiteral("--")} +
+                argv;
         else
             remote = QStringList{QStringLiteral("sudo"), QStringLiteral("-n"), QStringLiteral("-u"),
-                                 options.runAs, QStringLiteral("--")} + argv;
+                                 options.runAs, QStringLiteral("--")} +
+                     argv;
     }
     QStringList arguments = commonArguments();
     arguments << QStringLiteral("-o") << QStringLiteral("ControlMaster=no") << QStringLiteral("-T");
@@ -409,10 +430,12 @@ SshCommand *SshSession::run(const QStringList &argv, SshCommand::Options options
     if (m_state != State::Connected || argv.isEmpty()) {
         auto *command = new SshCommand(m_options.program, {}, SshCommand::Mode::Capture, {},
                                        destination(), false, this);
-        const Error error = argv.isEmpty()
-                                ? Error{ErrorCode::BadRequest, "empty command", {}}
-                                : Error{ErrorCode::Unreachable,
-                                        QStringLiteral("not connected to %1").arg(destination()).toStdString(), {}};
+        const Error error =
+            argv.isEmpty()
+                ? Error{ErrorCode::BadRequest, "empty command", {}}
+                : Error{ErrorCode::Unreachable,
+                        QStringLiteral("not connected to %1").arg(destination()).toStdString(),
+                        {}};
         // Deferred so that the caller can connect to finished() first.
         QTimer::singleShot(0, command, [command, error] { command->finish(fail(error)); });
         return command;
@@ -432,7 +455,10 @@ QString SshSession::forwardSpec(const Forward &forward)
     const QString host = forward.remoteHost.contains(QLatin1Char(':'))
                              ? QLatin1Char('[') + forward.remoteHost + QLatin1Char(']')
                              : forward.remoteHost;
-    return QStringLiteral("127.0.0.1:%1:%2:%3").arg(forward.localPort).arg(host).arg(forward.remotePort);
+    return QStringLiteral("127.0.0.1:%1:%2:%3")
+        .arg(forward.localPort)
+        .arg(host)
+        .arg(forward.remotePort);
 }
 
 void SshSession::addForward(const QString &remoteHost, quint16 remotePort, QObject *context,
@@ -442,7 +468,8 @@ void SshSession::addForward(const QString &remoteHost, quint16 remotePort, QObje
 }
 
 void SshSession::requestForward(const QString &remoteHost, quint16 remotePort, int attempt,
-                                QPointer<QObject> context, std::function<void(Result<quint16>)> done)
+                                QPointer<QObject> context,
+                                std::function<void(Result<quint16>)> done)
 {
     const auto deliver = [context, done](const Result<quint16> &result) {
         if (context)
@@ -450,7 +477,8 @@ void SshSession::requestForward(const QString &remoteHost, quint16 remotePort, i
     };
     if (m_state != State::Connected) {
         const Error error{ErrorCode::Unreachable,
-                          QStringLiteral("not connected to %1").arg(destination()).toStdString(), {}};
+                          QStringLiteral("not connected to %1").arg(destination()).toStdString(),
+                          {}};
         QTimer::singleShot(0, this, [deliver, error] { deliver(Result<quint16>(fail(error))); });
         return;
     }
@@ -463,8 +491,8 @@ void SshSession::requestForward(const QString &remoteHost, quint16 remotePort, i
             localPort = probe.serverPort();
     }
     const Forward forward{localPort, remoteHost, remotePort};
-    SshCommand *command = makeControlCommand(
-        {QStringLiteral("-O"), QStringLiteral("forward"), QStringLiteral("-L"), forwardSpec(forward)});
+    SshCommand *command = makeControlCommand({QStringLiteral("-O"), QStringLiteral("forward"),
+                                              QStringLiteral("-L"), forwardSpec(forward)});
     connect(command, &SshCommand::finished, this,
             [this, command, forward, attempt, context, done, deliver] {
                 command->deleteLater();
@@ -474,7 +502,8 @@ void SshSession::requestForward(const QString &remoteHost, quint16 remotePort, i
                     return deliver(forward.localPort);
                 }
                 if (attempt < 3 && m_state == State::Connected)
-                    return requestForward(forward.remoteHost, forward.remotePort, attempt + 1, context, done);
+                    return requestForward(forward.remoteHost, forward.remotePort, attempt + 1,
+                                          context, done);
                 const QString why = result ? QString::fromUtf8(result->standardError.trimmed())
                                            : QString::fromStdString(result.error().message);
                 deliver(fail(ErrorCode::Unreachable,
@@ -488,16 +517,17 @@ void SshSession::requestForward(const QString &remoteHost, quint16 remotePort, i
 
 void SshSession::removeForward(quint16 localPort)
 {
-    const auto it = std::find_if(m_forwards.begin(), m_forwards.end(),
-                                 [localPort](const Forward &f) { return f.localPort == localPort; });
+    const auto it =
+        std::find_if(m_forwards.begin(), m_forwards.end(),
+                     [localPort](const Forward &f) { return f.localPort == localPort; });
     if (it == m_forwards.end())
         return;
     const Forward forward = *it;
     m_forwards.erase(it);
     if (m_state != State::Connected)
         return;
-    SshCommand *command = makeControlCommand(
-        {QStringLiteral("-O"), QStringLiteral("cancel"), QStringLiteral("-L"), forwardSpec(forward)});
+    SshCommand *command = makeControlCommand({QStringLiteral("-O"), QStringLiteral("cancel"),
+                                              QStringLiteral("-L"), forwardSpec(forward)});
     connect(command, &SshCommand::finished, command, &QObject::deleteLater);
 }
 

@@ -30,7 +30,12 @@ class SshSession : public QObject
     Q_OBJECT
 
 public:
-    enum class State { Disconnected, Connecting, Connected };
+    enum class State
+    {
+        Disconnected,
+        Connecting,
+        Connected
+    };
     Q_ENUM(State)
 
     SshSession(SshAddress address, SshOptions options, QObject *parent = nullptr);

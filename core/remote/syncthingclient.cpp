@@ -36,16 +36,23 @@ Error SyncthingClient::httpError(int status, const QByteArray &body, const QStri
         return Error{code, message.toStdString(), {}};
     };
     if (status == 401 || status == 403)
-        return make(ErrorCode::AccessDenied,
-                    QStringLiteral("Syncthing refused %1 (HTTP %2: %3): the API key is wrong or was "
-                                   "changed on the node").arg(what).arg(status).arg(text));
+        return make(
+            ErrorCode::AccessDenied,
+            QStringLiteral("Syncthing refused %1 (HTTP %2: %3): the API key is wrong or was "
+                           "changed on the node")
+                .arg(what)
+                .arg(status)
+                .arg(text));
     if (status == 404)
-        return make(ErrorCode::NotFound, QStringLiteral("Syncthing: %1 not found (%2)").arg(what, text));
+        return make(ErrorCode::NotFound,
+                    QStringLiteral("Syncthing: %1 not found (%2)").arg(what, text));
     if (status >= 400 && status < 500)
-        return make(ErrorCode::BadRequest,
-                    QStringLiteral("Syncthing rejected %1 (HTTP %2: %3)").arg(what).arg(status).arg(text));
-    return make(ErrorCode::Unreachable,
-                QStringLiteral("Syncthing failed on %1 (HTTP %2: %3)").arg(what).arg(status).arg(text));
+        return make(
+            ErrorCode::BadRequest,
+            QStringLiteral("Syncthing rejected %1 (HTTP %2: %3)").arg(what).arg(status).arg(text));
+    return make(
+        ErrorCode::Unreachable,
+        QStringLiteral("Syncthing failed on %1 (HTTP %2: %3)").arg(what).arg(status).arg(text));
 }
 
 void SyncthingClient::request(const QByteArray &verb, const QString &path, const QUrlQuery &query,
@@ -68,7 +75,8 @@ void SyncthingClient::request(const QByteArray &verb, const QString &path, const
     QNetworkRequest request(url);
     request.setRawHeader("X-API-Key", m_endpoint.apiKey);
     // Never follow a redirect: it would carry the API key somewhere else.
-    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute, QNetworkRequest::ManualRedirectPolicy);
+    request.setAttribute(QNetworkRequest::RedirectPolicyAttribute,
+                         QNetworkRequest::ManualRedirectPolicy);
     if (url.scheme() == QLatin1String("https") && !m_endpoint.pinnedCertificate.isNull()) {
         QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
         tls.setCaCertificates({m_endpoint.pinnedCertificate});
@@ -113,17 +121,20 @@ void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool
     if (generation != m_generation || !context)
         return; // stale: the endpoint changed, or nobody waits any more
     if (timedOut)
-        return done(fail(ErrorCode::Timeout,
-                         QStringLiteral("Syncthing did not answer %1 in time").arg(what).toStdString()));
+        return done(
+            fail(ErrorCode::Timeout,
+                 QStringLiteral("Syncthing did not answer %1 in time").arg(what).toStdString()));
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     const QByteArray data = reply->readAll();
     // The pin is checked on every reply, whatever the TLS stack decided about sessions.
-    if (status > 0 && reply->url().scheme() == QLatin1String("https")
-        && (m_endpoint.pinnedCertificate.isNull()
-            || reply->sslConfiguration().peerCertificate() != m_endpoint.pinnedCertificate))
+    if (status > 0 && reply->url().scheme() == QLatin1String("https") &&
+        (m_endpoint.pinnedCertificate.isNull() ||
+         reply->sslConfiguration().peerCertificate() != m_endpoint.pinnedCertificate))
         return done(fail(ErrorCode::AccessDenied,
                          QStringLiteral("Syncthing %1: the server's certificate is not the node's "
-                                        "https-cert.pem").arg(what).toStdString()));
+                                        "https-cert.pem")
+                             .arg(what)
+                             .toStdString()));
     if (status >= 300)
         return done(fail(httpError(status, data, what)));
     if (reply->error() != QNetworkReply::NoError) {
@@ -135,21 +146,25 @@ void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool
         } else if (reply->error() == QNetworkReply::OperationCanceledError) {
             code = ErrorCode::Cancelled;
         }
-        return done(fail(code, QStringLiteral("Syncthing %1: %2%3").arg(what, reply->errorString(), hint).toStdString()));
+        return done(fail(code, QStringLiteral("Syncthing %1: %2%3")
+                                   .arg(what, reply->errorString(), hint)
+                                   .toStdString()));
     }
     if (data.trimmed().isEmpty())
         return done(QJsonDocument());
     QJsonParseError parseError{};
     const QJsonDocument document = QJsonDocument::fromJson(data, &parseError);
     if (parseError.error != QJsonParseError::NoError)
-        return done(fail(ErrorCode::InvalidData, QStringLiteral("Syncthing %1: the reply is not JSON: %2")
-                                                     .arg(what, parseError.errorString())
-                                                     .toStdString()));
+        return done(
+            fail(ErrorCode::InvalidData, QStringLiteral("Syncthing %1: the reply is not JSON: %2")
+                                             .arg(what, parseError.errorString())
+                                             .toStdString()));
     done(document);
 }
 
 template <class T>
-void SyncthingClient::getObject(const QString &path, const QUrlQuery &query, QObject *context, Callback<T> done)
+void SyncthingClient::getObject(const QString &path, const QUrlQuery &query, QObject *context,
+                                Callback<T> done)
 {
     request("GET", path, query, {}, kDefaultTimeoutMs, context,
             [done, path](Result<QJsonDocument> document) {
@@ -158,12 +173,16 @@ void SyncthingClient::getObject(const QString &path, const QUrlQuery &query, QOb
                 if constexpr (std::is_same_v<T, QJsonArray>) {
                     if (!document->isArray())
                         return done(fail(ErrorCode::InvalidData,
-                                         QStringLiteral("Syncthing %1: expected a JSON array").arg(path).toStdString()));
+                                         QStringLiteral("Syncthing %1: expected a JSON array")
+                                             .arg(path)
+                                             .toStdString()));
                     return done(document->array());
                 } else {
                     if (!document->isObject())
                         return done(fail(ErrorCode::InvalidData,
-                                         QStringLiteral("Syncthing %1: expected a JSON object").arg(path).toStdString()));
+                                         QStringLiteral("Syncthing %1: expected a JSON object")
+                                             .arg(path)
+                                             .toStdString()));
                     return done(document->object());
                 }
             });
@@ -172,22 +191,24 @@ void SyncthingClient::getObject(const QString &path, const QUrlQuery &query, QOb
 void SyncthingClient::send(const QByteArray &verb, const QString &path, const QUrlQuery &query,
                            const QJsonDocument &body, QObject *context, Callback<void> done)
 {
-    request(verb, path, query, body, kDefaultTimeoutMs, context, [done](Result<QJsonDocument> reply) {
-        if (!reply)
-            return done(fail(reply.error()));
-        done({});
-    });
+    request(verb, path, query, body, kDefaultTimeoutMs, context,
+            [done](Result<QJsonDocument> reply) {
+                if (!reply)
+                    return done(fail(reply.error()));
+                done({});
+            });
 }
 
 void SyncthingClient::ping(QObject *context, Callback<void> done)
 {
-    getObject<QJsonObject>(QStringLiteral("/rest/system/ping"), {}, context, [done](Result<QJsonObject> reply) {
-        if (!reply)
-            return done(fail(reply.error()));
-        if (reply->value(QLatin1String("ping")).toString() != QLatin1String("pong"))
-            return done(fail(ErrorCode::InvalidData, "Syncthing's ping did not answer pong"));
-        done({});
-    });
+    getObject<QJsonObject>(
+        QStringLiteral("/rest/system/ping"), {}, context, [done](Result<QJsonObject> reply) {
+            if (!reply)
+                return done(fail(reply.error()));
+            if (reply->value(QLatin1String("ping")).toString() != QLatin1String("pong"))
+                return done(fail(ErrorCode::InvalidData, "Syncthing's ping did not answer pong"));
+            done({});
+        });
 }
 
 void SyncthingClient::systemStatus(QObject *context, Callback<QJsonObject> done)
@@ -217,7 +238,8 @@ void SyncthingClient::connections(QObject *context, Callback<QJsonObject> done)
     };
     // The own id is needed to leave it out; learn it first when unknown.
     if (!m_myId.isEmpty())
-        return getObject<QJsonObject>(QStringLiteral("/rest/system/connections"), {}, context, filter);
+        return getObject<QJsonObject>(QStringLiteral("/rest/system/connections"), {}, context,
+                                      filter);
     QPointer<QObject> guard(context);
     systemStatus(context, [this, guard, filter, done](Result<QJsonObject> status) {
         if (!status)
@@ -236,42 +258,52 @@ void SyncthingClient::folders(QObject *context, Callback<QJsonArray> done)
     getObject<QJsonArray>(QStringLiteral("/rest/config/folders"), {}, context, std::move(done));
 }
 
-void SyncthingClient::addDevice(const QString &deviceId, const QString &name, const QStringList &addresses,
-                                QObject *context, Callback<void> done)
+void SyncthingClient::addDevice(const QString &deviceId, const QString &name,
+                                const QStringList &addresses, QObject *context, Callback<void> done)
 {
     QJsonObject device{{QStringLiteral("deviceID"), deviceId}, {QStringLiteral("name"), name}};
     device.insert(QStringLiteral("addresses"),
-                  QJsonArray::fromStringList(addresses.isEmpty() ? QStringList{QStringLiteral("dynamic")} : addresses));
-    send("POST", QStringLiteral("/rest/config/devices"), {}, QJsonDocument(device), context, std::move(done));
+                  QJsonArray::fromStringList(
+                      addresses.isEmpty() ? QStringList{QStringLiteral("dynamic")} : addresses));
+    send("POST", QStringLiteral("/rest/config/devices"), {}, QJsonDocument(device), context,
+         std::move(done));
 }
 
 void SyncthingClient::shareFolder(const QJsonObject &folder, QObject *context, Callback<void> done)
 {
-    send("POST", QStringLiteral("/rest/config/folders"), {}, QJsonDocument(folder), context, std::move(done));
+    send("POST", QStringLiteral("/rest/config/folders"), {}, QJsonDocument(folder), context,
+         std::move(done));
 }
 
-void SyncthingClient::patchFolder(const QString &folderId, const QJsonObject &patch, QObject *context,
-                                  Callback<void> done)
+void SyncthingClient::patchFolder(const QString &folderId, const QJsonObject &patch,
+                                  QObject *context, Callback<void> done)
 {
-    send("PATCH", QStringLiteral("/rest/config/folders/") + QString::fromLatin1(QUrl::toPercentEncoding(folderId)),
+    send("PATCH",
+         QStringLiteral("/rest/config/folders/") +
+             QString::fromLatin1(QUrl::toPercentEncoding(folderId)),
          {}, QJsonDocument(patch), context, std::move(done));
 }
 
-void SyncthingClient::setFolderPaused(const QString &folderId, bool paused, QObject *context, Callback<void> done)
+void SyncthingClient::setFolderPaused(const QString &folderId, bool paused, QObject *context,
+                                      Callback<void> done)
 {
-    patchFolder(folderId, QJsonObject{{QStringLiteral("paused"), paused}}, context, std::move(done));
+    patchFolder(folderId, QJsonObject{{QStringLiteral("paused"), paused}}, context,
+                std::move(done));
 }
 
-void SyncthingClient::setDevicePaused(const QString &deviceId, bool paused, QObject *context, Callback<void> done)
+void SyncthingClient::setDevicePaused(const QString &deviceId, bool paused, QObject *context,
+                                      Callback<void> done)
 {
     send("PATCH", QStringLiteral("/rest/config/devices/") + deviceId, {},
          QJsonDocument(QJsonObject{{QStringLiteral("paused"), paused}}), context, std::move(done));
 }
 
-void SyncthingClient::folderStatus(const QString &folderId, QObject *context, Callback<QJsonObject> done)
+void SyncthingClient::folderStatus(const QString &folderId, QObject *context,
+                                   Callback<QJsonObject> done)
 {
-    getObject<QJsonObject>(QStringLiteral("/rest/db/status"), QUrlQuery{{QStringLiteral("folder"), folderId}},
-                           context, std::move(done));
+    getObject<QJsonObject>(QStringLiteral("/rest/db/status"),
+                           QUrlQuery{{QStringLiteral("folder"), folderId}}, context,
+                           std::move(done));
 }
 
 void SyncthingClient::completion(const QString &folderId, const QString &deviceId, QObject *context,
@@ -280,36 +312,40 @@ void SyncthingClient::completion(const QString &folderId, const QString &deviceI
     QUrlQuery query{{QStringLiteral("folder"), folderId}};
     if (!deviceId.isEmpty())
         query.addQueryItem(QStringLiteral("device"), deviceId);
-    getObject<QJsonObject>(QStringLiteral("/rest/db/completion"), query, context, [done](Result<QJsonObject> reply) {
-        if (!reply && reply.error().code == ErrorCode::NotFound)
-            return done(std::optional<QJsonObject>()); // paused: no figure, not a failure
-        if (!reply)
-            return done(fail(reply.error()));
-        done(std::optional<QJsonObject>(*reply));
-    });
+    getObject<QJsonObject>(
+        QStringLiteral("/rest/db/completion"), query, context, [done](Result<QJsonObject> reply) {
+            if (!reply && reply.error().code == ErrorCode::NotFound)
+                return done(std::optional<QJsonObject>()); // paused: no figure, not a failure
+            if (!reply)
+                return done(fail(reply.error()));
+            done(std::optional<QJsonObject>(*reply));
+        });
 }
 
-void SyncthingClient::folderErrors(const QString &folderId, QObject *context, Callback<QJsonObject> done)
+void SyncthingClient::folderErrors(const QString &folderId, QObject *context,
+                                   Callback<QJsonObject> done)
 {
-    getObject<QJsonObject>(QStringLiteral("/rest/folder/errors"), QUrlQuery{{QStringLiteral("folder"), folderId}},
-                           context, std::move(done));
+    getObject<QJsonObject>(QStringLiteral("/rest/folder/errors"),
+                           QUrlQuery{{QStringLiteral("folder"), folderId}}, context,
+                           std::move(done));
 }
 
 void SyncthingClient::ignores(const QString &folderId, QObject *context, Callback<QStringList> done)
 {
-    getObject<QJsonObject>(QStringLiteral("/rest/db/ignores"), QUrlQuery{{QStringLiteral("folder"), folderId}},
-                           context, [done](Result<QJsonObject> reply) {
-                               if (!reply)
-                                   return done(fail(reply.error()));
-                               QStringList lines;
-                               for (const QJsonValue &line : reply->value(QLatin1String("ignore")).toArray())
-                                   lines << line.toString();
-                               done(lines);
-                           });
+    getObject<QJsonObject>(
+        QStringLiteral("/rest/db/ignores"), QUrlQuery{{QStringLiteral("folder"), folderId}},
+        context, [done](Result<QJsonObject> reply) {
+            if (!reply)
+                return done(fail(reply.error()));
+            QStringList lines;
+            for (const QJsonValue &line : reply->value(QLatin1String("ignore")).toArray())
+                lines << line.toString();
+            done(lines);
+        });
 }
 
-void SyncthingClient::setIgnores(const QString &folderId, const QStringList &lines, QObject *context,
-                                 Callback<void> done)
+void SyncthingClient::setIgnores(const QString &folderId, const QStringList &lines,
+                                 QObject *context, Callback<void> done)
 {
     if (const Status valid = SyncthingIgnores::validate(lines); !valid) {
         QPointer<QObject> guard(context);
@@ -319,21 +355,26 @@ void SyncthingClient::setIgnores(const QString &folderId, const QStringList &lin
         });
         return;
     }
-    const QJsonDocument body(QJsonObject{{QStringLiteral("ignore"), QJsonArray::fromStringList(lines)}});
-    request("POST", QStringLiteral("/rest/db/ignores"), QUrlQuery{{QStringLiteral("folder"), folderId}}, body,
-            kDefaultTimeoutMs, context, [done](Result<QJsonDocument> reply) {
+    const QJsonDocument body(
+        QJsonObject{{QStringLiteral("ignore"), QJsonArray::fromStringList(lines)}});
+    request("POST", QStringLiteral("/rest/db/ignores"),
+            QUrlQuery{{QStringLiteral("folder"), folderId}}, body, kDefaultTimeoutMs, context,
+            [done](Result<QJsonDocument> reply) {
                 if (!reply)
                     return done(fail(reply.error()));
                 // Belt and braces: Syncthing's own verdict, should our validation miss a case.
                 const QString error = reply->object().value(QLatin1String("error")).toString();
                 if (!error.isEmpty())
                     return done(fail(ErrorCode::BadRequest,
-                                     QStringLiteral("Syncthing reports invalid ignores: %1").arg(error).toStdString()));
+                                     QStringLiteral("Syncthing reports invalid ignores: %1")
+                                         .arg(error)
+                                         .toStdString()));
                 done({});
             });
 }
 
-void SyncthingClient::scan(const QString &folderId, const QString &subPath, QObject *context, Callback<void> done)
+void SyncthingClient::scan(const QString &folderId, const QString &subPath, QObject *context,
+                           Callback<void> done)
 {
     QUrlQuery query{{QStringLiteral("folder"), folderId}};
     if (!subPath.isEmpty())
@@ -343,12 +384,14 @@ void SyncthingClient::scan(const QString &folderId, const QString &subPath, QObj
 
 void SyncthingClient::pendingDevices(QObject *context, Callback<QJsonObject> done)
 {
-    getObject<QJsonObject>(QStringLiteral("/rest/cluster/pending/devices"), {}, context, std::move(done));
+    getObject<QJsonObject>(QStringLiteral("/rest/cluster/pending/devices"), {}, context,
+                           std::move(done));
 }
 
 void SyncthingClient::pendingFolders(QObject *context, Callback<QJsonObject> done)
 {
-    getObject<QJsonObject>(QStringLiteral("/rest/cluster/pending/folders"), {}, context, std::move(done));
+    getObject<QJsonObject>(QStringLiteral("/rest/cluster/pending/folders"), {}, context,
+                           std::move(done));
 }
 
 } // namespace mm::remote

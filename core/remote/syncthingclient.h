@@ -36,8 +36,7 @@ public:
         QSslCertificate pinnedCertificate; // the node's https-cert.pem when the GUI uses TLS
     };
 
-    template <class T>
-    using Callback = std::function<void(Result<T>)>;
+    template <class T> using Callback = std::function<void(Result<T>)>;
 
     static constexpr int kDefaultTimeoutMs = 15000;
 
@@ -69,8 +68,10 @@ public:
     void shareFolder(const QJsonObject &folder, QObject *context, Callback<void> done);
     void patchFolder(const QString &folderId, const QJsonObject &patch, QObject *context,
                      Callback<void> done);
-    void setFolderPaused(const QString &folderId, bool paused, QObject *context, Callback<void> done);
-    void setDevicePaused(const QString &deviceId, bool paused, QObject *context, Callback<void> done);
+    void setFolderPaused(const QString &folderId, bool paused, QObject *context,
+                         Callback<void> done);
+    void setDevicePaused(const QString &deviceId, bool paused, QObject *context,
+                         Callback<void> done);
     // db
     void folderStatus(const QString &folderId, QObject *context, Callback<QJsonObject> done);
     // std::nullopt while the folder or device is paused (Syncthing answers 404 then).
@@ -81,7 +82,8 @@ public:
     // Refused without a request when a pattern is invalid (SyncthingIgnores::validate).
     void setIgnores(const QString &folderId, const QStringList &lines, QObject *context,
                     Callback<void> done);
-    void scan(const QString &folderId, const QString &subPath, QObject *context, Callback<void> done);
+    void scan(const QString &folderId, const QString &subPath, QObject *context,
+              Callback<void> done);
     void pendingDevices(QObject *context, Callback<QJsonObject> done);
     void pendingFolders(QObject *context, Callback<QJsonObject> done);
 

@@ -9,8 +9,8 @@
 
 namespace mm::remote {
 
-SyncthingEventStream::SyncthingEventStream(SyncthingClient *client, QStringList eventTypes, Source source,
-                                           QObject *parent)
+SyncthingEventStream::SyncthingEventStream(SyncthingClient *client, QStringList eventTypes,
+                                           Source source, QObject *parent)
     : QObject(parent)
     , m_client(client)
     , m_eventTypes(std::move(eventTypes))
@@ -54,10 +54,13 @@ void SyncthingEventStream::poll(bool first)
         query.addQueryItem(QStringLiteral("timeout"), QString::number(m_pollTimeoutSeconds));
         timeoutMs += m_pollTimeoutSeconds * 1000; // a long-poll legitimately takes that long
     }
-    const QString path = m_source == Source::Events ? QStringLiteral("/rest/events") : QStringLiteral("/rest/events/disk");
+    const QString path = m_source == Source::Events ? QStringLiteral("/rest/events")
+                                                    : QStringLiteral("/rest/events/disk");
     const quint64 serial = m_serial;
     m_client->request("GET", path, query, {}, timeoutMs, this,
-                      [this, serial, first](Result<QJsonDocument> reply) { handle(serial, first, std::move(reply)); });
+                      [this, serial, first](Result<QJsonDocument> reply) {
+                          handle(serial, first, std::move(reply));
+                      });
 }
 
 void SyncthingEventStream::handle(quint64 serial, bool first, Result<QJsonDocument> reply)
@@ -70,7 +73,8 @@ void SyncthingEventStream::handle(quint64 serial, bool first, Result<QJsonDocume
         // Events may have been missed, and Syncthing may have restarted: the retry starts over
         // with a first call, which tells both.
         m_primed = false;
-        m_currentRetryMs = m_currentRetryMs == 0 ? m_retryDelayMs : std::min(m_currentRetryMs * 2, 30000);
+        m_currentRetryMs =
+            m_currentRetryMs == 0 ? m_retryDelayMs : std::min(m_currentRetryMs * 2, 30000);
         m_retryTimer.start(m_currentRetryMs);
         Q_EMIT failed(reply.error());
         return;

@@ -23,10 +23,14 @@ class SyncthingEventStream : public QObject
     Q_OBJECT
 
 public:
-    enum class Source { Events, DiskEvents };
+    enum class Source
+    {
+        Events,
+        DiskEvents
+    };
 
-    SyncthingEventStream(SyncthingClient *client, QStringList eventTypes, Source source = Source::Events,
-                         QObject *parent = nullptr);
+    SyncthingEventStream(SyncthingClient *client, QStringList eventTypes,
+                         Source source = Source::Events, QObject *parent = nullptr);
 
     void setPollTimeoutSeconds(int seconds) { m_pollTimeoutSeconds = seconds; }
     void setRetryDelayMs(int ms) { m_retryDelayMs = ms; }

@@ -14,7 +14,8 @@ QString SyncthingIgnores::problem(const QString &line)
     }
     for (bool stripped = true; stripped;) {
         stripped = false;
-        for (const QLatin1String prefix : {QLatin1String("!"), QLatin1String("(?i)"), QLatin1String("(?d)")}) {
+        for (const QLatin1String prefix :
+             {QLatin1String("!"), QLatin1String("(?i)"), QLatin1String("(?d)")}) {
             if (pattern.startsWith(prefix)) {
                 pattern = pattern.mid(prefix.size());
                 stripped = true;
@@ -31,7 +32,8 @@ QString SyncthingIgnores::problem(const QString &line)
                 return QStringLiteral("ends with an escape character");
         } else if (c == QLatin1Char('[')) {
             qsizetype j = i + 1;
-            if (j < pattern.size() && (pattern.at(j) == QLatin1Char('!') || pattern.at(j) == QLatin1Char('^')))
+            if (j < pattern.size() &&
+                (pattern.at(j) == QLatin1Char('!') || pattern.at(j) == QLatin1Char('^')))
                 ++j;
             const qsizetype first = j;
             while (j < pattern.size() && (pattern.at(j) != QLatin1Char(']') || j == first)) {
@@ -65,8 +67,9 @@ Status SyncthingIgnores::validate(const QStringList &lines)
     }
     if (problems.isEmpty())
         return {};
-    return fail(ErrorCode::BadRequest,
-                QStringLiteral("invalid ignore patterns, nothing pushed: %1").arg(problems.join(QStringLiteral("; "))).toStdString());
+    return fail(ErrorCode::BadRequest, QStringLiteral("invalid ignore patterns, nothing pushed: %1")
+                                           .arg(problems.join(QStringLiteral("; ")))
+                                           .toStdString());
 }
 
 } // namespace mm::remote

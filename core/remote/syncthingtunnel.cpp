@@ -8,8 +8,8 @@
 
 namespace mm::remote {
 
-SyncthingTunnel::SyncthingTunnel(SshSession *session, SyncthingClient *client, QString syncthingHome,
-                                 QString runAs, QObject *parent)
+SyncthingTunnel::SyncthingTunnel(SshSession *session, SyncthingClient *client,
+                                 QString syncthingHome, QString runAs, QObject *parent)
     : QObject(parent)
     , m_session(session)
     , m_client(client)
@@ -48,19 +48,28 @@ Result<SyncthingTunnel::GuiConfig> SyncthingTunnel::parseConfig(const QByteArray
     }
     if (xml.hasError())
         return fail(ErrorCode::InvalidData,
-                    QStringLiteral("Syncthing's config.xml cannot be read: %1").arg(xml.errorString()).toStdString());
+                    QStringLiteral("Syncthing's config.xml cannot be read: %1")
+                        .arg(xml.errorString())
+                        .toStdString());
     if (!sawGui || address.isEmpty())
         return fail(ErrorCode::InvalidData, "Syncthing's config.xml has no GUI address");
     if (config.apiKey.isEmpty())
-        return fail(ErrorCode::InvalidData, "Syncthing's config.xml has no API key: set one on the node");
+        return fail(ErrorCode::InvalidData,
+                    "Syncthing's config.xml has no API key: set one on the node");
     if (address.startsWith(QLatin1Char('/')) || address.startsWith(QLatin1String("unix")))
         return fail(ErrorCode::Unsupported,
-                    QStringLiteral("Syncthing's GUI listens on a unix socket (%1): use a loopback TCP address").arg(address).toStdString());
+                    QStringLiteral(
+                        "Syncthing's GUI listens on a unix socket (%1): use a loopback TCP address")
+                        .arg(address)
+                        .toStdString());
     const qsizetype colon = address.lastIndexOf(QLatin1Char(':'));
     bool ok = false;
     const int port = colon > 0 ? address.mid(colon + 1).toInt(&ok) : 0;
     if (!ok || port <= 0 || port > 65535)
-        return fail(ErrorCode::InvalidData, QStringLiteral("Syncthing's GUI address \"%1\" has no port").arg(address).toStdString());
+        return fail(ErrorCode::InvalidData,
+                    QStringLiteral("Syncthing's GUI address \"%1\" has no port")
+                        .arg(address)
+                        .toStdString());
     QString host = address.left(colon);
     if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
         host = host.mid(1, host.size() - 2);
@@ -83,7 +92,8 @@ void SyncthingTunnel::open()
     const QString configPath = m_home + QStringLiteral("/config.xml");
     SshCommand::Options options;
     options.runAs = m_runAs;
-    SshCommand *command = m_session->run({QStringLiteral("cat"), QStringLiteral("--"), configPath}, options);
+    SshCommand *command =
+        m_session->run({QStringLiteral("cat"), QStringLiteral("--"), configPath}, options);
     connect(command, &SshCommand::finished, this, [this, command, configPath] {
         command->deleteLater();
         const auto &result = command->result();
@@ -92,7 +102,8 @@ void SyncthingTunnel::open()
         if (result->exitCode != 0)
             return Q_EMIT failed(Error{ErrorCode::NotFound,
                                        QStringLiteral("cannot read Syncthing's config on %1: %2")
-                                           .arg(m_session->destination(), QString::fromUtf8(result->standardError.trimmed()))
+                                           .arg(m_session->destination(),
+                                                QString::fromUtf8(result->standardError.trimmed()))
                                            .toStdString(),
                                        configPath.toStdString()});
         auto config = parseConfig(result->standardOutput);
@@ -112,36 +123,39 @@ void SyncthingTunnel::readCertificate(const GuiConfig &config)
     const QString certPath = m_home + QStringLiteral("/https-cert.pem");
     SshCommand::Options options;
     options.runAs = m_runAs;
-    SshCommand *command = m_session->run({QStringLiteral("cat"), QStringLiteral("--"), certPath}, options);
+    SshCommand *command =
+        m_session->run({QStringLiteral("cat"), QStringLiteral("--"), certPath}, options);
     connect(command, &SshCommand::finished, this, [this, command, config, certPath] {
         command->deleteLater();
         const auto &result = command->result();
         if (!result)
             return Q_EMIT failed(result.error());
-        const QList<QSslCertificate> certificates = QSslCertificate::fromData(result->standardOutput, QSsl::Pem);
+        const QList<QSslCertificate> certificates =
+            QSslCertificate::fromData(result->standardOutput, QSsl::Pem);
         if (result->exitCode != 0 || certificates.isEmpty())
-            return Q_EMIT failed(Error{ErrorCode::NotFound,
-                                       "Syncthing's GUI uses TLS but its https-cert.pem cannot be read: "
-                                       "refusing to talk to it unpinned",
-                                       certPath.toStdString()});
+            return Q_EMIT failed(
+                Error{ErrorCode::NotFound,
+                      "Syncthing's GUI uses TLS but its https-cert.pem cannot be read: "
+                      "refusing to talk to it unpinned",
+                      certPath.toStdString()});
         forward(config, certificates.first());
     });
 }
 
 void SyncthingTunnel::forward(const GuiConfig &config, const QSslCertificate &certificate)
 {
-    m_session->addForward(config.host, config.port, this,
-                          [this, config, certificate](Result<quint16> localPort) {
-                              if (!localPort)
-                                  return Q_EMIT failed(localPort.error());
-                              m_localPort = *localPort;
-                              QUrl url;
-                              url.setScheme(config.tls ? QStringLiteral("https") : QStringLiteral("http"));
-                              url.setHost(QStringLiteral("127.0.0.1"));
-                              url.setPort(m_localPort);
-                              m_client->setEndpoint({url, config.apiKey, certificate});
-                              Q_EMIT opened();
-                          });
+    m_session->addForward(
+        config.host, config.port, this, [this, config, certificate](Result<quint16> localPort) {
+            if (!localPort)
+                return Q_EMIT failed(localPort.error());
+            m_localPort = *localPort;
+            QUrl url;
+            url.setScheme(config.tls ? QStringLiteral("https") : QStringLiteral("http"));
+            url.setHost(QStringLiteral("127.0.0.1"));
+            url.setPort(m_localPort);
+            m_client->setEndpoint({url, config.apiKey, certificate});
+            Q_EMIT opened();
+        });
 }
 
 void SyncthingTunnel::close()

@@ -22,7 +22,7 @@ class SyncthingTunnel : public QObject
 public:
     struct GuiConfig
     {
-        QString host;     // as Syncthing listens; 0.0.0.0/:: are reached on the loopback
+        QString host; // as Syncthing listens; 0.0.0.0/:: are reached on the loopback
         quint16 port = 0;
         QByteArray apiKey;
         bool tls = false;

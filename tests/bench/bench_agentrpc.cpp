@@ -26,9 +26,11 @@ private Q_SLOTS:
     void rpcAgainstFreshSsh()
     {
         const int rpcRounds = qEnvironmentVariableIntValue("MAILMESH_BENCH_RPC_ROUNDS") > 0
-                                  ? qEnvironmentVariableIntValue("MAILMESH_BENCH_RPC_ROUNDS") : 500;
+                                  ? qEnvironmentVariableIntValue("MAILMESH_BENCH_RPC_ROUNDS")
+                                  : 500;
         const int sshRounds = qEnvironmentVariableIntValue("MAILMESH_BENCH_SSH_ROUNDS") > 0
-                                  ? qEnvironmentVariableIntValue("MAILMESH_BENCH_SSH_ROUNDS") : 30;
+                                  ? qEnvironmentVariableIntValue("MAILMESH_BENCH_SSH_ROUNDS")
+                                  : 30;
 
         sandbox::SandboxOptions sandboxOptions;
         sandboxOptions.nodeCount = 1;
@@ -46,7 +48,8 @@ private Q_SLOTS:
         QVERIFY(connected.wait(30000));
 
         AgentClient::Options agentOptions;
-        agentOptions.agentBinary = QStringLiteral(MAILMESH_BUILD_DIR "/app/mailmesh-agent/mailmesh-agent");
+        agentOptions.agentBinary =
+            QStringLiteral(MAILMESH_BUILD_DIR "/app/mailmesh-agent/mailmesh-agent");
         agentOptions.forbiddenRoots = {sandbox.node(0).mailRoot};
         AgentClient agent(&session, agentOptions);
         QSignalSpy ready(&agent, &AgentClient::ready);
@@ -61,12 +64,14 @@ private Q_SLOTS:
             return good;
         };
         // Warm up both paths once.
-        QVERIFY(roundTrip(agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 0}})));
+        QVERIFY(roundTrip(
+            agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 0}})));
 
         QElapsedTimer timer;
         timer.start();
         for (int i = 0; i < rpcRounds; ++i)
-            QVERIFY(roundTrip(agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 0}})));
+            QVERIFY(roundTrip(
+                agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 0}})));
         const double rpcMs = double(timer.nsecsElapsed()) / 1e6 / rpcRounds;
 
         timer.restart();

@@ -48,7 +48,8 @@ private:
         QSignalSpy ready(&agent, &AgentClient::ready);
         agent.start();
         if (!failed.wait(120000))
-            return Error{ErrorCode::InternalError, ready.isEmpty() ? "no answer" : "it started", {}};
+            return Error{
+                ErrorCode::InternalError, ready.isEmpty() ? "no answer" : "it started", {}};
         return failed.first().first().value<mm::Error>();
     }
 
@@ -105,7 +106,8 @@ private Q_SLOTS:
             o.configFile = m_sandbox->sshConfigFile();
             o.knownHostsFile = m_sandbox->dir() + QStringLiteral("/mailmesh_known_hosts");
             o.readKnownHostsFiles = {m_sandbox->knownHostsFile()}; // the admin's, already trusted
-            m_sessions.push_back(std::make_unique<SshSession>(SshAddress::parse(m_sandbox->node(i).id).value(), o));
+            m_sessions.push_back(
+                std::make_unique<SshSession>(SshAddress::parse(m_sandbox->node(i).id).value(), o));
             QVERIFY(connect(i));
         }
     }
@@ -114,18 +116,25 @@ private Q_SLOTS:
     {
         // The sandbox nodes share one local account, so its cache may hold an agent from an
         // earlier run: start from nothing.
-        QVERIFY(run(0, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("rm -rf \"$HOME/.cache/mailmesh\"")}).has_value());
+        QVERIFY(run(0, {QStringLiteral("sh"), QStringLiteral("-c"),
+                        QStringLiteral("rm -rf \"$HOME/.cache/mailmesh\"")})
+                    .has_value());
         const QString hash = AgentClient::sha256OfFile(kAgent).value();
         {
             AgentClient agent(m_sessions[0].get(), agentOptions(0));
             QVERIFY(start(agent));
             QVERIFY(agent.uploaded());
-            QVERIFY2(agent.remotePath().endsWith(QStringLiteral("/.cache/mailmesh/agent-") + hash), qPrintable(agent.remotePath()));
+            QVERIFY2(agent.remotePath().endsWith(QStringLiteral("/.cache/mailmesh/agent-") + hash),
+                     qPrintable(agent.remotePath()));
             QCOMPARE(agent.architecture(), QStringLiteral("x86_64"));
-            QVERIFY(agent.hello().value(QLatin1String("commands")).toArray().contains(QStringLiteral("probe")));
+            QVERIFY(agent.hello()
+                        .value(QLatin1String("commands"))
+                        .toArray()
+                        .contains(QStringLiteral("probe")));
             // Checked on the node: the hash of what landed, and no temporary upload left over.
-            const auto listing = run(0, {QStringLiteral("sh"), QStringLiteral("-c"),
-                                         QStringLiteral("cd \"$HOME/.cache/mailmesh\" && ls -A && sha256sum agent-*")});
+            const auto listing = run(
+                0, {QStringLiteral("sh"), QStringLiteral("-c"),
+                    QStringLiteral("cd \"$HOME/.cache/mailmesh\" && ls -A && sha256sum agent-*")});
             QVERIFY(listing.has_value());
             QCOMPARE(QString::fromUtf8(listing->standardOutput),
                      QStringLiteral("agent-%1\n%1  agent-%1\n").arg(hash));
@@ -142,21 +151,32 @@ private Q_SLOTS:
         for (int i = 0; i < 3; ++i) {
             AgentClient agent(m_sessions[i].get(), agentOptions(i));
             QVERIFY(start(agent));
-            AgentCall *probe = agent.call(QStringLiteral("probe"), {{QStringLiteral("path"), m_sandbox->node(i).mailRoot}});
+            AgentCall *probe = agent.call(QStringLiteral("probe"),
+                                          {{QStringLiteral("path"), m_sandbox->node(i).mailRoot}});
             QSignalSpy progress(probe, &AgentCall::progress);
             const auto report = finish(probe);
             QVERIFY2(report.has_value(), report ? "" : report.error().message.c_str());
-            QCOMPARE(report->value(QLatin1String("architecture")).toString(), QStringLiteral("x86_64"));
-            QCOMPARE(report->value(QLatin1String("disk")).toObject().value(QLatin1String("path")).toString(),
+            QCOMPARE(report->value(QLatin1String("architecture")).toString(),
+                     QStringLiteral("x86_64"));
+            QCOMPARE(report->value(QLatin1String("disk"))
+                         .toObject()
+                         .value(QLatin1String("path"))
+                         .toString(),
                      m_sandbox->node(i).mailRoot);
-            QVERIFY(report->value(QLatin1String("syncthing")).toObject().value(QLatin1String("found")).toBool());
+            QVERIFY(report->value(QLatin1String("syncthing"))
+                        .toObject()
+                        .value(QLatin1String("found"))
+                        .toBool());
             QVERIFY(progress.count() >= 1);
 
-            const auto scan = finish(agent.call(QStringLiteral("scan"), {{QStringLiteral("root"), m_sandbox->node(i).mailRoot}}));
+            const auto scan = finish(agent.call(
+                QStringLiteral("scan"), {{QStringLiteral("root"), m_sandbox->node(i).mailRoot}}));
             QVERIFY2(scan.has_value(), scan ? "" : scan.error().message.c_str());
             QCOMPARE(scan->value(QLatin1String("schemaVersion")).toInt(), 1);
 
-            const auto missing = finish(agent.call(QStringLiteral("probe"), {{QStringLiteral("path"), QStringLiteral("/no/such/dir")}}));
+            const auto missing =
+                finish(agent.call(QStringLiteral("probe"),
+                                  {{QStringLiteral("path"), QStringLiteral("/no/such/dir")}}));
             QCOMPARE(missing.error().code, ErrorCode::NotFound);
             agent.stop();
         }
@@ -166,7 +186,8 @@ private Q_SLOTS:
     {
         AgentClient agent(m_sessions[1].get(), agentOptions(1));
         QVERIFY(start(agent));
-        AgentCall *call = agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 60000}});
+        AgentCall *call =
+            agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 60000}});
         QSignalSpy progress(call, &AgentCall::progress);
         QVERIFY(progress.wait(10000));
         QCOMPARE(progress.first().at(1).toLongLong(), 60000);
@@ -181,7 +202,8 @@ private Q_SLOTS:
         AgentClient agent(m_sessions[2].get(), agentOptions(2));
         QVERIFY(start(agent));
         QSignalSpy disconnected(&agent, &AgentClient::disconnected);
-        AgentCall *call = agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 60000}});
+        AgentCall *call =
+            agent.call(QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 60000}});
         QSignalSpy progress(call, &AgentCall::progress);
         QVERIFY(progress.wait(10000));
         ::kill(static_cast<pid_t>(m_sessions[2]->masterProcessId()), SIGKILL);
@@ -202,13 +224,17 @@ private Q_SLOTS:
     void refusesACacheInsideTheMailRoot()
     {
         AgentClient::Options o = agentOptions(0);
-        const auto home = run(0, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("printf %s \"$HOME\"")});
+        const auto home = run(
+            0, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("printf %s \"$HOME\"")});
         QVERIFY(home.has_value());
-        o.forbiddenRoots << QString::fromUtf8(home->standardOutput); // as if the home were replicated
+        o.forbiddenRoots << QString::fromUtf8(
+            home->standardOutput); // as if the home were replicated
         AgentClient agent(m_sessions[0].get(), o);
         const Error error = startExpectingFailure(agent);
         QCOMPARE(error.code, ErrorCode::UnsafePath);
-        QVERIFY2(QString::fromStdString(error.message).contains(QString::fromUtf8(home->standardOutput)), error.message.c_str());
+        QVERIFY2(
+            QString::fromStdString(error.message).contains(QString::fromUtf8(home->standardOutput)),
+            error.message.c_str());
     }
 
     void refusesAnArchitectureWeDoNotShip()
@@ -218,7 +244,8 @@ private Q_SLOTS:
         AgentClient agent(m_sessions[0].get(), o);
         const Error error = startExpectingFailure(agent);
         QCOMPARE(error.code, ErrorCode::Unsupported);
-        QVERIFY2(QString::fromStdString(error.message).contains(QLatin1String("x86_64")), error.message.c_str());
+        QVERIFY2(QString::fromStdString(error.message).contains(QLatin1String("x86_64")),
+                 error.message.c_str());
     }
 
     void aVersionMismatchRedeploysOnce()
@@ -230,7 +257,9 @@ private Q_SLOTS:
         QCOMPARE(error.code, ErrorCode::Unsupported);
         QVERIFY(agent.uploaded()); // it removed and uploaded the binary again before giving up
         const QString message = QString::fromStdString(error.message);
-        QVERIFY2(message.contains(QLatin1String("99.0.0")) && message.contains(QLatin1String(MAILMESH_VERSION)), qPrintable(message));
+        QVERIFY2(message.contains(QLatin1String("99.0.0")) &&
+                     message.contains(QLatin1String(MAILMESH_VERSION)),
+                 qPrintable(message));
     }
 
     void cleanupTestCase()

@@ -30,14 +30,16 @@ private:
     {
         SshOptions o;
         o.configFile = m_sandbox->sshConfigFile();
-        o.knownHostsFile = m_dir.filePath(QStringLiteral("known_hosts")); // Mailmesh's own, empty at first
+        o.knownHostsFile =
+            m_dir.filePath(QStringLiteral("known_hosts")); // Mailmesh's own, empty at first
         o.connectTimeoutSeconds = 10;
         return o;
     }
 
     std::unique_ptr<SshSession> session(int index) const
     {
-        return std::make_unique<SshSession>(SshAddress::parse(m_sandbox->node(index).id).value(), options());
+        return std::make_unique<SshSession>(SshAddress::parse(m_sandbox->node(index).id).value(),
+                                            options());
     }
 
     static Error connectExpectingFailure(SshSession &session)
@@ -46,7 +48,8 @@ private:
         QSignalSpy connected(&session, &SshSession::connected);
         session.connectToHost();
         if (!failed.wait(30000))
-            return Error{ErrorCode::InternalError, connected.isEmpty() ? "no answer" : "connected", {}};
+            return Error{
+                ErrorCode::InternalError, connected.isEmpty() ? "no answer" : "connected", {}};
         return failed.first().first().value<mm::Error>();
     }
 
@@ -63,7 +66,8 @@ private:
         return true;
     }
 
-    static Result<SshCommand::Output> run(SshSession &session, const QStringList &argv, SshCommand::Options o = {})
+    static Result<SshCommand::Output> run(SshSession &session, const QStringList &argv,
+                                          SshCommand::Options o = {})
     {
         SshCommand *command = session.run(argv, std::move(o));
         QSignalSpy finished(command, &SshCommand::finished);
@@ -92,8 +96,10 @@ private Q_SLOTS:
             const HostKey key = *s->offeredHostKey();
             // The key the server really offered, as ssh-keygen -l prints it on the node.
             QCOMPARE(key.fingerprint(), m_sandbox->node(i).sshHostKeyFingerprint);
-            QVERIFY2(QString::fromStdString(error.message).contains(key.fingerprint()), error.message.c_str());
-            QCOMPARE(key.hostName, QStringLiteral("[127.0.0.1]:%1").arg(m_sandbox->node(i).sshPort));
+            QVERIFY2(QString::fromStdString(error.message).contains(key.fingerprint()),
+                     error.message.c_str());
+            QCOMPARE(key.hostName,
+                     QStringLiteral("[127.0.0.1]:%1").arg(m_sandbox->node(i).sshPort));
             QVERIFY(s->acceptHostKey(key).has_value());
             QVERIFY(connect(*s));
             QCOMPARE(s->state(), SshSession::State::Connected);
@@ -105,11 +111,13 @@ private Q_SLOTS:
     {
         auto s = session(1);
         QVERIFY(connect(*s));
-        const auto echoed = run(*s, {QStringLiteral("printf"), QStringLiteral("%s|"), QStringLiteral("a b"),
-                                     QStringLiteral("$HOME"), QStringLiteral("it's"), QStringLiteral(";id")});
+        const auto echoed =
+            run(*s, {QStringLiteral("printf"), QStringLiteral("%s|"), QStringLiteral("a b"),
+                     QStringLiteral("$HOME"), QStringLiteral("it's"), QStringLiteral(";id")});
         QVERIFY2(echoed.has_value(), echoed ? "" : echoed.error().message.c_str());
         QCOMPARE(echoed->standardOutput, QByteArray("a b|$HOME|it's|;id|"));
-        const auto failing = run(*s, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo oops >&2; exit 7")});
+        const auto failing = run(*s, {QStringLiteral("sh"), QStringLiteral("-c"),
+                                      QStringLiteral("echo oops >&2; exit 7")});
         QVERIFY(failing.has_value());
         QCOMPARE(failing->exitCode, 7);
         QCOMPARE(failing->standardError, QByteArray("oops\n"));
@@ -130,7 +138,8 @@ private Q_SLOTS:
         const auto refused = run(*s, {QStringLiteral("id")}, asRoot);
         QVERIFY(!refused.has_value());
         // No sudo on the node, or sudo asking for a password: either way a clear refusal.
-        QVERIFY2(refused.error().code == ErrorCode::Unsupported || refused.error().code == ErrorCode::AccessDenied,
+        QVERIFY2(refused.error().code == ErrorCode::Unsupported ||
+                     refused.error().code == ErrorCode::AccessDenied,
                  refused.error().message.c_str());
         SshCommand::Options asSelf;
         asSelf.runAs = s->loginUser(); // running as oneself needs no sudo at all
@@ -168,7 +177,8 @@ private Q_SLOTS:
         QVERIFY(longFinished.count() == 1 || longFinished.wait(10000));
         QVERIFY(!longCommand->result().has_value());
         QCOMPARE(s->state(), SshSession::State::Disconnected);
-        QVERIFY(!run(*s, {QStringLiteral("true")}).has_value()); // fails fast, no silent new connection
+        QVERIFY(
+            !run(*s, {QStringLiteral("true")}).has_value()); // fails fast, no silent new connection
         QVERIFY(connect(*s)); // the stale socket of the killed master is cleared
         QVERIFY(run(*s, {QStringLiteral("true")}).has_value());
     }
@@ -185,16 +195,19 @@ private Q_SLOTS:
         QTcpSocket socket;
         socket.connectToHost(QHostAddress::LocalHost, port);
         QVERIFY(socket.waitForConnected(5000));
-        socket.write("GET /rest/system/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-API-Key: "
-                     + m_sandbox->node(0).syncthingApiKey.toUtf8() + "\r\n\r\n");
+        socket.write("GET /rest/system/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                     "close\r\nX-API-Key: " +
+                     m_sandbox->node(0).syncthingApiKey.toUtf8() + "\r\n\r\n");
         QByteArray answer;
         QTRY_VERIFY((answer += socket.readAll()).contains("pong"));
         s->removeForward(port);
-        QTRY_VERIFY_WITH_TIMEOUT([&] {
-            QTcpSocket probe;
-            probe.connectToHost(QHostAddress::LocalHost, port);
-            return !probe.waitForConnected(500);
-        }(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                QTcpSocket probe;
+                probe.connectToHost(QHostAddress::LocalHost, port);
+                return !probe.waitForConnected(500);
+            }(),
+            10000);
     }
 
     // A key with a passphrase and no agent: refused with a message that says what to do, then
@@ -204,21 +217,28 @@ private Q_SLOTS:
         const sandbox::NodeInfo node = m_sandbox->node(1);
         const QString key = m_dir.filePath(QStringLiteral("passphrase_key"));
         QProcess keygen;
-        keygen.start(QStringLiteral("ssh-keygen"), {QStringLiteral("-q"), QStringLiteral("-t"), QStringLiteral("ed25519"),
-                                                   QStringLiteral("-N"), QStringLiteral("two words"), QStringLiteral("-f"), key});
+        keygen.start(QStringLiteral("ssh-keygen"),
+                     {QStringLiteral("-q"), QStringLiteral("-t"), QStringLiteral("ed25519"),
+                      QStringLiteral("-N"), QStringLiteral("two words"), QStringLiteral("-f"),
+                      key});
         QVERIFY(keygen.waitForFinished(10000) && keygen.exitCode() == 0);
         QFile publicKey(key + QStringLiteral(".pub"));
         QVERIFY(publicKey.open(QIODevice::ReadOnly));
-        QFile authorized(QFileInfo(node.sshdConfigFile).absolutePath() + QStringLiteral("/authorized_keys"));
+        QFile authorized(QFileInfo(node.sshdConfigFile).absolutePath() +
+                         QStringLiteral("/authorized_keys"));
         QVERIFY2(authorized.open(QIODevice::Append), qPrintable(authorized.fileName()));
         authorized.write(publicKey.readAll());
         authorized.close();
 
         QFile config(m_dir.filePath(QStringLiteral("passphrase_config")));
         QVERIFY(config.open(QIODevice::WriteOnly));
-        config.write(QStringLiteral("Host pass\n  HostName 127.0.0.1\n  Port %1\n  User %2\n  IdentityFile %3\n"
-                                    "  IdentitiesOnly yes\n  IdentityAgent none\n")
-                         .arg(node.sshPort).arg(node.sshUser, key).toUtf8());
+        config.write(
+            QStringLiteral(
+                "Host pass\n  HostName 127.0.0.1\n  Port %1\n  User %2\n  IdentityFile %3\n"
+                "  IdentitiesOnly yes\n  IdentityAgent none\n")
+                .arg(node.sshPort)
+                .arg(node.sshUser, key)
+                .toUtf8());
         config.close();
         SshOptions o;
         o.configFile = config.fileName();
@@ -228,7 +248,8 @@ private Q_SLOTS:
         SshSession withoutHelper(SshAddress::parse(QStringLiteral("pass")).value(), o);
         const Error refused = connectExpectingFailure(withoutHelper);
         QCOMPARE(refused.code, ErrorCode::AccessDenied);
-        QVERIFY2(QString::fromStdString(refused.message).contains(QLatin1String("askpass")), refused.message.c_str());
+        QVERIFY2(QString::fromStdString(refused.message).contains(QLatin1String("askpass")),
+                 refused.message.c_str());
 
         QFile askpass(m_dir.filePath(QStringLiteral("askpass")));
         QVERIFY(askpass.open(QIODevice::WriteOnly));
@@ -249,10 +270,12 @@ private Q_SLOTS:
         QFile config(m_dir.filePath(QStringLiteral("jump_config")));
         QVERIFY(config.open(QIODevice::WriteOnly));
         // The Include comes first: inside a Host block it would only apply to that host.
-        config.write(QStringLiteral("Include %5\n\nHost viajump\n  HostName 127.0.0.1\n  Port %1\n  User %2\n"
-                                    "  IdentityFile %3\n  IdentitiesOnly yes\n  ProxyJump %4\n")
+        config.write(QStringLiteral(
+                         "Include %5\n\nHost viajump\n  HostName 127.0.0.1\n  Port %1\n  User %2\n"
+                         "  IdentityFile %3\n  IdentitiesOnly yes\n  ProxyJump %4\n")
                          .arg(target.sshPort)
-                         .arg(target.sshUser, m_sandbox->identityFile(), m_sandbox->node(0).id, m_sandbox->sshConfigFile())
+                         .arg(target.sshUser, m_sandbox->identityFile(), m_sandbox->node(0).id,
+                              m_sandbox->sshConfigFile())
                          .toUtf8());
         config.close();
         SshOptions o;
@@ -264,9 +287,11 @@ private Q_SLOTS:
         QCOMPARE(session.offeredHostKey()->fingerprint(), target.sshHostKeyFingerprint);
         QVERIFY(session.acceptHostKey(*session.offeredHostKey()).has_value());
         QVERIFY(connect(session));
-        const auto where = run(session, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("echo $SSH_CONNECTION")});
+        const auto where = run(session, {QStringLiteral("sh"), QStringLiteral("-c"),
+                                         QStringLiteral("echo $SSH_CONNECTION")});
         QVERIFY(where.has_value());
-        QVERIFY2(where->standardOutput.trimmed().endsWith(QByteArray::number(target.sshPort)), where->standardOutput.constData());
+        QVERIFY2(where->standardOutput.trimmed().endsWith(QByteArray::number(target.sshPort)),
+                 where->standardOutput.constData());
     }
 
     // Last: it replaces node1's key, and every connection to node1 with it.
@@ -281,17 +306,15 @@ private Q_SLOTS:
         const Error error = connectExpectingFailure(*s);
         QCOMPARE(error.code, ErrorCode::ChangedHostKey);
         const QString message = QString::fromStdString(error.message);
-        QVERIFY2(message.contains(oldFingerprint) && message.contains(newFingerprint), qPrintable(message));
+        QVERIFY2(message.contains(oldFingerprint) && message.contains(newFingerprint),
+                 qPrintable(message));
         QCOMPARE(s->offeredHostKey()->fingerprint(), newFingerprint);
         // Accepting the new key beside the pinned one is refused: a change is never silent.
         QCOMPARE(s->acceptHostKey(*s->offeredHostKey()).error().code, ErrorCode::Conflict);
         QCOMPARE(connectExpectingFailure(*s).code, ErrorCode::ChangedHostKey);
     }
 
-    void cleanupTestCase()
-    {
-        m_sandbox.reset();
-    }
+    void cleanupTestCase() { m_sandbox.reset(); }
 };
 
 QTEST_GUILESS_MAIN(TestRemoteSsh)

@@ -79,24 +79,30 @@ private Q_SLOTS:
             o.configFile = m_sandbox->sshConfigFile();
             o.knownHostsFile = m_sandbox->dir() + QStringLiteral("/mailmesh_known_hosts");
             o.readKnownHostsFiles = {m_sandbox->knownHostsFile()};
-            m_sessions.push_back(std::make_unique<SshSession>(SshAddress::parse(node.id).value(), o));
+            m_sessions.push_back(
+                std::make_unique<SshSession>(SshAddress::parse(node.id).value(), o));
             QSignalSpy connected(m_sessions.back().get(), &SshSession::connected);
             m_sessions.back()->connectToHost();
             QVERIFY(connected.wait(30000));
             m_clients.push_back(std::make_unique<SyncthingClient>(&m_network));
-            m_tunnels.push_back(std::make_unique<SyncthingTunnel>(m_sessions.back().get(), m_clients.back().get(),
-                                                                  node.syncthingHome, node.mailUser));
+            m_tunnels.push_back(
+                std::make_unique<SyncthingTunnel>(m_sessions.back().get(), m_clients.back().get(),
+                                                  node.syncthingHome, node.mailUser));
             QSignalSpy opened(m_tunnels.back().get(), &SyncthingTunnel::opened);
             QSignalSpy failed(m_tunnels.back().get(), &SyncthingTunnel::failed);
             m_tunnels.back()->open();
-            QVERIFY2(opened.wait(30000), failed.isEmpty() ? "no answer" : failed.first().first().value<mm::Error>().message.c_str());
+            QVERIFY2(opened.wait(30000),
+                     failed.isEmpty() ? "no answer"
+                                      : failed.first().first().value<mm::Error>().message.c_str());
             QCOMPARE(client(i).endpoint().apiKey, node.syncthingApiKey.toUtf8());
             QCOMPARE(client(i).endpoint().baseUrl.host(), QStringLiteral("127.0.0.1"));
-            QVERIFY(client(i).endpoint().baseUrl.port() != node.syncthingGuiPort); // the tunnel, not the GUI
+            QVERIFY(client(i).endpoint().baseUrl.port() !=
+                    node.syncthingGuiPort); // the tunnel, not the GUI
 
             const auto pong = await<void>([&](QObject *c, auto done) { client(i).ping(c, done); });
             QVERIFY2(pong.has_value(), pong ? "" : pong.error().message.c_str());
-            const auto status = await<QJsonObject>([&](QObject *c, auto done) { client(i).systemStatus(c, done); });
+            const auto status =
+                await<QJsonObject>([&](QObject *c, auto done) { client(i).systemStatus(c, done); });
             QVERIFY(status.has_value());
             QCOMPARE(client(i).myId(), node.syncthingDeviceId);
         }
@@ -115,7 +121,8 @@ private Q_SLOTS:
     void fullMeshSharesTheMailRoot()
     {
         // Node 1 watches its folder events from before the changes.
-        SyncthingEventStream events(&client(0), {QStringLiteral("FolderPaused"), QStringLiteral("FolderResumed")});
+        SyncthingEventStream events(
+            &client(0), {QStringLiteral("FolderPaused"), QStringLiteral("FolderResumed")});
         QSignalSpy ready(&events, &SyncthingEventStream::ready);
         QSignalSpy received(&events, &SyncthingEventStream::eventReceived);
         events.start();
@@ -124,12 +131,14 @@ private Q_SLOTS:
         for (int i = 0; i < 3; ++i) {
             QJsonArray devices;
             for (int j = 0; j < 3; ++j) {
-                devices.append(QJsonObject{{QStringLiteral("deviceID"), m_sandbox->node(j).syncthingDeviceId}});
+                devices.append(QJsonObject{
+                    {QStringLiteral("deviceID"), m_sandbox->node(j).syncthingDeviceId}});
                 if (j == i)
                     continue;
                 const sandbox::NodeInfo peer = m_sandbox->node(j);
                 const auto added = await<void>([&](QObject *c, auto done) {
-                    client(i).addDevice(peer.syncthingDeviceId, peer.id, {peer.syncthingSyncAddress()}, c, done);
+                    client(i).addDevice(peer.syncthingDeviceId, peer.id,
+                                        {peer.syncthingSyncAddress()}, c, done);
                 });
                 QVERIFY2(added.has_value(), added ? "" : added.error().message.c_str());
             }
@@ -139,72 +148,107 @@ private Q_SLOTS:
                                      {QStringLiteral("devices"), devices},
                                      {QStringLiteral("fsWatcherDelayS"), 1},
                                      {QStringLiteral("maxConflicts"), 0}};
-            const auto shared = await<void>([&](QObject *c, auto done) { client(i).shareFolder(folder, c, done); });
+            const auto shared =
+                await<void>([&](QObject *c, auto done) { client(i).shareFolder(folder, c, done); });
             QVERIFY2(shared.has_value(), shared ? "" : shared.error().message.c_str());
-            const QStringList ignores{QStringLiteral("(?d)dovecot.index*"), QStringLiteral("(?d)dovecot.list.index*"),
-                                      QStringLiteral("(?d)dovecot.mailbox.log"), QStringLiteral("(?d)*.lock"),
-                                      QStringLiteral("tmp")};
-            const auto ignored = await<void>([&](QObject *c, auto done) { client(i).setIgnores(kFolder, ignores, c, done); });
+            const QStringList ignores{QStringLiteral("(?d)dovecot.index*"),
+                                      QStringLiteral("(?d)dovecot.list.index*"),
+                                      QStringLiteral("(?d)dovecot.mailbox.log"),
+                                      QStringLiteral("(?d)*.lock"), QStringLiteral("tmp")};
+            const auto ignored = await<void>(
+                [&](QObject *c, auto done) { client(i).setIgnores(kFolder, ignores, c, done); });
             QVERIFY2(ignored.has_value(), ignored ? "" : ignored.error().message.c_str());
-            const auto readBack = await<QStringList>([&](QObject *c, auto done) { client(i).ignores(kFolder, c, done); });
+            const auto readBack = await<QStringList>(
+                [&](QObject *c, auto done) { client(i).ignores(kFolder, c, done); });
             QCOMPARE(readBack.value(), ignores);
         }
 
         // Every node sees its two peers connected (its own id left out).
         for (int i = 0; i < 3; ++i) {
-            QVERIFY(QTest::qWaitFor([&] {
-                const auto peers = await<QJsonObject>([&](QObject *c, auto done) { client(i).connections(c, done); });
-                if (!peers || peers->size() != 2)
-                    return false;
-                for (const QJsonValue &peer : *peers)
-                    if (!peer.toObject().value(QLatin1String("connected")).toBool())
+            QVERIFY(QTest::qWaitFor(
+                [&] {
+                    const auto peers = await<QJsonObject>(
+                        [&](QObject *c, auto done) { client(i).connections(c, done); });
+                    if (!peers || peers->size() != 2)
                         return false;
-                return true;
-            }, 60000));
+                    for (const QJsonValue &peer : *peers)
+                        if (!peer.toObject().value(QLatin1String("connected")).toBool())
+                            return false;
+                    return true;
+                },
+                60000));
         }
 
         // A file written on node 1 appears on nodes 2 and 3.
         const QString name = QStringLiteral("mailmesh-propagation-probe.txt");
-        QVERIFY(run(0, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("printf 'from node1' > \"$1\""),
-                        QStringLiteral("sh"), m_sandbox->node(0).mailRoot + QLatin1Char('/') + name})
+        QVERIFY(run(0, {QStringLiteral("sh"), QStringLiteral("-c"),
+                        QStringLiteral("printf 'from node1' > \"$1\""), QStringLiteral("sh"),
+                        m_sandbox->node(0).mailRoot + QLatin1Char('/') + name})
                     .has_value());
-        QVERIFY(await<void>([&](QObject *c, auto done) { client(0).scan(kFolder, {}, c, done); }).has_value());
+        QVERIFY(await<void>([&](QObject *c, auto done) {
+                    client(0).scan(kFolder, {}, c, done);
+                }).has_value());
         for (int j = 1; j < 3; ++j) {
-            QVERIFY2(QTest::qWaitFor([&] {
-                const auto content = run(j, {QStringLiteral("cat"), m_sandbox->node(j).mailRoot + QLatin1Char('/') + name});
-                return content && content->exitCode == 0 && content->standardOutput == "from node1";
-            }, 60000), qPrintable(m_sandbox->node(j).id));
+            QVERIFY2(QTest::qWaitFor(
+                         [&] {
+                             const auto content =
+                                 run(j, {QStringLiteral("cat"),
+                                         m_sandbox->node(j).mailRoot + QLatin1Char('/') + name});
+                             return content && content->exitCode == 0 &&
+                                    content->standardOutput == "from node1";
+                         },
+                         60000),
+                     qPrintable(m_sandbox->node(j).id));
         }
 
         // Node 1 sees both peers at 100 %.
         for (int j = 1; j < 3; ++j) {
-            QVERIFY(QTest::qWaitFor([&] {
-                const auto completion = await<std::optional<QJsonObject>>([&](QObject *c, auto done) {
-                    client(0).completion(kFolder, m_sandbox->node(j).syncthingDeviceId, c, done);
-                });
-                return completion && *completion
-                       && (**completion).value(QLatin1String("completion")).toDouble() == 100.0;
-            }, 60000));
+            QVERIFY(QTest::qWaitFor(
+                [&] {
+                    const auto completion =
+                        await<std::optional<QJsonObject>>([&](QObject *c, auto done) {
+                            client(0).completion(kFolder, m_sandbox->node(j).syncthingDeviceId, c,
+                                                 done);
+                        });
+                    return completion && *completion &&
+                           (**completion).value(QLatin1String("completion")).toDouble() == 100.0;
+                },
+                60000));
         }
-        const auto status = await<QJsonObject>([&](QObject *c, auto done) { client(1).folderStatus(kFolder, c, done); });
+        const auto status = await<QJsonObject>(
+            [&](QObject *c, auto done) { client(1).folderStatus(kFolder, c, done); });
         QVERIFY(status.has_value());
         QCOMPARE(status->value(QLatin1String("pullErrors")).toInt(), 0);
-        const auto errors = await<QJsonObject>([&](QObject *c, auto done) { client(1).folderErrors(kFolder, c, done); });
+        const auto errors = await<QJsonObject>(
+            [&](QObject *c, auto done) { client(1).folderErrors(kFolder, c, done); });
         QVERIFY(errors.has_value());
 
         // Pause and resume show in node 1's events; completion while paused is "no figure".
-        QVERIFY(await<void>([&](QObject *c, auto done) { client(0).setFolderPaused(kFolder, true, c, done); }).has_value());
+        QVERIFY(await<void>([&](QObject *c, auto done) {
+                    client(0).setFolderPaused(kFolder, true, c, done);
+                }).has_value());
         QVERIFY(QTest::qWaitFor([&] { return received.size() >= 1; }, 30000));
-        QCOMPARE(received.at(0).first().toJsonObject().value(QLatin1String("type")).toString(), QStringLiteral("FolderPaused"));
-        QCOMPARE(received.at(0).first().toJsonObject().value(QLatin1String("data")).toObject().value(QLatin1String("id")).toString(), kFolder);
+        QCOMPARE(received.at(0).first().toJsonObject().value(QLatin1String("type")).toString(),
+                 QStringLiteral("FolderPaused"));
+        QCOMPARE(received.at(0)
+                     .first()
+                     .toJsonObject()
+                     .value(QLatin1String("data"))
+                     .toObject()
+                     .value(QLatin1String("id"))
+                     .toString(),
+                 kFolder);
         const auto paused = await<std::optional<QJsonObject>>([&](QObject *c, auto done) {
             client(0).completion(kFolder, m_sandbox->node(1).syncthingDeviceId, c, done);
         });
         QVERIFY2(paused.has_value(), paused ? "" : paused.error().message.c_str());
         QVERIFY(!paused->has_value());
-        QVERIFY(await<void>([&](QObject *c, auto done) { client(0).setFolderPaused(kFolder, false, c, done); }).has_value());
+        QVERIFY(await<void>([&](QObject *c, auto done) {
+                    client(0).setFolderPaused(kFolder, false, c, done);
+                }).has_value());
         QVERIFY(QTest::qWaitFor([&] { return received.size() >= 2; }, 30000));
-        QCOMPARE(received.at(1).first().toJsonObject().value(QLatin1String("type")).toString(), QStringLiteral("FolderResumed"));
+        QCOMPARE(received.at(1).first().toJsonObject().value(QLatin1String("type")).toString(),
+                 QStringLiteral("FolderResumed"));
         events.stop();
     }
 

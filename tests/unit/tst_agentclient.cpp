@@ -30,7 +30,8 @@ Run runScript(const QString &script, const QStringList &args, const QByteArray &
 {
     QProcess sh;
     sh.setProcessEnvironment(environment);
-    sh.start(QStringLiteral("/bin/sh"), QStringList{QStringLiteral("-c"), script, QStringLiteral("sh")} + args);
+    sh.start(QStringLiteral("/bin/sh"),
+             QStringList{QStringLiteral("-c"), script, QStringLiteral("sh")} + args);
     sh.write(input);
     sh.closeWriteChannel();
     sh.waitForFinished(30000);
@@ -57,8 +58,10 @@ private Q_SLOTS:
         QProcess sum;
         sum.start(QStringLiteral("sha256sum"), {path});
         QVERIFY(sum.waitForFinished(10000));
-        QCOMPARE(AgentClient::sha256OfFile(path).value(), QString::fromLatin1(sum.readAllStandardOutput().left(64)));
-        QCOMPARE(AgentClient::sha256OfFile(m_dir.filePath(QStringLiteral("missing"))).error().code, ErrorCode::NotFound);
+        QCOMPARE(AgentClient::sha256OfFile(path).value(),
+                 QString::fromLatin1(sum.readAllStandardOutput().left(64)));
+        QCOMPARE(AgentClient::sha256OfFile(m_dir.filePath(QStringLiteral("missing"))).error().code,
+                 ErrorCode::NotFound);
     }
 
     void decidesContainment_data()
@@ -66,13 +69,20 @@ private Q_SLOTS:
         QTest::addColumn<QString>("path");
         QTest::addColumn<QString>("root");
         QTest::addColumn<bool>("inside");
-        QTest::newRow("below") << "/srv/mail/u/.cache/mailmesh" << "/srv/mail" << true;
-        QTest::newRow("same") << "/srv/mail" << "/srv/mail" << true;
-        QTest::newRow("trailing slash") << "/srv/mail/x" << "/srv/mail/" << true;
-        QTest::newRow("prefix is not parent") << "/srv/mailbox/x" << "/srv/mail" << false;
-        QTest::newRow("elsewhere") << "/home/vmail/.cache/mailmesh" << "/srv/mail" << false;
-        QTest::newRow("root dir") << "/anything" << "/" << true;
-        QTest::newRow("no root") << "/anything" << "" << false;
+        QTest::newRow("below") << "/srv/mail/u/.cache/mailmesh"
+                               << "/srv/mail" << true;
+        QTest::newRow("same") << "/srv/mail"
+                              << "/srv/mail" << true;
+        QTest::newRow("trailing slash") << "/srv/mail/x"
+                                        << "/srv/mail/" << true;
+        QTest::newRow("prefix is not parent") << "/srv/mailbox/x"
+                                              << "/srv/mail" << false;
+        QTest::newRow("elsewhere") << "/home/vmail/.cache/mailmesh"
+                                   << "/srv/mail" << false;
+        QTest::newRow("root dir") << "/anything"
+                                  << "/" << true;
+        QTest::newRow("no root") << "/anything"
+                                 << "" << false;
     }
     void decidesContainment()
     {
@@ -94,7 +104,8 @@ private Q_SLOTS:
         environment.remove(QStringLiteral("XDG_CACHE_HOME"));
         const Run located = runScript(AgentClient::locateScript(), {mail}, {}, environment);
         QCOMPARE(located.exitCode, 0);
-        const QStringList lines = QString::fromUtf8(located.out).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        const QStringList lines =
+            QString::fromUtf8(located.out).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 2);
         const QString realMail = QFileInfo(mail).canonicalFilePath();
         QCOMPARE(lines[0], realMail + QStringLiteral("/mailmesh"));
@@ -115,7 +126,8 @@ private Q_SLOTS:
 
         QCOMPARE(runScript(AgentClient::checkScript(), {cache, hash}).out, QByteArray("absent\n"));
         // A corrupted transfer is refused and leaves nothing behind.
-        const Run corrupted = runScript(AgentClient::uploadScript(), {cache, hash}, binary.left(10));
+        const Run corrupted =
+            runScript(AgentClient::uploadScript(), {cache, hash}, binary.left(10));
         QCOMPARE(corrupted.exitCode, 3);
         QVERIFY(corrupted.err.contains("hash mismatch"));
         QCOMPARE(QDir(cache).entryList(QDir::Files | QDir::Hidden | QDir::System), QStringList());
@@ -123,10 +135,12 @@ private Q_SLOTS:
         const Run uploaded = runScript(AgentClient::uploadScript(), {cache, hash}, binary);
         QCOMPARE(uploaded.exitCode, 0);
         QCOMPARE(uploaded.out, QByteArray("uploaded\n"));
-        QCOMPARE(QDir(cache).entryList(QDir::Files | QDir::Hidden | QDir::System), QStringList{QStringLiteral("agent-") + hash});
+        QCOMPARE(QDir(cache).entryList(QDir::Files | QDir::Hidden | QDir::System),
+                 QStringList{QStringLiteral("agent-") + hash});
         const QFileInfo placed(cache + QStringLiteral("/agent-") + hash);
         QVERIFY(placed.isExecutable());
-        QCOMPARE(placed.permissions() & (QFile::ReadOther | QFile::WriteOther | QFile::WriteGroup), QFile::Permissions());
+        QCOMPARE(placed.permissions() & (QFile::ReadOther | QFile::WriteOther | QFile::WriteGroup),
+                 QFile::Permissions());
         QCOMPARE(runScript(AgentClient::checkScript(), {cache, hash}).out, QByteArray("present\n"));
 
         // A file of the right name but other content is not reused.

@@ -41,7 +41,8 @@ private:
 private Q_SLOTS:
     void passesAStrictPolicy()
     {
-        SshSession session(SshAddress::parse(QStringLiteral("ssh://u@127.0.0.1:2222")).value(), options());
+        SshSession session(SshAddress::parse(QStringLiteral("ssh://u@127.0.0.1:2222")).value(),
+                           options());
         const QString args = session.commonArguments().join(QLatin1Char('\n'));
         QVERIFY(args.contains(QLatin1String("StrictHostKeyChecking=yes")));
         QVERIFY(args.contains(QLatin1String("BatchMode=yes")));
@@ -49,8 +50,9 @@ private Q_SLOTS:
         QVERIFY(args.contains(QLatin1String("ServerAliveInterval=15")));
         QVERIFY(args.contains(QLatin1String("ConnectTimeout=5")));
         // Both files, quoted so that a path with a space stays one path.
-        QVERIFY(args.contains(QStringLiteral("UserKnownHostsFile=\"%1\" \"%2\"")
-                                  .arg(options().knownHostsFile, options().readKnownHostsFiles.first())));
+        QVERIFY(args.contains(
+            QStringLiteral("UserKnownHostsFile=\"%1\" \"%2\"")
+                .arg(options().knownHostsFile, options().readKnownHostsFiles.first())));
 
         SshOptions withAskpass = options();
         withAskpass.askpassProgram = QStringLiteral("/usr/bin/true");
@@ -61,7 +63,8 @@ private Q_SLOTS:
     void unreachableNodeFailsCleanly()
     {
         const quint16 port = closedPort();
-        SshSession session(SshAddress::parse(QStringLiteral("ssh://127.0.0.1:%1").arg(port)).value(), options());
+        SshSession session(
+            SshAddress::parse(QStringLiteral("ssh://127.0.0.1:%1").arg(port)).value(), options());
         QSignalSpy failed(&session, &SshSession::connectFailed);
         QSignalSpy connected(&session, &SshSession::connected);
         session.connectToHost();
@@ -69,14 +72,16 @@ private Q_SLOTS:
         // The control socket directory is private and short enough for a unix socket path.
         const QFileInfo dir(session.controlDirectory());
         QVERIFY(dir.isDir());
-        QCOMPARE(dir.permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteOther), QFile::Permissions());
+        QCOMPARE(dir.permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteOther),
+                 QFile::Permissions());
         QVERIFY(session.controlDirectory().size() + 41 < 104);
         QVERIFY(failed.wait(20000));
         QCOMPARE(connected.count(), 0);
         const auto error = failed.first().first().value<mm::Error>();
         QCOMPARE(error.code, ErrorCode::Unreachable);
-        QVERIFY2(QString::fromStdString(error.message).contains(QLatin1String("Connection refused")),
-                 error.message.c_str());
+        QVERIFY2(
+            QString::fromStdString(error.message).contains(QLatin1String("Connection refused")),
+            error.message.c_str());
         QCOMPARE(session.state(), SshSession::State::Disconnected);
         QVERIFY(!session.offeredHostKey().has_value());
     }
@@ -115,8 +120,9 @@ private Q_SLOTS:
     {
         QFile::remove(options().knownHostsFile);
         SshSession session(SshAddress::parse(QStringLiteral("h")).value(), options());
-        const HostKey key{QStringLiteral("[127.0.0.1]:2222"), QStringLiteral("ssh-ed25519"),
-                          QStringLiteral("AAAAC3NzaC1lZDI1NTE5AAAAIFQMr1m9zmkgylxhq+gKskFl8dX0q2gq++1PLY2wlqnd")};
+        const HostKey key{
+            QStringLiteral("[127.0.0.1]:2222"), QStringLiteral("ssh-ed25519"),
+            QStringLiteral("AAAAC3NzaC1lZDI1NTE5AAAAIFQMr1m9zmkgylxhq+gKskFl8dX0q2gq++1PLY2wlqnd")};
         QVERIFY(session.acceptHostKey(key).has_value());
         QVERIFY(session.acceptHostKey(key).has_value()); // idempotent
         QFile file(options().knownHostsFile);
@@ -125,7 +131,8 @@ private Q_SLOTS:
         QCOMPARE(file.permissions() & (QFile::ReadOther | QFile::ReadGroup), QFile::Permissions());
 
         HostKey other = key;
-        other.keyBase64 = QStringLiteral("AAAAC3NzaC1lZDI1NTE5AAAAIKs0qlCEfGl0Y3Bzbm2gXmZG0Cc0lRvMs/ZwNWHhBxA3");
+        other.keyBase64 =
+            QStringLiteral("AAAAC3NzaC1lZDI1NTE5AAAAIKs0qlCEfGl0Y3Bzbm2gXmZG0Cc0lRvMs/ZwNWHhBxA3");
         const auto refused = session.acceptHostKey(other);
         QVERIFY(!refused.has_value());
         QCOMPARE(refused.error().code, ErrorCode::Conflict);

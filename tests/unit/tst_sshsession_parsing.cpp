@@ -53,9 +53,9 @@ private Q_SLOTS:
             << "No ED25519 host key is known for [127.0.0.1]:42222 and you have requested strict "
                "checking.\nHost key verification failed.\n"
             << ErrorCode::UnknownHostKey << "not known";
-        QTest::newRow("changed key") << QString::fromLatin1(kChangedKeyStderr)
-                                     << ErrorCode::ChangedHostKey
-                                     << "SHA256:a12ukuwj42q+VrlPPo2cORIut0EFdUB8cxvwVkK+9Z8";
+        QTest::newRow("changed key")
+            << QString::fromLatin1(kChangedKeyStderr) << ErrorCode::ChangedHostKey
+            << "SHA256:a12ukuwj42q+VrlPPo2cORIut0EFdUB8cxvwVkK+9Z8";
         QTest::newRow("auth refused") << "nobody@127.0.0.1: Permission denied (publickey).\n"
                                       << ErrorCode::AccessDenied << "ssh-agent";
         QTest::newRow("refused") << "ssh: connect to host 127.0.0.1 port 1: Connection refused\n"
@@ -63,8 +63,9 @@ private Q_SLOTS:
         QTest::newRow("dns") << "ssh: Could not resolve hostname nonexistent.invalid: Name or "
                                 "service not known\n"
                              << ErrorCode::Unreachable << "nonexistent.invalid";
-        QTest::newRow("timeout") << "ssh: connect to host 10.255.255.1 port 22: Connection timed out\n"
-                                 << ErrorCode::Timeout << "timed out";
+        QTest::newRow("timeout")
+            << "ssh: connect to host 10.255.255.1 port 22: Connection timed out\n"
+            << ErrorCode::Timeout << "timed out";
         QTest::newRow("bad option") << "command-line: line 0: Bad configuration option: bogus\n"
                                     << ErrorCode::BadRequest << "bogus";
         QTest::newRow("closed") << "Connection closed by 127.0.0.1 port 42222\n"
@@ -85,10 +86,12 @@ private Q_SLOTS:
 
     void changedKeyNamesTheOffendingLine()
     {
-        const SshFailure failure = SshFailure::diagnose(QString::fromLatin1(kChangedKeyStderr), QStringLiteral("n"));
+        const SshFailure failure =
+            SshFailure::diagnose(QString::fromLatin1(kChangedKeyStderr), QStringLiteral("n"));
         QCOMPARE(failure.offendingFile, QStringLiteral("/tmp/rs/kh"));
         QCOMPARE(failure.offendingLine, 1);
-        QCOMPARE(failure.offeredFingerprint, QStringLiteral("SHA256:a12ukuwj42q+VrlPPo2cORIut0EFdUB8cxvwVkK+9Z8"));
+        QCOMPARE(failure.offeredFingerprint,
+                 QStringLiteral("SHA256:a12ukuwj42q+VrlPPo2cORIut0EFdUB8cxvwVkK+9Z8"));
     }
 
     void fingerprintsLikeSshKeygen_data()
@@ -97,10 +100,12 @@ private Q_SLOTS:
         QTest::addColumn<QString>("fingerprint");
         // Fingerprints printed by `ssh-keygen -lf` for these keys.
         QTest::newRow("ed25519")
-            << "[127.0.0.1]:42222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFQMr1m9zmkgylxhq+gKskFl8dX0q2gq++1PLY2wlqnd"
+            << "[127.0.0.1]:42222 ssh-ed25519 "
+               "AAAAC3NzaC1lZDI1NTE5AAAAIFQMr1m9zmkgylxhq+gKskFl8dX0q2gq++1PLY2wlqnd"
             << "SHA256:a12ukuwj42q+VrlPPo2cORIut0EFdUB8cxvwVkK+9Z8";
         QTest::newRow("marker and comment")
-            << "@revoked host ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFQMr1m9zmkgylxhq+gKskFl8dX0q2gq++1PLY2wlqnd root@vm"
+            << "@revoked host ssh-ed25519 "
+               "AAAAC3NzaC1lZDI1NTE5AAAAIFQMr1m9zmkgylxhq+gKskFl8dX0q2gq++1PLY2wlqnd root@vm"
             << "SHA256:a12ukuwj42q+VrlPPo2cORIut0EFdUB8cxvwVkK+9Z8";
     }
     void fingerprintsLikeSshKeygen()
@@ -138,21 +143,26 @@ private Q_SLOTS:
 
         QTest::newRow("success") << 0 << QByteArray() << false << true << ErrorCode::InternalError;
         QTest::newRow("command failed is not an error")
-            << 3 << QByteArray("grep: x: No such file") << false << true << ErrorCode::InternalError;
+            << 3 << QByteArray("grep: x: No such file") << false << true
+            << ErrorCode::InternalError;
         QTest::newRow("ssh failed") << 255 << QByteArray("Connection closed by 127.0.0.1 port 22\n")
                                     << false << false << ErrorCode::Unreachable;
-        QTest::newRow("sudo needs a password")
-            << 1 << QByteArray("sudo: a password is required\n") << true << false << ErrorCode::AccessDenied;
+        QTest::newRow("sudo needs a password") << 1 << QByteArray("sudo: a password is required\n")
+                                               << true << false << ErrorCode::AccessDenied;
         QTest::newRow("not in sudoers")
-            << 1 << QByteArray("admin is not in the sudoers file.  This incident will be reported.\n")
+            << 1
+            << QByteArray("admin is not in the sudoers file.  This incident will be reported.\n")
             << true << false << ErrorCode::AccessDenied;
         QTest::newRow("runuser unknown user")
-            << 1 << QByteArray("runuser: user vmail does not exist or the user entry does not contain all the required fields\n")
+            << 1
+            << QByteArray("runuser: user vmail does not exist or the user entry does not contain "
+                          "all the required fields\n")
             << true << false << ErrorCode::AccessDenied;
-        QTest::newRow("no sudo") << 127 << QByteArray("bash: line 1: sudo: command not found\n") << true
-                                 << false << ErrorCode::Unsupported;
+        QTest::newRow("no sudo") << 127 << QByteArray("bash: line 1: sudo: command not found\n")
+                                 << true << false << ErrorCode::Unsupported;
         QTest::newRow("sudo text without run-as")
-            << 1 << QByteArray("sudo: a password is required\n") << false << true << ErrorCode::InternalError;
+            << 1 << QByteArray("sudo: a password is required\n") << false << true
+            << ErrorCode::InternalError;
     }
     void interpretsCommandResults()
     {
@@ -161,7 +171,8 @@ private Q_SLOTS:
         QFETCH(bool, usedRunAs);
         QFETCH(bool, ok);
         QFETCH(mm::ErrorCode, code);
-        const auto result = SshCommand::interpret(exitCode, "out", stderrText, usedRunAs, QStringLiteral("n1"));
+        const auto result =
+            SshCommand::interpret(exitCode, "out", stderrText, usedRunAs, QStringLiteral("n1"));
         QCOMPARE(result.has_value(), ok);
         if (ok) {
             QCOMPARE(result->exitCode, exitCode);
@@ -176,14 +187,19 @@ private Q_SLOTS:
     void quotesForARealShell_data()
     {
         QTest::addColumn<QStringList>("argv");
-        QTest::newRow("plain") << QStringList{QStringLiteral("ls"), QStringLiteral("-la"), QStringLiteral("/srv/mail")};
+        QTest::newRow("plain") << QStringList{QStringLiteral("ls"), QStringLiteral("-la"),
+                                              QStringLiteral("/srv/mail")};
         QTest::newRow("spaces") << QStringList{QStringLiteral("a b"), QStringLiteral("  c  ")};
-        QTest::newRow("quotes") << QStringList{QStringLiteral("it's"), QStringLiteral("\"x\""), QStringLiteral("'")};
-        QTest::newRow("expansions") << QStringList{QStringLiteral("$HOME"), QStringLiteral("`id`"),
-                                                   QStringLiteral("$(id)"), QStringLiteral("~"), QStringLiteral("*")};
-        QTest::newRow("operators") << QStringList{QStringLiteral(";"), QStringLiteral("&&"), QStringLiteral("|"),
-                                                  QStringLiteral(">x"), QStringLiteral("a\nb")};
-        QTest::newRow("empty and utf8") << QStringList{QString(), QStringLiteral("Entwürfe"), QStringLiteral("\\")};
+        QTest::newRow("quotes") << QStringList{QStringLiteral("it's"), QStringLiteral("\"x\""),
+                                               QStringLiteral("'")};
+        QTest::newRow("expansions")
+            << QStringList{QStringLiteral("$HOME"), QStringLiteral("`id`"), QStringLiteral("$(id)"),
+                           QStringLiteral("~"), QStringLiteral("*")};
+        QTest::newRow("operators")
+            << QStringList{QStringLiteral(";"), QStringLiteral("&&"), QStringLiteral("|"),
+                           QStringLiteral(">x"), QStringLiteral("a\nb")};
+        QTest::newRow("empty and utf8")
+            << QStringList{QString(), QStringLiteral("Entwürfe"), QStringLiteral("\\")};
     }
     void quotesForARealShell()
     {

@@ -1,6 +1,7 @@
 // SyncthingClient and SyncthingEventStream on replies recorded from Syncthing 1.19.2
 // (tests/unit/data/syncthing/*.http, captured with curl -i), replayed by a loopback HTTP server.
-// The same calls against a real Syncthing through SSH tunnels: tests/integration/tst_remotesyncthing.
+// The same calls against a real Syncthing through SSH tunnels:
+// tests/integration/tst_remotesyncthing.
 
 #include "remote/syncthingclient.h"
 #include "remote/syncthingeventstream.h"
@@ -9,14 +10,14 @@
 
 #include <QFile>
 #include <QNetworkAccessManager>
-#include <QSignalSpy>
-#include <QStandardPaths>
 #include <QProcess>
+#include <QSignalSpy>
 #include <QSslKey>
 #include <QSslServer>
+#include <QStandardPaths>
 #include <QTcpServer>
-#include <QTemporaryDir>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 
@@ -30,8 +31,10 @@ Q_DECLARE_METATYPE(mm::ErrorCode)
 
 namespace {
 
-const QString kOwnId = QStringLiteral("KOMF4OL-YBUIVRC-3ECCYP5-HG326YK-AT6WFGZ-LPK6AZU-P3R2VXH-XM6VPQO");
-const QString kPeerId = QStringLiteral("TL7JLMT-G4NORMR-FHO25TW-P5XIFEQ-DMEUEWD-AKP4ODB-WR4R5AN-I7GYIA3");
+const QString kOwnId =
+    QStringLiteral("KOMF4OL-YBUIVRC-3ECCYP5-HG326YK-AT6WFGZ-LPK6AZU-P3R2VXH-XM6VPQO");
+const QString kPeerId =
+    QStringLiteral("TL7JLMT-G4NORMR-FHO25TW-P5XIFEQ-DMEUEWD-AKP4ODB-WR4R5AN-I7GYIA3");
 
 QByteArray dataFile(const QString &name)
 {
@@ -63,7 +66,8 @@ public:
 
     void route(const QByteArray &methodAndPath, const QString &file, int delayMs = 0)
     {
-        m_routes[methodAndPath].push_back({file.isEmpty() ? QByteArray() : dataFile(file), delayMs});
+        m_routes[methodAndPath].push_back(
+            {file.isEmpty() ? QByteArray() : dataFile(file), delayMs});
     }
     QUrl url() const { return QUrl(QStringLiteral("http://127.0.0.1:%1").arg(serverPort())); }
     std::vector<Seen> seen;
@@ -93,7 +97,8 @@ private:
         for (qsizetype i = 1; i < lines.size(); ++i) {
             const qsizetype colon = lines[i].indexOf(':');
             if (colon > 0)
-                request.headers[lines[i].left(colon).trimmed().toLower()] = lines[i].mid(colon + 1).trimmed();
+                request.headers[lines[i].left(colon).trimmed().toLower()] =
+                    lines[i].mid(colon + 1).trimmed();
         }
         const qsizetype length = request.headers.value("content-length").toLongLong();
         if (buffer.size() < end + 4 + length)
@@ -105,14 +110,16 @@ private:
         const QByteArray key = request.method + ' ' + request.target.split('?').first();
         auto it = m_routes.find(key);
         if (it == m_routes.end() || it->second.empty()) {
-            socket->write("HTTP/1.1 599 No Route\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            socket->write(
+                "HTTP/1.1 599 No Route\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             socket->disconnectFromHost();
             return;
         }
         const Answer answer = it->second.front();
         if (it->second.size() > 1)
             it->second.pop_front();
-        QTimer::singleShot(answer.delayMs, socket, [socket, answer] { reply(socket, answer.recording); });
+        QTimer::singleShot(answer.delayMs, socket,
+                           [socket, answer] { reply(socket, answer.recording); });
     }
 
     // Re-frames a capture: curl printed the body already de-chunked.
@@ -132,7 +139,8 @@ private:
                 continue;
             out += head[i].trimmed() + "\r\n";
         }
-        out += "Content-Length: " + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        out += "Content-Length: " + QByteArray::number(body.size()) +
+               "\r\nConnection: close\r\n\r\n" + body;
         socket->write(out);
         socket->disconnectFromHost();
     }
@@ -141,8 +149,7 @@ private:
     QHash<QTcpSocket *, QByteArray> m_buffers;
 };
 
-template <class T>
-struct Outcome
+template <class T> struct Outcome
 {
     bool called = false;
     Result<T> result = fail(ErrorCode::InternalError, "not called");
@@ -211,7 +218,10 @@ private Q_SLOTS:
         QVERIFY(connections.result.has_value());
         QCOMPARE(client.myId(), kOwnId);
         QCOMPARE(connections.result->keys(), QStringList{kPeerId});
-        QVERIFY(connections.result->value(kPeerId).toObject().value(QLatin1String("connected")).toBool());
+        QVERIFY(connections.result->value(kPeerId)
+                    .toObject()
+                    .value(QLatin1String("connected"))
+                    .toBool());
     }
 
     void readsConfigAndVersion()
@@ -229,8 +239,10 @@ private Q_SLOTS:
         client.version(this, version.callback());
         QTRY_VERIFY(devices.called && folders.called && version.called);
         QCOMPARE(devices.result->size(), 2);
-        QCOMPARE(folders.result->first().toObject().value(QLatin1String("id")).toString(), QStringLiteral("mail"));
-        QCOMPARE(version.result->value(QLatin1String("version")).toString(), QStringLiteral("v1.19.2-ds1"));
+        QCOMPARE(folders.result->first().toObject().value(QLatin1String("id")).toString(),
+                 QStringLiteral("mail"));
+        QCOMPARE(version.result->value(QLatin1String("version")).toString(),
+                 QStringLiteral("v1.19.2-ds1"));
         // A reply of the wrong shape is invalid data, not a crash.
         ReplayServer wrong;
         wrong.route("GET /rest/config/devices", QStringLiteral("ping.http"));
@@ -251,8 +263,10 @@ private Q_SLOTS:
         SyncthingClient client(&m_network);
         attach(client, server);
         Outcome<void> add, share, pause, scan;
-        client.addDevice(kPeerId, QStringLiteral("node2"), {QStringLiteral("tcp://127.0.0.1:1")}, this, add.callback());
-        client.shareFolder(QJsonObject{{QStringLiteral("id"), QStringLiteral("mail")}}, this, share.callback());
+        client.addDevice(kPeerId, QStringLiteral("node2"), {QStringLiteral("tcp://127.0.0.1:1")},
+                         this, add.callback());
+        client.shareFolder(QJsonObject{{QStringLiteral("id"), QStringLiteral("mail")}}, this,
+                           share.callback());
         client.setFolderPaused(QStringLiteral("mail"), true, this, pause.callback());
         client.scan(QStringLiteral("mail"), QStringLiteral("a/b"), this, scan.callback());
         QTRY_VERIFY(add.called && share.called && pause.called && scan.called);
@@ -260,11 +274,14 @@ private Q_SLOTS:
         std::map<QByteArray, ReplayServer::Seen> byTarget;
         for (const auto &seen : server.seen)
             byTarget[seen.method + ' ' + seen.target] = seen;
-        const auto device = QJsonDocument::fromJson(byTarget["POST /rest/config/devices"].body).object();
+        const auto device =
+            QJsonDocument::fromJson(byTarget["POST /rest/config/devices"].body).object();
         QCOMPARE(device.value(QLatin1String("deviceID")).toString(), kPeerId);
-        QCOMPARE(device.value(QLatin1String("addresses")).toArray().first().toString(), QStringLiteral("tcp://127.0.0.1:1"));
+        QCOMPARE(device.value(QLatin1String("addresses")).toArray().first().toString(),
+                 QStringLiteral("tcp://127.0.0.1:1"));
         QCOMPARE(byTarget["PATCH /rest/config/folders/mail"].body, QByteArray("{\"paused\":true}"));
-        QCOMPARE(byTarget["PATCH /rest/config/folders/mail"].headers.value("content-type"), QByteArray("application/json"));
+        QCOMPARE(byTarget["PATCH /rest/config/folders/mail"].headers.value("content-type"),
+                 QByteArray("application/json"));
         QVERIFY(byTarget.count("POST /rest/db/scan?folder=mail&sub=a/b"));
     }
 
@@ -285,7 +302,8 @@ private Q_SLOTS:
         QTRY_VERIFY(paused.called);
         QVERIFY(paused.result.has_value());
         QVERIFY(!paused.result->has_value());
-        QCOMPARE(server.seen[0].target, QByteArray("/rest/db/completion?folder=mail&device=") + kPeerId.toLatin1());
+        QCOMPARE(server.seen[0].target,
+                 QByteArray("/rest/db/completion?folder=mail&device=") + kPeerId.toLatin1());
     }
 
     void statusErrorsAndPending()
@@ -320,11 +338,13 @@ private Q_SLOTS:
         attach(client, server);
 
         Outcome<void> refused;
-        client.setIgnores(QStringLiteral("mail"), {QStringLiteral("(?d)*.tmp"), QStringLiteral("[oops")}, this,
+        client.setIgnores(QStringLiteral("mail"),
+                          {QStringLiteral("(?d)*.tmp"), QStringLiteral("[oops")}, this,
                           refused.callback());
         QTRY_VERIFY(refused.called);
         QCOMPARE(refused.result.error().code, ErrorCode::BadRequest);
-        QVERIFY(QString::fromStdString(refused.result.error().message).contains(QLatin1String("line 2")));
+        QVERIFY(QString::fromStdString(refused.result.error().message)
+                    .contains(QLatin1String("line 2")));
         QVERIFY(server.seen.empty()); // nothing reached Syncthing
 
         Outcome<void> pushed;
@@ -332,7 +352,10 @@ private Q_SLOTS:
         client.setIgnores(QStringLiteral("mail"), lines, this, pushed.callback());
         QTRY_VERIFY(pushed.called);
         QVERIFY(pushed.result.has_value());
-        QCOMPARE(QJsonDocument::fromJson(server.seen.back().body).object().value(QLatin1String("ignore")).toArray(),
+        QCOMPARE(QJsonDocument::fromJson(server.seen.back().body)
+                     .object()
+                     .value(QLatin1String("ignore"))
+                     .toArray(),
                  QJsonArray::fromStringList(lines));
 
         // Should a pattern slip past us, Syncthing's "error" (recorded) still fails the call.
@@ -354,7 +377,8 @@ private Q_SLOTS:
         SyncthingClient client(&m_network);
         attach(client, server);
         Outcome<QJsonDocument> slow;
-        client.request("GET", QStringLiteral("/rest/system/ping"), {}, {}, 200, this, slow.callback());
+        client.request("GET", QStringLiteral("/rest/system/ping"), {}, {}, 200, this,
+                       slow.callback());
         QTRY_VERIFY_WITH_TIMEOUT(slow.called, 5000);
         QCOMPARE(slow.result.error().code, ErrorCode::Timeout);
     }
@@ -396,14 +420,16 @@ private Q_SLOTS:
             probe.listen(QHostAddress::LocalHost, 0);
             closed = probe.serverPort();
         }
-        client.setEndpoint({QUrl(QStringLiteral("http://127.0.0.1:%1").arg(closed)), "k", QSslCertificate()});
+        client.setEndpoint(
+            {QUrl(QStringLiteral("http://127.0.0.1:%1").arg(closed)), "k", QSslCertificate()});
         Outcome<void> refused;
         client.ping(this, refused.callback());
         QTRY_VERIFY(refused.called);
         QCOMPARE(refused.result.error().code, ErrorCode::Unreachable);
 
         ReplayServer server;
-        server.route("GET /rest/system/ping", QStringLiteral("db-completion-paused.http")); // 404 text
+        server.route("GET /rest/system/ping",
+                     QStringLiteral("db-completion-paused.http")); // 404 text
         server.route("GET /rest/system/version", QStringLiteral("not-json.http"));
         attach(client, server);
         Outcome<void> notFound;
@@ -428,7 +454,8 @@ private Q_SLOTS:
         server.route("GET /rest/events", QString()); // ...and QtNetwork's own single retry too
         server.route("GET /rest/events", QStringLiteral("events-restarted-first.http"));
         server.route("GET /rest/events", QStringLiteral("events-restarted-since1.http"));
-        server.route("GET /rest/events", QStringLiteral("events-filter-first.http"), 60000); // then quiet
+        server.route("GET /rest/events", QStringLiteral("events-filter-first.http"),
+                     60000); // then quiet
         SyncthingClient client(&m_network);
         attach(client, server);
         const QStringList types{QStringLiteral("FolderPaused"), QStringLiteral("FolderResumed"),
@@ -448,9 +475,11 @@ private Q_SLOTS:
         QStringList typesSeen;
         for (const auto &args : received)
             typesSeen << args.first().toJsonObject().value(QLatin1String("type")).toString();
-        const QString paused = QStringLiteral("FolderPaused"), resumed = QStringLiteral("FolderResumed"),
+        const QString paused = QStringLiteral("FolderPaused"),
+                      resumed = QStringLiteral("FolderResumed"),
                       changed = QStringLiteral("StateChanged");
-        QCOMPARE(typesSeen, (QStringList{paused, changed, changed, resumed, changed, resumed, changed, changed, changed}));
+        QCOMPARE(typesSeen, (QStringList{paused, changed, changed, resumed, changed, resumed,
+                                         changed, changed, changed}));
         QTRY_COMPARE(server.seen.size(), size_t(7));
         const QByteArray filter = "events=FolderPaused,FolderResumed,StateChanged,FolderCompletion";
         QCOMPARE(server.seen[0].target, "/rest/events?" + filter + "&limit=1&timeout=0");
@@ -482,8 +511,11 @@ private Q_SLOTS:
         QCOMPARE(failed.count(), 1);
         QCOMPARE(failed.first().first().value<mm::Error>().code, ErrorCode::AccessDenied);
         const QJsonObject event = received.first().first().toJsonObject();
-        QCOMPARE(event.value(QLatin1String("type")).toString(), QStringLiteral("LocalChangeDetected"));
-        QCOMPARE(event.value(QLatin1String("data")).toObject().value(QLatin1String("path")).toString(), QStringLiteral("a.txt"));
+        QCOMPARE(event.value(QLatin1String("type")).toString(),
+                 QStringLiteral("LocalChangeDetected"));
+        QCOMPARE(
+            event.value(QLatin1String("data")).toObject().value(QLatin1String("path")).toString(),
+            QStringLiteral("a.txt"));
         QCOMPARE(server.seen[1].target, QByteArray("/rest/events/disk?limit=1&timeout=0"));
         stream.stop();
     }
@@ -497,11 +529,14 @@ private Q_SLOTS:
         const auto makeCertificate = [&](const QString &name) {
             QProcess openssl;
             openssl.start(QStringLiteral("openssl"),
-                          {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("ec"),
-                           QStringLiteral("-pkeyopt"), QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
-                           QStringLiteral("-subj"), QStringLiteral("/CN=syncthing"), QStringLiteral("-days"), QStringLiteral("2"),
-                           QStringLiteral("-keyout"), dir.filePath(name + QStringLiteral(".key")),
-                           QStringLiteral("-out"), dir.filePath(name + QStringLiteral(".pem"))});
+                          {QStringLiteral("req"), QStringLiteral("-x509"),
+                           QStringLiteral("-newkey"), QStringLiteral("ec"),
+                           QStringLiteral("-pkeyopt"),
+                           QStringLiteral("ec_paramgen_curve:prime256v1"), QStringLiteral("-nodes"),
+                           QStringLiteral("-subj"), QStringLiteral("/CN=syncthing"),
+                           QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-keyout"),
+                           dir.filePath(name + QStringLiteral(".key")), QStringLiteral("-out"),
+                           dir.filePath(name + QStringLiteral(".pem"))});
             return openssl.waitForFinished(30000) && openssl.exitCode() == 0;
         };
         if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
@@ -529,8 +564,9 @@ private Q_SLOTS:
                 connect(socket, &QTcpSocket::readyRead, socket, [socket, body] {
                     if (!socket->readAll().contains("\r\n\r\n"))
                         return;
-                    socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
-                                  + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+                    socket->write("HTTP/1.1 200 OK\r\nContent-Type: "
+                                  "application/json\r\nConnection: close\r\nContent-Length: " +
+                                  QByteArray::number(body.size()) + "\r\n\r\n" + body);
                     socket->disconnectFromHost();
                 });
             }
@@ -609,18 +645,26 @@ private Q_SLOTS:
         QTest::addColumn<int>("port");
         QTest::addColumn<bool>("tls");
         const QByteArray recorded = dataFile(QStringLiteral("config.xml"));
-        QTest::newRow("generated by syncthing 1.19") << recorded << true << "127.0.0.1" << 42384 << false;
+        QTest::newRow("generated by syncthing 1.19")
+            << recorded << true << "127.0.0.1" << 42384 << false;
         const auto gui = [](const char *attributes, const char *inner) {
-            return QByteArray("<configuration version=\"36\"><gui ") + attributes + ">" + inner
-                   + "</gui><device id=\"X\"><address>dynamic</address></device></configuration>";
+            return QByteArray("<configuration version=\"36\"><gui ") + attributes + ">" + inner +
+                   "</gui><device id=\"X\"><address>dynamic</address></device></configuration>";
         };
-        QTest::newRow("tls any address") << gui("enabled=\"true\" tls=\"true\"", "<address>0.0.0.0:8384</address><apikey>k</apikey>")
+        QTest::newRow("tls any address") << gui("enabled=\"true\" tls=\"true\"",
+                                                "<address>0.0.0.0:8384</address><apikey>k</apikey>")
                                          << true << "127.0.0.1" << 8384 << true;
-        QTest::newRow("ipv6") << gui("tls=\"false\"", "<address>[::1]:8385</address><apikey>k</apikey>") << true << "::1" << 8385 << false;
-        QTest::newRow("no api key") << gui("", "<address>127.0.0.1:8384</address>") << false << "" << 0 << false;
-        QTest::newRow("unix socket") << gui("", "<address>/run/st.sock</address><apikey>k</apikey>") << false << "" << 0 << false;
-        QTest::newRow("no port") << gui("", "<address>127.0.0.1</address><apikey>k</apikey>") << false << "" << 0 << false;
-        QTest::newRow("broken xml") << QByteArray("<configuration><gui>") << false << "" << 0 << false;
+        QTest::newRow("ipv6") << gui("tls=\"false\"",
+                                     "<address>[::1]:8385</address><apikey>k</apikey>")
+                              << true << "::1" << 8385 << false;
+        QTest::newRow("no api key")
+            << gui("", "<address>127.0.0.1:8384</address>") << false << "" << 0 << false;
+        QTest::newRow("unix socket") << gui("", "<address>/run/st.sock</address><apikey>k</apikey>")
+                                     << false << "" << 0 << false;
+        QTest::newRow("no port") << gui("", "<address>127.0.0.1</address><apikey>k</apikey>")
+                                 << false << "" << 0 << false;
+        QTest::newRow("broken xml")
+            << QByteArray("<configuration><gui>") << false << "" << 0 << false;
     }
     void parsesTheNodeConfig()
     {

@@ -280,14 +280,35 @@ Status Sandbox::start()
         return fail(user.error());
     m_user = *user;
 
+    // A free port is only free until someone binds it: on a shared machine another process may
+    // take one between our choice and the daemon's bind. Then start again with new ports.
+    for (int attempt = 1;; ++attempt) {
+        Status started = startOnce();
+        if (started)
+            break;
+        const bool portTaken = QString::fromStdString(started.error().message)
+                                   .contains(u"address already in use"_s, Qt::CaseInsensitive);
+        if (!portTaken || attempt == 3 || m_dir.isEmpty())
+            return started;
+        qInfo("sandbox: a port was taken meanwhile, starting again: %s",
+              started.error().describe().c_str());
+        discardAttempt();
+    }
+    m_startupMs = clock.elapsed();
+    qInfo("sandbox: %d node(s) up in %lld ms in %s", int(m_nodes.size()),
+          static_cast<long long>(m_startupMs), qPrintable(m_dir));
+    return {};
+}
+
+Status Sandbox::startOnce()
+{
     Status started = prepareDirectory();
     if (!started) {
         m_dir.clear(); // not ours: tearDown() must not sweep a directory we did not take
         m_temporaryDir.reset();
         return started;
     }
-    if (started)
-        started = prepareNodes();
+    started = prepareNodes();
     if (started)
         started = writeClientFiles();
     if (started)
@@ -298,22 +319,56 @@ Status Sandbox::start()
             all.append(i);
         started = waitUntilReady(all, true, true, true);
     }
-    m_running = true; // so that tearDown() cleans up a half start too
+    if (started)
+        started = checkAllRunning();
+    if (started)
+        started = writeStateFile();
     if (!started) {
+        m_running = true; // so that tearDown() cleans up a half start too
         const bool keep = m_options.keepDir;
         m_options.keepDir = true; // keep the logs that explain the failure
         tearDown();
         m_options.keepDir = keep;
-        return fail(started.error());
+        return started;
     }
-    if (Status written = writeStateFile(); !written) {
-        tearDown();
-        return fail(written.error());
-    }
-    m_startupMs = clock.elapsed();
-    qInfo("sandbox: %d node(s) up in %lld ms in %s", int(m_nodes.size()),
-          static_cast<long long>(m_startupMs), qPrintable(m_dir));
+    m_running = true;
     return {};
+}
+
+// A daemon that lost its port to another program dies, but that program may have answered our
+// probe: everyone must still be alive once all are "ready".
+Status Sandbox::checkAllRunning() const
+{
+    for (const auto &node : m_nodes) {
+        const std::pair<DaemonProcess *, QString> daemons[] = {
+            {node->sshd.get(), node->info.sshdLogFile},
+            {node->syncthing.get(), node->info.syncthingLogFile},
+            {node->dovecot.get(), node->info.dovecotLogFile}};
+        for (const auto &[daemon, log] : daemons)
+            if (!daemon || !daemon->isRunning())
+                return fail(ErrorCode::Unreachable,
+                            (daemon ? daemon->spec().name : node->info.id).toStdString() +
+                                " exited: " + str(logTail(log)),
+                            str(log));
+    }
+    return {};
+}
+
+// After a failed attempt: forget its nodes and files (only what the sandbox itself created).
+void Sandbox::discardAttempt()
+{
+    m_nodes.clear();
+    if (m_dirIsTemporary) {
+        QDir(m_dir).removeRecursively();
+    } else {
+        QDir dir(m_dir);
+        const QStringList entries = dir.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+        for (const QString &entry : entries)
+            if (entry == u"client"_s || QRegularExpression(u"^node\\d+$"_s).match(entry).hasMatch())
+                QDir(dir.filePath(entry)).removeRecursively();
+        dir.remove(u"sandbox.json"_s);
+    }
+    m_dir.clear();
 }
 
 Status Sandbox::prepareDirectory()
@@ -325,8 +380,10 @@ Status Sandbox::prepareDirectory()
             return fail(ErrorCode::IoError, "cannot create a temporary directory");
         m_temporaryDir->setAutoRemove(false); // tearDown() decides, after the daemons are gone
         m_dir = m_temporaryDir->path();
+        m_dirIsTemporary = true;
     } else {
         m_dir = QDir::cleanPath(QFileInfo(m_options.dir).absoluteFilePath());
+        m_dirIsTemporary = false;
         QDir existing(m_dir);
         if (existing.exists() &&
             !existing.isEmpty(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden)) {

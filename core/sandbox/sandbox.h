@@ -91,6 +91,9 @@ public:
 private:
     struct Node;
 
+    Status startOnce();
+    Status checkAllRunning() const;
+    void discardAttempt();
     Status prepareDirectory();
     Status prepareNodes();
     Status startDaemons();
@@ -109,6 +112,7 @@ private:
     SandboxUser m_user;
     std::unique_ptr<QTemporaryDir> m_temporaryDir;
     QString m_dir;
+    bool m_dirIsTemporary = false;
     std::vector<std::unique_ptr<Node>> m_nodes;
     QSet<quint16> m_takenPorts;
     qint64 m_startupMs = 0;

@@ -7,7 +7,9 @@
 # (label fuzz, in the default run) that runs the target from a clang tree the fixture test
 # `fuzz_build` configures and builds in <build>/fuzz-tree.
 
-set(MAILMESH_FUZZ_SMOKE_SECONDS 10 CACHE STRING "Seconds each fuzz target runs in the smoke test")
+include_guard(GLOBAL) # included by tests/CMakeLists.txt (fuzz tree) or protocol.cmake (default tree)
+
+set(MAILMESH_FUZZ_SMOKE_SECONDS 8 CACHE STRING "Seconds each fuzz target runs in the smoke test")
 set(MAILMESH_FUZZ_RUNNER ${CMAKE_CURRENT_LIST_DIR}/fuzz/runfuzz.cmake)
 
 if(MAILMESH_FUZZ)
@@ -16,10 +18,8 @@ if(MAILMESH_FUZZ)
   target_compile_options(mailmesh_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined
                          -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
   target_link_options(mailmesh_options INTERFACE -fsanitize=address,undefined)
-  if(NOT TARGET mailmesh_fuzz_all)
-    add_custom_target(mailmesh_fuzz_all)
-  endif()
-elseif(NOT TARGET fuzz_build)
+  add_custom_target(mailmesh_fuzz_all)
+else()
   find_program(MAILMESH_FUZZ_CLANGXX NAMES clang++-14 clang++)
   find_program(MAILMESH_FUZZ_CLANG NAMES clang-14 clang)
   set(fuzz_tree ${PROJECT_BINARY_DIR}/fuzz-tree)

@@ -140,6 +140,7 @@ int runOneShot(const protocol::CommandRegistry &registry, std::span<const std::s
 
     struct sigaction action = {};
     action.sa_handler = onInterrupt;
+    action.sa_flags = SA_RESETHAND; // a second Ctrl-C kills, for a command that does not check
     sigemptyset(&action.sa_mask);
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);

@@ -188,8 +188,13 @@ void SshSession::connectToHost()
     m_master->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
 #endif
     connect(m_master, &QProcess::readyReadStandardOutput, this, &SshSession::onMasterOutput);
-    connect(m_master, &QProcess::readyReadStandardError, this,
-            [this] { m_masterStderr += m_master->readAllStandardError().right(64 * 1024); });
+    connect(m_master, &QProcess::readyReadStandardError, this, [this] {
+        // Only the tail is ever read (the reason it stopped): a long-lived master must
+        // not grow this without bound.
+        m_masterStderr += m_master->readAllStandardError();
+        if (m_masterStderr.size() > 128 * 1024)
+            m_masterStderr = m_masterStderr.right(64 * 1024);
+    });
     connect(m_master, &QProcess::finished, this, &SshSession::onMasterFinished);
     connect(m_master, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
         if (error != QProcess::FailedToStart)

@@ -294,6 +294,27 @@ private Q_SLOTS:
                  where->standardOutput.constData());
     }
 
+    void disconnectStopsTheMasterAndItsTunnels()
+    {
+        auto s = session(1);
+        QVERIFY(connect(*s));
+        quint16 port = 0;
+        s->addForward(QStringLiteral("127.0.0.1"), m_sandbox->node(1).syncthingGuiPort, this,
+                      [&](Result<quint16> local) { port = local ? *local : 1; });
+        QTRY_VERIFY(port != 0 && port != 1);
+        const qint64 master = s->masterProcessId();
+        QVERIFY(master > 0);
+        QSignalSpy disconnected(s.get(), &SshSession::disconnected);
+        s->disconnectFromHost();
+        QCOMPARE(s->state(), SshSession::State::Disconnected);
+        QTRY_VERIFY(::kill(static_cast<pid_t>(master), 0) != 0); // the master process is gone
+        QTcpSocket probe;
+        probe.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(!probe.waitForConnected(1000));
+        QCOMPARE(disconnected.count(), 0); // asked for: not reported as a loss
+        QVERIFY(connect(*s));
+    }
+
     // Last: it replaces node1's key, and every connection to node1 with it.
     void aChangedKeyIsRefusedNamingBothFingerprints()
     {

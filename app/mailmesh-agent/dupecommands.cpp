@@ -52,10 +52,12 @@ Result<std::vector<std::string>> idList(const nlohmann::json &params, const char
     std::vector<std::string> out;
     if (const auto it = params.find(arrayKey); it != params.end() && !it->is_null()) {
         if (!it->is_array())
-            return fail(ErrorCode::BadRequest, std::string(arrayKey) + " must be an array of strings");
+            return fail(ErrorCode::BadRequest,
+                        std::string(arrayKey) + " must be an array of strings");
         for (const auto &v : *it) {
             if (!v.is_string())
-                return fail(ErrorCode::BadRequest, std::string(arrayKey) + " must be an array of strings");
+                return fail(ErrorCode::BadRequest,
+                            std::string(arrayKey) + " must be an array of strings");
             out.push_back(v.get<std::string>());
         }
     }
@@ -80,8 +82,8 @@ std::string problemLines(const nlohmann::json &problems)
 {
     std::string text;
     for (const auto &p : problems)
-        text += "  " + p.value("kind", std::string()) + "  " + p.value("path", std::string()) + "  " +
-                p.value("detail", std::string()) + "\n";
+        text += "  " + p.value("kind", std::string()) + "  " + p.value("path", std::string()) +
+                "  " + p.value("detail", std::string()) + "\n";
     return text;
 }
 
@@ -113,10 +115,13 @@ std::string formatDupes(const nlohmann::json &r)
     for (const auto &g : r.value("groups", nlohmann::json::array())) {
         const std::string folder = g.value("folder", std::string());
         text += g.value("id", std::string()) + "  " + g.value("kind", std::string()) + "  " +
-                (folder.empty() ? "." : folder) + (g.value("removable", false) ? "" : "  (not removable)") + "\n";
+                (folder.empty() ? "." : folder) +
+                (g.value("removable", false) ? "" : "  (not removable)") + "\n";
         for (const auto &m : g.value("members", nlohmann::json::array()))
-            text += "    " + m.value("name", std::string()) + "  " + std::to_string(m.value("size", 0ULL)) + "\n";
-        text += "    keep " + g.value("keeper", std::string()) + ": " + g.value("reason", std::string()) + "\n";
+            text += "    " + m.value("name", std::string()) + "  " +
+                    std::to_string(m.value("size", 0ULL)) + "\n";
+        text += "    keep " + g.value("keeper", std::string()) + ": " +
+                g.value("reason", std::string()) + "\n";
     }
     text += std::to_string(r.value("groups", nlohmann::json::array()).size()) + " groups in " +
             std::to_string(r.value("messages", 0ULL)) + " messages, " +
@@ -129,8 +134,8 @@ std::string formatDupes(const nlohmann::json &r)
 
 // dedupe --------------------------------------------------------------------------------------
 
-Result<nlohmann::json> runDedupe(const nlohmann::json &params, const maildir::ProgressSink &progress,
-                                 const protocol::ItemSink &)
+Result<nlohmann::json> runDedupe(const nlohmann::json &params,
+                                 const maildir::ProgressSink &progress, const protocol::ItemSink &)
 {
     auto root = openRoot(params);
     if (!root)
@@ -159,8 +164,8 @@ std::string formatDedupe(const nlohmann::json &r)
     std::string text;
     const bool dry = r.value("dryRun", false);
     for (const auto &a : r.value("actions", nlohmann::json::array()))
-        text += std::string(dry ? "would " : (a.value("done", false) ? "" : "NOT ")) + a.value("action", std::string()) +
-                "  " + a.value("from", std::string()) +
+        text += std::string(dry ? "would " : (a.value("done", false) ? "" : "NOT ")) +
+                a.value("action", std::string()) + "  " + a.value("from", std::string()) +
                 (a.contains("to") ? " -> " + a.value("to", std::string()) : std::string()) + "\n";
     text += std::to_string(r.value("groupsResolved", 0ULL)) + " groups resolved, " +
             std::to_string(r.value("groupsLeft", 0ULL)) + " left";
@@ -175,8 +180,8 @@ std::string formatDedupe(const nlohmann::json &r)
 
 // restore, quarantine list/purge --------------------------------------------------------------
 
-Result<nlohmann::json> runRestore(const nlohmann::json &params, const maildir::ProgressSink &progress,
-                                  const protocol::ItemSink &)
+Result<nlohmann::json> runRestore(const nlohmann::json &params,
+                                  const maildir::ProgressSink &progress, const protocol::ItemSink &)
 {
     auto root = openRoot(params);
     if (!root)
@@ -204,8 +209,8 @@ Result<nlohmann::json> runRestore(const nlohmann::json &params, const maildir::P
     return nlohmann::json(*report);
 }
 
-Result<nlohmann::json> runQuarantineList(const nlohmann::json &params, const maildir::ProgressSink &,
-                                         const protocol::ItemSink &)
+Result<nlohmann::json> runQuarantineList(const nlohmann::json &params,
+                                         const maildir::ProgressSink &, const protocol::ItemSink &)
 {
     auto root = openRoot(params);
     if (!root)
@@ -224,21 +229,23 @@ std::string formatQuarantineList(const nlohmann::json &r)
     std::string text;
     for (const auto &e : r.value("entries", nlohmann::json::array()))
         text += e.value("id", std::string()) + "  " + e.value("time", std::string()) + "  " +
-                std::to_string(e.value("size", 0ULL)) + "  " + e.value("reason", std::string()) + "  " +
-                e.value("originalPath", std::string()) + "\n";
+                std::to_string(e.value("size", 0ULL)) + "  " + e.value("reason", std::string()) +
+                "  " + e.value("originalPath", std::string()) + "\n";
     text += std::to_string(r.value("count", 0ULL)) + " quarantined files, " +
-            std::to_string(r.value("totalBytes", 0ULL)) + " bytes, in " + r.value("stateDir", std::string()) + "\n";
+            std::to_string(r.value("totalBytes", 0ULL)) + " bytes, in " +
+            r.value("stateDir", std::string()) + "\n";
     return text;
 }
 
-Result<nlohmann::json> runQuarantinePurge(const nlohmann::json &params, const maildir::ProgressSink &,
-                                          const protocol::ItemSink &)
+Result<nlohmann::json> runQuarantinePurge(const nlohmann::json &params,
+                                          const maildir::ProgressSink &, const protocol::ItemSink &)
 {
     auto root = openRoot(params);
     if (!root)
         return tl::unexpected(root.error());
     if (!params.contains("olderThan"))
-        return fail(ErrorCode::BadRequest, "quarantine purge needs --older-than DAYS: it deletes mail");
+        return fail(ErrorCode::BadRequest,
+                    "quarantine purge needs --older-than DAYS: it deletes mail");
     auto days = protocol::optionalInteger(params, "olderThan", -1);
     if (!days)
         return tl::unexpected(days.error());
@@ -250,7 +257,8 @@ Result<nlohmann::json> runQuarantinePurge(const nlohmann::json &params, const ma
     auto state = stateDirParam(params);
     if (!state)
         return tl::unexpected(state.error());
-    auto report = maildir::QuarantineAdmin::purge(*root, static_cast<unsigned>(*days), *dryRun, *state);
+    auto report =
+        maildir::QuarantineAdmin::purge(*root, static_cast<unsigned>(*days), *dryRun, *state);
     if (!report)
         return tl::unexpected(report.error());
     return nlohmann::json(*report);
@@ -258,7 +266,8 @@ Result<nlohmann::json> runQuarantinePurge(const nlohmann::json &params, const ma
 
 int purgeExitCode(const nlohmann::json &r)
 {
-    return r.value("problems", nlohmann::json::array()).empty() ? protocol::kExitOk : protocol::kExitSkipped;
+    return r.value("problems", nlohmann::json::array()).empty() ? protocol::kExitOk
+                                                                : protocol::kExitSkipped;
 }
 
 // headers -------------------------------------------------------------------------------------
@@ -270,7 +279,8 @@ Result<nlohmann::json> runHeaders(const nlohmann::json &params, const maildir::P
     if (!path)
         return tl::unexpected(path.error());
     if (!params.contains("root"))
-        return fail(ErrorCode::BadRequest, "headers needs --root ROOT: PATH must lie inside a mail root");
+        return fail(ErrorCode::BadRequest,
+                    "headers needs --root ROOT: PATH must lie inside a mail root");
     auto root = openRoot(params);
     if (!root)
         return tl::unexpected(root.error());
@@ -309,7 +319,8 @@ std::string formatHeaders(const nlohmann::json &r)
 
 // manifest and diff ---------------------------------------------------------------------------
 
-Result<nlohmann::json> runManifest(const nlohmann::json &params, const maildir::ProgressSink &progress,
+Result<nlohmann::json> runManifest(const nlohmann::json &params,
+                                   const maildir::ProgressSink &progress,
                                    const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
@@ -332,7 +343,8 @@ Result<nlohmann::json> runManifest(const nlohmann::json &params, const maildir::
                                  : state.error().message + ": content hashes are not cached";
     }
     auto summary = maildir::ManifestBuilder::build(
-        *root, cacheDir, [&](const maildir::ManifestFolder &folder) { items.emit(nlohmann::json(folder)); },
+        *root, cacheDir,
+        [&](const maildir::ManifestFolder &folder) { items.emit(nlohmann::json(folder)); },
         progress);
     if (!summary)
         return tl::unexpected(summary.error());
@@ -343,8 +355,9 @@ Result<nlohmann::json> runManifest(const nlohmann::json &params, const maildir::
 
 std::string formatManifest(const nlohmann::json &r)
 {
-    return std::to_string(r.value("folders", 0ULL)) + " folders, " + std::to_string(r.value("messages", 0ULL)) +
-           " messages; " + std::to_string(r.value("bytesHashed", 0ULL)) + " bytes hashed, " +
+    return std::to_string(r.value("folders", 0ULL)) + " folders, " +
+           std::to_string(r.value("messages", 0ULL)) + " messages; " +
+           std::to_string(r.value("bytesHashed", 0ULL)) + " bytes hashed, " +
            std::to_string(r.value("cacheHits", 0ULL)) + " cache hits\n";
 }
 
@@ -374,26 +387,28 @@ std::string formatDiff(const nlohmann::json &r)
 {
     std::string text;
     for (const auto &u : r.value("uidConflicts", nlohmann::json::array()))
-        text += "UID CONFLICT  " + u.value("folder", std::string()) + "  uid " + std::to_string(u.value("uid", 0U)) +
-                ": " + u["bases"].dump() + "\n";
+        text += "UID CONFLICT  " + u.value("folder", std::string()) + "  uid " +
+                std::to_string(u.value("uid", 0U)) + ": " + u["bases"].dump() + "\n";
     for (const auto &m : r.value("missingMessages", nlohmann::json::array()))
-        text += "missing  " + m.value("folder", std::string()) + "  " + m.value("base", std::string()) + "  on " +
-                m["missingOn"].dump() + "\n";
+        text += "missing  " + m.value("folder", std::string()) + "  " +
+                m.value("base", std::string()) + "  on " + m["missingOn"].dump() + "\n";
     for (const auto &f : r.value("flagDisagreements", nlohmann::json::array()))
-        text += "flags    " + f.value("folder", std::string()) + "  " + f.value("base", std::string()) + "  " +
-                f["flags"].dump() + "\n";
+        text += "flags    " + f.value("folder", std::string()) + "  " +
+                f.value("base", std::string()) + "  " + f["flags"].dump() + "\n";
     for (const auto &k : r.value("keywordClashes", nlohmann::json::array()))
-        text += "keyword  " + k.value("folder", std::string()) + "  letter " + k.value("letter", std::string()) +
-                "  " + k["names"].dump() + "\n";
+        text += "keyword  " + k.value("folder", std::string()) + "  letter " +
+                k.value("letter", std::string()) + "  " + k["names"].dump() + "\n";
     text += std::to_string(r.value("foldersCompared", 0ULL)) + " folders compared, " +
             std::to_string(r.value("foldersEqual", 0ULL)) + " equal; " +
-            std::to_string(r.value("uidConflicts", nlohmann::json::array()).size()) + " UID conflicts\n";
+            std::to_string(r.value("uidConflicts", nlohmann::json::array()).size()) +
+            " UID conflicts\n";
     return text;
 }
 
 int diffExitCode(const nlohmann::json &r)
 {
-    return r.value("uidConflicts", nlohmann::json::array()).empty() ? protocol::kExitOk : protocol::kExitSkipped;
+    return r.value("uidConflicts", nlohmann::json::array()).empty() ? protocol::kExitOk
+                                                                    : protocol::kExitSkipped;
 }
 
 } // namespace
@@ -401,8 +416,9 @@ int diffExitCode(const nlohmann::json &r)
 std::vector<protocol::Command> dupeCommands()
 {
     std::vector<protocol::Command> commands;
-    const protocol::CommandOption state{"--state", "stateDir", ValueKind::Path,
-                                        "state dir (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"};
+    const protocol::CommandOption state{
+        "--state", "stateDir", ValueKind::Path,
+        "state dir (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"};
 
     protocol::Command dupes;
     dupes.name = "dupes";
@@ -414,11 +430,13 @@ std::vector<protocol::Command> dupeCommands()
 
     protocol::Command dedupe;
     dedupe.name = "dedupe";
-    dedupe.summary = "resolve duplicate groups (all, or --group ID,ID); removed files go to quarantine";
+    dedupe.summary =
+        "resolve duplicate groups (all, or --group ID,ID); removed files go to quarantine";
     dedupe.arguments = {{"root", ValueKind::Path}};
-    dedupe.options = {{"--group", "group", ValueKind::Text, "only these group ids (comma separated)"},
-                      {"--dry-run", "dryRun", ValueKind::Flag, "print the plan, change nothing"},
-                      state};
+    dedupe.options = {
+        {"--group", "group", ValueKind::Text, "only these group ids (comma separated)"},
+        {"--dry-run", "dryRun", ValueKind::Flag, "print the plan, change nothing"},
+        state};
     dedupe.run = runDedupe;
     dedupe.formatText = formatDedupe;
     dedupe.exitCode = skippedExitCode;
@@ -426,12 +444,14 @@ std::vector<protocol::Command> dupeCommands()
 
     protocol::Command restore;
     restore.name = "restore";
-    restore.summary = "put quarantined files back (--id ID,ID or --all); a taken name is never overwritten";
+    restore.summary =
+        "put quarantined files back (--id ID,ID or --all); a taken name is never overwritten";
     restore.arguments = {{"root", ValueKind::Path}};
-    restore.options = {{"--id", "id", ValueKind::Text, "quarantine ids (comma separated)"},
-                       {"--all", "all", ValueKind::Flag, "everything, and undo dedupe's keeper renames"},
-                       {"--dry-run", "dryRun", ValueKind::Flag, "print the plan, change nothing"},
-                       state};
+    restore.options = {
+        {"--id", "id", ValueKind::Text, "quarantine ids (comma separated)"},
+        {"--all", "all", ValueKind::Flag, "everything, and undo dedupe's keeper renames"},
+        {"--dry-run", "dryRun", ValueKind::Flag, "print the plan, change nothing"},
+        state};
     restore.run = runRestore;
     restore.exitCode = skippedExitCode;
     commands.push_back(std::move(restore));
@@ -447,7 +467,8 @@ std::vector<protocol::Command> dupeCommands()
 
     protocol::Command purge;
     purge.name = "quarantine-purge";
-    purge.summary = "DELETE quarantined files older than --older-than DAYS (the only deletion of mail)";
+    purge.summary =
+        "DELETE quarantined files older than --older-than DAYS (the only deletion of mail)";
     purge.arguments = {{"root", ValueKind::Path}};
     purge.options = {{"--older-than", "olderThan", ValueKind::Integer, "days (required)"},
                      {"--dry-run", "dryRun", ValueKind::Flag, "list what would go, delete nothing"},
@@ -460,16 +481,19 @@ std::vector<protocol::Command> dupeCommands()
     headers.name = "headers";
     headers.summary = "the header fields of one message (PATH inside --root ROOT)";
     headers.arguments = {{"path", ValueKind::Path}};
-    headers.options = {{"--root", "root", ValueKind::Path, "the mail root PATH must lie in (required)"}};
+    headers.options = {
+        {"--root", "root", ValueKind::Path, "the mail root PATH must lie in (required)"}};
     headers.run = runHeaders;
     headers.formatText = formatHeaders;
     commands.push_back(std::move(headers));
 
     protocol::Command manifest;
     manifest.name = "manifest";
-    manifest.summary = "one frame per folder: messages with content hashes, uidlist, keywords, digest";
+    manifest.summary =
+        "one frame per folder: messages with content hashes, uidlist, keywords, digest";
     manifest.arguments = {{"root", ValueKind::Path}};
-    manifest.options = {{"--no-cache", "noCache", ValueKind::Flag, "hash every message, use no cache"}, state};
+    manifest.options = {
+        {"--no-cache", "noCache", ValueKind::Flag, "hash every message, use no cache"}, state};
     manifest.run = runManifest;
     manifest.formatText = formatManifest;
     commands.push_back(std::move(manifest));

@@ -23,7 +23,8 @@ namespace mm::maildir {
 
 namespace {
 
-constexpr DupeKind kOrder[] = {DupeKind::FlagDivergence, DupeKind::SyncConflict, DupeKind::SameMessage};
+constexpr DupeKind kOrder[] = {DupeKind::FlagDivergence, DupeKind::SyncConflict,
+                               DupeKind::SameMessage};
 
 // The hash a group recorded for a member: whole bytes, or the body for same-message with an ID.
 Result<std::string> currentHash(int folderFd, const std::string &member, bool body,
@@ -107,7 +108,8 @@ public:
             for (const auto &group : found.groups) {
                 if (group.kind != kind || m_progress.cancelled())
                     continue;
-                const bool selected = m_options.groupIds.empty() || m_options.groupIds.count(group.id);
+                const bool selected =
+                    m_options.groupIds.empty() || m_options.groupIds.count(group.id);
                 if (!selected || !group.removable) {
                     if (kind == DupeKind::FlagDivergence || !m_counted.count(group.id))
                         ++m_report.groupsLeft;
@@ -131,23 +133,32 @@ private:
                 keeperHash = m.sha256;
 
         if (group.kind == DupeKind::FlagDivergence && group.keeperSource != group.keeper) {
-            DedupeAction a{group.id, group.kind, "rename", joinRel(group.folder, group.keeperSource),
-                           joinRel(group.folder, group.keeper), {}, false};
+            DedupeAction a{group.id,
+                           group.kind,
+                           "rename",
+                           joinRel(group.folder, group.keeperSource),
+                           joinRel(group.folder, group.keeper),
+                           {},
+                           false};
             if (!m_options.dryRun) {
                 const std::uint64_t seq = m_journal->nextSeq();
-                nlohmann::json rec{{"type", "move"}, {"seq", seq}, {"reason", "dedupe:flag-divergence"},
+                nlohmann::json rec{{"type", "move"},
+                                   {"seq", seq},
+                                   {"reason", "dedupe:flag-divergence"},
                                    {"group", group.id}};
                 putPath(rec, "from", a.from);
                 putPath(rec, "to", a.to);
                 m_journal->add(rec);
                 if (auto st = m_journal->flush(); !st) {
-                    m_report.problems.push_back({ProblemKind::ActionFailed, a.from, st.error().message});
+                    m_report.problems.push_back(
+                        {ProblemKind::ActionFailed, a.from, st.error().message});
                     return false;
                 }
                 if (renameAt2(folderFd, group.keeperSource.c_str(), folderFd, group.keeper.c_str(),
                               RENAME_NOREPLACE) != 0) {
-                    m_report.problems.push_back({ProblemKind::ActionFailed, a.from,
-                                                 std::string("rename to the keeper name: ") + std::strerror(errno)});
+                    m_report.problems.push_back(
+                        {ProblemKind::ActionFailed, a.from,
+                         std::string("rename to the keeper name: ") + std::strerror(errno)});
                     m_report.actions.push_back(a);
                     return false; // the others stay: nothing is removed without its keeper
                 }
@@ -171,16 +182,16 @@ private:
             // The bytes must still be the ones the group was built from, equal to the keeper's.
             auto now = currentHash(folderFd, m.name, bodyHash, from);
             if (!now || *now != m.sha256 || (!keeperHash.empty() && *now != keeperHash)) {
-                m_report.problems.push_back({ProblemKind::ActionFailed, from,
-                                             now ? "changed since it was examined: left in place"
-                                                 : now.error().message});
+                m_report.problems.push_back(
+                    {ProblemKind::ActionFailed, from,
+                     now ? "changed since it was examined: left in place" : now.error().message});
                 ok = false;
                 continue;
             }
-            QuarantineEntry entry = m_quarantine->plan(from, m.size,
-                                                       "dedupe:" + std::string(dupeKindName(group.kind)),
-                                                       group.kind == DupeKind::SameMessage ? std::string_view()
-                                                                                          : std::string_view(m.sha256));
+            QuarantineEntry entry = m_quarantine->plan(
+                from, m.size, "dedupe:" + std::string(dupeKindName(group.kind)),
+                group.kind == DupeKind::SameMessage ? std::string_view()
+                                                    : std::string_view(m.sha256));
             if (auto st = m_journal->flush(); !st) {
                 m_report.problems.push_back({ProblemKind::ActionFailed, from, st.error().message});
                 return changed;

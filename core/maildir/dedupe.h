@@ -30,7 +30,7 @@ struct DedupeAction
     std::string from;   // relative to ROOT
     std::string to;     // relative to ROOT (rename) or to the state dir (quarantine)
     std::string quarantineId;
-    bool done = false;  // false in a dry run, or when it was skipped (see problems)
+    bool done = false; // false in a dry run, or when it was skipped (see problems)
 };
 
 struct DedupeReport

@@ -57,7 +57,8 @@ private:
     std::size_t m_used = 0;
 };
 
-enum EntryFlag : std::uint8_t {
+enum EntryFlag : std::uint8_t
+{
     kHasMessageId = 1,
     kConflictCopy = 2,
     kUnreadable = 4,
@@ -98,7 +99,9 @@ Result<FileDigest> digestFile(int dirfd, std::string_view name, const std::strin
     UniqueFd fd(::openat(dirfd, cname.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid())
         return fail(errnoError(errno, "open", display));
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         return fail(ErrorCode::UnsafePath, display + ": not a regular file", display);
     MessageHeaders headers;
@@ -186,7 +189,8 @@ private:
 
     void list(std::size_t d)
     {
-        UniqueFd dir(::openat(m_folderFd, kSubdirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+        UniqueFd dir(
+            ::openat(m_folderFd, kSubdirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
         if (!dir.valid())
             return; // new -> cur (cur-only) or missing: scan reports broken folders
         DirReader reader(dir.get());
@@ -224,7 +228,9 @@ private:
             const std::string n(name(e));
             UniqueFd fd(::openat(m_dirFds[e.dir].get(), n.c_str(),
                                  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-            struct stat st{};
+            struct stat st
+            {
+            };
             if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
                 e.flags |= kUnreadable;
                 if (errno != ENOENT) // vanished since listing: a rename by Dovecot, not a problem
@@ -341,8 +347,9 @@ private:
                     g.keeperSource = m.name;
                     break;
                 }
-        g.reason = g.removable ? "union of the variants' flags (T only if every variant has it)"
-                               : "variants of one BASE with different bytes: not removed, look at them";
+        g.reason = g.removable
+                       ? "union of the variants' flags (T only if every variant has it)"
+                       : "variants of one BASE with different bytes: not removed, look at them";
         addGroup(std::move(g));
     }
 
@@ -376,8 +383,9 @@ private:
             g.members.push_back(member(i, dc->full));
             g.keeper = g.keeperSource = g.members.front().name;
             g.removable = dc->full == dorig->full;
-            g.reason = g.removable ? "the original; the conflict copy holds the same bytes"
-                                   : "the original; the conflict copy holds other bytes: not removed";
+            g.reason = g.removable
+                           ? "the original; the conflict copy holds the same bytes"
+                           : "the original; the conflict copy holds other bytes: not removed";
             addGroup(std::move(g));
         }
     }
@@ -393,8 +401,8 @@ private:
         m_byBase.shrink_to_fit();
         const auto candidateKey = [this](std::uint32_t i) {
             const Entry &e = entry(i);
-            return std::pair<std::uint8_t, std::uint64_t>(e.flags & kHasMessageId,
-                                                          (e.flags & kHasMessageId) ? e.key : e.size);
+            return std::pair<std::uint8_t, std::uint64_t>(
+                e.flags & kHasMessageId, (e.flags & kHasMessageId) ? e.key : e.size);
         };
         std::sort(reps.begin(), reps.end(), [&](std::uint32_t a, std::uint32_t b) {
             const auto ka = candidateKey(a), kb = candidateKey(b);
@@ -415,7 +423,9 @@ private:
     void confirmSameMessage(const std::vector<std::uint32_t> &candidates)
     {
         // Exact comparison: (Message-ID, body hash) with an ID, the whole bytes without.
-        std::map<std::pair<std::string, std::string>, std::vector<std::pair<std::uint32_t, std::string>>> groups;
+        std::map<std::pair<std::string, std::string>,
+                 std::vector<std::pair<std::uint32_t, std::string>>>
+            groups;
         for (const std::uint32_t idx : candidates) {
             const auto d = digest(idx);
             if (!d)
@@ -423,7 +433,8 @@ private:
             const bool hasId = !d->messageId.empty();
             if (hasId != bool(entry(idx).flags & kHasMessageId))
                 continue; // changed under us
-            groups[{d->messageId, hasId ? d->body : d->full}].emplace_back(idx, hasId ? d->body : d->full);
+            groups[{d->messageId, hasId ? d->body : d->full}].emplace_back(idx, hasId ? d->body
+                                                                                      : d->full);
         }
         for (auto &[key, members] : groups) {
             if (members.size() < 2)
@@ -436,7 +447,8 @@ private:
                 if (base(entry(idx)) < base(entry(keeper)))
                     keeper = idx;
             }
-            g.keeper = g.keeperSource = memberPath(kSubdirs[entry(keeper).dir], name(entry(keeper)));
+            g.keeper = g.keeperSource =
+                memberPath(kSubdirs[entry(keeper).dir], name(entry(keeper)));
             g.reason = key.first.empty() ? "identical bytes, no Message-ID; lowest BASE kept"
                                          : "same Message-ID and body; lowest BASE kept";
             addGroup(std::move(g));
@@ -525,7 +537,8 @@ Result<DupesReport> DupeFinder::find(const MailRoot &root, const ProgressSink &p
             return fail(ErrorCode::Cancelled, "dupes cancelled", root.path());
         auto fd = openDirBeneath(root.fd(), folder.relPath, root.path());
         if (!fd) {
-            report.problems.push_back({ProblemKind::Unreadable, folder.relPath, fd.error().message});
+            report.problems.push_back(
+                {ProblemKind::Unreadable, folder.relPath, fd.error().message});
             continue;
         }
         findInFolder(fd->get(), folder.relPath, report, progress);

@@ -15,33 +15,34 @@
 namespace mm::maildir {
 
 // The kinds of ARCHITECTURE.md "Shared vocabulary"; duplicates only ever live within one folder.
-enum class DupeKind {
+enum class DupeKind
+{
     FlagDivergence, // one BASE under several names
     SyncConflict,   // a Syncthing conflict copy beside its original
-    SameMessage,    // equal Message-ID and body (or, without one, identical bytes) under other BASEs
+    SameMessage, // equal Message-ID and body (or, without one, identical bytes) under other BASEs
 };
 
 std::string_view dupeKindName(DupeKind kind);
 
 struct DupeMember
 {
-    std::string name;   // relative to the folder: "cur/NAME" (or "new/NAME" in a classic folder)
+    std::string name; // relative to the folder: "cur/NAME" (or "new/NAME" in a classic folder)
     std::uint64_t size = 0;
     std::string sha256; // of the whole file, when it was read (flag-divergence, sync-conflict)
 };
 
 struct DupeGroup
 {
-    std::string id;     // first 16 hex digits of SHA-256 over the sorted member paths (ROOT-relative)
+    std::string id; // first 16 hex digits of SHA-256 over the sorted member paths (ROOT-relative)
     DupeKind kind = DupeKind::FlagDivergence;
-    std::string folder; // the folder, relative to ROOT ("" = ROOT itself)
+    std::string folder;              // the folder, relative to ROOT ("" = ROOT itself)
     std::vector<DupeMember> members; // sorted by name
     // What stays. For flag-divergence this may be a name no member has yet: keeperSource is then
     // renamed to it. For the other kinds keeper == keeperSource, an existing member.
     std::string keeper;
     std::string keeperSource;
-    std::string reason;     // why this keeper
-    bool removable = true;  // false: members differ in content, reported and never auto-removed
+    std::string reason;    // why this keeper
+    bool removable = true; // false: members differ in content, reported and never auto-removed
 };
 
 struct DupesReport

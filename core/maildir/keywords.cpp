@@ -66,7 +66,8 @@ Keywords Keywords::parse(std::string_view text)
             continue;
         }
         if (value >= kMaxKeywords) {
-            out.problems.push_back({lineNo, "index " + std::to_string(value) + " above 25: line ignored"});
+            out.problems.push_back(
+                {lineNo, "index " + std::to_string(value) + " above 25: line ignored"});
             continue;
         }
         if (name.empty()) {
@@ -74,11 +75,11 @@ Keywords Keywords::parse(std::string_view text)
             continue;
         }
         if (const auto other = out.letterOf(name); other && *other != char('a' + value))
-            out.problems.push_back({lineNo, "keyword " + std::string(name) + " also has letter "
-                                                + std::string(1, *other)});
+            out.problems.push_back({lineNo, "keyword " + std::string(name) + " also has letter " +
+                                                std::string(1, *other)});
         if (!out.names[value].empty())
-            out.problems.push_back({lineNo, "index " + std::to_string(value)
-                                                + " defined again, the later one counts"});
+            out.problems.push_back({lineNo, "index " + std::to_string(value) +
+                                                " defined again, the later one counts"});
         out.names[value] = std::string(name);
     }
     return out;
@@ -86,10 +87,12 @@ Keywords Keywords::parse(std::string_view text)
 
 Result<Keywords> Keywords::read(const std::string &path)
 {
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::stat(path.c_str(), &st) != 0) {
         const int err = errno;
-        return fail(err == ENOENT ? ErrorCode::NotFound
+        return fail(err == ENOENT   ? ErrorCode::NotFound
                     : err == EACCES ? ErrorCode::AccessDenied
                                     : ErrorCode::IoError,
                     path + ": " + std::strerror(err), path);
@@ -152,7 +155,8 @@ void from_json(const nlohmann::json &j, Keywords &keywords)
                 keywords.names[static_cast<std::size_t>(letter[0] - 'a')] = name.get<std::string>();
     if (const auto it = j.find("problems"); it != j.end() && it->is_array())
         for (const auto &p : *it)
-            keywords.problems.push_back({p.value("line", std::size_t{0}), p.value("reason", std::string())});
+            keywords.problems.push_back(
+                {p.value("line", std::size_t{0}), p.value("reason", std::string())});
 }
 
 } // namespace mm::maildir

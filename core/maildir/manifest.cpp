@@ -65,7 +65,9 @@ template <class T, class Reader>
 void readControlFile(int folderFd, const char *name, const std::string &display, Reader reader,
                      std::optional<T> &out, std::string &error)
 {
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstatat(folderFd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return; // absent: nothing to say
     if (!S_ISREG(st.st_mode)) {
@@ -127,7 +129,8 @@ ManifestFolder ManifestBuilder::buildFolder(int folderFd, const std::string &fol
     HashCache cache(cacheDir, folderRelPath);
     cache.load();
     for (std::size_t d = 0; d < kSubdirs.size(); ++d) {
-        UniqueFd dir(::openat(folderFd, kSubdirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+        UniqueFd dir(
+            ::openat(folderFd, kSubdirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
         if (!dir.valid())
             continue; // new -> cur, or missing (scan reports broken folders)
         DirReader reader(dir.get());
@@ -143,10 +146,13 @@ ManifestFolder ManifestBuilder::buildFolder(int folderFd, const std::string &fol
             }
             const std::string name(de.name);
             const std::string display = joinRel(folderRelPath, joinRel(kSubdirs[d], name));
-            struct stat st{};
+            struct stat st
+            {
+            };
             if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
                 if (errno != ENOENT) // renamed since listing: Dovecot at work, not a problem
-                    summary.problems.push_back({ProblemKind::Unreadable, display, std::strerror(errno)});
+                    summary.problems.push_back(
+                        {ProblemKind::Unreadable, display, std::strerror(errno)});
                 continue;
             }
             ManifestMessage m;
@@ -162,7 +168,8 @@ ManifestFolder ManifestBuilder::buildFolder(int folderFd, const std::string &fol
                 auto sha = hashFile(dir.get(), name, display, summary.bytesHashed);
                 if (!sha) {
                     if (sha.error().code != ErrorCode::NotFound)
-                        summary.problems.push_back({ProblemKind::Unreadable, display, sha.error().message});
+                        summary.problems.push_back(
+                            {ProblemKind::Unreadable, display, sha.error().message});
                     continue;
                 }
                 m.sha256 = *sha;
@@ -171,22 +178,24 @@ ManifestFolder ManifestBuilder::buildFolder(int folderFd, const std::string &fol
             out.messages.push_back(std::move(m));
         }
         if (reader.error() != 0)
-            summary.problems.push_back({ProblemKind::Unreadable, joinRel(folderRelPath, kSubdirs[d]),
+            summary.problems.push_back({ProblemKind::Unreadable,
+                                        joinRel(folderRelPath, kSubdirs[d]),
                                         std::string("readdir: ") + std::strerror(reader.error())});
     }
-    std::sort(out.messages.begin(), out.messages.end(), [](const ManifestMessage &a, const ManifestMessage &b) {
-        return std::tie(a.base, a.subdir, a.flags) < std::tie(b.base, b.subdir, b.flags);
-    });
-    readControlFile<Uidlist>(folderFd, "dovecot-uidlist", joinRel(folderRelPath, "dovecot-uidlist"),
-                             [](const std::string &p) { return Uidlist::read(p); }, out.uidlist,
-                             out.uidlistError);
+    std::sort(out.messages.begin(), out.messages.end(),
+              [](const ManifestMessage &a, const ManifestMessage &b) {
+                  return std::tie(a.base, a.subdir, a.flags) < std::tie(b.base, b.subdir, b.flags);
+              });
+    readControlFile<Uidlist>(
+        folderFd, "dovecot-uidlist", joinRel(folderRelPath, "dovecot-uidlist"),
+        [](const std::string &p) { return Uidlist::read(p); }, out.uidlist, out.uidlistError);
     std::string keywordsError;
-    readControlFile<Keywords>(folderFd, "dovecot-keywords", joinRel(folderRelPath, "dovecot-keywords"),
-                              [](const std::string &p) { return Keywords::read(p); }, out.keywords,
-                              keywordsError);
+    readControlFile<Keywords>(
+        folderFd, "dovecot-keywords", joinRel(folderRelPath, "dovecot-keywords"),
+        [](const std::string &p) { return Keywords::read(p); }, out.keywords, keywordsError);
     if (!keywordsError.empty())
-        summary.problems.push_back({ProblemKind::Unreadable, joinRel(folderRelPath, "dovecot-keywords"),
-                                    keywordsError});
+        summary.problems.push_back(
+            {ProblemKind::Unreadable, joinRel(folderRelPath, "dovecot-keywords"), keywordsError});
     out.digest = out.computeDigest();
     if (auto saved = cache.save(); !saved)
         summary.problems.push_back({ProblemKind::ActionFailed, folderRelPath,
@@ -213,7 +222,8 @@ Result<ManifestSummary> ManifestBuilder::build(const MailRoot &root, const std::
             return fail(ErrorCode::Cancelled, "manifest cancelled", root.path());
         auto fd = openDirBeneath(root.fd(), folder.relPath, root.path());
         if (!fd) {
-            summary.problems.push_back({ProblemKind::Unreadable, folder.relPath, fd.error().message});
+            summary.problems.push_back(
+                {ProblemKind::Unreadable, folder.relPath, fd.error().message});
             continue;
         }
         ManifestFolder frame = buildFolder(fd->get(), folder.relPath, cacheDir, summary, progress);

@@ -20,10 +20,10 @@ namespace mm::maildir {
 struct ManifestMessage
 {
     std::string base;
-    std::string flags;     // after ":2," (empty without info)
-    std::string subdir;    // "cur", or "new" in a classic folder
+    std::string flags;  // after ":2," (empty without info)
+    std::string subdir; // "cur", or "new" in a classic folder
     std::uint64_t size = 0;
-    std::string sha256;    // of the whole file
+    std::string sha256; // of the whole file
 };
 
 // One frame of `manifest`: everything the cross-node diff compares about one folder.
@@ -31,8 +31,8 @@ struct ManifestFolder
 {
     static constexpr int kSchemaVersion = 1;
 
-    std::string folder; // relative to ROOT ("" = ROOT itself)
-    std::string name;   // mailbox name (INBOX, Sent...)
+    std::string folder;                    // relative to ROOT ("" = ROOT itself)
+    std::string name;                      // mailbox name (INBOX, Sent...)
     std::vector<ManifestMessage> messages; // sorted by (BASE, subdir, flags)
     std::optional<Uidlist> uidlist;        // absent when the folder has none
     std::string uidlistError;              // why it could not be read, when it exists but is bad
@@ -51,7 +51,8 @@ struct ManifestSummary
     std::string root;
     std::uint64_t folders = 0;
     std::uint64_t messages = 0;
-    std::uint64_t bytesHashed = 0; // bodies read this run (0 on an unchanged tree with a warm cache)
+    std::uint64_t bytesHashed =
+        0; // bodies read this run (0 on an unchanged tree with a warm cache)
     std::uint64_t cacheHits = 0;
     std::uint64_t cacheMisses = 0;
     std::string cacheDir; // empty when no cache could be used

@@ -44,7 +44,8 @@ Result<NodeManifest> NodeManifest::parse(std::string_view text, std::string node
     out.node = std::move(node);
     try {
         std::size_t start = 0;
-        while (start < text.size() && (text[start] == ' ' || text[start] == '\n' || text[start] == '\r'))
+        while (start < text.size() &&
+               (text[start] == ' ' || text[start] == '\n' || text[start] == '\r'))
             ++start;
         if (start < text.size() && text[start] == '[') {
             const auto all = nlohmann::json::parse(text.substr(start));
@@ -63,7 +64,8 @@ Result<NodeManifest> NodeManifest::parse(std::string_view text, std::string node
                 continue;
             const auto frame = nlohmann::json::parse(line);
             // A serve transcript works too: take the "item" member of item frames.
-            if (frame.is_object() && frame.value("type", std::string()) == "item" && frame.contains("item"))
+            if (frame.is_object() && frame.value("type", std::string()) == "item" &&
+                frame.contains("item"))
                 addFrame(out, frame["item"]);
             else
                 addFrame(out, frame);
@@ -119,7 +121,8 @@ ManifestDiff ManifestDiff::compare(const std::vector<NodeManifest> &manifests)
         ++diff.foldersCompared;
         bool allEqual = true;
         for (const auto &[node, frame] : present)
-            allEqual = allEqual && frame->digest == present.front().second->digest && !frame->digest.empty();
+            allEqual = allEqual && frame->digest == present.front().second->digest &&
+                       !frame->digest.empty();
         if (allEqual) {
             ++diff.foldersEqual;
             continue;
@@ -163,7 +166,8 @@ ManifestDiff ManifestDiff::compare(const std::vector<NodeManifest> &manifests)
             std::map<std::string, std::string> names;
             std::set<std::string> distinct;
             for (const auto &[node, frame] : present) {
-                const std::string name = frame->keywords ? frame->keywords->names[i] : std::string();
+                const std::string name =
+                    frame->keywords ? frame->keywords->names[i] : std::string();
                 names[*node] = name;
                 if (!name.empty())
                     distinct.insert(name);
@@ -174,7 +178,8 @@ ManifestDiff ManifestDiff::compare(const std::vector<NodeManifest> &manifests)
         }
 
         // UIDs: among the nodes that share a uidvalidity, one UID must name one BASE.
-        std::map<std::uint32_t, std::vector<std::pair<const std::string *, const Uidlist *>>> byValidity;
+        std::map<std::uint32_t, std::vector<std::pair<const std::string *, const Uidlist *>>>
+            byValidity;
         for (const auto &[node, frame] : present)
             if (frame->uidlist)
                 byValidity[frame->uidlist->uidValidity].emplace_back(node, &*frame->uidlist);

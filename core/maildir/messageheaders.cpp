@@ -30,7 +30,7 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b)
 
 Error ioError(int err, std::string_view what, std::string_view path)
 {
-    const ErrorCode code = err == ENOENT                  ? ErrorCode::NotFound
+    const ErrorCode code = err == ENOENT                   ? ErrorCode::NotFound
                            : err == EACCES || err == EPERM ? ErrorCode::AccessDenied
                            : err == ELOOP                  ? ErrorCode::UnsafePath
                                                            : ErrorCode::IoError;
@@ -38,7 +38,10 @@ Error ioError(int err, std::string_view what, std::string_view path)
                  std::string(path)};
 }
 
-bool isWsp(char c) { return c == ' ' || c == '\t'; }
+bool isWsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view s)
 {
@@ -186,7 +189,9 @@ Result<MessageHeaders> MessageHeaders::readAt(int dirfd, const char *name,
     UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid())
         return fail(ioError(errno, "open", displayPath));
-    struct stat st{};
+    struct stat st
+    {
+    };
     if (::fstat(fd.get(), &st) != 0)
         return fail(ioError(errno, "stat", displayPath));
     if (!S_ISREG(st.st_mode))

@@ -54,7 +54,8 @@ public:
     // Whole header text at once (tests, fuzzing, previews).
     static MessageHeaders parse(std::string_view text, std::size_t maxBytes = kDefaultMaxBytes);
     // Reads only as far as the end of the header (never the body) of the file at `path`.
-    static Result<MessageHeaders> read(const std::string &path, std::size_t maxBytes = kDefaultMaxBytes);
+    static Result<MessageHeaders> read(const std::string &path,
+                                       std::size_t maxBytes = kDefaultMaxBytes);
     // Same, for a file below an open directory, without following a symlink.
     static Result<MessageHeaders> readAt(int dirfd, const char *name, std::string_view displayPath,
                                          std::size_t maxBytes = kDefaultMaxBytes);

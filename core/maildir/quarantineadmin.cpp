@@ -60,8 +60,9 @@ Result<QuarantineListing> QuarantineAdmin::list(const MailRoot &root, const std:
     return listing;
 }
 
-Result<PurgeReport> QuarantineAdmin::purge(const MailRoot &root, unsigned olderThanDays, bool dryRun,
-                                           const std::string &stateDir, std::time_t now)
+Result<PurgeReport> QuarantineAdmin::purge(const MailRoot &root, unsigned olderThanDays,
+                                           bool dryRun, const std::string &stateDir,
+                                           std::time_t now)
 {
     auto state = StateDir::resolve(root, stateDir);
     if (!state)
@@ -100,7 +101,8 @@ Result<PurgeReport> QuarantineAdmin::purge(const MailRoot &root, unsigned olderT
                 journal.emplace(std::move(*j));
                 report.runId = journal->runId();
             }
-            nlohmann::json rec{{"type", "purged"}, {"id", e.id}, {"size", e.size}, {"time", utcTimestamp()}};
+            nlohmann::json rec{
+                {"type", "purged"}, {"id", e.id}, {"size", e.size}, {"time", utcTimestamp()}};
             putPath(rec, "from", e.originalPath);
             journal->add(rec);
             if (auto st = journal->flush(); !st)

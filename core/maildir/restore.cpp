@@ -44,7 +44,9 @@ bool existsBeneath(const MailRoot &root, const std::string &rel)
     auto fd = openDirBeneath(root.fd(), dir, root.path());
     if (!fd)
         return false;
-    struct stat st{};
+    struct stat st
+    {
+    };
     return ::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
@@ -118,8 +120,10 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         for (const auto &id : options.ids) {
             const auto it = restorable.find(id);
             if (it == restorable.end())
-                report.problems.push_back({ProblemKind::ActionFailed, {},
-                                           "no quarantined file with id " + id + " (restored or purged already?)"});
+                report.problems.push_back(
+                    {ProblemKind::ActionFailed,
+                     {},
+                     "no quarantined file with id " + id + " (restored or purged already?)"});
             else
                 steps.emplace_back(it->second);
         }
@@ -143,12 +147,13 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
             RestoreReport::Item item{q->id, "restore", q->quarantinedPath, q->originalPath, false};
             // A cur-only folder's new/ is the symlink to cur/: the file lands there either way.
             if (existsBeneath(root, q->originalPath)) {
-                report.problems.push_back({ProblemKind::ActionFailed, q->originalPath,
-                                           "name taken since " + q->id + " was quarantined: not overwritten"});
+                report.problems.push_back(
+                    {ProblemKind::ActionFailed, q->originalPath,
+                     "name taken since " + q->id + " was quarantined: not overwritten"});
             } else if (!options.dryRun) {
                 if (auto st = Quarantine::restore(root, *state, *q, *journal); !st)
-                    report.problems.push_back({ProblemKind::ActionFailed, q->originalPath,
-                                               st.error().message});
+                    report.problems.push_back(
+                        {ProblemKind::ActionFailed, q->originalPath, st.error().message});
                 else
                     item.done = true;
             }
@@ -161,26 +166,35 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
             // Never applied (killed before the rename) or renamed since: nothing to undo.
             if (existsBeneath(root, u.from))
                 continue;
-            report.problems.push_back({ProblemKind::ActionFailed, u.to, "renamed since dedupe: not undone"});
+            report.problems.push_back(
+                {ProblemKind::ActionFailed, u.to, "renamed since dedupe: not undone"});
         } else if (existsBeneath(root, u.from)) {
-            report.problems.push_back({ProblemKind::ActionFailed, u.from, "name taken: rename not undone"});
+            report.problems.push_back(
+                {ProblemKind::ActionFailed, u.from, "name taken: rename not undone"});
         } else if (!options.dryRun) {
             const auto [toDir, toName] = splitRel(u.to);
             const auto [fromDir, fromName] = splitRel(u.from);
             auto a = openDirBeneath(root.fd(), toDir, root.path());
             auto b = openDirBeneath(root.fd(), fromDir, root.path());
             if (!a || !b) {
-                report.problems.push_back({ProblemKind::ActionFailed, u.to, (!a ? a.error() : b.error()).message});
+                report.problems.push_back(
+                    {ProblemKind::ActionFailed, u.to, (!a ? a.error() : b.error()).message});
             } else {
                 const std::uint64_t seq = journal->nextSeq();
-                nlohmann::json rec{{"type", "move"}, {"seq", seq}, {"reason", "restore:undo-rename"}, {"undoes", u.id}};
+                nlohmann::json rec{{"type", "move"},
+                                   {"seq", seq},
+                                   {"reason", "restore:undo-rename"},
+                                   {"undoes", u.id}};
                 putPath(rec, "from", u.to);
                 putPath(rec, "to", u.from);
                 journal->add(rec);
                 if (auto st = journal->flush(); !st) {
-                    report.problems.push_back({ProblemKind::ActionFailed, u.to, st.error().message});
-                } else if (renameAt2(a->get(), toName.c_str(), b->get(), fromName.c_str(), RENAME_NOREPLACE) != 0) {
-                    report.problems.push_back({ProblemKind::ActionFailed, u.to, std::strerror(errno)});
+                    report.problems.push_back(
+                        {ProblemKind::ActionFailed, u.to, st.error().message});
+                } else if (renameAt2(a->get(), toName.c_str(), b->get(), fromName.c_str(),
+                                     RENAME_NOREPLACE) != 0) {
+                    report.problems.push_back(
+                        {ProblemKind::ActionFailed, u.to, std::strerror(errno)});
                 } else {
                     (void)journal->markApplied(seq);
                     item.done = true;

@@ -55,15 +55,16 @@ public:
     {
         m_lineNo = 1;
         if (line.size() < 2 || line[0] < '0' || line[0] > '9' || line[1] != ' ')
-            return fail(ErrorCode::InvalidData, "dovecot-uidlist: invalid version number in header");
+            return fail(ErrorCode::InvalidData,
+                        "dovecot-uidlist: invalid version number in header");
         m_out.version = line[0] - '0';
         std::string_view rest = line.substr(2);
         switch (m_out.version) {
         case 1:
         case 2: {
             // v1 (Courier-compatible) and v2: "<uidvalidity> <nextuid>"
-            if (!parseUint32(nextToken(rest), m_out.uidValidity)
-                || !parseUint32(nextToken(rest), m_out.nextUid))
+            if (!parseUint32(nextToken(rest), m_out.uidValidity) ||
+                !parseUint32(nextToken(rest), m_out.nextUid))
                 return fail(ErrorCode::InvalidData, "dovecot-uidlist: corrupted version 1 header");
             break;
         }
@@ -76,8 +77,8 @@ public:
                 const std::string_view value = field.substr(1);
                 if (key == 'V') {
                     if (!parseUint32(value, m_out.uidValidity))
-                        return fail(ErrorCode::InvalidData, "dovecot-uidlist: invalid uidvalidity: "
-                                                                + std::string(value));
+                        return fail(ErrorCode::InvalidData,
+                                    "dovecot-uidlist: invalid uidvalidity: " + std::string(value));
                 } else if (key == 'N') {
                     if (!parseUint32(value, m_out.nextUid))
                         return fail(ErrorCode::InvalidData,
@@ -95,8 +96,8 @@ public:
             }
             break;
         default:
-            return fail(ErrorCode::Unsupported, "dovecot-uidlist: unsupported version "
-                                                    + std::to_string(m_out.version));
+            return fail(ErrorCode::Unsupported,
+                        "dovecot-uidlist: unsupported version " + std::to_string(m_out.version));
         }
         if (m_out.uidValidity == 0 || m_out.nextUid == 0)
             return fail(ErrorCode::InvalidData,
@@ -116,13 +117,13 @@ public:
         while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9')
             ++digits;
         UidlistRecord rec;
-        if (digits == 0 || digits >= line.size() || line[digits] != ' '
-            || !parseUint32(line.substr(0, digits), rec.uid) || rec.uid == 0
-            || rec.uid == std::numeric_limits<std::uint32_t>::max())
+        if (digits == 0 || digits >= line.size() || line[digits] != ' ' ||
+            !parseUint32(line.substr(0, digits), rec.uid) || rec.uid == 0 ||
+            rec.uid == std::numeric_limits<std::uint32_t>::max())
             return problem("invalid uid");
         if (rec.uid <= m_lastUid)
-            return problem("UIDs not ordered (" + std::to_string(rec.uid)
-                           + " <= " + std::to_string(m_lastUid) + ")");
+            return problem("UIDs not ordered (" + std::to_string(rec.uid) +
+                           " <= " + std::to_string(m_lastUid) + ")");
 
         std::string_view rest = line.substr(digits);
         while (!rest.empty() && rest.front() == ' ')
@@ -161,9 +162,9 @@ public:
         // Dovecot keeps the later UID when one name appears twice (an expunged file moved back).
         const auto seen = m_byBase.find(rec.base);
         if (seen != m_byBase.end()) {
-            problem("duplicate entry for " + rec.base + " (uid "
-                    + std::to_string(m_out.records[seen->second].uid) + " -> "
-                    + std::to_string(rec.uid) + "), the later one counts");
+            problem("duplicate entry for " + rec.base + " (uid " +
+                    std::to_string(m_out.records[seen->second].uid) + " -> " +
+                    std::to_string(rec.uid) + "), the later one counts");
             m_out.records[seen->second].uid = 0; // tombstone, compacted at the end
         }
         m_byBase[rec.base] = m_out.records.size();
@@ -273,8 +274,9 @@ Result<Uidlist> Uidlist::read(const std::string &path)
 
 const UidlistRecord *Uidlist::findUid(std::uint32_t uid) const
 {
-    const auto it = std::lower_bound(records.begin(), records.end(), uid,
-                                     [](const UidlistRecord &r, std::uint32_t u) { return r.uid < u; });
+    const auto it =
+        std::lower_bound(records.begin(), records.end(), uid,
+                         [](const UidlistRecord &r, std::uint32_t u) { return r.uid < u; });
     return it != records.end() && it->uid == uid ? &*it : nullptr;
 }
 
@@ -336,7 +338,8 @@ void from_json(const nlohmann::json &j, UidlistRecord &record)
 {
     record.uid = j.value("uid", std::uint32_t{0});
     record.base = readPath(j, "base").value_or(std::string());
-    record.fileName = j.contains("fileName") ? readPath(j, "fileName").value_or(std::string()) : record.base;
+    record.fileName =
+        j.contains("fileName") ? readPath(j, "fileName").value_or(std::string()) : record.base;
     record.extensions = extensionsFromJson(j.value("extensions", nlohmann::json::object()));
 }
 
@@ -355,7 +358,8 @@ void from_json(const nlohmann::json &j, Uidlist &uidlist)
     uidlist.problems.clear();
     if (const auto it = j.find("problems"); it != j.end() && it->is_array())
         for (const auto &p : *it)
-            uidlist.problems.push_back({p.value("line", std::size_t{0}), p.value("reason", std::string())});
+            uidlist.problems.push_back(
+                {p.value("line", std::size_t{0}), p.value("reason", std::string())});
 }
 
 } // namespace mm::maildir

@@ -19,9 +19,10 @@ namespace mm::maildir {
 struct UidlistRecord
 {
     std::uint32_t uid = 0;
-    std::string fileName;                   // as written in the file
-    std::string base;                       // everything before the first ':' of fileName
-    std::map<char, std::string> extensions; // S psize, W vsize, P pop3 uidl, O pop3 order, G guid, ...
+    std::string fileName; // as written in the file
+    std::string base;     // everything before the first ':' of fileName
+    std::map<char, std::string>
+        extensions; // S psize, W vsize, P pop3 uidl, O pop3 order, G guid, ...
 };
 
 // Something Dovecot itself would complain about ("Broken file ... line N"); the parser skips the

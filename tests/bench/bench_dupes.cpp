@@ -25,12 +25,17 @@ int main(int argc, char **argv)
                 bench::writeFile(folder + "/maildirfolder", {});
         }
         const std::string id = std::to_string(1700000000 + i);
-        std::string msg = "Return-Path: <sender@example.org>\nReceived: from mx.example.org by node1\n"
-                          "Message-ID: <" + id + "@example.org>\nFrom: a@example.org\n"
-                          "To: b@example.org\nSubject: message " + id + "\n\n";
+        std::string msg =
+            "Return-Path: <sender@example.org>\nReceived: from mx.example.org by node1\n"
+            "Message-ID: <" +
+            id +
+            "@example.org>\nFrom: a@example.org\n"
+            "To: b@example.org\nSubject: message " +
+            id + "\n\n";
         for (int line = 0; line < 8; ++line)
             msg += "This is the body of message " + id + ", line " + std::to_string(line) + ".\n";
-        const std::string base = id + ".M" + std::to_string(i) + "P1.node1,S=" + std::to_string(msg.size());
+        const std::string base =
+            id + ".M" + std::to_string(i) + "P1.node1,S=" + std::to_string(msg.size());
         bench::writeFile(folder + "/cur/" + base + ":2,S", msg);
         ++files;
         if (i % 100 == 0) { // flag divergence: a second name of the same BASE

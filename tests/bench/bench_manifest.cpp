@@ -36,7 +36,8 @@ int main(int argc, char **argv)
     }
     std::printf("%ld messages, %.0f MB\n", messages, bytes / 1048576.0);
 
-    const std::vector<std::string> cmd{bench::agentPath(), "manifest", root, "--state", state, "--json"};
+    const std::vector<std::string> cmd{bench::agentPath(), "manifest", root,
+                                       "--state",          state,      "--json"};
     const bench::Measure first = bench::run(cmd);
     const bench::Measure second = bench::run(cmd);
     bench::removeTree(dir);

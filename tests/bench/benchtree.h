@@ -66,7 +66,9 @@ inline Measure run(const std::vector<std::string> &argv)
         ::_exit(127);
     }
     Measure m;
-    struct rusage usage{};
+    struct rusage usage
+    {
+    };
     if (::wait4(pid, &m.status, 0, &usage) < 0)
         die("wait4");
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -76,9 +78,10 @@ inline Measure run(const std::vector<std::string> &argv)
 
 inline void removeTree(const std::string &root)
 {
-    ::nftw(root.c_str(),
-           [](const char *path, const struct stat *, int, struct FTW *) { return ::remove(path); },
-           64, FTW_DEPTH | FTW_PHYS);
+    ::nftw(
+        root.c_str(),
+        [](const char *path, const struct stat *, int, struct FTW *) { return ::remove(path); }, 64,
+        FTW_DEPTH | FTW_PHYS);
 }
 
 inline std::string agentPath()

@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     const std::string_view text(reinterpret_cast<const char *>(data), size);
     const auto k = mm::maildir::Keywords::parse(text);
     for (char c = 'a'; c <= 'z'; ++c)
-        if (const auto name = k.nameOf(c); name && (name->empty() || k.letterOf(*name) == std::nullopt))
+        if (const auto name = k.nameOf(c);
+            name && (name->empty() || k.letterOf(*name) == std::nullopt))
             std::abort();
     (void)nlohmann::json(k).dump();
     return 0;

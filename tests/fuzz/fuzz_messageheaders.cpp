@@ -20,11 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     if (!chunked.complete())
         used += chunked.feed(text.substr(split));
     chunked.finish();
-    if (whole.headerSize() > text.size() || chunked.headerSize() != whole.headerSize()
-        || used != whole.headerSize() || chunked.messageId() != whole.messageId()
-        || chunked.fields().size() != whole.fields().size())
+    if (whole.headerSize() > text.size() || chunked.headerSize() != whole.headerSize() ||
+        used != whole.headerSize() || chunked.messageId() != whole.messageId() ||
+        chunked.fields().size() != whole.fields().size())
         std::abort();
-    if (const auto id = whole.messageId(); id && (id->empty() || id->front() == ' ' || id->back() == ' '))
+    if (const auto id = whole.messageId();
+        id && (id->empty() || id->front() == ' ' || id->back() == ' '))
         std::abort();
     (void)nlohmann::json(whole).dump();
     return 0;

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         return 0;
     std::uint32_t last = 0;
     for (const auto &r : parsed->records) {
-        if (r.uid <= last || r.base.find(':') != std::string::npos || r.fileName.compare(0, r.base.size(), r.base) != 0)
+        if (r.uid <= last || r.base.find(':') != std::string::npos ||
+            r.fileName.compare(0, r.base.size(), r.base) != 0)
             std::abort();
         last = r.uid;
     }

@@ -43,10 +43,11 @@ void makeMaildir(const QString &md, int groups)
     }
     writeFile(md + QStringLiteral("/.Archive/maildirfolder"), {});
     for (int i = 0; i < groups; ++i) {
-        const QString dir = (i % 3 == 0 ? md + QStringLiteral("/.Archive") : md) + QStringLiteral("/cur/");
+        const QString dir =
+            (i % 3 == 0 ? md + QStringLiteral("/.Archive") : md) + QStringLiteral("/cur/");
         const QString base = QStringLiteral("17000%1.M%1P1.node").arg(i);
-        const QByteArray msg = "Message-ID: <m" + QByteArray::number(i) + "@x>\nSubject: s\n\nbody "
-                               + QByteArray::number(i) + "\n";
+        const QByteArray msg = "Message-ID: <m" + QByteArray::number(i) +
+                               "@x>\nSubject: s\n\nbody " + QByteArray::number(i) + "\n";
         switch (i % 4) {
         case 0: // flag divergence, three variants
             writeFile(dir + base + QStringLiteral(":2,S"), msg);
@@ -55,7 +56,10 @@ void makeMaildir(const QString &md, int groups)
             break;
         case 1: // sync conflict, identical
             writeFile(dir + base + QStringLiteral(":2,S"), msg);
-            writeFile(dir + QStringLiteral("17000%1.M%1P1.sync-conflict-20240101-000000-ABCDEFG.node:2,S").arg(i), msg);
+            writeFile(
+                dir + QStringLiteral("17000%1.M%1P1.sync-conflict-20240101-000000-ABCDEFG.node:2,S")
+                          .arg(i),
+                msg);
             break;
         case 2: // same message, other BASE, other headers
             writeFile(dir + base + QStringLiteral(":2,S"), "Received: a\n" + msg);

@@ -63,16 +63,18 @@ void TestDupes::keeperFlags_data()
 {
     QTest::addColumn<QStringList>("variants");
     QTest::addColumn<QString>("keeper");
-    QTest::newRow("union") << QStringList{QStringLiteral("S"), QStringLiteral("F")} << QStringLiteral("FS");
-    QTest::newRow("T dropped unless all") << QStringList{QStringLiteral("ST"), QStringLiteral("S")}
-                                          << QStringLiteral("S");
-    QTest::newRow("T kept when all") << QStringList{QStringLiteral("ST"), QStringLiteral("FT")}
-                                     << QStringLiteral("FST");
-    QTest::newRow("keywords") << QStringList{QStringLiteral("Sa"), QStringLiteral("Rc"), QStringLiteral("")}
+    QTest::newRow("union") << QStringList{QStringLiteral("S"), QStringLiteral("F")}
+                           << QStringLiteral("FS");
+    QTest::newRow("T dropped unless all")
+        << QStringList{QStringLiteral("ST"), QStringLiteral("S")} << QStringLiteral("S");
+    QTest::newRow("T kept when all")
+        << QStringList{QStringLiteral("ST"), QStringLiteral("FT")} << QStringLiteral("FST");
+    QTest::newRow("keywords") << QStringList{QStringLiteral("Sa"), QStringLiteral("Rc"),
+                                             QStringLiteral("")}
                               << QStringLiteral("RSac");
     QTest::newRow("none") << QStringList{QString(), QString()} << QString();
-    QTest::newRow("repeats and order") << QStringList{QStringLiteral("SSD"), QStringLiteral("DP")}
-                                       << QStringLiteral("DPS");
+    QTest::newRow("repeats and order")
+        << QStringList{QStringLiteral("SSD"), QStringLiteral("DP")} << QStringLiteral("DPS");
 }
 
 void TestDupes::keeperFlags()
@@ -107,8 +109,10 @@ void TestDupes::findsAllKinds()
     writeFile(cur + QStringLiteral("210.M2P2.sync-conflict-20240101-120000-ABCDEFG.h:2,S"),
               message("<d@x>", "theirs"));
     // same-message: same id and body, other headers
-    writeFile(cur + QStringLiteral("301.M3P3.h:2,"), message("<e@x>", "same body", "Received: by b\r\n"));
-    writeFile(cur + QStringLiteral("300.M3P3.h:2,S"), message("<e@x>", "same body", "Received: by a\r\n"));
+    writeFile(cur + QStringLiteral("301.M3P3.h:2,"),
+              message("<e@x>", "same body", "Received: by b\r\n"));
+    writeFile(cur + QStringLiteral("300.M3P3.h:2,S"),
+              message("<e@x>", "same body", "Received: by a\r\n"));
     // same id, different body: not duplicates
     writeFile(cur + QStringLiteral("400.M4P4.h:2,"), message("<f@x>", "body 1"));
     writeFile(cur + QStringLiteral("401.M4P4.h:2,"), message("<f@x>", "body 2"));
@@ -336,11 +340,13 @@ void TestDupes::dedupeSelectedGroupRestoreAndPurge()
     QVERIFY(young);
     QVERIFY(young->purged.empty());
     QCOMPARE(young->kept, std::uint64_t(2));
-    auto dry = QuarantineAdmin::purge(*root, 1, true, state.toStdString(), std::time(nullptr) + 3 * 86400);
+    auto dry =
+        QuarantineAdmin::purge(*root, 1, true, state.toStdString(), std::time(nullptr) + 3 * 86400);
     QVERIFY(dry);
     QCOMPARE(dry->purged.size(), std::size_t(2));
     QCOMPARE(QuarantineAdmin::list(*root, state.toStdString())->entries.size(), std::size_t(2));
-    auto old = QuarantineAdmin::purge(*root, 1, false, state.toStdString(), std::time(nullptr) + 3 * 86400);
+    auto old = QuarantineAdmin::purge(*root, 1, false, state.toStdString(),
+                                      std::time(nullptr) + 3 * 86400);
     QVERIFY(old);
     QCOMPARE(old->purged.size(), std::size_t(2));
     QVERIFY(QuarantineAdmin::list(*root, state.toStdString())->entries.empty());

@@ -27,7 +27,8 @@ void TestKeywords::parse_data()
     QTest::addColumn<QByteArray>("expected"); // "a=$Junk;b=..." in letter order
     QTest::addColumn<int>("problems");
 
-    QTest::newRow("dovecot docs") << QByteArray("0 $Junk\n1 $NonJunk\n") << QByteArray("a=$Junk;b=$NonJunk") << 0;
+    QTest::newRow("dovecot docs") << QByteArray("0 $Junk\n1 $NonJunk\n")
+                                  << QByteArray("a=$Junk;b=$NonJunk") << 0;
     QTest::newRow("gaps") << QByteArray("0 $Label1\n12 $Label2\n25 last\n")
                           << QByteArray("a=$Label1;m=$Label2;z=last") << 0;
     QTest::newRow("CRLF") << QByteArray("0 $Junk\r\n1 x\r\n") << QByteArray("a=$Junk;b=x") << 0;
@@ -37,14 +38,15 @@ void TestKeywords::parse_data()
     QTest::newRow("index 26 ignored") << QByteArray("26 over\n0 ok\n") << QByteArray("a=ok") << 1;
     QTest::newRow("huge index") << QByteArray("99999999999999999999 x\n") << QByteArray() << 1;
     QTest::newRow("negative index") << QByteArray("-1 x\n") << QByteArray() << 1;
-    QTest::newRow("no space (old .customflags first line)") << QByteArray("customflags\n1 b\n")
-                                                            << QByteArray("b=b") << 1;
+    QTest::newRow("no space (old .customflags first line)")
+        << QByteArray("customflags\n1 b\n") << QByteArray("b=b") << 1;
     QTest::newRow("empty name") << QByteArray("0 \n") << QByteArray() << 1;
-    QTest::newRow("name with space kept whole") << QByteArray("0 two words\n")
-                                                << QByteArray("a=two words") << 0;
-    QTest::newRow("index redefined: later wins") << QByteArray("0 x\n0 y\n") << QByteArray("a=y") << 1;
-    QTest::newRow("one name two letters") << QByteArray("0 $Junk\n1 $junk\n")
-                                          << QByteArray("a=$Junk;b=$junk") << 1;
+    QTest::newRow("name with space kept whole")
+        << QByteArray("0 two words\n") << QByteArray("a=two words") << 0;
+    QTest::newRow("index redefined: later wins")
+        << QByteArray("0 x\n0 y\n") << QByteArray("a=y") << 1;
+    QTest::newRow("one name two letters")
+        << QByteArray("0 $Junk\n1 $junk\n") << QByteArray("a=$Junk;b=$junk") << 1;
     QTest::newRow("leading zeros") << QByteArray("007 h\n") << QByteArray("h=h") << 0;
 }
 

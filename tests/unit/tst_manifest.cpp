@@ -128,15 +128,21 @@ void TestManifest::cacheSecondRunReadsNoBody()
     QCOMPARE(second.folders[0].digest, first.folders[0].digest);
 
     // A flag change renames: same BASE, size and mtime, still a hit; the digest changes.
-    QVERIFY(QFile::rename(md + QStringLiteral("/cur/2.M2P2.h:2,"), md + QStringLiteral("/cur/2.M2P2.h:2,FS")));
+    QVERIFY(QFile::rename(md + QStringLiteral("/cur/2.M2P2.h:2,"),
+                          md + QStringLiteral("/cur/2.M2P2.h:2,FS")));
     const Run third = runManifest(md, cache);
     QCOMPARE(third.summary.bytesHashed, std::uint64_t(0));
     QVERIFY(third.folders[0].digest != first.folders[0].digest);
 
     // New bytes under an old BASE (mtime moves): a miss, the new hash is used.
     writeFile(md + QStringLiteral("/cur/2.M2P2.h:2,FS"), "WORLD!");
-    struct utimbuf times{1000, 1000};
-    QCOMPARE(::utime(QFile::encodeName(md + QStringLiteral("/cur/2.M2P2.h:2,FS")).constData(), &times), 0);
+    struct utimbuf times
+    {
+        1000, 1000
+    };
+    QCOMPARE(
+        ::utime(QFile::encodeName(md + QStringLiteral("/cur/2.M2P2.h:2,FS")).constData(), &times),
+        0);
     const Run fourth = runManifest(md, cache);
     QCOMPARE(fourth.summary.bytesHashed, std::uint64_t(6));
     QVERIFY(fourth.folders[0].messages[1].sha256 != first.folders[0].messages[1].sha256);
@@ -154,7 +160,10 @@ void TestManifest::cacheKeepsVariantsOfOneBase()
     // A flag-divergent copy with its own mtime: both names must hit on the second run.
     const QString copy = md + QStringLiteral("/cur/1.M1P1.h,S=5:2,FS");
     writeFile(copy, "hello");
-    struct utimbuf times{2000, 2000};
+    struct utimbuf times
+    {
+        2000, 2000
+    };
     QCOMPARE(::utime(QFile::encodeName(copy).constData(), &times), 0);
     const Run first = runManifest(md, cache);
     QCOMPARE(first.summary.cacheMisses, std::uint64_t(4));
@@ -185,7 +194,8 @@ void TestManifest::diffFindsEverything()
     const QString b = makeTree(tmp.path(), QStringLiteral("b"));
     const QString c = makeTree(tmp.path(), QStringLiteral("c"));
     // b: a flag differs, a message is missing, another one only there, and its own UID 2
-    QVERIFY(QFile::rename(b + QStringLiteral("/cur/1.M1P1.h,S=5:2,S"), b + QStringLiteral("/cur/1.M1P1.h,S=5:2,FS")));
+    QVERIFY(QFile::rename(b + QStringLiteral("/cur/1.M1P1.h,S=5:2,S"),
+                          b + QStringLiteral("/cur/1.M1P1.h,S=5:2,FS")));
     QVERIFY(QFile::remove(b + QStringLiteral("/.Sent/cur/3.M3P3.h:2,S")));
     writeFile(b + QStringLiteral("/cur/9.M9P9.h:2,"), "only on b");
     writeFile(b + QStringLiteral("/dovecot-uidlist"),
@@ -233,7 +243,9 @@ void TestManifest::diffParsesServeTranscript()
     std::string transcript;
     int seq = 0;
     for (const auto &f : run.folders)
-        transcript += nlohmann::json{{"type", "item"}, {"id", "r1"}, {"seq", seq++}, {"item", f}}.dump() + "\n";
+        transcript +=
+            nlohmann::json{{"type", "item"}, {"id", "r1"}, {"seq", seq++}, {"item", f}}.dump() +
+            "\n";
     auto n = NodeManifest::parse(transcript, "t");
     QVERIFY(n);
     QCOMPARE(n->folders.size(), std::size_t(2));

@@ -34,33 +34,35 @@ void TestMessageHeaders::messageId_data()
                            << QByteArray("<a@b>") << QByteArray("hi");
     QTest::newRow("case") << QByteArray("message-id: <a@b>\nSUBJECT: hi\n\n") << QByteArray("<a@b>")
                           << QByteArray("hi");
-    QTest::newRow("odd case") << QByteArray("MeSsAgE-iD:<x@y>\n\n") << QByteArray("<x@y>") << QByteArray();
+    QTest::newRow("odd case") << QByteArray("MeSsAgE-iD:<x@y>\n\n") << QByteArray("<x@y>")
+                              << QByteArray();
     QTest::newRow("CRLF") << QByteArray("Subject: hi\r\nMessage-Id: <a@b>\r\n\r\nbody\r\n")
                           << QByteArray("<a@b>") << QByteArray("hi");
     QTest::newRow("folded id") << QByteArray("Message-ID:\n <folded@host>\n\n")
                                << QByteArray("<folded@host>") << QByteArray();
-    QTest::newRow("folded id CRLF tab") << QByteArray("Message-ID:\r\n\t<f@h>  \r\n\r\n")
-                                        << QByteArray("<f@h>") << QByteArray();
-    QTest::newRow("folded subject") << QByteArray("Subject: one\n two\n\tthree\nMessage-ID: <m>\n\n")
-                                    << QByteArray("<m>") << QByteArray("one two\tthree");
+    QTest::newRow("folded id CRLF tab")
+        << QByteArray("Message-ID:\r\n\t<f@h>  \r\n\r\n") << QByteArray("<f@h>") << QByteArray();
+    QTest::newRow("folded subject")
+        << QByteArray("Subject: one\n two\n\tthree\nMessage-ID: <m>\n\n") << QByteArray("<m>")
+        << QByteArray("one two\tthree");
     QTest::newRow("missing") << QByteArray("Subject: x\n\nMessage-ID: <in-body>\n") << QByteArray()
                              << QByteArray("x");
     QTest::newRow("blank id") << QByteArray("Message-ID:   \n\n") << QByteArray() << QByteArray();
-    QTest::newRow("duplicated: first wins") << QByteArray("Message-ID: <1>\nMessage-ID: <2>\n\n")
-                                            << QByteArray("<1>") << QByteArray();
-    QTest::newRow("trailing space trimmed") << QByteArray("Message-ID: <a@b> \t\n\n")
-                                            << QByteArray("<a@b>") << QByteArray();
-    QTest::newRow("no body, no blank line") << QByteArray("Message-ID: <a@b>") << QByteArray("<a@b>")
-                                            << QByteArray();
+    QTest::newRow("duplicated: first wins")
+        << QByteArray("Message-ID: <1>\nMessage-ID: <2>\n\n") << QByteArray("<1>") << QByteArray();
+    QTest::newRow("trailing space trimmed")
+        << QByteArray("Message-ID: <a@b> \t\n\n") << QByteArray("<a@b>") << QByteArray();
+    QTest::newRow("no body, no blank line")
+        << QByteArray("Message-ID: <a@b>") << QByteArray("<a@b>") << QByteArray();
     QTest::newRow("mbox From line skipped") << QByteArray("From x@y Mon Jan 1\nMessage-ID: <a>\n\n")
                                             << QByteArray("<a>") << QByteArray();
-    QTest::newRow("space before colon") << QByteArray("Message-ID : <a>\n\n") << QByteArray("<a>")
-                                        << QByteArray();
-    QTest::newRow("continuation first line ignored") << QByteArray(" stray\nMessage-ID: <a>\n\n")
-                                                     << QByteArray("<a>") << QByteArray();
+    QTest::newRow("space before colon")
+        << QByteArray("Message-ID : <a>\n\n") << QByteArray("<a>") << QByteArray();
+    QTest::newRow("continuation first line ignored")
+        << QByteArray(" stray\nMessage-ID: <a>\n\n") << QByteArray("<a>") << QByteArray();
     QTest::newRow("empty message") << QByteArray() << QByteArray() << QByteArray();
-    QTest::newRow("prefix name is not the header") << QByteArray("Message-IDx: <a>\n\n")
-                                                   << QByteArray() << QByteArray();
+    QTest::newRow("prefix name is not the header")
+        << QByteArray("Message-IDx: <a>\n\n") << QByteArray() << QByteArray();
     QTest::newRow("binary value") << QByteArray("Message-ID: <\xff\xfe@x>\n\n")
                                   << QByteArray("<\xff\xfe@x>") << QByteArray();
 }
@@ -104,8 +106,9 @@ void TestMessageHeaders::bodyOffset()
 
 void TestMessageHeaders::chunkedEqualsWhole()
 {
-    const std::string msg = "Received: from a\r\n\tby b\r\nMessage-ID:\r\n <chunk@x>\r\nSubject: s\r\n"
-                            "\r\nbody\r\n\r\nmore\r\n";
+    const std::string msg =
+        "Received: from a\r\n\tby b\r\nMessage-ID:\r\n <chunk@x>\r\nSubject: s\r\n"
+        "\r\nbody\r\n\r\nmore\r\n";
     const MessageHeaders whole = MessageHeaders::parse(msg);
     for (std::size_t step = 1; step <= msg.size(); ++step) {
         MessageHeaders h;
@@ -127,7 +130,8 @@ void TestMessageHeaders::chunkedEqualsWhole()
 void TestMessageHeaders::limits()
 {
     // A header far larger than the limit is scanned to its end but not stored.
-    std::string msg = "Message-ID: <keep>\nX-Big: " + std::string(100000, 'x') + "\nSubject: after\n\nbody";
+    std::string msg =
+        "Message-ID: <keep>\nX-Big: " + std::string(100000, 'x') + "\nSubject: after\n\nbody";
     const MessageHeaders h = MessageHeaders::parse(msg, 1000);
     QVERIFY(h.truncated());
     QCOMPARE(*h.messageId(), std::string("<keep>"));
@@ -160,7 +164,8 @@ void TestMessageHeaders::readStopsAtBody()
     QCOMPARE(*h->messageId(), std::string("<file@x>"));
     QCOMPARE(h->headerSize(), std::size_t(36));
     QCOMPARE(MessageHeaders::read(path + "nope").error().code, mm::ErrorCode::NotFound);
-    QCOMPARE(MessageHeaders::read(dir.path().toStdString()).error().code, mm::ErrorCode::UnsafePath);
+    QCOMPARE(MessageHeaders::read(dir.path().toStdString()).error().code,
+             mm::ErrorCode::UnsafePath);
     QVERIFY(QFile::link(QString::fromStdString(path), dir.filePath(QStringLiteral("link"))));
     QCOMPARE(MessageHeaders::read(dir.filePath(QStringLiteral("link")).toStdString()).error().code,
              mm::ErrorCode::UnsafePath);

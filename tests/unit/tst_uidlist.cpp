@@ -33,20 +33,21 @@ void TestUidlist::header_data()
     QTest::addColumn<QByteArray>("guid");
     QTest::addColumn<QByteArray>("extensions"); // "K=v;K=v" of unknown header keys
 
-    QTest::newRow("v3 2.3") << QByteArray("3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n")
+    QTest::newRow("v3 2.3") << QByteArray(
+                                   "3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n")
                             << 3 << 1275660208u << 25022u
                             << QByteArray("3085f01b7f11094c501100008c4a11c1") << QByteArray();
-    QTest::newRow("v3 keys in any order") << QByteArray("3 N7 G0123456789abcdef0123456789ABCDEF V9\n")
-                                          << 3 << 9u << 7u
-                                          << QByteArray("0123456789abcdef0123456789ABCDEF") << QByteArray();
-    QTest::newRow("v3 without guid") << QByteArray("3 V1 N2\n") << 3 << 1u << 2u << QByteArray()
-                                     << QByteArray();
+    QTest::newRow("v3 keys in any order")
+        << QByteArray("3 N7 G0123456789abcdef0123456789ABCDEF V9\n") << 3 << 9u << 7u
+        << QByteArray("0123456789abcdef0123456789ABCDEF") << QByteArray();
+    QTest::newRow("v3 without guid")
+        << QByteArray("3 V1 N2\n") << 3 << 1u << 2u << QByteArray() << QByteArray();
     QTest::newRow("v3 pop3 uidl format") << QByteArray("3 V5 N6 P%08Xu%08Xv\n") << 3 << 5u << 6u
                                          << QByteArray() << QByteArray("P=%08Xu%08Xv");
     QTest::newRow("v3 unknown key kept") << QByteArray("3 V5 N6 Zfuture Xy\n") << 3 << 5u << 6u
                                          << QByteArray() << QByteArray("X=y;Z=future");
-    QTest::newRow("v3 extra spaces") << QByteArray("3  V5   N6 \n") << 3 << 5u << 6u << QByteArray()
-                                     << QByteArray();
+    QTest::newRow("v3 extra spaces")
+        << QByteArray("3  V5   N6 \n") << 3 << 5u << 6u << QByteArray() << QByteArray();
     QTest::newRow("v3 CRLF") << QByteArray("3 V5 N6\r\n") << 3 << 5u << 6u << QByteArray()
                              << QByteArray();
     QTest::newRow("v1 courier") << QByteArray("1 1100000000 57\n") << 1 << 1100000000u << 57u
@@ -87,15 +88,16 @@ void TestUidlist::records_data()
     QTest::addColumn<int>("problems");
 
     const QByteArray h = "3 V1275660208 N25022 G3085f01b7f11094c501100008c4a11c1\n";
-    QTest::newRow("2.3 base only") << h + "25006 :1276528487.M364837P9451.kurkku,S=1355,W=1394\n"
-                                   << QByteArray("25006=1276528487.M364837P9451.kurkku,S=1355,W=1394")
-                                   << 0;
+    QTest::newRow("2.3 base only")
+        << h + "25006 :1276528487.M364837P9451.kurkku,S=1355,W=1394\n"
+        << QByteArray("25006=1276528487.M364837P9451.kurkku,S=1355,W=1394") << 0;
     QTest::newRow("2.2 with :2, and flags")
         << h + "25006 :1276528487.M364837P9451.kurkku,S=1355,W=1394:2,\n"
                "25017 W2481 :1276533073.M242911P3632.kurkku:2,F\n"
-        << QByteArray("25006=1276528487.M364837P9451.kurkku,S=1355,W=1394="
-                      "1276528487.M364837P9451.kurkku,S=1355,W=1394:2,;"
-                      "25017=1276533073.M242911P3632.kurkku=1276533073.M242911P3632.kurkku:2,F{W:2481}")
+        << QByteArray(
+               "25006=1276528487.M364837P9451.kurkku,S=1355,W=1394="
+               "1276528487.M364837P9451.kurkku,S=1355,W=1394:2,;"
+               "25017=1276533073.M242911P3632.kurkku=1276533073.M242911P3632.kurkku:2,F{W:2481}")
         << 0;
     QTest::newRow("all record keys")
         << h + "7 S1355 W1394 Pabc O3 G0123abcd :1.M1P1.h\n"
@@ -106,7 +108,8 @@ void TestUidlist::records_data()
                                                 << QByteArray("7=1.M1P1.h") << 1;
     QTest::newRow("name with colons") << h + "9 ::weird:2,S\n" << QByteArray("9==:weird:2,S") << 0;
     QTest::newRow("CRLF lines") << h + "1 :a\r\n2 :b\r\n" << QByteArray("1=a;2=b") << 0;
-    QTest::newRow("unordered uid skipped") << h + "5 :a\n3 :b\n6 :c\n" << QByteArray("5=a;6=c") << 1;
+    QTest::newRow("unordered uid skipped") << h + "5 :a\n3 :b\n6 :c\n"
+                                           << QByteArray("5=a;6=c") << 1;
     QTest::newRow("equal uid skipped") << h + "5 :a\n5 :b\n" << QByteArray("5=a") << 1;
     QTest::newRow("uid 0") << h + "0 :a\n" << QByteArray() << 1;
     QTest::newRow("uid too large") << h + "4294967296 :a\n" << QByteArray() << 1;
@@ -117,14 +120,14 @@ void TestUidlist::records_data()
     QTest::newRow("slash in name") << h + "5 :../etc\n" << QByteArray() << 1;
     QTest::newRow("empty line") << h + "\n1 :a\n" << QByteArray("1=a") << 1;
     QTest::newRow("incomplete last line") << h + "1 :a\n2 :b" << QByteArray("1=a") << 1;
-    QTest::newRow("same base twice: later uid wins")
-        << h + "1 :a\n2 :b\n3 :a:2,S\n" << QByteArray("2=b;3=a=a:2,S") << 1;
+    QTest::newRow("same base twice: later uid wins") << h + "1 :a\n2 :b\n3 :a:2,S\n"
+                                                     << QByteArray("2=b;3=a=a:2,S") << 1;
     QTest::newRow("v1 records") << QByteArray("1 1100000000 57\n3 1.M1P1.h:2,S\n4 2.M2P2.h\n")
                                 << QByteArray("3=1.M1P1.h=1.M1P1.h:2,S;4=2.M2P2.h") << 0;
-    QTest::newRow("v2 records skip flags") << QByteArray("2 10 20\n3 0 1.M1P1.h:2,S\n")
-                                           << QByteArray("3=1.M1P1.h=1.M1P1.h:2,S") << 0;
-    QTest::newRow("v1 colon not special") << QByteArray("1 10 20\n3 :x\n") << QByteArray("3==:x")
-                                          << 0;
+    QTest::newRow("v2 records skip flags")
+        << QByteArray("2 10 20\n3 0 1.M1P1.h:2,S\n") << QByteArray("3=1.M1P1.h=1.M1P1.h:2,S") << 0;
+    QTest::newRow("v1 colon not special")
+        << QByteArray("1 10 20\n3 :x\n") << QByteArray("3==:x") << 0;
 }
 
 void TestUidlist::records()
@@ -218,7 +221,7 @@ void TestUidlist::jsonRoundTrip()
     QCOMPARE(j["uidValidity"].get<unsigned>(), 10u);
     QCOMPARE(j["records"][1]["extensions"]["W"].get<std::string>(), std::string("7"));
     QVERIFY(j["records"][2].contains("baseBase64")); // not UTF-8: raw bytes beside
-    const std::string text = j.dump();                // must not throw
+    const std::string text = j.dump();               // must not throw
     const auto back = nlohmann::json::parse(text).get<Uidlist>();
     QCOMPARE(back.records.size(), std::size_t(3));
     QCOMPARE(back.records[2].base, std::string("caf\xe9\xff"));

@@ -49,14 +49,15 @@ struct Measure
     int status = 0;
 };
 
-// Runs argv with stdout to /dev/null; wait4 gives the child's own peak RSS.
-inline Measure run(const std::vector<std::string> &argv)
+// Runs argv with stdout to `out` (default /dev/null); wait4 gives the child's own peak RSS.
+inline Measure run(const std::vector<std::string> &argv, const std::string &out = "/dev/null")
 {
     const auto start = std::chrono::steady_clock::now();
     const pid_t pid = ::fork();
     if (pid == 0) {
         const int devnull = ::open("/dev/null", O_WRONLY);
-        ::dup2(devnull, 1);
+        const int stdoutFd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(stdoutFd, 1);
         ::dup2(devnull, 2);
         std::vector<char *> args;
         for (const auto &a : argv)
@@ -74,6 +75,24 @@ inline Measure run(const std::vector<std::string> &argv)
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     m.maxRssKb = usage.ru_maxrss;
     return m;
+}
+
+// How often `needle` occurs in the file at `path`.
+inline long countIn(const std::string &path, const std::string &needle)
+{
+    FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return -1;
+    std::string text;
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        text.append(buf, n);
+    std::fclose(f);
+    long count = 0;
+    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+        ++count;
+    return count;
 }
 
 inline void removeTree(const std::string &root)

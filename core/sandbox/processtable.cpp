@@ -74,6 +74,15 @@ QList<ProcessTable::Entry> ProcessTable::sandboxProcesses(const QString &dir,
         });
 }
 
+QList<ProcessTable::Entry> ProcessTable::killableProcesses(const QString &dir,
+                                                           const QSet<qint64> &pgids)
+{
+    const QByteArray marker = QByteArray(kDirVariable) + '=' + QDir::cleanPath(dir).toLocal8Bit();
+    return scan([&](qint64, qint64 pgid, const QByteArray &, const QByteArray &environment) {
+        return pgids.contains(pgid) || hasVariable(environment, marker);
+    });
+}
+
 QList<ProcessTable::Entry> ProcessTable::runProcesses(const QString &tag)
 {
     const QByteArray marker = QByteArray(kRunVariable) + '=' + tag.toLocal8Bit();

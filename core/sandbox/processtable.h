@@ -26,8 +26,12 @@ public:
         QByteArray commandLine; // arguments joined by spaces
     };
 
-    // Processes of the sandbox in dir (not this process).
+    // Processes of the sandbox in dir (not this process), for checks and reports: marked, in one
+    // of the groups, or naming dir on their command line.
     static QList<Entry> sandboxProcesses(const QString &dir, const QSet<qint64> &pgids = {});
+    // What teardown may kill: marked or in one of the groups. A command line naming dir is not
+    // enough (an admin's `tail -f DIR/node1/dovecot/dovecot.log` is not ours to kill).
+    static QList<Entry> killableProcesses(const QString &dir, const QSet<qint64> &pgids = {});
     // Processes whose environment holds MAILMESH_SANDBOX_RUN=tag.
     static QList<Entry> runProcesses(const QString &tag);
     // Processes whose environment names any sandbox dir at all.

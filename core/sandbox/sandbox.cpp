@@ -205,6 +205,29 @@ QString replaceElement(QString xml, const QString &element, const QString &value
     return xml.replace(pattern, u"<%1>%2</%1>"_s.arg(element, value));
 }
 
+// Kills whatever escaped the groups but still carries the marker: ssh sessions, orphans. An ssh
+// connection accepted just before its sshd died runs its command a moment later, outside any
+// group we know: so the sweep only ends after a quiet pause.
+QList<ProcessTable::Entry> sweep(const QString &dir, const QSet<qint64> &groups)
+{
+    QDeadlineTimer deadline(10000);
+    int quietRounds = 0;
+    while (!deadline.hasExpired()) {
+        const QList<ProcessTable::Entry> left = ProcessTable::killableProcesses(dir, groups);
+        if (left.isEmpty()) {
+            if (++quietRounds == 3)
+                return left;
+            QThread::msleep(150);
+            continue;
+        }
+        quietRounds = 0;
+        for (const ProcessTable::Entry &entry : left)
+            ::kill(static_cast<pid_t>(entry.pid), SIGKILL);
+        QThread::msleep(20);
+    }
+    return ProcessTable::killableProcesses(dir, groups);
+}
+
 } // namespace
 
 Sandbox::Sandbox(SandboxOptions options, QObject *parent)
@@ -949,17 +972,8 @@ void Sandbox::tearDown()
                 daemon->reset();
             }
     }
-    // Whatever escaped the groups (ssh sessions, orphans) still carries the marker.
-    if (!m_dir.isEmpty()) {
-        for (int round = 0; round < 50; ++round) {
-            const QList<ProcessTable::Entry> left = ProcessTable::sandboxProcesses(m_dir, groups);
-            if (left.isEmpty())
-                break;
-            for (const ProcessTable::Entry &entry : left)
-                ::kill(static_cast<pid_t>(entry.pid), SIGKILL);
-            QThread::msleep(20);
-        }
-    }
+    if (!m_dir.isEmpty())
+        sweep(m_dir, groups);
     m_running = false;
     qInfo("sandbox: %d node(s) down in %lld ms", int(m_nodes.size()),
           static_cast<long long>(clock.elapsed()));
@@ -981,32 +995,24 @@ Result<QList<ProcessTable::Entry>> Sandbox::tearDownDirectory(const QString &dir
     if (!stateFile.open(QIODevice::ReadOnly))
         return fail(ErrorCode::NotFound, "no sandbox here (no sandbox.json)", str(dir));
     const QJsonObject state = QJsonDocument::fromJson(stateFile.readAll()).object();
-    // A recorded group is only killed while one of its processes is provably ours: a pgid may
-    // have been reused since.
-    const QList<ProcessTable::Entry> ours = ProcessTable::sandboxProcesses(dir);
+    // A recorded group is only killed while one of its processes is provably ours (marked, or
+    // started with a path in dir): a pgid may have been reused since. sshd and dovecot rewrite
+    // their process title over their environment, so the command line is the proof for them.
     QSet<qint64> confirmed;
-    for (const ProcessTable::Entry &entry : ours)
+    for (const ProcessTable::Entry &entry : ProcessTable::sandboxProcesses(dir))
         confirmed.insert(entry.pgid);
-    QList<qint64> groups;
+    QSet<qint64> groups;
     const QJsonArray processes = state.value(u"processes"_s).toArray();
     for (const QJsonValue &value : processes) {
         const qint64 pgid = value.toObject().value(u"pgid"_s).toInteger();
         if (pgid > 1 && confirmed.contains(pgid)) {
-            groups.append(pgid);
+            groups.insert(pgid);
             ::kill(-static_cast<pid_t>(pgid), SIGTERM);
         }
     }
     for (qint64 pgid : groups)
         DaemonProcess::killGroup(pgid, 3000);
-    for (int round = 0; round < 50; ++round) {
-        const QList<ProcessTable::Entry> left = ProcessTable::sandboxProcesses(dir);
-        if (left.isEmpty())
-            return left;
-        for (const ProcessTable::Entry &entry : left)
-            ::kill(static_cast<pid_t>(entry.pid), SIGKILL);
-        QThread::msleep(20);
-    }
-    return ProcessTable::sandboxProcesses(dir);
+    return sweep(dir, groups);
 }
 
 Status Sandbox::restartSshdWithNewHostKey(int index)

@@ -343,10 +343,26 @@ void TestSandbox::tearDownLeavesNothingRunning()
     QProcess straySession;
     straySession.start(u"ssh"_s, m_sandbox.sshArguments(0) << u"--"_s << u"sleep 600"_s);
     QVERIFY(straySession.waitForStarted());
-    QTRY_VERIFY_WITH_TIMEOUT(m_sandbox.leftovers().size() > before.size(), 10000);
+    const auto sessionRuns = [&] {
+        for (const ProcessTable::Entry &entry : m_sandbox.leftovers())
+            if (entry.commandLine == "sleep 600")
+                return true;
+        return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(sessionRuns(), 10000);
+
+    // A bystander that merely names the sandbox dir (think `tail -f DIR/.../dovecot.log`) is
+    // not the sandbox's to kill.
+    QProcess bystander;
+    bystander.start(u"tail"_s, {u"-f"_s, m_sandbox.node(0).sshdConfigFile});
+    QVERIFY(bystander.waitForStarted());
 
     m_sandbox.tearDown();
     straySession.waitForFinished(10000);
+    QCOMPARE(bystander.state(), QProcess::Running);
+    QVERIFY(ProcessTable::killableProcesses(dir).isEmpty());
+    bystander.kill();
+    bystander.waitForFinished();
 
     const QList<ProcessTable::Entry> after = ProcessTable::sandboxProcesses(dir, groups);
     QVERIFY2(after.isEmpty(), qPrintable(ProcessTable::describe(after)));

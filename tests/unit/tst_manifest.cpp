@@ -5,6 +5,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -81,6 +82,7 @@ private Q_SLOTS:
     void diffEqualTrees();
     void diffFindsEverything();
     void diffParsesServeTranscript();
+    void agentManifestAndDiffExitCodes();
 };
 
 void TestManifest::frames()
@@ -250,6 +252,47 @@ void TestManifest::diffParsesServeTranscript()
     QVERIFY(n);
     QCOMPARE(n->folders.size(), std::size_t(2));
     QVERIFY(!NodeManifest::parse("{not json", "x"));
+}
+
+// The real agent: `manifest --json` output feeds `diff`, which exits 1 on a UID conflict only.
+void TestManifest::agentManifestAndDiffExitCodes()
+{
+    const QString agent = QStringLiteral(MAILMESH_BUILD_DIR "/app/mailmesh-agent/mailmesh-agent");
+    if (!QFileInfo::exists(agent))
+        QSKIP("mailmesh-agent not built");
+    QTemporaryDir tmp;
+    const QString a = makeTree(tmp.path(), QStringLiteral("a"));
+    const QString b = makeTree(tmp.path(), QStringLiteral("b"));
+    const auto runAgent = [&](const QStringList &args, const QString &out = {}) {
+        QProcess p;
+        if (!out.isEmpty())
+            p.setStandardOutputFile(out);
+        p.start(agent, args);
+        if (!p.waitForFinished(60000))
+            qFatal("agent hangs");
+        return p.exitCode();
+    };
+    const QString ma = tmp.filePath(QStringLiteral("a.jsonl")),
+                  mb = tmp.filePath(QStringLiteral("b.jsonl"));
+    QCOMPARE(runAgent({QStringLiteral("manifest"), a, QStringLiteral("--json")}, ma), 0);
+    QCOMPARE(runAgent({QStringLiteral("manifest"), b, QStringLiteral("--json")}, mb), 0);
+    QCOMPARE(runAgent({QStringLiteral("diff"), ma, mb, QStringLiteral("--json")}), 0);
+
+    // A flag disagreement alone: still 0. A UID conflict: 1.
+    QVERIFY(QFile::rename(b + QStringLiteral("/cur/2.M2P2.h:2,"),
+                          b + QStringLiteral("/cur/2.M2P2.h:2,S")));
+    QCOMPARE(runAgent({QStringLiteral("manifest"), b, QStringLiteral("--json")}, mb), 0);
+    QCOMPARE(runAgent({QStringLiteral("diff"), ma, mb, QStringLiteral("--json")}), 0);
+    writeFile(b + QStringLiteral("/dovecot-uidlist"),
+              "3 V100 N3\n1 :1.M1P1.h,S=5\n2 :other.base\n");
+    QCOMPARE(runAgent({QStringLiteral("manifest"), b, QStringLiteral("--json")}, mb), 0);
+    const QString out = tmp.filePath(QStringLiteral("diff.json"));
+    QCOMPARE(runAgent({QStringLiteral("diff"), ma, mb, QStringLiteral("--json")}, out), 1);
+    QFile f(out);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const auto j = nlohmann::json::parse(f.readAll().toStdString());
+    QCOMPARE(j["uidConflicts"].size(), std::size_t(1));
+    QCOMPARE(j["flagDisagreements"].size(), std::size_t(1));
 }
 
 QTEST_GUILESS_MAIN(TestManifest)

@@ -34,6 +34,7 @@ private Q_SLOTS:
     void lockedStateDirIsBusy();
     void cancelLeavesAConsistentTree();
     void sparseFileMovesWithoutReading();
+    void revertFinishesHalfDoneSwaps();
     void unreadableFolderAsUnprivilegedUser();
 
 private:
@@ -409,6 +410,33 @@ void TestConvert::cancelLeavesAConsistentTree()
     const ConvertReport finished = convert(m_root);
     QVERIFY(finished.verified);
     QCOMPARE(listing(u + "/cur").size(), std::size_t(10000));
+}
+
+void TestConvert::revertFinishesHalfDoneSwaps()
+{
+    // Killed after creating the directory, before the exchange.
+    const std::string a = m_root + "/a";
+    mkdirs(a + "/cur");
+    mkdirs(a + "/tmp");
+    mkdirs(a + "/new.mailmesh-swap");
+    QCOMPARE(::symlink("cur", (a + "/new").c_str()), 0);
+    writeFile(a + "/cur/1.M.h", "1");
+    // Killed after the exchange, before removing the symlink.
+    const std::string b = m_root + "/b";
+    makeFolder(b);
+    QCOMPARE(::symlink("cur", (b + "/new.mailmesh-swap").c_str()), 0);
+
+    auto root = MailRoot::open(m_root);
+    auto report = Revert::run(*root, {});
+    QVERIFY(report);
+    QCOMPARE(report->reverted, std::vector<std::string>{"a"});
+    QCOMPARE(report->alreadyClassic, 1u);
+    struct stat st;
+    for (const std::string &folder : {a, b}) {
+        QVERIFY(::lstat((folder + "/new").c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+        QVERIFY(!exists(folder + "/new.mailmesh-swap"));
+    }
+    QCOMPARE(readFile(a + "/cur/1.M.h"), std::string("1"));
 }
 
 void TestConvert::sparseFileMovesWithoutReading()

@@ -29,6 +29,9 @@ void TestKeywords::parse_data()
 
     QTest::newRow("dovecot docs") << QByteArray("0 $Junk\n1 $NonJunk\n")
                                   << QByteArray("a=$Junk;b=$NonJunk") << 0;
+    // Recorded from Dovecot 2.3.19.1 after `doveadm flags add '\\Seen $Junk $Label1'`.
+    QTest::newRow("dovecot 2.3.19.1")
+        << QByteArray("0 $Junk\n1 $Label1\n") << QByteArray("a=$Junk;b=$Label1") << 0;
     QTest::newRow("gaps") << QByteArray("0 $Label1\n12 $Label2\n25 last\n")
                           << QByteArray("a=$Label1;m=$Label2;z=last") << 0;
     QTest::newRow("CRLF") << QByteArray("0 $Junk\r\n1 x\r\n") << QByteArray("a=$Junk;b=x") << 0;

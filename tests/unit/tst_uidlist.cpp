@@ -99,6 +99,16 @@ void TestUidlist::records_data()
                "1276528487.M364837P9451.kurkku,S=1355,W=1394:2,;"
                "25017=1276533073.M242911P3632.kurkku=1276533073.M242911P3632.kurkku:2,F{W:2481}")
         << 0;
+    // Recorded from Dovecot 2.3.19.1 (doveadm save, flags add, move, expunge): the header may lag
+    // behind the records (N1 with a record for UID 1), names are BASEs with ,S= and ,W=.
+    QTest::newRow("dovecot 2.3.19.1 INBOX")
+        << QByteArray("3 V1795889890 N4 G4a836e12e21a0b6b6f47000083ecc375\n"
+                      "2 :1795889890.M338375P18290.vm,S=43,W=47\n")
+        << QByteArray("2=1795889890.M338375P18290.vm,S=43,W=47") << 0;
+    QTest::newRow("dovecot 2.3.19.1 moved-to folder")
+        << QByteArray("3 V1795889891 N1 G8a755a19e21a0b6b7947000083ecc375\n"
+                      "1 :1795889890.M374895P18293.vm,S=43,W=47\n")
+        << QByteArray("1=1795889890.M374895P18293.vm,S=43,W=47") << 0;
     QTest::newRow("all record keys")
         << h + "7 S1355 W1394 Pabc O3 G0123abcd :1.M1P1.h\n"
         << QByteArray("7=1.M1P1.h{G:0123abcd,O:3,P:abc,S:1355,W:1394}") << 0;

@@ -2,6 +2,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QHash>
 
 #include <functional>
 #include <unistd.h>
@@ -86,8 +88,33 @@ QList<ProcessTable::Entry> ProcessTable::killableProcesses(const QString &dir,
 QList<ProcessTable::Entry> ProcessTable::runProcesses(const QString &tag)
 {
     const QByteArray marker = QByteArray(kRunVariable) + '=' + tag.toLocal8Bit();
-    return scan([&](qint64, qint64, const QByteArray &, const QByteArray &environment) {
-        return hasVariable(environment, marker);
+    const QByteArray wanted = tag.toLocal8Bit();
+    QHash<QString, bool> taggedDirs; // ancestor dir -> holds our tag
+    const auto underTaggedDir = [&](const QByteArray &commandLine) {
+        for (QByteArray argument : commandLine.split(' ')) {
+            const qsizetype equals = argument.indexOf("=/"); // --home=/...
+            if (equals >= 0)
+                argument = argument.mid(equals + 1);
+            if (!argument.startsWith('/'))
+                continue;
+            QString dir = QFile::decodeName(argument);
+            for (int depth = 0; depth < 8 && dir.size() > 1; ++depth) {
+                dir = QFileInfo(dir).path();
+                auto known = taggedDirs.constFind(dir);
+                if (known == taggedDirs.constEnd()) {
+                    QFile file(dir + u'/' + QLatin1String(kRunFile));
+                    const bool ours =
+                        file.open(QIODevice::ReadOnly) && file.readAll().trimmed() == wanted;
+                    known = taggedDirs.insert(dir, ours);
+                }
+                if (*known)
+                    return true;
+            }
+        }
+        return false;
+    };
+    return scan([&](qint64, qint64, const QByteArray &commandLine, const QByteArray &environment) {
+        return hasVariable(environment, marker) || underTaggedDir(commandLine);
     });
 }
 

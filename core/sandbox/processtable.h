@@ -32,7 +32,13 @@ public:
     // What teardown may kill: marked or in one of the groups. A command line naming dir is not
     // enough (an admin's `tail -f DIR/node1/dovecot/dovecot.log` is not ours to kill).
     static QList<Entry> killableProcesses(const QString &dir, const QSet<qint64> &pgids = {});
-    // Processes whose environment holds MAILMESH_SANDBOX_RUN=tag.
+    // A sandbox started with MAILMESH_SANDBOX_RUN set leaves the tag in DIR/<kRunFile>, because
+    // sshd and dovecot write their process title over their environment: for them, the paths
+    // on the command line lead to the tag.
+    static constexpr const char *kRunFile = ".mailmesh-sandbox-run";
+
+    // Processes of the run tagged tag: by environment, or by a path on their command line
+    // inside a sandbox dir whose kRunFile holds tag.
     static QList<Entry> runProcesses(const QString &tag);
     // Processes whose environment names any sandbox dir at all.
     static QList<Entry> anySandboxProcesses();

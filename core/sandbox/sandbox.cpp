@@ -390,6 +390,7 @@ void Sandbox::discardAttempt()
             if (entry == u"client"_s || QRegularExpression(u"^node\\d+$"_s).match(entry).hasMatch())
                 QDir(dir.filePath(entry)).removeRecursively();
         dir.remove(u"sandbox.json"_s);
+        dir.remove(QLatin1String(ProcessTable::kRunFile));
     }
     m_dir.clear();
 }
@@ -422,6 +423,7 @@ Status Sandbox::prepareDirectory()
                     QRegularExpression(u"^node\\d+$"_s).match(entry).hasMatch())
                     QDir(existing.filePath(entry)).removeRecursively();
             existing.remove(u"sandbox.json"_s);
+            existing.remove(QLatin1String(ProcessTable::kRunFile));
         }
     }
     // Others must traverse it: dovecot's login processes, sshd reading authorized_keys as the
@@ -443,6 +445,12 @@ Status Sandbox::prepareDirectory()
                 break;
         }
     }
+    // Lets the end-of-run check attribute daemons whose environment is unreadable to this run.
+    if (const QByteArray run = qgetenv(ProcessTable::kRunVariable); !run.isEmpty())
+        if (Status written = writeFile(m_dir + u'/' + QLatin1String(ProcessTable::kRunFile),
+                                       run + '\n', kPublicFile);
+            !written)
+            return written;
     return makeDir(m_dir + u"/client"_s, kPrivateDir);
 }
 
@@ -972,13 +980,19 @@ void Sandbox::tearDown()
                 daemon->reset();
             }
     }
-    if (!m_dir.isEmpty())
-        sweep(m_dir, groups);
+    bool survivors = false;
+    if (!m_dir.isEmpty()) {
+        const QList<ProcessTable::Entry> left = sweep(m_dir, groups);
+        survivors = !left.isEmpty();
+        if (survivors) // keep the dir: its logs and the run tag help find and explain them
+            qWarning("sandbox: still running after teardown:\n%s",
+                     qPrintable(ProcessTable::describe(left)));
+    }
     m_running = false;
     qInfo("sandbox: %d node(s) down in %lld ms", int(m_nodes.size()),
           static_cast<long long>(clock.elapsed()));
     m_nodes.clear();
-    if (m_temporaryDir && !m_options.keepDir)
+    if (m_temporaryDir && !m_options.keepDir && !survivors)
         QDir(m_dir).removeRecursively();
     m_temporaryDir.reset();
 }

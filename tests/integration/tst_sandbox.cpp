@@ -338,6 +338,18 @@ void TestSandbox::tearDownLeavesNothingRunning()
     QSet<qint64> groups;
     for (const ProcessTable::Entry &entry : before)
         groups.insert(entry.pgid);
+    // The end-of-run check (tst_sandboxleftovers) must see every daemon of this run, sshd and
+    // dovecot included, whose process titles hide their environment.
+    if (const QString run = qEnvironmentVariable(ProcessTable::kRunVariable); !run.isEmpty()) {
+        const QList<ProcessTable::Entry> tagged = ProcessTable::runProcesses(run);
+        for (const QByteArray &daemon : {QByteArray("sshd_config"), QByteArray("dovecot.conf"),
+                                         QByteArray("syncthing serve")}) {
+            int count = 0;
+            for (const ProcessTable::Entry &entry : tagged)
+                count += entry.commandLine.contains(daemon) ? 1 : 0;
+            QVERIFY2(count >= 3, daemon.constData());
+        }
+    }
 
     // A session left running on a node must not survive either.
     QProcess straySession;

@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -87,6 +88,10 @@ void TestSandboxCli::upThenDownLeavesNothing()
         QFile::setPermissions(parent.path(), QFile::permissions(parent.path()) | QFile::ExeOther));
     const QString dir = parent.path() + u"/cluster"_s;
 
+    // Persistent daemons outlive a failed check too: bring them down before the dir goes.
+    const auto alwaysDown = qScopeGuard([&] {
+        runCtl({u"sandbox"_s, u"down"_s, u"--dir"_s, dir});
+    });
     const Run up = runCtl({u"sandbox"_s, u"up"_s, u"2"_s, u"--dir"_s, dir});
     QVERIFY2(up.exitCode == 0, up.err.constData());
     QJsonParseError error{};

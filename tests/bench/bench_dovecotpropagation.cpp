@@ -106,8 +106,20 @@ int main(int argc, char **argv)
             if (!seen)
                 QThread::msleep(10);
         }
-        if (!seen)
+        if (!seen) {
+            // Tell a stale session from a change that never arrived: a fresh one selects anew.
             ++timeouts;
+            ImapClient fresh;
+            fresh.login(cluster.imapPort(1), "alice");
+            const auto view = fresh.fetchAll("INBOX");
+            const bool freshSees =
+                !view.isEmpty() && view.first().flags.contains(QStringLiteral("\\Flagged")) == set;
+            out() << "sample " << k << ": not visible after 60 s in the open session; a fresh "
+                  << "session " << (freshSees ? "sees it" : "does not see it either") << Qt::endl;
+            reader.logout();
+            reader.login(cluster.imapPort(1), "alice");
+            reader.select("INBOX");
+        }
         imapMs << double(t.nsecsElapsed()) / 1e6;
         QThread::msleep(200);
     }

@@ -27,10 +27,10 @@ constexpr DupeKind kOrder[] = {DupeKind::FlagDivergence, DupeKind::SyncConflict,
                                DupeKind::SameMessage};
 
 // The hash a group recorded for a member: whole bytes, or the body for same-message with an ID.
-Result<std::string> currentHash(int folderFd, const std::string &member, bool body,
+Result<std::string> currentHash(int dirFd, const std::string &name, bool body,
                                 const std::string &display)
 {
-    UniqueFd fd(::openat(folderFd, member.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    UniqueFd fd(::openat(dirFd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd.valid())
         return fail(errnoError(errno, "open", display));
     MessageHeaders headers;
@@ -55,6 +55,27 @@ Result<std::string> currentHash(int folderFd, const std::string &member, bool bo
     if (body && headers.messageId())
         return Sha256::toHex(bodyHash.finish());
     return Sha256::toHex(full.finish());
+}
+
+// A member name is "cur/NAME" or "new/NAME": the subdirectory is opened on its own, without
+// following a symlink, so that a directory swapped for a symlink mid-run cannot redirect a move.
+struct MemberRef
+{
+    UniqueFd dir;
+    std::string name;
+};
+
+Result<MemberRef> openMember(int folderFd, const std::string &member, const std::string &display)
+{
+    const std::size_t slash = member.find('/');
+    if (slash == std::string::npos || member.find('/', slash + 1) != std::string::npos)
+        return fail(ErrorCode::UnsafePath, display + ": unexpected member path", display);
+    const std::string subdir = member.substr(0, slash);
+    UniqueFd dir(
+        ::openat(folderFd, subdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!dir.valid())
+        return fail(errnoError(errno, "open " + subdir, display));
+    return MemberRef{std::move(dir), member.substr(slash + 1)};
 }
 
 // Closes the journals of runs that were killed; what they did is on disk, and this run re-plans
@@ -154,7 +175,15 @@ private:
                         {ProblemKind::ActionFailed, a.from, st.error().message});
                     return false;
                 }
-                if (renameAt2(folderFd, group.keeperSource.c_str(), folderFd, group.keeper.c_str(),
+                auto src = openMember(folderFd, group.keeperSource, a.from);
+                auto dst = openMember(folderFd, group.keeper, a.to);
+                if (!src || !dst) {
+                    m_report.problems.push_back({ProblemKind::ActionFailed, a.from,
+                                                 (!src ? src.error() : dst.error()).message});
+                    m_report.actions.push_back(a);
+                    return false;
+                }
+                if (renameAt2(src->dir.get(), src->name.c_str(), dst->dir.get(), dst->name.c_str(),
                               RENAME_NOREPLACE) != 0) {
                     m_report.problems.push_back(
                         {ProblemKind::ActionFailed, a.from,
@@ -180,7 +209,13 @@ private:
                 continue;
             }
             // The bytes must still be the ones the group was built from, equal to the keeper's.
-            auto now = currentHash(folderFd, m.name, bodyHash, from);
+            auto ref = openMember(folderFd, m.name, from);
+            if (!ref) {
+                m_report.problems.push_back({ProblemKind::ActionFailed, from, ref.error().message});
+                ok = false;
+                continue;
+            }
+            auto now = currentHash(ref->dir.get(), ref->name, bodyHash, from);
             if (!now || *now != m.sha256 || (!keeperHash.empty() && *now != keeperHash)) {
                 m_report.problems.push_back(
                     {ProblemKind::ActionFailed, from,
@@ -198,7 +233,7 @@ private:
             }
             a.to = entry.quarantinedPath;
             a.quarantineId = entry.id;
-            if (auto st = m_quarantine->apply(folderFd, m.name.c_str(), entry); !st) {
+            if (auto st = m_quarantine->apply(ref->dir.get(), ref->name.c_str(), entry); !st) {
                 m_report.problems.push_back({ProblemKind::ActionFailed, from, st.error().message});
                 ok = false;
             } else {

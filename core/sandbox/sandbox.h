@@ -23,11 +23,13 @@ namespace mm::sandbox {
 //
 // Layout under dir():
 //   sandbox.json                  description() plus the daemons' pids/pgids (for `sandbox down`)
+//   .mailmesh-sandbox-run         the MAILMESH_SANDBOX_RUN tag, when one was set (end-of-run check)
 //   client/ id_ed25519[.pub] ssh_config known_hosts     the admin side
 //   nodeK/ssh/      sshd_config, host key, authorized_keys, sshd.log
-//   nodeK/syncthing/ syncthing home (config.xml, keys, db), syncthing.log
+//   nodeK/syncthing/ syncthing home (config.xml, keys, db), owned by the mail user
+//   nodeK/syncthing.log
 //   nodeK/dovecot/  dovecot.conf, conf.d/*.conf (included last: drop overrides here), users,
-//                   run/ (base_dir), state/, dovecot.log
+//                   run/ (base_dir), state/, dovecot.log, dovecot.stderr
 //   nodeK/mail/     the mail root: <domain>/<user>/Maildir, owned by the mail user
 //
 // Blocking API (start, restarts, helpers): call it from the thread that owns the sandbox and

@@ -36,7 +36,8 @@ void registerAgentCommands(protocol::CommandRegistry &registry)
         for (auto &command : factory()) {
             const std::string name = command.name;
             if (!registry.add(std::move(command)))
-                std::fprintf(stderr, "mailmesh-agent: command '%s' registered twice\n", name.c_str());
+                std::fprintf(stderr, "mailmesh-agent: command '%s' registered twice\n",
+                             name.c_str());
         }
 }
 

@@ -29,7 +29,8 @@ Result<ChildProcess::Outcome> ChildProcess::run(const std::string &program,
 
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC) != 0)
-        return fail(ErrorCode::IoError, std::string("pipe failed: ") + std::strerror(errno), program);
+        return fail(ErrorCode::IoError, std::string("pipe failed: ") + std::strerror(errno),
+                    program);
     const int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 
     const pid_t pid = ::fork();
@@ -109,9 +110,11 @@ std::string ChildProcess::findProgram(const std::string &name,
     directories.insert(directories.end(), extraDirectories.begin(), extraDirectories.end());
     for (const auto &dir : directories) {
         const std::string candidate = dir + "/" + name;
-        struct stat st{};
-        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)
-            && ::access(candidate.c_str(), X_OK) == 0)
+        struct stat st
+        {
+        };
+        if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            ::access(candidate.c_str(), X_OK) == 0)
             return candidate;
     }
     return {};

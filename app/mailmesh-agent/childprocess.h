@@ -16,12 +16,13 @@ class ChildProcess
 public:
     struct Outcome
     {
-        int exitCode = -1;   // -1 when killed by a signal
+        int exitCode = -1; // -1 when killed by a signal
         bool timedOut = false;
-        std::string output;  // stdout and stderr, at most maxOutputBytes
+        std::string output; // stdout and stderr, at most maxOutputBytes
     };
 
-    static Result<Outcome> run(const std::string &program, const std::vector<std::string> &arguments,
+    static Result<Outcome> run(const std::string &program,
+                               const std::vector<std::string> &arguments,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10),
                                std::size_t maxOutputBytes = 4 * 1024 * 1024);
 

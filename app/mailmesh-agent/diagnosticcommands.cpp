@@ -18,7 +18,8 @@ constexpr std::int64_t kMaxMilliseconds = 600'000;
 constexpr std::int64_t kMaxItems = 100'000;
 constexpr auto kTick = std::chrono::milliseconds(20);
 
-Result<nlohmann::json> diagSleep(const nlohmann::json &params, const maildir::ProgressSink &progress,
+Result<nlohmann::json> diagSleep(const nlohmann::json &params,
+                                 const maildir::ProgressSink &progress,
                                  const protocol::ItemSink &items)
 {
     const auto milliseconds = protocol::optionalInteger(params, "milliseconds", 1000);
@@ -28,7 +29,8 @@ Result<nlohmann::json> diagSleep(const nlohmann::json &params, const maildir::Pr
     if (!itemCount)
         return tl::unexpected(itemCount.error());
     if (*milliseconds < 0 || *milliseconds > kMaxMilliseconds)
-        return fail(ErrorCode::BadRequest, "milliseconds must be within 0.." + std::to_string(kMaxMilliseconds));
+        return fail(ErrorCode::BadRequest,
+                    "milliseconds must be within 0.." + std::to_string(kMaxMilliseconds));
     if (*itemCount < 0 || *itemCount > kMaxItems)
         return fail(ErrorCode::BadRequest, "items must be within 0.." + std::to_string(kMaxItems));
 
@@ -42,7 +44,8 @@ Result<nlohmann::json> diagSleep(const nlohmann::json &params, const maildir::Pr
         const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                                  std::chrono::steady_clock::now() - start)
                                  .count();
-        const std::uint64_t done = std::min<std::uint64_t>(static_cast<std::uint64_t>(elapsed), total);
+        const std::uint64_t done =
+            std::min<std::uint64_t>(static_cast<std::uint64_t>(elapsed), total);
         // Items are spread evenly over the wait, so they interleave with progress frames.
         const std::uint64_t dueItems = total == 0 ? wantedItems : wantedItems * done / total;
         for (; sentItems < dueItems; ++sentItems)
@@ -63,7 +66,8 @@ std::vector<protocol::Command> diagnosticCommands()
     sleep.name = "diag-sleep";
     sleep.summary = "diagnostic: wait, reporting progress; changes nothing";
     sleep.options = {
-        {"--milliseconds", "milliseconds", protocol::ValueKind::Integer, "how long to wait (default 1000)"},
+        {"--milliseconds", "milliseconds", protocol::ValueKind::Integer,
+         "how long to wait (default 1000)"},
         {"--items", "items", protocol::ValueKind::Integer, "stream this many items while waiting"},
     };
     sleep.run = diagSleep;

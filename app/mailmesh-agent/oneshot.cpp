@@ -41,7 +41,8 @@ std::string formatEta(std::optional<double> seconds)
     const long total = static_cast<long>(*seconds + 0.5);
     char text[32];
     if (total >= 3600)
-        std::snprintf(text, sizeof text, "ETA %ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+        std::snprintf(text, sizeof text, "ETA %ld:%02ld:%02ld", total / 3600, total / 60 % 60,
+                      total % 60);
     else
         std::snprintf(text, sizeof text, "ETA %02ld:%02ld", total / 60, total % 60);
     return text;
@@ -61,16 +62,17 @@ public:
     void report(std::uint64_t done, std::uint64_t total, std::string_view item)
     {
         const auto now = protocol::EtaEstimator::Clock::now();
-        const auto interval = m_terminal ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2000);
+        const auto interval =
+            m_terminal ? std::chrono::milliseconds(100) : std::chrono::milliseconds(2000);
         if (m_printed && now - m_last < interval)
             return;
         m_last = now;
         m_printed = true;
         std::string line = m_command + ": " + std::to_string(done);
         if (total != 0) {
-            line += "/" + std::to_string(total) + " ("
-                    + std::to_string(done * 100 / (total ? total : 1)) + "%) "
-                    + formatEta(m_eta.secondsLeft(done, total, now));
+            line += "/" + std::to_string(total) + " (" +
+                    std::to_string(done * 100 / (total ? total : 1)) + "%) " +
+                    formatEta(m_eta.secondsLeft(done, total, now));
         }
         if (!item.empty())
             line += "  " + maildir::toValidUtf8(item);
@@ -114,7 +116,8 @@ int runOneShot(const protocol::CommandRegistry &registry, std::span<const std::s
     }
     const protocol::Command *command = registry.find(name);
     if (!command) {
-        const Error error = protocol::CommandRegistry::missingCommandError(name, registry.isDefined(name));
+        const Error error =
+            protocol::CommandRegistry::missingCommandError(name, registry.isDefined(name));
         std::fprintf(stderr, "mailmesh-agent: %s (see mailmesh-agent --help)\n",
                      maildir::toValidUtf8(error.message).c_str());
         return protocol::kExitUsage;
@@ -134,7 +137,8 @@ int runOneShot(const protocol::CommandRegistry &registry, std::span<const std::s
 
     auto params = protocol::paramsFromCommandLine(*command, words);
     if (!params) {
-        std::fprintf(stderr, "mailmesh-agent %s: %s\n", name.c_str(), params.error().message.c_str());
+        std::fprintf(stderr, "mailmesh-agent %s: %s\n", name.c_str(),
+                     params.error().message.c_str());
         return protocol::kExitUsage;
     }
 
@@ -147,24 +151,29 @@ int runOneShot(const protocol::CommandRegistry &registry, std::span<const std::s
 
     ProgressPrinter printer(name);
     const maildir::ProgressSink progress(
-        [&](std::uint64_t done, std::uint64_t total, std::string_view item) { printer.report(done, total, item); },
+        [&](std::uint64_t done, std::uint64_t total, std::string_view item) {
+            printer.report(done, total, item);
+        },
         &g_interrupted);
     const protocol::ItemSink items([&](nlohmann::json item) {
-        printLine(stdout, json ? protocol::FrameWriter::serialise(item)
-                               : item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        printLine(stdout,
+                  json ? protocol::FrameWriter::serialise(item)
+                       : item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     });
 
     Result<nlohmann::json> result = fail(ErrorCode::InternalError, "the command did not run");
     try {
         result = command->run(*params, progress, items);
     } catch (const std::exception &e) {
-        result = fail(ErrorCode::InternalError, name + " failed with an unexpected exception: " + e.what());
+        result = fail(ErrorCode::InternalError,
+                      name + " failed with an unexpected exception: " + e.what());
     }
     printer.finish();
 
     if (!result) {
         if (json)
-            printLine(stdout, protocol::FrameWriter::serialise(protocol::problemFrame({}, result.error())));
+            printLine(stdout,
+                      protocol::FrameWriter::serialise(protocol::problemFrame({}, result.error())));
         std::fprintf(stderr, "mailmesh-agent %s: %s: %s\n", name.c_str(),
                      std::string(errorCodeName(result.error().code)).c_str(),
                      maildir::toValidUtf8(result.error().describe()).c_str());

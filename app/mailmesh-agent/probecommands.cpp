@@ -23,7 +23,7 @@ namespace mm::agent {
 namespace {
 
 const std::vector<std::string> kSystemDirectories{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-                                                  "/usr/bin", "/sbin", "/bin"};
+                                                  "/usr/bin",        "/sbin",          "/bin"};
 
 std::optional<std::string> readSmallFile(const std::string &path)
 {
@@ -60,13 +60,16 @@ void probeOs(protocol::ProbeReport &report)
 
 Status probeDisk(protocol::ProbeReport &report, const std::string &path)
 {
-    struct statvfs fs{};
+    struct statvfs fs
+    {
+    };
     if (::statvfs(path.c_str(), &fs) != 0) {
         const int err = errno;
-        return fail(err == ENOENT ? ErrorCode::NotFound
+        return fail(err == ENOENT   ? ErrorCode::NotFound
                     : err == EACCES ? ErrorCode::AccessDenied
                                     : ErrorCode::IoError,
-                    path + ": cannot read the file system's free space: " + std::strerror(err), path);
+                    path + ": cannot read the file system's free space: " + std::strerror(err),
+                    path);
     }
     protocol::ProbeReport::Disk disk;
     disk.path = path;
@@ -123,9 +126,9 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
     dovecot.found = true;
     const auto version = ChildProcess::run(dovecot.path, {"--version"});
     if (!version || version->exitCode != 0) {
-        report.warnings.push_back(dovecot.path + " --version failed"
-                                  + (version ? ": " + protocol::parseDovecotVersion(version->output)
-                                             : ": " + version.error().message));
+        report.warnings.push_back(dovecot.path + " --version failed" +
+                                  (version ? ": " + protocol::parseDovecotVersion(version->output)
+                                           : ": " + version.error().message));
     } else {
         dovecot.version = protocol::parseDovecotVersion(version->output);
         if (protocol::isCurOnlyDovecotVersion(dovecot.version)) {
@@ -162,15 +165,17 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
     }
     // A stock doveconf prints nothing (or "Unknown setting") for a setting it does not know.
     const std::string answer = protocol::parseDovecotVersion(setting->output);
-    if (!dovecot.curOnlyEnabled && !answer.empty() && answer.find("Unknown setting") == std::string::npos)
+    if (!dovecot.curOnlyEnabled && !answer.empty() &&
+        answer.find("Unknown setting") == std::string::npos)
         report.warnings.push_back(doveconf + " -h maildir_cur_only: " + answer);
 }
 
 void probeSyncthing(protocol::ProbeReport &report, const std::string &explicitPath)
 {
     auto &syncthing = report.syncthing;
-    syncthing.path = explicitPath.empty() ? ChildProcess::findProgram("syncthing", kSystemDirectories)
-                                          : explicitPath;
+    syncthing.path = explicitPath.empty()
+                         ? ChildProcess::findProgram("syncthing", kSystemDirectories)
+                         : explicitPath;
     if (syncthing.path.empty())
         return;
     if (::access(syncthing.path.c_str(), X_OK) != 0) {
@@ -234,16 +239,20 @@ std::string formatProbe(const nlohmann::json &json)
         out << "disk          " << r.disk->path << ": " << r.disk->availableBytes / (1024 * 1024)
             << " MiB available of " << r.disk->totalBytes / (1024 * 1024) << " MiB, "
             << r.disk->freeInodes << " inodes free\n";
-    out << "inotify       max_user_watches " << (r.inotify.maxUserWatches ? std::to_string(*r.inotify.maxUserWatches) : "?")
+    out << "inotify       max_user_watches "
+        << (r.inotify.maxUserWatches ? std::to_string(*r.inotify.maxUserWatches) : "?")
         << ", max_user_instances "
         << (r.inotify.maxUserInstances ? std::to_string(*r.inotify.maxUserInstances) : "?") << "\n";
     out << "dovecot       "
         << (r.dovecot.found ? r.dovecot.path + " " + r.dovecot.version : std::string("not found"));
     if (r.dovecot.found)
         out << (r.dovecot.curOnlyBuild ? ", cur/-only build" : ", stock build")
-            << (r.dovecot.curOnlyEnabled ? (*r.dovecot.curOnlyEnabled ? " (enabled)" : " (disabled)") : "");
+            << (r.dovecot.curOnlyEnabled
+                    ? (*r.dovecot.curOnlyEnabled ? " (enabled)" : " (disabled)")
+                    : "");
     out << "\nsyncthing     "
-        << (r.syncthing.found ? r.syncthing.path + " " + r.syncthing.version : std::string("not found"));
+        << (r.syncthing.found ? r.syncthing.path + " " + r.syncthing.version
+                              : std::string("not found"));
     for (const auto &warning : r.warnings)
         out << "\nwarning       " << warning;
     return out.str();

@@ -91,9 +91,9 @@ inline std::string base64Encode(std::string_view bytes)
     out.reserve((bytes.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 2 < bytes.size(); i += 3) {
-        const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16)
-                                | (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8)
-                                | std::uint32_t(static_cast<unsigned char>(bytes[i + 2]));
+        const std::uint32_t v = (std::uint32_t(static_cast<unsigned char>(bytes[i])) << 16) |
+                                (std::uint32_t(static_cast<unsigned char>(bytes[i + 1])) << 8) |
+                                std::uint32_t(static_cast<unsigned char>(bytes[i + 2]));
         out += kAlphabet[(v >> 18) & 63];
         out += kAlphabet[(v >> 12) & 63];
         out += kAlphabet[(v >> 6) & 63];
@@ -140,8 +140,8 @@ inline std::optional<std::string> base64Decode(std::string_view text)
         for (int k = 0; k < 4 - pad; ++k)
             if ((v[k] = value(text[i + k])) < 0)
                 return std::nullopt;
-        const std::uint32_t n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12)
-                                | (std::uint32_t(v[2]) << 6) | std::uint32_t(v[3]);
+        const std::uint32_t n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12) |
+                                (std::uint32_t(v[2]) << 6) | std::uint32_t(v[3]);
         out += static_cast<char>((n >> 16) & 0xFF);
         if (pad < 2)
             out += static_cast<char>((n >> 8) & 0xFF);

@@ -42,8 +42,7 @@ public:
             ::close(fd);
             if (err == EWOULDBLOCK)
                 return fail(ErrorCode::Busy,
-                            path + ": another Mailmesh command is working on this state dir",
-                            path);
+                            path + ": another Mailmesh command is working on this state dir", path);
             return fail(ErrorCode::IoError, path + ": flock failed: " + std::strerror(err), path);
         }
         return StateLock(fd, path);

@@ -14,8 +14,15 @@
 namespace mm::protocol {
 
 // How a command-line word becomes a parameter: Path values go through maildir::putPath (argv
-// bytes need not be UTF-8; repeated ones become an array of maildir::pathValue()), Integer values are parsed, Flag options take no value (true).
-enum class ValueKind { Path, Text, Integer, Flag };
+// bytes need not be UTF-8; repeated ones become an array of maildir::pathValue()), Integer values
+// are parsed, Flag options take no value (true).
+enum class ValueKind
+{
+    Path,
+    Text,
+    Integer,
+    Flag
+};
 
 // A positional argument of the one-shot form, e.g. ROOT of `scan ROOT` -> params.root.
 struct CommandArgument

@@ -34,9 +34,9 @@ Status store(nlohmann::json &params, std::string_view key, ValueKind kind, const
         long long number = 0;
         const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), number);
         if (ec != std::errc() || end != word.data() + word.size())
-            return fail(ErrorCode::BadRequest, "'" + maildir::toValidUtf8(word)
-                                                   + "' is not an integer\nusage: "
-                                                   + commandUsage(command));
+            return fail(ErrorCode::BadRequest,
+                        "'" + maildir::toValidUtf8(word) +
+                            "' is not an integer\nusage: " + commandUsage(command));
         value = number;
         break;
     }
@@ -115,7 +115,8 @@ Result<nlohmann::json> paramsFromCommandLine(const Command &command,
         if (position >= command.arguments.size())
             return usageError("unexpected argument " + maildir::toValidUtf8(word));
         const CommandArgument &argument = command.arguments[position];
-        if (auto stored = store(params, argument.key, argument.kind, word, argument.repeated, command);
+        if (auto stored =
+                store(params, argument.key, argument.kind, word, argument.repeated, command);
             !stored)
             return tl::unexpected(stored.error());
         if (!argument.repeated)

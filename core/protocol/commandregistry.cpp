@@ -7,8 +7,18 @@ namespace mm::protocol {
 const std::vector<std::string_view> &CommandRegistry::definedCommands()
 {
     static const std::vector<std::string_view> names{
-        "probe",   "scan",    "convert", "revert",          "dupes",           "dedupe",
-        "restore", "headers", "diff",    "quarantine-list", "quarantine-purge", "manifest",
+        "probe",
+        "scan",
+        "convert",
+        "revert",
+        "dupes",
+        "dedupe",
+        "restore",
+        "headers",
+        "diff",
+        "quarantine-list",
+        "quarantine-purge",
+        "manifest",
         "diag-sleep",
     };
     return names;
@@ -48,7 +58,8 @@ Error CommandRegistry::missingCommandError(std::string_view name, bool defined)
 {
     if (defined)
         return Error{ErrorCode::NotFound,
-                     "command '" + std::string(name) + "' is not implemented by this agent", {}};
+                     "command '" + std::string(name) + "' is not implemented by this agent",
+                     {}};
     return Error{ErrorCode::BadRequest, "unknown command '" + std::string(name) + "'", {}};
 }
 

@@ -21,9 +21,9 @@ Status FrameWriter::write(const nlohmann::json &frame)
 {
     std::string line = serialise(frame);
     if (line.size() > m_maxFrameBytes)
-        return fail(ErrorCode::InvalidData, "frame of " + std::to_string(line.size())
-                                                + " bytes exceeds the limit of "
-                                                + std::to_string(m_maxFrameBytes));
+        return fail(ErrorCode::InvalidData, "frame of " + std::to_string(line.size()) +
+                                                " bytes exceeds the limit of " +
+                                                std::to_string(m_maxFrameBytes));
     line += '\n';
 
     const std::lock_guard lock(m_mutex);

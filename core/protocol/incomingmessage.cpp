@@ -10,8 +10,8 @@ constexpr std::size_t kMaxIdBytes = 128;
 
 tl::unexpected<MessageError> refuse(std::string message, std::string id = {})
 {
-    return tl::unexpected(MessageError{Error{ErrorCode::BadRequest, std::move(message), {}},
-                                       std::move(id)});
+    return tl::unexpected(
+        MessageError{Error{ErrorCode::BadRequest, std::move(message), {}}, std::move(id)});
 }
 
 // Nesting depth outside strings, counted before parsing so that no parser or destructor
@@ -64,8 +64,8 @@ tl::expected<std::string, MessageError> readId(const nlohmann::json &frame, bool
 tl::expected<IncomingMessage, MessageError> parseIncomingMessage(std::string_view frame)
 {
     if (frame.size() > kMaxRequestFrameBytes)
-        return refuse("frame of " + std::to_string(frame.size()) + " bytes exceeds the limit of "
-                      + std::to_string(kMaxRequestFrameBytes));
+        return refuse("frame of " + std::to_string(frame.size()) + " bytes exceeds the limit of " +
+                      std::to_string(kMaxRequestFrameBytes));
     if (!nestingWithin(frame, kMaxRequestDepth))
         return refuse("frame nests deeper than " + std::to_string(kMaxRequestDepth) + " levels");
 
@@ -103,7 +103,8 @@ tl::expected<IncomingMessage, MessageError> parseIncomingMessage(std::string_vie
     if (type == "request") {
         message.type = IncomingMessage::Type::Request;
         const auto command = json.find("command");
-        if (command == json.end() || !command->is_string() || command->get_ref<const std::string &>().empty())
+        if (command == json.end() || !command->is_string() ||
+            command->get_ref<const std::string &>().empty())
             return refuse("the request has no \"command\"", message.id);
         message.command = command->get<std::string>();
         const auto params = json.find("params");

@@ -12,14 +12,20 @@ namespace mm::protocol {
 // One frame from the peer (the app), parsed and checked against protocol.md.
 struct IncomingMessage
 {
-    enum class Type { Hello, Request, Cancel, Ping };
+    enum class Type
+    {
+        Hello,
+        Request,
+        Cancel,
+        Ping
+    };
 
     Type type = Type::Request;
-    std::string id;                                      // request, cancel (target), ping
-    std::string command;                                 // request
-    nlohmann::json params = nlohmann::json::object();    // request
-    int schemaVersion = 0;                               // hello
-    std::string version;                                 // hello (the peer's Mailmesh version)
+    std::string id;                                   // request, cancel (target), ping
+    std::string command;                              // request
+    nlohmann::json params = nlohmann::json::object(); // request
+    int schemaVersion = 0;                            // hello
+    std::string version;                              // hello (the peer's Mailmesh version)
 };
 
 // Why a frame was refused; `id` is the request id when the frame got far enough to have one,

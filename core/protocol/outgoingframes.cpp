@@ -37,8 +37,8 @@ nlohmann::json pongFrame(std::string_view id)
 nlohmann::json progressFrame(std::string_view id, std::uint64_t done, std::uint64_t total,
                              std::string_view currentItem, std::optional<double> etaSeconds)
 {
-    nlohmann::json frame{{"type", "progress"}, {"id", std::string(id)}, {"done", done},
-                         {"total", total}};
+    nlohmann::json frame{
+        {"type", "progress"}, {"id", std::string(id)}, {"done", done}, {"total", total}};
     if (!currentItem.empty())
         maildir::putPath(frame, "current", currentItem);
     frame["etaSeconds"] = etaSeconds && std::isfinite(*etaSeconds)
@@ -49,7 +49,8 @@ nlohmann::json progressFrame(std::string_view id, std::uint64_t done, std::uint6
 
 nlohmann::json itemFrame(std::string_view id, std::uint64_t sequence, nlohmann::json item)
 {
-    return {{"type", "item"}, {"id", std::string(id)}, {"seq", sequence}, {"item", std::move(item)}};
+    return {
+        {"type", "item"}, {"id", std::string(id)}, {"seq", sequence}, {"item", std::move(item)}};
 }
 
 nlohmann::json resultFrame(std::string_view id, std::string_view command, nlohmann::json result)

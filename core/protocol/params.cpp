@@ -25,8 +25,9 @@ Result<std::optional<std::string>> optionalPath(const nlohmann::json &params, st
 {
     if (!member(params, key) && !member(params, std::string(key) + "Base64"))
         return std::optional<std::string>{};
-    auto path = member(params, key) && member(params, key)->is_string() ? maildir::readPath(params, key)
-                                                                        : std::nullopt;
+    auto path = member(params, key) && member(params, key)->is_string()
+                    ? maildir::readPath(params, key)
+                    : std::nullopt;
     if (!path)
         return badParameter(key, "must be a path string (with valid base64 beside it, if any)");
     return std::optional<std::string>(std::move(*path));

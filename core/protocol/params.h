@@ -20,7 +20,8 @@ Result<std::string> requirePath(const nlohmann::json &params, std::string_view k
 Result<std::optional<std::string>> optionalPath(const nlohmann::json &params, std::string_view key);
 
 // A repeated path argument: an array of maildir::pathValue() elements.
-Result<std::vector<std::string>> requirePathList(const nlohmann::json &params, std::string_view key);
+Result<std::vector<std::string>> requirePathList(const nlohmann::json &params,
+                                                 std::string_view key);
 
 Result<std::string> requireText(const nlohmann::json &params, std::string_view key);
 Result<bool> optionalBool(const nlohmann::json &params, std::string_view key, bool fallback);

@@ -24,7 +24,8 @@ std::string_view trim(std::string_view s)
 {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
         s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
         s.remove_suffix(1);
     return s;
 }
@@ -81,8 +82,9 @@ void to_json(nlohmann::json &json, const ProbeReport &report)
     }
     nlohmann::json dovecot = programJson(report.dovecot);
     dovecot["curOnlyBuild"] = report.dovecot.curOnlyBuild;
-    dovecot["curOnlyEnabled"] = report.dovecot.curOnlyEnabled ? nlohmann::json(*report.dovecot.curOnlyEnabled)
-                                                              : nlohmann::json(nullptr);
+    dovecot["curOnlyEnabled"] = report.dovecot.curOnlyEnabled
+                                    ? nlohmann::json(*report.dovecot.curOnlyEnabled)
+                                    : nlohmann::json(nullptr);
     dovecot["curOnlyEvidence"] = report.dovecot.curOnlyEvidence;
     json["dovecot"] = std::move(dovecot);
     json["syncthing"] = programJson(report.syncthing);
@@ -127,7 +129,8 @@ void from_json(const nlohmann::json &json, ProbeReport &report)
             report.dovecot.curOnlyEnabled = enabled->get<bool>();
         report.dovecot.curOnlyEvidence = dovecot->value("curOnlyEvidence", "");
     }
-    if (const auto syncthing = json.find("syncthing"); syncthing != json.end() && syncthing->is_object())
+    if (const auto syncthing = json.find("syncthing");
+        syncthing != json.end() && syncthing->is_object())
         readProgram(*syncthing, report.syncthing);
     if (const auto warnings = json.find("warnings"); warnings != json.end() && warnings->is_array())
         for (const auto &warning : *warnings)

@@ -17,14 +17,14 @@ struct ProbeReport
 {
     struct Os
     {
-        std::string id;          // os-release ID, e.g. "debian"
-        std::string versionId;   // os-release VERSION_ID, e.g. "12"
-        std::string prettyName;  // os-release PRETTY_NAME
+        std::string id;         // os-release ID, e.g. "debian"
+        std::string versionId;  // os-release VERSION_ID, e.g. "12"
+        std::string prettyName; // os-release PRETTY_NAME
         std::string kernelRelease;
     };
     struct Disk
     {
-        std::string path;        // as asked (raw bytes; JSON via putPath)
+        std::string path; // as asked (raw bytes; JSON via putPath)
         std::uint64_t totalBytes = 0;
         std::uint64_t freeBytes = 0;      // free for root
         std::uint64_t availableBytes = 0; // free for unprivileged users
@@ -41,18 +41,18 @@ struct ProbeReport
     {
         bool found = false;
         std::string path;
-        std::string version;     // empty when it could not be asked
+        std::string version; // empty when it could not be asked
     };
     struct Dovecot : Program
     {
-        bool curOnlyBuild = false;           // the Mailmesh cur/-only build
-        std::optional<bool> curOnlyEnabled;  // maildir_cur_only in the running config
-        std::string curOnlyEvidence;         // "version-suffix", "doveconf-setting" or ""
+        bool curOnlyBuild = false;          // the Mailmesh cur/-only build
+        std::optional<bool> curOnlyEnabled; // maildir_cur_only in the running config
+        std::string curOnlyEvidence;        // "version-suffix", "doveconf-setting" or ""
     };
 
     std::string agentVersion;
     std::string hostname;
-    std::string architecture;    // uname -m, e.g. "x86_64"
+    std::string architecture; // uname -m, e.g. "x86_64"
     Os os;
     std::optional<Disk> disk;
     Inotify inotify;

@@ -76,8 +76,8 @@ int Server::run()
 void Server::handleOversized(std::size_t bytes)
 {
     sendProblem({}, Error{ErrorCode::BadRequest,
-                          "frame of " + std::to_string(bytes) + " bytes exceeds the limit of "
-                              + std::to_string(kMaxRequestFrameBytes) + " bytes; it was skipped",
+                          "frame of " + std::to_string(bytes) + " bytes exceeds the limit of " +
+                              std::to_string(kMaxRequestFrameBytes) + " bytes; it was skipped",
                           {}});
     if (m_state == State::AwaitingHello)
         m_state = State::Refused;
@@ -90,19 +90,20 @@ void Server::handleFrame(std::string_view frame)
     auto message = parseIncomingMessage(frame);
     if (m_state == State::AwaitingHello) {
         if (!message || message->type != IncomingMessage::Type::Hello) {
-            sendProblem({}, Error{ErrorCode::BadRequest,
-                                  "the first frame must be a hello"
-                                      + (message ? std::string() : ": " + message.error().error.message),
-                                  {}});
+            sendProblem({},
+                        Error{ErrorCode::BadRequest,
+                              "the first frame must be a hello" +
+                                  (message ? std::string() : ": " + message.error().error.message),
+                              {}});
             m_state = State::Refused;
             return;
         }
         if (message->schemaVersion != kSchemaVersion) {
             sendProblem({}, Error{ErrorCode::Unsupported,
-                                  "schemaVersion " + std::to_string(message->schemaVersion)
-                                      + " is not supported; this agent ("
-                                      + std::string(mailmeshVersion()) + ") speaks "
-                                      + std::to_string(kSchemaVersion),
+                                  "schemaVersion " + std::to_string(message->schemaVersion) +
+                                      " is not supported; this agent (" +
+                                      std::string(mailmeshVersion()) + ") speaks " +
+                                      std::to_string(kSchemaVersion),
                                   {}});
             m_state = State::Refused;
             return;
@@ -152,14 +153,15 @@ void Server::startRequest(IncomingMessage message)
         if (m_active.contains(message.id)) {
             // Answering with this id would give the running request a second final frame.
             sendProblem({}, Error{ErrorCode::BadRequest,
-                                  "request id '" + message.id + "' is already in flight", {}});
+                                  "request id '" + message.id + "' is already in flight",
+                                  {}});
             return;
         }
         if (m_active.size() >= m_options.maxConcurrentRequests) {
             sendProblem(message.id,
                         Error{ErrorCode::Busy,
-                              std::to_string(m_options.maxConcurrentRequests)
-                                  + " requests are already running; retry when one has finished",
+                              std::to_string(m_options.maxConcurrentRequests) +
+                                  " requests are already running; retry when one has finished",
                               {}});
             return;
         }
@@ -182,7 +184,8 @@ void Server::runJob(const std::shared_ptr<Job> &job, const Command &command,
         if (!finalReport && lastProgress && now - *lastProgress < m_options.progressInterval)
             return;
         lastProgress = now;
-        (void)m_writer.write(progressFrame(job->id, done, total, item, eta.secondsLeft(done, total, now)));
+        (void)m_writer.write(
+            progressFrame(job->id, done, total, item, eta.secondsLeft(done, total, now)));
     };
 
     std::uint64_t sequence = 0;
@@ -190,13 +193,13 @@ void Server::runJob(const std::shared_ptr<Job> &job, const Command &command,
     const auto onItem = [&](nlohmann::json item) {
         if (itemError)
             return;
-        if (auto written = m_writer.write(itemFrame(job->id, sequence, std::move(item))); !written) {
+        if (auto written = m_writer.write(itemFrame(job->id, sequence, std::move(item)));
+            !written) {
             if (written.error().code == ErrorCode::InvalidData) {
                 // A lost item would make the answer silently incomplete: stop the command.
                 itemError = Error{ErrorCode::InternalError,
-                                  "item " + std::to_string(sequence) + " of " + job->command
-                                      + " is too large for one frame: "
-                                      + written.error().message,
+                                  "item " + std::to_string(sequence) + " of " + job->command +
+                                      " is too large for one frame: " + written.error().message,
                                   {}};
                 job->cancel.store(true);
             }
@@ -206,12 +209,14 @@ void Server::runJob(const std::shared_ptr<Job> &job, const Command &command,
 
     Result<nlohmann::json> result = fail(ErrorCode::InternalError, "the command did not run");
     try {
-        result = command.run(params, maildir::ProgressSink(onProgress, &job->cancel), ItemSink(onItem));
+        result =
+            command.run(params, maildir::ProgressSink(onProgress, &job->cancel), ItemSink(onItem));
     } catch (const std::exception &e) {
         result = fail(ErrorCode::InternalError,
                       job->command + " failed with an unexpected exception: " + e.what());
     } catch (...) {
-        result = fail(ErrorCode::InternalError, job->command + " failed with an unexpected exception");
+        result =
+            fail(ErrorCode::InternalError, job->command + " failed with an unexpected exception");
     }
 
     if (itemError) {
@@ -224,10 +229,10 @@ void Server::runJob(const std::shared_ptr<Job> &job, const Command &command,
         auto written = m_writer.write(resultFrame(job->id, job->command, std::move(*result)));
         if (!written && written.error().code == ErrorCode::InvalidData)
             sendProblem(job->id, Error{ErrorCode::InternalError,
-                                       "the result of " + job->command
-                                           + " is too large for one frame (it should be streamed as "
-                                             "items): "
-                                           + written.error().message,
+                                       "the result of " + job->command +
+                                           " is too large for one frame (it should be streamed as "
+                                           "items): " +
+                                           written.error().message,
                                        {}});
     }
     finishJob(job);

@@ -41,12 +41,18 @@ public:
 
 private:
     struct Job;
-    enum class State { AwaitingHello, Serving, Refused };
+    enum class State
+    {
+        AwaitingHello,
+        Serving,
+        Refused
+    };
 
     void handleFrame(std::string_view frame);
     void handleOversized(std::size_t bytes);
     void startRequest(IncomingMessage message);
-    void runJob(const std::shared_ptr<Job> &job, const Command &command, const nlohmann::json &params);
+    void runJob(const std::shared_ptr<Job> &job, const Command &command,
+                const nlohmann::json &params);
     void finishJob(const std::shared_ptr<Job> &job);
     void reapFinished();
     void cancelAll();

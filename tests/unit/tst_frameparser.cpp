@@ -42,31 +42,37 @@ void TestFrameParser::acceptsValidFrames_data()
     QTest::addColumn<QString>("id");
     QTest::addColumn<QString>("command");
 
-    const int hello = int(IncomingMessage::Type::Hello), request = int(IncomingMessage::Type::Request),
+    const int hello = int(IncomingMessage::Type::Hello),
+              request = int(IncomingMessage::Type::Request),
               cancel = int(IncomingMessage::Type::Cancel), ping = int(IncomingMessage::Type::Ping);
     QTest::newRow("hello") << std::string(R"({"type":"hello","schemaVersion":1,"version":"0.1.0"})")
                            << hello << QString() << QString();
-    QTest::newRow("hello without version") << std::string(R"({"type":"hello","schemaVersion":1})")
-                                           << hello << QString() << QString();
-    QTest::newRow("request") << std::string(R"({"type":"request","id":"r1","command":"probe","params":{"path":"/"}})")
-                             << request << QStringLiteral("r1") << QStringLiteral("probe");
-    QTest::newRow("request without params") << std::string(R"({"type":"request","id":"r2","command":"scan"})")
-                                            << request << QStringLiteral("r2") << QStringLiteral("scan");
+    QTest::newRow("hello without version")
+        << std::string(R"({"type":"hello","schemaVersion":1})") << hello << QString() << QString();
+    QTest::newRow("request")
+        << std::string(R"({"type":"request","id":"r1","command":"probe","params":{"path":"/"}})")
+        << request << QStringLiteral("r1") << QStringLiteral("probe");
+    QTest::newRow("request without params")
+        << std::string(R"({"type":"request","id":"r2","command":"scan"})") << request
+        << QStringLiteral("r2") << QStringLiteral("scan");
     QTest::newRow("request with null params")
         << std::string(R"({"type":"request","id":"r3","command":"scan","params":null})") << request
         << QStringLiteral("r3") << QStringLiteral("scan");
-    QTest::newRow("unknown command parses") << std::string(R"({"type":"request","id":"x","command":"rm -rf"})")
-                                            << request << QStringLiteral("x") << QStringLiteral("rm -rf");
-    QTest::newRow("cancel") << std::string(R"({"type":"cancel","id":"r1"})") << cancel << QStringLiteral("r1")
-                            << QString();
-    QTest::newRow("ping with id") << std::string(R"({"type":"ping","id":"p"})") << ping << QStringLiteral("p")
-                                  << QString();
-    QTest::newRow("ping without id") << std::string(R"({"type":"ping"})") << ping << QString() << QString();
-    QTest::newRow("whitespace around") << std::string("  {\"type\":\"ping\"}  ") << ping << QString() << QString();
-    QTest::newRow("unicode id") << std::string("{\"type\":\"cancel\",\"id\":\"\xc3\xa9t\xc3\xa9\"}") << cancel
-                                << QStringLiteral("été") << QString();
-    QTest::newRow("id of 128 bytes") << R"({"type":"cancel","id":")" + std::string(128, 'a') + "\"}" << cancel
-                                     << QString(128, QLatin1Char('a')) << QString();
+    QTest::newRow("unknown command parses")
+        << std::string(R"({"type":"request","id":"x","command":"rm -rf"})") << request
+        << QStringLiteral("x") << QStringLiteral("rm -rf");
+    QTest::newRow("cancel") << std::string(R"({"type":"cancel","id":"r1"})") << cancel
+                            << QStringLiteral("r1") << QString();
+    QTest::newRow("ping with id") << std::string(R"({"type":"ping","id":"p"})") << ping
+                                  << QStringLiteral("p") << QString();
+    QTest::newRow("ping without id")
+        << std::string(R"({"type":"ping"})") << ping << QString() << QString();
+    QTest::newRow("whitespace around")
+        << std::string("  {\"type\":\"ping\"}  ") << ping << QString() << QString();
+    QTest::newRow("unicode id") << std::string("{\"type\":\"cancel\",\"id\":\"\xc3\xa9t\xc3\xa9\"}")
+                                << cancel << QStringLiteral("été") << QString();
+    QTest::newRow("id of 128 bytes") << R"({"type":"cancel","id":")" + std::string(128, 'a') + "\"}"
+                                     << cancel << QString(128, QLatin1Char('a')) << QString();
 }
 
 void TestFrameParser::acceptsValidFrames()
@@ -96,40 +102,49 @@ void TestFrameParser::refusesBadFrames_data()
     QTest::newRow("empty") << std::string() << QString() << QStringLiteral("not valid JSON");
     QTest::newRow("truncated") << std::string(R"({"type":"request","id":"r1")") << QString()
                                << QStringLiteral("not valid JSON");
-    QTest::newRow("trailing garbage") << std::string(R"({"type":"ping"} x)") << QString()
-                                      << QStringLiteral("not valid JSON");
+    QTest::newRow("trailing garbage")
+        << std::string(R"({"type":"ping"} x)") << QString() << QStringLiteral("not valid JSON");
     QTest::newRow("two objects") << std::string(R"({"type":"ping"}{"type":"ping"})") << QString()
                                  << QStringLiteral("not valid JSON");
-    QTest::newRow("invalid utf-8 in string") << std::string("{\"type\":\"ping\",\"id\":\"\xff\"}") << QString()
-                                             << QStringLiteral("not valid JSON");
-    QTest::newRow("array") << std::string("[1,2]") << QString() << QStringLiteral("not a JSON object");
-    QTest::newRow("string") << std::string("\"hello\"") << QString() << QStringLiteral("not a JSON object");
-    QTest::newRow("no type") << std::string(R"({"id":"r1"})") << QString() << QStringLiteral("\"type\"");
-    QTest::newRow("numeric type") << std::string(R"({"type":3})") << QString() << QStringLiteral("\"type\"");
-    QTest::newRow("unknown type with id") << std::string(R"({"type":"shutdown","id":"r9"})") << QStringLiteral("r9")
-                                          << QStringLiteral("unknown frame type");
-    QTest::newRow("request without id") << std::string(R"({"type":"request","command":"probe"})") << QString()
-                                        << QStringLiteral("no \"id\"");
-    QTest::newRow("request with null id") << std::string(R"({"type":"request","id":null,"command":"probe"})")
-                                          << QString() << QStringLiteral("no \"id\"");
-    QTest::newRow("numeric id") << std::string(R"({"type":"request","id":7,"command":"probe"})") << QString()
-                                << QStringLiteral("must be a string");
-    QTest::newRow("empty id") << std::string(R"({"type":"request","id":"","command":"probe"})") << QString()
-                              << QStringLiteral("1 to 128");
-    QTest::newRow("id of 129 bytes") << R"({"type":"cancel","id":")" + std::string(129, 'a') + "\"}" << QString()
-                                     << QStringLiteral("1 to 128");
-    QTest::newRow("request without command") << std::string(R"({"type":"request","id":"r1"})")
-                                             << QStringLiteral("r1") << QStringLiteral("no \"command\"");
+    QTest::newRow("invalid utf-8 in string") << std::string("{\"type\":\"ping\",\"id\":\"\xff\"}")
+                                             << QString() << QStringLiteral("not valid JSON");
+    QTest::newRow("array") << std::string("[1,2]") << QString()
+                           << QStringLiteral("not a JSON object");
+    QTest::newRow("string") << std::string("\"hello\"") << QString()
+                            << QStringLiteral("not a JSON object");
+    QTest::newRow("no type") << std::string(R"({"id":"r1"})") << QString()
+                             << QStringLiteral("\"type\"");
+    QTest::newRow("numeric type") << std::string(R"({"type":3})") << QString()
+                                  << QStringLiteral("\"type\"");
+    QTest::newRow("unknown type with id")
+        << std::string(R"({"type":"shutdown","id":"r9"})") << QStringLiteral("r9")
+        << QStringLiteral("unknown frame type");
+    QTest::newRow("request without id") << std::string(R"({"type":"request","command":"probe"})")
+                                        << QString() << QStringLiteral("no \"id\"");
+    QTest::newRow("request with null id")
+        << std::string(R"({"type":"request","id":null,"command":"probe"})") << QString()
+        << QStringLiteral("no \"id\"");
+    QTest::newRow("numeric id") << std::string(R"({"type":"request","id":7,"command":"probe"})")
+                                << QString() << QStringLiteral("must be a string");
+    QTest::newRow("empty id") << std::string(R"({"type":"request","id":"","command":"probe"})")
+                              << QString() << QStringLiteral("1 to 128");
+    QTest::newRow("id of 129 bytes") << R"({"type":"cancel","id":")" + std::string(129, 'a') + "\"}"
+                                     << QString() << QStringLiteral("1 to 128");
+    QTest::newRow("request without command")
+        << std::string(R"({"type":"request","id":"r1"})") << QStringLiteral("r1")
+        << QStringLiteral("no \"command\"");
     QTest::newRow("empty command") << std::string(R"({"type":"request","id":"r1","command":""})")
                                    << QStringLiteral("r1") << QStringLiteral("no \"command\"");
-    QTest::newRow("params not an object") << std::string(R"({"type":"request","id":"r1","command":"scan","params":[1]})")
-                                          << QStringLiteral("r1") << QStringLiteral("\"params\" must be an object");
-    QTest::newRow("cancel without id") << std::string(R"({"type":"cancel"})") << QString()
-                                       << QStringLiteral("no \"id\"");
-    QTest::newRow("hello without schemaVersion") << std::string(R"({"type":"hello","version":"1"})") << QString()
-                                                 << QStringLiteral("schemaVersion");
-    QTest::newRow("hello with string schemaVersion") << std::string(R"({"type":"hello","schemaVersion":"1"})")
-                                                     << QString() << QStringLiteral("schemaVersion");
+    QTest::newRow("params not an object")
+        << std::string(R"({"type":"request","id":"r1","command":"scan","params":[1]})")
+        << QStringLiteral("r1") << QStringLiteral("\"params\" must be an object");
+    QTest::newRow("cancel without id")
+        << std::string(R"({"type":"cancel"})") << QString() << QStringLiteral("no \"id\"");
+    QTest::newRow("hello without schemaVersion") << std::string(R"({"type":"hello","version":"1"})")
+                                                 << QString() << QStringLiteral("schemaVersion");
+    QTest::newRow("hello with string schemaVersion")
+        << std::string(R"({"type":"hello","schemaVersion":"1"})") << QString()
+        << QStringLiteral("schemaVersion");
 }
 
 void TestFrameParser::refusesBadFrames()
@@ -154,24 +169,26 @@ void TestFrameParser::unknownFieldsAreIgnored()
     QVERIFY(message.has_value());
     QCOMPARE(message->command, std::string("probe"));
     QCOMPARE(message->params.at("path").get<std::string>(), std::string("/"));
-    QVERIFY(message->params.contains("future")); // handed on: the handler ignores what it does not know
+    QVERIFY(
+        message->params.contains("future")); // handed on: the handler ignores what it does not know
 }
 
 void TestFrameParser::deepNestingIsRefusedBeforeParsing()
 {
     const int depth = mm::protocol::kMaxRequestDepth;
-    std::string okay = R"({"type":"request","id":"r","command":"c","params":{"x":)" + std::string(depth - 2, '[')
-                       + std::string(depth - 2, ']') + "}}";
+    std::string okay = R"({"type":"request","id":"r","command":"c","params":{"x":)" +
+                       std::string(depth - 2, '[') + std::string(depth - 2, ']') + "}}";
     QVERIFY(parseIncomingMessage(okay).has_value());
 
     std::string deep(200000, '[');
     auto message = parseIncomingMessage(deep);
     QVERIFY(!message.has_value());
-    QVERIFY(QString::fromStdString(message.error().error.message).contains(QStringLiteral("nests deeper")));
+    QVERIFY(QString::fromStdString(message.error().error.message)
+                .contains(QStringLiteral("nests deeper")));
 
     // Brackets inside strings do not count.
-    std::string inString = R"({"type":"request","id":"r","command":"c","params":{"x":")" + std::string(1000, '[')
-                           + "\"}}";
+    std::string inString = R"({"type":"request","id":"r","command":"c","params":{"x":")" +
+                           std::string(1000, '[') + "\"}}";
     QVERIFY(parseIncomingMessage(inString).has_value());
 }
 
@@ -182,7 +199,8 @@ void TestFrameParser::oversizedFrameIsRefused()
     big += "\"}}";
     const auto message = parseIncomingMessage(big);
     QVERIFY(!message.has_value());
-    QVERIFY(QString::fromStdString(message.error().error.message).contains(QStringLiteral("exceeds")));
+    QVERIFY(
+        QString::fromStdString(message.error().error.message).contains(QStringLiteral("exceeds")));
 }
 
 void TestFrameParser::splitsStream_data()
@@ -242,7 +260,8 @@ void TestFrameParser::longOversizedFrameIsReportedOnce()
     // 64 MiB without a newline through a 1 KiB limit: one report with the full count.
     FrameSplitter splitter(1024);
     int oversized = 0;
-    const FrameSplitter::Handler handler{[](std::string_view) {}, [&](std::size_t n) {
+    const FrameSplitter::Handler handler{[](std::string_view) {},
+                                         [&](std::size_t n) {
                                              ++oversized;
                                              QCOMPARE(n, std::size_t(64) * 1024 * 1024);
                                          }};

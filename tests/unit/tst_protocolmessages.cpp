@@ -39,9 +39,8 @@ Command sampleCommand()
                        {"--state-dir", "stateDir", ValueKind::Path, "where the journal lives"},
                        {"--older-than", "olderThan", ValueKind::Integer, "days"},
                        {"--label", "label", ValueKind::Text, "free text"}};
-    command.run = [](const json &, const mm::maildir::ProgressSink &, const ItemSink &) -> mm::Result<json> {
-        return json::object();
-    };
+    command.run = [](const json &, const mm::maildir::ProgressSink &,
+                     const ItemSink &) -> mm::Result<json> { return json::object(); };
     return command;
 }
 
@@ -91,9 +90,12 @@ void TestProtocolMessages::helloAnnouncesLimitsAndCommands()
 void TestProtocolMessages::finalFramesCarryTheId()
 {
     const json result = resultFrame("r1", "probe", json{{"schemaVersion", 1}});
-    JCOMPARE(result, json::parse(R"({"type":"result","id":"r1","command":"probe","result":{"schemaVersion":1}})"));
+    JCOMPARE(result,
+             json::parse(
+                 R"({"type":"result","id":"r1","command":"probe","result":{"schemaVersion":1}})"));
 
-    const json problem = problemFrame("r2", mm::Error{mm::ErrorCode::UnsafePath, "escapes the root", "/etc/passwd"});
+    const json problem =
+        problemFrame("r2", mm::Error{mm::ErrorCode::UnsafePath, "escapes the root", "/etc/passwd"});
     JCOMPARE(problem.at("type"), "problem");
     JCOMPARE(problem.at("id"), "r2");
     JCOMPARE(problem.at("code"), "unsafe-path");
@@ -120,7 +122,8 @@ void TestProtocolMessages::problemWithoutRequestHasNullId()
 void TestProtocolMessages::progressFrameShape()
 {
     const json unknown = progressFrame("r", 0, 0, "", std::nullopt);
-    JCOMPARE(unknown, json::parse(R"({"type":"progress","id":"r","done":0,"total":0,"etaSeconds":null})"));
+    JCOMPARE(unknown,
+             json::parse(R"({"type":"progress","id":"r","done":0,"total":0,"etaSeconds":null})"));
     const json known = progressFrame("r", 10, 40, "INBOX/cur", 12.6);
     JCOMPARE(known.at("etaSeconds"), 13);
     JCOMPARE(known.at("current"), "INBOX/cur");
@@ -135,7 +138,8 @@ void TestProtocolMessages::registryAnswersUnknownAndUnimplemented()
     QVERIFY(registry.isDefined("scan"));
     QVERIFY(!registry.isDefined("format-disk"));
     QCOMPARE(CommandRegistry::missingCommandError("scan", true).code, mm::ErrorCode::NotFound);
-    QCOMPARE(CommandRegistry::missingCommandError("format-disk", false).code, mm::ErrorCode::BadRequest);
+    QCOMPARE(CommandRegistry::missingCommandError("format-disk", false).code,
+             mm::ErrorCode::BadRequest);
     for (const auto name : CommandRegistry::definedCommands())
         QVERIFY(registry.isDefined(name));
 }
@@ -161,13 +165,17 @@ void TestProtocolMessages::commandLineToParams_data()
     QTest::addColumn<std::string>("params");
     using W = std::vector<std::string>;
     QTest::newRow("root only") << W{"/srv/mail"} << std::string(R"({"root":"/srv/mail"})");
-    QTest::newRow("flag before root") << W{"--dry-run", "/srv/mail"}
-                                      << std::string(R"({"root":"/srv/mail","dryRun":true})");
-    QTest::newRow("all options") << W{"/m", "--state-dir", "/s", "--older-than", "30", "--label", "x y"}
-                                 << std::string(R"({"root":"/m","stateDir":"/s","olderThan":30,"label":"x y"})");
-    QTest::newRow("negative integer") << W{"/m", "--older-than", "-3"} << std::string(R"({"root":"/m","olderThan":-3})");
-    QTest::newRow("dash dash") << W{"--", "--weird-root"} << std::string(R"({"root":"--weird-root"})");
-    QTest::newRow("non-utf8 root") << W{"/m/caf\xe9"} << std::string(R"({"root":"/m/caf\ufffd","rootBase64":"L20vY2Fm6Q=="})");
+    QTest::newRow("flag before root")
+        << W{"--dry-run", "/srv/mail"} << std::string(R"({"root":"/srv/mail","dryRun":true})");
+    QTest::newRow("all options")
+        << W{"/m", "--state-dir", "/s", "--older-than", "30", "--label", "x y"}
+        << std::string(R"({"root":"/m","stateDir":"/s","olderThan":30,"label":"x y"})");
+    QTest::newRow("negative integer")
+        << W{"/m", "--older-than", "-3"} << std::string(R"({"root":"/m","olderThan":-3})");
+    QTest::newRow("dash dash") << W{"--", "--weird-root"}
+                               << std::string(R"({"root":"--weird-root"})");
+    QTest::newRow("non-utf8 root")
+        << W{"/m/caf\xe9"} << std::string(R"({"root":"/m/caf\ufffd","rootBase64":"L20vY2Fm6Q=="})");
 }
 
 void TestProtocolMessages::commandLineToParams()
@@ -185,9 +193,12 @@ void TestProtocolMessages::commandLineErrors_data()
     QTest::addColumn<QString>("messagePart");
     using W = std::vector<std::string>;
     QTest::newRow("missing root") << W{} << QStringLiteral("missing ROOT");
-    QTest::newRow("unknown option") << W{"/m", "--force"} << QStringLiteral("unknown option --force");
-    QTest::newRow("option without value") << W{"/m", "--state-dir"} << QStringLiteral("--state-dir needs a value");
-    QTest::newRow("not an integer") << W{"/m", "--older-than", "3d"} << QStringLiteral("not an integer");
+    QTest::newRow("unknown option")
+        << W{"/m", "--force"} << QStringLiteral("unknown option --force");
+    QTest::newRow("option without value")
+        << W{"/m", "--state-dir"} << QStringLiteral("--state-dir needs a value");
+    QTest::newRow("not an integer")
+        << W{"/m", "--older-than", "3d"} << QStringLiteral("not an integer");
     QTest::newRow("extra argument") << W{"/m", "/n"} << QStringLiteral("unexpected argument /n");
 }
 
@@ -200,7 +211,8 @@ void TestProtocolMessages::commandLineErrors()
     QCOMPARE(parsed.error().code, mm::ErrorCode::BadRequest);
     const QString message = QString::fromStdString(parsed.error().message);
     QVERIFY2(message.contains(messagePart), qPrintable(message));
-    QVERIFY2(message.contains(QStringLiteral("usage: dedupe ROOT [--dry-run]")), qPrintable(message));
+    QVERIFY2(message.contains(QStringLiteral("usage: dedupe ROOT [--dry-run]")),
+             qPrintable(message));
 }
 
 void TestProtocolMessages::repeatedPathArgument()
@@ -209,7 +221,8 @@ void TestProtocolMessages::repeatedPathArgument()
     diff.name = "diff";
     diff.options.clear();
     diff.arguments = {{"manifests", ValueKind::Path, false, true}};
-    const auto parsed = paramsFromCommandLine(diff, std::vector<std::string>{"a.json", "b\xff.json"});
+    const auto parsed =
+        paramsFromCommandLine(diff, std::vector<std::string>{"a.json", "b\xff.json"});
     QVERIFY(parsed.has_value());
     const auto paths = requirePathList(*parsed, "manifests");
     QVERIFY(paths.has_value());
@@ -219,8 +232,9 @@ void TestProtocolMessages::repeatedPathArgument()
 
 void TestProtocolMessages::paramReaders()
 {
-    const json params = json::parse(R"({"root":"/m","odd":"x","oddBase64":"/w==","flag":true,"n":5,)"
-                                    R"("big":18446744073709551615,"text":"t","nothing":null,"list":[]})");
+    const json params =
+        json::parse(R"({"root":"/m","odd":"x","oddBase64":"/w==","flag":true,"n":5,)"
+                    R"("big":18446744073709551615,"text":"t","nothing":null,"list":[]})");
     QCOMPARE(*requirePath(params, "root"), std::string("/m"));
     QCOMPARE(*requirePath(params, "odd"), std::string("\xff"));
     QCOMPARE(requirePath(params, "absent").error().code, mm::ErrorCode::BadRequest);
@@ -246,8 +260,8 @@ void TestProtocolMessages::etaArithmetic()
     using namespace std::chrono_literals;
     const EtaEstimator::Clock::time_point start{};
     const EtaEstimator eta(start);
-    QVERIFY(!eta.secondsLeft(0, 100, start + 10s).has_value());  // nothing done
-    QVERIFY(!eta.secondsLeft(10, 0, start + 10s).has_value());   // total unknown
+    QVERIFY(!eta.secondsLeft(0, 100, start + 10s).has_value());    // nothing done
+    QVERIFY(!eta.secondsLeft(10, 0, start + 10s).has_value());     // total unknown
     QVERIFY(!eta.secondsLeft(10, 100, start + 100ms).has_value()); // too early
     QCOMPARE(*eta.secondsLeft(25, 100, start + 10s), 30.0);
     QCOMPARE(*eta.secondsLeft(100, 100, start + 10s), 0.0);

@@ -69,8 +69,10 @@ void TestProtocolPaths::displayForm_data()
     QTest::addColumn<std::string>("text");
     QTest::newRow("valid kept") << std::string("caf\xc3\xa9") << std::string("caf\xc3\xa9");
     QTest::newRow("one bad byte") << std::string("caf\xe9") << std::string("caf\xef\xbf\xbd");
-    QTest::newRow("each bad byte replaced") << std::string("\xff\xfe") << std::string("\xef\xbf\xbd\xef\xbf\xbd");
-    QTest::newRow("truncated then ascii") << std::string("\xe2\x82x") << std::string("\xef\xbf\xbd\xef\xbf\xbdx");
+    QTest::newRow("each bad byte replaced")
+        << std::string("\xff\xfe") << std::string("\xef\xbf\xbd\xef\xbf\xbd");
+    QTest::newRow("truncated then ascii")
+        << std::string("\xe2\x82x") << std::string("\xef\xbf\xbd\xef\xbf\xbdx");
 }
 
 void TestProtocolPaths::displayForm()

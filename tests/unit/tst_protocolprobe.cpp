@@ -83,19 +83,23 @@ void TestProtocolProbe::osRelease_data()
     QTest::addColumn<std::string>("id");
     QTest::addColumn<std::string>("versionId");
     QTest::addColumn<std::string>("prettyName");
-    QTest::newRow("debian 12") << std::string("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
-                                              "VERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n")
-                               << std::string("debian") << std::string("12")
-                               << std::string("Debian GNU/Linux 12 (bookworm)");
+    QTest::newRow("debian 12")
+        << std::string("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
+                       "VERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n")
+        << std::string("debian") << std::string("12")
+        << std::string("Debian GNU/Linux 12 (bookworm)");
     QTest::newRow("single quotes and comments")
-        << std::string("# comment\nID='alpine'\n\nVERSION_ID=3.19.1\nPRETTY_NAME='Alpine Linux v3.19'\n")
+        << std::string(
+               "# comment\nID='alpine'\n\nVERSION_ID=3.19.1\nPRETTY_NAME='Alpine Linux v3.19'\n")
         << std::string("alpine") << std::string("3.19.1") << std::string("Alpine Linux v3.19");
-    QTest::newRow("escapes in double quotes") << std::string("ID=x\nPRETTY_NAME=\"A \\\"quoted\\\" \\$name\"\n")
-                                              << std::string("x") << std::string() << std::string("A \"quoted\" $name");
-    QTest::newRow("crlf and spaces") << std::string("ID = ubuntu\r\nVERSION_ID=\"24.04\"\r\n") << std::string("ubuntu")
-                                     << std::string("24.04") << std::string();
-    QTest::newRow("garbage lines") << std::string("=x\nnoequals\nID=arch\n") << std::string("arch") << std::string()
-                                   << std::string();
+    QTest::newRow("escapes in double quotes")
+        << std::string("ID=x\nPRETTY_NAME=\"A \\\"quoted\\\" \\$name\"\n") << std::string("x")
+        << std::string() << std::string("A \"quoted\" $name");
+    QTest::newRow("crlf and spaces")
+        << std::string("ID = ubuntu\r\nVERSION_ID=\"24.04\"\r\n") << std::string("ubuntu")
+        << std::string("24.04") << std::string();
+    QTest::newRow("garbage lines") << std::string("=x\nnoequals\nID=arch\n") << std::string("arch")
+                                   << std::string() << std::string();
     QTest::newRow("empty") << std::string() << std::string() << std::string() << std::string();
 }
 
@@ -116,11 +120,12 @@ void TestProtocolProbe::versions_data()
     QTest::addColumn<std::string>("dovecotOutput");
     QTest::addColumn<std::string>("dovecotVersion");
     QTest::addColumn<bool>("curOnly");
-    QTest::newRow("debian stock") << std::string("2.3.19.1 (9b53102964)\n") << std::string("2.3.19.1 (9b53102964)")
-                                  << false;
+    QTest::newRow("debian stock") << std::string("2.3.19.1 (9b53102964)\n")
+                                  << std::string("2.3.19.1 (9b53102964)") << false;
     QTest::newRow("mailmesh build") << std::string("2.3.19.1+mailmesh1 (9b53102964)\n")
                                     << std::string("2.3.19.1+mailmesh1 (9b53102964)") << true;
-    QTest::newRow("2.4") << std::string("2.4.1-4 (7d8c0e5759)\nextra\n") << std::string("2.4.1-4 (7d8c0e5759)") << false;
+    QTest::newRow("2.4") << std::string("2.4.1-4 (7d8c0e5759)\nextra\n")
+                         << std::string("2.4.1-4 (7d8c0e5759)") << false;
     QTest::newRow("empty") << std::string() << std::string() << false;
 }
 
@@ -132,8 +137,9 @@ void TestProtocolProbe::versions()
     QCOMPARE(parseDovecotVersion(dovecotOutput), dovecotVersion);
     QCOMPARE(isCurOnlyDovecotVersion(dovecotVersion), curOnly);
 
-    QCOMPARE(parseSyncthingVersion("syncthing v1.19.2-ds1 \"Fermium Flea\" (go1.19.8 linux-amd64) debian@debian "
-                                   "2023-04-09 10:47:16 UTC\n"),
+    QCOMPARE(parseSyncthingVersion(
+                 "syncthing v1.19.2-ds1 \"Fermium Flea\" (go1.19.8 linux-amd64) debian@debian "
+                 "2023-04-09 10:47:16 UTC\n"),
              std::string("v1.19.2-ds1"));
     QCOMPARE(parseSyncthingVersion("syncthing v1.27.2 \"Gold Grasshopper\" (go1.21.5 linux-amd64)"),
              std::string("v1.27.2"));
@@ -148,9 +154,10 @@ void TestProtocolProbe::curOnlySetting_data()
     QTest::newRow("yes") << std::string("yes\n") << 0 << 1;
     QTest::newRow("no") << std::string("no\n") << 0 << 0;
     QTest::newRow("stock 2.3 prints nothing") << std::string() << 0 << -1;
-    QTest::newRow("unknown setting error") << std::string("doveconf: Fatal: Unknown setting: maildir_cur_only\n") << 89
-                                           << -1;
-    QTest::newRow("config error") << std::string("doveconf: Fatal: Error in configuration file\n") << 89 << -1;
+    QTest::newRow("unknown setting error")
+        << std::string("doveconf: Fatal: Unknown setting: maildir_cur_only\n") << 89 << -1;
+    QTest::newRow("config error") << std::string("doveconf: Fatal: Error in configuration file\n")
+                                  << 89 << -1;
 }
 
 void TestProtocolProbe::curOnlySetting()
@@ -198,7 +205,8 @@ void TestProtocolProbe::reportRoundTrip()
     QCOMPARE(back.warnings, report.warnings);
 
     // A report without disk and with unknown extra fields still reads.
-    json minimal = json::parse(R"({"schemaVersion":1,"architecture":"x86_64","disk":null,"future":{"a":1}})");
+    json minimal =
+        json::parse(R"({"schemaVersion":1,"architecture":"x86_64","disk":null,"future":{"a":1}})");
     QVERIFY(!minimal.get<ProbeReport>().disk.has_value());
 }
 
@@ -212,8 +220,8 @@ void TestProtocolProbe::probesThisMachine()
     QCOMPARE(QString::fromStdString(report.hostname), QSysInfo::machineHostName());
     QCOMPARE(QString::fromStdString(report.os.kernelRelease), QSysInfo::kernelVersion());
     const QString arch = QSysInfo::currentCpuArchitecture(); // "x86_64", "arm64"...
-    QVERIFY2(QString::fromStdString(report.architecture) == arch
-                 || (arch == QLatin1String("arm64") && report.architecture == "aarch64"),
+    QVERIFY2(QString::fromStdString(report.architecture) == arch ||
+                 (arch == QLatin1String("arm64") && report.architecture == "aarch64"),
              report.architecture.c_str());
     QCOMPARE(QString::fromStdString(report.os.id), QSysInfo::productType());
     QCOMPARE(QString::fromStdString(report.os.versionId), QSysInfo::productVersion());
@@ -224,22 +232,28 @@ void TestProtocolProbe::probesThisMachine()
     QVERIFY(report.disk->availableBytes <= report.disk->freeBytes);
     QVERIFY(report.disk->freeBytes <= report.disk->totalBytes);
 
-    QCOMPARE(report.inotify.maxUserWatches, procNumber(QStringLiteral("/proc/sys/fs/inotify/max_user_watches")));
-    QCOMPARE(report.inotify.maxUserInstances, procNumber(QStringLiteral("/proc/sys/fs/inotify/max_user_instances")));
-    QCOMPARE(report.inotify.maxQueuedEvents, procNumber(QStringLiteral("/proc/sys/fs/inotify/max_queued_events")));
+    QCOMPARE(report.inotify.maxUserWatches,
+             procNumber(QStringLiteral("/proc/sys/fs/inotify/max_user_watches")));
+    QCOMPARE(report.inotify.maxUserInstances,
+             procNumber(QStringLiteral("/proc/sys/fs/inotify/max_user_instances")));
+    QCOMPARE(report.inotify.maxQueuedEvents,
+             procNumber(QStringLiteral("/proc/sys/fs/inotify/max_queued_events")));
 
     // The machine's own Dovecot and Syncthing (bootstrap installs both), asked directly.
-    const QString dovecot = QStandardPaths::findExecutable(QStringLiteral("dovecot"),
-                                                           {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/bin")});
+    const QString dovecot = QStandardPaths::findExecutable(
+        QStringLiteral("dovecot"), {QStringLiteral("/usr/sbin"), QStringLiteral("/usr/bin")});
     QCOMPARE(report.dovecot.found, !dovecot.isEmpty());
     if (!dovecot.isEmpty()) {
         QProcess process;
         process.start(dovecot, {QStringLiteral("--version")});
         QVERIFY(process.waitForFinished());
         QCOMPARE(QString::fromStdString(report.dovecot.version),
-                 QString::fromUtf8(process.readAllStandardOutput()).section(QLatin1Char('\n'), 0, 0).trimmed());
-        QCOMPARE(report.dovecot.curOnlyBuild, report.dovecot.version.find("+mailmesh") != std::string::npos
-                                                  || report.dovecot.curOnlyEnabled.has_value());
+                 QString::fromUtf8(process.readAllStandardOutput())
+                     .section(QLatin1Char('\n'), 0, 0)
+                     .trimmed());
+        QCOMPARE(report.dovecot.curOnlyBuild,
+                 report.dovecot.version.find("+mailmesh") != std::string::npos ||
+                     report.dovecot.curOnlyEnabled.has_value());
     }
     const QString syncthing = QStandardPaths::findExecutable(QStringLiteral("syncthing"));
     QCOMPARE(report.syncthing.found, !syncthing.isEmpty());
@@ -252,7 +266,8 @@ void TestProtocolProbe::missingPathIsNotFound()
     const auto result = runProbe(json{{"path", "/nonexistent/mailmesh-probe"}});
     QVERIFY(!result.has_value());
     QCOMPARE(result.error().code, mm::ErrorCode::NotFound);
-    QVERIFY(QString::fromStdString(result.error().message).contains(QStringLiteral("/nonexistent/mailmesh-probe")));
+    QVERIFY(QString::fromStdString(result.error().message)
+                .contains(QStringLiteral("/nonexistent/mailmesh-probe")));
     QVERIFY(!runProbe(json{{"path", 5}}).has_value());
 }
 
@@ -261,11 +276,14 @@ void TestProtocolProbe::detectsCurOnlyBuild()
     // A prefix laid out like the patched build (sbin/dovecot, bin/doveconf): the probe must ask
     // the doveconf of that prefix, not the system's.
     QTemporaryDir prefix;
-    QVERIFY(QDir(prefix.path()).mkpath(QStringLiteral("sbin")) && QDir(prefix.path()).mkpath(QStringLiteral("bin")));
-    writeScript(prefix.filePath(QStringLiteral("sbin/dovecot")), "echo '2.3.19.1+mailmesh1 (9b53102964)'\n");
+    QVERIFY(QDir(prefix.path()).mkpath(QStringLiteral("sbin")) &&
+            QDir(prefix.path()).mkpath(QStringLiteral("bin")));
+    writeScript(prefix.filePath(QStringLiteral("sbin/dovecot")),
+                "echo '2.3.19.1+mailmesh1 (9b53102964)'\n");
     writeScript(prefix.filePath(QStringLiteral("bin/doveconf")),
                 "[ \"$1 $2\" = '-h maildir_cur_only' ] && echo yes && exit 0\nexit 64\n");
-    const auto result = runProbe(json{{"dovecot", prefix.filePath(QStringLiteral("sbin/dovecot")).toStdString()}});
+    const auto result =
+        runProbe(json{{"dovecot", prefix.filePath(QStringLiteral("sbin/dovecot")).toStdString()}});
     QVERIFY(result.has_value());
     const auto dovecot = result->at("dovecot");
     JCOMPARE(dovecot.at("version"), "2.3.19.1+mailmesh1 (9b53102964)");
@@ -276,7 +294,8 @@ void TestProtocolProbe::detectsCurOnlyBuild()
     // Without the suffix, knowing the setting is evidence enough.
     writeScript(prefix.filePath(QStringLiteral("sbin/dovecot")), "echo '2.3.21 (abc)'\n");
     writeScript(prefix.filePath(QStringLiteral("bin/doveconf")), "echo no\n");
-    const auto second = runProbe(json{{"dovecot", prefix.filePath(QStringLiteral("sbin/dovecot")).toStdString()}});
+    const auto second =
+        runProbe(json{{"dovecot", prefix.filePath(QStringLiteral("sbin/dovecot")).toStdString()}});
     QVERIFY(second.has_value());
     JCOMPARE(second->at("dovecot").at("curOnlyBuild"), true);
     JCOMPARE(second->at("dovecot").at("curOnlyEvidence"), "doveconf-setting");
@@ -285,7 +304,8 @@ void TestProtocolProbe::detectsCurOnlyBuild()
 
 void TestProtocolProbe::stockBuildIsNotCurOnly()
 {
-    const QString dovecot = QStandardPaths::findExecutable(QStringLiteral("dovecot"), {QStringLiteral("/usr/sbin")});
+    const QString dovecot =
+        QStandardPaths::findExecutable(QStringLiteral("dovecot"), {QStringLiteral("/usr/sbin")});
     if (dovecot.isEmpty())
         QSKIP("no dovecot installed (installers/bootstrap.sh installs dovecot-core)");
     const auto result = runProbe(json{{"dovecot", dovecot.toStdString()}});
@@ -303,8 +323,9 @@ void TestProtocolProbe::missingProgramsAreReportedNotFailed()
 {
     QTemporaryDir dir;
     writeScript(dir.filePath(QStringLiteral("broken")), "exit 3\n");
-    const auto result = runProbe(json{{"dovecot", dir.filePath(QStringLiteral("broken")).toStdString()},
-                                      {"syncthing", dir.filePath(QStringLiteral("absent")).toStdString()}});
+    const auto result =
+        runProbe(json{{"dovecot", dir.filePath(QStringLiteral("broken")).toStdString()},
+                      {"syncthing", dir.filePath(QStringLiteral("absent")).toStdString()}});
     QVERIFY(result.has_value());
     JCOMPARE(result->at("dovecot").at("found"), true);
     JCOMPARE(result->at("dovecot").at("version"), "");

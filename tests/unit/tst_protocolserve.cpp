@@ -13,7 +13,6 @@
 #include <unistd.h>
 #include <vector>
 
-
 namespace {
 
 const QString kAgent = QStringLiteral(MAILMESH_AGENT_BINARY);
@@ -34,8 +33,9 @@ QJsonObject request(const QString &id, const QString &command, const QJsonObject
 
 QJsonObject sleepRequest(const QString &id, int milliseconds, int items = 0)
 {
-    return request(id, QStringLiteral("diag-sleep"),
-                   {{QStringLiteral("milliseconds"), milliseconds}, {QStringLiteral("items"), items}});
+    return request(
+        id, QStringLiteral("diag-sleep"),
+        {{QStringLiteral("milliseconds"), milliseconds}, {QStringLiteral("items"), items}});
 }
 
 QString typeOf(const QJsonObject &object)
@@ -175,8 +175,10 @@ private:
             return;
         const QString id = idValue.toString();
         if (m_finished.contains(id))
-            m_violations << QStringLiteral("frame after the final frame of ") + id + QStringLiteral(": ")
-                                + QString::fromUtf8(QJsonDocument(object).toJson(QJsonDocument::Compact));
+            m_violations << QStringLiteral("frame after the final frame of ") + id +
+                                QStringLiteral(": ") +
+                                QString::fromUtf8(
+                                    QJsonDocument(object).toJson(QJsonDocument::Compact));
         if (isFinal(object))
             m_finished.insert(id);
     }
@@ -273,9 +275,11 @@ void TestProtocolServe::handshakeAndPing()
     QCOMPARE(hello.value(QStringLiteral("maxFrameBytes")).toInteger(), 16 * 1024 * 1024);
     const QJsonArray commands = hello.value(QStringLiteral("commands")).toArray();
     QVERIFY(commands.contains(QStringLiteral("probe")));
-    QVERIFY(hello.value(QStringLiteral("capabilities")).toArray().contains(QStringLiteral("cancel")));
+    QVERIFY(
+        hello.value(QStringLiteral("capabilities")).toArray().contains(QStringLiteral("cancel")));
 
-    agent.send({{QStringLiteral("type"), QStringLiteral("ping")}, {QStringLiteral("id"), QStringLiteral("p1")}});
+    agent.send({{QStringLiteral("type"), QStringLiteral("ping")},
+                {QStringLiteral("id"), QStringLiteral("p1")}});
     const QJsonObject pong = agent.next();
     QCOMPARE(typeOf(pong), QStringLiteral("pong"));
     QCOMPARE(pong.value(QStringLiteral("id")).toString(), QStringLiteral("p1"));
@@ -308,7 +312,8 @@ void TestProtocolServe::schemaVersionMismatchIsRefused()
 {
     Agent agent;
     QVERIFY(agent.start(false));
-    agent.send({{QStringLiteral("type"), QStringLiteral("hello")}, {QStringLiteral("schemaVersion"), 99}});
+    agent.send(
+        {{QStringLiteral("type"), QStringLiteral("hello")}, {QStringLiteral("schemaVersion"), 99}});
     const QJsonObject problem = agent.next();
     QCOMPARE(codeOf(problem), QStringLiteral("unsupported"));
     int exitCode = -1;
@@ -320,14 +325,17 @@ void TestProtocolServe::probeSendsProgressThenResult()
 {
     Agent agent;
     QVERIFY(agent.start());
-    agent.send(request(QStringLiteral("probe-1"), QStringLiteral("probe"), {{QStringLiteral("path"), QStringLiteral("/")}}));
+    agent.send(request(QStringLiteral("probe-1"), QStringLiteral("probe"),
+                       {{QStringLiteral("path"), QStringLiteral("/")}}));
     const QJsonObject result = agent.finalOf(QStringLiteral("probe-1"));
     QCOMPARE(typeOf(result), QStringLiteral("result"));
     QCOMPARE(result.value(QStringLiteral("command")).toString(), QStringLiteral("probe"));
     const QJsonObject report = result.value(QStringLiteral("result")).toObject();
     QCOMPARE(report.value(QStringLiteral("schemaVersion")).toInt(), 1);
     QVERIFY(!report.value(QStringLiteral("architecture")).toString().isEmpty());
-    QCOMPARE(report.value(QStringLiteral("disk")).toObject().value(QStringLiteral("path")).toString(), QStringLiteral("/"));
+    QCOMPARE(
+        report.value(QStringLiteral("disk")).toObject().value(QStringLiteral("path")).toString(),
+        QStringLiteral("/"));
 
     const QList<QJsonObject> frames = agent.framesOf(QStringLiteral("probe-1"));
     QVERIFY(frames.size() >= 2);
@@ -352,13 +360,17 @@ void TestProtocolServe::itemsComeBeforeTheResult()
     agent.send(sleepRequest(QStringLiteral("items"), 300, 7));
     const QJsonObject result = agent.finalOf(QStringLiteral("items"));
     QCOMPARE(typeOf(result), QStringLiteral("result"));
-    QCOMPARE(result.value(QStringLiteral("result")).toObject().value(QStringLiteral("items")).toInt(), 7);
+    QCOMPARE(
+        result.value(QStringLiteral("result")).toObject().value(QStringLiteral("items")).toInt(),
+        7);
     int expectedSeq = 0;
     for (const auto &object : agent.framesOf(QStringLiteral("items"))) {
         if (typeOf(object) != QLatin1String("item"))
             continue;
         QCOMPARE(object.value(QStringLiteral("seq")).toInt(), expectedSeq);
-        QCOMPARE(object.value(QStringLiteral("item")).toObject().value(QStringLiteral("index")).toInt(), expectedSeq);
+        QCOMPARE(
+            object.value(QStringLiteral("item")).toObject().value(QStringLiteral("index")).toInt(),
+            expectedSeq);
         ++expectedSeq;
     }
     QCOMPARE(expectedSeq, 7);
@@ -371,7 +383,8 @@ void TestProtocolServe::cancelStopsARequest()
     QVERIFY(agent.start());
     agent.send(sleepRequest(QStringLiteral("long"), 600000));
     QVERIFY(!agent.waitFor(QStringLiteral("progress"), QStringLiteral("long")).isEmpty());
-    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")}, {QStringLiteral("id"), QStringLiteral("long")}});
+    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")},
+                {QStringLiteral("id"), QStringLiteral("long")}});
     const QJsonObject final = agent.finalOf(QStringLiteral("long"));
     QCOMPARE(typeOf(final), QStringLiteral("problem"));
     QCOMPARE(codeOf(final), QStringLiteral("cancelled"));
@@ -386,8 +399,10 @@ void TestProtocolServe::cancelOfUnknownIdIsIgnored()
 {
     Agent agent;
     QVERIFY(agent.start());
-    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")}, {QStringLiteral("id"), QStringLiteral("nobody")}});
-    agent.send({{QStringLiteral("type"), QStringLiteral("ping")}, {QStringLiteral("id"), QStringLiteral("p")}});
+    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")},
+                {QStringLiteral("id"), QStringLiteral("nobody")}});
+    agent.send({{QStringLiteral("type"), QStringLiteral("ping")},
+                {QStringLiteral("id"), QStringLiteral("p")}});
     const QJsonObject next = agent.next();
     QCOMPARE(typeOf(next), QStringLiteral("pong")); // nothing came for the cancel
 }
@@ -401,13 +416,17 @@ void TestProtocolServe::oversizedFrameIsSkipped()
     big += QByteArray(1024 * 1024 + 10, 'x');
     big += "\"}}\n";
     agent.sendRaw(big);
-    agent.send(request(QStringLiteral("small"), QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), 0}}));
+    agent.send(request(QStringLiteral("small"), QStringLiteral("diag-sleep"),
+                       {{QStringLiteral("milliseconds"), 0}}));
 
     const QJsonObject problem = agent.waitFor(QStringLiteral("problem"), QString());
     QCOMPARE(codeOf(problem), QStringLiteral("bad-request"));
-    QVERIFY(problem.value(QStringLiteral("message")).toString().contains(QStringLiteral("exceeds the limit")));
+    QVERIFY(problem.value(QStringLiteral("message"))
+                .toString()
+                .contains(QStringLiteral("exceeds the limit")));
     QCOMPARE(typeOf(agent.finalOf(QStringLiteral("small"))), QStringLiteral("result"));
-    QVERIFY(agent.framesOf(QStringLiteral("big")).isEmpty()); // the oversized frame was never parsed
+    QVERIFY(
+        agent.framesOf(QStringLiteral("big")).isEmpty()); // the oversized frame was never parsed
     QVERIFY(agent.violations().isEmpty());
 }
 
@@ -415,8 +434,11 @@ void TestProtocolServe::malformedFramesAreAnsweredAndTheStreamGoesOn()
 {
     Agent agent;
     QVERIFY(agent.start());
-    const QList<QByteArray> bad{"this is not json\n", "{\"type\":\"request\",\"id\":\"x\"\n", "[1,2,3]\n",
-                                "{\"type\":\"ping\",\"id\":\"\xff\"}\n", "{\"id\":\"no-type\"}\n",
+    const QList<QByteArray> bad{"this is not json\n",
+                                "{\"type\":\"request\",\"id\":\"x\"\n",
+                                "[1,2,3]\n",
+                                "{\"type\":\"ping\",\"id\":\"\xff\"}\n",
+                                "{\"id\":\"no-type\"}\n",
                                 "{\"type\":\"request\",\"command\":\"probe\"}\n"};
     for (const QByteArray &line : bad) {
         agent.sendRaw(line);
@@ -426,13 +448,17 @@ void TestProtocolServe::malformedFramesAreAnsweredAndTheStreamGoesOn()
         QVERIFY(problem.value(QStringLiteral("id")).isNull());
     }
     // Unknown fields are ignored; a request with an id gets its problem addressed to it.
-    agent.sendRaw(R"({"type":"request","id":"p","command":"diag-sleep","params":{"milliseconds":0,"future":1},"extra":[1]})" "\n");
+    agent.sendRaw(
+        R"({"type":"request","id":"p","command":"diag-sleep","params":{"milliseconds":0,"future":1},"extra":[1]})"
+        "\n");
     QCOMPARE(typeOf(agent.finalOf(QStringLiteral("p"))), QStringLiteral("result"));
-    agent.sendRaw(R"({"type":"request","id":"q","command":"probe","params":[]})" "\n");
+    agent.sendRaw(R"({"type":"request","id":"q","command":"probe","params":[]})"
+                  "\n");
     const QJsonObject addressed = agent.finalOf(QStringLiteral("q"));
     QCOMPARE(codeOf(addressed), QStringLiteral("bad-request"));
     agent.sendRaw("\r\n\n"); // empty lines: nothing
-    agent.send({{QStringLiteral("type"), QStringLiteral("hello")}, {QStringLiteral("schemaVersion"), 1}});
+    agent.send(
+        {{QStringLiteral("type"), QStringLiteral("hello")}, {QStringLiteral("schemaVersion"), 1}});
     QCOMPARE(codeOf(agent.next()), QStringLiteral("bad-request")); // a second hello
     QVERIFY(agent.violations().isEmpty());
 }
@@ -444,7 +470,9 @@ void TestProtocolServe::unknownCommandIsBadRequest()
     agent.send(request(QStringLiteral("u"), QStringLiteral("format-disk")));
     const QJsonObject unknown = agent.finalOf(QStringLiteral("u"));
     QCOMPARE(codeOf(unknown), QStringLiteral("bad-request"));
-    QVERIFY(unknown.value(QStringLiteral("message")).toString().contains(QStringLiteral("format-disk")));
+    QVERIFY(unknown.value(QStringLiteral("message"))
+                .toString()
+                .contains(QStringLiteral("format-disk")));
 
     // (A defined but unregistered command answers not-found: tst_protocolserver checks that
     // in-process, since this agent build may implement every defined command.)
@@ -455,13 +483,18 @@ void TestProtocolServe::badParamsAreBadRequest()
 {
     Agent agent;
     QVERIFY(agent.start());
-    agent.send(request(QStringLiteral("b1"), QStringLiteral("diag-sleep"), {{QStringLiteral("milliseconds"), QStringLiteral("ten")}}));
+    agent.send(request(QStringLiteral("b1"), QStringLiteral("diag-sleep"),
+                       {{QStringLiteral("milliseconds"), QStringLiteral("ten")}}));
     QCOMPARE(codeOf(agent.finalOf(QStringLiteral("b1"))), QStringLiteral("bad-request"));
-    agent.send(request(QStringLiteral("b2"), QStringLiteral("probe"), {{QStringLiteral("path"), QStringLiteral("/nonexistent/mailmesh")}}));
+    agent.send(request(QStringLiteral("b2"), QStringLiteral("probe"),
+                       {{QStringLiteral("path"), QStringLiteral("/nonexistent/mailmesh")}}));
     const QJsonObject notFound = agent.finalOf(QStringLiteral("b2"));
     QCOMPARE(codeOf(notFound), QStringLiteral("not-found"));
-    QCOMPARE(notFound.value(QStringLiteral("path")).toString(), QStringLiteral("/nonexistent/mailmesh"));
-    QVERIFY(notFound.value(QStringLiteral("message")).toString().contains(QStringLiteral("/nonexistent/mailmesh")));
+    QCOMPARE(notFound.value(QStringLiteral("path")).toString(),
+             QStringLiteral("/nonexistent/mailmesh"));
+    QVERIFY(notFound.value(QStringLiteral("message"))
+                .toString()
+                .contains(QStringLiteral("/nonexistent/mailmesh")));
 }
 
 void TestProtocolServe::duplicateIdInFlightIsRefused()
@@ -472,8 +505,11 @@ void TestProtocolServe::duplicateIdInFlightIsRefused()
     QVERIFY(!agent.waitFor(QStringLiteral("progress"), QStringLiteral("dup")).isEmpty());
     agent.send(sleepRequest(QStringLiteral("dup"), 0));
     const QJsonObject problem = agent.waitFor(QStringLiteral("problem"), QString());
-    QVERIFY(problem.value(QStringLiteral("message")).toString().contains(QStringLiteral("already in flight")));
-    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")}, {QStringLiteral("id"), QStringLiteral("dup")}});
+    QVERIFY(problem.value(QStringLiteral("message"))
+                .toString()
+                .contains(QStringLiteral("already in flight")));
+    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")},
+                {QStringLiteral("id"), QStringLiteral("dup")}});
     QCOMPARE(codeOf(agent.finalOf(QStringLiteral("dup"))), QStringLiteral("cancelled"));
     QVERIFY(agent.violations().isEmpty());
 }
@@ -493,7 +529,8 @@ void TestProtocolServe::twoRequestsInFlight()
     for (const auto &object : agent.framesOf(QStringLiteral("slow")))
         QVERIFY(!Agent::isFinal(object)); // still running
 
-    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")}, {QStringLiteral("id"), QStringLiteral("slow")}});
+    agent.send({{QStringLiteral("type"), QStringLiteral("cancel")},
+                {QStringLiteral("id"), QStringLiteral("slow")}});
     QCOMPARE(codeOf(agent.finalOf(QStringLiteral("slow"))), QStringLiteral("cancelled"));
 
     // Two finite ones side by side: both complete, each with exactly one final frame.
@@ -545,15 +582,18 @@ void TestProtocolServe::oneShotJsonMatchesServe()
     Agent agent;
     QVERIFY(agent.start());
     agent.send(sleepRequest(QStringLiteral("s"), 0, 0));
-    const QJsonObject served = agent.finalOf(QStringLiteral("s")).value(QStringLiteral("result")).toObject();
-    const OneShot oneShot = runOneShot({QStringLiteral("diag-sleep"), QStringLiteral("--milliseconds"),
-                                        QStringLiteral("0"), QStringLiteral("--json")});
+    const QJsonObject served =
+        agent.finalOf(QStringLiteral("s")).value(QStringLiteral("result")).toObject();
+    const OneShot oneShot =
+        runOneShot({QStringLiteral("diag-sleep"), QStringLiteral("--milliseconds"),
+                    QStringLiteral("0"), QStringLiteral("--json")});
     QCOMPARE(oneShot.exitCode, 0);
     QCOMPARE(oneShot.out, QJsonDocument(served).toJson(QJsonDocument::Compact) + '\n');
 
     // Streamed items: one line each, then the result document.
-    const OneShot items = runOneShot({QStringLiteral("diag-sleep"), QStringLiteral("--milliseconds"), QStringLiteral("50"),
-                                      QStringLiteral("--items"), QStringLiteral("3"), QStringLiteral("--json")});
+    const OneShot items = runOneShot(
+        {QStringLiteral("diag-sleep"), QStringLiteral("--milliseconds"), QStringLiteral("50"),
+         QStringLiteral("--items"), QStringLiteral("3"), QStringLiteral("--json")});
     QCOMPARE(items.exitCode, 0);
     const QList<QByteArray> lines = items.out.trimmed().split('\n');
     QCOMPARE(lines.size(), 4);
@@ -562,7 +602,8 @@ void TestProtocolServe::oneShotJsonMatchesServe()
 
     // probe: the same document apart from the live disk figures.
     agent.send(request(QStringLiteral("p"), QStringLiteral("probe")));
-    QJsonObject servedProbe = agent.finalOf(QStringLiteral("p")).value(QStringLiteral("result")).toObject();
+    QJsonObject servedProbe =
+        agent.finalOf(QStringLiteral("p")).value(QStringLiteral("result")).toObject();
     const OneShot probe = runOneShot({QStringLiteral("probe"), QStringLiteral("--json")});
     QCOMPARE(probe.exitCode, 0);
     const QJsonObject oneShotProbe = QJsonDocument::fromJson(probe.out).object();
@@ -587,8 +628,9 @@ void TestProtocolServe::oneShotExitCodesAndNonUtf8Paths()
     QCOMPARE(exitCode, 2);
     const QJsonObject problem = QJsonDocument::fromJson(QByteArray::fromStdString(out)).object();
     QCOMPARE(codeOf(problem), QStringLiteral("not-found"));
-    QCOMPARE(QByteArray::fromBase64(problem.value(QStringLiteral("pathBase64")).toString().toLatin1()),
-             QByteArray::fromStdString(raw));
+    QCOMPARE(
+        QByteArray::fromBase64(problem.value(QStringLiteral("pathBase64")).toString().toLatin1()),
+        QByteArray::fromStdString(raw));
     QVERIFY(problem.value(QStringLiteral("path")).toString().endsWith(QStringLiteral("caf\uFFFD")));
 }
 

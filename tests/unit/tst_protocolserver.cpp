@@ -100,7 +100,8 @@ public:
             if (frame.is_null())
                 return frame;
             m_seen.push_back(frame);
-            if (frame.value("id", json()) == id && (frame["type"] == "result" || frame["type"] == "problem"))
+            if (frame.value("id", json()) == id &&
+                (frame["type"] == "result" || frame["type"] == "problem"))
                 return frame;
         }
     }
@@ -141,7 +142,8 @@ json request(const std::string &id, const std::string &command, json params = js
     return {{"type", "request"}, {"id", id}, {"command", command}, {"params", std::move(params)}};
 }
 
-mm::Result<json> waitForCancel(const json &, const mm::maildir::ProgressSink &progress, const ItemSink &)
+mm::Result<json> waitForCancel(const json &, const mm::maildir::ProgressSink &progress,
+                               const ItemSink &)
 {
     while (!progress.cancelled())
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -170,9 +172,10 @@ private Q_SLOTS:
 void TestProtocolServer::definedButUnregisteredIsNotFound()
 {
     CommandRegistry registry;
-    QVERIFY(registry.add(command("probe", [](const json &, const auto &, const auto &) -> mm::Result<json> {
-        return json::object();
-    })));
+    QVERIFY(registry.add(
+        command("probe", [](const json &, const auto &, const auto &) -> mm::Result<json> {
+            return json::object();
+        })));
     Harness server(registry);
     JCOMPARE(server.hello().at("commands"), json({"probe"}));
     server.send(request("a", "manifest"));
@@ -187,9 +190,10 @@ void TestProtocolServer::definedButUnregisteredIsNotFound()
 void TestProtocolServer::exceptionBecomesInternalError()
 {
     CommandRegistry registry;
-    QVERIFY(registry.add(command("scan", [](const json &, const auto &, const auto &) -> mm::Result<json> {
-        throw std::runtime_error("disk on fire");
-    })));
+    QVERIFY(registry.add(
+        command("scan", [](const json &, const auto &, const auto &) -> mm::Result<json> {
+            throw std::runtime_error("disk on fire");
+        })));
     Harness server(registry);
     server.send(request("x", "scan"));
     const json problem = server.finalOf("x");
@@ -202,9 +206,10 @@ void TestProtocolServer::exceptionBecomesInternalError()
 void TestProtocolServer::schemaVersionIsAddedToResults()
 {
     CommandRegistry registry;
-    QVERIFY(registry.add(command("dupes", [](const json &params, const auto &, const auto &) -> mm::Result<json> {
-        return json{{"echo", params.value("x", 0)}};
-    })));
+    QVERIFY(registry.add(
+        command("dupes", [](const json &params, const auto &, const auto &) -> mm::Result<json> {
+            return json{{"echo", params.value("x", 0)}};
+        })));
     Harness server(registry);
     server.send(request("r", "dupes", {{"x", 5}, {"unknown", true}}));
     const json result = server.finalOf("r");
@@ -215,9 +220,10 @@ void TestProtocolServer::schemaVersionIsAddedToResults()
 void TestProtocolServer::resultTooLargeForAFrame()
 {
     CommandRegistry registry;
-    QVERIFY(registry.add(command("manifest", [](const json &, const auto &, const auto &) -> mm::Result<json> {
-        return json{{"blob", std::string(kMaxFrameBytes, 'x')}};
-    })));
+    QVERIFY(registry.add(
+        command("manifest", [](const json &, const auto &, const auto &) -> mm::Result<json> {
+            return json{{"blob", std::string(kMaxFrameBytes, 'x')}};
+        })));
     Harness server(registry);
     server.send(request("big", "manifest"));
     const json problem = server.finalOf("big");
@@ -230,15 +236,16 @@ void TestProtocolServer::itemTooLargeStopsTheCommand()
 {
     std::atomic<bool> sawCancel{false};
     CommandRegistry registry;
-    QVERIFY(registry.add(command("manifest", [&](const json &, const auto &progress, const auto &items) -> mm::Result<json> {
-        items.emit(json{{"folder", "INBOX"}});
-        items.emit(json{{"folder", std::string(kMaxFrameBytes, 'x')}});
-        for (int i = 0; i < 2000 && !progress.cancelled(); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        sawCancel = progress.cancelled();
-        items.emit(json{{"folder", "after"}}); // dropped: the answer is already broken
-        return json{{"folders", 3}};
-    })));
+    QVERIFY(registry.add(command(
+        "manifest", [&](const json &, const auto &progress, const auto &items) -> mm::Result<json> {
+            items.emit(json{{"folder", "INBOX"}});
+            items.emit(json{{"folder", std::string(kMaxFrameBytes, 'x')}});
+            for (int i = 0; i < 2000 && !progress.cancelled(); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            sawCancel = progress.cancelled();
+            items.emit(json{{"folder", "after"}}); // dropped: the answer is already broken
+            return json{{"folders", 3}};
+        })));
     Harness server(registry);
     server.send(request("m", "manifest"));
     const json problem = server.finalOf("m");
@@ -269,7 +276,8 @@ void TestProtocolServer::busyBeyondTheLimitOfRequestsInFlight()
     QStringList finals;
     for (json frame = server.next(); !frame.is_null(); frame = server.next(2000))
         if (frame.at("type") == "problem")
-            finals << QString::fromStdString(frame.at("id").get<std::string>() + ":" + frame.at("code").get<std::string>());
+            finals << QString::fromStdString(frame.at("id").get<std::string>() + ":" +
+                                             frame.at("code").get<std::string>());
     finals.sort();
     QCOMPARE(finals, (QStringList{QStringLiteral("2:cancelled"), QStringLiteral("4:cancelled")}));
 }
@@ -277,11 +285,12 @@ void TestProtocolServer::busyBeyondTheLimitOfRequestsInFlight()
 void TestProtocolServer::progressIsThrottledButTheLastReportArrives()
 {
     CommandRegistry registry;
-    QVERIFY(registry.add(command("scan", [](const json &, const auto &progress, const auto &) -> mm::Result<json> {
-        for (std::uint64_t i = 0; i <= 1000; ++i)
-            progress.report(i, 1000, "folder");
-        return json::object();
-    })));
+    QVERIFY(registry.add(
+        command("scan", [](const json &, const auto &progress, const auto &) -> mm::Result<json> {
+            for (std::uint64_t i = 0; i <= 1000; ++i)
+                progress.report(i, 1000, "folder");
+            return json::object();
+        })));
     Harness server(registry);
     server.send(request("p", "scan"));
     JCOMPARE(server.finalOf("p").at("type"), "result");

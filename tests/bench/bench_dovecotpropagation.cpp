@@ -48,8 +48,11 @@ int main(int argc, char **argv)
     MailCluster cluster;
     MailCluster::Options options;
     options.nodes = 2;
-    options.dovecotBinary = prefix + QStringLiteral("/sbin/dovecot");
-    options.curOnly = true;
+    // MAILMESH_BENCH_STOCK=1: the same measurement on the system Dovecot and a classic Maildir.
+    const bool stock = !qEnvironmentVariableIsEmpty("MAILMESH_BENCH_STOCK");
+    options.dovecotBinary =
+        stock ? QStringLiteral("/usr/sbin/dovecot") : prefix + QStringLiteral("/sbin/dovecot");
+    options.curOnly = !stock;
     options.replicateUidlist = false;
     QString error;
     if (!cluster.start(options, &error)) {
@@ -126,7 +129,8 @@ int main(int argc, char **argv)
 
     const double fileP50 = percentile(fileMs, 0.5), fileP95 = percentile(fileMs, 0.95);
     const double imapP50 = percentile(imapMs, 0.5), imapP95 = percentile(imapMs, 0.95);
-    out() << "samples=" << samples << " timeouts=" << timeouts << Qt::endl;
+    out() << (stock ? "stock dovecot, classic Maildir" : "cur/-only dovecot")
+          << " samples=" << samples << " timeouts=" << timeouts << Qt::endl;
     out() << "baseline syncthing file node1->node2: p50=" << fileP50 << " ms p95=" << fileP95
           << " ms" << Qt::endl;
     out() << "flag change IMAP node1 -> IMAP node2: p50=" << imapP50 << " ms p95=" << imapP95

@@ -1,3 +1,8 @@
 mailmesh_add_test(tst_clusterconfig LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterstate LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterchanges LIBS mailmesh_cluster)
+mailmesh_add_test(tst_clustermonitor KIND integration LIBS mailmesh_cluster mailmesh_sandbox TIMEOUT 900)
+target_compile_definitions(tst_clustermonitor PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
+add_dependencies(tst_clustermonitor mailmesh-agent)
+# Waits of several minutes on real daemons: QtTest's 5-minute watchdog must not cut them short.
+set_tests_properties(tst_clustermonitor PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)

@@ -73,7 +73,7 @@ DashboardWidget::DashboardWidget(QWidget *parent)
     m_syncView->verticalHeader()->setVisible(true);
     m_syncView->setSelectionBehavior(QAbstractItemView::SelectItems);
     m_syncView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    m_syncView->horizontalHeader()->setMinimumSectionSize(90);
+    m_syncView->horizontalHeader()->setMinimumSectionSize(80);
     m_syncView->setObjectName(QStringLiteral("syncMatrixView"));
 
     auto *nodesBox = new QGroupBox(tr("Nodes"), this);
@@ -84,8 +84,11 @@ DashboardWidget::DashboardWidget(QWidget *parent)
     auto *top = new QSplitter(Qt::Horizontal, this);
     top->addWidget(nodesBox);
     top->addWidget(syncBox);
+    // The nodes table carries the most columns; the matrix needs little more than a node name
+    // and "in sync" per peer.
     top->setStretchFactor(0, 3);
     top->setStretchFactor(1, 2);
+    top->setSizes({720, 460});
 
     auto *tabs = new QTabWidget(this);
     tabs->addTab(createMailboxesTab(), tr("&Mailboxes"));

@@ -1,5 +1,6 @@
 #include "ui/mainwindow.h"
 
+#include "cluster/clustermonitor.h"
 #include "ui/dashboardwidget.h"
 #include "ui/eventlogmodel.h"
 
@@ -121,7 +122,7 @@ QWidget *MainWindow::createEmptyState()
     return page;
 }
 
-bool MainWindow::openCluster(const QString &path)
+bool MainWindow::openCluster(const QString &path, bool remember)
 {
     auto config = cluster::ClusterConfig::load(path);
     if (!config) {
@@ -134,6 +135,9 @@ bool MainWindow::openCluster(const QString &path)
     m_pages->setCurrentWidget(m_dashboard);
     setSnapshot(snapshotFromConfig(m_cluster));
     statusBar()->showMessage(tr("%1 nodes, from %2").arg(m_cluster.nodes.size()).arg(m_clusterPath));
+    Q_EMIT clusterOpened(m_clusterPath);
+    if (!remember)
+        return true;
 
     QSettings settings;
     QStringList recent = settings.value(kRecentKey).toStringList();
@@ -142,7 +146,6 @@ bool MainWindow::openCluster(const QString &path)
     settings.setValue(kRecentKey, recent.mid(0, kMaxRecent));
     settings.setValue(kLastKey, m_clusterPath);
     updateRecentMenu();
-    Q_EMIT clusterOpened(m_clusterPath);
     return true;
 }
 
@@ -156,6 +159,12 @@ void MainWindow::reopenLastCluster()
 void MainWindow::setSnapshot(const cluster::ClusterSnapshot &snapshot)
 {
     m_dashboard->setSnapshot(snapshot);
+}
+
+void MainWindow::followMonitor(cluster::ClusterMonitor *monitor)
+{
+    connect(monitor, &cluster::ClusterMonitor::snapshotChanged, this, &MainWindow::setSnapshot);
+    setSnapshot(monitor->snapshot());
 }
 
 void MainWindow::updateRecentMenu()

@@ -8,6 +8,10 @@
 class QMenu;
 class QStackedWidget;
 
+namespace mm::cluster {
+class ClusterMonitor;
+}
+
 namespace mm::ui {
 
 class DashboardWidget;
@@ -19,12 +23,15 @@ class MainWindow : public QMainWindow
 public:
     explicit MainWindow(QWidget *parent = nullptr);
 
-    // Loads a cluster file and shows its dashboard; remembers it as the last and a recent one.
-    bool openCluster(const QString &path);
+    // Loads a cluster file and shows its dashboard; with remember, it becomes the last and a
+    // recent cluster (the demo's throw-away cluster is not remembered).
+    bool openCluster(const QString &path, bool remember = true);
     // Reopens the cluster of the previous session, if its file still exists.
     void reopenLastCluster();
 
     void setSnapshot(const cluster::ClusterSnapshot &snapshot);
+    // Shows this monitor's snapshots from now on (it stays owned by the caller).
+    void followMonitor(cluster::ClusterMonitor *monitor);
 
     DashboardWidget *dashboard() const { return m_dashboard; }
     QString clusterPath() const { return m_clusterPath; }

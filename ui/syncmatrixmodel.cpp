@@ -52,9 +52,8 @@ QVariant SyncMatrixModel::data(const QModelIndex &index, int role) const
             return tr("disconnected");
         if (inSync)
             return tr("in sync");
-        if (peer->needItems == 1)
-            return tr("%1% (1 item needed)").arg(QLocale().toString(peer->completion, 'f', 1));
-        return tr("%1% (%2 items needed)")
+        // Compact, so a matrix of several peers fits beside the nodes table; the tooltip has it all.
+        return tr("%1%, %2 needed")
             .arg(QLocale().toString(peer->completion, 'f', 1), QLocale().toString(peer->needItems));
     case Qt::DecorationRole:
         return healthIcon(!peer->connected ? cluster::Health::Error

@@ -1,7 +1,15 @@
+#include "cluster/agentlocator.h"
+#include "cluster/clustermonitor.h"
+#include "democluster.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QMessageBox>
+#include <QNetworkAccessManager>
+#include <QStatusBar>
+
+#include <memory>
 
 int main(int argc, char **argv)
 {
@@ -18,9 +26,51 @@ int main(int argc, char **argv)
     const QCommandLineOption demoOption(QStringLiteral("demo"),
                                         QStringLiteral("Open the app on a local three-node demo cluster."));
     parser.addOption(demoOption);
+    parser.addPositionalArgument(QStringLiteral("cluster-file"), QStringLiteral("A cluster file to open."),
+                                 QStringLiteral("[cluster-file]"));
     parser.process(app);
 
     mm::ui::MainWindow window;
     window.show();
-    return QApplication::exec();
+
+    if (parser.isSet(demoOption)) {
+        auto *demo = new mm::app::DemoCluster(&app);
+        QObject::connect(demo, &mm::app::DemoCluster::progress, &window,
+                         [&window](const QString &message) { window.statusBar()->showMessage(message); });
+        QObject::connect(demo, &mm::app::DemoCluster::failed, &window, [&window](const QString &reason) {
+            window.statusBar()->showMessage(reason);
+            QMessageBox::critical(&window, QObject::tr("The demo could not start"), reason);
+        });
+        QObject::connect(demo, &mm::app::DemoCluster::clusterReady, &window,
+                         [&window](const QString &file, mm::cluster::ClusterMonitor *monitor) {
+                             if (window.openCluster(file, /*remember=*/false))
+                                 window.followMonitor(monitor);
+                         });
+        // The daemons must be gone before the process is.
+        QObject::connect(&app, &QCoreApplication::aboutToQuit, demo, &mm::app::DemoCluster::stop);
+        demo->start();
+        return QApplication::exec();
+    }
+
+    // A real cluster: watch it with the admin's own ssh setup.
+    QNetworkAccessManager network;
+    std::unique_ptr<mm::cluster::ClusterMonitor> monitor;
+    QObject::connect(&window, &mm::ui::MainWindow::clusterOpened, &window, [&](const QString &path) {
+        auto config = mm::cluster::ClusterConfig::load(path);
+        if (!config)
+            return;
+        mm::cluster::MonitorOptions options;
+        options.agentBinary = mm::cluster::locateAgentBinary();
+        options.network = &network;
+        monitor = std::make_unique<mm::cluster::ClusterMonitor>(*config, options);
+        window.followMonitor(monitor.get());
+        monitor->start();
+    });
+    if (!parser.positionalArguments().isEmpty())
+        window.openCluster(parser.positionalArguments().constFirst());
+    else
+        window.reopenLastCluster();
+    const int status = QApplication::exec();
+    monitor.reset();
+    return status;
 }

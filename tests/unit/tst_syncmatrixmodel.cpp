@@ -30,7 +30,7 @@ private Q_SLOTS:
         QCOMPARE(model.rowCount(), 3);
         QCOMPARE(model.columnCount(), 3);
         QCOMPARE(model.index(0, 0).data().toString(), QStringLiteral("—"));
-        QVERIFY(model.index(0, 1).data().toString().contains(QStringLiteral("12 items")));
+        QVERIFY(model.index(0, 1).data().toString().contains(QStringLiteral("12 needed")));
         QCOMPARE(model.index(0, 2).data().toString(), QStringLiteral("in sync"));
         QCOMPARE(model.index(1, 2).data().toString(), QStringLiteral("disconnected"));
         QCOMPARE(model.headerData(2, Qt::Vertical).toString(), QStringLiteral("c"));

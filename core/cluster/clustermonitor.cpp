@@ -1,0 +1,66 @@
+#include "cluster/clustermonitor.h"
+
+#include "cluster/nodemonitor.h"
+
+#include <QMap>
+
+namespace mm::cluster {
+
+ClusterMonitor::ClusterMonitor(ClusterConfig cluster, MonitorOptions options, QObject *parent)
+    : QObject(parent)
+    , m_cluster(std::move(cluster))
+    , m_snapshot(std::make_shared<ClusterState>())
+{
+    m_coalesce.setSingleShot(true);
+    m_coalesce.setInterval(100);
+    connect(&m_coalesce, &QTimer::timeout, this, &ClusterMonitor::rebuildSnapshot);
+    for (const NodeConfig &node : m_cluster.nodes) {
+        auto *monitor = new NodeMonitor(m_cluster, node, options, this);
+        connect(monitor, &NodeMonitor::changed, &m_coalesce, qOverload<>(&QTimer::start));
+        m_nodes.push_back(monitor);
+    }
+    rebuildSnapshot();
+}
+
+ClusterMonitor::~ClusterMonitor()
+{
+    stop();
+}
+
+void ClusterMonitor::start()
+{
+    for (NodeMonitor *node : m_nodes)
+        node->start();
+}
+
+void ClusterMonitor::stop()
+{
+    for (NodeMonitor *node : m_nodes)
+        node->stop();
+}
+
+void ClusterMonitor::rebuildSnapshot()
+{
+    auto state = std::make_shared<ClusterState>();
+    state->takenAt = QDateTime::currentDateTimeUtc();
+    QMap<QString, MailboxCounts> mailboxes;
+    for (const NodeMonitor *node : m_nodes) {
+        state->nodes << node->state();
+        state->peers << node->peers();
+        state->folders << node->folder();
+        for (auto count = node->mailboxCounts().cbegin(); count != node->mailboxCounts().cend(); ++count) {
+            MailboxCounts &mailbox = mailboxes[count.key()];
+            mailbox.mailbox = count.key();
+            mailbox.messagesByNode.insert(node->nodeId(), count.value());
+        }
+        // Every node holds a replica of the same folders, so each finds the same groups: the
+        // cluster has as many as the node that found the most, not their sum.
+        state->duplicateGroups = std::max(state->duplicateGroups, node->duplicateGroups());
+        state->classicFolders << node->classicFolders();
+    }
+    state->mailboxes = mailboxes.values();
+    m_snapshot = std::move(state);
+    Q_EMIT snapshotChanged(m_snapshot);
+}
+
+} // namespace mm::cluster

@@ -1,0 +1,49 @@
+#include "cluster/mailfolderpolicy.h"
+
+#include <QJsonArray>
+
+namespace mm::cluster {
+
+QStringList mailFolderIgnores(UidPolicy policy)
+{
+    // (?d): Syncthing may delete these when it removes their directory (a deleted folder).
+    QStringList ignores{
+        QStringLiteral("// Managed by Mailmesh: per-node Dovecot files and transient data never replicate."),
+        QStringLiteral("(?d)**/dovecot.index*"),
+        QStringLiteral("(?d)**/dovecot.list.index*"),
+        QStringLiteral("(?d)**/dovecot.mailbox.log*"),
+        QStringLiteral("(?d)**/dovecot-uidlist.lock"),
+        QStringLiteral("(?d)**/dovecot-keywords.lock"),
+        QStringLiteral("(?d)**/*.lock"),
+        // The contents of tmp/ are half-delivered mail; the directory itself must exist everywhere.
+        QStringLiteral("(?d)**/tmp/**"),
+    };
+    if (policy == UidPolicy::PerNode)
+        ignores << QStringLiteral("// uidPolicy per-node: every node numbers its own messages.")
+                << QStringLiteral("(?d)**/dovecot-uidlist");
+    return ignores;
+}
+
+QJsonObject mailFolderObject(const ClusterConfig &cluster, const NodeConfig &node, const QStringList &deviceIds)
+{
+    QJsonArray devices;
+    for (const QString &id : deviceIds)
+        devices.append(QJsonObject{{QStringLiteral("deviceID"), id}});
+    return QJsonObject{
+        {QStringLiteral("id"), cluster.folderId},
+        {QStringLiteral("label"), QStringLiteral("Mailmesh: %1").arg(cluster.name)},
+        {QStringLiteral("path"), node.mailRoot},
+        {QStringLiteral("type"), QStringLiteral("sendreceive")},
+        {QStringLiteral("devices"), devices},
+        // Changes reach the peers within about a second; the rescan is only the fallback.
+        {QStringLiteral("fsWatcherEnabled"), true},
+        {QStringLiteral("fsWatcherDelayS"), 1},
+        {QStringLiteral("rescanIntervalS"), 3600},
+        // A conflict copy of a Maildir file is a new BASE, i.e. an extra message: never make one.
+        {QStringLiteral("maxConflicts"), 0},
+        {QStringLiteral("ignorePerms"), false},
+        {QStringLiteral("markerName"), QStringLiteral(".stfolder")},
+    };
+}
+
+} // namespace mm::cluster

@@ -1,0 +1,327 @@
+#include "cluster/nodemonitor.h"
+
+#include "cluster/nodeconnection.h"
+#include "remote/agentcall.h"
+#include "remote/agentclient.h"
+#include "remote/sshsession.h"
+#include "remote/syncthingclient.h"
+
+#include <QJsonArray>
+
+namespace mm::cluster {
+
+namespace {
+
+QMap<QString, QString> peerDevices(const ClusterConfig &cluster, const QString &self)
+{
+    QMap<QString, QString> devices;
+    for (const NodeConfig &node : cluster.nodes)
+        if (node.id != self && !node.syncthing.deviceId.isEmpty())
+            devices.insert(node.syncthing.deviceId, node.id);
+    return devices;
+}
+
+QString describe(const Error &error)
+{
+    return QString::fromStdString(error.describe());
+}
+
+// The agent's answer, or nothing with the problem recorded by the caller. Calls delete
+// themselves once read.
+void onFinished(remote::AgentCall *call, QObject *context, std::function<void(const Result<QJsonObject> &)> done)
+{
+    QObject::connect(call, &remote::AgentCall::finished, context, [call, done = std::move(done)] {
+        done(call->result());
+        call->deleteLater();
+    });
+}
+
+} // namespace
+
+NodeMonitor::NodeMonitor(const ClusterConfig &cluster, NodeConfig node, const MonitorOptions &options,
+                         QObject *parent)
+    : QObject(parent)
+    , m_folderId(cluster.folderId)
+    , m_nodeIdByDevice(peerDevices(cluster, node.id))
+    , m_node(std::move(node))
+    , m_options(options)
+{
+    m_state.id = m_node.id;
+    m_folder.nodeId = m_node.id;
+    for (const QString &peerId : m_nodeIdByDevice)
+        m_peers << PeerSync{m_node.id, peerId, false, 0, 0, 0};
+
+    m_reconnectTimer.setSingleShot(true);
+    connect(&m_reconnectTimer, &QTimer::timeout, this, &NodeMonitor::connectSession);
+    m_syncTimer.setInterval(m_options.syncPollMs);
+    connect(&m_syncTimer, &QTimer::timeout, this, &NodeMonitor::pollSyncthing);
+    m_inventoryTimer.setInterval(m_options.inventoryPollMs);
+    connect(&m_inventoryTimer, &QTimer::timeout, this, &NodeMonitor::takeInventory);
+}
+
+NodeMonitor::~NodeMonitor()
+{
+    stop();
+    // The agent runs over the connection's session: it must go first.
+    delete m_agent;
+    delete m_connection;
+}
+
+void NodeMonitor::start()
+{
+    if (m_running)
+        return;
+    m_running = true;
+    connectSession();
+}
+
+void NodeMonitor::stop()
+{
+    m_running = false;
+    m_reconnectTimer.stop();
+    m_syncTimer.stop();
+    m_inventoryTimer.stop();
+    if (m_agent)
+        m_agent->stop();
+    if (m_connection)
+        m_connection->close();
+}
+
+void NodeMonitor::connectSession()
+{
+    if (!m_running)
+        return;
+    // A fresh connection per attempt: a dead master leaves nothing worth reusing.
+    delete m_agent;
+    m_agent = nullptr;
+    if (m_connection)
+        m_connection->deleteLater();
+    m_tunnelOpen = false;
+    m_connection = new NodeConnection(m_node, m_options, this);
+    connect(m_connection, &NodeConnection::sshConnected, this, &NodeMonitor::onConnected);
+    connect(m_connection, &NodeConnection::failed, this, &NodeMonitor::onConnectFailed);
+    connect(m_connection, &NodeConnection::disconnected, this, &NodeMonitor::onDisconnected);
+    connect(m_connection, &NodeConnection::syncthingReady, this, &NodeMonitor::onSyncthingReady);
+    connect(m_connection, &NodeConnection::syncthingFailed, this, [this](const Error &error) {
+        setProblem(QStringLiteral("syncthing"), tr("Syncthing: %1").arg(describe(error)));
+        publish();
+    });
+    m_connection->open();
+}
+
+void NodeMonitor::onConnected()
+{
+    m_reconnectDelayMs = 1000;
+    m_state.reachability = Reachability::Reachable;
+    m_state.hostKey = HostKeyState::Pinned;
+    clearProblem(QStringLiteral("ssh"));
+    publish();
+    startAgent();
+}
+
+void NodeMonitor::onSyncthingReady()
+{
+    m_tunnelOpen = true;
+    clearProblem(QStringLiteral("syncthing"));
+    pollSyncthing();
+    m_syncTimer.start();
+}
+
+void NodeMonitor::onConnectFailed(const Error &error)
+{
+    if (error.code == ErrorCode::ChangedHostKey)
+        m_state.hostKey = HostKeyState::Changed;
+    else if (error.code == ErrorCode::UnknownHostKey)
+        m_state.hostKey = HostKeyState::NotAccepted;
+    m_state.reachability = Reachability::Unreachable;
+    setProblem(QStringLiteral("ssh"), describe(error));
+    publish();
+    // A changed key is not retried: the admin must look at it first.
+    if (error.code != ErrorCode::ChangedHostKey)
+        scheduleReconnect();
+}
+
+void NodeMonitor::onDisconnected(const Error &reason)
+{
+    m_syncTimer.stop();
+    m_inventoryTimer.stop();
+    m_tunnelOpen = false;
+    m_state.reachability = Reachability::Unreachable;
+    m_state.agentVersion.clear();
+    m_state.syncthingVersion.clear();
+    for (PeerSync &peer : m_peers)
+        peer.connected = false;
+    setProblem(QStringLiteral("ssh"), describe(reason));
+    publish();
+    scheduleReconnect();
+}
+
+void NodeMonitor::scheduleReconnect()
+{
+    if (!m_running)
+        return;
+    m_reconnectTimer.start(m_reconnectDelayMs);
+    m_reconnectDelayMs = std::min(m_reconnectDelayMs * 2, m_options.maxReconnectDelayMs);
+}
+
+void NodeMonitor::startAgent()
+{
+    remote::AgentClient::Options options;
+    options.agentBinary = m_options.agentBinary;
+    options.runAs = m_connection->runAs();
+    options.forbiddenRoots = {m_node.mailRoot};
+    m_agent = new remote::AgentClient(m_connection->session(), options, this);
+    connect(m_agent, &remote::AgentClient::ready, this, [this] {
+        m_state.agentVersion = m_agent->hello().value(QStringLiteral("version")).toString();
+        clearProblem(QStringLiteral("agent"));
+        publish();
+        takeInventory();
+        m_inventoryTimer.start();
+    });
+    connect(m_agent, &remote::AgentClient::failed, this, [this](const Error &error) {
+        setProblem(QStringLiteral("agent"), tr("Agent: %1").arg(describe(error)));
+        publish();
+    });
+    m_agent->start();
+}
+
+void NodeMonitor::takeInventory()
+{
+    if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)
+        return;
+    onFinished(m_agent->call(QStringLiteral("probe"), {{QStringLiteral("path"), m_node.mailRoot}}), this,
+               [this](const Result<QJsonObject> &probe) {
+                   if (!probe) {
+                       setProblem(QStringLiteral("probe"), tr("Probe: %1").arg(describe(probe.error())));
+                   } else {
+                       const QJsonObject dovecot = probe->value(QStringLiteral("dovecot")).toObject();
+                       m_state.dovecotVersion = dovecot.value(QStringLiteral("version")).toString();
+                       m_state.dovecotCurOnlyBuild = dovecot.value(QStringLiteral("curOnlyBuild")).toBool();
+                       m_state.dovecotCurOnlyEnabled = dovecot.value(QStringLiteral("curOnlyEnabled")).toBool();
+                       clearProblem(QStringLiteral("probe"));
+                   }
+                   publish();
+               });
+
+    // Large scans stream their folders as item frames before the result.
+    auto streamed = std::make_shared<QJsonArray>();
+    remote::AgentCall *scan = m_agent->call(QStringLiteral("scan"), {{QStringLiteral("root"), m_node.mailRoot}});
+    connect(scan, &remote::AgentCall::item, this, [streamed](const QJsonObject &item) {
+        if (item.contains(QStringLiteral("folder")))
+            streamed->append(item.value(QStringLiteral("folder")));
+    });
+    onFinished(scan, this, [this, streamed](const Result<QJsonObject> &report) {
+        if (!report) {
+            setProblem(QStringLiteral("scan"), tr("Scan: %1").arg(describe(report.error())));
+            publish();
+            return;
+        }
+        clearProblem(QStringLiteral("scan"));
+        const QJsonArray folders = report->contains(QStringLiteral("folders"))
+                                       ? report->value(QStringLiteral("folders")).toArray()
+                                       : *streamed;
+        QMap<QString, qint64> counts;
+        QStringList classic;
+        bool migrated = false;
+        for (const QJsonValue &value : folders) {
+            const QJsonObject folder = value.toObject();
+            const QString path = folder.value(QStringLiteral("path")).toString();
+            const QString state = folder.value(QStringLiteral("state")).toString();
+            counts.insert(path, folder.value(QStringLiteral("curMessages")).toInteger()
+                                    + folder.value(QStringLiteral("newMessages")).toInteger());
+            migrated = migrated || state == QLatin1String("cur-only");
+            if (state == QLatin1String("classic"))
+                classic << m_node.id + QLatin1Char(':') + path;
+        }
+        m_mailboxCounts = counts;
+        // A classic folder only needs converting once the node has been migrated.
+        m_classicFolders = migrated ? classic : QStringList{};
+        publish();
+    });
+
+    onFinished(m_agent->call(QStringLiteral("dupes"), {{QStringLiteral("root"), m_node.mailRoot}}), this,
+               [this](const Result<QJsonObject> &report) {
+                   if (!report) {
+                       setProblem(QStringLiteral("dupes"), tr("Duplicate scan: %1").arg(describe(report.error())));
+                   } else {
+                       clearProblem(QStringLiteral("dupes"));
+                       m_duplicateGroups = static_cast<int>(report->value(QStringLiteral("groups")).toArray().size());
+                   }
+                   publish();
+               });
+}
+
+void NodeMonitor::pollSyncthing()
+{
+    remote::SyncthingClient *syncthing = m_connection ? m_connection->syncthing() : nullptr;
+    if (!syncthing || !m_tunnelOpen)
+        return;
+    syncthing->version(this, [this](const Result<QJsonObject> &version) {
+        if (!version) {
+            m_state.syncthingVersion.clear();
+            setProblem(QStringLiteral("syncthing"), tr("Syncthing: %1").arg(describe(version.error())));
+        } else {
+            m_state.syncthingVersion = version->value(QStringLiteral("version")).toString();
+            clearProblem(QStringLiteral("syncthing"));
+        }
+        publish();
+    });
+    syncthing->connections(this, [this](const Result<QJsonObject> &connections) {
+        if (!connections)
+            return;
+        for (PeerSync &peer : m_peers) {
+            const QString device = m_nodeIdByDevice.key(peer.peerId);
+            peer.connected = connections->value(device).toObject().value(QStringLiteral("connected")).toBool();
+        }
+        publish();
+    });
+    syncthing->folderStatus(m_folderId, this, [this](const Result<QJsonObject> &status) {
+        if (!status) {
+            m_folder.state = tr("unknown");
+            setProblem(QStringLiteral("folder"), tr("Mail folder: %1").arg(describe(status.error())));
+        } else {
+            m_folder.state = status->value(QStringLiteral("state")).toString();
+            m_folder.needItems = status->value(QStringLiteral("needTotalItems")).toInteger();
+            m_folder.pullErrors = status->value(QStringLiteral("pullErrors")).toInt();
+            clearProblem(QStringLiteral("folder"));
+        }
+        publish();
+    });
+    for (const QString &device : m_nodeIdByDevice.keys()) {
+        syncthing->completion(m_folderId, device, this,
+                                [this, peerId = m_nodeIdByDevice.value(device)](
+                                    const Result<std::optional<QJsonObject>> &completion) {
+                                    for (PeerSync &peer : m_peers) {
+                                        if (peer.peerId != peerId)
+                                            continue;
+                                        if (completion && *completion) {
+                                            const QJsonObject &c = **completion;
+                                            peer.completion = c.value(QStringLiteral("completion")).toDouble();
+                                            peer.needItems = c.value(QStringLiteral("needItems")).toInteger();
+                                            peer.needBytes = c.value(QStringLiteral("needBytes")).toInteger();
+                                        }
+                                    }
+                                    publish();
+                                });
+    }
+}
+
+void NodeMonitor::setProblem(const QString &source, const QString &text)
+{
+    m_problems.insert(source, text);
+}
+
+void NodeMonitor::clearProblem(const QString &source)
+{
+    m_problems.remove(source);
+}
+
+void NodeMonitor::publish()
+{
+    m_state.problems = m_problems.values();
+    if (m_state.reachability == Reachability::Reachable)
+        m_state.lastSeen = QDateTime::currentDateTimeUtc();
+    Q_EMIT changed();
+}
+
+} // namespace mm::cluster

@@ -1,0 +1,83 @@
+#pragma once
+
+#include "cluster/clusterconfig.h"
+#include "cluster/clusterstate.h"
+#include "cluster/monitoroptions.h"
+#include "common/result.h"
+
+#include <QMap>
+#include <QObject>
+#include <QTimer>
+
+namespace mm::remote {
+class AgentClient;
+} // namespace mm::remote
+
+namespace mm::cluster {
+
+class NodeConnection;
+
+// Watches one node: keeps an SSH session (reconnecting with backoff), the agent for probe,
+// scan and dupes, and Syncthing's REST API through a tunnel for sync state. Everything is
+// asynchronous; changed() says the node's part of the cluster picture moved.
+class NodeMonitor : public QObject
+{
+    Q_OBJECT
+
+public:
+    NodeMonitor(const ClusterConfig &cluster, NodeConfig node, const MonitorOptions &options,
+                QObject *parent = nullptr);
+    ~NodeMonitor() override;
+
+    void start();
+    void stop();
+
+    const QString &nodeId() const { return m_node.id; }
+    const NodeState &state() const { return m_state; }
+    const QList<PeerSync> &peers() const { return m_peers; }
+    const FolderState &folder() const { return m_folder; }
+    const QMap<QString, qint64> &mailboxCounts() const { return m_mailboxCounts; }
+    int duplicateGroups() const { return m_duplicateGroups; }
+    const QStringList &classicFolders() const { return m_classicFolders; }
+
+Q_SIGNALS:
+    void changed();
+
+private:
+    void connectSession();
+    void onConnected();
+    void onConnectFailed(const Error &error);
+    void onSyncthingReady();
+    void onDisconnected(const Error &reason);
+    void scheduleReconnect();
+    void startAgent();
+    void takeInventory();
+    void pollSyncthing();
+    void setProblem(const QString &source, const QString &text);
+    void clearProblem(const QString &source);
+    void publish();
+
+    const QString m_folderId;
+    const QMap<QString, QString> m_nodeIdByDevice; // peers' Syncthing device ids -> node ids
+    NodeConfig m_node;
+    MonitorOptions m_options;
+
+    NodeConnection *m_connection = nullptr;
+    remote::AgentClient *m_agent = nullptr;
+    QTimer m_reconnectTimer;
+    QTimer m_syncTimer;
+    QTimer m_inventoryTimer;
+    int m_reconnectDelayMs = 1000;
+    bool m_running = false;
+    bool m_tunnelOpen = false;
+
+    NodeState m_state;
+    QMap<QString, QString> m_problems; // source -> text, so each source replaces its own
+    QList<PeerSync> m_peers;
+    FolderState m_folder;
+    QMap<QString, qint64> m_mailboxCounts;
+    int m_duplicateGroups = 0;
+    QStringList m_classicFolders;
+};
+
+} // namespace mm::cluster

@@ -7,3 +7,8 @@ mailmesh_add_test(tst_mainwindow KIND gui LIBS mailmesh_ui)
 mailmesh_add_test(tst_demo KIND gui LIBS mailmesh_demo mailmesh_ui TIMEOUT 900)
 set_tests_properties(tst_demo PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=900000;MAILMESH_AGENT=$<TARGET_FILE:mailmesh-agent>")
 add_dependencies(tst_demo mailmesh-agent)
+# The GUI thread's longest stall while following a busy sandbox cluster (label bench).
+mailmesh_add_test(bench_guistall KIND bench LIBS mailmesh_demo mailmesh_ui TIMEOUT 600)
+set_tests_properties(bench_guistall PROPERTIES RESOURCE_LOCK sandbox
+                     ENVIRONMENT "MAILMESH_AGENT=$<TARGET_FILE:mailmesh-agent>")
+add_dependencies(bench_guistall mailmesh-agent)

@@ -6,7 +6,11 @@
 #include "remote/sshsession.h"
 
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QMutex>
 #include <QJsonDocument>
 #include <QTimer>
 
@@ -87,6 +91,23 @@ void AgentClient::fail(Error error)
 
 Result<QString> AgentClient::sha256OfFile(const QString &path)
 {
+    // Every node's client asks for the same binary's hash, on the GUI thread: hash it once per
+    // process, and again only when the file changed (a rebuild).
+    struct CachedHash
+    {
+        qint64 size = -1;
+        QDateTime modified;
+        QString hash;
+    };
+    static QMutex cacheMutex;
+    static QHash<QString, CachedHash> cache;
+    const QFileInfo info(path);
+    {
+        const QMutexLocker locker(&cacheMutex);
+        const auto cached = cache.constFind(info.absoluteFilePath());
+        if (cached != cache.cend() && cached->size == info.size() && cached->modified == info.lastModified())
+            return cached->hash;
+    }
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return mm::fail(ErrorCode::NotFound,
@@ -97,7 +118,10 @@ Result<QString> AgentClient::sha256OfFile(const QString &path)
     QCryptographicHash hash(QCryptographicHash::Sha256);
     if (!hash.addData(&file))
         return mm::fail(ErrorCode::IoError, "cannot read the agent binary", path.toStdString());
-    return QString::fromLatin1(hash.result().toHex());
+    const QString hex = QString::fromLatin1(hash.result().toHex());
+    const QMutexLocker locker(&cacheMutex);
+    cache.insert(info.absoluteFilePath(), CachedHash{info.size(), info.lastModified(), hex});
+    return hex;
 }
 
 QString AgentClient::locateScript()

@@ -2,6 +2,8 @@
 // duplicate and cross-node side of core/maildir. This file maps parameters to options and results
 // to text and exit codes; the work is in core/maildir.
 
+#include "maildirparams.h"
+
 #include "maildir/dedupe.h"
 #include "maildir/dupes.h"
 #include "maildir/fsutil.h"
@@ -27,22 +29,6 @@ namespace mm::agent {
 namespace {
 
 using protocol::ValueKind;
-
-Result<maildir::MailRoot> openRoot(const nlohmann::json &params)
-{
-    auto path = protocol::requirePath(params, "root");
-    if (!path)
-        return tl::unexpected(path.error());
-    return maildir::MailRoot::open(*path);
-}
-
-Result<std::string> stateDirParam(const nlohmann::json &params)
-{
-    auto state = protocol::optionalPath(params, "stateDir");
-    if (!state)
-        return tl::unexpected(state.error());
-    return state->value_or(std::string());
-}
 
 // IDs as a JSON array under `arrayKey`, or one string under `textKey` holding IDs separated by
 // commas or blanks (the CLI's `--group A,B`).
@@ -76,15 +62,6 @@ Result<std::vector<std::string>> idList(const nlohmann::json &params, const char
         }
     }
     return out;
-}
-
-std::string problemLines(const nlohmann::json &problems)
-{
-    std::string text;
-    for (const auto &p : problems)
-        text += "  " + p.value("kind", std::string()) + "  " + p.value("path", std::string()) +
-                "  " + p.value("detail", std::string()) + "\n";
-    return text;
 }
 
 int skippedExitCode(const nlohmann::json &r)

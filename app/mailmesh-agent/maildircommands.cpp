@@ -1,6 +1,8 @@
 // `scan`, `convert` and `revert`: the cur/-only conversion of a node's mail root. The work is in
 // core/maildir; this file maps parameters to options and results to text and exit codes.
 
+#include "maildirparams.h"
+
 #include "maildir/convert.h"
 #include "maildir/jsonpath.h"
 #include "maildir/mailroot.h"
@@ -18,22 +20,6 @@
 namespace mm::agent {
 
 namespace {
-
-Result<maildir::MailRoot> openRoot(const nlohmann::json &params)
-{
-    auto path = protocol::requirePath(params, "root");
-    if (!path)
-        return tl::unexpected(path.error());
-    return maildir::MailRoot::open(*path);
-}
-
-Result<std::string> stateDirParam(const nlohmann::json &params)
-{
-    auto state = protocol::optionalPath(params, "stateDir");
-    if (!state)
-        return tl::unexpected(state.error());
-    return state->value_or(std::string());
-}
 
 // Answers larger than this would not fit in one 16 MiB frame once escaped; their long lists go
 // out as `item` frames instead (protocol.md, "Maildir part 1").
@@ -78,15 +64,6 @@ nlohmann::json streamIfLarge(nlohmann::json result, const protocol::ItemSink &it
     result.erase("problems");
     result["streamed"] = {{"folderItems", folderItems}, {"problemItems", problemItems}};
     return result;
-}
-
-std::string problemLines(const nlohmann::json &problems)
-{
-    std::string text;
-    for (const auto &p : problems)
-        text += "  " + p.value("kind", std::string()) + "  " + p.value("path", std::string()) +
-                "  " + p.value("detail", std::string()) + "\n";
-    return text;
 }
 
 Result<nlohmann::json> runScan(const nlohmann::json &params, const maildir::ProgressSink &progress,

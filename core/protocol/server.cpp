@@ -219,6 +219,10 @@ void Server::runJob(const std::shared_ptr<Job> &job, const Command &command,
             fail(ErrorCode::InternalError, job->command + " failed with an unexpected exception");
     }
 
+    // The slot is free before the final frame goes out: a peer that saw the answer may send its
+    // next request at once and must not be told `busy`. The thread stays in m_finished, so
+    // run() still joins it (and so waits for this final frame) before returning.
+    finishJob(job);
     if (itemError) {
         sendProblem(job->id, *itemError);
     } else if (!result) {
@@ -235,7 +239,6 @@ void Server::runJob(const std::shared_ptr<Job> &job, const Command &command,
                                            written.error().message,
                                        {}});
     }
-    finishJob(job);
 }
 
 void Server::finishJob(const std::shared_ptr<Job> &job)

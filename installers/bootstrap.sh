@@ -43,9 +43,11 @@ install_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-configure_and_build() {
+configure_and_build() { # configure_and_build TARGET [CMAKE ARGUMENTS...]
+  local target=$1
+  shift
   cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@"
-  cmake --build "$build_dir"
+  cmake --build "$build_dir" --target "$target"
 }
 
 case "${1:-}" in
@@ -54,13 +56,13 @@ case "${1:-}" in
     ;;
   demo)
     install_packages
-    configure_and_build
+    configure_and_build mailmesh # the agent it deploys is built with it
     exec "$build_dir/app/mailmesh/mailmesh" --demo
     ;;
   test)
     install_packages
     MAILMESH_DOVECOT_PREFIX=${MAILMESH_DOVECOT_PREFIX:-$("$here/installers/dovecot/build-prefix.sh" 2.3)}; export MAILMESH_DOVECOT_PREFIX
-    configure_and_build -DMAILMESH_WERROR=ON
+    configure_and_build all -DMAILMESH_WERROR=ON
     cd "$build_dir"
     ctest --output-on-failure --timeout 900 -LE 'bench|slow'
     ;;

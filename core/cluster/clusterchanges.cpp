@@ -55,7 +55,7 @@ QList<ClusterChange> changesBetween(const ClusterState *previous, const ClusterS
     const int duplicatesBefore = previous ? previous->duplicateGroups : 0;
     if (current.duplicateGroups > duplicatesBefore)
         changes << ClusterChange{Health::Warning, {},
-                                 tr("%1 duplicate group(s) found; review them in the Duplicates view")
+                                 tr("%1 duplicate group(s) found; `mailmesh-agent dupes ROOT` on a node lists them with their keepers")
                                      .arg(current.duplicateGroups)};
     const int conflictsBefore = previous ? previous->uidConflicts : 0;
     if (current.uidConflicts > conflictsBefore)

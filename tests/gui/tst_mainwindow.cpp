@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -118,6 +119,11 @@ private Q_SLOTS:
         QVERIFY(events.contains(QStringLiteral("3 duplicate group(s)")));
         QCOMPARE(window.dashboard()->mailboxesView()->model()->rowCount(), 80);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard.png"))));
+
+        auto *tabs = window.dashboard()->findChild<QTabWidget *>();
+        QVERIFY(tabs);
+        tabs->setCurrentIndex(1);
+        QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-event-log.png"))));
     }
 };
 

@@ -118,14 +118,8 @@ Result<nlohmann::json> runDedupe(const nlohmann::json &params,
     if (!root)
         return tl::unexpected(root.error());
     maildir::DedupeOptions options;
-    auto dryRun = protocol::optionalBool(params, "dryRun", false);
-    if (!dryRun)
-        return tl::unexpected(dryRun.error());
-    options.dryRun = *dryRun;
-    auto state = stateDirParam(params);
-    if (!state)
-        return tl::unexpected(state.error());
-    options.stateDir = *state;
+    if (auto read = readChangeOptions(params, options); !read)
+        return tl::unexpected(read.error());
     auto ids = idList(params, "groups", "group");
     if (!ids)
         return tl::unexpected(ids.error());

@@ -125,14 +125,8 @@ Result<nlohmann::json> runConvert(const nlohmann::json &params,
     if (!root)
         return tl::unexpected(root.error());
     maildir::ConvertOptions options;
-    auto dryRun = protocol::optionalBool(params, "dryRun", false);
-    if (!dryRun)
-        return tl::unexpected(dryRun.error());
-    options.dryRun = *dryRun;
-    auto state = stateDirParam(params);
-    if (!state)
-        return tl::unexpected(state.error());
-    options.stateDir = *state;
+    if (auto read = readChangeOptions(params, options); !read)
+        return tl::unexpected(read.error());
     auto report = maildir::Convert::run(*root, options, progress);
     if (!report)
         return tl::unexpected(report.error());
@@ -219,14 +213,8 @@ Result<nlohmann::json> runRevert(const nlohmann::json &params,
     if (!root)
         return tl::unexpected(root.error());
     maildir::RevertOptions options;
-    auto dryRun = protocol::optionalBool(params, "dryRun", false);
-    if (!dryRun)
-        return tl::unexpected(dryRun.error());
-    options.dryRun = *dryRun;
-    auto state = stateDirParam(params);
-    if (!state)
-        return tl::unexpected(state.error());
-    options.stateDir = *state;
+    if (auto read = readChangeOptions(params, options); !read)
+        return tl::unexpected(read.error());
     auto report = maildir::Revert::run(*root, options, progress);
     if (!report)
         return tl::unexpected(report.error());

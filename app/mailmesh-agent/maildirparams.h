@@ -5,6 +5,7 @@
 
 #include "common/result.h"
 #include "maildir/mailroot.h"
+#include "protocol/params.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,5 +18,20 @@ Result<maildir::MailRoot> openRoot(const nlohmann::json &params);
 Result<std::string> stateDirParam(const nlohmann::json &params);
 // One indented line per problem: kind, path, detail.
 std::string problemLines(const nlohmann::json &problems);
+
+// `dryRun` and `stateDir`, which every command that changes mail takes, into its options.
+template <class Options>
+Status readChangeOptions(const nlohmann::json &params, Options &options)
+{
+    auto dryRun = protocol::optionalBool(params, "dryRun", false);
+    if (!dryRun)
+        return tl::unexpected(dryRun.error());
+    auto stateDir = stateDirParam(params);
+    if (!stateDir)
+        return tl::unexpected(stateDir.error());
+    options.dryRun = *dryRun;
+    options.stateDir = *stateDir;
+    return {};
+}
 
 } // namespace mm::agent

@@ -35,22 +35,14 @@ Result<std::string> currentHash(int dirFd, const std::string &name, bool body,
         return fail(errnoError(errno, "open", display));
     MessageHeaders headers;
     Sha256 full, bodyHash;
-    std::vector<char> buf(64 * 1024);
-    while (true) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return fail(errnoError(errno, "read", display));
-        }
-        if (n == 0)
-            break;
-        const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    const Status read = readInChunks(fd.get(), display, [&](std::string_view chunk) {
         full.update(chunk);
-        std::size_t used = headers.complete() ? 0 : headers.feed(chunk);
+        const std::size_t used = headers.complete() ? 0 : headers.feed(chunk);
         if (headers.complete())
             bodyHash.update(chunk.substr(used));
-    }
+    });
+    if (!read)
+        return fail(read.error());
     headers.finish();
     if (body && headers.messageId())
         return Sha256::toHex(bodyHash.finish());

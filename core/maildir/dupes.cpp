@@ -27,7 +27,6 @@ namespace mm::maildir {
 namespace {
 
 constexpr std::array<const char *, 2> kSubdirs{"cur", "new"};
-constexpr std::size_t kReadBuffer = 64 * 1024;
 
 // Names of one folder packed into 1 MiB chunks: no per-name allocation and no doubling copy of
 // one huge buffer, so a million names cost their bytes plus a little.
@@ -106,26 +105,18 @@ Result<FileDigest> digestFile(int dirfd, std::string_view name, const std::strin
         return fail(ErrorCode::UnsafePath, display + ": not a regular file", display);
     MessageHeaders headers;
     Sha256 full, body;
-    std::vector<char> buf(kReadBuffer);
     FileDigest out;
-    while (true) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return fail(errnoError(errno, "read", display));
-        }
-        if (n == 0)
-            break;
-        const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    const Status read = readInChunks(fd.get(), display, [&](std::string_view chunk) {
         full.update(chunk);
         std::size_t used = 0;
         if (!headers.complete())
             used = headers.feed(chunk);
         if (headers.complete())
             body.update(chunk.substr(used));
-        out.size += static_cast<std::uint64_t>(n);
-    }
+        out.size += chunk.size();
+    });
+    if (!read)
+        return fail(read.error());
     bytesRead += out.size;
     headers.finish();
     out.messageId = headers.messageId().value_or(std::string());

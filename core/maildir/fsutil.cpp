@@ -138,6 +138,23 @@ ssize_t readFully(int fd, char *buffer, std::size_t size)
 
 } // namespace
 
+Status readInChunks(int fd, const std::string &displayPath,
+                    const std::function<void(std::string_view chunk)> &onChunk)
+{
+    std::vector<char> buffer(64 * 1024);
+    while (true) {
+        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(errnoError(errno, "read", displayPath));
+        }
+        if (n == 0)
+            return {};
+        onChunk(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+}
+
 Result<bool> sameContents(int dirfdA, const char *nameA, int dirfdB, const char *nameB)
 {
     auto a = openFileNoFollow(dirfdA, nameA, nameA);

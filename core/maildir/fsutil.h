@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,11 @@ std::string joinRel(std::string_view relPath, std::string_view name);
 
 // Returns true when both files hold the same bytes (sizes compared first, then contents).
 Result<bool> sameContents(int dirfdA, const char *nameA, int dirfdB, const char *nameB);
+
+// Reads fd to its end in 64 KiB blocks (EINTR retried), handing each block to onChunk; a read
+// error names displayPath. Message bodies are streamed this way, never held whole.
+Status readInChunks(int fd, const std::string &displayPath,
+                    const std::function<void(std::string_view chunk)> &onChunk);
 
 // SHA-256 of a file's bytes, lowercase hex.
 Result<std::string> sha256OfFile(int dirfd, const char *name, std::string_view displayPath);

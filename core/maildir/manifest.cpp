@@ -44,19 +44,12 @@ Result<std::string> hashFile(int dirfd, const std::string &name, const std::stri
     if (!fd.valid())
         return fail(errnoError(errno, "open", display));
     Sha256 h;
-    std::vector<char> buf(64 * 1024);
-    while (true) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return fail(errnoError(errno, "read", display));
-        }
-        if (n == 0)
-            break;
-        h.update(buf.data(), static_cast<std::size_t>(n));
-        bytes += static_cast<std::uint64_t>(n);
-    }
+    const Status read = readInChunks(fd.get(), display, [&](std::string_view chunk) {
+        h.update(chunk);
+        bytes += chunk.size();
+    });
+    if (!read)
+        return fail(read.error());
     return Sha256::toHex(h.finish());
 }
 

@@ -504,10 +504,17 @@ Status Sandbox::prepareNodes()
             info.imapPort == 0)
             return fail(ErrorCode::IoError, "no free port on 127.0.0.1");
 
-        for (const QString &path :
-             {info.dir, node->sshDir, info.dir + u"/dovecot"_s, info.dovecotConfD})
+        for (const QString &path : {info.dir, node->sshDir})
             if (Status made = makeDir(path, kPublicDir); !made)
                 return made;
+        // Dovecot runs as the sandbox user, who administers the node over ssh: it may write
+        // conf.d snippets and reload Dovecot as an admin would on a real node.
+        for (const QString &path : {info.dir + u"/dovecot"_s, info.dovecotConfD}) {
+            if (Status made = makeDir(path, kPublicDir); !made)
+                return made;
+            if (Status owned = m_user.own(path); !owned)
+                return owned;
+        }
         for (const QString &path : {info.syncthingHome, info.mailRoot}) {
             if (Status made = makeDir(path, kPrivateDir); !made)
                 return made;
@@ -657,11 +664,8 @@ QString Sandbox::markerAssignments() const
 Status Sandbox::writeDovecotConfig(Node &node)
 {
     const NodeInfo &info = node.info;
-    const bool root = ::geteuid() == 0;
-    // As root, Dovecot's login and internal processes drop to its own system users; otherwise
-    // everything runs as us.
-    const QString loginUser = root ? u"dovenull"_s : m_user.name();
-    const QString internalUser = root ? u"dovecot"_s : m_user.name();
+    // Dovecot runs entirely as the sandbox user (a rootless Dovecot): its login and internal
+    // processes too, so that user can reload it over ssh the way an admin does on a real node.
     const QString home = info.mailRoot + u'/' + m_options.mailDomain + u'/' + m_options.mailUser;
     const QString usersFile = info.dir + u"/dovecot/users"_s;
     const QString users = u"%1:{PLAIN}%2:%3:%4::%5::\n"_s.arg(info.imapUser, info.imapPassword)
@@ -670,14 +674,8 @@ Status Sandbox::writeDovecotConfig(Node &node)
                               .arg(home);
     if (Status written = writeFile(usersFile, users.toUtf8(), kPrivateFile); !written)
         return written;
-    if (root) {
-        // The auth process reads it as the internal user.
-        const passwd *dovecot = ::getpwnam("dovecot");
-        if (!dovecot || ::chown(QFile::encodeName(usersFile).constData(), dovecot->pw_uid,
-                                dovecot->pw_gid) != 0)
-            return fail(ErrorCode::IoError, "cannot give the users file to the dovecot user",
-                        str(usersFile));
-    }
+    if (Status owned = m_user.own(usersFile); !owned)
+        return owned;
     const QString config =
         u"# dovecot of sandbox node %1 (generated). Files in conf.d/ are included last and\n"
         "# override anything here.\n"
@@ -723,15 +721,16 @@ Status Sandbox::writeDovecotConfig(Node &node)
         "}\n"
         "!include_try conf.d/*.conf\n"_s
             .arg(info.id, randomToken(6), info.dovecotBaseDir, info.dir, info.dovecotLogFile,
-                 loginUser, internalUser)
+                 m_user.name(), m_user.name())
             .arg(m_user.uid())
             .arg(QString::fromLatin1(ProcessTable::kDirVariable),
                  QString::fromLatin1(ProcessTable::kRunVariable), usersFile)
             .arg(info.imapPort)
-            .arg(root ? QString()
-                      : u"default_internal_group = %1\n"_s.arg(groupName(m_user.gid())));
+            .arg(u"default_internal_group = %1\n"_s.arg(groupName(m_user.gid())));
     if (Status made = makeDir(info.dir + u"/dovecot/state"_s, kPublicDir); !made)
         return made;
+    if (Status owned = m_user.own(info.dir + u"/dovecot/state"_s); !owned)
+        return owned;
     return writeFile(info.dovecotConfigFile, config.toUtf8(), kPublicFile);
 }
 
@@ -826,8 +825,11 @@ Status Sandbox::startDovecotDaemon(Node &node)
     if (!QFileInfo(spec.program).isExecutable())
         return fail(ErrorCode::NotFound, "no dovecot binary under the prefix", str(spec.program));
     spec.arguments = {u"-F"_s, u"-c"_s, node.info.dovecotConfigFile};
-    spec.environment = userEnvironment(SandboxUser(), m_dir);
+    spec.environment = userEnvironment(m_user, m_dir);
     spec.logFile = node.info.dir + u"/dovecot/dovecot.stderr"_s;
+    spec.switchUser = m_user.needsSwitch();
+    spec.uid = m_user.uid();
+    spec.gid = m_user.gid();
     spec.persistent = m_options.persistent;
     node.dovecot = std::make_unique<DaemonProcess>(spec);
     return node.dovecot->start();

@@ -1,3 +1,4 @@
+#include "clustercommands.h"
 #include "sandboxcommand.h"
 
 #include <QCoreApplication>
@@ -6,10 +7,21 @@
 
 namespace {
 
+constexpr int kExitUsage = 2;
+
 int usage(QTextStream &err)
 {
-    err << "usage: mailmeshctl [--version] COMMAND ...\n";
-    return 2;
+    err << "usage: mailmeshctl [--version] [--cluster FILE] [--json] COMMAND ...\n"
+           "\n"
+           "  init NAME [--uid-policy per-node|replicated]   start a cluster file\n"
+           "  add-node ID --ssh ADDRESS --mail-root PATH ...   probe a node and add it\n"
+           "  pair                                            pair every node's Syncthing, share the mail root\n"
+           "  migrate [--dry-run]                             convert every Maildir to cur/-only, on every node\n"
+           "  revert [--dry-run]                              turn them classic again\n"
+           "  sandbox up N [--dir DIR] | down [--dir DIR]     throw-away local nodes\n"
+           "\n"
+           "Exit codes: 0 ok, 1 items skipped, 2 bad usage or input, 3 failed (journals kept), 4 a node unreachable.\n";
+    return kExitUsage;
 }
 
 } // namespace
@@ -22,12 +34,33 @@ int main(int argc, char **argv)
     QTextStream out(stdout);
     QTextStream err(stderr);
 
-    const QStringList arguments = QCoreApplication::arguments().mid(1);
-    if (arguments.value(0) == QLatin1String("--version")) {
-        out << "mailmeshctl " << QCoreApplication::applicationVersion() << '\n';
-        return 0;
+    QStringList arguments = QCoreApplication::arguments().mid(1);
+    mm::ctl::GlobalOptions options;
+    while (!arguments.isEmpty() && arguments.first().startsWith(QLatin1String("--"))) {
+        const QString option = arguments.takeFirst();
+        if (option == QLatin1String("--version")) {
+            out << "mailmeshctl " << QCoreApplication::applicationVersion() << '\n';
+            return 0;
+        }
+        if (option == QLatin1String("--help"))
+            return usage(err);
+        if (option == QLatin1String("--json"))
+            options.json = true;
+        else if (option == QLatin1String("--cluster") && !arguments.isEmpty())
+            options.clusterFile = arguments.takeFirst();
+        else if (option.startsWith(QLatin1String("--cluster=")))
+            options.clusterFile = option.mid(10);
+        else
+            return usage(err);
     }
-    if (arguments.value(0) == QLatin1String("sandbox"))
-        return mm::sandbox::runSandboxCommand(arguments.mid(1), out, err);
-    return usage(err);
+    if (arguments.isEmpty())
+        return usage(err);
+    const QString command = arguments.takeFirst();
+    if (command == QLatin1String("sandbox"))
+        return mm::sandbox::runSandboxCommand(arguments, out, err);
+    // --json is accepted after the command as well: scripts put it either side.
+    if (arguments.removeAll(QStringLiteral("--json")) > 0)
+        options.json = true;
+    const int exitCode = mm::ctl::runClusterCommand(command, arguments, options, out, err);
+    return exitCode < 0 ? usage(err) : exitCode;
 }

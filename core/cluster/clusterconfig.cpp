@@ -169,7 +169,9 @@ QJsonObject nodeToJson(const NodeConfig &node)
                         {QStringLiteral("curOnlyEnabled"), node.dovecot.curOnlyEnabled}};
     insertIfSet(dovecot, QStringLiteral("version"), node.dovecot.version);
     insertIfSet(dovecot, QStringLiteral("prefix"), node.dovecot.prefix);
+    insertIfSet(dovecot, QStringLiteral("configFile"), node.dovecot.configFile);
     insertIfSet(dovecot, QStringLiteral("restartCommand"), toJsonArray(node.dovecot.restartCommand));
+    insertIfSet(dovecot, QStringLiteral("reloadCommand"), toJsonArray(node.dovecot.reloadCommand));
     object.insert(QStringLiteral("dovecot"), dovecot);
     return object;
 }
@@ -201,11 +203,37 @@ NodeConfig nodeFromJson(const QJsonObject &object, const QString &path, QStringL
     node.dovecot.curOnlyBuild = dovecot.boolean(QStringLiteral("curOnlyBuild"));
     node.dovecot.curOnlyEnabled = dovecot.boolean(QStringLiteral("curOnlyEnabled"));
     node.dovecot.prefix = dovecot.string(QStringLiteral("prefix"));
+    node.dovecot.configFile = dovecot.string(QStringLiteral("configFile"));
     node.dovecot.restartCommand = dovecot.commandList(QStringLiteral("restartCommand"));
+    node.dovecot.reloadCommand = dovecot.commandList(QStringLiteral("reloadCommand"));
     return node;
 }
 
+// Version 1 left dovecot.conf implicit; version 2 names it, since Mailmesh now writes its
+// settings into conf.d/ beside it.
+QJsonObject migrateFromVersion1(QJsonObject object)
+{
+    QJsonArray nodes = object.value(QStringLiteral("nodes")).toArray();
+    for (QJsonValueRef value : nodes) {
+        QJsonObject node = value.toObject();
+        QJsonObject dovecot = node.value(QStringLiteral("dovecot")).toObject();
+        if (!dovecot.contains(QStringLiteral("configFile")))
+            dovecot.insert(QStringLiteral("configFile"),
+                           DovecotFacts::defaultConfigFile(dovecot.value(QStringLiteral("prefix")).toString()));
+        node.insert(QStringLiteral("dovecot"), dovecot);
+        value = node;
+    }
+    object.insert(QStringLiteral("nodes"), nodes);
+    object.insert(QStringLiteral("schemaVersion"), 2);
+    return object;
+}
+
 } // namespace
+
+QString DovecotFacts::defaultConfigFile(const QString &prefix)
+{
+    return prefix.isEmpty() ? QStringLiteral("/etc/dovecot/dovecot.conf") : prefix + QStringLiteral("/etc/dovecot/dovecot.conf");
+}
 
 const NodeConfig *ClusterConfig::node(const QString &id) const
 {
@@ -279,11 +307,17 @@ Result<ClusterConfig> ClusterConfig::fromJson(const QJsonObject &object)
                         .arg(version.toInt())
                         .arg(kSchemaVersion)
                         .toStdString());
-    // Version 1 is the first published shape. When the shape changes, bump kSchemaVersion and
-    // convert older objects here, one version step at a time, before reading the fields.
+    // Older shapes are converted here, one version step at a time, before the fields are read.
     if (version.toInt() < 1)
         return fail(ErrorCode::InvalidData, "schemaVersion: must be 1 or higher");
+    QJsonObject current = object;
+    if (version.toInt() == 1)
+        current = migrateFromVersion1(current);
+    return readCurrentShape(current);
+}
 
+Result<ClusterConfig> ClusterConfig::readCurrentShape(const QJsonObject &object)
+{
     QStringList problems;
     const FieldReader read(object, QString(), problems);
     ClusterConfig config;

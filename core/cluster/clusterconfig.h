@@ -17,7 +17,13 @@ struct DovecotFacts
     bool curOnlyBuild = false; // our patched build (+mailmesh suffix, maildir_cur_only setting)
     bool curOnlyEnabled = false; // maildir_cur_only = yes in the running configuration
     QString prefix;           // install prefix when Dovecot runs from a directory; empty: packages
+    QString configFile;       // dovecot.conf; Mailmesh writes its snippets into conf.d/ beside it
     QList<QStringList> restartCommand; // argv lists; empty: systemctl restart dovecot
+    QList<QStringList> reloadCommand;  // argv lists; empty: doveadm [-c configFile] reload
+
+    // Where dovecot.conf lives when the file does not say: a prefix build keeps it under its
+    // sysconfdir, packages under /etc.
+    static QString defaultConfigFile(const QString &prefix);
 
     friend bool operator==(const DovecotFacts &, const DovecotFacts &) = default;
 };
@@ -53,7 +59,8 @@ struct NodeConfig
 // --cluster points. It holds no secrets: SSH authenticates, API keys are read live from nodes.
 struct ClusterConfig
 {
-    static constexpr int kSchemaVersion = 1;
+    // 2: dovecot.configFile and dovecot.reloadCommand (version 1 files are migrated on load).
+    static constexpr int kSchemaVersion = 2;
 
     QString name;
     // per-node by measurement (installers/dovecot/README.md): with a replicated dovecot-uidlist,
@@ -78,6 +85,9 @@ struct ClusterConfig
     static QString defaultPath(); // <config dir>/mailmesh/cluster.json
 
     friend bool operator==(const ClusterConfig &, const ClusterConfig &) = default;
+
+private:
+    static Result<ClusterConfig> readCurrentShape(const QJsonObject &object);
 };
 
 } // namespace mm::cluster

@@ -1,6 +1,7 @@
 #include "cluster/nodemonitor.h"
 
 #include "cluster/nodeconnection.h"
+#include "cluster/remotecalls.h"
 #include "remote/agentcall.h"
 #include "remote/agentclient.h"
 #include "remote/sshsession.h"
@@ -24,16 +25,6 @@ QMap<QString, QString> peerDevices(const ClusterConfig &cluster, const QString &
 QString describe(const Error &error)
 {
     return QString::fromStdString(error.describe());
-}
-
-// The agent's answer, or nothing with the problem recorded by the caller. Calls delete
-// themselves once read.
-void onFinished(remote::AgentCall *call, QObject *context, std::function<void(const Result<QJsonObject> &)> done)
-{
-    QObject::connect(call, &remote::AgentCall::finished, context, [call, done = std::move(done)] {
-        done(call->result());
-        call->deleteLater();
-    });
 }
 
 } // namespace
@@ -189,7 +180,7 @@ void NodeMonitor::takeInventory()
 {
     if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)
         return;
-    onFinished(m_agent->call(QStringLiteral("probe"), {{QStringLiteral("path"), m_node.mailRoot}}), this,
+    whenAgentFinished(m_agent->call(QStringLiteral("probe"), {{QStringLiteral("path"), m_node.mailRoot}}), this,
                [this](const Result<QJsonObject> &probe) {
                    if (!probe) {
                        setProblem(QStringLiteral("probe"), tr("Probe: %1").arg(describe(probe.error())));
@@ -210,7 +201,7 @@ void NodeMonitor::takeInventory()
         if (item.contains(QStringLiteral("folder")))
             streamed->append(item.value(QStringLiteral("folder")));
     });
-    onFinished(scan, this, [this, streamed](const Result<QJsonObject> &report) {
+    whenAgentFinished(scan, this, [this, streamed](const Result<QJsonObject> &report) {
         if (!report) {
             setProblem(QStringLiteral("scan"), tr("Scan: %1").arg(describe(report.error())));
             publish();
@@ -239,7 +230,7 @@ void NodeMonitor::takeInventory()
         publish();
     });
 
-    onFinished(m_agent->call(QStringLiteral("dupes"), {{QStringLiteral("root"), m_node.mailRoot}}), this,
+    whenAgentFinished(m_agent->call(QStringLiteral("dupes"), {{QStringLiteral("root"), m_node.mailRoot}}), this,
                [this](const Result<QJsonObject> &report) {
                    if (!report) {
                        setProblem(QStringLiteral("dupes"), tr("Duplicate scan: %1").arg(describe(report.error())));

@@ -2,6 +2,7 @@
 
 #include "cluster/mailfolderpolicy.h"
 #include "cluster/nodeconnection.h"
+#include "cluster/syncround.h"
 #include "remote/syncthingclient.h"
 
 #include <QJsonArray>
@@ -155,61 +156,21 @@ void PairWorkflow::checkInSync()
                     "that every syncAddress is reachable from the other nodes, then run pair again"));
         return;
     }
-    // Each round asks every node for its folder state and its view of every peer.
-    auto outstanding = std::make_shared<int>(0);
-    auto allGood = std::make_shared<bool>(true);
-    auto summary = std::make_shared<QStringList>();
-    const auto answered = [this, outstanding, allGood, summary] {
-        if (--*outstanding > 0 || m_finished)
+    std::vector<remote::SyncthingClient *> clients;
+    for (NodeConnection *connection : m_connections)
+        clients.push_back(connection->syncthing());
+    m_syncCheck.stop(); // one round at a time; restarted below when it lags
+    checkClusterInSync(m_cluster.nodes, clients, m_cluster.folderId, this, [this](const QStringList &lagging) {
+        if (m_finished)
             return;
-        if (*allGood) {
-            m_syncCheck.stop();
+        if (lagging.isEmpty()) {
             Q_EMIT progress(tr("Every node is connected and in sync"), 1, 1);
             finish({});
-        } else {
-            Q_EMIT progress(tr("Waiting for sync: %1").arg(summary->join(QStringLiteral(", "))), 0, 1);
+            return;
         }
-    };
-    for (std::size_t i = 0; i < m_connections.size(); ++i) {
-        const NodeConfig &node = m_cluster.nodes[static_cast<qsizetype>(i)];
-        remote::SyncthingClient *syncthing = m_connections[i]->syncthing();
-        ++*outstanding;
-        syncthing->folderStatus(m_cluster.folderId, this, [=, this, id = node.id](const Result<QJsonObject> &status) {
-            const QString state = status ? status->value(QStringLiteral("state")).toString() : QStringLiteral("unknown");
-            if (state != QLatin1String("idle") || status->value(QStringLiteral("needTotalItems")).toInteger() != 0) {
-                *allGood = false;
-                *summary << QStringLiteral("%1 %2").arg(id, state);
-            }
-            answered();
-        });
-        for (const NodeConfig &peer : m_cluster.nodes) {
-            if (peer.id == node.id)
-                continue;
-            ++*outstanding;
-            syncthing->completion(m_cluster.folderId, peer.syncthing.deviceId, this,
-                                  [=, this, id = node.id, peerId = peer.id](const Result<std::optional<QJsonObject>> &c) {
-                                      const double percent = c && *c ? (*c)->value(QStringLiteral("completion")).toDouble() : 0;
-                                      if (percent < 100) {
-                                          *allGood = false;
-                                          *summary << QStringLiteral("%1→%2 %3%").arg(id, peerId).arg(percent, 0, 'f', 0);
-                                      }
-                                      answered();
-                                  });
-        }
-        ++*outstanding;
-        syncthing->connections(this, [=, this, id = node.id](const Result<QJsonObject> &connections) {
-            for (const NodeConfig &peer : m_cluster.nodes) {
-                if (peer.id == id)
-                    continue;
-                if (!connections
-                    || !connections->value(peer.syncthing.deviceId).toObject().value(QStringLiteral("connected")).toBool()) {
-                    *allGood = false;
-                    *summary << QStringLiteral("%1 not connected to %2").arg(id, peer.id);
-                }
-            }
-            answered();
-        });
-    }
+        Q_EMIT progress(tr("Waiting for sync: %1").arg(lagging.join(QStringLiteral(", "))), 0, 1);
+        m_syncCheck.start();
+    });
 }
 
 void PairWorkflow::finish(const Status &outcome)

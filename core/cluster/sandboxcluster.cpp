@@ -23,11 +23,13 @@ Result<ClusterConfig> clusterFromSandboxDescription(const QJsonObject &descripti
         config.hostKey = ssh.value(QStringLiteral("hostKeyFingerprint")).toString();
         config.mailRoot = node.value(QStringLiteral("mailRoot")).toString();
         config.mailUser = node.value(QStringLiteral("mailUser")).toString();
+        config.stateDir = node.value(QStringLiteral("stateDir")).toString();
         config.syncthing.home = syncthing.value(QStringLiteral("home")).toString();
         config.syncthing.guiAddress = syncthing.value(QStringLiteral("guiAddress")).toString();
         config.syncthing.syncAddress = syncthing.value(QStringLiteral("syncAddress")).toString();
         config.syncthing.deviceId = syncthing.value(QStringLiteral("deviceId")).toString();
         config.dovecot.prefix = dovecot.value(QStringLiteral("prefix")).toString();
+        config.dovecot.configFile = dovecot.value(QStringLiteral("configFile")).toString();
         cluster.nodes << config;
     }
     if (const QStringList problems = cluster.validate(); !problems.isEmpty())

@@ -39,6 +39,7 @@ QJsonObject NodeInfo::toJson() const
              {u"logFile"_s, sshdLogFile},
          }},
         {u"mailRoot"_s, mailRoot},
+        {u"stateDir"_s, stateDir},
         {u"mailUser"_s, mailUser},
         {u"maildir"_s, maildir},
         {u"syncthing"_s,

@@ -26,6 +26,7 @@ struct NodeInfo
     QString mailRoot;
     QString mailUser;
     QString maildir;
+    QString stateDir; // journal and quarantine for the agent, beside the mail root, the mail user's
 
     // syncthing
     QString syncthingHome;

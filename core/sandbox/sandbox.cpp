@@ -484,6 +484,7 @@ Status Sandbox::prepareNodes()
         info.sshdConfigFile = node->sshDir + u"/sshd_config"_s;
         info.sshdLogFile = node->sshDir + u"/sshd.log"_s;
         info.mailRoot = info.dir + u"/mail"_s;
+        info.stateDir = info.dir + u"/mailmesh-state"_s;
         info.mailUser = m_user.name();
         info.maildir =
             info.mailRoot + u'/' + m_options.mailDomain + u'/' + m_options.mailUser + u"/Maildir"_s;
@@ -515,7 +516,7 @@ Status Sandbox::prepareNodes()
             if (Status owned = m_user.own(path); !owned)
                 return owned;
         }
-        for (const QString &path : {info.syncthingHome, info.mailRoot}) {
+        for (const QString &path : {info.syncthingHome, info.mailRoot, info.stateDir}) {
             if (Status made = makeDir(path, kPrivateDir); !made)
                 return made;
             if (Status owned = m_user.own(path); !owned)

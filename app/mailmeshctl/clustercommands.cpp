@@ -1,0 +1,365 @@
+#include "clustercommands.h"
+
+#include "workflowprinter.h"
+
+#include "cluster/addnodeworkflow.h"
+#include "cluster/agentlocator.h"
+#include "cluster/clusterconfig.h"
+#include "cluster/migrationworkflow.h"
+#include "cluster/pairworkflow.h"
+#include "protocol/exitcodes.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QNetworkAccessManager>
+#include <QProcess>
+#include <QTimer>
+
+#include <atomic>
+#include <csignal>
+#include <optional>
+
+namespace mm::ctl {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void onInterrupt(int)
+{
+    g_interrupted = true;
+}
+
+// Options of one command: flags, options with a value, repeatable options, positionals.
+class CommandLine
+{
+public:
+    CommandLine(QStringList arguments, QStringList flags, QStringList valued, QStringList repeatable)
+        : m_flags(std::move(flags))
+        , m_valued(std::move(valued))
+        , m_repeatable(std::move(repeatable))
+    {
+        for (qsizetype i = 0; i < arguments.size(); ++i) {
+            const QString argument = arguments[i];
+            if (!argument.startsWith(QLatin1String("--")) || argument == QLatin1String("--")) {
+                m_positionals << argument;
+                continue;
+            }
+            QString name = argument.mid(2);
+            QString value;
+            const qsizetype equals = name.indexOf(u'=');
+            const bool inlineValue = equals >= 0;
+            if (inlineValue) {
+                value = name.mid(equals + 1);
+                name = name.left(equals);
+            }
+            if (m_flags.contains(name) && !inlineValue) {
+                m_set.insert(name, {});
+            } else if (m_valued.contains(name) || m_repeatable.contains(name)) {
+                if (!inlineValue) {
+                    if (i + 1 >= arguments.size()) {
+                        m_error = QStringLiteral("--%1 needs a value").arg(name);
+                        return;
+                    }
+                    value = arguments[++i];
+                }
+                if (m_repeatable.contains(name))
+                    m_lists[name] << value;
+                else
+                    m_set.insert(name, value);
+            } else {
+                m_error = QStringLiteral("unknown option --%1").arg(name);
+                return;
+            }
+        }
+    }
+
+    const QString &error() const { return m_error; }
+    bool isSet(const QString &name) const { return m_set.contains(name); }
+    QString value(const QString &name) const { return m_set.value(name); }
+    QStringList values(const QString &name) const { return m_lists.value(name); }
+    const QStringList &positionals() const { return m_positionals; }
+
+private:
+    QStringList m_flags, m_valued, m_repeatable, m_positionals;
+    QHash<QString, QString> m_set;
+    QHash<QString, QStringList> m_lists;
+    QString m_error;
+};
+
+int usageError(QTextStream &err, const QString &message, const QString &usage)
+{
+    err << "mailmeshctl: " << message << "\nusage: " << usage << '\n';
+    return protocol::kExitUsage;
+}
+
+QString clusterPath(const GlobalOptions &options)
+{
+    return options.clusterFile.isEmpty() ? cluster::ClusterConfig::defaultPath() : options.clusterFile;
+}
+
+std::optional<cluster::ClusterConfig> loadCluster(const GlobalOptions &options, QTextStream &err, int &exitCode)
+{
+    Result<cluster::ClusterConfig> loaded = cluster::ClusterConfig::load(clusterPath(options));
+    if (!loaded) {
+        err << "mailmeshctl: " << QString::fromStdString(loaded.error().describe()) << '\n';
+        if (loaded.error().code == ErrorCode::NotFound)
+            err << "Create it with `mailmeshctl init NAME` (or point --cluster at an existing file).\n";
+        exitCode = protocol::exitCodeFor(loaded.error().code);
+        return std::nullopt;
+    }
+    return *loaded;
+}
+
+int saveCluster(const cluster::ClusterConfig &config, const GlobalOptions &options, QTextStream &err)
+{
+    if (Status saved = config.save(clusterPath(options)); !saved) {
+        err << "mailmeshctl: cannot save the cluster file: " << QString::fromStdString(saved.error().describe()) << '\n';
+        return protocol::exitCodeFor(saved.error().code);
+    }
+    return protocol::kExitOk;
+}
+
+cluster::MonitorOptions monitorOptions(QObject *owner)
+{
+    cluster::MonitorOptions options;
+    options.agentBinary = cluster::locateAgentBinary();
+    options.network = new QNetworkAccessManager(owner);
+    return options;
+}
+
+// Runs a workflow to its end in this thread's event loop; Ctrl-C cancels it.
+int runWorkflow(cluster::Workflow *workflow, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    WorkflowPrinter printer(workflow, options.json, out, err);
+    int exitCode = protocol::kExitFailed;
+    QObject::connect(workflow, &cluster::Workflow::finished, workflow,
+                     [&](const cluster::WorkflowReport &report) {
+                         exitCode = printer.printReport(report);
+                         QCoreApplication::exit(0);
+                     });
+    g_interrupted = false;
+    auto previous = std::signal(SIGINT, onInterrupt);
+    QTimer interruptPoll;
+    QObject::connect(&interruptPoll, &QTimer::timeout, workflow, [workflow] {
+        if (g_interrupted.exchange(false))
+            workflow->cancel();
+    });
+    interruptPoll.start(100);
+    workflow->start();
+    QCoreApplication::exec();
+    std::signal(SIGINT, previous);
+    return exitCode;
+}
+
+int initCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    const QString usage = QStringLiteral("mailmeshctl [--cluster FILE] init NAME [--uid-policy per-node|replicated] [--force]");
+    CommandLine line(arguments, {QStringLiteral("force")}, {QStringLiteral("uid-policy")}, {});
+    if (!line.error().isEmpty() || line.positionals().size() != 1)
+        return usageError(err, line.error().isEmpty() ? QStringLiteral("init takes one NAME") : line.error(), usage);
+    const QString path = clusterPath(options);
+    if (QFileInfo::exists(path) && !line.isSet(QStringLiteral("force"))) {
+        err << "mailmeshctl: " << path << " already exists; pass --force to start a new cluster file over it, or "
+            << "--cluster to write another one\n";
+        return protocol::kExitUsage;
+    }
+    cluster::ClusterConfig config;
+    config.name = line.positionals().first();
+    if (line.isSet(QStringLiteral("uid-policy"))) {
+        const auto policy = cluster::uidPolicyFromName(line.value(QStringLiteral("uid-policy")));
+        if (!policy)
+            return usageError(err, QStringLiteral("--uid-policy must be per-node or replicated"), usage);
+        config.uidPolicy = *policy;
+    }
+    if (const QStringList problems = config.validate(); !problems.isEmpty())
+        return usageError(err, problems.join(QStringLiteral("; ")), usage);
+    if (const int saved = saveCluster(config, options, err); saved != 0)
+        return saved;
+    if (options.json)
+        out << QJsonDocument(config.toJson()).toJson(QJsonDocument::Compact) << '\n';
+    else
+        out << "Cluster \"" << config.name << "\" written to " << path << " (uidPolicy " << cluster::uidPolicyName(config.uidPolicy)
+            << ").\nNext: mailmeshctl add-node ID --ssh ssh://root@HOST --mail-root PATH\n";
+    return protocol::kExitOk;
+}
+
+QList<QStringList> commandLists(const QStringList &shellLines)
+{
+    QList<QStringList> commands;
+    for (const QString &line : shellLines)
+        commands << QProcess::splitCommand(line);
+    return commands;
+}
+
+int addNodeCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    const QString usage = QStringLiteral(
+        "mailmeshctl add-node ID --ssh ssh://[USER@]HOST[:PORT]|ALIAS --mail-root PATH [--mail-user USER]\n"
+        "            [--ssh-option OPT]... [--syncthing-home DIR] [--syncthing-gui HOST:PORT] [--sync-address URL]\n"
+        "            [--state-dir DIR] [--dovecot-prefix DIR] [--dovecot-config FILE] [--dovecot-reload CMD]\n"
+        "            [--hold-command CMD]... [--resume-command CMD]... [--accept-host-key SHA256:...]");
+    CommandLine line(arguments, {},
+                     {QStringLiteral("ssh"), QStringLiteral("mail-root"), QStringLiteral("mail-user"),
+                      QStringLiteral("syncthing-home"), QStringLiteral("syncthing-gui"), QStringLiteral("sync-address"),
+                      QStringLiteral("state-dir"), QStringLiteral("dovecot-prefix"), QStringLiteral("dovecot-config"),
+                      QStringLiteral("dovecot-reload"), QStringLiteral("accept-host-key")},
+                     {QStringLiteral("ssh-option"), QStringLiteral("hold-command"), QStringLiteral("resume-command")});
+    if (!line.error().isEmpty())
+        return usageError(err, line.error(), usage);
+    if (line.positionals().size() != 1 || !line.isSet(QStringLiteral("ssh")) || !line.isSet(QStringLiteral("mail-root")))
+        return usageError(err, QStringLiteral("add-node needs ID, --ssh and --mail-root"), usage);
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+
+    cluster::NodeConfig node;
+    if (const cluster::NodeConfig *existing = config->node(line.positionals().first()))
+        node = *existing; // re-adding updates what is given and keeps the rest
+    node.id = line.positionals().first();
+    node.ssh = line.value(QStringLiteral("ssh"));
+    node.mailRoot = line.value(QStringLiteral("mail-root"));
+    const auto setIfGiven = [&line](const char *option, QString &field) {
+        if (line.isSet(QLatin1String(option)))
+            field = line.value(QLatin1String(option));
+    };
+    setIfGiven("mail-user", node.mailUser);
+    setIfGiven("state-dir", node.stateDir);
+    setIfGiven("syncthing-home", node.syncthing.home);
+    setIfGiven("syncthing-gui", node.syncthing.guiAddress);
+    setIfGiven("sync-address", node.syncthing.syncAddress);
+    setIfGiven("dovecot-prefix", node.dovecot.prefix);
+    setIfGiven("dovecot-config", node.dovecot.configFile);
+    if (line.isSet(QStringLiteral("dovecot-reload")))
+        node.dovecot.reloadCommand = commandLists({line.value(QStringLiteral("dovecot-reload"))});
+    if (!line.values(QStringLiteral("ssh-option")).isEmpty())
+        node.sshOptions = line.values(QStringLiteral("ssh-option"));
+    if (!line.values(QStringLiteral("hold-command")).isEmpty())
+        node.holdCommands = commandLists(line.values(QStringLiteral("hold-command")));
+    if (!line.values(QStringLiteral("resume-command")).isEmpty())
+        node.resumeCommands = commandLists(line.values(QStringLiteral("resume-command")));
+
+    QObject owner;
+    auto *workflow = new cluster::AddNodeWorkflow(*config, node, line.value(QStringLiteral("accept-host-key")),
+                                                  monitorOptions(&owner), &owner);
+    exitCode = runWorkflow(workflow, options, out, err);
+    if (workflow->report().succeeded)
+        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0)
+            return saved;
+    return exitCode;
+}
+
+int migrationCommand(cluster::MigrationWorkflow::Direction direction, const QStringList &arguments,
+                     const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    const bool migrate = direction == cluster::MigrationWorkflow::Direction::Migrate;
+    const QString usage = migrate ? QStringLiteral("mailmeshctl migrate [--dry-run] [--allow-stock-dovecot]")
+                                  : QStringLiteral("mailmeshctl revert [--dry-run]");
+    CommandLine line(arguments,
+                     migrate ? QStringList{QStringLiteral("dry-run"), QStringLiteral("allow-stock-dovecot")}
+                             : QStringList{QStringLiteral("dry-run")},
+                     {}, {});
+    if (!line.error().isEmpty() || !line.positionals().isEmpty())
+        return usageError(err, line.error().isEmpty() ? QStringLiteral("unexpected argument") : line.error(), usage);
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+    cluster::MigrationWorkflow::Options workflowOptions;
+    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
+    workflowOptions.allowStockDovecot = line.isSet(QStringLiteral("allow-stock-dovecot"));
+    QObject owner;
+    auto *workflow = new cluster::MigrationWorkflow(*config, direction, workflowOptions, monitorOptions(&owner), &owner);
+    exitCode = runWorkflow(workflow, options, out, err);
+    // What was learnt about each node's Dovecot is kept, whatever the outcome; a dry run writes nothing.
+    if (!workflowOptions.dryRun && workflow->cluster() != *config)
+        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0 && exitCode == 0)
+            return saved;
+    return exitCode;
+}
+
+int pairCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    if (!arguments.isEmpty())
+        return usageError(err, QStringLiteral("pair takes no arguments"), QStringLiteral("mailmeshctl pair"));
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+    QObject owner;
+    cluster::PairWorkflow pair(*config, monitorOptions(&owner));
+    QObject::connect(&pair, &cluster::PairWorkflow::progress, &pair, [&](const QString &step, int done, int total) {
+        if (options.json)
+            out << QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("progress")},
+                                             {QStringLiteral("step"), QStringLiteral("pair")},
+                                             {QStringLiteral("message"), step},
+                                             {QStringLiteral("done"), done},
+                                             {QStringLiteral("total"), total}})
+                       .toJson(QJsonDocument::Compact)
+                << '\n';
+        else
+            err << "  " << step << '\n';
+        out.flush();
+        err.flush();
+    });
+    std::optional<Error> failure;
+    QObject::connect(&pair, &cluster::PairWorkflow::succeeded, &pair, [] { QCoreApplication::exit(0); });
+    QObject::connect(&pair, &cluster::PairWorkflow::failed, &pair, [&](const Error &error) {
+        failure = error;
+        QCoreApplication::exit(0);
+    });
+    pair.start();
+    QCoreApplication::exec();
+    if (failure) {
+        const int code = protocol::exitCodeFor(failure->code);
+        if (options.json)
+            out << QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("report")},
+                                             {QStringLiteral("workflow"), QStringLiteral("pair")},
+                                             {QStringLiteral("succeeded"), false},
+                                             {QStringLiteral("exitCode"), code},
+                                             {QStringLiteral("error"),
+                                              QJsonObject{{QStringLiteral("code"),
+                                                           QString::fromUtf8(errorCodeName(failure->code).data())},
+                                                          {QStringLiteral("message"),
+                                                           QString::fromStdString(failure->describe())}}}})
+                       .toJson(QJsonDocument::Compact)
+                << '\n';
+        else
+            out << "pair failed: " << QString::fromStdString(failure->describe()) << '\n';
+        return code;
+    }
+    if (const int saved = saveCluster(pair.cluster(), options, err); saved != 0)
+        return saved;
+    if (options.json)
+        out << QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("report")},
+                                         {QStringLiteral("workflow"), QStringLiteral("pair")},
+                                         {QStringLiteral("succeeded"), true},
+                                         {QStringLiteral("exitCode"), 0}})
+                   .toJson(QJsonDocument::Compact)
+            << '\n';
+    else
+        out << "pair: every node is connected and in sync; device ids saved to " << clusterPath(options) << '\n';
+    return protocol::kExitOk;
+}
+
+} // namespace
+
+int runClusterCommand(const QString &command, const QStringList &arguments, const GlobalOptions &options,
+                      QTextStream &out, QTextStream &err)
+{
+    if (command == QLatin1String("init"))
+        return initCommand(arguments, options, out, err);
+    if (command == QLatin1String("add-node"))
+        return addNodeCommand(arguments, options, out, err);
+    if (command == QLatin1String("pair"))
+        return pairCommand(arguments, options, out, err);
+    if (command == QLatin1String("migrate"))
+        return migrationCommand(cluster::MigrationWorkflow::Direction::Migrate, arguments, options, out, err);
+    if (command == QLatin1String("revert"))
+        return migrationCommand(cluster::MigrationWorkflow::Direction::Revert, arguments, options, out, err);
+    return -1;
+}
+
+} // namespace mm::ctl

@@ -1,0 +1,264 @@
+#include "cluster/addnodeworkflow.h"
+
+#include "cluster/clustersession.h"
+#include "cluster/dovecotcontrol.h"
+#include "cluster/nodeconnection.h"
+#include "cluster/remotecalls.h"
+#include "remote/agentcall.h"
+#include "remote/agentclient.h"
+#include "remote/sshaddress.h"
+#include "remote/sshsession.h"
+
+#include <QJsonArray>
+#include <QUrl>
+
+namespace mm::cluster {
+
+namespace {
+
+QString hostOf(const QString &ssh)
+{
+    const auto address = remote::SshAddress::parse(ssh);
+    return address ? address->host : QString();
+}
+
+// Syncthing's listen address "tcp://0.0.0.0:22000" or "default" says where it listens, not
+// where peers reach it: peers dial the node's ssh host on that port.
+QString peerAddress(const QStringList &listenAddresses, const QString &host)
+{
+    int port = 22000;
+    for (const QString &listen : listenAddresses) {
+        const QUrl url(listen);
+        if (url.scheme() == QLatin1String("tcp") && url.port() > 0) {
+            port = url.port();
+            const QString listenHost = url.host();
+            if (!listenHost.isEmpty() && listenHost != QLatin1String("0.0.0.0") && listenHost != QLatin1String("::"))
+                return QStringLiteral("tcp://%1:%2").arg(listenHost.contains(u':') ? u'[' + listenHost + u']' : listenHost)
+                    .arg(port);
+            break;
+        }
+    }
+    return QStringLiteral("tcp://%1:%2").arg(host.contains(u':') ? u'[' + host + u']' : host).arg(port);
+}
+
+QStringList stringList(const QJsonValue &value)
+{
+    QStringList list;
+    for (const QJsonValue &item : value.toArray())
+        list << item.toString();
+    return list;
+}
+
+} // namespace
+
+AddNodeWorkflow::AddNodeWorkflow(ClusterConfig cluster, NodeConfig node, QString acceptHostKey, MonitorOptions options,
+                                 QObject *parent)
+    : Workflow(QStringLiteral("add-node"), false, parent)
+    , m_cluster(std::move(cluster))
+    , m_node(std::move(node))
+    , m_acceptHostKey(std::move(acceptHostKey))
+    , m_options(std::move(options))
+{
+    addStep(QStringLiteral("validate"), tr("Check the node's settings"), [this] { validate(); });
+    addStep(QStringLiteral("connect"), tr("Settle the host key and start the agent"), [this] { connectNode(); });
+    addStep(QStringLiteral("probe"), tr("Probe the node"), [this] { probe(); });
+    addStep(QStringLiteral("check"), tr("Check that the node can join"), [this] { check(); });
+}
+
+AddNodeWorkflow::~AddNodeWorkflow()
+{
+    cleanUp();
+}
+
+void AddNodeWorkflow::cleanUp()
+{
+    if (m_session) {
+        m_session->close();
+        m_session->deleteLater();
+        m_session = nullptr;
+    }
+}
+
+void AddNodeWorkflow::validate()
+{
+    if (!m_acceptHostKey.isEmpty()) {
+        if (!m_node.hostKey.isEmpty() && m_node.hostKey != m_acceptHostKey) {
+            failStep(Error{ErrorCode::ChangedHostKey,
+                           tr("%1 is pinned to host key %2, not %3").arg(m_node.id, m_node.hostKey, m_acceptHostKey).toStdString(),
+                           {}},
+                     tr("A node's host key only changes when the node was reinstalled or someone is in the middle. "
+                        "If you know why it changed, remove the node from the cluster file and add it again."));
+            return;
+        }
+        m_node.hostKey = m_acceptHostKey;
+    }
+    ClusterConfig candidate = m_cluster;
+    if (NodeConfig *existing = candidate.node(m_node.id)) {
+        if (m_node.hostKey.isEmpty())
+            m_node.hostKey = existing->hostKey;
+        if (m_node.syncthing.deviceId.isEmpty())
+            m_node.syncthing.deviceId = existing->syncthing.deviceId;
+        *existing = m_node;
+    } else {
+        candidate.nodes << m_node;
+    }
+    if (const QStringList problems = candidate.validate(); !problems.isEmpty()) {
+        failStep(Error{ErrorCode::BadRequest, problems.join(QStringLiteral("; ")).toStdString(), {}},
+                 tr("Correct the option named in the message and run add-node again."));
+        return;
+    }
+    completeStep();
+}
+
+void AddNodeWorkflow::connectNode()
+{
+    m_session = new ClusterSession({m_node}, m_options, ClusterSession::Agent, this);
+    connect(m_session, &ClusterSession::ready, this, [this] {
+        const auto &offered = m_session->ssh(0)->offeredHostKey();
+        QString detail;
+        if (m_node.hostKey.isEmpty() && offered) {
+            // ssh accepted it from the admin's own known_hosts: pin what they already trust.
+            m_node.hostKey = offered->fingerprint();
+            detail = tr("host key %1 (trusted by your known_hosts), pinned").arg(m_node.hostKey);
+        } else {
+            detail = tr("host key %1 pinned").arg(m_node.hostKey);
+        }
+        if (m_node.mailUser.isEmpty())
+            m_report.details.insert(QStringLiteral("loginUser"), m_session->ssh(0)->loginUser());
+        m_report.details.insert(QStringLiteral("hostKey"), m_node.hostKey);
+        completeStep(detail);
+    });
+    connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
+        const auto *ssh = m_session->connection(0) ? m_session->ssh(0) : nullptr;
+        if (error.code == ErrorCode::UnknownHostKey && ssh && ssh->offeredHostKey()) {
+            const QString offered = ssh->offeredHostKey()->fingerprint();
+            m_report.details.insert(QStringLiteral("offeredHostKey"), offered);
+            failStep(Error{ErrorCode::UnknownHostKey,
+                           tr("%1 offers the host key %2, which is not trusted yet%3")
+                               .arg(m_node.id, offered,
+                                    m_node.hostKey.isEmpty() ? QString() : tr(" (you accepted %1)").arg(m_node.hostKey))
+                               .toStdString(),
+                           {}},
+                     tr("Compare it with the node's own key (on the node: ssh-keygen -lf "
+                        "/etc/ssh/ssh_host_ed25519_key.pub) and, if they match, run add-node again with "
+                        "--accept-host-key %1.")
+                         .arg(offered));
+            return;
+        }
+        if (error.code == ErrorCode::ChangedHostKey) {
+            failStep(error, tr("The node's host key changed. That happens when it was reinstalled, or when someone "
+                               "intercepts the connection. Refused: check the node before you trust it again."));
+            return;
+        }
+        failStep(error, tr("Check the ssh address, that you can log in with `ssh %1`, then run add-node again.")
+                            .arg(m_node.ssh));
+    });
+    m_session->open();
+}
+
+void AddNodeWorkflow::probe()
+{
+    QJsonObject params{{QStringLiteral("path"), m_node.mailRoot}};
+    if (const QString binary = dovecotcontrol::dovecotBinary(m_node.dovecot); !binary.isEmpty())
+        params.insert(QStringLiteral("dovecot"), binary);
+    if (!m_node.dovecot.configFile.isEmpty())
+        params.insert(QStringLiteral("dovecotConfig"), m_node.dovecot.configFile);
+    if (!m_node.syncthing.home.isEmpty())
+        params.insert(QStringLiteral("syncthingHome"), m_node.syncthing.home);
+    remote::AgentCall *call = m_session->agent(0)->call(QStringLiteral("probe"), params);
+    connect(call, &remote::AgentCall::progress, this, [this](qint64 done, qint64 total, const QString &current, int eta) {
+        reportProgress({{}, m_node.id, done, total, eta, current});
+    });
+    whenAgentFinished(call, this, [this](const Result<QJsonObject> &probe) {
+        if (!probe) {
+            failStep(onNode(m_node.id, probe.error()),
+                     tr("Check that the mail root exists and is readable by the login or mail user, then run add-node "
+                        "again."));
+            return;
+        }
+        m_probe = *probe;
+        m_report.details.insert(QStringLiteral("probe"), m_probe);
+        const QJsonObject os = m_probe.value(QStringLiteral("os")).toObject();
+        completeStep(tr("%1, %2").arg(os.value(QStringLiteral("prettyName")).toString(),
+                                      m_probe.value(QStringLiteral("architecture")).toString()));
+    });
+}
+
+void AddNodeWorkflow::check()
+{
+    QStringList notes;
+    // Who owns the mail: Syncthing 1.19 writes every file as the one user it runs as.
+    const QJsonObject inventory = m_probe.value(QStringLiteral("inventory")).toObject();
+    const QJsonArray owners = inventory.value(QStringLiteral("owners")).toArray();
+    if (owners.size() > 1) {
+        QStringList names;
+        for (const QJsonValue &value : owners) {
+            const QJsonObject owner = value.toObject();
+            const QString user = owner.value(QStringLiteral("user")).toString();
+            names << QStringLiteral("%1 (%2 files)")
+                         .arg(user.isEmpty() ? QString::number(owner.value(QStringLiteral("uid")).toInteger()) : user)
+                         .arg(owner.value(QStringLiteral("files")).toInteger());
+        }
+        failStep(Error{ErrorCode::Unsupported,
+                       tr("the mail files under %1 belong to %2 different users: %3")
+                           .arg(m_node.mailRoot)
+                           .arg(owners.size())
+                           .arg(names.mid(0, 5).join(QStringLiteral(", ")))
+                           .toStdString(),
+                       {}},
+                 tr("Syncthing 1.19 writes every file as the one user it runs as, so it cannot keep per-user "
+                    "ownership. Move the mail to virtual users under one mail user (vmail) first, then run add-node "
+                    "again."));
+        return;
+    }
+    if (owners.size() == 1) {
+        const QString owner = owners.first().toObject().value(QStringLiteral("user")).toString();
+        if (m_node.mailUser.isEmpty() && !owner.isEmpty()) {
+            m_node.mailUser = owner;
+            notes << tr("mail user %1 (owns the mail files)").arg(owner);
+        } else if (!owner.isEmpty() && owner != m_node.mailUser) {
+            failStep(Error{ErrorCode::Conflict,
+                           tr("the mail files belong to %1, not to the mail user %2").arg(owner, m_node.mailUser).toStdString(),
+                           {}},
+                     tr("Pass --mail-user %1, or fix the files' ownership, then run add-node again.").arg(owner));
+            return;
+        }
+    }
+
+    const QJsonObject dovecot = m_probe.value(QStringLiteral("dovecot")).toObject();
+    m_node.dovecot.version = dovecot.value(QStringLiteral("version")).toString();
+    m_node.dovecot.curOnlyBuild = dovecot.value(QStringLiteral("curOnlyBuild")).toBool();
+    m_node.dovecot.curOnlyEnabled = dovecot.value(QStringLiteral("curOnlyEnabled")).toBool();
+    if (!dovecot.value(QStringLiteral("found")).toBool())
+        notes << tr("no Dovecot found");
+    else
+        notes << tr("Dovecot %1 (%2)").arg(m_node.dovecot.version,
+                                           m_node.dovecot.curOnlyBuild ? tr("cur/-only build") : tr("stock"));
+
+    const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
+    if (m_node.syncthing.guiAddress.isEmpty())
+        m_node.syncthing.guiAddress = syncthing.value(QStringLiteral("guiAddress")).toString();
+    if (m_node.syncthing.syncAddress.isEmpty() && !m_node.syncthing.home.isEmpty())
+        m_node.syncthing.syncAddress =
+            peerAddress(stringList(syncthing.value(QStringLiteral("listenAddresses"))), hostOf(m_node.ssh));
+    if (!syncthing.value(QStringLiteral("found")).toBool())
+        notes << tr("Syncthing not installed (run prepare)");
+    else
+        notes << tr("Syncthing %1").arg(syncthing.value(QStringLiteral("version")).toString());
+
+    const QJsonArray warnings = m_probe.value(QStringLiteral("warnings")).toArray();
+    for (const QJsonValue &warning : warnings)
+        notes << warning.toString();
+
+    if (NodeConfig *existing = m_cluster.node(m_node.id)) {
+        if (m_node.syncthing.deviceId.isEmpty())
+            m_node.syncthing.deviceId = existing->syncthing.deviceId;
+        *existing = m_node;
+    } else {
+        m_cluster.nodes << m_node;
+    }
+    m_report.details.insert(QStringLiteral("node"), m_cluster.toJson().value(QStringLiteral("nodes")).toArray().last());
+    completeStep(notes.join(QStringLiteral("; ")));
+}
+
+} // namespace mm::cluster

@@ -1,0 +1,615 @@
+#include "cluster/migrationworkflow.h"
+
+#include "cluster/clustersession.h"
+#include "cluster/dovecotcontrol.h"
+#include "cluster/remotecalls.h"
+#include "cluster/syncround.h"
+#include "remote/agentcall.h"
+#include "remote/agentclient.h"
+#include "remote/syncthingclient.h"
+
+#include <QCryptographicHash>
+#include <QJsonArray>
+#include <QLocale>
+#include <QMap>
+#include <QSet>
+
+#include <memory>
+
+namespace mm::cluster {
+
+namespace {
+
+QString number(qint64 value)
+{
+    return QLocale(QLocale::English).toString(value);
+}
+
+// Per folder, a digest of what IMAP clients see: each message's BASE, flags, size and content.
+// dovecot-uidlist is left out on purpose: under the per-node UID policy it differs by design.
+struct FolderDigests
+{
+    QMap<QString, QByteArray> digestByFolder;
+    qint64 messages = 0;
+};
+
+void addManifestItem(FolderDigests &digests, const QJsonObject &item)
+{
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    const QJsonArray messages = item.value(QStringLiteral("messages")).toArray();
+    for (const QJsonValue &value : messages) {
+        const QJsonObject message = value.toObject();
+        for (const char *key : {"base", "flags", "subdir", "sha256"}) {
+            hash.addData(message.value(QLatin1String(key)).toString().toUtf8());
+            hash.addData(QByteArrayView("\0", 1));
+        }
+        hash.addData(QByteArray::number(message.value(QStringLiteral("size")).toInteger()));
+        hash.addData(QByteArrayView("\n", 1));
+    }
+    digests.digestByFolder.insert(item.value(QStringLiteral("folder")).toString(), hash.result());
+    digests.messages += messages.size();
+}
+
+} // namespace
+
+MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction, Options options,
+                                     MonitorOptions monitorOptions, QObject *parent)
+    : Workflow(direction == Direction::Migrate ? QStringLiteral("migrate") : QStringLiteral("revert"), options.dryRun,
+               parent)
+    , m_cluster(std::move(cluster))
+    , m_direction(direction)
+    , m_options(options)
+    , m_monitorOptions(std::move(monitorOptions))
+    , m_nodeDetails(std::size_t(m_cluster.nodes.size()))
+{
+    for (int i = 0; i < m_cluster.nodes.size(); ++i)
+        m_nodeDetails[std::size_t(i)].insert(QStringLiteral("id"), m_cluster.nodes[i].id);
+    m_pollTimer.setSingleShot(true);
+
+    addStep(QStringLiteral("connect"), tr("Connect to every node"), [this] { connectNodes(); });
+    addStep(QStringLiteral("probe"), tr("Check each node's Dovecot"), [this] { probeNodes(); });
+    addStep(QStringLiteral("preflight"), tr("Check that every node is in sync"), [this] { preflight(); });
+    addStep(QStringLiteral("plan"), migrating() ? tr("Plan the conversion on every node") : tr("Plan the revert on every node"),
+            [this] { plan(); });
+    if (m_options.dryRun)
+        return;
+    addStep(QStringLiteral("freeze"), tr("Pause replication and hold delivery and IMAP"), [this] { freeze(); });
+    addStep(QStringLiteral("convert"),
+            migrating() ? tr("Convert every Maildir to cur/-only") : tr("Turn every Maildir back to classic"),
+            [this] { convert(); });
+    addStep(QStringLiteral("switch"),
+            migrating() ? tr("Switch Dovecot's cur/-only setting on") : tr("Switch Dovecot's cur/-only setting off"),
+            [this] { switchDovecot(); });
+    addStep(QStringLiteral("verify"), tr("Check that every node holds the same mail"), [this] { verify(); });
+    addStep(QStringLiteral("resume"), tr("Resume replication, delivery and IMAP"), [this] { resume(); });
+    addStep(QStringLiteral("settle"), tr("Wait until every node is in sync"), [this] { settle(); });
+}
+
+MigrationWorkflow::~MigrationWorkflow()
+{
+    cleanUp();
+}
+
+void MigrationWorkflow::cancelRunningWork()
+{
+    for (remote::AgentCall *call : std::as_const(m_runningCalls))
+        call->cancel();
+    if (m_pollTimer.isActive()) {
+        m_pollTimer.stop();
+        failStep(Error{ErrorCode::Cancelled, "cancelled while waiting for sync", {}}, resumeOrRevertAdvice());
+    }
+}
+
+void MigrationWorkflow::cleanUp()
+{
+    m_pollTimer.stop();
+    publishDetails();
+    if (m_session) {
+        m_session->close();
+        m_session->deleteLater();
+        m_session = nullptr;
+    }
+}
+
+void MigrationWorkflow::publishDetails()
+{
+    QJsonArray nodes;
+    for (const QJsonObject &node : m_nodeDetails)
+        nodes.append(node);
+    m_report.details.insert(QStringLiteral("nodes"), nodes);
+}
+
+QString MigrationWorkflow::resumeOrRevertAdvice() const
+{
+    const QString again = migrating() ? QStringLiteral("mailmeshctl migrate") : QStringLiteral("mailmeshctl revert");
+    const QString back = migrating() ? QStringLiteral("mailmeshctl revert") : QStringLiteral("mailmeshctl migrate");
+    const QString step = currentStepId();
+    if (step == QLatin1String("connect") || step == QLatin1String("probe") || step == QLatin1String("preflight")
+        || step == QLatin1String("plan"))
+        return tr("Nothing was changed. Fix the cause, then run `%1` again.").arg(again);
+    if (step == QLatin1String("settle"))
+        return tr("The nodes are live again; Syncthing is still catching up. Check the lagging nodes' Syncthing, "
+                  "then run `%1 --dry-run` to confirm every node agrees.")
+            .arg(again);
+    return tr("Replication stays paused and delivery and IMAP stay held on every node, and each node keeps its "
+              "journal. Fix the cause, then run `%1` to continue where it stopped, or `%2` to go back.")
+        .arg(again, back);
+}
+
+void MigrationWorkflow::forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction)
+{
+    auto left = std::make_shared<int>(static_cast<int>(m_cluster.nodes.size()));
+    auto failed = std::make_shared<bool>(false);
+    for (int i = 0; i < m_cluster.nodes.size(); ++i) {
+        perNode(i, [this, i, left, failed, allDone, nextAction](const Status &outcome) {
+            if (*failed || isFinished())
+                return;
+            if (!outcome) {
+                *failed = true;
+                failStep(onNode(m_cluster.nodes[i].id, outcome.error()),
+                         nextAction.isEmpty() ? resumeOrRevertAdvice() : nextAction);
+                return;
+            }
+            if (--*left == 0)
+                allDone();
+        });
+    }
+}
+
+remote::AgentCall *MigrationWorkflow::callAgent(int index, const QString &command, const QJsonObject &params)
+{
+    remote::AgentCall *call = m_session->agent(index)->call(command, params);
+    m_runningCalls.append(call);
+    connect(call, &QObject::destroyed, this, [this, call] { m_runningCalls.removeAll(call); });
+    return call;
+}
+
+QJsonObject MigrationWorkflow::mailParams(int index, bool dryRun) const
+{
+    const NodeConfig &node = m_cluster.nodes[index];
+    QJsonObject params{{QStringLiteral("root"), node.mailRoot}};
+    if (dryRun)
+        params.insert(QStringLiteral("dryRun"), true);
+    if (!node.stateDir.isEmpty())
+        params.insert(QStringLiteral("stateDir"), node.stateDir);
+    return params;
+}
+
+void MigrationWorkflow::connectNodes()
+{
+    if (m_cluster.nodes.isEmpty()) {
+        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
+                 tr("Add nodes with `mailmeshctl add-node` first."));
+        return;
+    }
+    m_session = new ClusterSession(m_cluster.nodes, m_monitorOptions, ClusterSession::Syncthing | ClusterSession::Agent,
+                                   this);
+    connect(m_session, &ClusterSession::nodeOpened, this, [this](int index) {
+        reportProgress({{}, m_cluster.nodes[index].id, 1, 1, -1, tr("connected")});
+    });
+    connect(m_session, &ClusterSession::ready, this,
+            [this] { completeStep(tr("%n node(s) reachable, agent running", nullptr, m_session->size())); });
+    connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
+        failStep(error, tr("Nothing was changed. Check that the node is up and that `mailmeshctl add-node` settled its "
+                           "host key, then run this command again."));
+    });
+    m_session->open();
+}
+
+void MigrationWorkflow::probeNodes()
+{
+    auto stock = std::make_shared<QStringList>();
+    forEachNode(
+        [this, stock](int index, std::function<void(const Status &)> done) {
+            NodeConfig &node = m_cluster.nodes[index];
+            QJsonObject params{{QStringLiteral("path"), node.mailRoot}};
+            if (const QString binary = dovecotcontrol::dovecotBinary(node.dovecot); !binary.isEmpty())
+                params.insert(QStringLiteral("dovecot"), binary);
+            whenAgentFinished(callAgent(index, QStringLiteral("probe"), params), this,
+                              [this, index, stock, done](const Result<QJsonObject> &probe) {
+                                  if (!probe) {
+                                      done(fail(probe.error()));
+                                      return;
+                                  }
+                                  NodeConfig &node = m_cluster.nodes[index];
+                                  const QJsonObject dovecot = probe->value(QStringLiteral("dovecot")).toObject();
+                                  const bool found = dovecot.value(QStringLiteral("found")).toBool();
+                                  node.dovecot.version = dovecot.value(QStringLiteral("version")).toString();
+                                  node.dovecot.curOnlyBuild = dovecot.value(QStringLiteral("curOnlyBuild")).toBool();
+                                  nodeDetails(index).insert(
+                                      QStringLiteral("dovecot"),
+                                      QJsonObject{{QStringLiteral("found"), found},
+                                                  {QStringLiteral("version"), node.dovecot.version},
+                                                  {QStringLiteral("curOnlyBuild"), node.dovecot.curOnlyBuild}});
+                                  if (found && !node.dovecot.curOnlyBuild)
+                                      *stock << QStringLiteral("%1 (%2)").arg(node.id, node.dovecot.version);
+                                  done({});
+                              });
+        },
+        [this, stock] {
+            if (migrating() && !stock->isEmpty() && !m_options.allowStockDovecot) {
+                failStep(Error{ErrorCode::Unsupported,
+                               tr("stock Dovecot on %1: over cur/-only Maildirs it renames every second copy of a "
+                                  "message into a new message, which then replicates everywhere")
+                                   .arg(stock->join(QStringLiteral(", ")))
+                                   .toStdString(),
+                               {}},
+                         tr("Nothing was changed. Deploy the patched Dovecot with its setting off first "
+                            "(installers/dovecot/README.md), or pass --allow-stock-dovecot if those nodes will get it "
+                            "before any client connects."));
+                return;
+            }
+            completeStep(stock->isEmpty() ? tr("every Dovecot found is the cur/-only build")
+                                          : tr("stock Dovecot on %1 (allowed)").arg(stock->join(QStringLiteral(", "))));
+        },
+        {});
+}
+
+void MigrationWorkflow::preflight()
+{
+    // A run that failed after `freeze` left replication paused: every node was in sync when it
+    // froze, and paused folders cannot report completion, so the check is the frozen state.
+    auto paused = std::make_shared<QStringList>();
+    forEachNode(
+        [this, paused](int index, std::function<void(const Status &)> done) {
+            m_session->syncthing(index)->folders(this, [this, index, paused, done](const Result<QJsonArray> &folders) {
+                if (!folders) {
+                    done(fail(folders.error()));
+                    return;
+                }
+                bool shared = false;
+                for (const QJsonValue &value : *folders) {
+                    const QJsonObject folder = value.toObject();
+                    if (folder.value(QStringLiteral("id")).toString() != m_cluster.folderId)
+                        continue;
+                    shared = true;
+                    if (folder.value(QStringLiteral("paused")).toBool())
+                        *paused << m_cluster.nodes[index].id;
+                }
+                if (!shared) {
+                    done(fail(ErrorCode::NotFound, QStringLiteral("the mail folder \"%1\" is not shared on this node; run "
+                                                                  "`mailmeshctl pair` first")
+                                                       .arg(m_cluster.folderId)
+                                                       .toStdString()));
+                    return;
+                }
+                done({});
+            });
+        },
+        [this, paused] {
+            if (!paused->isEmpty()) {
+                m_continuingFrozenRun = true;
+                completeStep(tr("replication is paused on %1: continuing an interrupted run")
+                                 .arg(paused->join(QStringLiteral(", "))));
+                return;
+            }
+            waitUntilInSync(
+                m_options.preflightTimeoutMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
+                [this](const QStringList &lagging) {
+                    failStep(Error{ErrorCode::Conflict,
+                                   tr("the nodes are not in sync: %1").arg(lagging.join(QStringLiteral(", "))).toStdString(),
+                                   {}},
+                             tr("Nothing was changed. Converting nodes that disagree would freeze the disagreement in. "
+                                "Wait until Syncthing shows every node in sync, then run this command again."));
+                });
+        },
+        {});
+}
+
+void MigrationWorkflow::waitUntilInSync(int timeoutMs, std::function<void()> inSync,
+                                        std::function<void(const QStringList &)> timedOut)
+{
+    m_waiting.start();
+    auto round = std::make_shared<std::function<void()>>();
+    *round = [this, timeoutMs, inSync, timedOut, round] {
+        std::vector<remote::SyncthingClient *> clients;
+        for (int i = 0; i < m_session->size(); ++i)
+            clients.push_back(m_session->syncthing(i));
+        checkClusterInSync(m_cluster.nodes, clients, m_cluster.folderId, this,
+                           [this, timeoutMs, inSync, timedOut, round](const QStringList &lagging) {
+                               if (isFinished())
+                                   return;
+                               if (lagging.isEmpty()) {
+                                   inSync();
+                                   return;
+                               }
+                               if (m_waiting.elapsed() > timeoutMs) {
+                                   timedOut(lagging);
+                                   return;
+                               }
+                               reportProgress({{}, {}, 0, 0, -1, tr("waiting: %1").arg(lagging.join(QStringLiteral(", ")))});
+                               m_pollTimer.disconnect();
+                               connect(&m_pollTimer, &QTimer::timeout, this, [round] { (*round)(); });
+                               m_pollTimer.start(m_options.pollMs);
+                           });
+    };
+    (*round)();
+}
+
+void MigrationWorkflow::plan()
+{
+    const QString command = migrating() ? QStringLiteral("convert") : QStringLiteral("revert");
+    auto summary = std::make_shared<QStringList>();
+    forEachNode(
+        [this, command, summary](int index, std::function<void(const Status &)> done) {
+            whenAgentFinished(
+                callAgent(index, command, mailParams(index, true)), this,
+                [this, index, summary, done](const Result<QJsonObject> &planned) {
+                    if (!planned) {
+                        done(fail(planned.error()));
+                        return;
+                    }
+                    const QString id = m_cluster.nodes[index].id;
+                    QJsonObject plan;
+                    if (migrating()) {
+                        const QJsonObject totals = planned->value(QStringLiteral("totals")).toObject();
+                        plan = totals;
+                        *summary << tr("%1: %2 folder(s) to convert, %3 message(s) to move from new/, %4 problem(s)")
+                                        .arg(id)
+                                        .arg(totals.value(QStringLiteral("converted")).toInteger())
+                                        .arg(number(totals.value(QStringLiteral("moved")).toInteger()))
+                                        .arg(totals.value(QStringLiteral("problems")).toInteger());
+                    } else {
+                        const qint64 folders = planned->value(QStringLiteral("reverted")).toArray().size();
+                        plan = QJsonObject{{QStringLiteral("folders"), folders},
+                                           {QStringLiteral("alreadyClassic"),
+                                            planned->value(QStringLiteral("alreadyClassic"))},
+                                           {QStringLiteral("problems"),
+                                            planned->value(QStringLiteral("problems")).toArray().size()}};
+                        *summary << tr("%1: %2 folder(s) to turn classic").arg(id).arg(folders);
+                    }
+                    plan.insert(QStringLiteral("problemList"), planned->value(QStringLiteral("problems")));
+                    nodeDetails(index).insert(QStringLiteral("plan"), plan);
+                    done({});
+                });
+        },
+        [this, summary] {
+            summary->sort();
+            completeStep(summary->join(QStringLiteral("; ")));
+        },
+        {});
+}
+
+void MigrationWorkflow::freeze()
+{
+    forEachNode(
+        [this](int index, std::function<void(const Status &)> done) {
+            m_session->syncthing(index)->setFolderPaused(
+                m_cluster.folderId, true, this, [this, index, done](const Result<void> &paused) {
+                    if (!paused) {
+                        done(paused);
+                        return;
+                    }
+                    runNodeCommands(m_session->ssh(index), m_cluster.nodes[index].holdCommands, {}, this, done);
+                });
+        },
+        [this] {
+            m_continuingFrozenRun = true;
+            completeStep(tr("replication paused on every node, hold commands run"));
+        },
+        {});
+}
+
+void MigrationWorkflow::convert()
+{
+    const QString command = migrating() ? QStringLiteral("convert") : QStringLiteral("revert");
+    forEachNode(
+        [this, command](int index, std::function<void(const Status &)> done) {
+            remote::AgentCall *call = callAgent(index, command, mailParams(index, false));
+            connect(call, &remote::AgentCall::progress, this,
+                    [this, index](qint64 doneCount, qint64 total, const QString &current, int eta) {
+                        reportProgress({{}, m_cluster.nodes[index].id, doneCount, total, eta, current});
+                    });
+            whenAgentFinished(call, this, [this, index, done](const Result<QJsonObject> &result) {
+                if (!result) {
+                    done(fail(result.error()));
+                    return;
+                }
+                QJsonObject outcome{{QStringLiteral("runId"), result->value(QStringLiteral("runId"))},
+                                    {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}};
+                const QJsonArray problems = result->value(QStringLiteral("problems")).toArray();
+                if (migrating()) {
+                    outcome.insert(QStringLiteral("totals"), result->value(QStringLiteral("totals")));
+                    if (!result->value(QStringLiteral("verified")).toBool()) {
+                        done(fail(ErrorCode::IoError, "the conversion could not be verified; journal "
+                                                          + result->value(QStringLiteral("journal")).toString().toStdString()));
+                        return;
+                    }
+                } else {
+                    outcome.insert(QStringLiteral("reverted"), result->value(QStringLiteral("reverted")).toArray().size());
+                }
+                if (!problems.isEmpty()) {
+                    // Folders with problems are left untouched and reported; the rest is done.
+                    m_report.skippedItems = true;
+                    outcome.insert(QStringLiteral("problems"), problems);
+                }
+                nodeDetails(index).insert(QStringLiteral("result"), outcome);
+                reportProgress({{}, m_cluster.nodes[index].id, 1, 1, 0, tr("done")});
+                done({});
+            });
+        },
+        [this] { completeStep(m_report.skippedItems ? tr("done; some folders were skipped, see each node's problems")
+                                                     : tr("done on every node")); },
+        {});
+}
+
+void MigrationWorkflow::switchDovecot()
+{
+    const bool enable = migrating();
+    auto switched = std::make_shared<QStringList>();
+    auto untouched = std::make_shared<QStringList>();
+    forEachNode(
+        [this, enable, switched, untouched](int index, std::function<void(const Status &)> done) {
+            NodeConfig &node = m_cluster.nodes[index];
+            if (!node.dovecot.curOnlyBuild) {
+                *untouched << node.id;
+                done({});
+                return;
+            }
+            remote::SshCommand::Options write;
+            write.input = dovecotcontrol::curOnlySnippet(enable);
+            runNodeCommand(
+                m_session->ssh(index), dovecotcontrol::writeFileAtomically(dovecotcontrol::curOnlySnippetPath(node.dovecot)),
+                write, this, [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &written) {
+                    if (!written) {
+                        done(fail(written.error()));
+                        return;
+                    }
+                    NodeConfig &node = m_cluster.nodes[index];
+                    // doveconf reads the whole configuration: a snippet Dovecot would reject fails
+                    // here, before any reload.
+                    runNodeCommand(
+                        m_session->ssh(index), dovecotcontrol::readCurOnlySetting(node.dovecot), {}, this,
+                        [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &read) {
+                            if (!read) {
+                                done(fail(read.error()));
+                                return;
+                            }
+                            const QByteArray value = read->standardOutput.trimmed();
+                            if (value != (enable ? "yes" : "no")) {
+                                done(fail(ErrorCode::InvalidData,
+                                          QStringLiteral("doveconf reports maildir_cur_only = \"%1\" after Mailmesh set it; "
+                                                         "another file may override %2")
+                                              .arg(QString::fromUtf8(value),
+                                                   dovecotcontrol::curOnlySnippetPath(m_cluster.nodes[index].dovecot))
+                                              .toStdString()));
+                                return;
+                            }
+                            NodeConfig &node = m_cluster.nodes[index];
+                            runNodeCommands(m_session->ssh(index), dovecotcontrol::reload(node.dovecot), {}, this,
+                                            [this, index, enable, switched, done](const Status &reloaded) {
+                                                if (reloaded) {
+                                                    m_cluster.nodes[index].dovecot.curOnlyEnabled = enable;
+                                                    *switched << m_cluster.nodes[index].id;
+                                                    nodeDetails(index).insert(QStringLiteral("curOnlyEnabled"), enable);
+                                                }
+                                                done(reloaded);
+                                            });
+                        });
+                });
+        },
+        [this, switched, untouched] {
+            switched->sort();
+            untouched->sort();
+            QString detail = switched->isEmpty() ? tr("no node runs the patched Dovecot")
+                                                 : tr("reloaded on %1").arg(switched->join(QStringLiteral(", ")));
+            if (!untouched->isEmpty())
+                detail += tr("; not the patched build, left alone: %1").arg(untouched->join(QStringLiteral(", ")));
+            completeStep(detail);
+        },
+        {});
+}
+
+void MigrationWorkflow::verify()
+{
+    auto digests = std::make_shared<std::vector<FolderDigests>>(std::size_t(m_cluster.nodes.size()));
+    const QString wantedState = migrating() ? QStringLiteral("cur-only") : QStringLiteral("classic");
+    forEachNode(
+        [this, digests, wantedState](int index, std::function<void(const Status &)> done) {
+            whenAgentFinished(
+                callAgent(index, QStringLiteral("scan"), mailParams(index, false)), this,
+                [this, index, digests, wantedState, done](const Result<QJsonObject> &scan) {
+                    if (!scan) {
+                        done(fail(scan.error()));
+                        return;
+                    }
+                    QStringList wrong;
+                    for (const QJsonValue &value : scan->value(QStringLiteral("folders")).toArray()) {
+                        const QJsonObject folder = value.toObject();
+                        if (folder.value(QStringLiteral("state")).toString() != wantedState)
+                            wrong << folder.value(QStringLiteral("path")).toString();
+                    }
+                    if (!wrong.isEmpty() && !m_report.skippedItems) {
+                        done(fail(ErrorCode::Conflict, QStringLiteral("%1 folder(s) are not %2: %3")
+                                                           .arg(wrong.size())
+                                                           .arg(wantedState, wrong.mid(0, 5).join(QStringLiteral(", ")))
+                                                           .toStdString()));
+                        return;
+                    }
+                    remote::AgentCall *manifest = callAgent(index, QStringLiteral("manifest"), mailParams(index, false));
+                    connect(manifest, &remote::AgentCall::item, this, [digests, index](const QJsonObject &item) {
+                        addManifestItem((*digests)[std::size_t(index)], item);
+                    });
+                    whenAgentFinished(manifest, this, [this, index, digests, done](const Result<QJsonObject> &summary) {
+                        if (!summary) {
+                            done(fail(summary.error()));
+                            return;
+                        }
+                        nodeDetails(index).insert(QStringLiteral("messages"), (*digests)[std::size_t(index)].messages);
+                        nodeDetails(index).insert(QStringLiteral("folders"),
+                                                  (*digests)[std::size_t(index)].digestByFolder.size());
+                        done({});
+                    });
+                });
+        },
+        [this, digests] {
+            const FolderDigests &reference = digests->front();
+            QStringList differences;
+            for (std::size_t i = 1; i < digests->size(); ++i) {
+                const FolderDigests &other = (*digests)[i];
+                QSet<QString> folders(reference.digestByFolder.keyBegin(), reference.digestByFolder.keyEnd());
+                for (auto it = other.digestByFolder.keyBegin(); it != other.digestByFolder.keyEnd(); ++it)
+                    folders.insert(*it);
+                for (const QString &folder : std::as_const(folders))
+                    if (reference.digestByFolder.value(folder) != other.digestByFolder.value(folder))
+                        differences << QStringLiteral("%1 differs between %2 and %3")
+                                           .arg(folder.isEmpty() ? QStringLiteral("(root)") : folder,
+                                                m_cluster.nodes.front().id, m_cluster.nodes[qsizetype(i)].id);
+            }
+            if (!differences.isEmpty()) {
+                differences.sort();
+                failStep(Error{ErrorCode::Conflict,
+                               tr("the nodes do not hold the same mail: %1%2")
+                                   .arg(differences.mid(0, 10).join(QStringLiteral("; ")),
+                                        differences.size() > 10 ? tr(" (and %1 more)").arg(differences.size() - 10)
+                                                                : QString())
+                                   .toStdString(),
+                               {}},
+                         tr("Replication stays paused and delivery held. Compare the nodes with `mailmesh-agent manifest` "
+                            "and `diff`; nothing was lost (see each node's journal). Run this command again once they agree, "
+                            "or revert."));
+                return;
+            }
+            completeStep(tr("all %1 messages in %2 folders accounted for on all %3 nodes")
+                             .arg(number(reference.messages))
+                             .arg(reference.digestByFolder.size())
+                             .arg(m_cluster.nodes.size()));
+        },
+        {});
+}
+
+void MigrationWorkflow::resume()
+{
+    forEachNode(
+        [this](int index, std::function<void(const Status &)> done) {
+            m_session->syncthing(index)->setFolderPaused(
+                m_cluster.folderId, false, this, [this, index, done](const Result<void> &resumed) {
+                    if (!resumed) {
+                        done(resumed);
+                        return;
+                    }
+                    runNodeCommands(m_session->ssh(index), m_cluster.nodes[index].resumeCommands, {}, this, done);
+                });
+        },
+        [this] {
+            m_continuingFrozenRun = false;
+            completeStep(tr("replication resumed, resume commands run on every node"));
+        },
+        {});
+}
+
+void MigrationWorkflow::settle()
+{
+    waitUntilInSync(
+        m_options.settleTimeoutMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
+        [this](const QStringList &lagging) {
+            failStep(Error{ErrorCode::Timeout,
+                           tr("after resuming, the nodes did not reach sync in time: %1")
+                               .arg(lagging.join(QStringLiteral(", ")))
+                               .toStdString(),
+                           {}},
+                     resumeOrRevertAdvice());
+        });
+}
+
+} // namespace mm::cluster

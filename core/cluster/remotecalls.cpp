@@ -1,0 +1,60 @@
+#include "cluster/remotecalls.h"
+
+#include "remote/agentcall.h"
+#include "remote/sshsession.h"
+
+#include <QObject>
+
+#include <memory>
+
+namespace mm::cluster {
+
+void whenAgentFinished(remote::AgentCall *call, QObject *context,
+                       std::function<void(const Result<QJsonObject> &)> done)
+{
+    QObject::connect(call, &remote::AgentCall::finished, context, [call, done = std::move(done)] {
+        done(call->result());
+        call->deleteLater();
+    });
+}
+
+void runNodeCommand(remote::SshSession *session, const QStringList &argv, remote::SshCommand::Options options,
+                    QObject *context, std::function<void(const Result<remote::SshCommand::Output> &)> done)
+{
+    remote::SshCommand *command = session->run(argv, std::move(options));
+    QObject::connect(command, &remote::SshCommand::finished, context, [command, argv, done = std::move(done)] {
+        Result<remote::SshCommand::Output> result = command->result();
+        command->deleteLater();
+        if (result && result->exitCode != 0) {
+            const QString stderrText = QString::fromUtf8(result->standardError).trimmed();
+            done(fail(ErrorCode::IoError, QStringLiteral("`%1` exited with status %2%3")
+                                              .arg(argv.join(u' '))
+                                              .arg(result->exitCode)
+                                              .arg(stderrText.isEmpty() ? QString() : QStringLiteral(": ") + stderrText)
+                                              .toStdString()));
+            return;
+        }
+        done(result);
+    });
+}
+
+void runNodeCommands(remote::SshSession *session, const QList<QStringList> &commands,
+                     const remote::SshCommand::Options &options, QObject *context,
+                     std::function<void(const Status &)> done)
+{
+    if (commands.isEmpty()) {
+        done({});
+        return;
+    }
+    runNodeCommand(session, commands.first(), options, context,
+                   [session, rest = commands.mid(1), options, context, done = std::move(done)](
+                       const Result<remote::SshCommand::Output> &result) {
+                       if (!result) {
+                           done(fail(result.error()));
+                           return;
+                       }
+                       runNodeCommands(session, rest, options, context, done);
+                   });
+}
+
+} // namespace mm::cluster

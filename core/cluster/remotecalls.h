@@ -1,0 +1,34 @@
+#pragma once
+
+#include "common/result.h"
+#include "remote/sshcommand.h"
+
+#include <QJsonObject>
+#include <QStringList>
+
+#include <functional>
+
+class QObject;
+
+namespace mm::remote {
+class AgentCall;
+class SshSession;
+} // namespace mm::remote
+
+namespace mm::cluster {
+
+// The agent's answer to one call, handed to `done` in `context`; the call deletes itself.
+void whenAgentFinished(remote::AgentCall *call, QObject *context,
+                       std::function<void(const Result<QJsonObject> &)> done);
+
+// Runs argv on the node and hands over its output. A non-zero exit status becomes an IoError
+// naming the command and quoting its stderr, so callers only handle one kind of failure.
+void runNodeCommand(remote::SshSession *session, const QStringList &argv, remote::SshCommand::Options options,
+                    QObject *context, std::function<void(const Result<remote::SshCommand::Output> &)> done);
+
+// Runs several argv lists one after the other, stopping at the first failure.
+void runNodeCommands(remote::SshSession *session, const QList<QStringList> &commands,
+                     const remote::SshCommand::Options &options, QObject *context,
+                     std::function<void(const Status &)> done);
+
+} // namespace mm::cluster

@@ -1,0 +1,73 @@
+#include "cluster/syncround.h"
+
+#include "remote/syncthingclient.h"
+
+#include <QJsonObject>
+
+#include <memory>
+
+namespace mm::cluster {
+
+void checkClusterInSync(const QList<NodeConfig> &nodes, const std::vector<remote::SyncthingClient *> &clients,
+                        const QString &folderId, QObject *context, std::function<void(const QStringList &lagging)> done)
+{
+    struct Round
+    {
+        int outstanding = 0;
+        QStringList lagging;
+        std::function<void(const QStringList &)> done;
+    };
+    auto round = std::make_shared<Round>();
+    round->done = std::move(done);
+    const auto answered = [round] {
+        if (--round->outstanding == 0)
+            round->done(round->lagging);
+    };
+    // Every request is counted before any is sent, so an early answer cannot end the round.
+    const auto nodeCount = static_cast<int>(nodes.size());
+    round->outstanding = nodeCount * (2 + (nodeCount - 1));
+    for (int i = 0; i < nodeCount; ++i) {
+        const NodeConfig &node = nodes[i];
+        remote::SyncthingClient *syncthing = clients[std::size_t(i)];
+        syncthing->folderStatus(folderId, context, [round, answered, id = node.id](const Result<QJsonObject> &status) {
+            const QString state = status ? status->value(QStringLiteral("state")).toString()
+                                         : QStringLiteral("unknown (%1)").arg(QString::fromStdString(status.error().describe()));
+            const qint64 needed = status ? status->value(QStringLiteral("needTotalItems")).toInteger() : 0;
+            if (state != QLatin1String("idle"))
+                round->lagging << QStringLiteral("%1 %2").arg(id, state);
+            else if (needed != 0)
+                round->lagging << QStringLiteral("%1 needs %2 items").arg(id).arg(needed);
+            answered();
+        });
+        for (const NodeConfig &peer : nodes) {
+            if (peer.id == node.id)
+                continue;
+            syncthing->completion(folderId, peer.syncthing.deviceId, context,
+                                  [round, answered, id = node.id, peerId = peer.id](
+                                      const Result<std::optional<QJsonObject>> &completion) {
+                                      const double percent = completion && *completion
+                                                                 ? (*completion)->value(QStringLiteral("completion")).toDouble()
+                                                                 : 0;
+                                      if (percent < 100)
+                                          round->lagging << QStringLiteral("%1→%2 %3%").arg(id, peerId).arg(percent, 0, 'f', 0);
+                                      answered();
+                                  });
+        }
+        syncthing->connections(context, [round, answered, nodes, id = node.id](const Result<QJsonObject> &connections) {
+            for (const NodeConfig &peer : nodes) {
+                if (peer.id == id)
+                    continue;
+                const bool connected = connections
+                                       && connections->value(peer.syncthing.deviceId)
+                                              .toObject()
+                                              .value(QStringLiteral("connected"))
+                                              .toBool();
+                if (!connected)
+                    round->lagging << QStringLiteral("%1 not connected to %2").arg(id, peer.id);
+            }
+            answered();
+        });
+    }
+}
+
+} // namespace mm::cluster

@@ -150,6 +150,8 @@ int runWorkflow(cluster::Workflow *workflow, const GlobalOptions &options, QText
     workflow->start();
     QCoreApplication::exec();
     std::signal(SIGINT, previous);
+    // The workflow closed its ssh sessions with deleteLater(): let them end their processes.
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     return exitCode;
 }
 

@@ -47,6 +47,10 @@ SshSession::SshSession(SshAddress address, SshOptions options, QObject *parent)
 
 SshSession::~SshSession()
 {
+    // Masters asked to end by disconnectFromHost() that have not finished yet: reap them too.
+    for (const QPointer<QProcess> &closing : std::as_const(m_closingMasters))
+        if (closing && closing->state() != QProcess::NotRunning && !closing->waitForFinished(2000))
+            closing->kill();
     if (m_master) {
         m_master->disconnect(this);
         // A local process on a signal: this bounded wait only reaps it, it never waits on the
@@ -546,6 +550,7 @@ void SshSession::disconnectFromHost()
         master->disconnect(this);
         connect(master, &QProcess::finished, master, &QObject::deleteLater);
         master->terminate();
+        m_closingMasters.append(master);
     }
     setState(State::Disconnected);
 }

@@ -1,0 +1,355 @@
+// The cluster workflows end to end, through the real mailmeshctl, on three sandbox nodes that
+// run sshd, syncthing and the patched cur/-only Dovecot on 127.0.0.1:
+// init → add-node ×3 (host keys pinned) → pair → migrate → an MTA delivery → revert, and a
+// failed run that stays frozen and is continued by running it again.
+
+#include "sandbox/sandbox.h"
+
+#include <QCryptographicHash>
+#include <QDirIterator>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace mm;
+
+namespace {
+
+const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
+
+struct CtlRun
+{
+    int exitCode = -1;
+    QJsonObject report; // the last JSON line (type "report")
+    QByteArray output;
+};
+
+// Relative path -> "type size sha256" for every file and symlink under root, Dovecot's own
+// per-node files left out: what a node's mail looks like to IMAP clients.
+QMap<QString, QString> treeOf(const QString &root)
+{
+    QMap<QString, QString> tree;
+    QDirIterator it(root, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        const QFileInfo info = it.fileInfo();
+        const QString relative = path.mid(root.size() + 1);
+        if (info.fileName().startsWith(QLatin1String("dovecot")) || info.fileName().startsWith(QLatin1String(".st"))
+            || relative.contains(QLatin1String("/tmp/")))
+            continue;
+        if (info.isSymLink()) {
+            tree.insert(relative, QStringLiteral("link ") + info.symLinkTarget().section(u'/', -1));
+        } else if (info.isFile()) {
+            QFile file(path);
+            QString hash;
+            if (file.open(QIODevice::ReadOnly))
+                hash = QString::fromLatin1(QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex());
+            tree.insert(relative, QStringLiteral("file %1 %2").arg(info.size()).arg(hash));
+        } else if (info.isDir()) {
+            tree.insert(relative, QStringLiteral("dir"));
+        }
+    }
+    return tree;
+}
+
+// Message contents only (sha256 -> count), wherever they sit: what "nothing lost" means.
+QMap<QString, int> messagesOf(const QString &root)
+{
+    QMap<QString, int> messages;
+    const QMap<QString, QString> tree = treeOf(root);
+    for (auto it = tree.begin(); it != tree.end(); ++it) {
+        const QString dir = it.key().section(u'/', -2, -2);
+        if ((dir == QLatin1String("cur") || dir == QLatin1String("new")) && it.value().startsWith(QLatin1String("file")))
+            ++messages[it.value().section(u' ', 2)];
+    }
+    return messages;
+}
+
+QStringList maildirFolders(const QString &root)
+{
+    QStringList folders;
+    QDirIterator it(root, {QStringLiteral("cur")}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext())
+        folders << QFileInfo(it.next()).path();
+    return folders;
+}
+
+} // namespace
+
+class TestCtlMigration : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (kPrefix.isEmpty())
+            QSKIP("MAILMESH_DOVECOT_PREFIX is not configured: run installers/dovecot/build-prefix.sh 2.3 "
+                  "and configure with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>");
+        QVERIFY(m_home.isValid());
+        sandbox::SandboxOptions options;
+        options.dovecotPrefix = kPrefix;
+        m_sandbox = std::make_unique<sandbox::Sandbox>(options);
+        QVERIFY2(m_sandbox->start(), "sandbox did not start");
+        m_clusterFile = m_home.path() + QStringLiteral("/cluster.json");
+
+        // Node 1 holds classic Maildirs with mail in new/ and cur/, in Maildir++ folders, for two
+        // users besides the sandbox's own; nodes 2 and 3 start empty.
+        const auto seeded = m_sandbox->runOnNode(0, QStringLiteral(
+            "set -e; for user in alice bob; do md='%1'/example.org/$user/Maildir; "
+            "for f in '' .Sent .Archive.2024; do mkdir -p \"$md/$f/cur\" \"$md/$f/new\" \"$md/$f/tmp\"; "
+            "[ -n \"$f\" ] && touch \"$md/$f/maildirfolder\"; for i in 1 2 3; do "
+            "printf 'Message-ID: <%s%s%s@example.org>\\r\\nSubject: new %s\\r\\n\\r\\nbody\\r\\n' $user \"$f\" $i $i "
+            "> \"$md/$f/new/170000000$i.M${i}P1.mx\"; "
+            "printf 'Message-ID: <r%s%s%s@example.org>\\r\\nSubject: read %s\\r\\n\\r\\nbody\\r\\n' $user \"$f\" $i $i "
+            "> \"$md/$f/cur/170000100$i.M${i}P2.mx:2,S\"; done; done; done")
+            .arg(m_sandbox->node(0).mailRoot));
+        QVERIFY2(seeded && seeded->exitCode == 0, seeded ? seeded->standardError.constData() : "ssh failed");
+        m_seeded = messagesOf(m_sandbox->node(0).mailRoot);
+        QCOMPARE(m_seeded.size(), 36);
+    }
+
+    void cleanupTestCase()
+    {
+        if (m_sandbox)
+            m_sandbox->tearDown();
+    }
+
+    void initWritesTheClusterFile()
+    {
+        const CtlRun run = ctl({QStringLiteral("init"), QStringLiteral("e2e")});
+        QCOMPARE(run.exitCode, 0);
+        QVERIFY(QFileInfo::exists(m_clusterFile));
+        QCOMPARE(ctl({QStringLiteral("init"), QStringLiteral("again")}).exitCode, 2); // never overwritten silently
+    }
+
+    void addNodeRefusesAnUnknownHostKey()
+    {
+        const CtlRun run = ctl(addNodeArguments(0, {}));
+        QCOMPARE(run.exitCode, 4);
+        QCOMPARE(run.report.value(QStringLiteral("error")).toObject().value(QStringLiteral("code")).toString(),
+                 QStringLiteral("unknown-hostkey"));
+        QCOMPARE(run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("offeredHostKey")).toString(),
+                 m_sandbox->node(0).sshHostKeyFingerprint);
+        QVERIFY(run.report.value(QStringLiteral("nextAction")).toString().contains(QLatin1String("--accept-host-key")));
+        QVERIFY(!clusterFileText().contains(QLatin1String("\"node1\""))); // nothing recorded
+    }
+
+    void addNodeRefusesAKeyOtherThanTheOneAccepted()
+    {
+        const CtlRun run = ctl(addNodeArguments(0, m_sandbox->node(1).sshHostKeyFingerprint));
+        QCOMPARE(run.exitCode, 4);
+        QVERIFY(!clusterFileText().contains(QLatin1String("\"node1\"")));
+    }
+
+    void addsThreeNodesWithPinnedKeys()
+    {
+        for (int i = 0; i < 3; ++i) {
+            const CtlRun run = ctl(addNodeArguments(i, m_sandbox->node(i).sshHostKeyFingerprint));
+            QVERIFY2(run.exitCode == 0, run.output.constData());
+            const QJsonObject node = run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("node")).toObject();
+            QCOMPARE(node.value(QStringLiteral("hostKey")).toString(), m_sandbox->node(i).sshHostKeyFingerprint);
+            QVERIFY(node.value(QStringLiteral("dovecot")).toObject().value(QStringLiteral("curOnlyBuild")).toBool());
+        }
+        const QJsonArray nodes = QJsonDocument::fromJson(clusterFileText().toUtf8()).object().value(QStringLiteral("nodes")).toArray();
+        QCOMPARE(nodes.size(), 3);
+    }
+
+    void pairCarriesTheMailToEveryNode()
+    {
+        const CtlRun run = ctl({QStringLiteral("pair")});
+        QVERIFY2(run.exitCode == 0, run.output.constData());
+        const QMap<QString, QString> reference = treeOf(m_sandbox->node(0).mailRoot);
+        for (int i = 1; i < 3; ++i)
+            QCOMPARE(treeOf(m_sandbox->node(i).mailRoot), reference);
+    }
+
+    void dryRunChangesNothing()
+    {
+        QList<QMap<QString, QString>> before;
+        for (int i = 0; i < 3; ++i)
+            before << treeOf(m_sandbox->node(i).dir);
+        const CtlRun run = ctl({QStringLiteral("migrate"), QStringLiteral("--dry-run")});
+        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY(run.report.value(QStringLiteral("dryRun")).toBool());
+        const QJsonArray nodes = run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("nodes")).toArray();
+        QCOMPARE(nodes.size(), 3);
+        for (const QJsonValue &node : nodes)
+            QCOMPARE(node.toObject().value(QStringLiteral("plan")).toObject().value(QStringLiteral("moved")).toInt(), 18);
+        for (int i = 0; i < 3; ++i) {
+            QMap<QString, QString> after = treeOf(m_sandbox->node(i).dir);
+            // Syncthing and the daemons write their own files; the mail, state and Dovecot
+            // configuration must be exactly as they were.
+            const auto mine = [](const QMap<QString, QString> &tree) {
+                QMap<QString, QString> kept;
+                for (auto it = tree.begin(); it != tree.end(); ++it)
+                    if (it.key().startsWith(QLatin1String("mail/")) || it.key().startsWith(QLatin1String("mailmesh-state"))
+                        || it.key().startsWith(QLatin1String("dovecot/conf.d")))
+                        kept.insert(it.key(), it.value());
+                return kept;
+            };
+            QCOMPARE(mine(after), mine(before[i]));
+        }
+    }
+
+    void migrateMakesEveryNodeCurOnlyAndIdentical()
+    {
+        const CtlRun run = ctl({QStringLiteral("migrate")});
+        QVERIFY2(run.exitCode == 0, run.output.constData());
+        const QMap<QString, QString> reference = treeOf(m_sandbox->node(0).mailRoot);
+        for (int i = 0; i < 3; ++i) {
+            const QString root = m_sandbox->node(i).mailRoot;
+            const QStringList folders = maildirFolders(root);
+            QCOMPARE(folders.size(), 7); // 2 users × 3 folders + the sandbox's own INBOX
+            for (const QString &folder : folders) {
+                const QFileInfo newDir(folder + QStringLiteral("/new"));
+                QVERIFY2(newDir.isSymLink() && newDir.symLinkTarget() == folder + QStringLiteral("/cur"), qPrintable(folder));
+            }
+            QCOMPARE(treeOf(root), reference);
+            QCOMPARE(messagesOf(root), m_seeded);
+            QFile snippet(m_sandbox->node(i).dovecotConfD + QStringLiteral("/99-mailmesh-cur-only.conf"));
+            QVERIFY(snippet.open(QIODevice::ReadOnly));
+            QVERIFY(snippet.readAll().contains("maildir_cur_only = yes"));
+        }
+        // The patched Dovecot serves the converted Maildir after the reload.
+        const auto selected = m_sandbox->imapLoginSelect(1);
+        QVERIFY2(selected, selected ? "" : selected.error().message.c_str());
+    }
+
+    void migrateAgainChangesNothing()
+    {
+        const CtlRun run = ctl({QStringLiteral("migrate")});
+        QVERIFY2(run.exitCode == 0, run.output.constData());
+        for (const QJsonValue &node : run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("nodes")).toArray())
+            QCOMPARE(node.toObject().value(QStringLiteral("plan")).toObject().value(QStringLiteral("converted")).toInt(), 0);
+    }
+
+    void deliveryIntoNewReachesCurEverywhere()
+    {
+        // As an MTA does: write into tmp/, then rename into new/ — which is now cur/.
+        const QString maildir = m_sandbox->node(0).mailRoot + QStringLiteral("/example.org/alice/Maildir");
+        const auto delivered = m_sandbox->runOnNode(0, QStringLiteral(
+            "set -e; printf 'Message-ID: <mta1@example.org>\\r\\nSubject: delivered\\r\\n\\r\\nhello\\r\\n' > '%1/tmp/1800000000.M1P9.mx'; "
+            "mv '%1/tmp/1800000000.M1P9.mx' '%1/new/1800000000.M1P9.mx'").arg(maildir));
+        QVERIFY2(delivered && delivered->exitCode == 0, delivered ? delivered->standardError.constData() : "ssh failed");
+        QVERIFY(QFileInfo::exists(maildir + QStringLiteral("/cur/1800000000.M1P9.mx")));
+        for (int i = 1; i < 3; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(m_sandbox->node(i).mailRoot
+                                                       + QStringLiteral("/example.org/alice/Maildir/cur/1800000000.M1P9.mx")),
+                                     60000);
+    }
+
+    void revertTurnsEveryNodeClassicAndLosesNothing()
+    {
+        const QMap<QString, int> before = messagesOf(m_sandbox->node(0).mailRoot);
+        QCOMPARE(before.size(), m_seeded.size() + 1);
+        const CtlRun run = ctl({QStringLiteral("revert")});
+        QVERIFY2(run.exitCode == 0, run.output.constData());
+        for (int i = 0; i < 3; ++i) {
+            const QString root = m_sandbox->node(i).mailRoot;
+            for (const QString &folder : maildirFolders(root)) {
+                const QFileInfo newDir(folder + QStringLiteral("/new"));
+                QVERIFY2(newDir.isDir() && !newDir.isSymLink(), qPrintable(folder));
+            }
+            QCOMPARE(messagesOf(root), before);
+            QFile snippet(m_sandbox->node(i).dovecotConfD + QStringLiteral("/99-mailmesh-cur-only.conf"));
+            QVERIFY(snippet.open(QIODevice::ReadOnly));
+            QVERIFY(snippet.readAll().contains("maildir_cur_only = no"));
+        }
+    }
+
+    void aFailedRunStaysFrozenAndARerunContinues()
+    {
+        // Node 3's hold command fails until a flag file exists, as a stuck MTA would.
+        const QString flag = m_sandbox->node(2).dir + QStringLiteral("/mailmesh-state/hold-ok");
+        QStringList readd = addNodeArguments(2, {});
+        readd << QStringLiteral("--hold-command") << QStringLiteral("test -e ") + flag;
+        QCOMPARE(ctl(readd).exitCode, 0);
+
+        const CtlRun failed = ctl({QStringLiteral("migrate")});
+        QCOMPARE(failed.exitCode, 3);
+        QVERIFY(failed.report.value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString().startsWith(
+            QLatin1String("node3:")));
+        QVERIFY(failed.report.value(QStringLiteral("nextAction")).toString().contains(QLatin1String("mailmeshctl migrate")));
+        // Frozen: nothing was converted yet, and replication is paused, so a rerun continues.
+        const auto configured = m_sandbox->runOnNode(0, QStringLiteral("grep -c 'paused>true' '%1/config.xml' || true")
+                                                            .arg(m_sandbox->node(0).syncthingHome));
+        QVERIFY(configured && configured->standardOutput.trimmed().toInt() >= 1);
+
+        const auto touched = m_sandbox->runOnNode(2, QStringLiteral("touch '%1'").arg(flag));
+        QVERIFY(touched && touched->exitCode == 0);
+        const CtlRun continued = ctl({QStringLiteral("migrate")});
+        QVERIFY2(continued.exitCode == 0, continued.output.constData());
+        const QJsonArray steps = continued.report.value(QStringLiteral("steps")).toArray();
+        QVERIFY(steps[2].toObject().value(QStringLiteral("detail")).toString().contains(QLatin1String("interrupted run")));
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(messagesOf(m_sandbox->node(i).mailRoot), messagesOf(m_sandbox->node(0).mailRoot));
+    }
+
+private:
+    CtlRun ctl(const QStringList &arguments)
+    {
+        QProcess process;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        // Mailmesh's own known_hosts and config live under HOME: a fresh one per test run.
+        environment.insert(QStringLiteral("HOME"), m_home.path());
+        environment.insert(QStringLiteral("XDG_CONFIG_HOME"), m_home.path() + QStringLiteral("/.config"));
+        environment.insert(QStringLiteral("MAILMESH_AGENT"), QStringLiteral(MAILMESH_AGENT_BINARY));
+        process.setProcessEnvironment(environment);
+        process.start(QStringLiteral(MAILMESHCTL_BINARY),
+                      QStringList{QStringLiteral("--cluster"), m_clusterFile, QStringLiteral("--json")} + arguments);
+        CtlRun run;
+        if (!process.waitForFinished(600000)) {
+            process.kill();
+            process.waitForFinished();
+            return run;
+        }
+        run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+        run.output = process.readAllStandardOutput() + process.readAllStandardError();
+        const QList<QByteArray> lines = run.output.split('\n');
+        for (const QByteArray &line : lines) {
+            const QJsonObject object = QJsonDocument::fromJson(line).object();
+            if (object.value(QStringLiteral("type")).toString() == QLatin1String("report"))
+                run.report = object;
+        }
+        return run;
+    }
+
+    QStringList addNodeArguments(int index, const QString &acceptedKey) const
+    {
+        const sandbox::NodeInfo &node = m_sandbox->node(index);
+        QStringList arguments{QStringLiteral("add-node"), node.id,
+                              QStringLiteral("--ssh"), QStringLiteral("ssh://%1@127.0.0.1:%2").arg(node.sshUser).arg(node.sshPort),
+                              QStringLiteral("--mail-root"), node.mailRoot,
+                              QStringLiteral("--ssh-option"), QStringLiteral("IdentityFile=") + node.sshIdentityFile,
+                              QStringLiteral("--ssh-option"), QStringLiteral("IdentitiesOnly=yes"),
+                              QStringLiteral("--syncthing-home"), node.syncthingHome,
+                              QStringLiteral("--syncthing-gui"), node.syncthingGuiAddress(),
+                              QStringLiteral("--sync-address"), node.syncthingSyncAddress(),
+                              QStringLiteral("--state-dir"), node.stateDir,
+                              QStringLiteral("--dovecot-prefix"), node.dovecotPrefix,
+                              QStringLiteral("--dovecot-config"), node.dovecotConfigFile};
+        if (!acceptedKey.isEmpty())
+            arguments << QStringLiteral("--accept-host-key") << acceptedKey;
+        return arguments;
+    }
+
+    QString clusterFileText() const
+    {
+        QFile file(m_clusterFile);
+        return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+    }
+
+    QTemporaryDir m_home;
+    std::unique_ptr<sandbox::Sandbox> m_sandbox;
+    QString m_clusterFile;
+    QMap<QString, int> m_seeded;
+};
+
+QTEST_GUILESS_MAIN(TestCtlMigration)
+#include "tst_ctlmigration.moc"

@@ -262,6 +262,7 @@ void probeSyncthingProcesses(protocol::ProbeReport &report,
             continue; // exited between the reads
         protocol::ProbeReport::SyncthingProcess process;
         process.pid = pid;
+        process.ppid = stat->ppid;
         process.uid = *uid;
         if (const auto user = users.find(*uid); user != users.end())
             process.user = user->second;

@@ -127,8 +127,10 @@ void readSyncthing(const nlohmann::json &json, ProbeReport::Syncthing &syncthing
 
 void to_json(nlohmann::json &json, const ProbeReport::SyncthingProcess &process)
 {
-    json = nlohmann::json{
-        {"pid", process.pid}, {"uid", process.uid}, {"user", maildir::toValidUtf8(process.user)}};
+    json = nlohmann::json{{"pid", process.pid},
+                          {"ppid", process.ppid},
+                          {"uid", process.uid},
+                          {"user", maildir::toValidUtf8(process.user)}};
     if (process.home)
         maildir::putPath(json, "home", *process.home);
     else
@@ -139,6 +141,7 @@ void from_json(const nlohmann::json &json, ProbeReport::SyncthingProcess &proces
 {
     process = ProbeReport::SyncthingProcess{};
     process.pid = json.value("pid", std::int64_t{0});
+    process.ppid = json.value("ppid", std::int64_t{0});
     process.uid = json.value("uid", std::uint32_t{0});
     process.user = json.value("user", "");
     process.home = maildir::readPath(json, "home");
@@ -722,10 +725,16 @@ std::optional<ProcStat> parseProcStat(std::string_view text)
 {
     const auto open = text.find('(');
     const auto close = text.rfind(')');
+    // After the name: " S PPID ..."
     if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
-        close + 2 >= text.size() || text[close + 1] != ' ')
+        close + 4 >= text.size() || text[close + 1] != ' ' || text[close + 3] != ' ')
         return std::nullopt;
-    return ProcStat{std::string(text.substr(open + 1, close - open - 1)), text[close + 2]};
+    ProcStat stat{std::string(text.substr(open + 1, close - open - 1)), text[close + 2], 0};
+    const std::string_view rest = text.substr(close + 4);
+    const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), stat.ppid);
+    if (ec != std::errc())
+        return std::nullopt;
+    return stat;
 }
 
 std::optional<std::uint32_t> parseProcStatusUid(std::string_view text)

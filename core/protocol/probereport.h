@@ -58,6 +58,7 @@ struct ProbeReport
     struct SyncthingProcess
     {
         std::int64_t pid = 0;
+        std::int64_t ppid = 0;           // tells a monitor parent from its child
         std::uint32_t uid = 0;           // effective uid: the owner of the files it writes
         std::string user;                // from /etc/passwd; empty when the uid has no entry
         std::optional<std::string> home; // --home / -home on its command line (raw bytes)
@@ -138,11 +139,13 @@ std::map<std::uint32_t, std::string> parsePasswd(std::string_view text);
 // /proc/PID/cmdline (NUL-separated): the value of --home=X, --home X, -home=X or -home X (the
 // last one wins, as in Syncthing's flag parsing); nullopt when absent.
 std::optional<std::string> parseCmdlineHome(std::string_view cmdline);
-// /proc/PID/stat: the command name (between the outer parentheses) and the state letter.
+// /proc/PID/stat: the command name (between the outer parentheses), the state letter and the
+// parent's pid.
 struct ProcStat
 {
     std::string comm;
     char state = '?';
+    std::int64_t ppid = 0;
 };
 std::optional<ProcStat> parseProcStat(std::string_view text);
 // /proc/PID/status: the effective uid (second field of the "Uid:" line).

@@ -16,6 +16,8 @@
 #include <QTest>
 
 #include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 using namespace mm::protocol;
@@ -96,6 +98,8 @@ private Q_SLOTS:
         environment.insert(QStringLiteral("STMONITORED"), QStringLiteral("yes")); // no monitor fork
         m_process.setProcessEnvironment(environment);
         m_process.setProcessChannelMode(QProcess::MergedChannels);
+        // Even a test that aborts must not leave its Syncthing behind.
+        m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
         m_process.start(m_syncthing,
                         {QStringLiteral("serve"), QStringLiteral("--home=") + m_home.path(),
                          QStringLiteral("--no-browser"), QStringLiteral("--no-restart"),
@@ -122,6 +126,8 @@ private Q_SLOTS:
         const passwd *me = ::getpwuid(::geteuid());
         QCOMPARE(mine.at("user").get<std::string>(), std::string(me ? me->pw_name : ""));
         QCOMPARE(mine.at("home").get<std::string>(), m_home.path().toStdString());
+        QCOMPARE(mine.at("ppid").get<std::int64_t>(),
+                 std::int64_t(::getpid())); // QProcess forked it
 
         const auto result = runProbe(json{{"syncthingHome", m_home.path().toStdString()}});
         QVERIFY(result.has_value());

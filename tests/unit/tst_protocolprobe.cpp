@@ -428,6 +428,7 @@ void TestProtocolProbe::procFiles_data()
     QTest::addColumn<std::string>("stat");
     QTest::addColumn<std::string>("comm"); // "" when stat does not parse
     QTest::addColumn<QString>("state");
+    QTest::addColumn<qint64>("ppid");
     QTest::addColumn<std::string>("status");
     QTest::addColumn<int>("uid"); // -1 when status does not parse
     const std::string status = "Name:\tsyncthing\nUmask:\t0022\nState:\tS (sleeping)\n"
@@ -435,14 +436,19 @@ void TestProtocolProbe::procFiles_data()
                                "Gid:\t998\t998\t998\t998\n";
     QTest::newRow("syncthing sleeping")
         << std::string("812 (syncthing) S 1 812 812 0 -1 4194560 2155 0 0 0\n")
-        << std::string("syncthing") << QStringLiteral("S") << status << 5000;
+        << std::string("syncthing") << QStringLiteral("S") << qint64(1) << status << 5000;
+    QTest::newRow("monitor child")
+        << std::string("830 (syncthing) S 812 812 812 0 -1 4194560\n") << std::string("syncthing")
+        << QStringLiteral("S") << qint64(812) << status << 5000;
     QTest::newRow("zombie with ) in its name")
         << std::string("77 (a) b) Z 1 77 77 0 -1\n") << std::string("a) b") << QStringLiteral("Z")
-        << std::string("Uid:\t0\t0\t0\t0\n") << 0;
+        << qint64(1) << std::string("Uid:\t0\t0\t0\t0\n") << 0;
     QTest::newRow("garbage") << std::string("77 no parens") << std::string() << QString()
-                             << std::string("Uid:\n") << -1;
-    QTest::newRow("cut after comm")
-        << std::string("77 (x)") << std::string() << QString() << std::string("Name:\tx\n") << -1;
+                             << qint64(0) << std::string("Uid:\n") << -1;
+    QTest::newRow("cut after comm") << std::string("77 (x)") << std::string() << QString()
+                                    << qint64(0) << std::string("Name:\tx\n") << -1;
+    QTest::newRow("no ppid") << std::string("77 (x) S ?") << std::string() << QString() << qint64(0)
+                             << std::string("Uid:\t1\n") << -1;
 }
 
 void TestProtocolProbe::procFiles()
@@ -450,6 +456,7 @@ void TestProtocolProbe::procFiles()
     QFETCH(std::string, stat);
     QFETCH(std::string, comm);
     QFETCH(QString, state);
+    QFETCH(qint64, ppid);
     QFETCH(std::string, status);
     QFETCH(int, uid);
     const auto parsed = parseProcStat(stat);
@@ -457,6 +464,7 @@ void TestProtocolProbe::procFiles()
     if (parsed) {
         QCOMPARE(parsed->comm, comm);
         QCOMPARE(QString(QLatin1Char(parsed->state)), state);
+        QCOMPARE(qint64(parsed->ppid), ppid);
     }
     const auto parsedUid = parseProcStatusUid(status);
     QCOMPARE(parsedUid ? int(*parsedUid) : -1, uid);
@@ -481,8 +489,8 @@ void TestProtocolProbe::reportRoundTrip()
     report.syncthing.home = "/var/lib/syncthing";
     report.syncthing.config =
         SyncthingConfig{"0.0.0.0:8384", true, true, {"default", "tcp://:1"}, false, std::nullopt};
-    report.syncthing.processes = {{812, 5000, "vmail", std::string("/srv/st\xe4")},
-                                  {813, 0, "", std::nullopt}};
+    report.syncthing.processes = {{812, 1, 5000, "vmail", std::string("/srv/st\xe4")},
+                                  {813, 812, 0, "", std::nullopt}};
     ProbeReport::Inventory inventory;
     inventory.maildirs = 2;
     inventory.folders = 5;
@@ -531,6 +539,7 @@ void TestProtocolProbe::reportRoundTrip()
     QCOMPARE(back.syncthing.processes.size(), std::size_t(2));
     QCOMPARE(back.syncthing.processes[0].home, report.syncthing.processes[0].home);
     QCOMPARE(back.syncthing.processes[0].uid, std::uint32_t(5000));
+    QCOMPARE(back.syncthing.processes[1].ppid, std::int64_t(812));
     QVERIFY(!back.syncthing.processes[1].home.has_value());
     JCOMPARE(wire.at("inventory"), json::parse(R"({"maildirs":2,"folders":5,"classicFolders":3,
         "curOnlyFolders":1,"brokenFolders":1,"messages":1200,"bytes":123456789012,

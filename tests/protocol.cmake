@@ -11,4 +11,9 @@ mailmesh_add_test(tst_protocolserve LIBS Qt6::Core LABELS agent TIMEOUT 300)
 add_dependencies(tst_protocolserve mailmesh-agent)
 target_compile_definitions(tst_protocolserve PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
 
+# probe against a real Syncthing started here on loopback (integration: serialised with the
+# sandbox tests by their resource lock).
+mailmesh_add_test(tst_probesyncthing KIND integration TIMEOUT 120
+                  LIBS mailmesh_agent_commands Qt6::Core Qt6::Network)
+
 include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake)

@@ -1,17 +1,28 @@
 // `probe`: what a node is (OS, architecture, disk, inotify limits) and what it runs (Dovecot,
-// whether it is the cur/-only build, Syncthing). Read-only. No NSS and no shell: uname(2),
-// statvfs(3), files under /etc and /proc, and programs run directly.
+// whether it is the cur/-only build, Syncthing: its config and processes), plus an inventory of
+// the mail root. Read-only. No NSS and no shell: uname(2), statvfs(3), files under /etc and
+// /proc (user names from /etc/passwd itself), and programs run directly.
 
 #include "childprocess.h"
+#include "probeinventory.h"
+
+#include "maildir/dirreader.h"
+#include "maildir/mailroot.h"
 
 #include "protocol/command.h"
 #include "protocol/params.h"
 #include "protocol/probereport.h"
 #include "protocol/version.h"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
@@ -170,6 +181,97 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
         report.warnings.push_back(doveconf + " -h maildir_cur_only: " + answer);
 }
 
+std::map<std::uint32_t, std::string> readUsers(protocol::ProbeReport &report)
+{
+    const auto text = readSmallFile("/etc/passwd");
+    if (!text) {
+        report.warnings.push_back("/etc/passwd is not readable: user names are left empty");
+        return {};
+    }
+    return protocol::parsePasswd(*text);
+}
+
+void probeSyncthingConfig(protocol::ProbeReport &report, const std::string &home)
+{
+    auto &syncthing = report.syncthing;
+    syncthing.home = home;
+    const std::string file = home + "/config.xml";
+    const auto text = readSmallFile(file);
+    if (!text) {
+        report.warnings.push_back(file + " is not readable: " + std::strerror(errno));
+        return;
+    }
+    syncthing.config = protocol::parseSyncthingConfig(*text);
+    if (!syncthing.config) {
+        report.warnings.push_back(file + " is not a Syncthing configuration");
+        return;
+    }
+    const auto &config = *syncthing.config;
+    if (config.guiAddress.empty())
+        report.warnings.push_back(file + " sets no GUI address");
+    else if (!protocol::isLoopbackGuiAddress(config.guiAddress))
+        report.warnings.push_back("Syncthing's GUI and REST API listen on " + config.guiAddress +
+                                  ", not on loopback (" + file +
+                                  "): bind it to 127.0.0.1 and reach it through SSH");
+}
+
+// Scans /proc for processes named syncthing (comm, or the basename of exe). Zombies are left
+// out. Another user's exe link is unreadable without privileges; comm is readable by all.
+void probeSyncthingProcesses(protocol::ProbeReport &report,
+                             const std::map<std::uint32_t, std::string> &users)
+{
+    maildir::UniqueFd proc(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!proc.valid()) {
+        report.warnings.push_back(std::string("/proc is not readable: ") + std::strerror(errno));
+        return;
+    }
+    std::vector<std::int64_t> pids;
+    {
+        maildir::DirReader reader(proc.get());
+        maildir::DirEntry entry;
+        while (reader.next(entry)) {
+            std::int64_t pid = 0;
+            const auto [ptr, ec] =
+                std::from_chars(entry.name.data(), entry.name.data() + entry.name.size(), pid);
+            if (entry.type == DT_DIR && ec == std::errc() &&
+                ptr == entry.name.data() + entry.name.size())
+                pids.push_back(pid);
+        }
+    }
+    std::sort(pids.begin(), pids.end());
+    for (const std::int64_t pid : pids) {
+        const std::string dir = "/proc/" + std::to_string(pid) + "/";
+        const auto statText = readSmallFile(dir + "stat");
+        const auto stat = statText ? protocol::parseProcStat(*statText) : std::nullopt;
+        if (!stat || stat->state == 'Z')
+            continue; // gone, or a zombie
+        bool named = stat->comm == "syncthing";
+        if (!named) {
+            std::array<char, 4096> target{};
+            const ssize_t n = ::readlink((dir + "exe").c_str(), target.data(), target.size() - 1);
+            std::string_view exe(target.data(), n > 0 ? std::size_t(n) : 0);
+            if (exe.ends_with(" (deleted)"))
+                exe.remove_suffix(10);
+            named = exe.substr(exe.rfind('/') + 1) == "syncthing";
+        }
+        if (!named)
+            continue;
+        const auto status = readSmallFile(dir + "status");
+        const auto uid = status ? protocol::parseProcStatusUid(*status) : std::nullopt;
+        if (!uid)
+            continue; // exited between the reads
+        protocol::ProbeReport::SyncthingProcess process;
+        process.pid = pid;
+        process.ppid = stat->ppid;
+        process.uid = *uid;
+        if (const auto user = users.find(*uid); user != users.end())
+            process.user = user->second;
+        if (const auto cmdline = readSmallFile(dir + "cmdline"))
+            process.home = protocol::parseCmdlineHome(*cmdline);
+        report.syncthing.processes.push_back(std::move(process));
+    }
+}
+
 void probeSyncthing(protocol::ProbeReport &report, const std::string &explicitPath)
 {
     auto &syncthing = report.syncthing;
@@ -204,8 +306,14 @@ Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::Progre
     const auto syncthingPath = protocol::optionalPath(params, "syncthing");
     if (!syncthingPath)
         return tl::unexpected(syncthingPath.error());
+    const auto syncthingHome = protocol::optionalPath(params, "syncthingHome");
+    if (!syncthingHome)
+        return tl::unexpected(syncthingHome.error());
+    const auto skipInventory = protocol::optionalBool(params, "skipInventory", false);
+    if (!skipInventory)
+        return tl::unexpected(skipInventory.error());
 
-    constexpr std::uint64_t kSteps = 5;
+    constexpr std::uint64_t kSteps = 6;
     protocol::ProbeReport report;
     report.agentVersion = std::string(protocol::mailmeshVersion());
 
@@ -225,6 +333,33 @@ Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::Progre
         return fail(ErrorCode::Cancelled, "probe was cancelled");
     progress.report(4, kSteps, "syncthing");
     probeSyncthing(report, syncthingPath->value_or(""));
+    if (*syncthingHome)
+        probeSyncthingConfig(report, **syncthingHome);
+    const auto users = readUsers(report);
+    probeSyncthingProcesses(report, users);
+    if (progress.cancelled())
+        return fail(ErrorCode::Cancelled, "probe was cancelled");
+    progress.report(5, kSteps, "inventory");
+    if (*path && !*skipInventory) {
+        // The walk reports folders; on the wire they stay step 5 of 6, naming the folder.
+        const maildir::ProgressSink walkProgress = progress.withCallback(
+            [&progress](std::uint64_t, std::uint64_t, std::string_view folder) {
+                progress.report(5, kSteps, folder);
+            });
+        auto root = maildir::MailRoot::open(**path);
+        if (!root) {
+            report.warnings.push_back("no inventory of " + **path + ": " + root.error().message);
+        } else {
+            auto inventory = takeInventory(*root, users, walkProgress);
+            if (!inventory && inventory.error().code == ErrorCode::Cancelled)
+                return tl::unexpected(inventory.error());
+            if (!inventory)
+                report.warnings.push_back("no inventory of " + **path + ": " +
+                                          inventory.error().message);
+            else
+                report.inventory = std::move(*inventory);
+        }
+    }
     progress.report(kSteps, kSteps);
     return nlohmann::json(report);
 }
@@ -253,6 +388,26 @@ std::string formatProbe(const nlohmann::json &json)
     out << "\nsyncthing     "
         << (r.syncthing.found ? r.syncthing.path + " " + r.syncthing.version
                               : std::string("not found"));
+    if (r.syncthing.home)
+        out << "\nsyncthing home " << *r.syncthing.home
+            << (r.syncthing.config ? ", GUI " + r.syncthing.config->guiAddress +
+                                         (r.syncthing.config->guiTls ? " (TLS)" : "")
+                                   : std::string(", config.xml not read"));
+    for (const auto &process : r.syncthing.processes)
+        out << "\nsyncthing pid " << process.pid << " as "
+            << (process.user.empty() ? std::to_string(process.uid) : process.user)
+            << (process.home ? ", --home " + *process.home : std::string());
+    if (r.inventory)
+        out << "\ninventory     " << r.inventory->maildirs << " Maildirs, " << r.inventory->folders
+            << " folders (" << r.inventory->classicFolders << " classic, "
+            << r.inventory->curOnlyFolders << " cur/-only), " << r.inventory->messages
+            << " messages, " << r.inventory->bytes / (1024 * 1024) << " MiB, "
+            << r.inventory->inotifyWatchesNeeded << " inotify watches needed";
+    if (r.inventory)
+        for (const auto &owner : r.inventory->owners)
+            out << "\nowner         "
+                << (owner.user.empty() ? "uid " + std::to_string(owner.uid) : owner.user) << ": "
+                << owner.files << " files";
     for (const auto &warning : r.warnings)
         out << "\nwarning       " << warning;
     return out.str();
@@ -264,11 +419,16 @@ std::vector<protocol::Command> probeCommands()
 {
     protocol::Command command;
     command.name = "probe";
-    command.summary = "describe this node: OS, disk, inotify limits, Dovecot, Syncthing";
+    command.summary =
+        "describe this node: OS, disk, inotify limits, Dovecot, Syncthing, mail root inventory";
     command.arguments = {{"path", protocol::ValueKind::Path, /*optional=*/true, false}};
     command.options = {
         {"--dovecot", "dovecot", protocol::ValueKind::Path, "the dovecot binary to check"},
         {"--syncthing", "syncthing", protocol::ValueKind::Path, "the syncthing binary to check"},
+        {"--syncthing-home", "syncthingHome", protocol::ValueKind::Path,
+         "Syncthing's home directory: read its config.xml"},
+        {"--skip-inventory", "skipInventory", protocol::ValueKind::Flag,
+         "report no inventory of PATH (no walk of the mail tree)"},
     };
     command.run = probe;
     command.formatText = formatProbe;

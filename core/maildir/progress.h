@@ -33,6 +33,13 @@ public:
 
     bool cancelled() const { return m_cancelFlag && m_cancelFlag->load(std::memory_order_relaxed); }
 
+    // The same cancel flag with another callback: one step of a larger operation (the probe's
+    // inventory walk) stays cancellable while its reports are translated into the caller's unit.
+    ProgressSink withCallback(Callback callback) const
+    {
+        return ProgressSink(std::move(callback), m_cancelFlag);
+    }
+
 private:
     Callback m_callback;
     const std::atomic<bool> *m_cancelFlag = nullptr;

@@ -11,6 +11,17 @@
 
 namespace mm::protocol {
 
+// What the probe reads from Syncthing's config.xml. The API key is never read.
+struct SyncthingConfig
+{
+    std::string guiAddress;                    // <gui><address>, e.g. "127.0.0.1:8384"
+    bool guiEnabled = true;                    // <gui enabled="...">
+    bool guiTls = false;                       // <gui tls="...">
+    std::vector<std::string> listenAddresses;  // <options><listenAddress>, in order
+    std::optional<bool> globalAnnounceEnabled; // <options><globalAnnounceEnabled>
+    std::optional<bool> relaysEnabled;         // <options><relaysEnabled>
+};
+
 // The answer to `probe` (protocol.md, "probe"): what the app needs to know about a node before
 // it deploys anything there.
 struct ProbeReport
@@ -43,6 +54,41 @@ struct ProbeReport
         std::string path;
         std::string version; // empty when it could not be asked
     };
+    // A running Syncthing found under /proc (a monitor parent and its child both appear).
+    struct SyncthingProcess
+    {
+        std::int64_t pid = 0;
+        std::int64_t ppid = 0;           // tells a monitor parent from its child
+        std::uint32_t uid = 0;           // effective uid: the owner of the files it writes
+        std::string user;                // from /etc/passwd; empty when the uid has no entry
+        std::optional<std::string> home; // --home / -home on its command line (raw bytes)
+    };
+    struct Syncthing : Program
+    {
+        std::optional<std::string> home;         // the syncthingHome param, as asked
+        std::optional<SyncthingConfig> config;   // <home>/config.xml, when it was read
+        std::vector<SyncthingProcess> processes; // running Syncthing processes
+    };
+    struct Owner
+    {
+        std::uint32_t uid = 0;
+        std::string user;        // from /etc/passwd; empty when the uid has no entry
+        std::uint64_t files = 0; // entries owned (files, directories, symlinks)
+    };
+    // What is below the mail root (protocol.md, "probe", inventory).
+    struct Inventory
+    {
+        std::uint64_t maildirs = 0;
+        std::uint64_t folders = 0;
+        std::uint64_t classicFolders = 0;
+        std::uint64_t curOnlyFolders = 0;
+        std::uint64_t brokenFolders = 0;
+        std::uint64_t messages = 0;
+        std::uint64_t bytes = 0;
+        std::vector<Owner> owners; // most files first
+        std::uint64_t inotifyWatchesNeeded = 0;
+        std::uint64_t problems = 0; // problems met by the walk (`scan ROOT` lists them)
+    };
     struct Dovecot : Program
     {
         bool curOnlyBuild = false;          // the Mailmesh cur/-only build
@@ -57,12 +103,19 @@ struct ProbeReport
     std::optional<Disk> disk;
     Inotify inotify;
     Dovecot dovecot;
-    Program syncthing;
-    std::vector<std::string> warnings; // what could not be probed, and why
+    Syncthing syncthing;
+    std::optional<Inventory> inventory; // with `path`
+    std::vector<std::string> warnings;  // what could not be probed, and why
 };
 
 void to_json(nlohmann::json &json, const ProbeReport &report);
 void from_json(const nlohmann::json &json, ProbeReport &report);
+void to_json(nlohmann::json &json, const ProbeReport::SyncthingProcess &process);
+void from_json(const nlohmann::json &json, ProbeReport::SyncthingProcess &process);
+void to_json(nlohmann::json &json, const ProbeReport::Owner &owner);
+void from_json(const nlohmann::json &json, ProbeReport::Owner &owner);
+void to_json(nlohmann::json &json, const ProbeReport::Inventory &inventory);
+void from_json(const nlohmann::json &json, ProbeReport::Inventory &inventory);
 
 // Parsers of what the probe reads, kept pure so they can be tested on recorded text.
 // os-release(5): KEY=value lines, values optionally quoted, '#' comments.
@@ -75,5 +128,27 @@ bool isCurOnlyDovecotVersion(std::string_view version);
 std::optional<bool> parseCurOnlySetting(std::string_view output, int exitCode);
 // `syncthing --version`: "syncthing v1.19.2-ds1 "Fermium Flea" (...)" -> "v1.19.2-ds1".
 std::string parseSyncthingVersion(std::string_view output);
+// Syncthing's config.xml, scanned by hand (top-level <gui> and <options> only). nullopt when the
+// text has no <configuration> element.
+std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml);
+// A GUI address ("127.0.0.1:8384", "[::1]:8384", "localhost:8384", optionally with http(s)://)
+// that only the node itself can reach: 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z), localhost.
+bool isLoopbackGuiAddress(std::string_view address);
+// /etc/passwd: uid -> user name; the first entry of a uid wins, like getpwuid.
+std::map<std::uint32_t, std::string> parsePasswd(std::string_view text);
+// /proc/PID/cmdline (NUL-separated): the value of --home=X, --home X, -home=X or -home X (the
+// last one wins, as in Syncthing's flag parsing); nullopt when absent.
+std::optional<std::string> parseCmdlineHome(std::string_view cmdline);
+// /proc/PID/stat: the command name (between the outer parentheses), the state letter and the
+// parent's pid.
+struct ProcStat
+{
+    std::string comm;
+    char state = '?';
+    std::int64_t ppid = 0;
+};
+std::optional<ProcStat> parseProcStat(std::string_view text);
+// /proc/PID/status: the effective uid (second field of the "Uid:" line).
+std::optional<std::uint32_t> parseProcStatusUid(std::string_view text);
 
 } // namespace mm::protocol

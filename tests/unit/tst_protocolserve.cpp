@@ -336,11 +336,13 @@ void TestProtocolServe::probeSendsProgressThenResult()
     QCOMPARE(
         report.value(QStringLiteral("disk")).toObject().value(QStringLiteral("path")).toString(),
         QStringLiteral("/"));
+    QVERIFY(report.value(QStringLiteral("inventory")).isNull());
 
     const QList<QJsonObject> frames = agent.framesOf(QStringLiteral("probe-1"));
     QVERIFY(frames.size() >= 2);
     QCOMPARE(typeOf(frames.first()), QStringLiteral("progress")); // the first report is always sent
-    QCOMPARE(frames.first().value(QStringLiteral("total")).toInt(), 5);
+    // os, disk, inotify, dovecot, syncthing, inventory ("/" is never inventoried: null)
+    QCOMPARE(frames.first().value(QStringLiteral("total")).toInt(), 6);
     for (int i = 0; i + 1 < frames.size(); ++i)
         QCOMPARE(typeOf(frames[i]), QStringLiteral("progress"));
     QCOMPARE(typeOf(frames.last()), QStringLiteral("result"));

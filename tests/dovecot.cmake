@@ -14,6 +14,15 @@ mailmesh_add_test(tst_dovecotcluster KIND integration TIMEOUT 900
 target_compile_definitions(tst_dovecotcluster PRIVATE
                            MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
 
+# The cluster workflows end to end through mailmeshctl, on nodes running the patched Dovecot.
+mailmesh_add_test(tst_ctlmigration KIND integration TIMEOUT 900 LIBS mailmesh_sandbox)
+target_compile_definitions(tst_ctlmigration PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctlmigration mailmesh-agent mailmeshctl)
+set_tests_properties(tst_ctlmigration PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)
+
 foreach(bench bench_uidcollisions bench_dovecotpropagation)
   mailmesh_add_test(${bench} KIND bench TIMEOUT 1800
                     LIBS mailmesh_sandbox Qt6::Network)

@@ -122,7 +122,8 @@ std::string directoryOf(const std::string &path)
     return slash == std::string::npos || slash == 0 ? "/" : path.substr(0, slash);
 }
 
-void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath)
+void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath,
+                  const std::string &configFile)
 {
     auto &dovecot = report.dovecot;
     dovecot.path = explicitPath.empty() ? ChildProcess::findProgram("dovecot", kSystemDirectories)
@@ -164,7 +165,11 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
         report.warnings.push_back("doveconf not found beside " + dovecot.path);
         return;
     }
-    const auto setting = ChildProcess::run(doveconf, {"-h", "maildir_cur_only"});
+    std::vector<std::string> arguments;
+    if (!configFile.empty())
+        arguments = {"-c", configFile};
+    arguments.insert(arguments.end(), {"-h", "maildir_cur_only"});
+    const auto setting = ChildProcess::run(doveconf, arguments);
     if (!setting) {
         report.warnings.push_back(setting.error().message);
         return;
@@ -303,6 +308,9 @@ Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::Progre
     const auto dovecotPath = protocol::optionalPath(params, "dovecot");
     if (!dovecotPath)
         return tl::unexpected(dovecotPath.error());
+    const auto dovecotConfig = protocol::optionalPath(params, "dovecotConfig");
+    if (!dovecotConfig)
+        return tl::unexpected(dovecotConfig.error());
     const auto syncthingPath = protocol::optionalPath(params, "syncthing");
     if (!syncthingPath)
         return tl::unexpected(syncthingPath.error());
@@ -328,7 +336,7 @@ Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::Progre
     if (progress.cancelled())
         return fail(ErrorCode::Cancelled, "probe was cancelled");
     progress.report(3, kSteps, "dovecot");
-    probeDovecot(report, dovecotPath->value_or(""));
+    probeDovecot(report, dovecotPath->value_or(""), dovecotConfig->value_or(""));
     if (progress.cancelled())
         return fail(ErrorCode::Cancelled, "probe was cancelled");
     progress.report(4, kSteps, "syncthing");
@@ -424,6 +432,8 @@ std::vector<protocol::Command> probeCommands()
     command.arguments = {{"path", protocol::ValueKind::Path, /*optional=*/true, false}};
     command.options = {
         {"--dovecot", "dovecot", protocol::ValueKind::Path, "the dovecot binary to check"},
+        {"--dovecot-config", "dovecotConfig", protocol::ValueKind::Path,
+         "the dovecot.conf to read the cur/-only setting from (doveconf -c)"},
         {"--syncthing", "syncthing", protocol::ValueKind::Path, "the syncthing binary to check"},
         {"--syncthing-home", "syncthingHome", protocol::ValueKind::Path,
          "Syncthing's home directory: read its config.xml"},

@@ -180,7 +180,10 @@ void NodeMonitor::takeInventory()
 {
     if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)
         return;
-    whenAgentFinished(m_agent->call(QStringLiteral("probe"), {{QStringLiteral("path"), m_node.mailRoot}}), this,
+    // The inventory walk is left to `scan`, which follows.
+    whenAgentFinished(m_agent->call(QStringLiteral("probe"), {{QStringLiteral("path"), m_node.mailRoot},
+                                                            {QStringLiteral("skipInventory"), true}}),
+                      this,
                [this](const Result<QJsonObject> &probe) {
                    if (!probe) {
                        setProblem(QStringLiteral("probe"), tr("Probe: %1").arg(describe(probe.error())));

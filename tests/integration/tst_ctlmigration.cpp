@@ -268,8 +268,10 @@ private Q_SLOTS:
         // Node 3's hold command fails until a flag file exists, as a stuck MTA would.
         const QString flag = m_sandbox->node(2).dir + QStringLiteral("/mailmesh-state/hold-ok");
         QStringList readd = addNodeArguments(2, {});
-        readd << QStringLiteral("--hold-command") << QStringLiteral("test -e ") + flag;
-        QCOMPARE(ctl(readd).exitCode, 0);
+        readd << QStringLiteral("--hold-command") << QStringLiteral("test -e ") + flag
+              << QStringLiteral("--resume-command") << QStringLiteral("true");
+        const CtlRun readded = ctl(readd);
+        QVERIFY2(readded.exitCode == 0, readded.output.constData());
 
         const CtlRun failed = ctl({QStringLiteral("migrate")});
         QCOMPARE(failed.exitCode, 3);

@@ -6,3 +6,9 @@ target_compile_definitions(tst_clustermonitor PRIVATE MAILMESH_AGENT_BINARY="$<T
 add_dependencies(tst_clustermonitor mailmesh-agent)
 # Waits of several minutes on real daemons: QtTest's 5-minute watchdog must not cut them short.
 set_tests_properties(tst_clustermonitor PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)
+# The report, Dovecot command lines and mailmeshctl's progress line (its printer is compiled in).
+mailmesh_add_test(tst_workflowreport LIBS mailmesh_cluster
+                  SOURCES unit/tst_workflowreport.cpp
+                          ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.cpp
+                          ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.h)
+target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/mailmeshctl)

@@ -50,6 +50,29 @@ class TestClusterConfig : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void migratesVersion1FilesByNamingDovecotConf()
+    {
+        // A version 1 file: dovecot.conf was implicit, wherever the node's Dovecot keeps it.
+        const auto loaded = ClusterConfig::fromJson(parse(R"({"schemaVersion":1,"name":"old","nodes":[
+            {"id":"mx1","ssh":"mx1","mailRoot":"/var/vmail","dovecot":{"curOnlyBuild":true}},
+            {"id":"mx2","ssh":"mx2","mailRoot":"/var/vmail","dovecot":{"prefix":"/opt/dovecot"}}]})"));
+        QVERIFY2(loaded.has_value(), loaded ? "" : loaded.error().message.c_str());
+        QCOMPARE(loaded->nodes[0].dovecot.configFile, QStringLiteral("/etc/dovecot/dovecot.conf"));
+        QCOMPARE(loaded->nodes[1].dovecot.configFile, QStringLiteral("/opt/dovecot/etc/dovecot/dovecot.conf"));
+        QVERIFY(loaded->nodes[0].dovecot.curOnlyBuild);
+        QCOMPARE(loaded->toJson().value(QStringLiteral("schemaVersion")).toInt(), 2);
+    }
+
+    void keepsAnExplicitDovecotConfAndReloadCommand()
+    {
+        ClusterConfig config = sampleCluster();
+        config.nodes[0].dovecot.configFile = QStringLiteral("/srv/dovecot/dovecot.conf");
+        config.nodes[0].dovecot.reloadCommand = {{QStringLiteral("doveadm"), QStringLiteral("reload")}};
+        const auto loaded = ClusterConfig::fromJson(config.toJson());
+        QVERIFY(loaded.has_value());
+        QCOMPARE(*loaded, config);
+    }
+
     void roundTripsThroughAFile()
     {
         QTemporaryDir dir;

@@ -7,10 +7,12 @@
 #include "cluster/clusterconfig.h"
 #include "cluster/migrationworkflow.h"
 #include "cluster/pairworkflow.h"
+#include "cluster/preparenodeworkflow.h"
 #include "protocol/exitcodes.h"
 
 #include <QCoreApplication>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
 #include <QProcess>
@@ -253,6 +255,31 @@ int addNodeCommand(const QStringList &arguments, const GlobalOptions &options, Q
     return exitCode;
 }
 
+int prepareCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    const QString usage = QStringLiteral("mailmeshctl prepare ID [--dry-run]");
+    CommandLine line(arguments, {QStringLiteral("dry-run")}, {}, {});
+    if (!line.error().isEmpty() || line.positionals().size() != 1)
+        return usageError(err, line.error().isEmpty() ? QStringLiteral("prepare takes one node ID") : line.error(), usage);
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+    QObject owner;
+    auto *workflow = new cluster::PrepareNodeWorkflow(*config, line.positionals().first(), line.isSet(QStringLiteral("dry-run")),
+                                                      monitorOptions(&owner), &owner);
+    exitCode = runWorkflow(workflow, options, out, err);
+    if (!options.json) {
+        for (const QJsonValue &value : workflow->report().details.value(QStringLiteral("manualActions")).toArray()) {
+            const QJsonObject action = value.toObject();
+            out << "Manual action: " << action.value(QStringLiteral("what")).toString() << '\n';
+            for (const QJsonValue &command : action.value(QStringLiteral("commands")).toArray())
+                out << "    " << command.toString() << '\n';
+        }
+    }
+    return exitCode;
+}
+
 int migrationCommand(cluster::MigrationWorkflow::Direction direction, const QStringList &arguments,
                      const GlobalOptions &options, QTextStream &out, QTextStream &err)
 {
@@ -355,6 +382,8 @@ int runClusterCommand(const QString &command, const QStringList &arguments, cons
         return initCommand(arguments, options, out, err);
     if (command == QLatin1String("add-node"))
         return addNodeCommand(arguments, options, out, err);
+    if (command == QLatin1String("prepare"))
+        return prepareCommand(arguments, options, out, err);
     if (command == QLatin1String("pair"))
         return pairCommand(arguments, options, out, err);
     if (command == QLatin1String("migrate"))

@@ -15,6 +15,7 @@ int usage(QTextStream &err)
            "\n"
            "  init NAME [--uid-policy per-node|replicated]   start a cluster file\n"
            "  add-node ID --ssh ADDRESS --mail-root PATH ...   probe a node and add it\n"
+           "  prepare ID [--dry-run]                          Syncthing as the mail user, GUI on loopback, inotify\n"
            "  pair                                            pair every node's Syncthing, share the mail root\n"
            "  migrate [--dry-run]                             convert every Maildir to cur/-only, on every node\n"
            "  revert [--dry-run]                              turn them classic again\n"

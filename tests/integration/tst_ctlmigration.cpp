@@ -160,6 +160,26 @@ private Q_SLOTS:
         QCOMPARE(nodes.size(), 3);
     }
 
+    void prepareFindsASandboxNodeReady()
+    {
+        const CtlRun run = ctl({QStringLiteral("prepare"), QStringLiteral("node1")});
+        QVERIFY2(run.exitCode == 0, run.output.constData());
+        for (const QJsonValue &step : run.report.value(QStringLiteral("steps")).toArray())
+            QCOMPARE(step.toObject().value(QStringLiteral("state")).toString(), QStringLiteral("done"));
+    }
+
+    void prepareGivesTheCommandWhenSyncthingIsNotRunning()
+    {
+        QVERIFY(m_sandbox->stopSyncthing(1));
+        const CtlRun run = ctl({QStringLiteral("prepare"), QStringLiteral("node2")});
+        QVERIFY(m_sandbox->startSyncthing(1));
+        QVERIFY2(run.exitCode == 1, run.output.constData()); // no systemd here: a manual action
+        const QJsonArray actions = run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("manualActions")).toArray();
+        QCOMPARE(actions.size(), 1);
+        QVERIFY(actions[0].toObject().value(QStringLiteral("commands")).toArray()[0].toString().contains(
+            QLatin1String("syncthing serve")));
+    }
+
     void pairCarriesTheMailToEveryNode()
     {
         const CtlRun run = ctl({QStringLiteral("pair")});

@@ -2,6 +2,7 @@
 // Dovecot command lines built from a node's facts, and the terminal progress line.
 
 #include "cluster/dovecotcontrol.h"
+#include "cluster/preparenodeworkflow.h"
 #include "cluster/workflow.h"
 #include "workflowprinter.h"
 
@@ -99,6 +100,13 @@ private Q_SLOTS:
         QCOMPARE(dovecotcontrol::reload(prefix), prefix.reloadCommand);
         QVERIFY(dovecotcontrol::curOnlySnippet(true).contains("\nmaildir_cur_only = yes\n"));
         QVERIFY(dovecotcontrol::curOnlySnippet(false).contains("\nmaildir_cur_only = no\n"));
+    }
+
+    void inotifyTargetKeepsHeadroomAndAFloor()
+    {
+        QCOMPARE(PrepareNodeWorkflow::inotifyWatchTarget(0), qint64(204800));
+        QCOMPARE(PrepareNodeWorkflow::inotifyWatchTarget(90000), qint64(204800));
+        QCOMPARE(PrepareNodeWorkflow::inotifyWatchTarget(300000), qint64(600000));
     }
 
     void progressLineShowsBarCountsAndEta_data()

@@ -1,0 +1,235 @@
+#include "cluster/preparenodeworkflow.h"
+
+#include "cluster/clustersession.h"
+#include "cluster/remotecalls.h"
+#include "remote/agentcall.h"
+#include "remote/agentclient.h"
+#include "remote/shellquote.h"
+#include "remote/sshsession.h"
+
+#include <algorithm>
+
+namespace mm::cluster {
+
+namespace {
+
+constexpr const char *kSysctlFile = "/etc/sysctl.d/60-mailmesh-inotify.conf";
+
+} // namespace
+
+PrepareNodeWorkflow::PrepareNodeWorkflow(ClusterConfig cluster, QString nodeId, bool dryRun, MonitorOptions options,
+                                         QObject *parent)
+    : Workflow(QStringLiteral("prepare"), dryRun, parent)
+    , m_cluster(std::move(cluster))
+    , m_options(std::move(options))
+{
+    if (const NodeConfig *node = m_cluster.node(nodeId))
+        m_node = *node;
+    else
+        m_node.id = nodeId;
+    addStep(QStringLiteral("connect"), tr("Connect and start the agent"), [this] { connectNode(); });
+    addStep(QStringLiteral("probe"), tr("Probe Syncthing and the mail root"), [this] { probe(); });
+    addStep(QStringLiteral("syncthing"), tr("Syncthing runs as the mail user and starts with the system"),
+            [this] { syncthingService(); });
+    addStep(QStringLiteral("gui"), tr("Syncthing's GUI listens on loopback only"), [this] { guiOnLoopback(); });
+    addStep(QStringLiteral("inotify"), tr("inotify watches cover every mail folder"), [this] { inotifyLimits(); });
+}
+
+PrepareNodeWorkflow::~PrepareNodeWorkflow()
+{
+    cleanUp();
+}
+
+qint64 PrepareNodeWorkflow::inotifyWatchTarget(qint64 needed)
+{
+    constexpr qint64 kFloor = 204'800;
+    return std::max(kFloor, needed * 2);
+}
+
+void PrepareNodeWorkflow::cleanUp()
+{
+    m_report.details.insert(QStringLiteral("manualActions"), m_manualActions);
+    if (m_session) {
+        m_session->close();
+        m_session->deleteLater();
+        m_session = nullptr;
+    }
+}
+
+void PrepareNodeWorkflow::addManualAction(const QString &what, const QStringList &commands)
+{
+    m_manualActions.append(QJsonObject{{QStringLiteral("what"), what},
+                                       {QStringLiteral("commands"), QJsonArray::fromStringList(commands)}});
+    m_report.skippedItems = true;
+    m_report.nextAction = tr("Run the commands listed under manual actions on %1, then run prepare again.").arg(m_node.id);
+}
+
+QStringList PrepareNodeWorkflow::asRoot(const QStringList &argv) const
+{
+    if (m_session->ssh(0)->loginUser() == QLatin1String("root"))
+        return argv;
+    return QStringList{QStringLiteral("sudo"), QStringLiteral("-n"), QStringLiteral("--")} + argv;
+}
+
+void PrepareNodeWorkflow::connectNode()
+{
+    if (!m_cluster.node(m_node.id)) {
+        failStep(Error{ErrorCode::NotFound, QStringLiteral("no node \"%1\" in the cluster file").arg(m_node.id).toStdString(), {}},
+                 tr("Add it first with `mailmeshctl add-node %1 ...`.").arg(m_node.id));
+        return;
+    }
+    if (m_node.mailUser.isEmpty() || m_node.syncthing.home.isEmpty()) {
+        failStep(Error{ErrorCode::BadRequest,
+                       QStringLiteral("nodes.%1: mailUser and syncthing.home must be known").arg(m_node.id).toStdString(), {}},
+                 tr("Run add-node again with --mail-user and --syncthing-home."));
+        return;
+    }
+    m_session = new ClusterSession({m_node}, m_options, ClusterSession::Agent, this);
+    connect(m_session, &ClusterSession::ready, this, [this] { completeStep(); });
+    connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
+        failStep(error, tr("Check that the node is up and its host key is pinned (add-node), then run prepare again."));
+    });
+    m_session->open();
+}
+
+void PrepareNodeWorkflow::probe()
+{
+    const QJsonObject params{{QStringLiteral("path"), m_node.mailRoot}, {QStringLiteral("syncthingHome"), m_node.syncthing.home}};
+    whenAgentFinished(m_session->agent(0)->call(QStringLiteral("probe"), params), this,
+                      [this](const Result<QJsonObject> &probe) {
+                          if (!probe) {
+                              failStep(onNode(m_node.id, probe.error()), tr("Check the mail root, then run prepare again."));
+                              return;
+                          }
+                          m_probe = *probe;
+                          completeStep();
+                      });
+}
+
+void PrepareNodeWorkflow::syncthingService()
+{
+    const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
+    if (!syncthing.value(QStringLiteral("found")).toBool()) {
+        addManualAction(tr("install Syncthing"), {QStringLiteral("apt-get install syncthing")});
+        skipStep(tr("Syncthing is not installed"));
+        return;
+    }
+    QStringList users;
+    for (const QJsonValue &value : syncthing.value(QStringLiteral("processes")).toArray()) {
+        const QJsonObject process = value.toObject();
+        const QString home = process.value(QStringLiteral("home")).toString();
+        if (home.isEmpty() || home == m_node.syncthing.home)
+            users << process.value(QStringLiteral("user")).toString();
+    }
+    users.removeDuplicates();
+    if (users.contains(m_node.mailUser)) {
+        completeStep(tr("running as %1").arg(m_node.mailUser));
+        return;
+    }
+    if (!users.isEmpty()) {
+        failStep(Error{ErrorCode::Conflict,
+                       tr("Syncthing for %1 runs as %2, but the mail belongs to %3: the files it writes would belong "
+                          "to the wrong user")
+                           .arg(m_node.syncthing.home, users.join(QStringLiteral(", ")), m_node.mailUser)
+                           .toStdString(),
+                       {}},
+                 tr("Stop that Syncthing (systemctl disable --now syncthing@%1), then run prepare again to start it as %2.")
+                     .arg(users.first(), m_node.mailUser));
+        return;
+    }
+    const QString unit = QStringLiteral("syncthing@%1.service").arg(m_node.mailUser);
+    runNodeCommand(m_session->ssh(0), {QStringLiteral("test"), QStringLiteral("-d"), QStringLiteral("/run/systemd/system")}, {},
+                   this, [this, unit](const Result<remote::SshCommand::Output> &systemd) {
+                       if (!systemd) {
+                           // No systemd: the command to start it at boot, for the admin's init system.
+                           const QString command =
+                               QStringLiteral("runuser -u %1 -- syncthing serve --no-browser --no-restart --home=%2 "
+                                              ">> %2/syncthing.log 2>&1 &")
+                                   .arg(m_node.mailUser, remote::shellQuote(m_node.syncthing.home));
+                           addManualAction(tr("start Syncthing as %1 now and at every boot (no systemd on this node)")
+                                               .arg(m_node.mailUser),
+                                           {command});
+                           skipStep(tr("not running, and no systemd to start it"));
+                           return;
+                       }
+                       if (m_report.dryRun) {
+                           skipStep(tr("would run: systemctl enable --now %1").arg(unit));
+                           return;
+                       }
+                       runNodeCommand(m_session->ssh(0), asRoot({QStringLiteral("systemctl"), QStringLiteral("enable"),
+                                                                 QStringLiteral("--now"), unit}),
+                                      {}, this, [this, unit](const Result<remote::SshCommand::Output> &enabled) {
+                                          if (!enabled) {
+                                              addManualAction(tr("start Syncthing as %1 with the system").arg(m_node.mailUser),
+                                                              {QStringLiteral("systemctl enable --now ") + unit});
+                                              skipStep(QString::fromStdString(enabled.error().describe()));
+                                              return;
+                                          }
+                                          completeStep(tr("enabled and started %1").arg(unit));
+                                      });
+                   });
+}
+
+void PrepareNodeWorkflow::guiOnLoopback()
+{
+    const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
+    if (!syncthing.value(QStringLiteral("configRead")).toBool()) {
+        addManualAction(tr("let Syncthing create its configuration"),
+                        {QStringLiteral("runuser -u %1 -- syncthing generate --home=%2 --no-default-folder")
+                             .arg(m_node.mailUser, remote::shellQuote(m_node.syncthing.home))});
+        skipStep(tr("no config.xml under %1").arg(m_node.syncthing.home));
+        return;
+    }
+    const QString address = syncthing.value(QStringLiteral("guiAddress")).toString();
+    if (syncthing.value(QStringLiteral("guiOnLoopback")).toBool()) {
+        completeStep(address);
+        return;
+    }
+    // Syncthing rewrites its config.xml while it runs: the address is changed through its own
+    // settings (GUI or REST), never by editing the file under it.
+    const QString port = address.section(u':', -1);
+    addManualAction(tr("bind Syncthing's GUI to loopback (it listens on %1)").arg(address),
+                    {QStringLiteral("runuser -u %1 -- syncthing cli --home=%2 config gui raw-address set 127.0.0.1:%3")
+                         .arg(m_node.mailUser, remote::shellQuote(m_node.syncthing.home), port)});
+    skipStep(tr("listens on %1").arg(address));
+}
+
+void PrepareNodeWorkflow::inotifyLimits()
+{
+    const qint64 needed = m_probe.value(QStringLiteral("inventory")).toObject().value(QStringLiteral("inotifyWatchesNeeded")).toInteger();
+    const QJsonValue current = m_probe.value(QStringLiteral("inotify")).toObject().value(QStringLiteral("maxUserWatches"));
+    m_report.details.insert(QStringLiteral("inotifyWatchesNeeded"), needed);
+    m_report.details.insert(QStringLiteral("maxUserWatches"), current);
+    // Syncthing shares the limit with everything else the mail user watches: keep headroom.
+    if (!current.isNull() && current.toInteger() >= needed * 3 / 2) {
+        completeStep(tr("%1 watches allowed, %2 needed").arg(current.toInteger()).arg(needed));
+        return;
+    }
+    const qint64 target = inotifyWatchTarget(needed);
+    const QByteArray content = QStringLiteral("# Written by Mailmesh prepare: Syncthing watches 3 directories per Maildir folder.\n"
+                                              "fs.inotify.max_user_watches = %1\n")
+                                   .arg(target)
+                                   .toUtf8();
+    const QStringList manual{QStringLiteral("echo 'fs.inotify.max_user_watches = %1' > %2").arg(target).arg(QLatin1String(kSysctlFile)),
+                             QStringLiteral("sysctl -p %1").arg(QLatin1String(kSysctlFile))};
+    if (m_report.dryRun) {
+        skipStep(tr("would raise fs.inotify.max_user_watches to %1").arg(target));
+        return;
+    }
+    remote::SshCommand::Options write;
+    write.input = content;
+    runNodeCommand(
+        m_session->ssh(0),
+        asRoot({QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("cat > \"$1\" && sysctl -q -p \"$1\""),
+                QStringLiteral("sh"), QLatin1String(kSysctlFile)}),
+        write, this, [this, target, manual](const Result<remote::SshCommand::Output> &raised) {
+            if (!raised) {
+                addManualAction(tr("raise fs.inotify.max_user_watches to %1 (needs root)").arg(target), manual);
+                skipStep(QString::fromStdString(raised.error().describe()));
+                return;
+            }
+            completeStep(tr("raised to %1 in %2").arg(target).arg(QLatin1String(kSysctlFile)));
+        });
+}
+
+} // namespace mm::cluster

@@ -12,3 +12,4 @@ mailmesh_add_test(tst_workflowreport LIBS mailmesh_cluster
                           ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.cpp
                           ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.h)
 target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/mailmeshctl)
+mailmesh_add_test(tst_statuscheck LIBS mailmesh_cluster)

@@ -1,5 +1,6 @@
 #include "clustercommands.h"
 
+#include "statuscommand.h"
 #include "workflowprinter.h"
 
 #include "cluster/addnodeworkflow.h"
@@ -382,6 +383,8 @@ int runClusterCommand(const QString &command, const QStringList &arguments, cons
         return initCommand(arguments, options, out, err);
     if (command == QLatin1String("add-node"))
         return addNodeCommand(arguments, options, out, err);
+    if (command == QLatin1String("status"))
+        return statusCommand(arguments, options, out, err);
     if (command == QLatin1String("prepare"))
         return prepareCommand(arguments, options, out, err);
     if (command == QLatin1String("pair"))

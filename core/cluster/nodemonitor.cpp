@@ -1,5 +1,6 @@
 #include "cluster/nodemonitor.h"
 
+#include "cluster/dovecotcontrol.h"
 #include "cluster/nodeconnection.h"
 #include "cluster/remotecalls.h"
 #include "remote/agentcall.h"
@@ -72,8 +73,13 @@ void NodeMonitor::stop()
     m_reconnectTimer.stop();
     m_syncTimer.stop();
     m_inventoryTimer.stop();
-    if (m_agent)
+    // The agent goes before the connection it runs over, and for good: stop() may be called
+    // again (by the destructor) after the session is gone.
+    if (m_agent) {
         m_agent->stop();
+        delete m_agent;
+        m_agent = nullptr;
+    }
     if (m_connection)
         m_connection->close();
 }
@@ -139,6 +145,7 @@ void NodeMonitor::onDisconnected(const Error &reason)
     m_tunnelOpen = false;
     m_state.reachability = Reachability::Unreachable;
     m_state.agentVersion.clear();
+    m_state.inventoryTaken = false;
     m_state.syncthingVersion.clear();
     for (PeerSync &peer : m_peers)
         peer.connected = false;
@@ -181,9 +188,12 @@ void NodeMonitor::takeInventory()
     if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)
         return;
     // The inventory walk is left to `scan`, which follows.
-    whenAgentFinished(m_agent->call(QStringLiteral("probe"), {{QStringLiteral("path"), m_node.mailRoot},
-                                                            {QStringLiteral("skipInventory"), true}}),
-                      this,
+    QJsonObject probeParams{{QStringLiteral("path"), m_node.mailRoot}, {QStringLiteral("skipInventory"), true}};
+    if (const QString dovecot = dovecotcontrol::dovecotBinary(m_node.dovecot); !dovecot.isEmpty())
+        probeParams.insert(QStringLiteral("dovecot"), dovecot);
+    if (!m_node.dovecot.configFile.isEmpty())
+        probeParams.insert(QStringLiteral("dovecotConfig"), m_node.dovecot.configFile);
+    whenAgentFinished(m_agent->call(QStringLiteral("probe"), probeParams), this,
                [this](const Result<QJsonObject> &probe) {
                    if (!probe) {
                        setProblem(QStringLiteral("probe"), tr("Probe: %1").arg(describe(probe.error())));
@@ -199,12 +209,19 @@ void NodeMonitor::takeInventory()
 
     // Large scans stream their folders as item frames before the result.
     auto streamed = std::make_shared<QJsonArray>();
+    // The inventory counts as taken once both the scan and the duplicate search answered.
+    auto answersLeft = std::make_shared<int>(2);
+    const auto answered = [this, answersLeft] {
+        if (--*answersLeft == 0)
+            m_state.inventoryTaken = true;
+    };
     remote::AgentCall *scan = m_agent->call(QStringLiteral("scan"), {{QStringLiteral("root"), m_node.mailRoot}});
     connect(scan, &remote::AgentCall::item, this, [streamed](const QJsonObject &item) {
         if (item.contains(QStringLiteral("folder")))
             streamed->append(item.value(QStringLiteral("folder")));
     });
-    whenAgentFinished(scan, this, [this, streamed](const Result<QJsonObject> &report) {
+    whenAgentFinished(scan, this, [this, streamed, answered](const Result<QJsonObject> &report) {
+        answered();
         if (!report) {
             setProblem(QStringLiteral("scan"), tr("Scan: %1").arg(describe(report.error())));
             publish();
@@ -234,7 +251,8 @@ void NodeMonitor::takeInventory()
     });
 
     whenAgentFinished(m_agent->call(QStringLiteral("dupes"), {{QStringLiteral("root"), m_node.mailRoot}}), this,
-               [this](const Result<QJsonObject> &report) {
+               [this, answered](const Result<QJsonObject> &report) {
+                   answered();
                    if (!report) {
                        setProblem(QStringLiteral("dupes"), tr("Duplicate scan: %1").arg(describe(report.error())));
                    } else {

@@ -189,6 +189,35 @@ private Q_SLOTS:
             QCOMPARE(treeOf(m_sandbox->node(i).mailRoot), reference);
     }
 
+    void statusSeesAHealthyCluster()
+    {
+        const CtlRun check = ctl({QStringLiteral("status"), QStringLiteral("--check")});
+        QVERIFY2(check.exitCode == 0, check.output.constData());
+        QVERIFY2(check.output.startsWith("MAILMESH OK - 3/3 nodes reachable, 6/6 peer links in sync"), check.output.constData());
+
+        const CtlRun json = ctl({QStringLiteral("status")});
+        QCOMPARE(json.exitCode, 0);
+        const QJsonObject state = QJsonDocument::fromJson(json.output.split('\n').first()).object();
+        QVERIFY(state.value(QStringLiteral("settled")).toBool());
+        QCOMPARE(state.value(QStringLiteral("nodes")).toArray().size(), 3);
+        for (const QJsonValue &node : state.value(QStringLiteral("nodes")).toArray())
+            QCOMPARE(node.toObject().value(QStringLiteral("health")).toString(), QStringLiteral("ok"));
+        const QJsonArray mailboxes = state.value(QStringLiteral("mailboxes")).toArray();
+        QCOMPARE(mailboxes.size(), 7);
+        for (const QJsonValue &mailbox : mailboxes)
+            QVERIFY(mailbox.toObject().value(QStringLiteral("agrees")).toBool());
+    }
+
+    void statusCheckWarnsWhenANodesSyncthingIsDown()
+    {
+        QVERIFY(m_sandbox->stopSyncthing(2));
+        const CtlRun check = ctl({QStringLiteral("status"), QStringLiteral("--check"), QStringLiteral("--timeout"), QStringLiteral("30")});
+        QVERIFY(m_sandbox->startSyncthing(2));
+        QVERIFY2(check.exitCode == 1 || check.exitCode == 2, check.output.constData());
+        QVERIFY2(check.output.startsWith("MAILMESH WARNING") || check.output.startsWith("MAILMESH CRITICAL"), check.output.constData());
+        QVERIFY2(check.output.contains("node3"), check.output.constData());
+    }
+
     void dryRunChangesNothing()
     {
         QList<QMap<QString, QString>> before;

@@ -1,0 +1,210 @@
+#include "cluster/statuscheck.h"
+
+#include <QJsonArray>
+
+#include <algorithm>
+
+namespace mm::cluster {
+
+namespace {
+
+QString healthName(Health health)
+{
+    switch (health) {
+    case Health::Ok:
+        return QStringLiteral("ok");
+    case Health::Warning:
+        return QStringLiteral("warning");
+    case Health::Error:
+        return QStringLiteral("error");
+    case Health::Unknown:
+        break;
+    }
+    return QStringLiteral("unknown");
+}
+
+QString reachabilityName(Reachability reachability)
+{
+    switch (reachability) {
+    case Reachability::Reachable:
+        return QStringLiteral("reachable");
+    case Reachability::Unreachable:
+        return QStringLiteral("unreachable");
+    case Reachability::Unknown:
+        break;
+    }
+    return QStringLiteral("unknown");
+}
+
+QString hostKeyName(HostKeyState state)
+{
+    switch (state) {
+    case HostKeyState::Pinned:
+        return QStringLiteral("pinned");
+    case HostKeyState::NotAccepted:
+        return QStringLiteral("not-accepted");
+    case HostKeyState::Changed:
+        return QStringLiteral("changed");
+    case HostKeyState::Unknown:
+        break;
+    }
+    return QStringLiteral("unknown");
+}
+
+// Where a value crosses its limits: 2 critical, 1 warning, 0 fine.
+int level(qint64 value, qint64 warn, qint64 crit)
+{
+    if (crit >= 0 && value >= crit)
+        return 2;
+    if (warn >= 0 && value >= warn)
+        return 1;
+    return 0;
+}
+
+} // namespace
+
+bool isSettled(const ClusterState &state)
+{
+    for (const NodeState &node : state.nodes) {
+        if (node.reachability == Reachability::Unreachable || node.hostKey == HostKeyState::Changed)
+            continue;
+        if (node.reachability != Reachability::Reachable || !node.inventoryTaken)
+            return false;
+        const auto folder = std::find_if(state.folders.cbegin(), state.folders.cend(),
+                                         [&node](const FolderState &f) { return f.nodeId == node.id; });
+        const bool syncthingAnswered = !node.syncthingVersion.isEmpty() && folder != state.folders.cend()
+                                       && !folder->state.isEmpty();
+        if (!syncthingAnswered && node.problems.isEmpty())
+            return false;
+    }
+    return true;
+}
+
+StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thresholds, bool settled)
+{
+    int unreachable = 0;
+    int changedKeys = 0;
+    QStringList troubled;
+    for (const NodeState &node : state.nodes) {
+        if (node.reachability == Reachability::Unreachable)
+            ++unreachable;
+        if (node.hostKey == HostKeyState::Changed)
+            ++changedKeys;
+        if (node.health() != Health::Ok)
+            troubled << QStringLiteral("%1 %2").arg(node.id, node.problems.isEmpty() ? healthName(node.health())
+                                                                                    : node.problems.first());
+    }
+    qint64 lag = 0;
+    int peersInSync = 0;
+    for (const PeerSync &peer : state.peers) {
+        lag = std::max(lag, peer.needItems);
+        if (peer.connected && peer.completion >= 100)
+            ++peersInSync;
+    }
+    int conflicts = 0;
+    for (const FolderState &folder : state.folders)
+        conflicts += folder.conflictCopies;
+
+    int code = 0;
+    QStringList reasons;
+    const auto raise = [&code, &reasons](int to, const QString &reason) {
+        if (to == 0)
+            return;
+        code = std::max(code, to);
+        reasons << reason;
+    };
+    raise(level(unreachable, thresholds.warnUnreachable, thresholds.critUnreachable),
+          QStringLiteral("%1 node(s) unreachable").arg(unreachable));
+    raise(changedKeys > 0 ? 2 : 0, QStringLiteral("%1 changed host key(s)").arg(changedKeys));
+    raise(state.uidConflicts > 0 ? 2 : 0, QStringLiteral("%1 UID conflict(s)").arg(state.uidConflicts));
+    raise(level(lag, thresholds.warnLagItems, thresholds.critLagItems), QStringLiteral("%1 item(s) behind").arg(lag));
+    raise(level(conflicts, thresholds.warnConflicts, thresholds.critConflicts),
+          QStringLiteral("%1 conflict copies").arg(conflicts));
+    raise(level(state.duplicateGroups, thresholds.warnDuplicates, thresholds.critDuplicates),
+          QStringLiteral("%1 duplicate group(s)").arg(state.duplicateGroups));
+    // A node in trouble that no threshold above covers (agent down, Syncthing unreachable...).
+    if (code == 0 && !troubled.isEmpty())
+        raise(1, troubled.join(QStringLiteral(", ")));
+    if (!settled) {
+        code = 3;
+        reasons.prepend(QStringLiteral("not every node answered in time"));
+    }
+
+    static const char *const kNames[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+    const QString summary = QStringLiteral("%1/%2 nodes reachable, %3/%4 peer links in sync, %5 duplicate group(s), "
+                                           "%6 UID conflict(s)")
+                                .arg(state.nodes.size() - unreachable)
+                                .arg(state.nodes.size())
+                                .arg(peersInSync)
+                                .arg(state.peers.size())
+                                .arg(state.duplicateGroups)
+                                .arg(state.uidConflicts);
+    const QString perfdata = QStringLiteral("nodes=%1 unreachable=%2 lag=%3 conflicts=%4 duplicates=%5 uidconflicts=%6")
+                                 .arg(state.nodes.size())
+                                 .arg(unreachable)
+                                 .arg(lag)
+                                 .arg(conflicts)
+                                 .arg(state.duplicateGroups)
+                                 .arg(state.uidConflicts);
+    return {code, QStringLiteral("MAILMESH %1 - %2%3 | %4")
+                      .arg(QLatin1String(kNames[code]),
+                           reasons.isEmpty() ? QString() : reasons.join(QStringLiteral("; ")) + QStringLiteral("; "),
+                           summary, perfdata)};
+}
+
+QJsonObject stateToJson(const ClusterState &state)
+{
+    QJsonArray nodes;
+    for (const NodeState &node : state.nodes)
+        nodes.append(QJsonObject{{QStringLiteral("id"), node.id},
+                                 {QStringLiteral("health"), healthName(node.health())},
+                                 {QStringLiteral("reachability"), reachabilityName(node.reachability)},
+                                 {QStringLiteral("hostKey"), hostKeyName(node.hostKey)},
+                                 {QStringLiteral("agentVersion"), node.agentVersion},
+                                 {QStringLiteral("dovecotVersion"), node.dovecotVersion},
+                                 {QStringLiteral("dovecotCurOnlyBuild"), node.dovecotCurOnlyBuild},
+                                 {QStringLiteral("dovecotCurOnlyEnabled"), node.dovecotCurOnlyEnabled},
+                                 {QStringLiteral("syncthingVersion"), node.syncthingVersion},
+                                 {QStringLiteral("lastSeen"), node.lastSeen.toString(Qt::ISODate)},
+                                 {QStringLiteral("problems"), QJsonArray::fromStringList(node.problems)}});
+    QJsonArray peers;
+    for (const PeerSync &peer : state.peers)
+        peers.append(QJsonObject{{QStringLiteral("node"), peer.nodeId},
+                                 {QStringLiteral("peer"), peer.peerId},
+                                 {QStringLiteral("connected"), peer.connected},
+                                 {QStringLiteral("completion"), peer.completion},
+                                 {QStringLiteral("needItems"), peer.needItems},
+                                 {QStringLiteral("needBytes"), peer.needBytes}});
+    QJsonArray folders;
+    for (const FolderState &folder : state.folders)
+        folders.append(QJsonObject{{QStringLiteral("node"), folder.nodeId},
+                                   {QStringLiteral("state"), folder.state},
+                                   {QStringLiteral("needItems"), folder.needItems},
+                                   {QStringLiteral("pullErrors"), folder.pullErrors},
+                                   {QStringLiteral("conflictCopies"), folder.conflictCopies}});
+    QJsonArray mailboxes;
+    const QStringList ids = state.nodeIds();
+    for (const MailboxCounts &mailbox : state.mailboxes) {
+        QJsonObject counts;
+        for (auto it = mailbox.messagesByNode.cbegin(); it != mailbox.messagesByNode.cend(); ++it)
+            counts.insert(it.key(), it.value());
+        mailboxes.append(QJsonObject{{QStringLiteral("mailbox"), mailbox.mailbox},
+                                     {QStringLiteral("messages"), counts},
+                                     {QStringLiteral("agrees"), mailbox.agrees(ids)}});
+    }
+    const ClusterState::Summary summary = state.summary();
+    return QJsonObject{{QStringLiteral("schemaVersion"), 1},
+                       {QStringLiteral("takenAt"), state.takenAt.toString(Qt::ISODateWithMs)},
+                       {QStringLiteral("summary"), QJsonObject{{QStringLiteral("ok"), summary.ok},
+                                                               {QStringLiteral("warnings"), summary.warnings},
+                                                               {QStringLiteral("errors"), summary.errors}}},
+                       {QStringLiteral("nodes"), nodes},
+                       {QStringLiteral("peers"), peers},
+                       {QStringLiteral("folders"), folders},
+                       {QStringLiteral("mailboxes"), mailboxes},
+                       {QStringLiteral("duplicateGroups"), state.duplicateGroups},
+                       {QStringLiteral("uidConflicts"), state.uidConflicts},
+                       {QStringLiteral("classicFolders"), QJsonArray::fromStringList(state.classicFolders)}};
+}
+
+} // namespace mm::cluster

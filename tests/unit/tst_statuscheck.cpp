@@ -1,0 +1,108 @@
+// `status --check`: the Nagios verdict from a snapshot, and when a snapshot counts as settled.
+
+#include "cluster/statuscheck.h"
+
+#include <QTest>
+
+using namespace mm::cluster;
+
+namespace {
+
+ClusterState healthyCluster()
+{
+    ClusterState state;
+    for (const char *id : {"n1", "n2"}) {
+        NodeState node;
+        node.id = QLatin1String(id);
+        node.reachability = Reachability::Reachable;
+        node.hostKey = HostKeyState::Pinned;
+        node.agentVersion = QStringLiteral("0.1.0");
+        node.syncthingVersion = QStringLiteral("v1.19.2");
+        node.inventoryTaken = true;
+        state.nodes << node;
+        state.folders << FolderState{node.id, QStringLiteral("idle"), 0, 0, 0};
+    }
+    state.peers << PeerSync{QStringLiteral("n1"), QStringLiteral("n2"), true, 100, 0, 0}
+                << PeerSync{QStringLiteral("n2"), QStringLiteral("n1"), true, 100, 0, 0};
+    return state;
+}
+
+} // namespace
+
+class TestStatusCheck : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void verdicts_data()
+    {
+        QTest::addColumn<QString>("change");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("healthy") << QString() << 0 << QStringLiteral("MAILMESH OK - 2/2 nodes reachable, 2/2 peer links in sync");
+        QTest::newRow("lag warns") << QStringLiteral("lag150") << 1 << QStringLiteral("150 item(s) behind");
+        QTest::newRow("lag critical") << QStringLiteral("lag5000") << 2 << QStringLiteral("5000 item(s) behind");
+        QTest::newRow("unreachable") << QStringLiteral("down") << 2 << QStringLiteral("1 node(s) unreachable");
+        QTest::newRow("duplicates warn") << QStringLiteral("dupes") << 1 << QStringLiteral("4 duplicate group(s)");
+        QTest::newRow("conflict copies") << QStringLiteral("conflicts") << 2 << QStringLiteral("12 conflict copies");
+        QTest::newRow("uid conflict") << QStringLiteral("uid") << 2 << QStringLiteral("1 UID conflict(s)");
+        QTest::newRow("changed key") << QStringLiteral("key") << 2 << QStringLiteral("1 changed host key(s)");
+        QTest::newRow("agent down") << QStringLiteral("agent") << 1 << QStringLiteral("n2 Agent: gone");
+        QTest::newRow("not settled") << QStringLiteral("unsettled") << 3 << QStringLiteral("MAILMESH UNKNOWN - not every node answered");
+    }
+
+    void verdicts()
+    {
+        QFETCH(QString, change);
+        QFETCH(int, code);
+        QFETCH(QString, mentions);
+        ClusterState state = healthyCluster();
+        bool settled = true;
+        if (change == QLatin1String("lag150"))
+            state.peers[0].needItems = 150;
+        else if (change == QLatin1String("lag5000"))
+            state.peers[1].needItems = 5000;
+        else if (change == QLatin1String("down"))
+            state.nodes[1].reachability = Reachability::Unreachable;
+        else if (change == QLatin1String("dupes"))
+            state.duplicateGroups = 4;
+        else if (change == QLatin1String("conflicts"))
+            state.folders[0].conflictCopies = 12;
+        else if (change == QLatin1String("uid"))
+            state.uidConflicts = 1;
+        else if (change == QLatin1String("key"))
+            state.nodes[0].hostKey = HostKeyState::Changed;
+        else if (change == QLatin1String("agent"))
+            state.nodes[1].problems << QStringLiteral("Agent: gone");
+        else if (change == QLatin1String("unsettled"))
+            settled = false;
+        const StatusVerdict verdict = checkStatus(state, StatusThresholds{}, settled);
+        QCOMPARE(verdict.code, code);
+        QVERIFY2(verdict.line.contains(mentions), qPrintable(verdict.line));
+        QVERIFY(verdict.line.contains(QLatin1String(" | nodes=2 ")));
+    }
+
+    void thresholdsCanBeTurnedOff()
+    {
+        ClusterState state = healthyCluster();
+        state.duplicateGroups = 9;
+        StatusThresholds thresholds;
+        thresholds.warnDuplicates = -1;
+        QCOMPARE(checkStatus(state, thresholds, true).code, 0);
+    }
+
+    void settlesOnceEveryNodeAnsweredOrIsDown()
+    {
+        ClusterState state = healthyCluster();
+        QVERIFY(isSettled(state));
+        state.nodes[0].inventoryTaken = false;
+        QVERIFY(!isSettled(state));
+        state.nodes[0].reachability = Reachability::Unreachable;
+        QVERIFY(isSettled(state));
+        state.nodes[1].reachability = Reachability::Unknown;
+        QVERIFY(!isSettled(state));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStatusCheck)
+#include "tst_statuscheck.moc"

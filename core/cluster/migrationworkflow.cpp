@@ -54,19 +54,16 @@ void addManifestItem(FolderDigests &digests, const QJsonObject &item)
 
 MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction, Options options,
                                      MonitorOptions monitorOptions, QObject *parent)
-    : Workflow(direction == Direction::Migrate ? QStringLiteral("migrate") : QStringLiteral("revert"), options.dryRun,
-               parent)
-    , m_cluster(std::move(cluster))
+    : ClusterWorkflow(direction == Direction::Migrate ? QStringLiteral("migrate") : QStringLiteral("revert"),
+                      options.dryRun, std::move(cluster), std::move(monitorOptions), parent)
     , m_direction(direction)
     , m_options(options)
-    , m_monitorOptions(std::move(monitorOptions))
-    , m_nodeDetails(std::size_t(m_cluster.nodes.size()))
 {
-    for (int i = 0; i < m_cluster.nodes.size(); ++i)
-        m_nodeDetails[std::size_t(i)].insert(QStringLiteral("id"), m_cluster.nodes[i].id);
-    m_pollTimer.setSingleShot(true);
-
-    addStep(QStringLiteral("connect"), tr("Connect to every node"), [this] { connectNodes(); });
+    addStep(QStringLiteral("connect"), tr("Connect to every node"), [this] {
+        connectNodes(ClusterSession::Syncthing | ClusterSession::Agent,
+                     tr("Nothing was changed. Check that the node is up and that `mailmeshctl add-node` settled its "
+                        "host key, then run this command again."));
+    });
     addStep(QStringLiteral("probe"), tr("Check each node's Dovecot"), [this] { probeNodes(); });
     addStep(QStringLiteral("preflight"), tr("Check that every node is in sync"), [this] { preflight(); });
     addStep(QStringLiteral("plan"), migrating() ? tr("Plan the conversion on every node") : tr("Plan the revert on every node"),
@@ -85,39 +82,7 @@ MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction,
     addStep(QStringLiteral("settle"), tr("Wait until every node is in sync"), [this] { settle(); });
 }
 
-MigrationWorkflow::~MigrationWorkflow()
-{
-    cleanUp();
-}
-
-void MigrationWorkflow::cancelRunningWork()
-{
-    for (remote::AgentCall *call : std::as_const(m_runningCalls))
-        call->cancel();
-    if (m_pollTimer.isActive()) {
-        m_pollTimer.stop();
-        failStep(Error{ErrorCode::Cancelled, "cancelled while waiting for sync", {}}, resumeOrRevertAdvice());
-    }
-}
-
-void MigrationWorkflow::cleanUp()
-{
-    m_pollTimer.stop();
-    publishDetails();
-    if (m_session) {
-        m_session->close();
-        m_session->deleteLater();
-        m_session = nullptr;
-    }
-}
-
-void MigrationWorkflow::publishDetails()
-{
-    QJsonArray nodes;
-    for (const QJsonObject &node : m_nodeDetails)
-        nodes.append(node);
-    m_report.details.insert(QStringLiteral("nodes"), nodes);
-}
+MigrationWorkflow::~MigrationWorkflow() = default;
 
 QString MigrationWorkflow::resumeOrRevertAdvice() const
 {
@@ -134,66 +99,6 @@ QString MigrationWorkflow::resumeOrRevertAdvice() const
     return tr("Replication stays paused and delivery and IMAP stay held on every node, and each node keeps its "
               "journal. Fix the cause, then run `%1` to continue where it stopped, or `%2` to go back.")
         .arg(again, back);
-}
-
-void MigrationWorkflow::forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction)
-{
-    auto left = std::make_shared<int>(static_cast<int>(m_cluster.nodes.size()));
-    auto failed = std::make_shared<bool>(false);
-    for (int i = 0; i < m_cluster.nodes.size(); ++i) {
-        perNode(i, [this, i, left, failed, allDone, nextAction](const Status &outcome) {
-            if (*failed || isFinished())
-                return;
-            if (!outcome) {
-                *failed = true;
-                failStep(onNode(m_cluster.nodes[i].id, outcome.error()),
-                         nextAction.isEmpty() ? resumeOrRevertAdvice() : nextAction);
-                return;
-            }
-            if (--*left == 0)
-                allDone();
-        });
-    }
-}
-
-remote::AgentCall *MigrationWorkflow::callAgent(int index, const QString &command, const QJsonObject &params)
-{
-    remote::AgentCall *call = m_session->agent(index)->call(command, params);
-    m_runningCalls.append(call);
-    connect(call, &QObject::destroyed, this, [this, call] { m_runningCalls.removeAll(call); });
-    return call;
-}
-
-QJsonObject MigrationWorkflow::mailParams(int index, bool dryRun) const
-{
-    const NodeConfig &node = m_cluster.nodes[index];
-    QJsonObject params{{QStringLiteral("root"), node.mailRoot}};
-    if (dryRun)
-        params.insert(QStringLiteral("dryRun"), true);
-    if (!node.stateDir.isEmpty())
-        params.insert(QStringLiteral("stateDir"), node.stateDir);
-    return params;
-}
-
-void MigrationWorkflow::connectNodes()
-{
-    if (m_cluster.nodes.isEmpty()) {
-        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
-                 tr("Add nodes with `mailmeshctl add-node` first."));
-        return;
-    }
-    m_session = new ClusterSession(m_cluster.nodes, m_monitorOptions, ClusterSession::Syncthing | ClusterSession::Agent,
-                                   this);
-    connect(m_session, &ClusterSession::nodeOpened, this, [this](int index) {
-        reportProgress({{}, m_cluster.nodes[index].id, 1, 1, -1, tr("connected")});
-    });
-    connect(m_session, &ClusterSession::ready, this,
-            [this] { completeStep(tr("%n node(s) reachable, agent running", nullptr, m_session->size())); });
-    connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
-        failStep(error, tr("Nothing was changed. Check that the node is up and that `mailmeshctl add-node` settled its "
-                           "host key, then run this command again."));
-    });
-    m_session->open();
 }
 
 void MigrationWorkflow::probeNodes()
@@ -242,7 +147,7 @@ void MigrationWorkflow::probeNodes()
             completeStep(stock->isEmpty() ? tr("every Dovecot found is the cur/-only build")
                                           : tr("stock Dovecot on %1 (allowed)").arg(stock->join(QStringLiteral(", "))));
         },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::preflight()
@@ -284,7 +189,7 @@ void MigrationWorkflow::preflight()
                 return;
             }
             waitUntilInSync(
-                m_options.preflightTimeoutMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
+                m_options.preflightTimeoutMs, m_options.pollMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
                 [this](const QStringList &lagging) {
                     failStep(Error{ErrorCode::Conflict,
                                    tr("the nodes are not in sync: %1").arg(lagging.join(QStringLiteral(", "))).toStdString(),
@@ -293,37 +198,7 @@ void MigrationWorkflow::preflight()
                                 "Wait until Syncthing shows every node in sync, then run this command again."));
                 });
         },
-        {});
-}
-
-void MigrationWorkflow::waitUntilInSync(int timeoutMs, std::function<void()> inSync,
-                                        std::function<void(const QStringList &)> timedOut)
-{
-    m_waiting.start();
-    auto round = std::make_shared<std::function<void()>>();
-    *round = [this, timeoutMs, inSync, timedOut, round] {
-        std::vector<remote::SyncthingClient *> clients;
-        for (int i = 0; i < m_session->size(); ++i)
-            clients.push_back(m_session->syncthing(i));
-        checkClusterInSync(m_cluster.nodes, clients, m_cluster.folderId, this,
-                           [this, timeoutMs, inSync, timedOut, round](const QStringList &lagging) {
-                               if (isFinished())
-                                   return;
-                               if (lagging.isEmpty()) {
-                                   inSync();
-                                   return;
-                               }
-                               if (m_waiting.elapsed() > timeoutMs) {
-                                   timedOut(lagging);
-                                   return;
-                               }
-                               reportProgress({{}, {}, 0, 0, -1, tr("waiting: %1").arg(lagging.join(QStringLiteral(", ")))});
-                               m_pollTimer.disconnect();
-                               connect(&m_pollTimer, &QTimer::timeout, this, [round] { (*round)(); });
-                               m_pollTimer.start(m_options.pollMs);
-                           });
-    };
-    (*round)();
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::plan()
@@ -367,7 +242,7 @@ void MigrationWorkflow::plan()
             summary->sort();
             completeStep(summary->join(QStringLiteral("; ")));
         },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::freeze()
@@ -387,7 +262,7 @@ void MigrationWorkflow::freeze()
             m_continuingFrozenRun = true;
             completeStep(tr("replication paused on every node, hold commands run"));
         },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::convert()
@@ -430,7 +305,7 @@ void MigrationWorkflow::convert()
         },
         [this] { completeStep(m_report.skippedItems ? tr("done; some folders were skipped, see each node's problems")
                                                      : tr("done on every node")); },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::switchDovecot()
@@ -497,7 +372,7 @@ void MigrationWorkflow::switchDovecot()
                 detail += tr("; not the patched build, left alone: %1").arg(untouched->join(QStringLiteral(", ")));
             completeStep(detail);
         },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::verify()
@@ -575,7 +450,7 @@ void MigrationWorkflow::verify()
                              .arg(reference.digestByFolder.size())
                              .arg(m_cluster.nodes.size()));
         },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::resume()
@@ -595,13 +470,13 @@ void MigrationWorkflow::resume()
             m_continuingFrozenRun = false;
             completeStep(tr("replication resumed, resume commands run on every node"));
         },
-        {});
+        resumeOrRevertAdvice());
 }
 
 void MigrationWorkflow::settle()
 {
     waitUntilInSync(
-        m_options.settleTimeoutMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
+        m_options.settleTimeoutMs, m_options.pollMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
         [this](const QStringList &lagging) {
             failStep(Error{ErrorCode::Timeout,
                            tr("after resuming, the nodes did not reach sync in time: %1")

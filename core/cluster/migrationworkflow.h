@@ -2,7 +2,7 @@
 
 #include "cluster/clusterconfig.h"
 #include "cluster/monitoroptions.h"
-#include "cluster/workflow.h"
+#include "cluster/clusterworkflow.h"
 
 #include <QElapsedTimer>
 #include <QJsonObject>
@@ -31,7 +31,7 @@ class ClusterSession;
 // and resume (FIELD-NOTES.md, cut-over order); revert runs the same way with the setting
 // switched off before the Maildirs turn classic again. A failure stops the workflow with the
 // nodes still frozen and the journals kept; running it again continues where it stopped.
-class MigrationWorkflow : public Workflow
+class MigrationWorkflow : public ClusterWorkflow
 {
     Q_OBJECT
 
@@ -57,15 +57,7 @@ public:
                       QObject *parent = nullptr);
     ~MigrationWorkflow() override;
 
-    // The cluster with what this run learnt (Dovecot facts, the cur/-only setting).
-    const ClusterConfig &cluster() const { return m_cluster; }
-
-protected:
-    void cancelRunningWork() override;
-    void cleanUp() override;
-
 private:
-    void connectNodes();
     void probeNodes();
     void preflight();
     void plan();
@@ -76,27 +68,11 @@ private:
     void resume();
     void settle();
 
-    // Runs `perNode(index, done)` on every node at once; the step's outcome is the first error,
-    // or success once every node called done({}).
-    using NodeTask = std::function<void(int index, std::function<void(const Status &)> done)>;
-    void forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction);
-    remote::AgentCall *callAgent(int index, const QString &command, const QJsonObject &params);
-    QJsonObject mailParams(int index, bool dryRun) const;
-    void waitUntilInSync(int timeoutMs, std::function<void()> inSync, std::function<void(const QStringList &)> timedOut);
-    QJsonObject &nodeDetails(int index) { return m_nodeDetails[std::size_t(index)]; }
-    void publishDetails();
     QString resumeOrRevertAdvice() const;
     bool migrating() const { return m_direction == Direction::Migrate; }
 
-    ClusterConfig m_cluster;
     Direction m_direction;
     Options m_options;
-    MonitorOptions m_monitorOptions;
-    ClusterSession *m_session = nullptr;
-    QList<remote::AgentCall *> m_runningCalls;
-    QTimer m_pollTimer;
-    QElapsedTimer m_waiting;
-    std::vector<QJsonObject> m_nodeDetails; // per node, in cluster order: report.details.nodes
     bool m_continuingFrozenRun = false;
 };
 

@@ -1,0 +1,146 @@
+#include "cluster/clusterworkflow.h"
+
+#include "cluster/syncround.h"
+#include "remote/agentcall.h"
+#include "remote/agentclient.h"
+
+#include <QJsonArray>
+
+#include <memory>
+
+namespace mm::cluster {
+
+ClusterWorkflow::ClusterWorkflow(QString name, bool dryRun, ClusterConfig cluster, MonitorOptions monitorOptions,
+                                 QObject *parent)
+    : Workflow(std::move(name), dryRun, parent)
+    , m_cluster(std::move(cluster))
+    , m_monitorOptions(std::move(monitorOptions))
+    , m_nodeDetails(std::size_t(m_cluster.nodes.size()))
+{
+    for (int i = 0; i < m_cluster.nodes.size(); ++i)
+        m_nodeDetails[std::size_t(i)].insert(QStringLiteral("id"), m_cluster.nodes[i].id);
+    m_pollTimer.setSingleShot(true);
+}
+
+ClusterWorkflow::~ClusterWorkflow()
+{
+    ClusterWorkflow::cleanUp();
+}
+
+void ClusterWorkflow::cancelRunningWork()
+{
+    for (remote::AgentCall *call : std::as_const(m_runningCalls))
+        call->cancel();
+    if (m_pollTimer.isActive()) {
+        m_pollTimer.stop();
+        failStep(Error{ErrorCode::Cancelled, "cancelled while waiting for sync", {}},
+                 tr("Run %1 again to continue.").arg(m_report.workflow));
+    }
+}
+
+void ClusterWorkflow::cleanUp()
+{
+    m_pollTimer.stop();
+    publishDetails();
+    if (m_session) {
+        m_session->close();
+        m_session->deleteLater();
+        m_session = nullptr;
+    }
+}
+
+void ClusterWorkflow::publishDetails()
+{
+    QJsonArray nodes;
+    for (const QJsonObject &node : m_nodeDetails)
+        nodes.append(node);
+    m_report.details.insert(QStringLiteral("nodes"), nodes);
+}
+
+void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &nextAction)
+{
+    if (m_cluster.nodes.isEmpty()) {
+        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
+                 tr("Add nodes with `mailmeshctl add-node` first."));
+        return;
+    }
+    m_session = new ClusterSession(m_cluster.nodes, m_monitorOptions, parts, this);
+    connect(m_session, &ClusterSession::nodeOpened, this, [this](int index) {
+        reportProgress({{}, m_cluster.nodes[index].id, 1, 1, -1, tr("connected")});
+    });
+    connect(m_session, &ClusterSession::ready, this,
+            [this] { completeStep(tr("%n node(s) reachable, agent running", nullptr, m_session->size())); });
+    connect(m_session, &ClusterSession::failed, this,
+            [this, nextAction](const QString &, const Error &error) { failStep(error, nextAction); });
+    m_session->open();
+}
+
+void ClusterWorkflow::forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction)
+{
+    auto left = std::make_shared<int>(static_cast<int>(m_cluster.nodes.size()));
+    auto failed = std::make_shared<bool>(false);
+    for (int i = 0; i < m_cluster.nodes.size(); ++i) {
+        perNode(i, [this, i, left, failed, allDone, nextAction](const Status &outcome) {
+            if (*failed || isFinished())
+                return;
+            if (!outcome) {
+                *failed = true;
+                failStep(onNode(m_cluster.nodes[i].id, outcome.error()), nextAction);
+                return;
+            }
+            if (--*left == 0)
+                allDone();
+        });
+    }
+}
+
+remote::AgentCall *ClusterWorkflow::callAgent(int index, const QString &command, const QJsonObject &params)
+{
+    remote::AgentCall *call = m_session->agent(index)->call(command, params);
+    m_runningCalls.append(call);
+    connect(call, &QObject::destroyed, this, [this, call] { m_runningCalls.removeAll(call); });
+    return call;
+}
+
+QJsonObject ClusterWorkflow::mailParams(int index, bool dryRun) const
+{
+    const NodeConfig &node = m_cluster.nodes[index];
+    QJsonObject params{{QStringLiteral("root"), node.mailRoot}};
+    if (dryRun)
+        params.insert(QStringLiteral("dryRun"), true);
+    if (!node.stateDir.isEmpty())
+        params.insert(QStringLiteral("stateDir"), node.stateDir);
+    return params;
+}
+
+void ClusterWorkflow::waitUntilInSync(int timeoutMs, int pollMs, std::function<void()> inSync,
+                                      std::function<void(const QStringList &)> timedOut)
+{
+    m_waiting.start();
+    auto round = std::make_shared<std::function<void()>>();
+    *round = [this, timeoutMs, pollMs, inSync, timedOut, round] {
+        std::vector<remote::SyncthingClient *> clients;
+        for (int i = 0; i < m_session->size(); ++i)
+            clients.push_back(m_session->syncthing(i));
+        checkClusterInSync(m_cluster.nodes, clients, m_cluster.folderId, this,
+                           [this, timeoutMs, pollMs, inSync, timedOut, round](const QStringList &lagging) {
+                               if (isFinished())
+                                   return;
+                               if (lagging.isEmpty()) {
+                                   inSync();
+                                   return;
+                               }
+                               if (m_waiting.elapsed() > timeoutMs) {
+                                   timedOut(lagging);
+                                   return;
+                               }
+                               reportProgress({{}, {}, 0, 0, -1, tr("waiting: %1").arg(lagging.join(QStringLiteral(", ")))});
+                               m_pollTimer.disconnect();
+                               connect(&m_pollTimer, &QTimer::timeout, this, [round] { (*round)(); });
+                               m_pollTimer.start(pollMs);
+                           });
+    };
+    (*round)();
+}
+
+} // namespace mm::cluster

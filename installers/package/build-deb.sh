@@ -16,9 +16,10 @@ outdir=${1:-$build_dir}
 # Debian's CPPFLAGS (fortify) go with the C and C++ flags; LDFLAGS add relro and now.
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all # adds bindnow to the defaults
 flags() { (cd "$here" && dpkg-buildflags --get "$1"); }
-export CFLAGS="$(flags CPPFLAGS) $(flags CFLAGS)"
-export CXXFLAGS="$(flags CPPFLAGS) $(flags CXXFLAGS)"
-export LDFLAGS="$(flags LDFLAGS)"
+CFLAGS="$(flags CPPFLAGS) $(flags CFLAGS)"
+CXXFLAGS="$(flags CPPFLAGS) $(flags CXXFLAGS)"
+LDFLAGS=$(flags LDFLAGS)
+export CFLAGS CXXFLAGS LDFLAGS
 
 cmake -S "$here" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMAILMESH_BUILD_TESTS=OFF -DMAILMESH_WERROR=ON

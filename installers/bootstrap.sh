@@ -17,6 +17,7 @@ packages=(
   openssh-client openssh-server syncthing dovecot-core dovecot-imapd
   clang-14 libclang-rt-14-dev
   procps psmisc
+  librsvg2-bin desktop-file-utils appstream debootstrap
 )
 
 as_root() {

@@ -5,11 +5,42 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QMessageBox>
 #include <QNetworkAccessManager>
 #include <QStatusBar>
+#include <QTextStream>
+#include <QTimer>
+#include <QWindow>
 
 #include <memory>
+
+namespace {
+
+// --self-check, for the package test: the installed app starts, gets its main window on screen
+// with the current platform plugin and finds the agent it would deploy. Opens no cluster.
+int selfCheck(QWidget &window)
+{
+    QElapsedTimer waited;
+    waited.start();
+    QTimer poll;
+    QObject::connect(&poll, &QTimer::timeout, &window, [&] {
+        const bool shown = window.windowHandle() && window.windowHandle()->isExposed();
+        if (!shown && waited.elapsed() < 10000)
+            return;
+        poll.stop();
+        const QString agent = mm::cluster::locateAgentBinary();
+        QTextStream out(stdout);
+        out << "window: " << (shown ? "shown" : "NOT shown") << " on "
+            << QGuiApplication::platformName() << " (" << window.width() << 'x' << window.height()
+            << ")\nagent: " << (agent.isEmpty() ? QStringLiteral("NOT found") : agent) << '\n';
+        QApplication::exit(shown && !agent.isEmpty() ? 0 : 1);
+    });
+    poll.start(20);
+    return QApplication::exec();
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
@@ -26,12 +57,19 @@ int main(int argc, char **argv)
     const QCommandLineOption demoOption(QStringLiteral("demo"),
                                         QStringLiteral("Open the app on a local three-node demo cluster."));
     parser.addOption(demoOption);
+    const QCommandLineOption selfCheckOption(
+        QStringLiteral("self-check"),
+        QStringLiteral("Show the main window, print it and the mailmesh-agent this installation "
+                       "deploys, and quit: exit 0 when both are there."));
+    parser.addOption(selfCheckOption);
     parser.addPositionalArgument(QStringLiteral("cluster-file"), QStringLiteral("A cluster file to open."),
                                  QStringLiteral("[cluster-file]"));
     parser.process(app);
 
     mm::ui::MainWindow window;
     window.show();
+    if (parser.isSet(selfCheckOption))
+        return selfCheck(window);
 
     if (parser.isSet(demoOption)) {
         auto *demo = new mm::app::DemoCluster(&app);

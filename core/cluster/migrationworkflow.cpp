@@ -475,6 +475,17 @@ void MigrationWorkflow::resume()
 
 void MigrationWorkflow::settle()
 {
+    // Each node's converted tree is a local change that Syncthing sees only after its watcher
+    // delay; scanning first means "in sync" covers the conversion, not the state before it.
+    forEachNode(
+        [this](int index, std::function<void(const Status &)> done) {
+            m_session->syncthing(index)->scan(m_cluster.folderId, {}, this, [done](const Result<void> &scanned) { done(scanned); });
+        },
+        [this] { waitForReplicas(); }, resumeOrRevertAdvice());
+}
+
+void MigrationWorkflow::waitForReplicas()
+{
     waitUntilInSync(
         m_options.settleTimeoutMs, m_options.pollMs, [this] { completeStep(tr("every node connected, idle and at 100%")); },
         [this](const QStringList &lagging) {

@@ -67,6 +67,7 @@ private:
     void verify();
     void resume();
     void settle();
+    void waitForReplicas();
 
     QString resumeOrRevertAdvice() const;
     bool migrating() const { return m_direction == Direction::Migrate; }

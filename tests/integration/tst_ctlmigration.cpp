@@ -342,6 +342,54 @@ private Q_SLOTS:
             QCOMPARE(messagesOf(m_sandbox->node(i).mailRoot), messagesOf(m_sandbox->node(0).mailRoot));
     }
 
+    void duplicatesAreFoundSettledOnOneNodeAndRestored()
+    {
+        // One message under two names (flag divergence), planted on node 1 and replicated.
+        const QString cur = QStringLiteral("/example.org/bob/Maildir/cur/");
+        const QString original = cur + QStringLiteral("1700001001.M1P2.mx:2,S");
+        const QString variant = cur + QStringLiteral("1700001001.M1P2.mx:2,RS");
+        const auto planted = m_sandbox->runOnNode(0, QStringLiteral("cp -p '%1%2' '%1%3'")
+                                                          .arg(m_sandbox->node(0).mailRoot, original, variant));
+        QVERIFY(planted && planted->exitCode == 0);
+        for (int i = 1; i < 3; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(m_sandbox->node(i).mailRoot + variant), 60000);
+
+        const CtlRun dupes = ctl({QStringLiteral("dupes")});
+        QVERIFY2(dupes.exitCode == 0, dupes.output.constData());
+        const QJsonObject details = dupes.report.value(QStringLiteral("details")).toObject();
+        const QJsonArray groups = details.value(QStringLiteral("groups")).toArray();
+        QCOMPARE(groups.size(), 1);
+        const QJsonObject group = groups[0].toObject();
+        QCOMPARE(group.value(QStringLiteral("kind")).toString(), QStringLiteral("flag-divergence"));
+        QCOMPARE(group.value(QStringLiteral("presentOn")).toArray().size(), 3);
+        QVERIFY(details.value(QStringLiteral("diff")).toObject().value(QStringLiteral("uidConflicts")).toArray().isEmpty());
+
+        const CtlRun dryRun = ctl({QStringLiteral("dedupe"), QStringLiteral("--dry-run")});
+        QVERIFY2(dryRun.exitCode == 0, dryRun.output.constData());
+        QVERIFY(QFileInfo::exists(m_sandbox->node(0).mailRoot + original));
+
+        const CtlRun dedupe = ctl({QStringLiteral("dedupe")});
+        QVERIFY2(dedupe.exitCode == 0, qPrintable(stepsOf(dedupe)));
+        QCOMPARE(dedupe.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("resolver")).toString(),
+                 QStringLiteral("node1"));
+        for (int i = 0; i < 3; ++i) {
+            QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(m_sandbox->node(i).mailRoot + original), 60000);
+            QVERIFY(QFileInfo::exists(m_sandbox->node(i).mailRoot + variant));
+        }
+
+        const CtlRun listed = ctl({QStringLiteral("quarantine"), QStringLiteral("list")});
+        QVERIFY2(listed.exitCode == 0, listed.output.constData());
+        const QJsonArray nodes = listed.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("nodes")).toArray();
+        QCOMPARE(nodes[0].toObject().value(QStringLiteral("result")).toObject().value(QStringLiteral("count")).toInt(), 1);
+        QCOMPARE(nodes[1].toObject().value(QStringLiteral("result")).toObject().value(QStringLiteral("count")).toInt(), 0);
+
+        const CtlRun restored = ctl({QStringLiteral("quarantine"), QStringLiteral("restore"), QStringLiteral("--node"),
+                                     QStringLiteral("node1"), QStringLiteral("--all")});
+        QVERIFY2(restored.exitCode == 0, restored.output.constData());
+        for (int i = 0; i < 3; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(m_sandbox->node(i).mailRoot + original), 60000);
+    }
+
 private:
     CtlRun ctl(const QStringList &arguments)
     {
@@ -369,6 +417,20 @@ private:
                 run.report = object;
         }
         return run;
+    }
+
+    // "id: state detail" per step and the error: what a failed workflow says, in one line each.
+    static QString stepsOf(const CtlRun &run)
+    {
+        QStringList lines;
+        for (const QJsonValue &value : run.report.value(QStringLiteral("steps")).toArray()) {
+            const QJsonObject step = value.toObject();
+            lines << QStringLiteral("%1: %2 %3").arg(step.value(QStringLiteral("id")).toString(),
+                                                   step.value(QStringLiteral("state")).toString(),
+                                                   step.value(QStringLiteral("detail")).toString());
+        }
+        lines << run.report.value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString();
+        return lines.join(u'\n');
     }
 
     QStringList addNodeArguments(int index, const QString &acceptedKey) const

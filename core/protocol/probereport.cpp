@@ -276,7 +276,11 @@ void from_json(const nlohmann::json &json, ProbeReport &report)
         readSyncthing(*syncthing, report.syncthing);
     if (const auto inventory = json.find("inventory");
         inventory != json.end() && inventory->is_object())
-        report.inventory = inventory->get<ProbeReport::Inventory>();
+    {
+        ProbeReport::Inventory value;
+        from_json(*inventory, value); // called by name: clang's ADL does not see this file's helpers
+        report.inventory = value;
+    }
     if (const auto warnings = json.find("warnings"); warnings != json.end() && warnings->is_array())
         for (const auto &warning : *warnings)
             if (warning.is_string())

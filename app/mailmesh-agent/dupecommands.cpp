@@ -313,9 +313,27 @@ Result<nlohmann::json> runManifest(const nlohmann::json &params,
             cacheProblem = state ? "state dir cannot be created: content hashes are not cached"
                                  : state.error().message + ": content hashes are not cached";
     }
+    auto digestsOnly = protocol::optionalBool(params, "digestsOnly", false);
+    if (!digestsOnly)
+        return tl::unexpected(digestsOnly.error());
+    // `folders`: only these folders in full, so a monitor fetches details where digests differ.
+    std::optional<std::set<std::string>> wanted;
+    if (params.contains("folders")) {
+        auto folders = protocol::requirePathList(params, "folders");
+        if (!folders)
+            return tl::unexpected(folders.error());
+        wanted.emplace(folders->begin(), folders->end());
+    }
     auto summary = maildir::ManifestBuilder::build(
         *root, cacheDir,
-        [&](const maildir::ManifestFolder &folder) { items.emit(nlohmann::json(folder)); },
+        [&](const maildir::ManifestFolder &folder) {
+            if (wanted && !wanted->count(folder.folder))
+                return;
+            if (*digestsOnly)
+                items.emit(nlohmann::json(maildir::ManifestDigest::of(folder)));
+            else
+                items.emit(nlohmann::json(folder));
+        },
         progress);
     if (!summary)
         return tl::unexpected(summary.error());
@@ -464,7 +482,10 @@ std::vector<protocol::Command> dupeCommands()
         "one frame per folder: messages with content hashes, uidlist, keywords, digest";
     manifest.arguments = {{"root", ValueKind::Path}};
     manifest.options = {
-        {"--no-cache", "noCache", ValueKind::Flag, "hash every message, use no cache"}, state};
+        {"--no-cache", "noCache", ValueKind::Flag, "hash every message, use no cache"},
+        {"--digests-only", "digestsOnly", ValueKind::Flag,
+         "one small item per folder: digest, message count, uidvalidity"},
+        state};
     manifest.run = runManifest;
     manifest.formatText = formatManifest;
     commands.push_back(std::move(manifest));

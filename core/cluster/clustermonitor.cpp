@@ -1,5 +1,6 @@
 #include "cluster/clustermonitor.h"
 
+#include "cluster/crossnodecheck.h"
 #include "cluster/nodemonitor.h"
 
 #include <QMap>
@@ -10,7 +11,17 @@ ClusterMonitor::ClusterMonitor(ClusterConfig cluster, MonitorOptions options, QO
     : QObject(parent)
     , m_cluster(std::move(cluster))
     , m_snapshot(std::make_shared<ClusterState>())
+    , m_crossNodeCheck(new CrossNodeCheck(this))
 {
+    // The cross-node comparison runs as often as the inventory, and first as soon as every
+    // reachable node has taken its first inventory.
+    m_crossNodeTimer.setInterval(options.inventoryPollMs);
+    connect(&m_crossNodeTimer, &QTimer::timeout, this, &ClusterMonitor::startCrossNodeCheck);
+    connect(m_crossNodeCheck, &CrossNodeCheck::finished, this, [this](const QStringList &uidConflicts) {
+        m_uidConflicts = uidConflicts;
+        m_crossNodeChecked = true;
+        rebuildSnapshot();
+    });
     m_coalesce.setSingleShot(true);
     m_coalesce.setInterval(100);
     connect(&m_coalesce, &QTimer::timeout, this, &ClusterMonitor::rebuildSnapshot);
@@ -31,10 +42,17 @@ void ClusterMonitor::start()
 {
     for (NodeMonitor *node : m_nodes)
         node->start();
+    m_crossNodeTimer.start();
+}
+
+void ClusterMonitor::startCrossNodeCheck()
+{
+    m_crossNodeCheck->run(m_nodes);
 }
 
 void ClusterMonitor::stop()
 {
+    m_crossNodeTimer.stop();
     for (NodeMonitor *node : m_nodes)
         node->stop();
 }
@@ -59,6 +77,17 @@ void ClusterMonitor::rebuildSnapshot()
         state->classicFolders << node->classicFolders();
     }
     state->mailboxes = mailboxes.values();
+    state->uidConflicts = static_cast<int>(m_uidConflicts.size());
+    state->uidConflictDetails = m_uidConflicts;
+    state->crossNodeChecked = m_crossNodeChecked;
+    if (!m_crossNodeChecked && !m_crossNodeCheck->isRunning()) {
+        bool inventoried = true;
+        for (const NodeState &node : state->nodes)
+            if (node.reachability != Reachability::Unreachable && !node.inventoryTaken)
+                inventoried = false;
+        if (inventoried)
+            QTimer::singleShot(0, this, &ClusterMonitor::startCrossNodeCheck);
+    }
     m_snapshot = std::move(state);
     Q_EMIT snapshotChanged(m_snapshot);
 }

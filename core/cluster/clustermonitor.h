@@ -11,6 +11,7 @@
 
 namespace mm::cluster {
 
+class CrossNodeCheck;
 class NodeMonitor;
 
 // Keeps a live picture of the whole cluster: one NodeMonitor per node, merged into an
@@ -35,11 +36,16 @@ Q_SIGNALS:
 
 private:
     void rebuildSnapshot();
+    void startCrossNodeCheck();
 
     ClusterConfig m_cluster;
     std::vector<NodeMonitor *> m_nodes;
     QTimer m_coalesce;
     ClusterSnapshot m_snapshot;
+    CrossNodeCheck *m_crossNodeCheck;
+    QTimer m_crossNodeTimer;
+    QStringList m_uidConflicts;
+    bool m_crossNodeChecked = false;
 };
 
 } // namespace mm::cluster

@@ -87,6 +87,8 @@ struct ClusterState
     QList<MailboxCounts> mailboxes;
     int duplicateGroups = 0;
     int uidConflicts = 0;
+    QStringList uidConflictDetails; // "folder: UID 7 is A on node1, B on node2"
+    bool crossNodeChecked = false;  // a cross-node comparison (UID conflicts) has completed
     QStringList classicFolders; // "node:path" of folders with a real new/ after migration
 
     QStringList nodeIds() const;

@@ -183,6 +183,35 @@ void NodeMonitor::startAgent()
     m_agent->start();
 }
 
+bool NodeMonitor::agentReady() const
+{
+    return m_agent && m_agent->state() == remote::AgentClient::State::Ready;
+}
+
+void NodeMonitor::fetchManifest(const QJsonObject &params, QObject *context,
+                                std::function<void(const Result<QList<QJsonObject>> &)> done)
+{
+    if (!agentReady()) {
+        QTimer::singleShot(0, context, [done = std::move(done), id = m_node.id] {
+            done(fail(ErrorCode::Unreachable, QStringLiteral("%1: agent not running").arg(id).toStdString()));
+        });
+        return;
+    }
+    QJsonObject request = params;
+    request.insert(QStringLiteral("root"), m_node.mailRoot);
+    if (!m_node.stateDir.isEmpty())
+        request.insert(QStringLiteral("stateDir"), m_node.stateDir);
+    auto items = std::make_shared<QList<QJsonObject>>();
+    remote::AgentCall *call = m_agent->call(QStringLiteral("manifest"), request);
+    connect(call, &remote::AgentCall::item, context, [items](const QJsonObject &item) { items->append(item); });
+    whenAgentFinished(call, context, [items, done = std::move(done)](const Result<QJsonObject> &summary) {
+        if (!summary)
+            done(fail(summary.error()));
+        else
+            done(*items);
+    });
+}
+
 void NodeMonitor::takeInventory()
 {
     if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)

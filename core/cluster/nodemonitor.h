@@ -5,9 +5,12 @@
 #include "cluster/monitoroptions.h"
 #include "common/result.h"
 
+#include <QJsonObject>
 #include <QMap>
 #include <QObject>
 #include <QTimer>
+
+#include <functional>
 
 namespace mm::remote {
 class AgentClient;
@@ -39,6 +42,12 @@ public:
     const QMap<QString, qint64> &mailboxCounts() const { return m_mailboxCounts; }
     int duplicateGroups() const { return m_duplicateGroups; }
     const QStringList &classicFolders() const { return m_classicFolders; }
+
+    bool agentReady() const;
+    // The agent's `manifest` of the mail root (params added to root and state dir), its folder
+    // items collected; fails at once when the agent is not ready.
+    void fetchManifest(const QJsonObject &params, QObject *context,
+                       std::function<void(const Result<QList<QJsonObject>> &)> done);
 
 Q_SIGNALS:
     void changed();

@@ -65,6 +65,8 @@ int level(qint64 value, qint64 warn, qint64 crit)
 
 bool isSettled(const ClusterState &state)
 {
+    if (!state.crossNodeChecked)
+        return false;
     for (const NodeState &node : state.nodes) {
         if (node.reachability == Reachability::Unreachable || node.hostKey == HostKeyState::Changed)
             continue;
@@ -116,7 +118,10 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
     raise(level(unreachable, thresholds.warnUnreachable, thresholds.critUnreachable),
           QStringLiteral("%1 node(s) unreachable").arg(unreachable));
     raise(changedKeys > 0 ? 2 : 0, QStringLiteral("%1 changed host key(s)").arg(changedKeys));
-    raise(state.uidConflicts > 0 ? 2 : 0, QStringLiteral("%1 UID conflict(s)").arg(state.uidConflicts));
+    raise(state.uidConflicts > 0 ? 2 : 0,
+          QStringLiteral("%1 UID conflict(s)%2")
+              .arg(state.uidConflicts)
+              .arg(state.uidConflictDetails.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(state.uidConflictDetails.first())));
     raise(level(lag, thresholds.warnLagItems, thresholds.critLagItems), QStringLiteral("%1 item(s) behind").arg(lag));
     raise(level(conflicts, thresholds.warnConflicts, thresholds.critConflicts),
           QStringLiteral("%1 conflict copies").arg(conflicts));
@@ -204,6 +209,7 @@ QJsonObject stateToJson(const ClusterState &state)
                        {QStringLiteral("mailboxes"), mailboxes},
                        {QStringLiteral("duplicateGroups"), state.duplicateGroups},
                        {QStringLiteral("uidConflicts"), state.uidConflicts},
+                       {QStringLiteral("uidConflictDetails"), QJsonArray::fromStringList(state.uidConflictDetails)},
                        {QStringLiteral("classicFolders"), QJsonArray::fromStringList(state.classicFolders)}};
 }
 

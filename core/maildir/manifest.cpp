@@ -254,6 +254,29 @@ void to_json(nlohmann::json &j, const ManifestFolder &f)
     j["keywords"] = f.keywords ? nlohmann::json(*f.keywords) : nlohmann::json(nullptr);
 }
 
+ManifestDigest ManifestDigest::of(const ManifestFolder &folder)
+{
+    ManifestDigest digest;
+    digest.folder = folder.folder;
+    digest.name = folder.name;
+    digest.digest = folder.digest;
+    digest.messages = folder.messages.size();
+    if (folder.uidlist)
+        digest.uidValidity = folder.uidlist->uidValidity;
+    return digest;
+}
+
+void to_json(nlohmann::json &j, const ManifestDigest &d)
+{
+    j = nlohmann::json::object();
+    j["schemaVersion"] = ManifestFolder::kSchemaVersion;
+    putPath(j, "folder", d.folder);
+    putPath(j, "name", d.name);
+    j["digest"] = d.digest;
+    j["messageCount"] = d.messages;
+    j["uidValidity"] = d.uidValidity ? nlohmann::json(*d.uidValidity) : nlohmann::json(nullptr);
+}
+
 void to_json(nlohmann::json &j, const ManifestSummary &s)
 {
     j = nlohmann::json::object();

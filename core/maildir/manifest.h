@@ -44,6 +44,22 @@ struct ManifestFolder
     std::string computeDigest() const;
 };
 
+// A folder's manifest without its lists: what a monitor compares across nodes every round.
+// Nodes agree on a folder when their digests match; `uidValidity` says whether their UIDs are
+// comparable at all (under the per-node policy each node has its own).
+struct ManifestDigest
+{
+    std::string folder;
+    std::string name;
+    std::string digest;
+    std::uint64_t messages = 0;
+    std::optional<std::uint32_t> uidValidity;
+
+    static ManifestDigest of(const ManifestFolder &folder);
+};
+
+void to_json(nlohmann::json &j, const ManifestDigest &digest);
+
 struct ManifestSummary
 {
     static constexpr int kSchemaVersion = 1;

@@ -390,6 +390,26 @@ private Q_SLOTS:
             QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(m_sandbox->node(i).mailRoot + original), 60000);
     }
 
+    void statusCheckReportsAUidConflict()
+    {
+        // Two nodes that gave UID 1 of one folder to different messages under one uidvalidity,
+        // as a replicated uidlist with concurrent deliveries would. Under the per-node policy
+        // Syncthing leaves dovecot-uidlist alone, so each node keeps its own.
+        const QString sent = QStringLiteral("/example.org/bob/Maildir/.Sent/dovecot-uidlist");
+        for (int i = 0; i < 2; ++i) {
+            QFile uidlist(m_sandbox->node(i).mailRoot + sent);
+            QVERIFY(uidlist.open(QIODevice::WriteOnly));
+            uidlist.write("3 V1700000000 N3 G0123456789abcdef0123456789abcdef\n");
+            uidlist.write(i == 0 ? "1 :1700000001.M1P1.mx\n" : "1 :1700000002.M2P1.mx\n");
+            uidlist.write("2 :1700001001.M1P2.mx\n");
+        }
+        const CtlRun check = ctl({QStringLiteral("status"), QStringLiteral("--check")});
+        QVERIFY2(check.exitCode == 2, check.output.constData());
+        QVERIFY2(check.output.contains("1 UID conflict(s) (example.org/bob/Maildir/.Sent: UID 1 is"), check.output.constData());
+        for (int i = 0; i < 2; ++i)
+            QVERIFY(QFile::remove(m_sandbox->node(i).mailRoot + sent));
+    }
+
 private:
     CtlRun ctl(const QStringList &arguments)
     {

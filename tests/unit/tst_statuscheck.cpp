@@ -1,5 +1,6 @@
 // `status --check`: the Nagios verdict from a snapshot, and when a snapshot counts as settled.
 
+#include "cluster/crossnodecheck.h"
 #include "cluster/statuscheck.h"
 
 #include <QTest>
@@ -11,6 +12,7 @@ namespace {
 ClusterState healthyCluster()
 {
     ClusterState state;
+    state.crossNodeChecked = true;
     for (const char *id : {"n1", "n2"}) {
         NodeState node;
         node.id = QLatin1String(id);
@@ -45,7 +47,7 @@ private Q_SLOTS:
         QTest::newRow("unreachable") << QStringLiteral("down") << 2 << QStringLiteral("1 node(s) unreachable");
         QTest::newRow("duplicates warn") << QStringLiteral("dupes") << 1 << QStringLiteral("4 duplicate group(s)");
         QTest::newRow("conflict copies") << QStringLiteral("conflicts") << 2 << QStringLiteral("12 conflict copies");
-        QTest::newRow("uid conflict") << QStringLiteral("uid") << 2 << QStringLiteral("1 UID conflict(s)");
+        QTest::newRow("uid conflict") << QStringLiteral("uid") << 2 << QStringLiteral("1 UID conflict(s) (.Sent: UID 7 is a on n1, b on n2)");
         QTest::newRow("changed key") << QStringLiteral("key") << 2 << QStringLiteral("1 changed host key(s)");
         QTest::newRow("agent down") << QStringLiteral("agent") << 1 << QStringLiteral("n2 Agent: gone");
         QTest::newRow("not settled") << QStringLiteral("unsettled") << 3 << QStringLiteral("MAILMESH UNKNOWN - not every node answered");
@@ -68,8 +70,10 @@ private Q_SLOTS:
             state.duplicateGroups = 4;
         else if (change == QLatin1String("conflicts"))
             state.folders[0].conflictCopies = 12;
-        else if (change == QLatin1String("uid"))
+        else if (change == QLatin1String("uid")) {
             state.uidConflicts = 1;
+            state.uidConflictDetails << QStringLiteral(".Sent: UID 7 is a on n1, b on n2");
+        }
         else if (change == QLatin1String("key"))
             state.nodes[0].hostKey = HostKeyState::Changed;
         else if (change == QLatin1String("agent"))
@@ -80,6 +84,26 @@ private Q_SLOTS:
         QCOMPARE(verdict.code, code);
         QVERIFY2(verdict.line.contains(mentions), qPrintable(verdict.line));
         QVERIFY(verdict.line.contains(QLatin1String(" | nodes=2 ")));
+    }
+
+    void comparesOnlyFoldersWhoseUidsAreComparable()
+    {
+        CrossNodeCheck::Digests digests;
+        // INBOX: one uidvalidity on n1 and n2, different digests: compare. .Sent: same digest.
+        // .Drafts: per-node uidvalidities: nothing to compare. .Junk: no uidlist on n2.
+        digests[QStringLiteral("n1")] = {{QStringLiteral("INBOX"), {QStringLiteral("a"), 100}},
+                                        {QStringLiteral(".Sent"), {QStringLiteral("s"), 5}},
+                                        {QStringLiteral(".Drafts"), {QStringLiteral("d1"), 7}},
+                                        {QStringLiteral(".Junk"), {QStringLiteral("j1"), 9}}};
+        digests[QStringLiteral("n2")] = {{QStringLiteral("INBOX"), {QStringLiteral("b"), 100}},
+                                        {QStringLiteral(".Sent"), {QStringLiteral("s"), 5}},
+                                        {QStringLiteral(".Drafts"), {QStringLiteral("d2"), 8}},
+                                        {QStringLiteral(".Junk"), {QStringLiteral("j2"), -1}}};
+        digests[QStringLiteral("n3")] = {{QStringLiteral("INBOX"), {QStringLiteral("a"), 100}}};
+        const QMap<QString, QStringList> compare = CrossNodeCheck::foldersToCompare(digests);
+        QCOMPARE(compare.keys(), QStringList{QStringLiteral("INBOX")});
+        QCOMPARE(compare.value(QStringLiteral("INBOX")),
+                 (QStringList{QStringLiteral("n1"), QStringLiteral("n2"), QStringLiteral("n3")}));
     }
 
     void thresholdsCanBeTurnedOff()
@@ -100,6 +124,9 @@ private Q_SLOTS:
         state.nodes[0].reachability = Reachability::Unreachable;
         QVERIFY(isSettled(state));
         state.nodes[1].reachability = Reachability::Unknown;
+        QVERIFY(!isSettled(state));
+        state = healthyCluster();
+        state.crossNodeChecked = false; // UID conflicts not compared yet
         QVERIFY(!isSettled(state));
     }
 };

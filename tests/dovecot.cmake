@@ -1,14 +1,6 @@
 # The cur/-only Dovecot (installers/dovecot): the proof on a 3-node cluster and its measurements.
 # They run the patched build from a prefix that installers/dovecot/build-prefix.sh makes and
 # prints (a cold build takes minutes, so it is cached outside the repository).
-# installers/bootstrap.sh exports MAILMESH_DOVECOT_PREFIX, which seeds the cache variable.
-set(MAILMESH_DOVECOT_PREFIX "$ENV{MAILMESH_DOVECOT_PREFIX}" CACHE PATH
-    "Prefix of the patched cur/-only Dovecot (installers/dovecot/build-prefix.sh prints it); empty skips the Dovecot proof")
-
-if(NOT MAILMESH_DOVECOT_PREFIX AND NOT "$ENV{MAILMESH_DOVECOT_PREFIX}" STREQUAL "")
-  set(MAILMESH_DOVECOT_PREFIX "$ENV{MAILMESH_DOVECOT_PREFIX}" CACHE PATH "" FORCE)
-endif()
-
 mailmesh_add_test(tst_dovecotcluster KIND integration TIMEOUT 900
                   LIBS mailmesh_sandbox Qt6::Network)
 target_compile_definitions(tst_dovecotcluster PRIVATE

@@ -12,3 +12,10 @@ mailmesh_add_test(bench_guistall KIND bench LIBS mailmesh_demo mailmesh_ui TIMEO
 set_tests_properties(bench_guistall PROPERTIES RESOURCE_LOCK sandbox
                      ENVIRONMENT "MAILMESH_AGENT=$<TARGET_FILE:mailmesh-agent>")
 add_dependencies(bench_guistall mailmesh-agent)
+# The one-click migration dialog against a sandbox cluster with the patched Dovecot.
+mailmesh_add_test(tst_migrationdialog KIND gui LIBS mailmesh_ui mailmesh_sandbox TIMEOUT 900)
+target_compile_definitions(tst_migrationdialog PRIVATE
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
+add_dependencies(tst_migrationdialog mailmesh-agent)
+set_tests_properties(tst_migrationdialog PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=900000")

@@ -136,6 +136,12 @@ QWidget *DashboardWidget::createSummaryStrip()
     layout->addWidget(m_uidConflictsLabel);
     layout->addStretch(1);
     layout->addWidget(m_updatedLabel);
+    layout->addSpacing(12);
+    auto *migrate = new QPushButton(tr("&Migrate to cur/-only…"), strip);
+    migrate->setObjectName(QStringLiteral("migrateButton"));
+    migrate->setToolTip(tr("Convert every node's Maildirs to the cur/-only layout: shows the plan first"));
+    connect(migrate, &QPushButton::clicked, this, &DashboardWidget::migrateRequested);
+    layout->addWidget(migrate);
     updateSummary(cluster::ClusterState{});
     return strip;
 }
@@ -226,6 +232,12 @@ void DashboardWidget::updateSummary(const cluster::ClusterState &state)
     m_errorLabel->setText((summary.errors == 1 ? tr("<b>%1</b> error") : tr("<b>%1</b> errors")).arg(summary.errors));
     m_duplicatesLabel->setText(tr("Duplicates: <b>%1</b>").arg(state.duplicateGroups));
     m_uidConflictsLabel->setText(tr("UID conflicts: <b>%1</b>").arg(state.uidConflicts));
+    m_uidConflictsLabel->setToolTip(
+        state.uidConflictDetails.isEmpty()
+            ? tr("The same IMAP UID naming different messages on two nodes")
+            : tr("The same IMAP UID names different messages on two nodes: a client moving between them would "
+                 "show the wrong message.\n%1")
+                  .arg(state.uidConflictDetails.join(u'\n')));
     m_updatedLabel->setText(state.takenAt.isValid()
                                 ? tr("Updated %1").arg(state.takenAt.toLocalTime().toString(QStringLiteral("HH:mm:ss")))
                                 : tr("No data yet"));

@@ -34,6 +34,8 @@ public:
 
 Q_SIGNALS:
     void exportEventLogRequested();
+    // The one-click migration's button.
+    void migrateRequested();
 
 private:
     QWidget *createSummaryStrip();

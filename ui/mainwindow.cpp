@@ -1,8 +1,10 @@
 #include "ui/mainwindow.h"
 
+#include "cluster/agentlocator.h"
 #include "cluster/clustermonitor.h"
 #include "ui/dashboardwidget.h"
 #include "ui/eventlogmodel.h"
+#include "ui/migrationdialog.h"
 
 #include <QAction>
 #include <QApplication>
@@ -60,6 +62,7 @@ MainWindow::MainWindow(QWidget *parent)
     setCentralWidget(m_pages);
     createMenus();
     connect(m_dashboard, &DashboardWidget::exportEventLogRequested, this, &MainWindow::exportEventLog);
+    connect(m_dashboard, &DashboardWidget::migrateRequested, this, &MainWindow::openMigrationDialog);
     statusBar()->showMessage(tr("No cluster open"));
 
     resize(1180, 760);
@@ -163,8 +166,29 @@ void MainWindow::setSnapshot(const cluster::ClusterSnapshot &snapshot)
 
 void MainWindow::followMonitor(cluster::ClusterMonitor *monitor)
 {
+    m_workflowOptions = monitor->options();
     connect(monitor, &cluster::ClusterMonitor::snapshotChanged, this, &MainWindow::setSnapshot);
     setSnapshot(monitor->snapshot());
+}
+
+void MainWindow::openMigrationDialog()
+{
+    if (m_clusterPath.isEmpty())
+        return;
+    if (m_workflowOptions.agentBinary.isEmpty())
+        m_workflowOptions.agentBinary = cluster::locateAgentBinary();
+    auto *dialog = new MigrationDialog(m_cluster, m_workflowOptions, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &MigrationDialog::runFinished, this, [this, dialog](const cluster::WorkflowReport &report) {
+        if (report.dryRun || dialog->cluster() == m_cluster)
+            return;
+        // What the run learnt (each node's cur/-only setting) belongs in the cluster file.
+        m_cluster = dialog->cluster();
+        if (Status saved = m_cluster.save(m_clusterPath); !saved)
+            statusBar()->showMessage(tr("Cannot save %1: %2").arg(m_clusterPath, QString::fromStdString(saved.error().describe())));
+    });
+    dialog->open();
+    dialog->plan();
 }
 
 void MainWindow::updateRecentMenu()

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cluster/clusterconfig.h"
+#include "cluster/monitoroptions.h"
 #include "cluster/clusterstate.h"
 
 #include <QMainWindow>
@@ -48,12 +49,15 @@ private:
     void updateRecentMenu();
     void chooseClusterFile();
     void exportEventLog();
+    void openMigrationDialog();
 
     QStackedWidget *m_pages;
     DashboardWidget *m_dashboard;
     QMenu *m_recentMenu = nullptr;
     QString m_clusterPath;
     cluster::ClusterConfig m_cluster;
+    // How the monitor reaches the nodes; workflows started here reach them the same way.
+    cluster::MonitorOptions m_workflowOptions;
 };
 
 } // namespace mm::ui

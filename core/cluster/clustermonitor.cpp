@@ -10,6 +10,7 @@ namespace mm::cluster {
 ClusterMonitor::ClusterMonitor(ClusterConfig cluster, MonitorOptions options, QObject *parent)
     : QObject(parent)
     , m_cluster(std::move(cluster))
+    , m_options(options)
     , m_snapshot(std::make_shared<ClusterState>())
     , m_crossNodeCheck(new CrossNodeCheck(this))
 {

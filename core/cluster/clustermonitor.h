@@ -30,6 +30,8 @@ public:
 
     ClusterSnapshot snapshot() const { return m_snapshot; }
     const ClusterConfig &cluster() const { return m_cluster; }
+    // How it reaches the nodes; workflows started from the same window reach them the same way.
+    const MonitorOptions &options() const { return m_options; }
 
 Q_SIGNALS:
     void snapshotChanged(const mm::cluster::ClusterSnapshot &snapshot);
@@ -39,6 +41,7 @@ private:
     void startCrossNodeCheck();
 
     ClusterConfig m_cluster;
+    MonitorOptions m_options;
     std::vector<NodeMonitor *> m_nodes;
     QTimer m_coalesce;
     ClusterSnapshot m_snapshot;

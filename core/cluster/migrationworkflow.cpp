@@ -299,7 +299,10 @@ void MigrationWorkflow::convert()
                     outcome.insert(QStringLiteral("problems"), problems);
                 }
                 nodeDetails(index).insert(QStringLiteral("result"), outcome);
-                reportProgress({{}, m_cluster.nodes[index].id, 1, 1, 0, tr("done")});
+                // The last word on this node: everything it had to do is done.
+                const qint64 handled = migrating() ? outcome.value(QStringLiteral("totals")).toObject().value(QStringLiteral("moved")).toInteger()
+                                                   : outcome.value(QStringLiteral("reverted")).toInteger();
+                reportProgress({{}, m_cluster.nodes[index].id, std::max<qint64>(handled, 1), std::max<qint64>(handled, 1), 0, tr("done")});
                 done({});
             });
         },

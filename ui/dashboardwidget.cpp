@@ -137,6 +137,11 @@ QWidget *DashboardWidget::createSummaryStrip()
     layout->addStretch(1);
     layout->addWidget(m_updatedLabel);
     layout->addSpacing(12);
+    auto *duplicates = new QPushButton(tr("&Duplicates…"), strip);
+    duplicates->setObjectName(QStringLiteral("duplicatesButton"));
+    duplicates->setToolTip(tr("Duplicate groups on every node, what the nodes disagree on, and the quarantine"));
+    connect(duplicates, &QPushButton::clicked, this, &DashboardWidget::duplicatesRequested);
+    layout->addWidget(duplicates);
     auto *migrate = new QPushButton(tr("&Migrate to cur/-only…"), strip);
     migrate->setObjectName(QStringLiteral("migrateButton"));
     migrate->setToolTip(tr("Convert every node's Maildirs to the cur/-only layout: shows the plan first"));

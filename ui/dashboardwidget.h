@@ -36,6 +36,7 @@ Q_SIGNALS:
     void exportEventLogRequested();
     // The one-click migration's button.
     void migrateRequested();
+    void duplicatesRequested();
 
 private:
     QWidget *createSummaryStrip();

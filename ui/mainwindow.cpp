@@ -3,6 +3,7 @@
 #include "cluster/agentlocator.h"
 #include "cluster/clustermonitor.h"
 #include "ui/dashboardwidget.h"
+#include "ui/duplicatesdialog.h"
 #include "ui/eventlogmodel.h"
 #include "ui/migrationdialog.h"
 
@@ -63,6 +64,7 @@ MainWindow::MainWindow(QWidget *parent)
     createMenus();
     connect(m_dashboard, &DashboardWidget::exportEventLogRequested, this, &MainWindow::exportEventLog);
     connect(m_dashboard, &DashboardWidget::migrateRequested, this, &MainWindow::openMigrationDialog);
+    connect(m_dashboard, &DashboardWidget::duplicatesRequested, this, &MainWindow::openDuplicatesDialog);
     statusBar()->showMessage(tr("No cluster open"));
 
     resize(1180, 760);
@@ -189,6 +191,18 @@ void MainWindow::openMigrationDialog()
     });
     dialog->open();
     dialog->plan();
+}
+
+void MainWindow::openDuplicatesDialog()
+{
+    if (m_clusterPath.isEmpty())
+        return;
+    if (m_workflowOptions.agentBinary.isEmpty())
+        m_workflowOptions.agentBinary = cluster::locateAgentBinary();
+    auto *dialog = new DuplicatesDialog(m_cluster, m_workflowOptions, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    dialog->scan();
 }
 
 void MainWindow::updateRecentMenu()

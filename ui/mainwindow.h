@@ -50,6 +50,7 @@ private:
     void chooseClusterFile();
     void exportEventLog();
     void openMigrationDialog();
+    void openDuplicatesDialog();
 
     QStackedWidget *m_pages;
     DashboardWidget *m_dashboard;

@@ -1,0 +1,149 @@
+// The duplicates view, offscreen, against three paired sandbox nodes: a duplicate planted on
+// one node is found on all three, previewed, resolved (on one node, replicated), listed in
+// the quarantine and restored through the view.
+
+#include "cluster/pairworkflow.h"
+#include "cluster/sandboxcluster.h"
+#include "sandbox/sandbox.h"
+#include "ui/duplicatesdialog.h"
+
+#include <QAbstractItemModelTester>
+#include <QDir>
+#include <QFileInfo>
+#include <QNetworkAccessManager>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTest>
+
+using namespace mm;
+
+namespace {
+
+QString screenshotPath(const QString &name)
+{
+    const QString dir = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots");
+    QDir().mkpath(dir);
+    return dir + QLatin1Char('/') + name;
+}
+
+// Every workflow the dialog runs ends in one workflowFinished; a spy made before the first
+// action counts them, so one that ends while the test waits for files is not missed.
+cluster::WorkflowReport waitForWorkflow(QSignalSpy &finished, int count)
+{
+    if (finished.count() < count && !QTest::qWaitFor([&] { return finished.count() >= count; }, 300000))
+        return {};
+    QCoreApplication::processEvents();
+    return finished.at(count - 1).first().value<cluster::WorkflowReport>();
+}
+
+} // namespace
+
+class TestDuplicatesDialog : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY2(m_sandbox.start(), "sandbox did not start");
+        const QString maildir = m_sandbox.node(0).maildir;
+        const auto seeded = m_sandbox.runOnNode(0, QStringLiteral(
+            "set -e; cd '%1'; for i in 1 2 3; do "
+            "printf 'Message-ID: <m%s@example.org>\\r\\nSubject: message %s\\r\\n\\r\\nbody\\r\\n' $i $i "
+            "> \"cur/170000000$i.M${i}P1.n1:2,S\"; done")
+            .arg(maildir));
+        QVERIFY2(seeded && seeded->exitCode == 0, seeded ? seeded->standardError.constData() : "ssh failed");
+        auto config = cluster::clusterFromSandboxDescription(m_sandbox.description(), QStringLiteral("example.org mail"));
+        QVERIFY2(config, config ? "" : config.error().message.c_str());
+        m_options.agentBinary = QStringLiteral(MAILMESH_AGENT_BINARY);
+        m_options.network = &m_network;
+        m_options.ssh.configFile = m_sandbox.sshConfigFile();
+        m_options.ssh.knownHostsFile = m_sandbox.dir() + QStringLiteral("/client/mailmesh_known_hosts");
+        m_options.ssh.readKnownHostsFiles.clear();
+        cluster::PairWorkflow pair(*config, m_options);
+        QSignalSpy paired(&pair, &cluster::PairWorkflow::succeeded);
+        pair.start();
+        QVERIFY(paired.wait(180000));
+        m_cluster = pair.cluster();
+
+        // One message under a second name with more flags, as two nodes flagging it at once
+        // leave it; it replicates to every node.
+        m_original = QStringLiteral("/cur/1700000002.M2P1.n1:2,S");
+        m_variant = QStringLiteral("/cur/1700000002.M2P1.n1:2,FS");
+        const auto planted = m_sandbox.runOnNode(0, QStringLiteral("cp -p '%1%2' '%1%3'").arg(maildir, m_original, m_variant));
+        QVERIFY(planted && planted->exitCode == 0);
+        for (int i = 1; i < 3; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(m_sandbox.node(i).maildir + m_variant), 60000);
+    }
+
+    void cleanupTestCase() { m_sandbox.tearDown(); }
+
+    void findsPreviewsResolvesAndRestores()
+    {
+        ui::DuplicatesDialog dialog(m_cluster, m_options);
+        dialog.setConfirmation([](const QString &, const QString &) { return true; });
+        dialog.show();
+        QSignalSpy finished(&dialog, &ui::DuplicatesDialog::workflowFinished);
+        int runs = 0;
+        auto *groups = dialog.findChild<QTableView *>(QStringLiteral("groupsView"));
+        auto *quarantine = dialog.findChild<QTableView *>(QStringLiteral("quarantineView"));
+        QVERIFY(groups && quarantine);
+        QAbstractItemModelTester groupsTester(groups->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester quarantineTester(quarantine->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+
+        dialog.scan();
+        QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
+        QCOMPARE(groups->model()->rowCount(), 1);
+        QCOMPARE(groups->model()->index(0, 1).data().toString(), QStringLiteral("flag-divergence"));
+        QCOMPARE(groups->model()->index(0, 5).data().toString(), QStringLiteral("node1, node2, node3"));
+
+        groups->selectRow(0);
+        dialog.previewSelected();
+        QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
+        QVERIFY(dialog.findChild<QPlainTextEdit *>(QStringLiteral("preview"))->toPlainText().contains(QLatin1String("Subject: message 2")));
+        QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("duplicates-groups.png"))));
+
+        auto *findingsTabs = dialog.findChild<QTabWidget *>();
+        findingsTabs->setCurrentIndex(2);
+        QCoreApplication::processEvents();
+        QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("duplicates-findings.png"))));
+        findingsTabs->setCurrentIndex(0);
+
+        QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("resolveAll")), Qt::LeftButton);
+        const cluster::WorkflowReport resolved = waitForWorkflow(finished, ++runs);
+        QVERIFY2(resolved.succeeded, resolved.error ? resolved.error->describe().c_str() : "no report");
+        for (int i = 0; i < 3; ++i) {
+            QTRY_VERIFY_WITH_TIMEOUT(!QFileInfo::exists(m_sandbox.node(i).maildir + m_original), 60000);
+            QVERIFY(QFileInfo::exists(m_sandbox.node(i).maildir + m_variant));
+        }
+        // The dialog lists the quarantine after resolving.
+        QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
+        QCOMPARE(quarantine->model()->rowCount(), 1);
+        QCOMPARE(quarantine->model()->index(0, 0).data().toString(), QStringLiteral("node1"));
+        findingsTabs->setCurrentIndex(1);
+        QCoreApplication::processEvents();
+        QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("duplicates-quarantine.png"))));
+
+        quarantine->selectRow(0);
+        QTest::mouseClick(dialog.findChild<QPushButton *>(QStringLiteral("restoreSelected")), Qt::LeftButton);
+        QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
+        for (int i = 0; i < 3; ++i)
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(m_sandbox.node(i).maildir + m_original), 60000);
+        QVERIFY(waitForWorkflow(finished, ++runs).succeeded); // the refreshed list
+        QCOMPARE(quarantine->model()->rowCount(), 0); // restored: no longer in quarantine
+    }
+
+private:
+    sandbox::Sandbox m_sandbox;
+    QNetworkAccessManager m_network;
+    cluster::MonitorOptions m_options;
+    cluster::ClusterConfig m_cluster;
+    QString m_original;
+    QString m_variant;
+};
+
+QTEST_MAIN(TestDuplicatesDialog)
+#include "tst_duplicatesdialog.moc"

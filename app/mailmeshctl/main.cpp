@@ -18,6 +18,8 @@ int usage(QTextStream &err)
            "  pair                                            pair every node's Syncthing, share the mail root\n"
            "  migrate [--dry-run]                             convert every Maildir to cur/-only, on every node\n"
            "  revert [--dry-run]                              turn them classic again\n"
+           "  deploy-dovecot --prefix DIR|--packages DIR [ID...] [--dry-run] [--allow-downgrade] [--check-user USER]\n"
+           "                                                  put the cur/-only Dovecot on the nodes, setting off\n"
            "  sandbox up N [--dir DIR] | down [--dir DIR]     throw-away local nodes\n"
            "\n"
            "Exit codes: 0 ok, 1 items skipped, 2 bad usage or input, 3 failed (journals kept), 4 a node unreachable.\n";

@@ -155,6 +155,15 @@ QString DeployDovecotWorkflow::snippetPath(int position) const
            + QLatin1String(dovecotsnippet::kSnippetName);
 }
 
+QStringList DeployDovecotWorkflow::changingNodes() const
+{
+    QStringList ids;
+    for (const NodeState &node : m_nodes)
+        if (!node.unchanged)
+            ids << m_cluster.nodes[node.clusterIndex].id;
+    return ids;
+}
+
 QString DeployDovecotWorkflow::nothingChangedAdvice() const
 {
     return tr("Nothing was changed on any node. Fix the cause, then run `mailmeshctl deploy-dovecot` again.");
@@ -541,8 +550,13 @@ void DeployDovecotWorkflow::configure()
                            write();
                        });
     },
-                [this] { completeStep(tr("written; the running Dovecots still use their old configuration")); }, true,
-                true);
+                [this] {
+                    completeStep(changingNodes().isEmpty()
+                                     ? tr("nothing to write: every node is unchanged")
+                                     : tr("written on %1; the running Dovecots still use their old configuration")
+                                           .arg(changingNodes().join(QStringLiteral(", "))));
+                },
+                true, true);
 }
 
 void DeployDovecotWorkflow::validate()
@@ -558,7 +572,13 @@ void DeployDovecotWorkflow::validate()
                                                                        + checked.error().message));
                        });
     },
-                [this] { completeStep(tr("doveconf accepts the configuration on every changed node")); }, true, true);
+                [this] {
+                    completeStep(changingNodes().isEmpty()
+                                     ? tr("nothing to validate: every node is unchanged")
+                                     : tr("%1's doveconf accepts the configuration on %2")
+                                           .arg(targetBinary(), changingNodes().join(QStringLiteral(", "))));
+                },
+                true, true);
 }
 
 void DeployDovecotWorkflow::restartNode(int position, const QString &prefix, Done done)

@@ -121,6 +121,7 @@ private:
     QString targetTool(const QString &name) const;
     QString snippetPath(int position) const;
     QString nothingChangedAdvice() const;
+    QStringList changingNodes() const;
     void publishDetails();
 
     ClusterConfig m_cluster;

@@ -13,3 +13,5 @@ mailmesh_add_test(tst_workflowreport LIBS mailmesh_cluster
                           ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.h)
 target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/mailmeshctl)
 mailmesh_add_test(tst_statuscheck LIBS mailmesh_cluster)
+# deploy-dovecot's decisions: snippets per Dovecot line, versions, package selection.
+mailmesh_add_test(tst_dovecotconfig LIBS mailmesh_cluster)

@@ -23,3 +23,13 @@ foreach(bench bench_uidcollisions bench_dovecotpropagation)
                              MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
   set_tests_properties(${bench} PROPERTIES RESOURCE_LOCK sandbox)
 endforeach()
+
+# deploy-dovecot end to end: stock nodes get the patched prefix, a rerun changes nothing, a
+# broken template (MAILMESH_DOVECOT_TEMPLATE_DIR) is rolled back, migrate works afterwards.
+mailmesh_add_test(tst_ctldeploydovecot KIND integration TIMEOUT 900 LIBS mailmesh_sandbox)
+target_compile_definitions(tst_ctldeploydovecot PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctldeploydovecot mailmesh-agent mailmeshctl)
+set_tests_properties(tst_ctldeploydovecot PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)

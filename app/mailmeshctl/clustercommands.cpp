@@ -6,6 +6,7 @@
 
 #include "cluster/addnodeworkflow.h"
 #include "cluster/clusterconfig.h"
+#include "cluster/deploydovecotworkflow.h"
 #include "cluster/migrationworkflow.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/preparenodeworkflow.h"
@@ -69,12 +70,14 @@ int addNodeCommand(const QStringList &arguments, const GlobalOptions &options, Q
         "mailmeshctl add-node ID --ssh ssh://[USER@]HOST[:PORT]|ALIAS --mail-root PATH [--mail-user USER]\n"
         "            [--ssh-option OPT]... [--syncthing-home DIR] [--syncthing-gui HOST:PORT] [--sync-address URL]\n"
         "            [--state-dir DIR] [--dovecot-prefix DIR] [--dovecot-config FILE] [--dovecot-reload CMD]\n"
+        "            [--dovecot-restart CMD] [--imap-port PORT]\n"
         "            [--hold-command CMD]... [--resume-command CMD]... [--accept-host-key SHA256:...]");
     CommandLine line(arguments, {},
                      {QStringLiteral("ssh"), QStringLiteral("mail-root"), QStringLiteral("mail-user"),
                       QStringLiteral("syncthing-home"), QStringLiteral("syncthing-gui"), QStringLiteral("sync-address"),
                       QStringLiteral("state-dir"), QStringLiteral("dovecot-prefix"), QStringLiteral("dovecot-config"),
-                      QStringLiteral("dovecot-reload"), QStringLiteral("accept-host-key")},
+                      QStringLiteral("dovecot-reload"), QStringLiteral("dovecot-restart"), QStringLiteral("imap-port"),
+                      QStringLiteral("accept-host-key")},
                      {QStringLiteral("ssh-option"), QStringLiteral("hold-command"), QStringLiteral("resume-command")});
     if (!line.error().isEmpty())
         return usageError(err, line.error(), usage);
@@ -104,6 +107,14 @@ int addNodeCommand(const QStringList &arguments, const GlobalOptions &options, Q
     setIfGiven("dovecot-config", node.dovecot.configFile);
     if (line.isSet(QStringLiteral("dovecot-reload")))
         node.dovecot.reloadCommand = commandLists({line.value(QStringLiteral("dovecot-reload"))});
+    if (line.isSet(QStringLiteral("dovecot-restart")))
+        node.dovecot.restartCommand = commandLists({line.value(QStringLiteral("dovecot-restart"))});
+    if (line.isSet(QStringLiteral("imap-port"))) {
+        bool ok = false;
+        node.dovecot.imapPort = line.value(QStringLiteral("imap-port")).toInt(&ok);
+        if (!ok || node.dovecot.imapPort < 1 || node.dovecot.imapPort > 65535)
+            return usageError(err, QStringLiteral("--imap-port must be a port number"), usage);
+    }
     if (!line.values(QStringLiteral("ssh-option")).isEmpty())
         node.sshOptions = line.values(QStringLiteral("ssh-option"));
     if (!line.values(QStringLiteral("hold-command")).isEmpty())
@@ -169,6 +180,50 @@ int migrationCommand(cluster::MigrationWorkflow::Direction direction, const QStr
     auto *workflow = new cluster::MigrationWorkflow(*config, direction, workflowOptions, monitorOptions(&owner), &owner);
     exitCode = runWorkflow(workflow, options, out, err);
     // What was learnt about each node's Dovecot is kept, whatever the outcome; a dry run writes nothing.
+    if (!workflowOptions.dryRun && workflow->cluster() != *config)
+        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0 && exitCode == 0)
+            return saved;
+    return exitCode;
+}
+
+int deployDovecotCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out,
+                         QTextStream &err)
+{
+    const QString usage = QStringLiteral(
+        "mailmeshctl deploy-dovecot (--packages DIR | --prefix DIR) [ID...] [--dry-run] [--allow-downgrade]\n"
+        "            [--check-user USER]");
+    CommandLine line(arguments, {QStringLiteral("dry-run"), QStringLiteral("allow-downgrade")},
+                     {QStringLiteral("packages"), QStringLiteral("prefix"), QStringLiteral("check-user")}, {});
+    if (!line.error().isEmpty())
+        return usageError(err, line.error(), usage);
+    if (line.isSet(QStringLiteral("packages")) == line.isSet(QStringLiteral("prefix")))
+        return usageError(err, QStringLiteral("give either --packages DIR or --prefix DIR"), usage);
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+    cluster::DeployDovecotWorkflow::Options workflowOptions;
+    workflowOptions.prefix = line.value(QStringLiteral("prefix"));
+    workflowOptions.packagesDir = line.value(QStringLiteral("packages"));
+    workflowOptions.nodeIds = line.positionals();
+    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
+    workflowOptions.allowDowngrade = line.isSet(QStringLiteral("allow-downgrade"));
+    workflowOptions.checkUser = line.value(QStringLiteral("check-user"));
+    QObject owner;
+    auto *workflow = new cluster::DeployDovecotWorkflow(*config, workflowOptions, monitorOptions(&owner), &owner);
+    exitCode = runWorkflow(workflow, options, out, err);
+    if (workflowOptions.dryRun && !options.json) {
+        // The snippet each node would get, as a diff against what it has.
+        for (const QJsonValue &value : workflow->report().details.value(QStringLiteral("nodes")).toArray()) {
+            const QJsonObject node = value.toObject();
+            const QString diff = node.value(QStringLiteral("diff")).toString();
+            if (node.value(QStringLiteral("unchanged")).toBool() || diff.isEmpty())
+                continue;
+            out << "--- " << node.value(QStringLiteral("id")).toString() << ": "
+                << node.value(QStringLiteral("snippet")).toString() << '\n' << diff << '\n';
+        }
+    }
+    // Facts of the nodes that now run the target build are kept, whatever the outcome.
     if (!workflowOptions.dryRun && workflow->cluster() != *config)
         if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0 && exitCode == 0)
             return saved;
@@ -262,6 +317,8 @@ int runClusterCommand(const QString &command, const QStringList &arguments, cons
         return pairCommand(arguments, options, out, err);
     if (command == QLatin1String("migrate"))
         return migrationCommand(cluster::MigrationWorkflow::Direction::Migrate, arguments, options, out, err);
+    if (command == QLatin1String("deploy-dovecot"))
+        return deployDovecotCommand(arguments, options, out, err);
     if (command == QLatin1String("revert"))
         return migrationCommand(cluster::MigrationWorkflow::Direction::Revert, arguments, options, out, err);
     return -1;

@@ -23,6 +23,8 @@ int usage(QTextStream &err)
            "  dedupe [--group ID]... [--dry-run]              settle groups (on one node; Syncthing carries it)\n"
            "  quarantine list | restore --node ID (--id ID|--all) | purge --older-than DAYS\n"
            "  status [--json] [--watch] [--check]             the cluster's health; --check for cron (Nagios codes)\n"
+           "  deploy-dovecot --prefix DIR|--packages DIR [ID...] [--dry-run] [--allow-downgrade] [--check-user USER]\n"
+           "                                                  put the cur/-only Dovecot on the nodes, setting off\n"
            "  sandbox up N [--dir DIR] | down [--dir DIR]     throw-away local nodes\n"
            "\n"
            "Exit codes: 0 ok, 1 items skipped, 2 bad usage or input, 3 failed (journals kept), 4 a node unreachable.\n";

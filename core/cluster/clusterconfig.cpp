@@ -103,6 +103,19 @@ public:
         return commands;
     }
 
+    int port(const QString &key, int fallback) const
+    {
+        const QJsonValue value = m_object.value(key);
+        if (value.isUndefined() || value.isNull())
+            return fallback;
+        const double number = value.toDouble(-1);
+        if (!value.isDouble() || number != double(int(number)) || number < 1 || number > 65535) {
+            problem(key, QStringLiteral("must be a port number from 1 to 65535"));
+            return fallback;
+        }
+        return int(number);
+    }
+
     QJsonObject object(const QString &key) const
     {
         const QJsonValue value = m_object.value(key);
@@ -172,6 +185,8 @@ QJsonObject nodeToJson(const NodeConfig &node)
     insertIfSet(dovecot, QStringLiteral("configFile"), node.dovecot.configFile);
     insertIfSet(dovecot, QStringLiteral("restartCommand"), toJsonArray(node.dovecot.restartCommand));
     insertIfSet(dovecot, QStringLiteral("reloadCommand"), toJsonArray(node.dovecot.reloadCommand));
+    if (node.dovecot.imapPort != DovecotFacts::kDefaultImapPort)
+        dovecot.insert(QStringLiteral("imapPort"), node.dovecot.imapPort);
     object.insert(QStringLiteral("dovecot"), dovecot);
     return object;
 }
@@ -206,6 +221,7 @@ NodeConfig nodeFromJson(const QJsonObject &object, const QString &path, QStringL
     node.dovecot.configFile = dovecot.string(QStringLiteral("configFile"));
     node.dovecot.restartCommand = dovecot.commandList(QStringLiteral("restartCommand"));
     node.dovecot.reloadCommand = dovecot.commandList(QStringLiteral("reloadCommand"));
+    node.dovecot.imapPort = dovecot.port(QStringLiteral("imapPort"), DovecotFacts::kDefaultImapPort);
     return node;
 }
 
@@ -277,6 +293,8 @@ QStringList ClusterConfig::validate() const
         if (!node.stateDir.isEmpty()
             && (node.stateDir == node.mailRoot || node.stateDir.startsWith(node.mailRoot + QLatin1Char('/'))))
             problems << at + QStringLiteral("stateDir: must lie outside the mail root, or Syncthing would replicate the quarantine");
+        if (node.dovecot.imapPort < 1 || node.dovecot.imapPort > 65535)
+            problems << at + QStringLiteral("dovecot.imapPort: %1 is not a port number").arg(node.dovecot.imapPort);
         if (node.holdCommands.isEmpty() != node.resumeCommands.isEmpty())
             problems << at + QStringLiteral("resumeCommands: hold and resume commands come in pairs");
     }

@@ -20,6 +20,9 @@ struct DovecotFacts
     QString configFile;       // dovecot.conf; Mailmesh writes its snippets into conf.d/ beside it
     QList<QStringList> restartCommand; // argv lists; empty: systemctl restart dovecot
     QList<QStringList> reloadCommand;  // argv lists; empty: doveadm [-c configFile] reload
+    int imapPort = kDefaultImapPort;   // where deploy-dovecot checks IMAP, on the node's loopback
+
+    static constexpr int kDefaultImapPort = 143;
 
     // Where dovecot.conf lives when the file does not say: a prefix build keeps it under its
     // sysconfdir, packages under /etc.

@@ -1,0 +1,136 @@
+#pragma once
+
+#include "cluster/clusterconfig.h"
+#include "cluster/dovecotversion.h"
+#include "cluster/monitoroptions.h"
+#include "cluster/workflow.h"
+#include "remote/sshcommand.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace mm::remote {
+class AgentCall;
+} // namespace mm::remote
+
+namespace mm::cluster {
+
+class ClusterSession;
+
+// `deploy-dovecot`: puts the cur/-only Dovecot on nodes, with its setting off.
+//
+//   connect → detect → render  [a dry run stops here: the snippet diff, nothing written]
+//   → configure → validate → restart → verify → updates
+//
+// detect learns each node's system and running Dovecot and the target build's version (a
+// downgrade is refused unless allowed); render makes conf.d/90-mailmesh.conf from the template
+// of the target's Dovecot line, keeping the node's mail location; configure writes it (the
+// previous one kept in memory and as 90-mailmesh.conf.mailmesh-previous) and, when migrate
+// never ran, 99-mailmesh-cur-only.conf with the setting off; validate runs the target's
+// `doveconf -n` over it; restart uses the node's restart command (or systemd), one node at a
+// time, so at most one node's IMAP is down; verify checks the running master is the target
+// binary, speaks IMAP through an ssh tunnel and, for --check-user, asks doveadm for a mailbox.
+// A node that already runs the target with the same snippet is left alone ("unchanged").
+// Any failure from configure on rolls every changed node back: snippets restored, nodes that
+// were restarted started again with their previous binary.
+//
+// Restart commands run as `env MAILMESH_DOVECOT_PREFIX=P MAILMESH_DOVECOT_CONFIG=C CMD...`:
+// P is the prefix to start (the target, or the previous one on rollback; /usr for packages).
+class DeployDovecotWorkflow : public Workflow
+{
+    Q_OBJECT
+
+public:
+    struct Options
+    {
+        QString prefix;      // --prefix: a patched build installed in this directory on every node
+        QString packagesDir; // --packages: .deb files on this machine (selection only, see detect)
+        QStringList nodeIds; // empty: every node
+        bool dryRun = false;
+        bool allowDowngrade = false;
+        QString checkUser;   // --check-user: doveadm mailbox status for this user
+        int imapTimeoutMs = 30'000; // IMAP back after a restart
+    };
+
+    DeployDovecotWorkflow(ClusterConfig cluster, Options options, MonitorOptions monitorOptions,
+                          QObject *parent = nullptr);
+    ~DeployDovecotWorkflow() override;
+
+    // The cluster with what this run changed (dovecot.prefix, version, curOnlyBuild).
+    const ClusterConfig &cluster() const { return m_cluster; }
+
+protected:
+    void cancelRunningWork() override;
+    void cleanUp() override;
+
+private:
+    struct NodeState
+    {
+        int clusterIndex = -1;
+        QJsonObject details;
+        DovecotFacts before;            // as the cluster file had it, configFile made explicit
+        QString osId, osVersionId, architecture;
+        std::optional<DovecotVersion> current, target;
+        QString runningBinary;          // /proc/<master>/exe; empty: unknown or not running
+        qint64 masterPid = 0;
+        QString mailLocation;
+        QByteArray rendered;
+        QByteArray previousSnippet;
+        bool hadSnippet = false;
+        bool curOnlyExists = false;
+        bool curOnlyOn = false;
+        bool unchanged = false;
+        // What this run changed, for rollback.
+        bool snippetWritten = false;
+        bool curOnlyWritten = false;
+        bool restarted = false;
+    };
+    using Done = std::function<void(const Status &)>;
+    using NodeTask = std::function<void(int position, Done done)>;
+
+    void connectNodes();
+    void detect();
+    void render();
+    void configure();
+    void validate();
+    void restart();
+    void verify();
+    void checkUpdates();
+
+    void detectNode(int position, Done done);
+    void detectMaster(int position, Done done);
+    void renderNode(int position, Done done);
+    void restartNode(int position, const QString &prefix, Done done);
+    void waitForImap(int position, int timeoutMs, Done done);
+    void rollBack(int position, Done done);
+    void runOn(int position, const QStringList &argv, const remote::SshCommand::Options &options, QObject *context,
+               std::function<void(const Result<remote::SshCommand::Output> &)> done);
+    void runAllOn(int position, const QList<QStringList> &commands, Done done);
+    // Rolls every changed node back, then fails the step with what was undone.
+    void failAndRollBack(const Error &error, const QString &nextAction);
+
+    // Runs perNode on every selected node at once (only the changing ones when changingOnly).
+    void forEachNode(const NodeTask &perNode, std::function<void()> allDone, bool changingOnly, bool rollBackOnFailure);
+    NodeConfig &nodeConfig(int position) { return m_cluster.nodes[m_nodes[std::size_t(position)].clusterIndex]; }
+    NodeState &state(int position) { return m_nodes[std::size_t(position)]; }
+    QString targetBinary() const;
+    QString targetTool(const QString &name) const;
+    QString snippetPath(int position) const;
+    QString nothingChangedAdvice() const;
+    QStringList changingNodes() const;
+    void publishDetails();
+
+    ClusterConfig m_cluster;
+    Options m_options;
+    MonitorOptions m_monitorOptions;
+    ClusterSession *m_session = nullptr;
+    std::vector<NodeState> m_nodes;
+    QList<remote::AgentCall *> m_runningCalls;
+    bool m_rollingBack = false;
+};
+
+} // namespace mm::cluster

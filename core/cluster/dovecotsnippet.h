@@ -1,0 +1,51 @@
+#pragma once
+
+#include "common/result.h"
+
+#include <QByteArray>
+#include <QMap>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace mm::cluster {
+
+// conf.d/90-mailmesh.conf, the settings `deploy-dovecot` gives every node, rendered from a
+// template per Dovecot line (resources/dovecot/). The cur/-only switch itself stays in
+// 99-mailmesh-cur-only.conf, which migrate and revert own.
+namespace dovecotsnippet {
+
+inline constexpr const char *kSnippetName = "90-mailmesh.conf";
+// The previous content, kept on the node beside the snippet for a manual rollback.
+inline constexpr const char *kPreviousSuffix = ".mailmesh-previous";
+// Read templates from this directory instead of the built-in ones (resources/dovecot/README.md).
+inline constexpr const char *kTemplateDirVariable = "MAILMESH_DOVECOT_TEMPLATE_DIR";
+
+// Replaces every {{name}} with values[name]. A placeholder without a value, or an unclosed
+// "{{", is an error naming it: a template mistake must never reach a node half rendered.
+Result<QByteArray> render(const QByteArray &text, const QMap<QString, QString> &values);
+
+// The template for a Dovecot line ("2.3", "2.4"): built in, or from kTemplateDirVariable.
+Result<QByteArray> loadTemplate(const QString &line);
+
+// mail_location as 2.3 writes it: "maildir:~/Maildir:INDEX=/var/idx/%u:LAYOUT=fs".
+struct MailLocation
+{
+    QString driver;                // "maildir"
+    QString path;                  // "~/Maildir"
+    QMap<QString, QString> options; // "INDEX" -> "/var/idx/%u"; keys upper case as written
+
+    static std::optional<MailLocation> parse(const QString &text);
+    bool hasSeparateIndexes() const { return options.contains(QStringLiteral("INDEX")); }
+};
+
+// The snippet for the node: its mail location kept (indexes where they are), very dirty syncs off.
+Result<QByteArray> renderFor(const QString &line, const QString &mailLocation);
+
+// A short line diff ("-old" / "+new" lines; context left out), for dry runs and reports.
+QString lineDiff(const QByteArray &before, const QByteArray &after);
+
+} // namespace dovecotsnippet
+
+} // namespace mm::cluster

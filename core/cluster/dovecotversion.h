@@ -1,0 +1,30 @@
+#pragma once
+
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+namespace mm::cluster {
+
+// A Dovecot version as `dovecot --version` prints it: "2.3.19.1+mailmesh1 (9b53102964)".
+// Only the dotted numbers take part in comparisons; the build suffix tells Mailmesh's
+// cur/-only build from stock, and the parenthesised part is the git id.
+struct DovecotVersion
+{
+    QList<int> numbers;  // {2, 3, 19, 1}
+    QString suffix;      // "+mailmesh1", empty for stock
+    QString text;        // the whole line as printed, trimmed
+
+    // nullopt when the text does not start with a dotted number.
+    static std::optional<DovecotVersion> parse(const QString &text);
+
+    bool isMailmeshBuild() const { return suffix.startsWith(QLatin1String("+mailmesh")); }
+    QString numeric() const; // "2.3.19.1"
+    QString line() const;    // major.minor: "2.3", which decides the configuration syntax
+
+    // <0, 0, >0 on the dotted numbers; missing trailing parts count as 0 (2.3.19 == 2.3.19.0).
+    static int compare(const DovecotVersion &a, const DovecotVersion &b);
+};
+
+} // namespace mm::cluster

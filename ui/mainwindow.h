@@ -47,6 +47,7 @@ private:
     QWidget *createEmptyState();
     void updateRecentMenu();
     void chooseClusterFile();
+    void newCluster();
     void exportEventLog();
 
     QStackedWidget *m_pages;

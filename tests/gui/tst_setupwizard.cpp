@@ -11,6 +11,7 @@
 #include "ui/wizard/migrationpage.h"
 #include "ui/wizard/nodedraftmodel.h"
 #include "ui/wizard/nodespage.h"
+#include "ui/wizard/probepage.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/summarypage.h"
 
@@ -185,6 +186,26 @@ private Q_SLOTS:
         auto *problems = wizard.currentPage()->findChild<QLabel *>(QStringLiteral("problems-node1"));
         QVERIFY(problems);
         QVERIFY(saveScreenshot(&wizard, QStringLiteral("4-probe")));
+        // A node whose Syncthing stopped: Fix It runs prepare, which cannot start it here (no
+        // systemd) and shows the command instead.
+        auto *probePage = qobject_cast<ui::ProbePage *>(wizard.currentPage());
+        QVERIFY(m_sandbox->stopSyncthing(1));
+        probePage->probeNode(QStringLiteral("node2"));
+        auto *fix = probePage->findChild<QPushButton *>(QStringLiteral("fix-node2"));
+        QTRY_VERIFY_WITH_TIMEOUT(!probePage->isBusy(), 60000);
+        const QString node2Problems = probePage->findChild<QLabel *>(QStringLiteral("problems-node2"))->text();
+        if (!fix->isVisible())
+            saveScreenshot(&wizard, QStringLiteral("4-probe-unfixable"));
+        QVERIFY2(fix->isVisible() && node2Problems.contains(QStringLiteral("not running")), qPrintable(node2Problems));
+        fix->click();
+        auto *manual = probePage->findChild<QLabel *>(QStringLiteral("manualActions-node2"));
+        QTRY_VERIFY_WITH_TIMEOUT(!probePage->isBusy() && manual->isVisible(), 60000);
+        QVERIFY2(manual->text().contains(QStringLiteral("syncthing serve")), qPrintable(manual->text()));
+        QVERIFY(saveScreenshot(&wizard, QStringLiteral("4-probe-fix")));
+        QVERIFY(m_sandbox->startSyncthing(1));
+        probePage->probeNode(QStringLiteral("node2"));
+        QTRY_VERIFY_WITH_TIMEOUT(!probePage->isBusy() && !fix->isVisible(), 60000);
+        QVERIFY(nextEnabled(wizard));
         wizard.next();
 
         // 5. Pairing until every node is connected and in sync.

@@ -70,9 +70,12 @@ void DovecotPage::initializePage()
             build = QStringLiteral("<span style=\"color:%1\">✔</span> %2").arg(okColourName(this), tr("patched (cur/-only)"));
         else
             build = QStringLiteral("<span style=\"color:%1\">%2</span>").arg(errorColourName(this), tr("stock: deploy the patched build"));
-        QString where = node.dovecot.prefix.isEmpty() ? tr("packages") : node.dovecot.prefix.toHtmlEscaped();
-        if (const QString path = probed.value(QStringLiteral("path")).toString(); !path.isEmpty())
-            where = path.toHtmlEscaped();
+        // The prefix says where a directory build lives; otherwise the binary the probe found.
+        QString where = node.dovecot.prefix.toHtmlEscaped();
+        if (where.isEmpty())
+            where = probed.value(QStringLiteral("path")).toString().toHtmlEscaped();
+        if (where.isEmpty())
+            where = tr("packages");
         rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td><td>%3</td><td>%4</td><td>%5</td></tr>")
                     .arg(node.id.toHtmlEscaped(), node.dovecot.version.toHtmlEscaped(), build,
                          node.dovecot.curOnlyEnabled ? tr("on") : tr("off"), where);

@@ -53,6 +53,7 @@ MigrationPage::MigrationPage(SetupSession *session, QWidget *parent)
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_intro);
+    layout->addSpacing(8);
     layout->addLayout(m_rows);
     layout->addLayout(buttons);
     layout->addWidget(m_verdict);
@@ -84,9 +85,9 @@ void MigrationPage::buildRows()
         progress->setValue(0);
         progress->setMinimumWidth(180);
         progress->setFormat(tr("waiting"));
-        m_rows->addWidget(name, row, 0, Qt::AlignTop);
+        m_rows->addWidget(name, row, 0);
         m_rows->addWidget(plan, row, 1);
-        m_rows->addWidget(progress, row, 2, Qt::AlignTop);
+        m_rows->addWidget(progress, row, 2);
         m_rowWidgets << name << plan << progress;
         m_planLabels.insert(node.id, plan);
         m_progressBars.insert(node.id, progress);
@@ -234,6 +235,16 @@ void MigrationPage::finished(bool dryRun, const cluster::WorkflowReport &report)
     }
     if (!report.succeeded)
         return;
+    // The plan column now says what was done.
+    const QLocale locale;
+    for (const QJsonValue &value : report.details.value(QStringLiteral("nodes")).toArray()) {
+        const QJsonObject node = value.toObject();
+        const QJsonObject totals = node.value(QStringLiteral("result")).toObject().value(QStringLiteral("totals")).toObject();
+        if (QLabel *label = m_planLabels.value(node.value(QStringLiteral("id")).toString()); label && !totals.isEmpty())
+            label->setText(tr("%1 folder(s) converted, %2 message(s) moved from new/ to cur/")
+                               .arg(locale.toString(totals.value(QStringLiteral("converted")).toInteger()),
+                                    locale.toString(totals.value(QStringLiteral("moved")).toInteger())));
+    }
     QString verdict = tr("Migrated.");
     for (const cluster::WorkflowStep &step : report.steps)
         if (step.id == QLatin1String("verify") && !step.detail.isEmpty())

@@ -8,6 +8,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -67,25 +68,40 @@ NamePage::NamePage(SetupSession *session, QWidget *parent)
     connect(m_path, &QLineEdit::textChanged, this, &NamePage::updateFileWarning);
     connect(m_replace, &QCheckBox::toggled, this, &NamePage::completeChanged);
 
+    auto *nameForm = new QFormLayout;
+    nameForm->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
+    nameForm->addRow(tr("Cluster &name:"), m_name);
+
+    // Wrapped explanations get their height right in a plain box layout; nested in a form row
+    // they were clipped to one line.
+    auto *policyBox = new QGroupBox(tr("UID policy: how IMAP message numbers behave across nodes"), this);
+    auto *policyLayout = new QVBoxLayout(policyBox);
+    policyLayout->addWidget(m_perNode);
+    policyLayout->addWidget(perNodeText);
+    policyLayout->addSpacing(6);
+    policyLayout->addWidget(m_replicated);
+    policyLayout->addWidget(replicatedText);
+
     auto *form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
-    form->addRow(tr("Cluster &name:"), m_name);
-
-    auto *policyBox = new QVBoxLayout;
-    policyBox->addWidget(m_perNode);
-    policyBox->addWidget(perNodeText);
-    policyBox->addSpacing(6);
-    policyBox->addWidget(m_replicated);
-    policyBox->addWidget(replicatedText);
-    form->addRow(tr("UID policy:"), policyBox);
     form->addRow(tr("Cluster &file:"), pathRow);
     form->addRow(QString(), m_fileWarning);
     form->addRow(QString(), m_replace);
     if (auto *label = qobject_cast<QLabel *>(form->labelForField(pathRow)))
         label->setBuddy(m_path);
+    auto *fileNote = new QLabel(tr("The draft is saved there after every page, so you can leave the wizard and "
+                                   "continue later with New Cluster…"),
+                                this);
+    fileNote->setWordWrap(true);
+    fileNote->setForegroundRole(QPalette::PlaceholderText);
 
     auto *layout = new QVBoxLayout(this);
+    layout->addLayout(nameForm);
+    layout->addSpacing(8);
+    layout->addWidget(policyBox);
+    layout->addSpacing(8);
     layout->addLayout(form);
+    layout->addWidget(fileNote);
     layout->addStretch(1);
 }
 

@@ -4,6 +4,7 @@
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 
+#include <QCheckBox>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -148,7 +149,8 @@ NodesPage::NodesPage(SetupSession *session, QWidget *parent)
     , m_view(new QTableView(this))
     , m_remove(new QPushButton(tr("&Remove"), this))
     , m_editor(new QGroupBox(this))
-    , m_advanced(new QGroupBox(tr("Ad&vanced"), this))
+    , m_showAdvanced(new QCheckBox(tr("Show ad&vanced settings"), this))
+    , m_advanced(new QWidget(this))
     , m_summary(new QLabel(this))
 {
     setTitle(tr("Add the mail nodes"));
@@ -199,21 +201,18 @@ NodesPage::NodesPage(SetupSession *session, QWidget *parent)
         m_fields.insert(name, edit);
         m_problemLabels.insert(name, problem);
     }
-    m_advanced->setCheckable(true);
-    m_advanced->setChecked(false);
-    m_advanced->setToolTip(tr("Settings Mailmesh normally finds out by itself"));
-    // A collapsed group hides its fields rather than greying them out.
-    const auto showAdvanced = [this](bool on) {
-        for (QWidget *child : m_advanced->findChildren<QWidget *>(QString(), Qt::FindDirectChildrenOnly))
-            child->setVisible(on);
-        if (on)
-            showProblems();
-    };
-    connect(m_advanced, &QGroupBox::toggled, this, showAdvanced);
-    showAdvanced(false);
+    advanced->setContentsMargins(0, 0, 0, 0);
+    m_showAdvanced->setToolTip(tr("Settings Mailmesh normally finds out by itself: Syncthing addresses, Dovecot's "
+                                  "location, the commands that hold delivery during the migration"));
+    m_advanced->hide();
+    connect(m_showAdvanced, &QCheckBox::toggled, this, [this](bool on) {
+        m_advanced->setVisible(on);
+        showProblems();
+    });
 
     auto *editorLayout = new QVBoxLayout(m_editor);
     editorLayout->addLayout(basic);
+    editorLayout->addWidget(m_showAdvanced);
     editorLayout->addWidget(m_advanced);
 
     auto *buttons = new QHBoxLayout;
@@ -223,10 +222,14 @@ NodesPage::NodesPage(SetupSession *session, QWidget *parent)
     buttons->addWidget(m_summary);
 
     auto *layout = new QVBoxLayout(this);
-    layout->addWidget(m_view, 2);
+    layout->addWidget(m_view, 1);
     layout->addLayout(buttons);
-    layout->addWidget(m_editor, 3);
+    layout->addWidget(m_editor, 0);
 
+    // Columns fit what they show; the problems column takes the rest.
+    connect(m_model, &QAbstractItemModel::modelReset, m_view, &QTableView::resizeColumnsToContents);
+    connect(m_model, &QAbstractItemModel::rowsInserted, m_view, &QTableView::resizeColumnsToContents);
+    connect(m_model, &QAbstractItemModel::dataChanged, m_view, &QTableView::resizeColumnsToContents);
     connect(m_model, &NodeDraftModel::validityChanged, this, [this] {
         showProblems();
         Q_EMIT completeChanged();
@@ -306,8 +309,7 @@ void NodesPage::showProblems()
         // validate() names syncthing fields without their prefix; the rest match one to one.
         const QString problem = problems.value(it.key());
         it.value()->setText(QStringLiteral("<span style=\"color:%1\">%2</span>").arg(errorColourName(this), problem.toHtmlEscaped()));
-        const bool inAdvanced = m_advanced->isAncestorOf(it.value()) || it.value()->parentWidget() == m_advanced;
-        it.value()->setVisible(!problem.isEmpty() && (!inAdvanced || m_advanced->isChecked()));
+        it.value()->setVisible(!problem.isEmpty());
     }
     int invalidRows = 0;
     for (int r = 0; r < m_model->rowCount(); ++r)

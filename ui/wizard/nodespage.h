@@ -4,6 +4,7 @@
 
 #include <QHash>
 
+class QCheckBox;
 class QGroupBox;
 class QLabel;
 class QLineEdit;
@@ -44,7 +45,8 @@ private:
     QTableView *m_view;
     QPushButton *m_remove;
     QGroupBox *m_editor;
-    QGroupBox *m_advanced;
+    QCheckBox *m_showAdvanced;
+    QWidget *m_advanced;
     QLabel *m_summary;
     QHash<QString, QLineEdit *> m_fields;
     QHash<QString, QLabel *> m_problemLabels;

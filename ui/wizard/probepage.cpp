@@ -23,6 +23,19 @@ QString row(const QString &label, const QString &value)
     return QStringLiteral("<tr><td style=\"padding-right:12px\"><b>%1</b></td><td>%2</td></tr>").arg(label, value);
 }
 
+// The probe lists every Syncthing on the machine; the node's own is the one with its home.
+QJsonArray syncthingProcessesOf(const cluster::NodeConfig &node, const QJsonObject &syncthing)
+{
+    const QJsonArray all = syncthing.value(QStringLiteral("processes")).toArray();
+    if (node.syncthing.home.isEmpty())
+        return all;
+    QJsonArray own;
+    for (const QJsonValue &process : all)
+        if (process.toObject().value(QStringLiteral("home")).toString() == node.syncthing.home)
+            own.append(process);
+    return own;
+}
+
 QString onOff(const QJsonValue &value)
 {
     if (value.isBool())
@@ -53,7 +66,7 @@ QString factsOf(const cluster::NodeConfig &node, const QJsonObject &probe)
         text += row(QObject::tr("Dovecot"), QObject::tr("not found"));
     if (syncthing.value(QStringLiteral("found")).toBool()) {
         QStringList users;
-        for (const QJsonValue &process : syncthing.value(QStringLiteral("processes")).toArray())
+        for (const QJsonValue &process : syncthingProcessesOf(node, syncthing))
             if (const QString user = process.toObject().value(QStringLiteral("user")).toString(); !users.contains(user))
                 users << user;
         text += row(QObject::tr("Syncthing"),
@@ -73,14 +86,14 @@ QString factsOf(const cluster::NodeConfig &node, const QJsonObject &probe)
                            locale.toString(owner.value(QStringLiteral("files")).toInteger()));
     }
     text += row(QObject::tr("Mail root"),
-                QObject::tr("%1: %2 folders in %3 Maildirs (%4 classic, %5 cur/-only), %6 messages, %7")
-                    .arg(node.mailRoot.toHtmlEscaped())
-                    .arg(locale.toString(inventory.value(QStringLiteral("folders")).toInteger()))
-                    .arg(locale.toString(inventory.value(QStringLiteral("maildirs")).toInteger()))
-                    .arg(locale.toString(inventory.value(QStringLiteral("classicFolders")).toInteger()))
-                    .arg(locale.toString(inventory.value(QStringLiteral("curOnlyFolders")).toInteger()))
-                    .arg(locale.toString(inventory.value(QStringLiteral("messages")).toInteger()))
-                    .arg(locale.formattedDataSize(inventory.value(QStringLiteral("bytes")).toInteger())));
+                QObject::tr("%1: %2 in %3 (%4 classic, %5 cur/-only), %6, %7")
+                    .arg(node.mailRoot.toHtmlEscaped(),
+                         QObject::tr("%n folder(s)", nullptr, int(inventory.value(QStringLiteral("folders")).toInteger())),
+                         QObject::tr("%n Maildir(s)", nullptr, int(inventory.value(QStringLiteral("maildirs")).toInteger())),
+                         locale.toString(inventory.value(QStringLiteral("classicFolders")).toInteger()),
+                         locale.toString(inventory.value(QStringLiteral("curOnlyFolders")).toInteger()),
+                         QObject::tr("%n message(s)", nullptr, int(inventory.value(QStringLiteral("messages")).toInteger())),
+                         locale.formattedDataSize(inventory.value(QStringLiteral("bytes")).toInteger())));
     text += row(QObject::tr("Owners"), owners.isEmpty() ? QObject::tr("no files yet") : owners.join(QStringLiteral(", ")));
     text += QStringLiteral("</table>");
     return text;
@@ -139,7 +152,7 @@ QStringList ProbePage::problemsOf(const cluster::NodeConfig &node, const QJsonOb
     if (!syncthing.value(QStringLiteral("found")).toBool()) {
         problems << tr("Syncthing is not installed. Install it (Debian: apt install syncthing), then probe again.");
     } else {
-        const QJsonArray processes = syncthing.value(QStringLiteral("processes")).toArray();
+        const QJsonArray processes = syncthingProcessesOf(node, syncthing);
         if (processes.isEmpty()) {
             problems << tr("Syncthing is not running.");
             canFix = true;
@@ -217,6 +230,7 @@ void ProbePage::initializePage()
             card->probeAgain->setToolTip(tr("Look at the node again, e.g. after you changed something there"));
             card->workflow = new WorkflowView(card->box);
             card->manualActions = new QLabel(card->box);
+            card->manualActions->setObjectName(QStringLiteral("manualActions-") + id);
             card->manualActions->setTextFormat(Qt::RichText);
             card->manualActions->setWordWrap(true);
             card->manualActions->setTextInteractionFlags(Qt::TextSelectableByMouse);

@@ -41,10 +41,11 @@ void SummaryPage::initializePage()
                      .arg(config.name.toHtmlEscaped(), cluster::uidPolicyName(config.uidPolicy));
     QStringList nodes;
     for (const cluster::NodeConfig &node : config.nodes)
-        nodes << tr("%1 (%2, Dovecot %3)")
+        nodes << tr("<li><b>%1</b> — %2, Dovecot %3</li>")
                      .arg(node.id.toHtmlEscaped(), node.ssh.toHtmlEscaped(),
                           node.dovecot.version.isEmpty() ? tr("not found") : node.dovecot.version.section(u' ', 0, 0));
-    done << ok + tr("%n node(s), host keys pinned: %1", nullptr, int(config.nodes.size())).arg(nodes.join(QStringLiteral(", ")));
+    done << ok + tr("%n node(s), host keys pinned:", nullptr, int(config.nodes.size()))
+                + QStringLiteral("<ul style=\"margin-top:0; margin-bottom:0\">%1</ul>").arg(nodes.join(QString()));
     if (session()->isPaired())
         done << ok + tr("Syncthing paired on every node; the mail root is shared and in sync");
     else
@@ -62,7 +63,9 @@ void SummaryPage::initializePage()
         done << ok + session()->migrationVerdict().toHtmlEscaped();
     else
         done << todo + tr("The Maildirs are not converted yet: <tt>mailmeshctl migrate</tt> when you are ready");
-    m_summary->setText(QStringLiteral("<p style=\"line-height:140%\">%1</p>").arg(done.join(QStringLiteral("<br>"))));
+    for (QString &item : done)
+        item = QStringLiteral("<div style=\"margin-bottom:6px\">%1</div>").arg(item);
+    m_summary->setText(done.join(QString()));
     m_path->setText(tr("The cluster file is saved at<br><b>%1</b><br>It holds no passwords: SSH authenticates, and "
                        "Syncthing's API keys are read from the nodes when needed.")
                         .arg(QDir::toNativeSeparators(session()->clusterPath()).toHtmlEscaped()));

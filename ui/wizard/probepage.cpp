@@ -125,6 +125,7 @@ ProbePage::ProbePage(SetupSession *session, QWidget *parent)
     auto *scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff); // cards wrap their text to the page's width
     scroll->setWidget(content);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -231,6 +232,7 @@ void ProbePage::initializePage()
             card->workflow = new WorkflowView(card->box);
             card->manualActions = new QLabel(card->box);
             card->manualActions->setObjectName(QStringLiteral("manualActions-") + id);
+            card->manualActions->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // a long path never widens the card
             card->manualActions->setTextFormat(Qt::RichText);
             card->manualActions->setWordWrap(true);
             card->manualActions->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -309,7 +311,8 @@ void ProbePage::fixNode(const QString &nodeId)
             QStringList commands;
             for (const QJsonValue &command : action.value(QStringLiteral("commands")).toArray())
                 commands << command.toString().toHtmlEscaped();
-            actions << QStringLiteral("<li>%1<pre>%2</pre></li>")
+            // pre-wrap: long commands wrap inside the card instead of widening it.
+            actions << QStringLiteral("<li>%1<p style=\"white-space:pre-wrap; font-family:monospace\">%2</p></li>")
                            .arg(action.value(QStringLiteral("what")).toString().toHtmlEscaped(), commands.join(u'\n'));
         }
         card->manualActions->setText(tr("<b>Mailmesh cannot do this itself; please run on %1:</b><ul>%2</ul>")

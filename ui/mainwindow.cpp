@@ -6,6 +6,7 @@
 #include "ui/duplicatesdialog.h"
 #include "ui/eventlogmodel.h"
 #include "ui/migrationdialog.h"
+#include "ui/setupwizard.h"
 
 #include <QAction>
 #include <QApplication>
@@ -76,6 +77,8 @@ MainWindow::MainWindow(QWidget *parent)
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&Cluster"));
+    QAction *create = file->addAction(tr("&New Cluster…"), this, &MainWindow::newCluster);
+    create->setShortcut(QKeySequence::New);
     QAction *open = file->addAction(tr("&Open Cluster File…"), this, &MainWindow::chooseClusterFile);
     open->setShortcut(QKeySequence::Open);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
@@ -102,11 +105,14 @@ QWidget *MainWindow::createEmptyState()
     auto *title = new QLabel(tr("<h2>No cluster open</h2>"), page);
     auto *text = new QLabel(tr("<p>A cluster file lists your mail nodes: how to reach each over SSH, its "
                                "mail root and its Syncthing.</p>"
-                               "<p>Open one, or start <tt>mailmesh --demo</tt> to explore a local three-node "
-                               "cluster first.</p>"),
+                               "<p>Set up a new cluster, open one, or start <tt>mailmesh --demo</tt> to explore a "
+                               "local three-node cluster first.</p>"),
                             page);
     text->setWordWrap(true);
     text->setFixedWidth(540); // a wrapped label needs a definite width to compute its height
+    auto *newButton = new QPushButton(tr("&New Cluster…"), page);
+    newButton->setToolTip(tr("Set up a cluster step by step: nodes, host keys, Syncthing pairing, migration"));
+    connect(newButton, &QPushButton::clicked, this, &MainWindow::newCluster);
     auto *openButton = new QPushButton(tr("&Open Cluster File…"), page);
     connect(openButton, &QPushButton::clicked, this, &MainWindow::chooseClusterFile);
     for (QLabel *label : {title, text})
@@ -122,7 +128,12 @@ QWidget *MainWindow::createEmptyState()
     textRow->addStretch(1);
     layout->addLayout(textRow);
     layout->addSpacing(12);
-    layout->addWidget(openButton, 0, Qt::AlignHCenter);
+    auto *buttons = new QHBoxLayout;
+    buttons->addStretch(1);
+    buttons->addWidget(newButton);
+    buttons->addWidget(openButton);
+    buttons->addStretch(1);
+    layout->addLayout(buttons);
     layout->addStretch(2);
     return page;
 }
@@ -222,6 +233,14 @@ void MainWindow::chooseClusterFile()
                                                       tr("Cluster files (*.json);;All files (*)"));
     if (!path.isEmpty())
         openCluster(path);
+}
+
+void MainWindow::newCluster()
+{
+    SetupWizard *wizard = SetupWizard::createForNewCluster(this);
+    wizard->setAttribute(Qt::WA_DeleteOnClose);
+    connect(wizard, &SetupWizard::clusterCreated, this, [this](const QString &path) { openCluster(path); });
+    wizard->open();
 }
 
 void MainWindow::exportEventLog()

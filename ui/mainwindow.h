@@ -48,6 +48,7 @@ private:
     QWidget *createEmptyState();
     void updateRecentMenu();
     void chooseClusterFile();
+    void newCluster();
     void exportEventLog();
     void openMigrationDialog();
     void openDuplicatesDialog();

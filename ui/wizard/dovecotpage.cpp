@@ -1,0 +1,114 @@
+#include "ui/wizard/dovecotpage.h"
+
+#include "ui/wizard/setupsession.h"
+#include "ui/wizard/workflowview.h"
+
+#include <QCheckBox>
+#include <QJsonObject>
+#include <QLabel>
+#include <QVBoxLayout>
+
+namespace mm::ui {
+
+DovecotPage::DovecotPage(SetupSession *session, QWidget *parent)
+    : SetupPage(session, parent)
+    , m_facts(new QLabel(this))
+    , m_order(new QLabel(this))
+    , m_deployNote(new QLabel(this))
+    , m_allowStock(new QCheckBox(this))
+{
+    setTitle(tr("Dovecot on the nodes"));
+    setSubTitle(tr("The migration needs the patched cur/-only Dovecot on every node, switched on at the right moment."));
+    m_facts->setTextFormat(Qt::RichText);
+    m_facts->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_facts->setWordWrap(true);
+    m_order->setWordWrap(true);
+    m_order->setTextFormat(Qt::RichText);
+    m_order->setText(
+        tr("<b>The cut-over order matters.</b><ol style=\"margin-top:2px\">"
+           "<li>Deploy the patched build on every node with the cur/-only setting <b>off</b>: it then behaves like "
+           "stock Dovecot over the classic Maildirs.</li>"
+           "<li>The migration (next page) holds delivery and IMAP, converts the Maildirs and switches the setting "
+           "<b>on</b> per node before it resumes.</li></ol>"
+           "The patched build with the setting on over a classic Maildir would hide the mail still in new/; stock "
+           "Dovecot over a converted Maildir brings the duplicate races back."));
+    m_deployNote->setWordWrap(true);
+    m_deployNote->setTextFormat(Qt::RichText);
+    m_deployNote->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_allowStock->setToolTip(tr("The migration refuses nodes with stock Dovecot unless you say it will be replaced "
+                                "before clients use them"));
+    registerField(QStringLiteral("allowStockDovecot"), m_allowStock);
+
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(m_facts);
+    layout->addSpacing(6);
+    layout->addWidget(m_order);
+    layout->addSpacing(6);
+    layout->addWidget(m_deployNote);
+    layout->addWidget(m_allowStock);
+    layout->addStretch(1);
+}
+
+QStringList DovecotPage::stockNodes() const
+{
+    QStringList stock;
+    for (const cluster::NodeConfig &node : session()->cluster().nodes)
+        if (!node.dovecot.curOnlyBuild)
+            stock << node.id;
+    return stock;
+}
+
+void DovecotPage::initializePage()
+{
+    QString rows;
+    for (const cluster::NodeConfig &node : session()->cluster().nodes) {
+        const QJsonObject probed = session()->probe(node.id).value(QStringLiteral("dovecot")).toObject();
+        QString build;
+        if (node.dovecot.version.isEmpty())
+            build = QStringLiteral("<span style=\"color:%1\">%2</span>").arg(errorColourName(this), tr("not found"));
+        else if (node.dovecot.curOnlyBuild)
+            build = QStringLiteral("<span style=\"color:%1\">✔</span> %2").arg(okColourName(this), tr("patched (cur/-only)"));
+        else
+            build = QStringLiteral("<span style=\"color:%1\">%2</span>").arg(errorColourName(this), tr("stock: deploy the patched build"));
+        // The prefix says where a directory build lives; otherwise the binary the probe found.
+        QString where = node.dovecot.prefix.toHtmlEscaped();
+        if (where.isEmpty())
+            where = probed.value(QStringLiteral("path")).toString().toHtmlEscaped();
+        if (where.isEmpty())
+            where = tr("packages");
+        rows += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td><td>%3</td><td>%4</td><td>%5</td></tr>")
+                    .arg(node.id.toHtmlEscaped(), node.dovecot.version.toHtmlEscaped(), build,
+                         node.dovecot.curOnlyEnabled ? tr("on") : tr("off"), where);
+    }
+    m_facts->setText(QStringLiteral("<table cellspacing=\"0\" cellpadding=\"4\" width=\"100%\">"
+                                    "<tr><th align=\"left\">%1</th><th align=\"left\">%2</th><th align=\"left\">%3</th>"
+                                    "<th align=\"left\">%4</th><th align=\"left\">%5</th></tr>%6</table>")
+                         .arg(tr("Node"), tr("Version"), tr("Build"), tr("cur/-only setting"), tr("Installed at"), rows));
+
+    const QStringList stock = stockNodes();
+    if (stock.isEmpty()) {
+        m_deployNote->setText(tr("Every node runs the patched build already. Go on to plan the migration."));
+    } else {
+        m_deployNote->setText(tr("Deploying from the wizard is not available yet. You can go on now and deploy the "
+                                 "patched build later, before clients use the migrated mail:"
+                                 "<pre>  mailmeshctl --cluster %1 deploy-dovecot</pre>")
+                                  .arg(session()->clusterPath().toHtmlEscaped()));
+    }
+    m_allowStock->setText(tr("I will deploy the patched Dovecot on %1 before clients use the migrated mail")
+                              .arg(stock.join(QStringLiteral(", "))));
+    m_allowStock->setVisible(!stock.isEmpty());
+}
+
+void DovecotPage::deployDovecot(const QString &nodeId)
+{
+    m_deployNote->setText(tr("Deploying from the wizard comes with DeployDovecotWorkflow. For now run:"
+                             "<pre>  mailmeshctl --cluster %1 deploy-dovecot --node %2</pre>")
+                              .arg(session()->clusterPath().toHtmlEscaped(), nodeId.toHtmlEscaped()));
+}
+
+bool DovecotPage::validatePage()
+{
+    return saveDraftAfterThisPage();
+}
+
+} // namespace mm::ui

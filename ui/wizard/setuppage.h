@@ -1,0 +1,39 @@
+#pragma once
+
+#include <QWizardPage>
+
+namespace mm::ui {
+
+class SetupSession;
+
+// A page of the setup wizard: it collects input or runs workflows on the shared session.
+// Pages that run workflows say when they are busy and stop them when asked, so Back and Cancel
+// never leave a step running unseen.
+class SetupPage : public QWizardPage
+{
+    Q_OBJECT
+
+public:
+    explicit SetupPage(SetupSession *session, QWidget *parent = nullptr)
+        : QWizardPage(parent)
+        , m_session(session)
+    {
+    }
+
+    virtual bool isBusy() const { return false; }
+    virtual void cancelWork() {}
+
+    // Going back keeps what was typed and learnt (QWizardPage's default resets the fields);
+    // it only stops what runs.
+    void cleanupPage() override { cancelWork(); }
+
+protected:
+    SetupSession *session() const { return m_session; }
+    // Saves the draft with this page as the last completed one; shows why when it cannot.
+    bool saveDraftAfterThisPage();
+
+private:
+    SetupSession *m_session;
+};
+
+} // namespace mm::ui

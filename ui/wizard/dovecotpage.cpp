@@ -3,9 +3,14 @@
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 
+#include "cluster/deploydovecotworkflow.h"
+
 #include <QCheckBox>
+#include <QHBoxLayout>
 #include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QVBoxLayout>
 
 namespace mm::ui {
@@ -16,6 +21,9 @@ DovecotPage::DovecotPage(SetupSession *session, QWidget *parent)
     , m_order(new QLabel(this))
     , m_deployNote(new QLabel(this))
     , m_allowStock(new QCheckBox(this))
+    , m_deployView(new WorkflowView(this))
+    , m_prefix(new QLineEdit(this))
+    , m_deployButton(new QPushButton(tr("&Deploy to Stock Nodes"), this))
 {
     setTitle(tr("Dovecot on the nodes"));
     setSubTitle(tr("The migration needs the patched cur/-only Dovecot on every node, switched on at the right moment."));
@@ -39,12 +47,25 @@ DovecotPage::DovecotPage(SetupSession *session, QWidget *parent)
                                 "before clients use them"));
     registerField(QStringLiteral("allowStockDovecot"), m_allowStock);
 
+    m_prefix->setObjectName(QStringLiteral("dovecotPrefix"));
+    m_prefix->setPlaceholderText(tr("/opt/dovecot-mailmesh (the patched build, installed on every node)"));
+    m_prefix->setToolTip(tr("A directory on the nodes holding the patched build (installers/dovecot/build-prefix.sh)"));
+    m_deployButton->setObjectName(QStringLiteral("deployButton"));
+    connect(m_deployButton, &QPushButton::clicked, this, [this] { deployDovecot(); });
+    connect(m_deployView, &WorkflowView::retryRequested, this, [this] { deployDovecot(); });
+    auto *deployRow = new QHBoxLayout;
+    deployRow->addWidget(new QLabel(tr("Patched build at:"), this));
+    deployRow->addWidget(m_prefix, 1);
+    deployRow->addWidget(m_deployButton);
+
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_facts);
     layout->addSpacing(6);
     layout->addWidget(m_order);
     layout->addSpacing(6);
     layout->addWidget(m_deployNote);
+    layout->addLayout(deployRow);
+    layout->addWidget(m_deployView);
     layout->addWidget(m_allowStock);
     layout->addStretch(1);
 }
@@ -89,21 +110,40 @@ void DovecotPage::initializePage()
     if (stock.isEmpty()) {
         m_deployNote->setText(tr("Every node runs the patched build already. Go on to plan the migration."));
     } else {
-        m_deployNote->setText(tr("Deploying from the wizard is not available yet. You can go on now and deploy the "
-                                 "patched build later, before clients use the migrated mail:"
-                                 "<pre>  mailmeshctl --cluster %1 deploy-dovecot</pre>")
+        m_deployNote->setText(tr("Deploy the patched build now from a directory where it is installed on the nodes "
+                                 "(the cur/-only setting stays off), or go on and deploy it later, before clients use "
+                                 "the migrated mail:<pre>  mailmeshctl --cluster %1 deploy-dovecot --prefix DIR</pre>")
                                   .arg(session()->clusterPath().toHtmlEscaped()));
     }
+    for (QWidget *deployWidget : std::initializer_list<QWidget *>{m_prefix, m_deployButton})
+        deployWidget->setVisible(!stock.isEmpty());
     m_allowStock->setText(tr("I will deploy the patched Dovecot on %1 before clients use the migrated mail")
                               .arg(stock.join(QStringLiteral(", "))));
     m_allowStock->setVisible(!stock.isEmpty());
 }
 
-void DovecotPage::deployDovecot(const QString &nodeId)
+void DovecotPage::deployDovecot(const QStringList &nodeIds)
 {
-    m_deployNote->setText(tr("Deploying from the wizard comes with DeployDovecotWorkflow. For now run:"
-                             "<pre>  mailmeshctl --cluster %1 deploy-dovecot --node %2</pre>")
-                              .arg(session()->clusterPath().toHtmlEscaped(), nodeId.toHtmlEscaped()));
+    if (m_prefix->text().trimmed().isEmpty()) {
+        m_deployView->setFailed(tr("Give the directory where the patched build is installed on the nodes."), QString());
+        return;
+    }
+    cluster::DeployDovecotWorkflow::Options options;
+    options.prefix = m_prefix->text().trimmed();
+    options.nodeIds = nodeIds.isEmpty() ? stockNodes() : nodeIds;
+    auto *workflow = new cluster::DeployDovecotWorkflow(session()->cluster(), options, session()->monitorOptions(), this);
+    m_deployButton->setEnabled(false);
+    m_deployView->follow(workflow);
+    connect(workflow, &cluster::Workflow::finished, this, [this, workflow](const cluster::WorkflowReport &report) {
+        m_deployButton->setEnabled(true);
+        if (report.succeeded) {
+            session()->cluster() = workflow->cluster();
+            saveDraftAfterThisPage();
+            initializePage();
+        }
+        workflow->deleteLater();
+    });
+    workflow->start();
 }
 
 bool DovecotPage::validatePage()

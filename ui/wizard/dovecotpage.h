@@ -4,12 +4,16 @@
 
 class QCheckBox;
 class QLabel;
+class QLineEdit;
+class QPushButton;
 
 namespace mm::ui {
 
-// Page 6: each node's Dovecot as probed, and the cut-over order. Deploying the patched build
-// from here waits for DeployDovecotWorkflow (core/cluster); until then the admin goes on and
-// deploys with `mailmeshctl deploy-dovecot`.
+class WorkflowView;
+
+// Page 6: each node's Dovecot as probed, and the cut-over order. Nodes still on stock Dovecot
+// get the patched build from a prefix installed on them (DeployDovecotWorkflow, setting off), or
+// the admin goes on and deploys later with `mailmeshctl deploy-dovecot`.
 class DovecotPage : public SetupPage
 {
     Q_OBJECT
@@ -24,15 +28,17 @@ public:
     QStringList stockNodes() const;
 
 public Q_SLOTS:
-    // Where DeployDovecotWorkflow is to be started for one node, once core/cluster has it. Until
-    // then it says how to deploy from the command line; it deploys nothing.
-    void deployDovecot(const QString &nodeId);
+    // Deploys the patched build from the prefix field onto the given nodes (empty: the stock ones).
+    void deployDovecot(const QStringList &nodeIds = {});
 
 private:
     QLabel *m_facts;
     QLabel *m_order;
     QLabel *m_deployNote;
     QCheckBox *m_allowStock;
+    WorkflowView *m_deployView;
+    QLineEdit *m_prefix;
+    QPushButton *m_deployButton;
 };
 
 } // namespace mm::ui

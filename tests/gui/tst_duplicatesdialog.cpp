@@ -2,6 +2,7 @@
 // one node is found on all three, previewed, resolved (on one node, replicated), listed in
 // the quarantine and restored through the view.
 
+#include "screenshots.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/sandboxcluster.h"
 #include "sandbox/sandbox.h"
@@ -21,13 +22,6 @@
 using namespace mm;
 
 namespace {
-
-QString screenshotPath(const QString &name)
-{
-    const QString dir = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots");
-    QDir().mkpath(dir);
-    return dir + QLatin1Char('/') + name;
-}
 
 // Every workflow the dialog runs ends in one workflowFinished; a spy made before the first
 // action counts them, so one that ends while the test waits for files is not missed.

@@ -1,3 +1,4 @@
+#include "screenshots.h"
 #include "../unit/snapshotfactory.h"
 #include "cluster/clusterconfig.h"
 #include "ui/dashboardwidget.h"
@@ -15,13 +16,6 @@
 using namespace mm;
 
 namespace {
-
-QString screenshotPath(const QString &name)
-{
-    const QString dir = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots");
-    QDir().mkpath(dir);
-    return dir + QLatin1Char('/') + name;
-}
 
 QString writeClusterFile(const QTemporaryDir &dir, const QStringList &nodeIds)
 {

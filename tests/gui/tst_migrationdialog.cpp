@@ -1,6 +1,7 @@
 // The one-click migration from the dashboard, offscreen, against three sandbox nodes running
 // the patched Dovecot: the plan, a run cancelled midway, Resume, and the closing verdict.
 
+#include "screenshots.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/sandboxcluster.h"
 #include "sandbox/sandbox.h"
@@ -22,13 +23,6 @@ using namespace mm;
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
-
-QString screenshotPath(const QString &name)
-{
-    const QString dir = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots");
-    QDir().mkpath(dir);
-    return dir + QLatin1Char('/') + name;
-}
 
 QStringList classicFolders(const QString &root)
 {

@@ -3,6 +3,7 @@
 // pairing in sync → Dovecot → migration → summary; then a changed host key refused, and a
 // draft resumed where it stopped. Every page is saved as <build>/screenshots/wizard-<page>.png.
 
+#include "screenshots.h"
 #include "cluster/clusterconfig.h"
 #include "sandbox/sandbox.h"
 #include "ui/mainwindow.h"
@@ -36,17 +37,15 @@ namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
 
-QString screenshotPath(const QString &page)
+QString wizardScreenshotPath(const QString &page)
 {
-    const QString dir = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots");
-    QDir().mkpath(dir);
-    return dir + QStringLiteral("/wizard-") + page + QStringLiteral(".png");
+    return screenshotPath(QStringLiteral("wizard-") + page + QStringLiteral(".png"));
 }
 
 bool saveScreenshot(QWidget *widget, const QString &page)
 {
     QApplication::processEvents();
-    return widget->grab().save(screenshotPath(page));
+    return widget->grab().save(wizardScreenshotPath(page));
 }
 
 QStringList maildirFolders(const QString &root)

@@ -36,17 +36,7 @@ ConnectPage::ConnectPage(SetupSession *session, QWidget *parent)
     setTitle(tr("Connect to the nodes"));
     setSubTitle(tr("Mailmesh checks each node's SSH host key, starts its agent there and looks around. "
                    "Nothing on the nodes is changed."));
-    auto *content = new QWidget;
-    m_cards = new QVBoxLayout(content);
-    m_cards->addStretch(1);
-    auto *scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff); // cards wrap their text to the page's width
-    scroll->setWidget(content);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(scroll);
+    m_cards = makeCardList();
 }
 
 ConnectPage::~ConnectPage()

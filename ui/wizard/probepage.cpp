@@ -119,17 +119,7 @@ ProbePage::ProbePage(SetupSession *session, QWidget *parent)
 {
     setTitle(tr("What is on the nodes"));
     setSubTitle(tr("Each node's system, Dovecot, Syncthing and mail, as its probe found them, and what needs fixing."));
-    auto *content = new QWidget;
-    m_cards = new QVBoxLayout(content);
-    m_cards->addStretch(1);
-    auto *scroll = new QScrollArea(this);
-    scroll->setWidgetResizable(true);
-    scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff); // cards wrap their text to the page's width
-    scroll->setWidget(content);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(scroll);
+    m_cards = makeCardList();
 }
 
 ProbePage::~ProbePage()

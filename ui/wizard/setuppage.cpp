@@ -2,10 +2,29 @@
 
 #include "ui/wizard/setupsession.h"
 
+#include <QFrame>
 #include <QMessageBox>
+#include <QScrollArea>
+#include <QVBoxLayout>
 #include <QWizard>
 
 namespace mm::ui {
+
+QVBoxLayout *SetupPage::makeCardList()
+{
+    auto *content = new QWidget;
+    auto *cards = new QVBoxLayout(content);
+    cards->addStretch(1);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff); // cards wrap their text to the page's width
+    scroll->setWidget(content);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(scroll);
+    return cards;
+}
 
 bool SetupPage::saveDraftAfterThisPage()
 {

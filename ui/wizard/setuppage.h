@@ -2,6 +2,8 @@
 
 #include <QWizardPage>
 
+class QVBoxLayout;
+
 namespace mm::ui {
 
 class SetupSession;
@@ -31,6 +33,9 @@ protected:
     SetupSession *session() const { return m_session; }
     // Saves the draft with this page as the last completed one; shows why when it cannot.
     bool saveDraftAfterThisPage();
+    // Fills the page with a vertical scroll area of per-node cards that wrap their text to the
+    // page's width; returns the cards' layout (a stretch at its end keeps them at the top).
+    QVBoxLayout *makeCardList();
 
 private:
     SetupSession *m_session;

@@ -14,6 +14,7 @@
 
 namespace mm::remote {
 class AgentClient;
+class SyncthingEventStream;
 } // namespace mm::remote
 
 namespace mm::cluster {
@@ -62,6 +63,8 @@ private:
     void startAgent();
     void takeInventory();
     void pollSyncthing();
+    void startEvents();
+    void stopEvents();
     void setProblem(const QString &source, const QString &text);
     void clearProblem(const QString &source);
     void publish();
@@ -75,6 +78,10 @@ private:
     remote::AgentClient *m_agent = nullptr;
     QTimer m_reconnectTimer;
     QTimer m_syncTimer;
+    // Syncthing's events, by long-poll through the tunnel: a change is polled at once instead
+    // of at the next syncPollMs (which stays as the fallback). Coalesced: bursts make one poll.
+    remote::SyncthingEventStream *m_events = nullptr;
+    QTimer m_eventPoll;
     QTimer m_inventoryTimer;
     int m_reconnectDelayMs = 1000;
     bool m_running = false;

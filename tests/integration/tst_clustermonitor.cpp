@@ -117,6 +117,25 @@ private Q_SLOTS:
         QVERIFY(againSucceeded.wait(200'000));
     }
 
+    void eventsReachTheMonitorBetweenPolls()
+    {
+        cluster::MonitorOptions slow = m_options;
+        slow.syncPollMs = 600'000; // one poll when the tunnel opens; later changes come by events
+        cluster::ClusterMonitor monitor(m_cluster, slow);
+        monitor.start();
+        QString why;
+        QTRY_VERIFY2_WITH_TIMEOUT(everyoneHealthyAndInSync(monitor.snapshot(), &why), qPrintable(why), 90'000);
+        const auto node1SeesNode3 = [&monitor] {
+            const cluster::PeerSync *peer = monitor.snapshot()->peer(QStringLiteral("node1"), QStringLiteral("node3"));
+            return peer && peer->connected;
+        };
+        QVERIFY(m_sandbox.stopSyncthing(2));
+        QTRY_VERIFY_WITH_TIMEOUT(!node1SeesNode3(), 60'000);
+        QVERIFY(m_sandbox.startSyncthing(2));
+        QTRY_VERIFY_WITH_TIMEOUT(node1SeesNode3(), 60'000);
+        monitor.stop();
+    }
+
     void snapshotsFollowTheCluster()
     {
         cluster::ClusterMonitor monitor(m_cluster, m_options);

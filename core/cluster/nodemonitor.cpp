@@ -7,6 +7,7 @@
 #include "remote/agentclient.h"
 #include "remote/sshsession.h"
 #include "remote/syncthingclient.h"
+#include "remote/syncthingeventstream.h"
 
 #include <QJsonArray>
 
@@ -47,6 +48,9 @@ NodeMonitor::NodeMonitor(const ClusterConfig &cluster, NodeConfig node, const Mo
     connect(&m_reconnectTimer, &QTimer::timeout, this, &NodeMonitor::connectSession);
     m_syncTimer.setInterval(m_options.syncPollMs);
     connect(&m_syncTimer, &QTimer::timeout, this, &NodeMonitor::pollSyncthing);
+    m_eventPoll.setSingleShot(true);
+    m_eventPoll.setInterval(200);
+    connect(&m_eventPoll, &QTimer::timeout, this, &NodeMonitor::pollSyncthing);
     m_inventoryTimer.setInterval(m_options.inventoryPollMs);
     connect(&m_inventoryTimer, &QTimer::timeout, this, &NodeMonitor::takeInventory);
 }
@@ -73,6 +77,7 @@ void NodeMonitor::stop()
     m_reconnectTimer.stop();
     m_syncTimer.stop();
     m_inventoryTimer.stop();
+    stopEvents();
     // The agent goes before the connection it runs over, and for good: stop() may be called
     // again (by the destructor) after the session is gone.
     if (m_agent) {
@@ -89,6 +94,7 @@ void NodeMonitor::connectSession()
     if (!m_running)
         return;
     // A fresh connection per attempt: a dead master leaves nothing worth reusing.
+    stopEvents();
     delete m_agent;
     m_agent = nullptr;
     if (m_connection)
@@ -122,6 +128,35 @@ void NodeMonitor::onSyncthingReady()
     clearProblem(QStringLiteral("syncthing"));
     pollSyncthing();
     m_syncTimer.start();
+    startEvents();
+}
+
+void NodeMonitor::startEvents()
+{
+    stopEvents();
+    // What changes the folder's state, its completion per peer and the connections.
+    m_events = new remote::SyncthingEventStream(
+        m_connection->syncthing(),
+        {QStringLiteral("StateChanged"), QStringLiteral("FolderSummary"), QStringLiteral("FolderCompletion"),
+         QStringLiteral("DeviceConnected"), QStringLiteral("DeviceDisconnected"), QStringLiteral("FolderErrors"),
+         QStringLiteral("FolderPaused"), QStringLiteral("FolderResumed")},
+        remote::SyncthingEventStream::Source::Events, this);
+    m_events->setPollTimeoutSeconds(m_options.eventPollSeconds);
+    const auto pollSoon = [this] {
+        if (!m_eventPoll.isActive())
+            m_eventPoll.start();
+    };
+    connect(m_events, &remote::SyncthingEventStream::eventReceived, this, pollSoon);
+    connect(m_events, &remote::SyncthingEventStream::ready, this, pollSoon);
+    m_events->start();
+}
+
+void NodeMonitor::stopEvents()
+{
+    m_eventPoll.stop();
+    // Before the Syncthing client it uses goes away with its connection.
+    delete m_events;
+    m_events = nullptr;
 }
 
 void NodeMonitor::onConnectFailed(const Error &error)
@@ -141,6 +176,7 @@ void NodeMonitor::onConnectFailed(const Error &error)
 void NodeMonitor::onDisconnected(const Error &reason)
 {
     m_syncTimer.stop();
+    stopEvents();
     m_inventoryTimer.stop();
     m_tunnelOpen = false;
     m_state.reachability = Reachability::Unreachable;

@@ -6,6 +6,7 @@
 #include "ui/duplicatesdialog.h"
 #include "ui/eventlogmodel.h"
 #include "ui/migrationdialog.h"
+#include "ui/notificationsettingsdialog.h"
 #include "ui/setupwizard.h"
 
 #include <QAction>
@@ -23,6 +24,7 @@
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QVBoxLayout>
 
 namespace mm::ui {
@@ -63,6 +65,17 @@ MainWindow::MainWindow(QWidget *parent)
     m_pages->addWidget(m_dashboard);
     setCentralWidget(m_pages);
     createMenus();
+    m_alerts.setThresholds(NotificationSettingsDialog::load());
+    if (QSystemTrayIcon::isSystemTrayAvailable()) {
+        m_tray = new QSystemTrayIcon(windowIcon().isNull() ? QApplication::windowIcon() : windowIcon(), this);
+        m_tray->setToolTip(tr("Mailmesh"));
+        connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
+            showNormal();
+            raise();
+            activateWindow();
+        });
+        m_tray->show();
+    }
     connect(m_dashboard, &DashboardWidget::exportEventLogRequested, this, &MainWindow::exportEventLog);
     connect(m_dashboard, &DashboardWidget::migrateRequested, this, &MainWindow::openMigrationDialog);
     connect(m_dashboard, &DashboardWidget::duplicatesRequested, this, &MainWindow::openDuplicatesDialog);
@@ -88,6 +101,13 @@ void MainWindow::createMenus()
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *settings = menuBar()->addMenu(tr("&Settings"));
+    settings->addAction(tr("&Notifications…"), this, [this] {
+        NotificationSettingsDialog dialog(this);
+        if (dialog.exec() == QDialog::Accepted)
+            m_alerts.setThresholds(dialog.thresholds());
+    });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Mailmesh"), this, [this] {
@@ -175,6 +195,25 @@ void MainWindow::reopenLastCluster()
 void MainWindow::setSnapshot(const cluster::ClusterSnapshot &snapshot)
 {
     m_dashboard->setSnapshot(snapshot);
+    if (snapshot->takenAt.isValid())
+        notify(m_alerts.update(*snapshot, snapshot->takenAt));
+}
+
+void MainWindow::notify(const QList<cluster::ClusterAlerts::Alert> &alerts)
+{
+    if (alerts.isEmpty())
+        return;
+    // The status bar has room for one: the most serious, and how many more the tray showed.
+    const auto worst = std::find_if(alerts.cbegin(), alerts.cend(), [](const auto &alert) { return alert.critical; });
+    const cluster::ClusterAlerts::Alert &shown = worst != alerts.cend() ? *worst : alerts.first();
+    statusBar()->showMessage(alerts.size() == 1 ? QStringLiteral("%1: %2").arg(shown.title, shown.text)
+                                                : tr("%1: %2 (and %n more)", nullptr, int(alerts.size() - 1))
+                                                      .arg(shown.title, shown.text));
+    for (const cluster::ClusterAlerts::Alert &alert : alerts) {
+        if (m_tray)
+            m_tray->showMessage(alert.title, alert.text,
+                                alert.critical ? QSystemTrayIcon::Critical : QSystemTrayIcon::Information);
+    }
 }
 
 void MainWindow::followMonitor(cluster::ClusterMonitor *monitor)

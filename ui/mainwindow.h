@@ -1,10 +1,13 @@
 #pragma once
 
+#include "cluster/clusteralerts.h"
 #include "cluster/clusterconfig.h"
-#include "cluster/monitoroptions.h"
 #include "cluster/clusterstate.h"
+#include "cluster/monitoroptions.h"
 
 #include <QMainWindow>
+
+class QSystemTrayIcon;
 
 class QMenu;
 class QStackedWidget;
@@ -52,6 +55,7 @@ private:
     void exportEventLog();
     void openMigrationDialog();
     void openDuplicatesDialog();
+    void notify(const QList<cluster::ClusterAlerts::Alert> &alerts);
 
     QStackedWidget *m_pages;
     DashboardWidget *m_dashboard;
@@ -60,6 +64,9 @@ private:
     cluster::ClusterConfig m_cluster;
     // How the monitor reaches the nodes; workflows started here reach them the same way.
     cluster::MonitorOptions m_workflowOptions;
+    // The tray, where the desktop has one (offscreen has none): alerts go to the status bar too.
+    cluster::ClusterAlerts m_alerts;
+    QSystemTrayIcon *m_tray = nullptr;
 };
 
 } // namespace mm::ui

@@ -4,6 +4,7 @@
 #include "ui/dashboardwidget.h"
 #include "ui/eventlogmodel.h"
 #include "ui/mainwindow.h"
+#include "ui/notificationsettingsdialog.h"
 
 #include <QDir>
 #include <QSettings>
@@ -11,6 +12,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QStatusBar>
 #include <QTest>
 
 using namespace mm;
@@ -118,6 +120,37 @@ private Q_SLOTS:
         QVERIFY(tabs);
         tabs->setCurrentIndex(1);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-event-log.png"))));
+    }
+
+    void aNodeGoingDownIsNotified()
+    {
+        ui::MainWindow window;
+        auto healthy = std::make_shared<cluster::ClusterState>(
+            *test::snapshotOf({QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")}));
+        healthy->takenAt = QDateTime::currentDateTimeUtc();
+        for (cluster::NodeState &node : healthy->nodes)
+            node.reachability = cluster::Reachability::Reachable;
+        window.setSnapshot(healthy);
+        window.setSnapshot(busySnapshot());
+        // Offscreen has no tray: the same words go to the status bar.
+        QVERIFY2(window.statusBar()->currentMessage().startsWith(QLatin1String("mx3 is down")),
+                 qPrintable(window.statusBar()->currentMessage()));
+    }
+
+    void notificationSettingsAreRemembered()
+    {
+        ui::NotificationSettingsDialog dialog;
+        dialog.show();
+        QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("notification-settings.png"))));
+        cluster::ClusterAlerts::Thresholds thresholds = dialog.thresholds();
+        QCOMPARE(thresholds.syncStallSeconds, 600);
+        thresholds.syncStallSeconds = 120;
+        thresholds.duplicates = false;
+        ui::NotificationSettingsDialog::save(thresholds);
+        const cluster::ClusterAlerts::Thresholds loaded = ui::NotificationSettingsDialog::load();
+        QCOMPARE(loaded.syncStallSeconds, 120);
+        QVERIFY(!loaded.duplicates);
+        QVERIFY(loaded.uidConflicts);
     }
 };
 

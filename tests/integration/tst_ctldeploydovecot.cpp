@@ -4,6 +4,7 @@
 // build with maildir_cur_only off; a rerun changes nothing; a broken template fails validation
 // and is rolled back while IMAP keeps serving; migrate still works afterwards.
 
+#include "ctlrunner.h"
 #include "sandbox/sandbox.h"
 
 #include <QDir>
@@ -25,13 +26,6 @@ using namespace mm;
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
-
-struct CtlRun
-{
-    int exitCode = -1;
-    QJsonObject report;
-    QByteArray output;
-};
 
 QByteArray readFile(const QString &path);
 
@@ -265,51 +259,19 @@ private Q_SLOTS:
 private:
     CtlRun ctl(const QStringList &arguments, const QList<QPair<QString, QString>> &extraEnvironment = {})
     {
-        QProcess process;
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        environment.insert(QStringLiteral("HOME"), m_home.path());
-        environment.insert(QStringLiteral("XDG_CONFIG_HOME"), m_home.path() + QStringLiteral("/.config"));
-        environment.insert(QStringLiteral("MAILMESH_AGENT"), QStringLiteral(MAILMESH_AGENT_BINARY));
-        for (const auto &[name, value] : extraEnvironment)
-            environment.insert(name, value);
-        process.setProcessEnvironment(environment);
-        process.start(QStringLiteral(MAILMESHCTL_BINARY),
-                      QStringList{QStringLiteral("--cluster"), m_clusterFile, QStringLiteral("--json")} + arguments);
-        CtlRun run;
-        if (!process.waitForFinished(300000)) {
-            process.kill();
-            process.waitForFinished();
-        } else {
-            run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-        }
-        run.output = process.readAllStandardOutput() + process.readAllStandardError();
+        CtlRun run = runMailmeshctl(m_home.path(), m_clusterFile, arguments, extraEnvironment);
         if (run.exitCode != 0)
             qWarning("mailmeshctl %s exited %d:\n%s", qPrintable(arguments.join(u' ')), run.exitCode, run.output.constData());
-        for (const QByteArray &line : run.output.split('\n')) {
-            const QJsonObject object = QJsonDocument::fromJson(line).object();
-            if (object.value(QStringLiteral("type")).toString() == QLatin1String("report"))
-                run.report = object;
-        }
         return run;
     }
 
     QStringList addNodeArguments(int index) const
     {
         const sandbox::NodeInfo &node = m_sandbox->node(index);
-        return {QStringLiteral("add-node"), node.id,
-                QStringLiteral("--ssh"), QStringLiteral("ssh://%1@127.0.0.1:%2").arg(node.sshUser).arg(node.sshPort),
-                QStringLiteral("--mail-root"), node.mailRoot,
-                QStringLiteral("--ssh-option"), QStringLiteral("IdentityFile=") + node.sshIdentityFile,
-                QStringLiteral("--ssh-option"), QStringLiteral("IdentitiesOnly=yes"),
-                QStringLiteral("--syncthing-home"), node.syncthingHome,
-                QStringLiteral("--syncthing-gui"), node.syncthingGuiAddress(),
-                QStringLiteral("--sync-address"), node.syncthingSyncAddress(),
-                QStringLiteral("--state-dir"), node.stateDir,
-                QStringLiteral("--dovecot-prefix"), node.dovecotPrefix,
-                QStringLiteral("--dovecot-config"), node.dovecotConfigFile,
-                QStringLiteral("--dovecot-restart"), QStringLiteral("sh ") + node.dir + QStringLiteral("/restart-dovecot.sh"),
-                QStringLiteral("--imap-port"), QString::number(node.imapPort),
-                QStringLiteral("--accept-host-key"), node.sshHostKeyFingerprint};
+        return sandboxAddNodeArguments(node)
+               << QStringLiteral("--dovecot-restart") << QStringLiteral("sh ") + node.dir + QStringLiteral("/restart-dovecot.sh")
+               << QStringLiteral("--imap-port") << QString::number(node.imapPort)
+               << QStringLiteral("--accept-host-key") << node.sshHostKeyFingerprint;
     }
 
     QJsonObject clusterNode(int index) const

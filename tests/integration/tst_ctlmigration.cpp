@@ -3,6 +3,7 @@
 // init → add-node ×3 (host keys pinned) → pair → migrate → an MTA delivery → revert, and a
 // failed run that stays frozen and is continued by running it again.
 
+#include "ctlrunner.h"
 #include "sandbox/sandbox.h"
 
 #include <QCryptographicHash>
@@ -19,13 +20,6 @@ using namespace mm;
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
-
-struct CtlRun
-{
-    int exitCode = -1;
-    QJsonObject report; // the last JSON line (type "report")
-    QByteArray output;
-};
 
 // Relative path -> "type size sha256" for every file and symlink under root, Dovecot's own
 // per-node files left out: what a node's mail looks like to IMAP clients.
@@ -411,33 +405,7 @@ private Q_SLOTS:
     }
 
 private:
-    CtlRun ctl(const QStringList &arguments)
-    {
-        QProcess process;
-        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-        // Mailmesh's own known_hosts and config live under HOME: a fresh one per test run.
-        environment.insert(QStringLiteral("HOME"), m_home.path());
-        environment.insert(QStringLiteral("XDG_CONFIG_HOME"), m_home.path() + QStringLiteral("/.config"));
-        environment.insert(QStringLiteral("MAILMESH_AGENT"), QStringLiteral(MAILMESH_AGENT_BINARY));
-        process.setProcessEnvironment(environment);
-        process.start(QStringLiteral(MAILMESHCTL_BINARY),
-                      QStringList{QStringLiteral("--cluster"), m_clusterFile, QStringLiteral("--json")} + arguments);
-        CtlRun run;
-        if (!process.waitForFinished(600000)) {
-            process.kill();
-            process.waitForFinished();
-            return run;
-        }
-        run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-        run.output = process.readAllStandardOutput() + process.readAllStandardError();
-        const QList<QByteArray> lines = run.output.split('\n');
-        for (const QByteArray &line : lines) {
-            const QJsonObject object = QJsonDocument::fromJson(line).object();
-            if (object.value(QStringLiteral("type")).toString() == QLatin1String("report"))
-                run.report = object;
-        }
-        return run;
-    }
+    CtlRun ctl(const QStringList &arguments) { return runMailmeshctl(m_home.path(), m_clusterFile, arguments); }
 
     // "id: state detail" per step and the error: what a failed workflow says, in one line each.
     static QString stepsOf(const CtlRun &run)
@@ -455,18 +423,7 @@ private:
 
     QStringList addNodeArguments(int index, const QString &acceptedKey) const
     {
-        const sandbox::NodeInfo &node = m_sandbox->node(index);
-        QStringList arguments{QStringLiteral("add-node"), node.id,
-                              QStringLiteral("--ssh"), QStringLiteral("ssh://%1@127.0.0.1:%2").arg(node.sshUser).arg(node.sshPort),
-                              QStringLiteral("--mail-root"), node.mailRoot,
-                              QStringLiteral("--ssh-option"), QStringLiteral("IdentityFile=") + node.sshIdentityFile,
-                              QStringLiteral("--ssh-option"), QStringLiteral("IdentitiesOnly=yes"),
-                              QStringLiteral("--syncthing-home"), node.syncthingHome,
-                              QStringLiteral("--syncthing-gui"), node.syncthingGuiAddress(),
-                              QStringLiteral("--sync-address"), node.syncthingSyncAddress(),
-                              QStringLiteral("--state-dir"), node.stateDir,
-                              QStringLiteral("--dovecot-prefix"), node.dovecotPrefix,
-                              QStringLiteral("--dovecot-config"), node.dovecotConfigFile};
+        QStringList arguments = sandboxAddNodeArguments(m_sandbox->node(index));
         if (!acceptedKey.isEmpty())
             arguments << QStringLiteral("--accept-host-key") << acceptedKey;
         return arguments;

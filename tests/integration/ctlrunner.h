@@ -1,0 +1,65 @@
+#pragma once
+
+// Running the real mailmeshctl against sandbox nodes, for the end-to-end tests: an isolated
+// HOME (Mailmesh's known_hosts and settings), JSON output, and the closing report picked out.
+
+#include "sandbox/nodeinfo.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QList>
+#include <QPair>
+#include <QProcess>
+#include <QStringList>
+
+struct CtlRun
+{
+    int exitCode = -1;  // -1: crashed or timed out
+    QJsonObject report; // the last JSON line of type "report"
+    QByteArray output;  // stdout and stderr
+};
+
+inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, const QStringList &arguments,
+                             const QList<QPair<QString, QString>> &extraEnvironment = {})
+{
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("HOME"), home);
+    environment.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/.config"));
+    environment.insert(QStringLiteral("MAILMESH_AGENT"), QStringLiteral(MAILMESH_AGENT_BINARY));
+    for (const auto &[name, value] : extraEnvironment)
+        environment.insert(name, value);
+    process.setProcessEnvironment(environment);
+    process.start(QStringLiteral(MAILMESHCTL_BINARY),
+                  QStringList{QStringLiteral("--cluster"), clusterFile, QStringLiteral("--json")} + arguments);
+    CtlRun run;
+    if (!process.waitForFinished(600000)) {
+        process.kill();
+        process.waitForFinished();
+    } else {
+        run.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    }
+    run.output = process.readAllStandardOutput() + process.readAllStandardError();
+    for (const QByteArray &line : run.output.split('\n')) {
+        const QJsonObject object = QJsonDocument::fromJson(line).object();
+        if (object.value(QStringLiteral("type")).toString() == QLatin1String("report"))
+            run.report = object;
+    }
+    return run;
+}
+
+// `add-node` for a sandbox node: its ssh address and identity, Syncthing, state dir and Dovecot.
+inline QStringList sandboxAddNodeArguments(const mm::sandbox::NodeInfo &node)
+{
+    return {QStringLiteral("add-node"), node.id,
+            QStringLiteral("--ssh"), QStringLiteral("ssh://%1@127.0.0.1:%2").arg(node.sshUser).arg(node.sshPort),
+            QStringLiteral("--mail-root"), node.mailRoot,
+            QStringLiteral("--ssh-option"), QStringLiteral("IdentityFile=") + node.sshIdentityFile,
+            QStringLiteral("--ssh-option"), QStringLiteral("IdentitiesOnly=yes"),
+            QStringLiteral("--syncthing-home"), node.syncthingHome,
+            QStringLiteral("--syncthing-gui"), node.syncthingGuiAddress(),
+            QStringLiteral("--sync-address"), node.syncthingSyncAddress(),
+            QStringLiteral("--state-dir"), node.stateDir,
+            QStringLiteral("--dovecot-prefix"), node.dovecotPrefix,
+            QStringLiteral("--dovecot-config"), node.dovecotConfigFile};
+}

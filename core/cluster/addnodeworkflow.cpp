@@ -257,7 +257,9 @@ void AddNodeWorkflow::check()
     } else {
         m_cluster.nodes << m_node;
     }
-    m_report.details.insert(QStringLiteral("node"), m_cluster.toJson().value(QStringLiteral("nodes")).toArray().last());
+    for (const QJsonValue &node : m_cluster.toJson().value(QStringLiteral("nodes")).toArray())
+        if (node.toObject().value(QStringLiteral("id")).toString() == m_node.id)
+            m_report.details.insert(QStringLiteral("node"), node);
     completeStep(notes.join(QStringLiteral("; ")));
 }
 

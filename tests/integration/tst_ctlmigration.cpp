@@ -315,6 +315,10 @@ private Q_SLOTS:
               << QStringLiteral("--resume-command") << QStringLiteral("true");
         const CtlRun readded = ctl(readd);
         QVERIFY2(readded.exitCode == 0, readded.output.constData());
+        // The report describes the node re-added, not the last one in the file.
+        const QJsonObject readdedNode = readded.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("node")).toObject();
+        QCOMPARE(readdedNode.value(QStringLiteral("id")).toString(), QStringLiteral("node3"));
+        QCOMPARE(readdedNode.value(QStringLiteral("holdCommands")).toArray().size(), 1);
 
         const CtlRun failed = ctl({QStringLiteral("migrate")});
         QCOMPARE(failed.exitCode, 3);

@@ -3,6 +3,7 @@
 // pairing in sync → Dovecot → migration → summary; then a changed host key refused, and a
 // draft resumed where it stopped. Every page is saved as <build>/screenshots/wizard-<page>.png.
 
+#include "../integration/classicmailseed.h"
 #include "screenshots.h"
 #include "cluster/clusterconfig.h"
 #include "sandbox/sandbox.h"
@@ -87,16 +88,8 @@ private Q_SLOTS:
         QVERIFY2(m_sandbox->start(), "sandbox did not start");
         // Node 1 holds classic Maildirs with mail in new/ and cur/, in Maildir++ folders; the
         // other nodes start empty.
-        const auto seeded = m_sandbox->runOnNode(0, QStringLiteral(
-            "set -e; for user in alice bob; do md='%1'/example.org/$user/Maildir; "
-            "for f in '' .Sent .Archive.2024; do mkdir -p \"$md/$f/cur\" \"$md/$f/new\" \"$md/$f/tmp\"; "
-            "[ -n \"$f\" ] && touch \"$md/$f/maildirfolder\"; for i in 1 2 3; do "
-            "printf 'Message-ID: <%s%s%s@example.org>\\r\\nSubject: new %s\\r\\n\\r\\nbody\\r\\n' $user \"$f\" $i $i "
-            "> \"$md/$f/new/170000000$i.M${i}P1.mx\"; "
-            "printf 'Message-ID: <r%s%s%s@example.org>\\r\\nSubject: read %s\\r\\n\\r\\nbody\\r\\n' $user \"$f\" $i $i "
-            "> \"$md/$f/cur/170000100$i.M${i}P2.mx:2,S\"; done; done; done")
-            .arg(m_sandbox->node(0).mailRoot));
-        QVERIFY2(seeded && seeded->exitCode == 0, seeded ? seeded->standardError.constData() : "ssh failed");
+        const QString seedError = seedClassicMaildirs(*m_sandbox, 0);
+        QVERIFY2(seedError.isEmpty(), qPrintable(seedError));
     }
 
     void cleanupTestCase()

@@ -3,6 +3,7 @@
 // init → add-node ×3 (host keys pinned) → pair → migrate → an MTA delivery → revert, and a
 // failed run that stays frozen and is continued by running it again.
 
+#include "classicmailseed.h"
 #include "ctlrunner.h"
 #include "sandbox/sandbox.h"
 
@@ -94,16 +95,8 @@ private Q_SLOTS:
 
         // Node 1 holds classic Maildirs with mail in new/ and cur/, in Maildir++ folders, for two
         // users besides the sandbox's own; nodes 2 and 3 start empty.
-        const auto seeded = m_sandbox->runOnNode(0, QStringLiteral(
-            "set -e; for user in alice bob; do md='%1'/example.org/$user/Maildir; "
-            "for f in '' .Sent .Archive.2024; do mkdir -p \"$md/$f/cur\" \"$md/$f/new\" \"$md/$f/tmp\"; "
-            "[ -n \"$f\" ] && touch \"$md/$f/maildirfolder\"; for i in 1 2 3; do "
-            "printf 'Message-ID: <%s%s%s@example.org>\\r\\nSubject: new %s\\r\\n\\r\\nbody\\r\\n' $user \"$f\" $i $i "
-            "> \"$md/$f/new/170000000$i.M${i}P1.mx\"; "
-            "printf 'Message-ID: <r%s%s%s@example.org>\\r\\nSubject: read %s\\r\\n\\r\\nbody\\r\\n' $user \"$f\" $i $i "
-            "> \"$md/$f/cur/170000100$i.M${i}P2.mx:2,S\"; done; done; done")
-            .arg(m_sandbox->node(0).mailRoot));
-        QVERIFY2(seeded && seeded->exitCode == 0, seeded ? seeded->standardError.constData() : "ssh failed");
+        const QString seedError = seedClassicMaildirs(*m_sandbox, 0);
+        QVERIFY2(seedError.isEmpty(), qPrintable(seedError));
         m_seeded = messagesOf(m_sandbox->node(0).mailRoot);
         QCOMPARE(m_seeded.size(), 36);
     }

@@ -47,18 +47,8 @@ ConnectPage::~ConnectPage()
 void ConnectPage::initializePage()
 {
     // Cards follow the nodes as they are now; what ran for an unchanged node is kept.
-    QStringList ids;
-    for (const cluster::NodeConfig &node : session()->cluster().nodes)
-        ids << node.id;
-    for (auto it = m_byNode.begin(); it != m_byNode.end();) {
-        if (!ids.contains(it.key())) {
-            delete it.value()->box;
-            delete it.value();
-            it = m_byNode.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    const QStringList ids = nodeIds();
+    dropCardsOfRemovedNodes(m_byNode, ids);
     m_order = ids;
     for (int i = 0; i < ids.size(); ++i) {
         const QString id = ids[i];

@@ -186,18 +186,8 @@ QStringList ProbePage::problemsOf(const cluster::NodeConfig &node, const QJsonOb
 
 void ProbePage::initializePage()
 {
-    QStringList ids;
-    for (const cluster::NodeConfig &node : session()->cluster().nodes)
-        ids << node.id;
-    for (auto it = m_byNode.begin(); it != m_byNode.end();) {
-        if (!ids.contains(it.key())) {
-            delete it.value()->box;
-            delete it.value();
-            it = m_byNode.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    const QStringList ids = nodeIds();
+    dropCardsOfRemovedNodes(m_byNode, ids);
     for (int i = 0; i < ids.size(); ++i) {
         const QString id = ids[i];
         Card *card = m_byNode.value(id);

@@ -26,6 +26,14 @@ QVBoxLayout *SetupPage::makeCardList()
     return cards;
 }
 
+QStringList SetupPage::nodeIds() const
+{
+    QStringList ids;
+    for (const cluster::NodeConfig &node : m_session->cluster().nodes)
+        ids << node.id;
+    return ids;
+}
+
 bool SetupPage::saveDraftAfterThisPage()
 {
     const Status saved = m_session->saveDraft(wizard() ? wizard()->currentId() : -1);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QHash>
+#include <QStringList>
 #include <QWizardPage>
 
 class QVBoxLayout;
@@ -36,6 +38,23 @@ protected:
     // Fills the page with a vertical scroll area of per-node cards that wrap their text to the
     // page's width; returns the cards' layout (a stretch at its end keeps them at the top).
     QVBoxLayout *makeCardList();
+    // The cluster's node ids, in order.
+    QStringList nodeIds() const;
+
+    // Deletes the per-node cards (each with its `box` widget) of nodes no longer in `ids`.
+    template <class Card>
+    static void dropCardsOfRemovedNodes(QHash<QString, Card *> &byNode, const QStringList &ids)
+    {
+        for (auto it = byNode.begin(); it != byNode.end();) {
+            if (ids.contains(it.key())) {
+                ++it;
+                continue;
+            }
+            delete it.value()->box;
+            delete it.value();
+            it = byNode.erase(it);
+        }
+    }
 
 private:
     SetupSession *m_session;

@@ -12,7 +12,13 @@
 #include <QHash>
 #include <QMutex>
 #include <QJsonDocument>
+#include <QFuture>
+#include <QPromise>
+#include <QThreadPool>
 #include <QTimer>
+
+#include <memory>
+#include <optional>
 
 namespace mm::remote {
 
@@ -89,25 +95,36 @@ void AgentClient::fail(Error error)
     Q_EMIT failed(error);
 }
 
+namespace {
+
+// Every node's client needs the same binary's hash: hash it once per process, and again only
+// when the file changed (a rebuild).
+struct CachedHash
+{
+    qint64 size = -1;
+    QDateTime modified;
+    QString hash;
+};
+
+QMutex hashCacheMutex;
+QHash<QString, CachedHash> hashCache;
+
+std::optional<QString> cachedSha256OfFile(const QFileInfo &info)
+{
+    const QMutexLocker locker(&hashCacheMutex);
+    const auto cached = hashCache.constFind(info.absoluteFilePath());
+    if (cached != hashCache.cend() && cached->size == info.size() && cached->modified == info.lastModified())
+        return cached->hash;
+    return std::nullopt;
+}
+
+} // namespace
+
 Result<QString> AgentClient::sha256OfFile(const QString &path)
 {
-    // Every node's client asks for the same binary's hash, on the GUI thread: hash it once per
-    // process, and again only when the file changed (a rebuild).
-    struct CachedHash
-    {
-        qint64 size = -1;
-        QDateTime modified;
-        QString hash;
-    };
-    static QMutex cacheMutex;
-    static QHash<QString, CachedHash> cache;
     const QFileInfo info(path);
-    {
-        const QMutexLocker locker(&cacheMutex);
-        const auto cached = cache.constFind(info.absoluteFilePath());
-        if (cached != cache.cend() && cached->size == info.size() && cached->modified == info.lastModified())
-            return cached->hash;
-    }
+    if (auto cached = cachedSha256OfFile(info))
+        return *cached;
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return mm::fail(ErrorCode::NotFound,
@@ -119,8 +136,8 @@ Result<QString> AgentClient::sha256OfFile(const QString &path)
     if (!hash.addData(&file))
         return mm::fail(ErrorCode::IoError, "cannot read the agent binary", path.toStdString());
     const QString hex = QString::fromLatin1(hash.result().toHex());
-    const QMutexLocker locker(&cacheMutex);
-    cache.insert(info.absoluteFilePath(), CachedHash{info.size(), info.lastModified(), hex});
+    const QMutexLocker locker(&hashCacheMutex);
+    hashCache.insert(info.absoluteFilePath(), CachedHash{info.size(), info.lastModified(), hex});
     return hex;
 }
 
@@ -165,11 +182,30 @@ void AgentClient::start()
         });
     }
     setState(State::Deploying);
+    const quint64 attempt = ++m_startAttempt;
     if (m_hash.isEmpty()) {
-        auto hash = sha256OfFile(m_options.agentBinary);
-        if (!hash)
-            return QTimer::singleShot(0, this, [this, error = hash.error()] { fail(error); });
-        m_hash = *hash;
+        if (auto cached = cachedSha256OfFile(QFileInfo(m_options.agentBinary))) {
+            m_hash = *cached;
+        } else {
+            // Reading and hashing a binary of several megabytes costs tens of milliseconds:
+            // too long for a GUI thread, so it happens on the thread pool.
+            auto promise = std::make_shared<QPromise<QString>>();
+            promise->future().then(this, [this, attempt](const QString &hash) {
+                if (attempt != m_startAttempt || m_state != State::Deploying)
+                    return; // stopped or restarted meanwhile
+                if (hash.isEmpty()) // unreadable: hashing again here fails fast and says why
+                    return fail(sha256OfFile(m_options.agentBinary).error());
+                m_hash = hash;
+                probeArchitecture();
+            });
+            QThreadPool::globalInstance()->start([promise, path = m_options.agentBinary] {
+                promise->start();
+                const auto hash = sha256OfFile(path);
+                promise->addResult(hash ? *hash : QString());
+                promise->finish();
+            });
+            return;
+        }
     }
     probeArchitecture();
 }

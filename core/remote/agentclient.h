@@ -112,6 +112,7 @@ private:
     Options m_options;
     State m_state = State::Idle;
     QString m_hash;
+    quint64 m_startAttempt = 0; // tells a background hash which start() it belongs to
     QString m_architecture;
     QString m_remotePath;
     bool m_uploaded = false;

@@ -1,5 +1,6 @@
 #include "remote/sshsession.h"
 
+#include "remote/processreaper.h"
 #include "remote/shellquote.h"
 #include "remote/sshfailure.h"
 
@@ -9,6 +10,8 @@
 #include <QHostAddress>
 #include <QTcpServer>
 #include <QTemporaryDir>
+
+#include <utility>
 
 #ifdef __linux__
 #include <csignal>
@@ -47,19 +50,11 @@ SshSession::SshSession(SshAddress address, SshOptions options, QObject *parent)
 
 SshSession::~SshSession()
 {
-    // Masters asked to end by disconnectFromHost() that have not finished yet: reap them too.
-    for (const QPointer<QProcess> &closing : std::as_const(m_closingMasters))
-        if (closing && closing->state() != QProcess::NotRunning && !closing->waitForFinished(2000))
-            closing->kill();
+    // Masters asked to end by disconnectFromHost() were handed to the reaper already; the live
+    // one goes the same way, so destroying a session never waits on its ssh process.
     if (m_master) {
         m_master->disconnect(this);
-        // A local process on a signal: this bounded wait only reaps it, it never waits on the
-        // network. Without it the master would outlive us holding the connection open.
-        m_master->terminate();
-        if (!m_master->waitForFinished(2000)) {
-            m_master->kill();
-            m_master->waitForFinished(1000);
-        }
+        terminateInBackground(std::exchange(m_master, nullptr));
     }
 }
 
@@ -545,12 +540,8 @@ void SshSession::disconnectFromHost()
     m_loginTimer.stop();
     m_forwards.clear();
     if (m_master) {
-        QProcess *master = m_master;
-        m_master = nullptr;
-        master->disconnect(this);
-        connect(master, &QProcess::finished, master, &QObject::deleteLater);
-        master->terminate();
-        m_closingMasters.append(master);
+        m_master->disconnect(this);
+        terminateInBackground(std::exchange(m_master, nullptr));
     }
     setState(State::Disconnected);
 }

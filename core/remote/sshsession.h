@@ -118,7 +118,6 @@ private:
     bool m_loginTimedOut = false;
     QString m_loginUser;
     std::optional<HostKey> m_offeredHostKey;
-    QList<QPointer<QProcess>> m_closingMasters; // terminated, not finished yet
     std::vector<Forward> m_forwards;
 };
 

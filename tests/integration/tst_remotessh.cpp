@@ -315,6 +315,18 @@ private Q_SLOTS:
         QVERIFY(connect(*s));
     }
 
+    // Destroying a connected session hands its master to the reaper instead of waiting for it
+    // on this thread; the master must still go away.
+    void destroyingASessionEndsItsMaster()
+    {
+        auto s = session(1);
+        QVERIFY(connect(*s));
+        const qint64 master = s->masterProcessId();
+        QVERIFY(master > 0);
+        s.reset();
+        QTRY_VERIFY(::kill(static_cast<pid_t>(master), 0) != 0);
+    }
+
     // Last: it replaces node1's key, and every connection to node1 with it.
     void aChangedKeyIsRefusedNamingBothFingerprints()
     {

@@ -7,6 +7,7 @@
 #include "ui/nodesmodel.h"
 #include "ui/statuspresentation.h"
 #include "ui/syncmatrixmodel.h"
+#include "ui/tableviewsetup.h"
 
 #include <QCheckBox>
 #include <QGroupBox>
@@ -29,13 +30,7 @@ QTableView *createTable(QAbstractItemModel *model, QWidget *parent)
 {
     auto *view = new QTableView(parent);
     view->setModel(model);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->setAlternatingRowColors(true);
-    view->setWordWrap(false);
-    view->verticalHeader()->setVisible(false);
-    view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 8);
-    view->horizontalHeader()->setHighlightSections(false);
-    view->horizontalHeader()->setStretchLastSection(true);
+    setUpTableView(view);
     return view;
 }
 
@@ -121,7 +116,7 @@ QWidget *DashboardWidget::createSummaryStrip()
         {m_okLabel, cluster::Health::Ok}, {m_warningLabel, cluster::Health::Warning}, {m_errorLabel, cluster::Health::Error}};
     for (const auto &[label, health] : iconFor) {
         auto *icon = new QLabel(strip);
-        icon->setPixmap(healthIcon(health).pixmap(16, 16));
+        icon->setPixmap(healthIcon(health).pixmap(QSize(16, 16), devicePixelRatioF()));
         layout->addWidget(icon);
         layout->addWidget(label);
         layout->addSpacing(12);

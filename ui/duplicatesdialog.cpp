@@ -4,6 +4,7 @@
 #include "cluster/headersworkflow.h"
 #include "cluster/quarantineworkflow.h"
 #include "ui/jsontablemodel.h"
+#include "ui/tableviewsetup.h"
 
 #include <QDialogButtonBox>
 #include <QHBoxLayout>
@@ -49,10 +50,7 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->setModel(proxy);
     view->setSortingEnabled(true);
     view->sortByColumn(0, Qt::AscendingOrder);
-    view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view->verticalHeader()->hide();
-    view->horizontalHeader()->setStretchLastSection(true);
-    view->setWordWrap(false);
+    setUpTableView(view);
     return view;
 }
 
@@ -148,6 +146,7 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
     connect(resolveAllButton, &QPushButton::clicked, this, &DuplicatesDialog::resolveAll);
     m_preview->setObjectName(QStringLiteral("preview"));
     m_preview->setReadOnly(true);
+    m_preview->setTabChangesFocus(true);
     m_preview->setPlaceholderText(tr("Select a group and press Preview to read its first copy's header."));
     auto *splitter = new QSplitter(Qt::Vertical, groupsTab);
     splitter->addWidget(m_groupsView);
@@ -189,6 +188,7 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
     quarantineLayout->addLayout(quarantineButtons);
 
     m_findings->setReadOnly(true);
+    m_findings->setTabChangesFocus(true);
     m_findings->setPlaceholderText(tr("Scan to compare the nodes."));
 
     m_tabs->addTab(groupsTab, tr("&Groups"));

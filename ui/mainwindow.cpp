@@ -1,5 +1,7 @@
 #include "ui/mainwindow.h"
 
+#include "ui/statuspresentation.h"
+
 #include "cluster/agentlocator.h"
 #include "cluster/clustermonitor.h"
 #include "ui/dashboardwidget.h"
@@ -8,6 +10,7 @@
 #include "ui/migrationdialog.h"
 #include "ui/notificationsettingsdialog.h"
 #include "ui/setupwizard.h"
+#include "ui/statuspresentation.h"
 
 #include <QAction>
 #include <QApplication>
@@ -61,13 +64,14 @@ MainWindow::MainWindow(QWidget *parent)
     , m_dashboard(new DashboardWidget(this))
 {
     setWindowTitle(tr("Mailmesh"));
+    setWindowIcon(applicationIcon());
     m_pages->addWidget(createEmptyState());
     m_pages->addWidget(m_dashboard);
     setCentralWidget(m_pages);
     createMenus();
     m_alerts.setThresholds(NotificationSettingsDialog::load());
     if (QSystemTrayIcon::isSystemTrayAvailable()) {
-        m_tray = new QSystemTrayIcon(windowIcon().isNull() ? QApplication::windowIcon() : windowIcon(), this);
+        m_tray = new QSystemTrayIcon(trayIcon(cluster::Health::Unknown), this);
         m_tray->setToolTip(tr("Mailmesh"));
         connect(m_tray, &QSystemTrayIcon::activated, this, [this] {
             showNormal();
@@ -195,8 +199,29 @@ void MainWindow::reopenLastCluster()
 void MainWindow::setSnapshot(const cluster::ClusterSnapshot &snapshot)
 {
     m_dashboard->setSnapshot(snapshot);
+    updateTray(*snapshot);
     if (snapshot->takenAt.isValid())
         notify(m_alerts.update(*snapshot, snapshot->takenAt));
+}
+
+void MainWindow::updateTray(const cluster::ClusterState &state)
+{
+    if (!m_tray)
+        return;
+    const cluster::ClusterState::Summary summary = state.summary();
+    const cluster::Health health = state.nodes.isEmpty() ? cluster::Health::Unknown
+                                   : summary.errors > 0  ? cluster::Health::Error
+                                   : summary.warnings > 0 ? cluster::Health::Warning
+                                                          : cluster::Health::Ok;
+    if (health != m_trayHealth) {
+        m_trayHealth = health;
+        m_tray->setIcon(trayIcon(health));
+    }
+    m_tray->setToolTip(tr("Mailmesh: %1 (%2 OK, %3 warnings, %4 errors)")
+                           .arg(healthText(health))
+                           .arg(summary.ok)
+                           .arg(summary.warnings)
+                           .arg(summary.errors));
 }
 
 void MainWindow::notify(const QList<cluster::ClusterAlerts::Alert> &alerts)

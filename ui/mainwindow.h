@@ -56,6 +56,8 @@ private:
     void openMigrationDialog();
     void openDuplicatesDialog();
     void notify(const QList<cluster::ClusterAlerts::Alert> &alerts);
+    // The tray shows the cluster's worst health as a badge, and the counts as its tooltip.
+    void updateTray(const cluster::ClusterState &state);
 
     QStackedWidget *m_pages;
     DashboardWidget *m_dashboard;
@@ -67,6 +69,7 @@ private:
     // The tray, where the desktop has one (offscreen has none): alerts go to the status bar too.
     cluster::ClusterAlerts m_alerts;
     QSystemTrayIcon *m_tray = nullptr;
+    cluster::Health m_trayHealth = cluster::Health::Unknown;
 };
 
 } // namespace mm::ui

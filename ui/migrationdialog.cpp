@@ -1,6 +1,7 @@
 #include "ui/migrationdialog.h"
 
 #include "ui/migrationplanmodel.h"
+#include "ui/tableviewsetup.h"
 
 #include <QDialogButtonBox>
 #include <QGridLayout>
@@ -60,9 +61,7 @@ MigrationDialog::MigrationDialog(cluster::ClusterConfig cluster, cluster::Monito
     m_table->setModel(proxy);
     m_table->setSortingEnabled(true);
     m_table->sortByColumn(MigrationPlanModel::NodeColumn, Qt::AscendingOrder);
-    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
+    setUpTableView(m_table);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
 
     m_step->setWordWrap(true);

@@ -107,6 +107,8 @@ QVariant MigrationPlanModel::headerData(int section, Qt::Orientation orientation
     }
     if (role == Qt::ToolTipRole) {
         switch (section) {
+        case NodeColumn:
+            return tr("The node's id in the cluster file");
         case FoldersColumn:
             return tr("Maildir folders that change layout on this node");
         case MessagesColumn:

@@ -2,6 +2,7 @@
 #include "cluster/clustermonitor.h"
 #include "democluster.h"
 #include "ui/mainwindow.h"
+#include "ui/statuspresentation.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -48,6 +49,9 @@ int main(int argc, char **argv)
     QApplication::setApplicationName(QStringLiteral("mailmesh"));
     QApplication::setOrganizationName(QStringLiteral("Mailmesh"));
     QApplication::setApplicationVersion(QStringLiteral(MAILMESH_VERSION));
+    // Wayland and the desktop file match windows to io.github.mailmesh.Mailmesh.desktop by this.
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.mailmesh.Mailmesh"));
+    QApplication::setWindowIcon(mm::ui::applicationIcon());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -2,6 +2,7 @@
 // one node is found on all three, previewed, resolved (on one node, replicated), listed in
 // the quarantine and restored through the view.
 
+#include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/sandboxcluster.h"
@@ -101,6 +102,14 @@ private Q_SLOTS:
         QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("duplicates-groups.png"))));
 
         auto *findingsTabs = dialog.findChild<QTabWidget *>();
+        // Every tab works without a mouse, and every column says what it means.
+        for (int page = findingsTabs->count() - 1; page >= 0; --page) {
+            findingsTabs->setCurrentIndex(page);
+            const QStringList unreachable = test::unreachableByTab(&dialog);
+            QVERIFY2(unreachable.isEmpty(), qPrintable(unreachable.join(QStringLiteral(", "))));
+            const QStringList unexplained = test::columnsWithoutToolTip(&dialog);
+            QVERIFY2(unexplained.isEmpty(), qPrintable(unexplained.join(QStringLiteral("; "))));
+        }
         findingsTabs->setCurrentIndex(2);
         QCoreApplication::processEvents();
         QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("duplicates-findings.png"))));

@@ -1,3 +1,4 @@
+#include "keyboardcheck.h"
 #include "screenshots.h"
 #include "../unit/snapshotfactory.h"
 #include "cluster/clusterconfig.h"
@@ -5,14 +6,21 @@
 #include "ui/eventlogmodel.h"
 #include "ui/mainwindow.h"
 #include "ui/notificationsettingsdialog.h"
+#include "ui/statuspresentation.h"
 
+#include <QApplication>
+#include <QColor>
 #include <QDir>
+#include <QImage>
+#include <QMenu>
+#include <QMenuBar>
+#include <QSet>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
-#include <QStatusBar>
 #include <QTest>
 
 using namespace mm;
@@ -120,6 +128,104 @@ private Q_SLOTS:
         QVERIFY(tabs);
         tabs->setCurrentIndex(1);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-event-log.png"))));
+    }
+
+    void theDashboardWorksFromTheKeyboardAndExplainsItsColumns()
+    {
+        QTemporaryDir dir;
+        const QString path = writeClusterFile(dir, {QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")});
+        ui::MainWindow window;
+        QVERIFY(window.openCluster(path));
+        window.setSnapshot(busySnapshot());
+        auto *tabs = window.dashboard()->findChild<QTabWidget *>();
+        for (int page = 0; page < tabs->count(); ++page) {
+            tabs->setCurrentIndex(page);
+            const QStringList unreachable = test::unreachableByTab(&window);
+            QVERIFY2(unreachable.isEmpty(), qPrintable(unreachable.join(QStringLiteral(", "))));
+            const QStringList unexplained = test::columnsWithoutToolTip(&window);
+            QVERIFY2(unexplained.isEmpty(), qPrintable(unexplained.join(QStringLiteral("; "))));
+        }
+
+        // Inside a table the arrow keys move; Tab has already been shown to leave it.
+        QTableView *mailboxes = window.dashboard()->mailboxesView();
+        tabs->setCurrentIndex(0);
+        mailboxes->setFocus(Qt::TabFocusReason);
+        mailboxes->setCurrentIndex(mailboxes->model()->index(0, 0));
+        QTest::keyClick(mailboxes, Qt::Key_Down);
+        QCOMPARE(mailboxes->currentIndex().row(), 1);
+        QTest::keyClick(mailboxes, Qt::Key_End, Qt::ControlModifier);
+        QCOMPARE(mailboxes->currentIndex().row(), mailboxes->model()->rowCount() - 1);
+
+        // Every menu entry has a mnemonic, so Alt gets to all of them.
+        for (QAction *menu : window.menuBar()->actions()) {
+            QVERIFY2(menu->text().contains(QLatin1Char('&')), qPrintable(menu->text()));
+            for (QAction *action : menu->menu()->actions())
+                QVERIFY2(action->isSeparator() || action->text().contains(QLatin1Char('&')),
+                         qPrintable(action->text()));
+        }
+    }
+
+    void theDashboardFollowsADarkPalette()
+    {
+        // Colours come from palette roles: under a dark palette the tables turn dark, and their
+        // text stays light enough to read. Saved for a person to look at too.
+        const QPalette original = QApplication::palette();
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+        dark.setColor(QPalette::WindowText, QColor(0xe8, 0xe8, 0xe8));
+        dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+        dark.setColor(QPalette::AlternateBase, QColor(0x26, 0x26, 0x26));
+        dark.setColor(QPalette::Text, QColor(0xe8, 0xe8, 0xe8));
+        dark.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+        dark.setColor(QPalette::ButtonText, QColor(0xe8, 0xe8, 0xe8));
+        dark.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9a, 0x9a));
+        QApplication::setPalette(dark);
+        QTemporaryDir dir;
+        const QString path = writeClusterFile(dir, {QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")});
+        {
+            ui::MainWindow window;
+            QVERIFY(window.openCluster(path));
+            window.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&window));
+            window.setSnapshot(busySnapshot());
+            const QImage shot = window.grab().toImage();
+            QVERIFY(shot.save(screenshotPath(QStringLiteral("dashboard-dark.png"))));
+            QTableView *mailboxes = window.dashboard()->mailboxesView();
+            const QPoint inside = mailboxes->viewport()->mapTo(&window, QPoint(mailboxes->viewport()->width() - 4, 4));
+            QVERIFY2(QColor(shot.pixel(inside)).lightness() < 80, "the mailboxes table did not turn dark");
+        }
+        QApplication::setPalette(original);
+    }
+
+    void notificationSettingsWorkFromTheKeyboard()
+    {
+        ui::NotificationSettingsDialog dialog;
+        const QStringList unreachable = test::unreachableByTab(&dialog);
+        QVERIFY2(unreachable.isEmpty(), qPrintable(unreachable.join(QStringLiteral(", "))));
+    }
+
+    void statusIconsAreVectorsThatStaySharp()
+    {
+        // Rendered from SVG at every size, so a 2x screen gets a 32 px pixmap for a 16 px icon
+        // instead of an upscaled one, and each health level looks different.
+        QSet<QRgb> centres;
+        for (cluster::Health health : {cluster::Health::Ok, cluster::Health::Warning, cluster::Health::Error,
+                                       cluster::Health::Unknown}) {
+            const QIcon icon = ui::healthIcon(health);
+            const QPixmap sharp = icon.pixmap(QSize(16, 16), 2.0);
+            QCOMPARE(sharp.size(), QSize(32, 32));
+            QCOMPARE(sharp.devicePixelRatio(), 2.0);
+            const QImage image = icon.pixmap(QSize(64, 64)).toImage();
+            QCOMPARE(image.size(), QSize(64, 64));
+            centres.insert(image.pixel(32, 20));
+        }
+        QCOMPARE(centres.size(), 4);
+        QVERIFY(!ui::applicationIcon().isNull());
+        // The tray's badge marks trouble on the application icon.
+        const QImage calm = ui::trayIcon(cluster::Health::Ok).pixmap(QSize(32, 32)).toImage();
+        const QImage alarmed = ui::trayIcon(cluster::Health::Error).pixmap(QSize(32, 32)).toImage();
+        QVERIFY(calm != alarmed);
+        QCOMPARE(calm.pixel(4, 4), alarmed.pixel(4, 4)); // the badge sits in the lower right only
     }
 
     void aNodeGoingDownIsNotified()

@@ -1,6 +1,7 @@
 // The one-click migration from the dashboard, offscreen, against three sandbox nodes running
 // the patched Dovecot: the plan, a run cancelled midway, Resume, and the closing verdict.
 
+#include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/sandboxcluster.h"
@@ -107,6 +108,13 @@ private Q_SLOTS:
         auto *migrate = dialog.findChild<QPushButton *>(QStringLiteral("migrateButton"));
         QVERIFY(migrate && migrate->isEnabled());
         QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("migration-plan.png"))));
+        // The plan can be read and the migration started without a mouse.
+        {
+            const QStringList unreachable = test::unreachableByTab(&dialog);
+            QVERIFY2(unreachable.isEmpty(), qPrintable(unreachable.join(QStringLiteral(", "))));
+            const QStringList unexplained = test::columnsWithoutToolTip(&dialog);
+            QVERIFY2(unexplained.isEmpty(), qPrintable(unexplained.join(QStringLiteral("; "))));
+        }
 
         // Cancel as the conversion starts: the run stops frozen, and says so.
         QMetaObject::Connection cancelAtConvert;

@@ -4,6 +4,7 @@
 // draft resumed where it stopped. Every page is saved as <build>/screenshots/wizard-<page>.png.
 
 #include "../integration/classicmailseed.h"
+#include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/clusterconfig.h"
 #include "sandbox/sandbox.h"
@@ -43,9 +44,18 @@ QString wizardScreenshotPath(const QString &page)
     return screenshotPath(QStringLiteral("wizard-") + page + QStringLiteral(".png"));
 }
 
+// Saves the page for a person to look at, after checking that a keyboard user reaches every
+// control on it and that its tables explain their columns (what is wrong is printed).
 bool saveScreenshot(QWidget *widget, const QString &page)
 {
     QApplication::processEvents();
+    const QStringList unreachable = mm::test::unreachableByTab(widget->window());
+    const QStringList unexplained = mm::test::columnsWithoutToolTip(widget->window());
+    if (!unreachable.isEmpty() || !unexplained.isEmpty()) {
+        qWarning("wizard page %s: not reachable by Tab: %s; columns without a tooltip: %s", qPrintable(page),
+                 qPrintable(unreachable.join(QStringLiteral(", "))), qPrintable(unexplained.join(QStringLiteral("; "))));
+        return false;
+    }
     return widget->grab().save(wizardScreenshotPath(page));
 }
 

@@ -1,5 +1,6 @@
 #include "ui/wizard/nodespage.h"
 
+#include "ui/tableviewsetup.h"
 #include "ui/wizard/nodedraftmodel.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
@@ -157,12 +158,9 @@ NodesPage::NodesPage(SetupSession *session, QWidget *parent)
     setSubTitle(tr("Every node keeps a full copy of the mail. Mailmesh reaches each one with your own ssh."));
 
     m_view->setModel(m_model);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    setUpTableView(m_view);
     m_view->setSelectionMode(QAbstractItemView::SingleSelection);
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_view->verticalHeader()->hide();
-    m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->setAlternatingRowColors(true);
     m_view->setWordWrap(false);
     m_view->setMinimumHeight(110);
     m_view->setToolTip(tr("Select a node to edit it below"));

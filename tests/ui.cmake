@@ -7,6 +7,8 @@ mailmesh_add_test(tst_mainwindow KIND gui LIBS mailmesh_ui)
 mailmesh_add_test(tst_demo KIND gui LIBS mailmesh_demo mailmesh_ui TIMEOUT 900)
 set_tests_properties(tst_demo PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=900000;MAILMESH_AGENT=$<TARGET_FILE:mailmesh-agent>")
 add_dependencies(tst_demo mailmesh-agent)
+# One snapshot of 10 nodes x 10,000 folders: the app's CPU time to take it in and show it.
+mailmesh_add_test(bench_snapshotscale KIND bench LIBS mailmesh_ui mailmesh_maildir TIMEOUT 600)
 # The GUI thread's longest stall while following a busy sandbox cluster (label bench).
 mailmesh_add_test(bench_guistall KIND bench LIBS mailmesh_demo mailmesh_ui TIMEOUT 600)
 set_tests_properties(bench_guistall PROPERTIES RESOURCE_LOCK sandbox

@@ -60,24 +60,14 @@ void ClusterMonitor::stop()
 
 void ClusterMonitor::rebuildSnapshot()
 {
-    auto state = std::make_shared<ClusterState>();
+    QList<NodeContribution> contributions;
+    contributions.reserve(m_nodes.size());
+    for (const NodeMonitor *node : m_nodes)
+        contributions << NodeContribution{node->state(),           node->peers(),
+                                          node->folder(),          node->mailboxCounts(),
+                                          node->duplicateGroups(), node->classicFolders()};
+    std::shared_ptr<ClusterState> state = assembleClusterState(contributions);
     state->takenAt = QDateTime::currentDateTimeUtc();
-    QMap<QString, MailboxCounts> mailboxes;
-    for (const NodeMonitor *node : m_nodes) {
-        state->nodes << node->state();
-        state->peers << node->peers();
-        state->folders << node->folder();
-        for (auto count = node->mailboxCounts().cbegin(); count != node->mailboxCounts().cend(); ++count) {
-            MailboxCounts &mailbox = mailboxes[count.key()];
-            mailbox.mailbox = count.key();
-            mailbox.messagesByNode.insert(node->nodeId(), count.value());
-        }
-        // Every node holds a replica of the same folders, so each finds the same groups: the
-        // cluster has as many as the node that found the most, not their sum.
-        state->duplicateGroups = std::max(state->duplicateGroups, node->duplicateGroups());
-        state->classicFolders << node->classicFolders();
-    }
-    state->mailboxes = mailboxes.values();
     state->uidConflicts = static_cast<int>(m_uidConflicts.size());
     state->uidConflictDetails = m_uidConflicts;
     state->crossNodeChecked = m_crossNodeChecked;

@@ -1,5 +1,10 @@
 #include "cluster/clusterstate.h"
 
+#include <QHash>
+#include <QJsonObject>
+
+#include <algorithm>
+
 namespace mm::cluster {
 
 Health NodeState::health() const
@@ -74,6 +79,52 @@ ClusterState::Summary ClusterState::summary() const
     if (uidConflicts > 0)
         ++summary.errors;
     return summary;
+}
+
+std::shared_ptr<ClusterState> assembleClusterState(const QList<NodeContribution> &nodes)
+{
+    auto state = std::make_shared<ClusterState>();
+    QHash<QString, MailboxCounts> mailboxes;
+    for (const NodeContribution &node : nodes) {
+        state->nodes << node.state;
+        state->peers << node.peers;
+        state->folders << node.folder;
+        mailboxes.reserve(node.mailboxCounts.size());
+        for (auto count = node.mailboxCounts.cbegin(); count != node.mailboxCounts.cend(); ++count) {
+            MailboxCounts &mailbox = mailboxes[count.key()];
+            if (mailbox.mailbox.isEmpty())
+                mailbox.mailbox = count.key();
+            mailbox.messagesByNode.insert(node.state.id, count.value());
+        }
+        // Every node holds a replica of the same folders, so each finds the same groups: the
+        // cluster has as many as the node that found the most, not their sum.
+        state->duplicateGroups = std::max(state->duplicateGroups, node.duplicateGroups);
+        state->classicFolders << node.classicFolders;
+    }
+    state->mailboxes = mailboxes.values();
+    std::sort(state->mailboxes.begin(), state->mailboxes.end(),
+              [](const MailboxCounts &a, const MailboxCounts &b) { return a.mailbox < b.mailbox; });
+    return state;
+}
+
+ScanInventory inventoryFromScan(const QString &nodeId, const QJsonArray &folders)
+{
+    ScanInventory inventory;
+    QStringList classic;
+    bool migrated = false;
+    for (const QJsonValue &value : folders) {
+        const QJsonObject folder = value.toObject();
+        const QString path = folder.value(QLatin1String("path")).toString();
+        const QString state = folder.value(QLatin1String("state")).toString();
+        inventory.mailboxCounts.insert(path, folder.value(QLatin1String("curMessages")).toInteger()
+                                                 + folder.value(QLatin1String("newMessages")).toInteger());
+        migrated = migrated || state == QLatin1String("cur-only");
+        if (state == QLatin1String("classic"))
+            classic << nodeId + QLatin1Char(':') + path;
+    }
+    if (migrated)
+        inventory.classicFolders = classic;
+    return inventory;
 }
 
 } // namespace mm::cluster

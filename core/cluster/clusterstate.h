@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QDateTime>
+#include <QJsonArray>
 #include <QList>
 #include <QMap>
 #include <QString>
@@ -106,5 +107,31 @@ struct ClusterState
 };
 
 using ClusterSnapshot = std::shared_ptr<const ClusterState>;
+
+// What one node's monitor knows, as a snapshot takes it in.
+struct NodeContribution
+{
+    NodeState state;
+    QList<PeerSync> peers;
+    FolderState folder;
+    QMap<QString, qint64> mailboxCounts; // mailbox path -> messages on this node
+    int duplicateGroups = 0;
+    QStringList classicFolders;
+};
+
+// The cluster-wide part of a snapshot: nodes, peers and folders side by side, every mailbox's
+// counts across the nodes, duplicate groups and classic folders. Cross-node findings (UID
+// conflicts) and takenAt are the caller's to fill in.
+std::shared_ptr<ClusterState> assembleClusterState(const QList<NodeContribution> &nodes);
+
+// A node's mailbox counts and its classic folders, from the folders of the agent's `scan`
+// reply. Classic folders count only on a node that has cur/-only folders already: before the
+// migration every folder is classic, and none needs flagging.
+struct ScanInventory
+{
+    QMap<QString, qint64> mailboxCounts;
+    QStringList classicFolders; // "node:path"
+};
+ScanInventory inventoryFromScan(const QString &nodeId, const QJsonArray &folders);
 
 } // namespace mm::cluster

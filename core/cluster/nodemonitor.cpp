@@ -296,22 +296,9 @@ void NodeMonitor::takeInventory()
         const QJsonArray folders = report->contains(QStringLiteral("folders"))
                                        ? report->value(QStringLiteral("folders")).toArray()
                                        : *streamed;
-        QMap<QString, qint64> counts;
-        QStringList classic;
-        bool migrated = false;
-        for (const QJsonValue &value : folders) {
-            const QJsonObject folder = value.toObject();
-            const QString path = folder.value(QStringLiteral("path")).toString();
-            const QString state = folder.value(QStringLiteral("state")).toString();
-            counts.insert(path, folder.value(QStringLiteral("curMessages")).toInteger()
-                                    + folder.value(QStringLiteral("newMessages")).toInteger());
-            migrated = migrated || state == QLatin1String("cur-only");
-            if (state == QLatin1String("classic"))
-                classic << m_node.id + QLatin1Char(':') + path;
-        }
-        m_mailboxCounts = counts;
-        // A classic folder only needs converting once the node has been migrated.
-        m_classicFolders = migrated ? classic : QStringList{};
+        ScanInventory inventory = inventoryFromScan(m_node.id, folders);
+        m_mailboxCounts = std::move(inventory.mailboxCounts);
+        m_classicFolders = std::move(inventory.classicFolders);
         publish();
     });
 

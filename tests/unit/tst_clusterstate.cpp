@@ -1,6 +1,7 @@
 #include "cluster/clusterstate.h"
 #include "snapshotfactory.h"
 
+#include <QJsonObject>
 #include <QTest>
 
 using namespace mm::cluster;
@@ -55,6 +56,43 @@ private Q_SLOTS:
         QCOMPARE(summary.ok, 2);
         QCOMPARE(summary.warnings, 1); // the disagreeing mailbox
         QCOMPARE(summary.errors, 2);   // the node, the UID conflict
+    }
+
+    void assemblingPutsEveryMailboxSideBySide()
+    {
+        NodeContribution a;
+        a.state.id = QStringLiteral("a");
+        a.mailboxCounts = {{QStringLiteral("x/Maildir"), 3}, {QStringLiteral("y/Maildir"), 1}};
+        a.duplicateGroups = 2;
+        NodeContribution b;
+        b.state.id = QStringLiteral("b");
+        b.mailboxCounts = {{QStringLiteral("x/Maildir"), 3}, {QStringLiteral("w/Maildir"), 5}};
+        b.duplicateGroups = 1;
+        b.classicFolders = {QStringLiteral("b:w/Maildir")};
+        const auto state = assembleClusterState({a, b});
+        QCOMPARE(state->nodes.size(), 2);
+        QCOMPARE(state->mailboxes.size(), 3);
+        QCOMPARE(state->mailboxes[0].mailbox, QStringLiteral("w/Maildir")); // sorted by path
+        QCOMPARE(state->mailboxes[0].messagesByNode, (QMap<QString, qint64>{{QStringLiteral("b"), 5}}));
+        QCOMPARE(state->mailboxes[1].messagesByNode,
+                 (QMap<QString, qint64>{{QStringLiteral("a"), 3}, {QStringLiteral("b"), 3}}));
+        QVERIFY(!state->mailboxes[2].agrees({QStringLiteral("a"), QStringLiteral("b")}));
+        QCOMPARE(state->duplicateGroups, 2); // replicas find the same groups: the most, not the sum
+        QCOMPARE(state->classicFolders, QStringList{QStringLiteral("b:w/Maildir")});
+    }
+
+    void classicFoldersCountOnlyAfterMigration()
+    {
+        const auto folder = [](const char *path, const char *state, int cur, int fresh) {
+            return QJsonObject{{QStringLiteral("path"), QLatin1String(path)}, {QStringLiteral("state"), QLatin1String(state)},
+                               {QStringLiteral("curMessages"), cur}, {QStringLiteral("newMessages"), fresh}};
+        };
+        const ScanInventory before = inventoryFromScan(QStringLiteral("n1"), {folder("u/Maildir", "classic", 2, 3)});
+        QCOMPARE(before.mailboxCounts.value(QStringLiteral("u/Maildir")), 5);
+        QVERIFY(before.classicFolders.isEmpty());
+        const ScanInventory after = inventoryFromScan(
+            QStringLiteral("n1"), {folder("u/Maildir", "cur-only", 4, 0), folder("new/Maildir", "classic", 0, 1)});
+        QCOMPARE(after.classicFolders, QStringList{QStringLiteral("n1:new/Maildir")});
     }
 };
 

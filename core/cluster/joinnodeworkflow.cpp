@@ -10,6 +10,7 @@
 #include "remote/syncthingclient.h"
 
 #include <QJsonArray>
+#include <QTimer>
 
 #include <memory>
 
@@ -33,6 +34,16 @@ void runInOrder(QList<Link> links, std::function<void(const Status &)> done)
             return;
         }
         runInOrder(links, done);
+    });
+}
+
+// The agent's answer, handed over from the event loop rather than from inside the agent
+// client's frame handler: a step that ends on it may close the session, and with it the client
+// still unwinding that handler.
+void whenAgentAnswered(remote::AgentCall *call, QObject *context, std::function<void(const Result<QJsonObject> &)> done)
+{
+    whenAgentFinished(call, context, [context, done](const Result<QJsonObject> &result) {
+        QTimer::singleShot(0, context, [done, result] { done(result); });
     });
 }
 
@@ -156,7 +167,7 @@ void JoinNodeWorkflow::inspect()
                                  params.insert(QStringLiteral("dovecot"), binary);
                              if (!node.dovecot.configFile.isEmpty())
                                  params.insert(QStringLiteral("dovecotConfig"), node.dovecot.configFile);
-                             whenAgentFinished(callAgent(index, QStringLiteral("probe"), params), this,
+                             whenAgentAnswered(callAgent(index, QStringLiteral("probe"), params), this,
                                                [this, done](const Result<QJsonObject> &probe) {
                                                    if (!probe) {
                                                        done(fail(probe.error()));
@@ -439,7 +450,7 @@ void JoinNodeWorkflow::verify()
     }
     // On a cur/-only cluster every folder must have arrived with its new -> cur link: the
     // patched Dovecot with the setting on would not see mail in a real new/.
-    whenAgentFinished(callAgent(m_joinIndex, QStringLiteral("scan"), mailParams(m_joinIndex, false)), this,
+    whenAgentAnswered(callAgent(m_joinIndex, QStringLiteral("scan"), mailParams(m_joinIndex, false)), this,
                       [this](const Result<QJsonObject> &scan) {
                           if (!checkOrFail(scan ? Status{} : Status{fail(scan.error())}, m_nodeId, nextActionForStep()))
                               return;
@@ -474,7 +485,7 @@ void JoinNodeWorkflow::compareWithReference()
         remote::AgentCall *manifest = callAgent(index, QStringLiteral("manifest"), mailParams(index, false));
         connect(manifest, &remote::AgentCall::item, this,
                 [digests, slot](const QJsonObject &item) { (*digests)[std::size_t(slot)].addManifestItem(item); });
-        whenAgentFinished(manifest, this, [this, index, digests, left, failed](const Result<QJsonObject> &summary) {
+        whenAgentAnswered(manifest, this, [this, index, digests, left, failed](const Result<QJsonObject> &summary) {
             if (*failed || isFinished())
                 return;
             if (!summary) {

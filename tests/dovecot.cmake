@@ -14,6 +14,14 @@ target_compile_definitions(tst_ctlmigration PRIVATE
                            MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
 add_dependencies(tst_ctlmigration mailmesh-agent mailmeshctl)
 set_tests_properties(tst_ctlmigration PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)
+# join, remove-node and a dead node's removal on a live, migrated cluster of four sandbox nodes.
+mailmesh_add_test(tst_ctllifecycle KIND integration TIMEOUT 900 LIBS mailmesh_sandbox)
+target_compile_definitions(tst_ctllifecycle PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctllifecycle mailmesh-agent mailmeshctl)
+set_tests_properties(tst_ctllifecycle PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)
 
 foreach(bench bench_uidcollisions bench_dovecotpropagation)
   mailmesh_add_test(${bench} KIND bench TIMEOUT 1800

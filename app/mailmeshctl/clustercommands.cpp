@@ -7,9 +7,11 @@
 #include "cluster/addnodeworkflow.h"
 #include "cluster/clusterconfig.h"
 #include "cluster/deploydovecotworkflow.h"
+#include "cluster/joinnodeworkflow.h"
 #include "cluster/migrationworkflow.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/preparenodeworkflow.h"
+#include "cluster/removenodeworkflow.h"
 #include "protocol/exitcodes.h"
 
 #include <QCoreApplication>
@@ -238,6 +240,17 @@ int pairCommand(const QStringList &arguments, const GlobalOptions &options, QTex
     std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
     if (!config)
         return exitCode;
+    // A node added to a cluster that was paired before must not serve before its copy is
+    // complete (FIELD-NOTES.md, pitfall 3); pair would let its Dovecot run during the copy.
+    QStringList paired, unpaired;
+    for (const cluster::NodeConfig &node : std::as_const(config->nodes))
+        (node.syncthing.deviceId.isEmpty() ? unpaired : paired) << node.id;
+    if (!paired.isEmpty() && !unpaired.isEmpty()) {
+        err << "mailmeshctl: " << paired.join(QStringLiteral(", ")) << " are paired already; add "
+            << unpaired.join(QStringLiteral(", ")) << " with `mailmeshctl join ID`, which holds the new node's Dovecot "
+            << "until its copy is complete\n";
+        return protocol::kExitUsage;
+    }
     QObject owner;
     cluster::PairWorkflow pair(*config, monitorOptions(&owner));
     QObject::connect(&pair, &cluster::PairWorkflow::progress, &pair, [&](const QString &step, int done, int total) {
@@ -294,6 +307,71 @@ int pairCommand(const QStringList &arguments, const GlobalOptions &options, QTex
     return protocol::kExitOk;
 }
 
+int joinCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    const QString usage = QStringLiteral("mailmeshctl join ID [--dry-run] [--without-hold] [--timeout MINUTES]");
+    CommandLine line(arguments, {QStringLiteral("dry-run"), QStringLiteral("without-hold")}, {QStringLiteral("timeout")}, {});
+    if (!line.error().isEmpty() || line.positionals().size() != 1)
+        return usageError(err, line.error().isEmpty() ? QStringLiteral("join takes one node ID") : line.error(), usage);
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+    cluster::JoinNodeWorkflow::Options workflowOptions;
+    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
+    workflowOptions.withoutHold = line.isSet(QStringLiteral("without-hold"));
+    if (line.isSet(QStringLiteral("timeout"))) {
+        bool ok = false;
+        const int minutes = line.value(QStringLiteral("timeout")).toInt(&ok);
+        if (!ok || minutes < 1 || minutes > 7 * 24 * 60)
+            return usageError(err, QStringLiteral("--timeout takes minutes, 1 to 10080"), usage);
+        workflowOptions.syncTimeoutMs = minutes * 60'000;
+    }
+    QObject owner;
+    auto *workflow = new cluster::JoinNodeWorkflow(*config, line.positionals().first(), workflowOptions,
+                                                   monitorOptions(&owner), &owner);
+    exitCode = runWorkflow(workflow, options, out, err);
+    if (workflowOptions.dryRun && !options.json) {
+        out << "Plan:\n";
+        for (const QJsonValue &action : workflow->report().details.value(QStringLiteral("plan")).toArray())
+            out << "  " << action.toString() << '\n';
+    }
+    // The new device id is recorded only once every peer knows it: a failed run keeps the old
+    // one, so that the next run still removes it from the peers it could not reach this time.
+    if (!workflowOptions.dryRun && workflow->report().succeeded && workflow->cluster() != *config)
+        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0)
+            return saved;
+    return exitCode;
+}
+
+int removeNodeCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+{
+    const QString usage = QStringLiteral("mailmeshctl remove-node ID [--dry-run]");
+    CommandLine line(arguments, {QStringLiteral("dry-run")}, {}, {});
+    if (!line.error().isEmpty() || line.positionals().size() != 1)
+        return usageError(err, line.error().isEmpty() ? QStringLiteral("remove-node takes one node ID") : line.error(),
+                          usage);
+    int exitCode = 0;
+    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
+    if (!config)
+        return exitCode;
+    cluster::RemoveNodeWorkflow::Options workflowOptions;
+    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
+    QObject owner;
+    auto *workflow = new cluster::RemoveNodeWorkflow(*config, line.positionals().first(), workflowOptions,
+                                                     monitorOptions(&owner), &owner);
+    exitCode = runWorkflow(workflow, options, out, err);
+    if (workflowOptions.dryRun && !options.json) {
+        out << "Plan:\n";
+        for (const QJsonValue &action : workflow->report().details.value(QStringLiteral("plan")).toArray())
+            out << "  " << action.toString() << '\n';
+    }
+    if (!workflowOptions.dryRun && workflow->report().succeeded)
+        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0)
+            return saved;
+    return exitCode;
+}
+
 } // namespace
 
 int runClusterCommand(const QString &command, const QStringList &arguments, const GlobalOptions &options,
@@ -315,6 +393,10 @@ int runClusterCommand(const QString &command, const QStringList &arguments, cons
         return prepareCommand(arguments, options, out, err);
     if (command == QLatin1String("pair"))
         return pairCommand(arguments, options, out, err);
+    if (command == QLatin1String("join"))
+        return joinCommand(arguments, options, out, err);
+    if (command == QLatin1String("remove-node"))
+        return removeNodeCommand(arguments, options, out, err);
     if (command == QLatin1String("migrate"))
         return migrationCommand(cluster::MigrationWorkflow::Direction::Migrate, arguments, options, out, err);
     if (command == QLatin1String("deploy-dovecot"))

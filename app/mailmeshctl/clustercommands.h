@@ -11,8 +11,8 @@ struct GlobalOptions
     bool json = false;   // --json
 };
 
-// The cluster commands of mailmeshctl: init, add-node, prepare, pair, migrate, revert,
-// deploy-dovecot.
+// The cluster commands of mailmeshctl: init, add-node, prepare, pair, join, remove-node, migrate,
+// revert, deploy-dovecot.
 // Returns the exit code; -1 when `command` is none of them.
 int runClusterCommand(const QString &command, const QStringList &arguments, const GlobalOptions &options,
                       QTextStream &out, QTextStream &err);

@@ -17,6 +17,10 @@ int usage(QTextStream &err)
            "  add-node ID --ssh ADDRESS --mail-root PATH ...   probe a node and add it\n"
            "  prepare ID [--dry-run]                          Syncthing as the mail user, GUI on loopback, inotify\n"
            "  pair                                            pair every node's Syncthing, share the mail root\n"
+           "  join ID [--dry-run] [--without-hold]            add a node to a live cluster: held until its copy is\n"
+           "                                                  complete, cur/-only setting, then released\n"
+           "  remove-node ID [--dry-run]                      unshare and forget a node everywhere (also a dead\n"
+           "                                                  one); its mail stays on its disk\n"
            "  migrate [--dry-run]                             convert every Maildir to cur/-only, on every node\n"
            "  revert [--dry-run]                              turn them classic again\n"
            "  dupes                                           duplicate groups on every node, and the nodes' diff\n"
@@ -27,6 +31,8 @@ int usage(QTextStream &err)
            "                                                  put the cur/-only Dovecot on the nodes, setting off\n"
            "  sandbox up N [--dir DIR] | down [--dir DIR]     throw-away local nodes\n"
            "\n"
+           "\n"
+           "Replace a dead node: remove-node ID, add-node ID --ssh NEWHOST ... (empty mail root), join ID.\n"
            "Exit codes: 0 ok, 1 items skipped, 2 bad usage or input, 3 failed (journals kept), 4 a node unreachable.\n";
     return kExitUsage;
 }

@@ -87,7 +87,9 @@ void AddNodeWorkflow::validate()
                            tr("%1 is pinned to host key %2, not %3").arg(m_node.id, m_node.hostKey, m_acceptHostKey).toStdString(),
                            {}},
                      tr("A node's host key only changes when the node was reinstalled or someone is in the middle. "
-                        "If you know why it changed, remove the node from the cluster file and add it again."));
+                        "If you know why it changed (a replaced node), run `mailmeshctl remove-node %1`, then add-node "
+                        "and join it again.")
+                         .arg(m_node.id));
             return;
         }
         m_node.hostKey = m_acceptHostKey;
@@ -250,12 +252,21 @@ void AddNodeWorkflow::check()
     for (const QJsonValue &warning : warnings)
         notes << warning.toString();
 
+    bool clusterPaired = false;
+    for (const NodeConfig &other : std::as_const(m_cluster.nodes))
+        if (other.id != m_node.id && !other.syncthing.deviceId.isEmpty())
+            clusterPaired = true;
     if (NodeConfig *existing = m_cluster.node(m_node.id)) {
         if (m_node.syncthing.deviceId.isEmpty())
             m_node.syncthing.deviceId = existing->syncthing.deviceId;
         *existing = m_node;
     } else {
         m_cluster.nodes << m_node;
+    }
+    if (clusterPaired) {
+        // The other nodes serve mail already: this one must not serve before its copy is complete.
+        notes << tr("next: `mailmeshctl join %1` (its Dovecot stays held until it has every message)").arg(m_node.id);
+        m_report.details.insert(QStringLiteral("next"), QStringLiteral("mailmeshctl join %1").arg(m_node.id));
     }
     for (const QJsonValue &node : m_cluster.toJson().value(QStringLiteral("nodes")).toArray())
         if (node.toObject().value(QStringLiteral("id")).toString() == m_node.id)

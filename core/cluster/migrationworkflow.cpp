@@ -2,17 +2,16 @@
 
 #include "cluster/clustersession.h"
 #include "cluster/dovecotcontrol.h"
+#include "cluster/maildigests.h"
 #include "cluster/remotecalls.h"
 #include "cluster/syncround.h"
 #include "remote/agentcall.h"
 #include "remote/agentclient.h"
 #include "remote/syncthingclient.h"
 
-#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QLocale>
 #include <QMap>
-#include <QSet>
 
 #include <memory>
 
@@ -23,31 +22,6 @@ namespace {
 QString number(qint64 value)
 {
     return QLocale(QLocale::English).toString(value);
-}
-
-// Per folder, a digest of what IMAP clients see: each message's BASE, flags, size and content.
-// dovecot-uidlist is left out on purpose: under the per-node UID policy it differs by design.
-struct FolderDigests
-{
-    QMap<QString, QByteArray> digestByFolder;
-    qint64 messages = 0;
-};
-
-void addManifestItem(FolderDigests &digests, const QJsonObject &item)
-{
-    QCryptographicHash hash(QCryptographicHash::Sha256);
-    const QJsonArray messages = item.value(QStringLiteral("messages")).toArray();
-    for (const QJsonValue &value : messages) {
-        const QJsonObject message = value.toObject();
-        for (const char *key : {"base", "flags", "subdir", "sha256"}) {
-            hash.addData(message.value(QLatin1String(key)).toString().toUtf8());
-            hash.addData(QByteArrayView("\0", 1));
-        }
-        hash.addData(QByteArray::number(message.value(QStringLiteral("size")).toInteger()));
-        hash.addData(QByteArrayView("\n", 1));
-    }
-    digests.digestByFolder.insert(item.value(QStringLiteral("folder")).toString(), hash.result());
-    digests.messages += messages.size();
 }
 
 } // namespace
@@ -380,7 +354,7 @@ void MigrationWorkflow::switchDovecot()
 
 void MigrationWorkflow::verify()
 {
-    auto digests = std::make_shared<std::vector<FolderDigests>>(std::size_t(m_cluster.nodes.size()));
+    auto digests = std::make_shared<std::vector<MailDigests>>(std::size_t(m_cluster.nodes.size()));
     const QString wantedState = migrating() ? QStringLiteral("cur-only") : QStringLiteral("classic");
     forEachNode(
         [this, digests, wantedState](int index, std::function<void(const Status &)> done) {
@@ -406,7 +380,7 @@ void MigrationWorkflow::verify()
                     }
                     remote::AgentCall *manifest = callAgent(index, QStringLiteral("manifest"), mailParams(index, false));
                     connect(manifest, &remote::AgentCall::item, this, [digests, index](const QJsonObject &item) {
-                        addManifestItem((*digests)[std::size_t(index)], item);
+                        (*digests)[std::size_t(index)].addManifestItem(item);
                     });
                     whenAgentFinished(manifest, this, [this, index, digests, done](const Result<QJsonObject> &summary) {
                         if (!summary) {
@@ -421,19 +395,11 @@ void MigrationWorkflow::verify()
                 });
         },
         [this, digests] {
-            const FolderDigests &reference = digests->front();
+            const MailDigests &reference = digests->front();
             QStringList differences;
-            for (std::size_t i = 1; i < digests->size(); ++i) {
-                const FolderDigests &other = (*digests)[i];
-                QSet<QString> folders(reference.digestByFolder.keyBegin(), reference.digestByFolder.keyEnd());
-                for (auto it = other.digestByFolder.keyBegin(); it != other.digestByFolder.keyEnd(); ++it)
-                    folders.insert(*it);
-                for (const QString &folder : std::as_const(folders))
-                    if (reference.digestByFolder.value(folder) != other.digestByFolder.value(folder))
-                        differences << QStringLiteral("%1 differs between %2 and %3")
-                                           .arg(folder.isEmpty() ? QStringLiteral("(root)") : folder,
-                                                m_cluster.nodes.front().id, m_cluster.nodes[qsizetype(i)].id);
-            }
+            for (std::size_t i = 1; i < digests->size(); ++i)
+                differences << reference.differencesFrom((*digests)[i], m_cluster.nodes.front().id,
+                                                         m_cluster.nodes[qsizetype(i)].id);
             if (!differences.isEmpty()) {
                 differences.sort();
                 failStep(Error{ErrorCode::Conflict,

@@ -19,10 +19,10 @@ struct CtlRun
     QByteArray output;  // stdout and stderr
 };
 
-inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, const QStringList &arguments,
-                             const QList<QPair<QString, QString>> &extraEnvironment = {})
+// Starts mailmeshctl with its JSON output; for a test that watches the nodes while it runs.
+inline void startMailmeshctl(QProcess &process, const QString &home, const QString &clusterFile,
+                             const QStringList &arguments, const QList<QPair<QString, QString>> &extraEnvironment = {})
 {
-    QProcess process;
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("HOME"), home);
     environment.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/.config"));
@@ -32,6 +32,11 @@ inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, co
     process.setProcessEnvironment(environment);
     process.start(QStringLiteral(MAILMESHCTL_BINARY),
                   QStringList{QStringLiteral("--cluster"), clusterFile, QStringLiteral("--json")} + arguments);
+}
+
+// Waits for a process started by startMailmeshctl and picks out its report.
+inline CtlRun finishMailmeshctl(QProcess &process)
+{
     CtlRun run;
     if (!process.waitForFinished(600000)) {
         process.kill();
@@ -46,6 +51,14 @@ inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, co
             run.report = object;
     }
     return run;
+}
+
+inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, const QStringList &arguments,
+                             const QList<QPair<QString, QString>> &extraEnvironment = {})
+{
+    QProcess process;
+    startMailmeshctl(process, home, clusterFile, arguments, extraEnvironment);
+    return finishMailmeshctl(process);
 }
 
 // `add-node` for a sandbox node: its ssh address and identity, Syncthing, state dir and Dovecot.

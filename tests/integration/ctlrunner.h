@@ -38,7 +38,8 @@ inline void startMailmeshctl(QProcess &process, const QString &home, const QStri
 inline CtlRun finishMailmeshctl(QProcess &process)
 {
     CtlRun run;
-    if (!process.waitForFinished(600000)) {
+    // waitForFinished() is false for a process that has already finished: ask only if it runs.
+    if (process.state() != QProcess::NotRunning && !process.waitForFinished(600000)) {
         process.kill();
         process.waitForFinished();
     } else {
@@ -59,6 +60,19 @@ inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, co
     QProcess process;
     startMailmeshctl(process, home, clusterFile, arguments, extraEnvironment);
     return finishMailmeshctl(process);
+}
+
+// What a failed run said, short enough for a QVERIFY2 message: the report's error and next
+// action, then the end of the output.
+inline QByteArray failureOf(const CtlRun &run)
+{
+    const QJsonObject error = run.report.value(QStringLiteral("error")).toObject();
+    QByteArray text = "exit " + QByteArray::number(run.exitCode) + ": "
+                      + error.value(QStringLiteral("message")).toString().toUtf8();
+    const QString next = run.report.value(QStringLiteral("nextAction")).toString();
+    if (!next.isEmpty())
+        text += "\nnext: " + next.toUtf8();
+    return text + "\n...\n" + run.output.right(600);
 }
 
 // `add-node` for a sandbox node: its ssh address and identity, Syncthing, state dir and Dovecot.

@@ -176,7 +176,7 @@ private Q_SLOTS:
         QCOMPARE(ctl({QStringLiteral("init"), QStringLiteral("lifecycle")}).exitCode, 0);
         for (int i = 0; i < 3; ++i) {
             const CtlRun run = ctl(addNodeArguments(i));
-            QVERIFY2(run.exitCode == 0, run.output.constData());
+            QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         }
         const CtlRun paired = ctl({QStringLiteral("pair")});
         QVERIFY2(paired.exitCode == 0, paired.output.constData());
@@ -189,7 +189,7 @@ private Q_SLOTS:
     void addNodeToAPairedClusterPointsToJoin()
     {
         const CtlRun run = ctl(addNodeArguments(kNewNode) << holdArguments());
-        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         QCOMPARE(run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("next")).toString(),
                  QStringLiteral("mailmeshctl join node4"));
         // pair would let node4's Dovecot serve during the copy: refused, pointing to join.
@@ -219,7 +219,7 @@ private Q_SLOTS:
     {
         const QMap<QString, QByteArray> before = configSnapshot();
         const CtlRun run = ctl({QStringLiteral("join"), QStringLiteral("node4"), QStringLiteral("--dry-run")});
-        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         QVERIFY(run.report.value(QStringLiteral("dryRun")).toBool());
         const QStringList plan = planOf(run);
         QVERIFY2(plan.contains(QStringLiteral("node1: share the mail folder with node4")), qPrintable(plan.join(u'\n')));
@@ -248,7 +248,7 @@ private Q_SLOTS:
             }
         }
         const CtlRun run = finishMailmeshctl(join);
-        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         QVERIFY2(refusedWhileHeld > 0, "no IMAP login was tried while node4 was held");
 
         // Released with every message in place, and the same mail as node1.
@@ -282,7 +282,7 @@ private Q_SLOTS:
     {
         const QMap<QString, QByteArray> before = configSnapshot();
         const CtlRun run = ctl({QStringLiteral("remove-node"), QStringLiteral("node4"), QStringLiteral("--dry-run")});
-        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         const QStringList plan = planOf(run);
         QVERIFY2(plan.filter(QStringLiteral("node1: remove device node4")).size() == 1, qPrintable(plan.join(u'\n')));
         QVERIFY2(plan.contains(QStringLiteral("node4: pause the mail folder (its files stay)")), qPrintable(plan.join(u'\n')));
@@ -294,7 +294,7 @@ private Q_SLOTS:
         const QString device = m_sandbox->node(kNewNode).syncthingDeviceId;
         const QMap<QString, QString> mail = treeOf(m_sandbox->node(kNewNode).mailRoot);
         const CtlRun run = ctl({QStringLiteral("remove-node"), QStringLiteral("node4")});
-        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         QVERIFY(run.report.value(QStringLiteral("details")).toObject().value(QStringLiteral("nodeReachable")).toBool());
         for (int i = 0; i < 3; ++i)
             QTRY_VERIFY_WITH_TIMEOUT(!readAll(configXml(i)).contains(device.toUtf8()), 10000);
@@ -336,7 +336,7 @@ private Q_SLOTS:
 
         const QByteArray ownBefore = readAll(configXml(kNewNode));
         const CtlRun run = ctl({QStringLiteral("remove-node"), QStringLiteral("node4")});
-        QVERIFY2(run.exitCode == 0, run.output.constData());
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
         const QJsonObject details = run.report.value(QStringLiteral("details")).toObject();
         QVERIFY(details.contains(QStringLiteral("nodeReachable")));
         QVERIFY(!details.value(QStringLiteral("nodeReachable")).toBool());

@@ -12,7 +12,7 @@ build_type=${MAILMESH_BUILD_TYPE:-RelWithDebInfo}
 
 packages=(
   build-essential cmake ninja-build pkg-config file
-  qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqt6svg6 qt6-qpa-plugins libgl-dev
+  qt6-base-dev qt6-base-dev-tools qt6-l10n-tools qt6-svg-dev libqt6svg6 qt6-qpa-plugins libgl-dev
   nlohmann-json3-dev libexpected-dev
   openssh-client openssh-server syncthing dovecot-core dovecot-imapd
   clang-14 libclang-rt-14-dev

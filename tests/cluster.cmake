@@ -19,3 +19,8 @@ mailmesh_add_test(tst_clusteralerts LIBS mailmesh_cluster)
 # Delivery propagation p50/p95 with Mailmesh's folder options against Syncthing's defaults.
 mailmesh_add_test(bench_propagation KIND bench LIBS mailmesh_cluster mailmesh_sandbox TIMEOUT 1800)
 set_tests_properties(bench_propagation PROPERTIES RESOURCE_LOCK sandbox)
+# The English plural forms, and that every "%n" message in the sources has them.
+find_program(MAILMESH_LUPDATE lupdate HINTS /usr/lib/qt6/bin REQUIRED)
+mailmesh_add_test(tst_pluralforms LIBS mailmesh_cluster)
+target_compile_definitions(tst_pluralforms PRIVATE MAILMESH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                                   MAILMESH_LUPDATE="${MAILMESH_LUPDATE}")

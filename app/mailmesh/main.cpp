@@ -1,5 +1,6 @@
 #include "cluster/agentlocator.h"
 #include "cluster/clustermonitor.h"
+#include "cluster/pluralforms.h"
 #include "democluster.h"
 #include "ui/mainwindow.h"
 #include "ui/statuspresentation.h"
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
     QApplication::setApplicationName(QStringLiteral("mailmesh"));
     QApplication::setOrganizationName(QStringLiteral("Mailmesh"));
     QApplication::setApplicationVersion(QStringLiteral(MAILMESH_VERSION));
+    mm::cluster::installPluralForms();
     // Wayland and the desktop file match windows to io.github.mailmesh.Mailmesh.desktop by this.
     QGuiApplication::setDesktopFileName(QStringLiteral("io.github.mailmesh.Mailmesh"));
     QApplication::setWindowIcon(mm::ui::applicationIcon());

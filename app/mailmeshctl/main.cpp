@@ -1,4 +1,5 @@
 #include "clustercommands.h"
+#include "cluster/pluralforms.h"
 #include "sandboxcommand.h"
 
 #include <QCoreApplication>
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("mailmeshctl"));
+    mm::cluster::installPluralForms();
     QCoreApplication::setApplicationVersion(QStringLiteral(MAILMESH_VERSION));
     QTextStream out(stdout);
     QTextStream err(stderr);

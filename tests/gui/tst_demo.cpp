@@ -2,6 +2,7 @@
 // the real workflow, watched by the real monitor, shown in the real main window.
 
 #include "cluster/clustermonitor.h"
+#include "cluster/pluralforms.h"
 #include "democluster.h"
 #include "ui/dashboardwidget.h"
 #include "ui/mainwindow.h"
@@ -59,6 +60,7 @@ class TestDemo : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
+        QVERIFY(mm::cluster::installPluralForms()); // as the app does
         QStandardPaths::setTestModeEnabled(true);
         qRegisterMetaType<cluster::ClusterMonitor *>();
     }

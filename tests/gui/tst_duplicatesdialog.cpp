@@ -5,6 +5,7 @@
 #include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/pairworkflow.h"
+#include "cluster/pluralforms.h"
 #include "cluster/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 #include "ui/duplicatesdialog.h"
@@ -43,6 +44,7 @@ class TestDuplicatesDialog : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
+        QVERIFY(mm::cluster::installPluralForms()); // as the app does
         QVERIFY2(m_sandbox.start(), "sandbox did not start");
         const QString maildir = m_sandbox.node(0).maildir;
         const auto seeded = m_sandbox.runOnNode(0, QStringLiteral(

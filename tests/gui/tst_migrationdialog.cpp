@@ -4,6 +4,7 @@
 #include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/pairworkflow.h"
+#include "cluster/pluralforms.h"
 #include "cluster/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 #include "ui/migrationdialog.h"
@@ -57,6 +58,7 @@ class TestMigrationDialog : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
+        QVERIFY(mm::cluster::installPluralForms()); // as the app does
         if (kPrefix.isEmpty())
             QSKIP("MAILMESH_DOVECOT_PREFIX is not configured: run installers/dovecot/build-prefix.sh 2.3");
         sandbox::SandboxOptions sandboxOptions;

@@ -7,6 +7,7 @@
 #include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/clusterconfig.h"
+#include "cluster/pluralforms.h"
 #include "sandbox/sandbox.h"
 #include "ui/mainwindow.h"
 #include "ui/setupwizard.h"
@@ -89,6 +90,7 @@ public:
 private Q_SLOTS:
     void initTestCase()
     {
+        QVERIFY(mm::cluster::installPluralForms()); // as the app does
         if (kPrefix.isEmpty())
             QSKIP("MAILMESH_DOVECOT_PREFIX is not configured: run installers/dovecot/build-prefix.sh 2.3 "
                   "and configure with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>");

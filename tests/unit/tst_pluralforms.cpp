@@ -1,0 +1,72 @@
+// The English plural forms: "%n node(s)" reads "1 node" and "3 nodes" once installed, and the
+// committed translation covers every "%n" message in the sources (lupdate finds them).
+
+#include "cluster/pluralforms.h"
+
+#include <QCoreApplication>
+#include <QFile>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSet>
+#include <QTemporaryDir>
+#include <QTest>
+
+namespace {
+
+QSet<QString> numerusSources(const QString &tsFile)
+{
+    QFile file(tsFile);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    const QString text = QString::fromUtf8(file.readAll());
+    QSet<QString> sources;
+    static const QRegularExpression numerus(QStringLiteral("<message numerus=\"yes\">\\s*<source>(.*?)</source>"),
+                                            QRegularExpression::DotMatchesEverythingOption);
+    for (const QRegularExpressionMatch &match : numerus.globalMatch(text))
+        sources.insert(match.captured(1));
+    return sources;
+}
+
+} // namespace
+
+class TestPluralForms : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void countsReadAsEnglish()
+    {
+        QVERIFY(mm::cluster::installPluralForms());
+        QCOMPARE(QCoreApplication::translate("MigrationDialog", "&Migrate %n Node(s)", nullptr, 1),
+                 QStringLiteral("&Migrate 1 Node"));
+        QCOMPARE(QCoreApplication::translate("MigrationDialog", "&Migrate %n Node(s)", nullptr, 3),
+                 QStringLiteral("&Migrate 3 Nodes"));
+        QCOMPARE(QCoreApplication::translate("DuplicatesDialog", "%n group(s) are settled on %1 and Syncthing carries the "
+                                             "result to the other nodes. The copies that go are kept in %1's quarantine "
+                                             "and can be restored.", nullptr, 1)
+                     .left(24),
+                 QStringLiteral("1 group is settled on %1"));
+    }
+
+    void everyCountedMessageHasItsForms()
+    {
+        QTemporaryDir dir;
+        const QString fresh = dir.filePath(QStringLiteral("fresh.ts"));
+        QProcess lupdate;
+        lupdate.setWorkingDirectory(QStringLiteral(MAILMESH_SOURCE_DIR));
+        lupdate.start(QStringLiteral(MAILMESH_LUPDATE), {QStringLiteral("-pluralonly"), QStringLiteral("-locations"),
+                                                         QStringLiteral("none"), QStringLiteral("ui"), QStringLiteral("app"),
+                                                         QStringLiteral("core"), QStringLiteral("-ts"), fresh});
+        QVERIFY(lupdate.waitForFinished(120000));
+        QCOMPARE(lupdate.exitCode(), 0);
+        const QSet<QString> needed = numerusSources(fresh);
+        const QSet<QString> committed = numerusSources(QStringLiteral(MAILMESH_SOURCE_DIR "/resources/translations/mailmesh_en.ts"));
+        QVERIFY(!needed.isEmpty());
+        const QSet<QString> missing = needed - committed;
+        QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("no plural forms for: %1 (resources/translations/README.md)")
+                                                   .arg(QStringList(missing.cbegin(), missing.cend()).join(QStringLiteral(" | ")))));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPluralForms)
+#include "tst_pluralforms.moc"

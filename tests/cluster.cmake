@@ -15,4 +15,6 @@ target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/
 mailmesh_add_test(tst_statuscheck LIBS mailmesh_cluster)
 # deploy-dovecot's decisions: snippets per Dovecot line, versions, package selection.
 mailmesh_add_test(tst_dovecotconfig LIBS mailmesh_cluster)
+# deploy-dovecot --packages: Debian version order, recorded apt-cache policy, apt command lines.
+mailmesh_add_test(tst_debianpackages LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusteralerts LIBS mailmesh_cluster)

@@ -812,7 +812,12 @@ void DeployDovecotWorkflow::runOn(int position, const QStringList &argv, const r
     // After the workflow ended (a node dropped its connection) nothing more is run or reported.
     if (!m_session)
         return;
-    runNodeCommand(m_session->ssh(position), argv, options, context,
+    // A system package is installed, configured, checked and restarted as root (/etc/dovecot,
+    // the master's /proc entry): directly, or through sudo -n for another login user.
+    remote::SshCommand::Options effective = options;
+    if (packagesMode() && effective.runAs.isEmpty())
+        effective.runAs = QStringLiteral("root");
+    runNodeCommand(m_session->ssh(position), argv, effective, context,
                    [this, done = std::move(done)](const Result<remote::SshCommand::Output> &result) {
                        if (m_session)
                            done(result);
@@ -823,7 +828,8 @@ void DeployDovecotWorkflow::runAllOn(int position, const QList<QStringList> &com
 {
     if (!m_session)
         return;
-    runNodeCommands(m_session->ssh(position), commands, {}, this, [this, done = std::move(done)](const Status &result) {
+    runNodeCommands(m_session->ssh(position), commands, packagesMode() ? asRoot() : remote::SshCommand::Options{}, this,
+                    [this, done = std::move(done)](const Status &result) {
         if (m_session)
             done(result);
     });

@@ -49,8 +49,8 @@ class ClusterSession;
 // private temp dir, checks their sha256, installs them with apt (conffiles kept) and holds
 // them; a node that has exactly this build, held, is left alone. A later failure puts the
 // previous versions back with apt (removing packages that were not there) along with the
-// configuration, and says what to run by hand if apt cannot fetch them. Package commands run
-// as root (sudo -n when the login user is not root).
+// configuration, and says what to run by hand if apt cannot fetch them. With --packages every
+// command on the node runs as root (sudo -n when the login user is not root).
 //
 // Restart commands run as `env MAILMESH_DOVECOT_PREFIX=P MAILMESH_DOVECOT_CONFIG=C CMD...`:
 // P is the prefix to start (the target, or the previous one on rollback; /usr for packages).

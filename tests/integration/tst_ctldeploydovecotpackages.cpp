@@ -241,6 +241,8 @@ private Q_SLOTS:
         QCOMPARE(masterPid(), pid);
         for (const QString &version : packageVersions())
             QCOMPARE(version, m_buildVersion);
+        // apt-cache policy now lists the held build beside the repositories' versions.
+        QCOMPARE(!nodeDetails(again).value(u"securityUpdate"_s).toString().isEmpty(), m_newerOffered);
     }
 
 private:

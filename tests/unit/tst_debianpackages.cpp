@@ -27,19 +27,21 @@ const QByteArray kStockPolicy = "dovecot-core:\n"
                                 "     1:2.3.19.1+dfsg1-2.1+deb12u6 500\n"
                                 "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n";
 
-// A node holding the cur/-only build made from deb12u6 while bookworm-security has deb12u7.
+// A node holding the cur/-only build made from deb12u6 while bookworm-security has deb12u7
+// (recorded in tst_ctldeploydovecotpackages' chroot node after the deployment).
 const QByteArray kHeldPolicy = "dovecot-core:\n"
                                "  Installed: 1:2.3.19.1+dfsg1-2.1+deb12u6+mailmesh1\n"
                                "  Candidate: 1:2.3.19.1+dfsg1-2.1+deb12u7\n"
                                "  Version table:\n"
                                "     1:2.3.19.1+dfsg1-2.1+deb12u7 500\n"
                                "        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages\n"
-                               "     1:2.3.19.1+dfsg1-2.1+deb12u6 500\n"
-                               "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
                                " *** 1:2.3.19.1+dfsg1-2.1+deb12u6+mailmesh1 100\n"
-                               "        100 /var/lib/dpkg/status\n";
+                               "        100 /var/lib/dpkg/status\n"
+                               "     1:2.3.19.1+dfsg1-2.1+deb12u6 500\n"
+                               "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n";
 
-// The build made from the newest version: apt's candidate is the installed build itself.
+// The build made from the newest version: apt's candidate is the installed build itself
+// (written after the recorded one above, as apt orders the table: newest first).
 const QByteArray kCurrentPolicy = "dovecot-core:\n"
                                   "  Installed: 1:2.3.19.1+dfsg1-2.1+deb12u7+mailmesh1\n"
                                   "  Candidate: 1:2.3.19.1+dfsg1-2.1+deb12u7+mailmesh1\n"
@@ -159,7 +161,8 @@ private Q_SLOTS:
         const auto held = AptPolicy::parse(kHeldPolicy);
         QVERIFY(held);
         QCOMPARE(held->versions.size(), 3);
-        QVERIFY(!held->versions[2].fromRepository()); // only known to dpkg: our upload
+        QVERIFY(held->versions[1].installed);
+        QVERIFY(!held->versions[1].fromRepository()); // only known to dpkg: our upload
         QCOMPARE(held->newestOffered()->toString(), u"1:2.3.19.1+dfsg1-2.1+deb12u7"_s);
 
         const auto none = AptPolicy::parse(kNotInstalledPolicy);

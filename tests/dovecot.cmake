@@ -41,3 +41,15 @@ target_compile_definitions(tst_ctldeploydovecot PRIVATE
                            MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
 add_dependencies(tst_ctldeploydovecot mailmesh-agent mailmeshctl)
 set_tests_properties(tst_ctldeploydovecot PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)
+
+# deploy-dovecot --packages end to end: the patched Debian 12 packages (build-debs.sh 12, built
+# by the test when missing) installed, held and rolled back on a Debian node in a debootstrap
+# chroot with its own sshd. Label slow: minutes with the packages cached, about an hour without.
+mailmesh_add_test(tst_ctldeploydovecotpackages KIND slow TIMEOUT 7200 LIBS mailmesh_sandbox Qt6::Network
+                  SOURCES integration/tst_ctldeploydovecotpackages.cpp)
+target_compile_definitions(tst_ctldeploydovecotpackages PRIVATE
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctldeploydovecotpackages mailmesh-agent mailmeshctl)
+set_tests_properties(tst_ctldeploydovecotpackages PROPERTIES RESOURCE_LOCK package-chroot
+                     ENVIRONMENT QTEST_FUNCTION_TIMEOUT=7200000)

@@ -214,6 +214,10 @@ int deployDovecotCommand(const QStringList &arguments, const GlobalOptions &opti
     QObject owner;
     auto *workflow = new cluster::DeployDovecotWorkflow(*config, workflowOptions, monitorOptions(&owner), &owner);
     exitCode = runWorkflow(workflow, options, out, err);
+    // Found on the way, whatever the outcome: a newer Debian build than the patched packages.
+    if (!options.json)
+        for (const QJsonValue &warning : workflow->report().details.value(QStringLiteral("warnings")).toArray())
+            err << "warning: " << warning.toString() << '\n';
     if (workflowOptions.dryRun && !options.json) {
         // The snippet each node would get, as a diff against what it has.
         for (const QJsonValue &value : workflow->report().details.value(QStringLiteral("nodes")).toArray()) {

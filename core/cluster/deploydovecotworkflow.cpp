@@ -1,5 +1,6 @@
 #include "cluster/deploydovecotworkflow.h"
 
+#include "cluster/aptpolicy.h"
 #include "cluster/clustersession.h"
 #include "cluster/dovecotcontrol.h"
 #include "cluster/dovecotpackages.h"
@@ -10,7 +11,9 @@
 #include "remote/sshsession.h"
 
 #include <QDir>
+#include <QCryptographicHash>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QTcpSocket>
@@ -96,6 +99,9 @@ DeployDovecotWorkflow::DeployDovecotWorkflow(ClusterConfig cluster, Options opti
     addStep(QStringLiteral("connect"), tr("Connect to the nodes"), [this] { connectNodes(); });
     addStep(QStringLiteral("detect"), tr("Detect each node's system and Dovecot, and the target build"),
             [this] { detect(); });
+    // Installed before rendering, so the snippet is read and checked by the doveconf it is for.
+    if (!m_options.packagesDir.isEmpty() && !m_options.dryRun)
+        addStep(QStringLiteral("install"), tr("Install and hold the packages, one node at a time"), [this] { install(); });
     addStep(QStringLiteral("render"), tr("Render conf.d/%1 for each node").arg(QLatin1String(dovecotsnippet::kSnippetName)),
             [this] { render(); });
     if (m_options.dryRun)
@@ -134,19 +140,36 @@ void DeployDovecotWorkflow::publishDetails()
     for (const NodeState &node : m_nodes)
         nodes.append(node.details);
     m_report.details.insert(QStringLiteral("nodes"), nodes);
+    if (!m_warnings.isEmpty())
+        m_report.details.insert(QStringLiteral("warnings"), QJsonArray::fromStringList(m_warnings));
     m_report.details.insert(QStringLiteral("target"), m_options.prefix.isEmpty()
                                                           ? QJsonObject{{QStringLiteral("packages"), m_options.packagesDir}}
                                                           : QJsonObject{{QStringLiteral("prefix"), m_options.prefix}});
 }
 
+remote::SshCommand::Options DeployDovecotWorkflow::asRoot(QByteArray input)
+{
+    remote::SshCommand::Options options;
+    options.runAs = QStringLiteral("root");
+    options.input = std::move(input);
+    return options;
+}
+
+void DeployDovecotWorkflow::addWarning(const QString &warning)
+{
+    if (!m_warnings.contains(warning))
+        m_warnings << warning;
+}
+
+// Packages install into /usr, like Debian's own.
 QString DeployDovecotWorkflow::targetBinary() const
 {
-    return m_options.prefix + QStringLiteral("/sbin/dovecot");
+    return (packagesMode() ? QStringLiteral("/usr") : m_options.prefix) + QStringLiteral("/sbin/dovecot");
 }
 
 QString DeployDovecotWorkflow::targetTool(const QString &name) const
 {
-    return m_options.prefix + QStringLiteral("/bin/") + name;
+    return (packagesMode() ? QStringLiteral("/usr") : m_options.prefix) + QStringLiteral("/bin/") + name;
 }
 
 QString DeployDovecotWorkflow::snippetPath(int position) const
@@ -311,21 +334,8 @@ void DeployDovecotWorkflow::detectNode(int position, Done done)
         node.details.insert(QStringLiteral("currentVersion"), node.current ? node.current->text : QString());
         node.details.insert(QStringLiteral("currentCurOnlyBuild"), dovecot.value(QStringLiteral("curOnlyBuild")).toBool());
 
-        if (!m_options.packagesDir.isEmpty()) {
-            const QStringList files = QDir(m_options.packagesDir).entryList({QStringLiteral("*.deb")}, QDir::Files);
-            const auto selection = dovecotpackages::select(files, node.osId, node.osVersionId, node.architecture);
-            if (!selection) {
-                done(fail(selection.error()));
-                return;
-            }
-            node.details.insert(QStringLiteral("packages"), QJsonArray::fromStringList(selection->files));
-            // Honest refusal: upload, apt-get install, apt-mark hold and their rollback are not
-            // written and tested yet (they need a debootstrap chroot test).
-            done(fail(ErrorCode::Unsupported,
-                      QStringLiteral("installing packages is not implemented yet (these would be installed: %1); "
-                                     "deploy a prefix build with --prefix DIR")
-                          .arg(selection->files.join(QStringLiteral(", ")))
-                          .toStdString()));
+        if (packagesMode()) {
+            detectPackages(position, done);
             return;
         }
 
@@ -382,6 +392,120 @@ void DeployDovecotWorkflow::detectNode(int position, Done done)
     });
 }
 
+void DeployDovecotWorkflow::detectPackages(int position, Done done)
+{
+    NodeState &node = state(position);
+    const QStringList files = QDir(m_options.packagesDir).entryList({QStringLiteral("*.deb")}, QDir::Files);
+    const auto selection = dovecotpackages::select(files, node.osId, node.osVersionId, node.architecture);
+    if (!selection) {
+        done(fail(selection.error()));
+        return;
+    }
+    const QString coreFile = *std::find_if(selection->files.begin(), selection->files.end(), [](const QString &file) {
+        return dovecotpackages::packageOf(file) == QLatin1String("dovecot-core");
+    });
+    if (!m_controlHeads.contains(coreFile)) {
+        const Result<QByteArray> head = dovecotpackages::controlHead(QDir(m_options.packagesDir).filePath(coreFile));
+        if (!head) {
+            done(fail(head.error()));
+            return;
+        }
+        m_controlHeads.insert(coreFile, *head);
+    }
+    remote::SshCommand::Options control;
+    control.input = m_controlHeads.value(coreFile);
+    // File names leave the epoch out ("1:"): the version that counts is the one in the package.
+    runOn(position, {QStringLiteral("dpkg-deb"), QStringLiteral("-f"), QStringLiteral("/dev/stdin"), QStringLiteral("Version")},
+          control, this, [this, position, done, selection = *selection, coreFile](const Result<remote::SshCommand::Output> &read) {
+              if (!read) {
+                  done(fail(ErrorCode::Unsupported, QStringLiteral("the node's dpkg-deb cannot read %1: %2")
+                                                        .arg(coreFile, QString::fromStdString(read.error().message))
+                                                        .toStdString()));
+                  return;
+              }
+              const QString text = QString::fromUtf8(read->standardOutput).trimmed();
+              const std::optional<DebianVersion> version = DebianVersion::parse(text);
+              if (!version || !version->isMailmeshBuild() || version->toString().section(u':', -1) != selection.version) {
+                  done(fail(ErrorCode::InvalidData,
+                            QStringLiteral("%1 says it is version \"%2\", which does not match its file name")
+                                .arg(coreFile, text)
+                                .toStdString()));
+                  return;
+              }
+              runOn(position, dovecotpackages::queryInstalledCommand(), {}, this,
+                    [this, position, done, selection, version = *version](const Result<remote::SshCommand::Output> &query) {
+                        if (!query) {
+                            done(fail(query.error()));
+                            return;
+                        }
+                        NodeState &node = state(position);
+                        node.packagesBefore = dovecotpackages::NodePackages::parse(query->standardOutput);
+                        QJsonObject installed;
+                        for (auto it = node.packagesBefore.installed.cbegin(); it != node.packagesBefore.installed.cend(); ++it)
+                            installed.insert(it.key(), it.value() + (node.packagesBefore.held.contains(it.key())
+                                                                         ? QStringLiteral(" (held)")
+                                                                         : QString()));
+                        node.details.insert(QStringLiteral("packagesBefore"), installed);
+                        const auto plan = dovecotpackages::planInstall(selection.files, version, node.packagesBefore);
+                        if (!plan) {
+                            done(fail(plan.error()));
+                            return;
+                        }
+                        node.plan = *plan;
+                        node.details.insert(QStringLiteral("packages"), QJsonArray::fromStringList(plan->files));
+                        node.details.insert(QStringLiteral("packageVersion"), version.toString());
+                        node.details.insert(QStringLiteral("packagesUnchanged"), plan->unchanged);
+                        // What `dovecot --version` of this build prints, less the git id.
+                        const QString upstream = version.upstream();
+                        node.target = DovecotVersion::parse(upstream.left(upstream.indexOf(u'+')) + QStringLiteral("+mailmesh")
+                                                            + version.toString().section(QStringLiteral("+mailmesh"), 1));
+                        node.details.insert(QStringLiteral("targetVersion"), node.target ? node.target->text : QString());
+                        if (plan->downgrade) {
+                            node.details.insert(QStringLiteral("downgrade"), true);
+                            if (!m_options.allowDowngrade) {
+                                done(fail(ErrorCode::Unsupported, dovecotpackages::downgradeRefusal(*plan).toStdString()));
+                                return;
+                            }
+                        }
+                        readDistributionVersion(position, [this, position, done](const Status &) {
+                            detectMaster(position, done);
+                        });
+                    });
+          });
+}
+
+// Whether the node's distribution offers a newer Dovecot than the patched build: the fixes
+// in it are not in our packages until the patch is rebuilt on top of it. A node whose apt
+// cannot answer is reported, never failed for it.
+void DeployDovecotWorkflow::readDistributionVersion(int position, Done done)
+{
+    runOn(position, {QStringLiteral("env"), QStringLiteral("LC_ALL=C"), QStringLiteral("apt-cache"), QStringLiteral("policy"),
+                     QStringLiteral("dovecot-core")},
+          {}, this, [this, position, done](const Result<remote::SshCommand::Output> &read) {
+              NodeState &node = state(position);
+              const std::optional<AptPolicy> policy = read ? AptPolicy::parse(read->standardOutput) : std::nullopt;
+              if (!policy) {
+                  node.details.insert(QStringLiteral("distributionVersion"),
+                                      QStringLiteral("unknown: %1").arg(read ? QStringLiteral("unreadable apt-cache policy output")
+                                                                             : QString::fromStdString(read.error().message)));
+                  done({});
+                  return;
+              }
+              const std::optional<DebianVersion> offered = policy->newestOffered();
+              node.details.insert(QStringLiteral("distributionVersion"), offered ? offered->toString() : QString());
+              node.newerDistributionVersion = newerDistributionVersion(*policy, node.plan->version);
+              node.details.insert(QStringLiteral("securityUpdate"), node.newerDistributionVersion
+                                                                        ? node.newerDistributionVersion->toString()
+                                                                        : QString());
+              if (node.newerDistributionVersion)
+                  addWarning(tr("%1: a security update is waiting (%2; the packages are built from %3); rebuild the patch "
+                                "with installers/dovecot/build-debs.sh")
+                                 .arg(nodeConfig(position).id, node.newerDistributionVersion->toString(),
+                                      node.plan->version.withoutMailmeshSuffix().toString()));
+              done({});
+          });
+}
+
 // The running master's pid and binary: which Dovecot really serves, whatever is installed.
 void DeployDovecotWorkflow::detectMaster(int position, Done done)
 {
@@ -395,10 +519,13 @@ void DeployDovecotWorkflow::detectMaster(int position, Done done)
                        NodeState &node = state(position);
                        node.masterPid = 0;
                        node.runningBinary.clear();
+                       node.runningReplaced = false;
                        if (read) {
                            const QList<QByteArray> lines = read->standardOutput.trimmed().split('\n');
                            node.masterPid = lines.value(0).trimmed().toLongLong();
                            node.runningBinary = QString::fromUtf8(lines.value(1).trimmed());
+                           // An upgrade replaced the file since the master started.
+                           node.runningReplaced = node.runningBinary.endsWith(QLatin1String(" (deleted)"));
                            node.runningBinary.remove(QStringLiteral(" (deleted)"));
                        }
                        node.details.insert(QStringLiteral("masterPid"), node.masterPid);
@@ -476,9 +603,15 @@ void DeployDovecotWorkflow::renderNode(int position, Done done)
                     const std::optional<dovecotsnippet::MailLocation> parsed =
                         dovecotsnippet::MailLocation::parse(node.mailLocation);
                     const bool separateIndexes = parsed && parsed->hasSeparateIndexes();
+                    // Packages keep their path across versions: the build is told by what dpkg
+                    // has installed and by the running master's binary not being replaced since.
+                    const bool runsTheTarget =
+                        packagesMode() ? node.plan->unchanged && !node.runningReplaced && node.current
+                                             && node.current->isMailmeshBuild()
+                                             && node.current->numeric() == node.target->numeric()
+                                       : node.current && node.current->text == node.target->text;
                     node.unchanged = node.hadSnippet && node.previousSnippet == node.rendered && node.curOnlyExists
-                                     && node.runningBinary == targetBinary() && node.current
-                                     && node.current->text == node.target->text;
+                                     && node.runningBinary == targetBinary() && runsTheTarget;
                     node.details.insert(QStringLiteral("snippet"), snippetPath(position));
                     node.details.insert(QStringLiteral("mailLocation"), node.mailLocation);
                     node.details.insert(QStringLiteral("indexes"),
@@ -679,7 +812,12 @@ void DeployDovecotWorkflow::runOn(int position, const QStringList &argv, const r
     // After the workflow ended (a node dropped its connection) nothing more is run or reported.
     if (!m_session)
         return;
-    runNodeCommand(m_session->ssh(position), argv, options, context,
+    // A system package is installed, configured, checked and restarted as root (/etc/dovecot,
+    // the master's /proc entry): directly, or through sudo -n for another login user.
+    remote::SshCommand::Options effective = options;
+    if (packagesMode() && effective.runAs.isEmpty())
+        effective.runAs = QStringLiteral("root");
+    runNodeCommand(m_session->ssh(position), argv, effective, context,
                    [this, done = std::move(done)](const Result<remote::SshCommand::Output> &result) {
                        if (m_session)
                            done(result);
@@ -690,7 +828,8 @@ void DeployDovecotWorkflow::runAllOn(int position, const QList<QStringList> &com
 {
     if (!m_session)
         return;
-    runNodeCommands(m_session->ssh(position), commands, {}, this, [this, done = std::move(done)](const Status &result) {
+    runNodeCommands(m_session->ssh(position), commands, packagesMode() ? asRoot() : remote::SshCommand::Options{}, this,
+                    [this, done = std::move(done)](const Status &result) {
         if (m_session)
             done(result);
     });
@@ -746,12 +885,15 @@ void DeployDovecotWorkflow::verify()
         // The master must now be the target build, whatever the restart command started.
         detectMaster(position, [this, position, summary, done](const Status &) {
             NodeState &node = state(position);
-            if (node.runningBinary != targetBinary()) {
+            if (node.runningBinary != targetBinary() || node.runningReplaced) {
                 done(fail(ErrorCode::Conflict,
                           QStringLiteral("the running Dovecot master (pid %1) is \"%2\", not %3; the restart command "
                                          "starts another binary")
                               .arg(node.masterPid)
-                              .arg(node.runningBinary.isEmpty() ? QStringLiteral("unknown") : node.runningBinary,
+                              .arg(node.runningBinary.isEmpty() ? QStringLiteral("unknown")
+                                                                : node.runningBinary
+                                                                      + (node.runningReplaced ? QStringLiteral(" (replaced on disk since it started)")
+                                                                                              : QString()),
                                    targetBinary())
                               .toStdString()));
                 return;
@@ -796,15 +938,264 @@ void DeployDovecotWorkflow::verify()
 
 void DeployDovecotWorkflow::checkUpdates()
 {
+    if (packagesMode()) {
+        // Read at detect, before anything changed: the repositories do not move during a run.
+        QStringList waiting;
+        for (const NodeState &node : m_nodes)
+            if (node.newerDistributionVersion)
+                waiting << tr("%1: %2").arg(m_cluster.nodes[node.clusterIndex].id, node.newerDistributionVersion->toString());
+        completeStep(waiting.isEmpty()
+                         ? tr("no node's repositories offer a newer Dovecot than the held build (as of their last apt-get "
+                              "update)")
+                         : tr("a security update is waiting (%1); rebuild the patch with installers/dovecot/build-debs.sh")
+                               .arg(waiting.join(QStringLiteral("; "))));
+        return;
+    }
     // Only package installs have an apt candidate to compare with the held build.
     skipStep(tr("prefix builds are not managed by apt: nothing to compare; rebuild the prefix with "
                 "installers/dovecot/build-prefix.sh when Debian publishes a Dovecot fix"));
 }
 
+void DeployDovecotWorkflow::install()
+{
+    // One node at a time, like the restart: on a node with systemd the packages' own scripts
+    // restart Dovecot, so at most one node's IMAP is down at once.
+    QList<int> positions;
+    for (int i = 0; i < int(m_nodes.size()); ++i)
+        positions << i;
+    auto installed = std::make_shared<QStringList>();
+    auto next = std::make_shared<std::function<void(qsizetype)>>();
+    *next = [this, positions, next, installed](qsizetype at) {
+        if (at == positions.size()) {
+            QTimer::singleShot(0, this, [next] { *next = nullptr; });
+            completeStep(installed->isEmpty() ? tr("nothing to install: every node has these packages, held")
+                                              : tr("installed and held on %1").arg(installed->join(QStringLiteral(", "))));
+            return;
+        }
+        const int position = positions[at];
+        if (state(position).plan->unchanged) {
+            (*next)(at + 1);
+            return;
+        }
+        reportProgress({{}, nodeConfig(position).id, at, positions.size(), -1, tr("installing")});
+        installNode(position, [this, position, at, next, installed](const Status &outcome) {
+            if (isFinished())
+                return;
+            if (!outcome) {
+                *next = nullptr;
+                failAndRollBack(onNode(nodeConfig(position).id, outcome.error()),
+                                tr("Fix the cause (apt's message above), then run `mailmeshctl deploy-dovecot` again."));
+                return;
+            }
+            *installed << nodeConfig(position).id;
+            (*next)(at + 1);
+        });
+    };
+    (*next)(0);
+}
+
+void DeployDovecotWorkflow::installNode(int position, Done done)
+{
+    stagePackages(position, [this, position, done](const Status &staged) {
+        if (!staged) {
+            removeStagingDir(position, [done, staged](const Status &) { done(staged); });
+            return;
+        }
+        NodeState &node = state(position);
+        node.packagesTouched = true;
+        runOn(position, dovecotpackages::installCommand(node.stagingDir, *node.plan, node.packagesBefore), asRoot(), this,
+              [this, position, done](const Result<remote::SshCommand::Output> &installed) {
+                  removeStagingDir(position, [this, position, done, installed](const Status &) {
+                      if (!installed) {
+                          done(fail(installed.error()));
+                          return;
+                      }
+                      runOn(position, QStringList{QStringLiteral("apt-mark"), QStringLiteral("hold")} + state(position).plan->packages,
+                            asRoot(), this, [this, position, done](const Result<remote::SshCommand::Output> &held) {
+                                if (!held) {
+                                    done(fail(held.error()));
+                                    return;
+                                }
+                                checkInstalled(position, done);
+                            });
+                  });
+              });
+    });
+}
+
+// Uploads the plan's files into a fresh private directory on the node and checks that what
+// arrived is byte for byte what was sent.
+void DeployDovecotWorkflow::stagePackages(int position, Done done)
+{
+    runOn(position, {QStringLiteral("mktemp"), QStringLiteral("-d"), QStringLiteral("/tmp/mailmesh-debs.XXXXXXXX")}, asRoot(),
+          this, [this, position, done](const Result<remote::SshCommand::Output> &made) {
+              if (!made) {
+                  done(fail(made.error()));
+                  return;
+              }
+              const QString dir = QString::fromUtf8(made->standardOutput).trimmed();
+              if (!dir.startsWith(QLatin1String("/tmp/mailmesh-debs.")) || dir.contains(u'\n')) {
+                  done(fail(ErrorCode::InvalidData, QStringLiteral("mktemp answered \"%1\"").arg(dir).toStdString()));
+                  return;
+              }
+              state(position).stagingDir = dir;
+              auto hashes = std::make_shared<QMap<QString, QByteArray>>();
+              auto upload = std::make_shared<std::function<void(qsizetype)>>();
+              *upload = [this, position, done, dir, hashes, upload](qsizetype at) {
+                  const QStringList files = state(position).plan->files;
+                  if (at == files.size()) {
+                      QTimer::singleShot(0, this, [upload] { *upload = nullptr; });
+                      QStringList argv{QStringLiteral("sha256sum"), QStringLiteral("--")};
+                      for (const QString &file : files)
+                          argv << dir + u'/' + file;
+                      runOn(position, argv, asRoot(), this, [done, dir, hashes](const Result<remote::SshCommand::Output> &sums) {
+                          if (!sums) {
+                              done(fail(sums.error()));
+                              return;
+                          }
+                          QStringList mismatched;
+                          for (auto it = hashes->cbegin(); it != hashes->cend(); ++it) {
+                              const QByteArray expected = it.value() + "  " + (dir + u'/' + it.key()).toUtf8();
+                              if (!sums->standardOutput.split('\n').contains(expected))
+                                  mismatched << it.key();
+                          }
+                          done(mismatched.isEmpty()
+                                   ? Status{}
+                                   : fail(ErrorCode::IoError,
+                                          QStringLiteral("the upload of %1 arrived damaged (sha256 differs)")
+                                              .arg(mismatched.join(QStringLiteral(", ")))
+                                              .toStdString()));
+                      });
+                      return;
+                  }
+                  QFile file(QDir(m_options.packagesDir).filePath(files[at]));
+                  if (!file.open(QIODevice::ReadOnly)) {
+                      *upload = nullptr;
+                      done(fail(ErrorCode::IoError, file.errorString().toStdString(), file.fileName().toStdString()));
+                      return;
+                  }
+                  QByteArray content = file.readAll();
+                  hashes->insert(files[at], QCryptographicHash::hash(content, QCryptographicHash::Sha256).toHex());
+                  reportProgress({{}, nodeConfig(position).id, at, files.size(), -1, tr("uploading %1").arg(files[at])});
+                  runOn(position,
+                        {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("umask 077 && cat > \"$1\""),
+                         QStringLiteral("sh"), dir + u'/' + files[at]},
+                        asRoot(std::move(content)), this,
+                        [done, at, upload](const Result<remote::SshCommand::Output> &written) {
+                            if (!written) {
+                                *upload = nullptr;
+                                done(fail(written.error()));
+                                return;
+                            }
+                            (*upload)(at + 1);
+                        });
+              };
+              (*upload)(0);
+          });
+}
+
+void DeployDovecotWorkflow::removeStagingDir(int position, Done done)
+{
+    const QString dir = state(position).stagingDir;
+    if (dir.isEmpty() || !m_session) {
+        done({});
+        return;
+    }
+    runOn(position, {QStringLiteral("rm"), QStringLiteral("-rf"), QStringLiteral("--"), dir}, asRoot(), this,
+          [this, position, done](const Result<remote::SshCommand::Output> &removed) {
+              if (removed)
+                  state(position).stagingDir.clear();
+              done(removed ? Status{} : fail(removed.error()));
+          });
+}
+
+// dpkg must now hold the plan's packages at the target version, on hold.
+void DeployDovecotWorkflow::checkInstalled(int position, Done done)
+{
+    runOn(position, dovecotpackages::queryInstalledCommand(), {}, this,
+          [this, position, done](const Result<remote::SshCommand::Output> &query) {
+              if (!query) {
+                  done(fail(query.error()));
+                  return;
+              }
+              NodeState &node = state(position);
+              const dovecotpackages::NodePackages now = dovecotpackages::NodePackages::parse(query->standardOutput);
+              QStringList wrong;
+              QJsonObject installed;
+              for (const QString &package : std::as_const(node.plan->packages)) {
+                  const std::optional<DebianVersion> version = DebianVersion::parse(now.installed.value(package));
+                  installed.insert(package, now.installed.value(package) + (now.held.contains(package) ? QStringLiteral(" (held)")
+                                                                                                      : QString()));
+                  if (!version || !(*version == node.plan->version) || !now.held.contains(package))
+                      wrong << QStringLiteral("%1 is %2").arg(package, installed.value(package).toString());
+              }
+              node.details.insert(QStringLiteral("packagesInstalled"), installed);
+              done(wrong.isEmpty() ? Status{}
+                                   : fail(ErrorCode::Conflict, QStringLiteral("after the install, %1 (expected %2, held)")
+                                                                   .arg(wrong.join(QStringLiteral(", ")), node.plan->version.toString())
+                                                                   .toStdString()));
+          });
+}
+
+// Back to the versions and holds the node had before this run, then checked with dpkg-query.
+void DeployDovecotWorkflow::restorePackages(int position, Done done)
+{
+    removeStagingDir(position, [this, position, done](const Status &) {
+        if (!m_session)
+            return;
+        NodeState &node = state(position);
+        QList<QStringList> commands;
+        const QList<QStringList> holds = dovecotpackages::restoreHoldCommands(node.packagesBefore, *node.plan);
+        for (const QStringList &command : holds)
+            if (command.value(1) == QLatin1String("unhold"))
+                commands << command;
+        if (const QStringList restore = dovecotpackages::restoreCommand(node.packagesBefore, *node.plan); !restore.isEmpty())
+            commands << restore;
+        for (const QStringList &command : holds)
+            if (command.value(1) == QLatin1String("hold"))
+                commands << command;
+        const auto manual = [this, position] {
+            const NodeState &node = state(position);
+            return dovecotpackages::manualRestoreAdvice(node.packagesBefore, *node.plan);
+        };
+        runNodeCommands(m_session->ssh(position), commands, asRoot(), this, [this, position, done, manual](const Status &ran) {
+            if (!m_session)
+                return;
+            if (!ran) {
+                done(fail(ErrorCode::IoError, QStringLiteral("the previous packages could not be put back (%1); do it by hand, %2")
+                                                  .arg(QString::fromStdString(ran.error().message), manual())
+                                                  .toStdString()));
+                return;
+            }
+            runOn(position, dovecotpackages::queryInstalledCommand(), {}, this,
+                  [this, position, done, manual](const Result<remote::SshCommand::Output> &query) {
+                      const NodeState &node = state(position);
+                      const dovecotpackages::NodePackages now =
+                          query ? dovecotpackages::NodePackages::parse(query->standardOutput) : dovecotpackages::NodePackages{};
+                      QStringList differing;
+                      for (const QString &package : node.plan->packages)
+                          if (now.installed.value(package) != node.packagesBefore.installed.value(package)
+                              || now.held.contains(package) != node.packagesBefore.held.contains(package))
+                              differing << package;
+                      if (!query || !differing.isEmpty()) {
+                          done(fail(ErrorCode::Conflict, QStringLiteral("after putting the previous packages back, %1 still "
+                                                                        "differ; do it by hand, %2")
+                                                             .arg(query ? differing.join(QStringLiteral(", "))
+                                                                        : QString::fromStdString(query.error().message),
+                                                                  manual())
+                                                             .toStdString()));
+                          return;
+                      }
+                      done({});
+                  });
+        });
+    });
+}
+
 void DeployDovecotWorkflow::rollBack(int position, Done done)
 {
     NodeState &node = state(position);
-    if (!m_session || (!node.snippetWritten && !node.curOnlyWritten && !node.restarted)) {
+    if (!m_session || (!node.snippetWritten && !node.curOnlyWritten && !node.restarted && !node.packagesTouched)) {
         done({});
         return;
     }
@@ -832,20 +1223,41 @@ void DeployDovecotWorkflow::rollBack(int position, Done done)
             finish(restarted);
         });
     };
-    auto removeCurOnly = [this, position, notes, restartOld, finish] {
-        NodeState &node = state(position);
-        if (!node.curOnlyWritten) {
+    // The packages go back before the restart, so it starts the previous build.
+    auto putPackagesBack = [this, position, notes, restartOld, finish] {
+        if (!state(position).packagesTouched) {
             restartOld();
             return;
         }
+        restorePackages(position, [this, position, notes, restartOld, finish](const Status &restored) {
+            if (!restored) {
+                finish(restored);
+                return;
+            }
+            const NodeState &node = state(position);
+            QStringList versions;
+            for (const QString &package : node.plan->packages)
+                versions << (node.packagesBefore.installed.contains(package)
+                                 ? package + u'=' + node.packagesBefore.installed.value(package)
+                                 : package + QStringLiteral(" removed"));
+            *notes << tr("packages back to %1").arg(versions.join(QStringLiteral(", ")));
+            restartOld();
+        });
+    };
+    auto removeCurOnly = [this, position, notes, putPackagesBack, finish] {
+        NodeState &node = state(position);
+        if (!node.curOnlyWritten) {
+            putPackagesBack();
+            return;
+        }
         runOn(position, {QStringLiteral("rm"), QStringLiteral("-f"), dovecotcontrol::curOnlySnippetPath(node.before)},
-                       {}, this, [notes, restartOld, finish, this](const Result<remote::SshCommand::Output> &removed) {
+                       {}, this, [notes, putPackagesBack, finish, this](const Result<remote::SshCommand::Output> &removed) {
                            if (!removed) {
                                finish(fail(removed.error()));
                                return;
                            }
                            *notes << tr("%1 removed").arg(QLatin1String(dovecotcontrol::kCurOnlySnippetName));
-                           restartOld();
+                           putPackagesBack();
                        });
     };
     if (!node.snippetWritten) {

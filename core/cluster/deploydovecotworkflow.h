@@ -1,6 +1,8 @@
 #pragma once
 
 #include "cluster/clusterconfig.h"
+#include "cluster/debianversion.h"
+#include "cluster/dovecotpackages.h"
 #include "cluster/dovecotversion.h"
 #include "cluster/monitoroptions.h"
 #include "cluster/workflow.h"
@@ -8,6 +10,7 @@
 
 #include <QByteArray>
 #include <QJsonObject>
+#include <QMap>
 
 #include <functional>
 #include <optional>
@@ -23,7 +26,7 @@ class ClusterSession;
 
 // `deploy-dovecot`: puts the cur/-only Dovecot on nodes, with its setting off.
 //
-//   connect → detect → render  [a dry run stops here: the snippet diff, nothing written]
+//   connect → detect → [install] → render  [a dry run stops here: the snippet diff, nothing written]
 //   → configure → validate → restart → verify → updates
 //
 // detect learns each node's system and running Dovecot and the target build's version (a
@@ -37,6 +40,17 @@ class ClusterSession;
 // A node that already runs the target with the same snippet is left alone ("unchanged").
 // Any failure from configure on rolls every changed node back: snippets restored, nodes that
 // were restarted started again with their previous binary.
+//
+// --packages: detect reads the installed dovecot packages (dpkg-query) and the real version of
+// the .debs (their control fields, read by the node's dpkg-deb from the first kB of the file),
+// refuses a downgrade unless allowed, and asks the node's apt (apt-cache policy) whether its
+// distribution offers a newer Debian build than the patched one: a security update to rebuild
+// the patch for, reported as a warning. install, one node at a time, uploads the .debs to a
+// private temp dir, checks their sha256, installs them with apt (conffiles kept) and holds
+// them; a node that has exactly this build, held, is left alone. A later failure puts the
+// previous versions back with apt (removing packages that were not there) along with the
+// configuration, and says what to run by hand if apt cannot fetch them. With --packages every
+// command on the node runs as root (sudo -n when the login user is not root).
 //
 // Restart commands run as `env MAILMESH_DOVECOT_PREFIX=P MAILMESH_DOVECOT_CONFIG=C CMD...`:
 // P is the prefix to start (the target, or the previous one on rollback; /usr for packages).
@@ -88,6 +102,13 @@ private:
         bool snippetWritten = false;
         bool curOnlyWritten = false;
         bool restarted = false;
+        // --packages.
+        bool runningReplaced = false;              // the master's binary was replaced on disk since it started
+        dovecotpackages::NodePackages packagesBefore;
+        std::optional<dovecotpackages::InstallPlan> plan;
+        std::optional<DebianVersion> newerDistributionVersion;
+        QString stagingDir;                        // the private temp dir holding the uploaded .debs
+        bool packagesTouched = false;              // apt ran: roll the packages back on failure
     };
     using Done = std::function<void(const Status &)>;
     using NodeTask = std::function<void(int position, Done done)>;
@@ -100,12 +121,20 @@ private:
     void restart();
     void verify();
     void checkUpdates();
+    void install();
 
     void detectNode(int position, Done done);
     void detectMaster(int position, Done done);
     void renderNode(int position, Done done);
     void restartNode(int position, const QString &prefix, Done done);
     void waitForImap(int position, int timeoutMs, Done done);
+    void detectPackages(int position, Done done);
+    void readDistributionVersion(int position, Done done);
+    void installNode(int position, Done done);
+    void stagePackages(int position, Done done);
+    void checkInstalled(int position, Done done);
+    void removeStagingDir(int position, Done done);
+    void restorePackages(int position, Done done);
     void rollBack(int position, Done done);
     void runOn(int position, const QStringList &argv, const remote::SshCommand::Options &options, QObject *context,
                std::function<void(const Result<remote::SshCommand::Output> &)> done);
@@ -117,6 +146,10 @@ private:
     void forEachNode(const NodeTask &perNode, std::function<void()> allDone, bool changingOnly, bool rollBackOnFailure);
     NodeConfig &nodeConfig(int position) { return m_cluster.nodes[m_nodes[std::size_t(position)].clusterIndex]; }
     NodeState &state(int position) { return m_nodes[std::size_t(position)]; }
+    bool packagesMode() const { return !m_options.packagesDir.isEmpty(); }
+    // Package commands run as root: directly, or through sudo -n for another login user.
+    static remote::SshCommand::Options asRoot(QByteArray input = {});
+    void addWarning(const QString &warning);
     QString targetBinary() const;
     QString targetTool(const QString &name) const;
     QString snippetPath(int position) const;
@@ -131,6 +164,10 @@ private:
     std::vector<NodeState> m_nodes;
     QList<remote::AgentCall *> m_runningCalls;
     bool m_rollingBack = false;
+    // --packages: the start of each dovecot-core .deb up to its control fields, read once (what
+    // the nodes' dpkg-deb reads the real version from), by file name.
+    QMap<QString, QByteArray> m_controlHeads;
+    QStringList m_warnings;
 };
 
 } // namespace mm::cluster

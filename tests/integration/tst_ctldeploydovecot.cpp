@@ -1,8 +1,9 @@
 // deploy-dovecot end to end, through the real mailmeshctl, on three sandbox nodes that start
 // with the STOCK Dovecot: init → add-node ×3 (with a restart command, as a node without
 // systemd needs) → deploy-dovecot --prefix <patched build> → every node runs the +mailmesh
-// build with maildir_cur_only off; a rerun changes nothing; a broken template fails validation
-// and is rolled back while IMAP keeps serving; migrate still works afterwards.
+// build with maildir_cur_only off; a failed restart puts the restarted nodes back on their old
+// build and configuration; a rerun changes nothing; a broken template fails validation and is
+// rolled back while IMAP keeps serving; migrate still works afterwards.
 
 #include "ctlrunner.h"
 #include "sandbox/sandbox.h"
@@ -71,7 +72,14 @@ private Q_SLOTS:
             QFile file(script);
             QVERIFY(file.open(QIODevice::WriteOnly));
             // A master that already exited but was not reaped yet (a zombie) counts as gone.
-            file.write(QStringLiteral("pidfile='%1/master.pid'\n"
+            // dovecot/fail-next-restart in the node's dir (writable by the ssh user) makes the next
+            // restart fail, once.
+            file.write(QStringLiteral("if [ -e '%2/dovecot/fail-next-restart' ]; then\n"
+                                      "  rm -f '%2/dovecot/fail-next-restart'\n"
+                                      "  echo 'restart-dovecot: failing as the test asked' >&2\n"
+                                      "  exit 1\n"
+                                      "fi\n"
+                                      "pidfile='%1/master.pid'\n"
                                       "if [ -s \"$pidfile\" ]; then\n"
                                       "  pid=$(cat \"$pidfile\")\n"
                                       "  if kill \"$pid\" 2>/dev/null; then\n"
@@ -138,9 +146,11 @@ private Q_SLOTS:
         QFile deb(packages.path() + QStringLiteral("/dovecot-core_2.3.19.1+dfsg1-2.1+deb12u6+mailmesh1_amd64.deb"));
         QVERIFY(deb.open(QIODevice::WriteOnly));
         deb.close();
+        // Named like a package but not one: refused while reading its version, before any upload.
         run = ctl({QStringLiteral("deploy-dovecot"), QStringLiteral("--packages"), packages.path()});
         QCOMPARE(run.exitCode, 2);
-        QVERIFY2(errorMessage(run).contains(QLatin1String("not implemented yet")), run.output.constData());
+        QVERIFY2(errorMessage(run).contains(QLatin1String("is not a Debian package")), run.output.constData());
+        QCOMPARE(stepState(run, QStringLiteral("detect")), QStringLiteral("failed"));
         for (int i = 0; i < 3; ++i)
             QVERIFY(!QFileInfo::exists(snippetPath(i)));
     }
@@ -163,6 +173,35 @@ private Q_SLOTS:
             QVERIFY(!QFileInfo::exists(curOnlyPath(i)));
             QCOMPARE(masterPid(i), pids[i]);
         }
+    }
+
+    void aFailedRestartRollsBackToTheOldConfiguration()
+    {
+        // Restarts go one node at a time, in cluster order: the second node's fails, so the first
+        // already runs the target and must be brought back as well; the third is never touched.
+        QList<qint64> pids;
+        for (int i = 0; i < 3; ++i)
+            pids << masterPid(i);
+        QFile flag(m_sandbox->node(1).dir + QStringLiteral("/dovecot/fail-next-restart"));
+        QVERIFY(flag.open(QIODevice::WriteOnly));
+        flag.close();
+        const CtlRun run = ctl({QStringLiteral("deploy-dovecot"), QStringLiteral("--prefix"), kPrefix});
+        QCOMPARE(run.exitCode, 3);
+        QCOMPARE(stepState(run, QStringLiteral("restart")), QStringLiteral("failed"));
+        QVERIFY2(errorMessage(run).contains(QLatin1String("failing as the test asked")), run.output.constData());
+        QVERIFY2(errorMessage(run).contains(QLatin1String("Rolled back")), run.output.constData());
+        QVERIFY(!flag.exists()); // the restart did run, and failed
+        for (int i = 0; i < 3; ++i) {
+            QVERIFY(!QFileInfo::exists(snippetPath(i)));
+            QVERIFY(!QFileInfo::exists(curOnlyPath(i)));
+            QVERIFY2(runningBinary(i).startsWith(QLatin1String("/usr/")), qPrintable(runningBinary(i)));
+            QVERIFY(clusterNode(i).value(QStringLiteral("dovecot")).toObject().value(QStringLiteral("prefix")).toString()
+                    != kPrefix);
+            const auto selected = m_sandbox->imapLoginSelect(i);
+            QVERIFY2(selected, selected ? "" : selected.error().message.c_str());
+        }
+        QVERIFY(masterPid(0) != pids[0]); // restarted twice: on the target, then on the old build
+        QCOMPARE(masterPid(2), pids[2]);
     }
 
     void deployPutsThePatchedBuildOnEveryNode()

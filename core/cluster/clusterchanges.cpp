@@ -55,13 +55,17 @@ QList<ClusterChange> changesBetween(const ClusterState *previous, const ClusterS
     const int duplicatesBefore = previous ? previous->duplicateGroups : 0;
     if (current.duplicateGroups > duplicatesBefore)
         changes << ClusterChange{Health::Warning, {},
-                                 tr("%1 duplicate group(s) found; `mailmesh-agent dupes ROOT` on a node lists them with their keepers")
-                                     .arg(current.duplicateGroups)};
+                                 QCoreApplication::translate("ClusterChanges",
+                                                             "%n duplicate group(s) found; `mailmesh-agent dupes ROOT` on "
+                                                             "a node lists them with their keepers",
+                                                             nullptr, current.duplicateGroups)};
     const int conflictsBefore = previous ? previous->uidConflicts : 0;
     if (current.uidConflicts > conflictsBefore)
         changes << ClusterChange{Health::Error, {},
-                                 tr("%1 UID conflict(s): the same UID names different messages on two nodes")
-                                     .arg(current.uidConflicts)};
+                                 QCoreApplication::translate("ClusterChanges",
+                                                             "%n UID conflict(s): the same UID names different "
+                                                             "messages on two nodes",
+                                                             nullptr, current.uidConflicts)};
     for (const QString &folder : current.classicFolders)
         if (!previous || !previous->classicFolders.contains(folder))
             changes << ClusterChange{Health::Warning, {},

@@ -2,114 +2,19 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
-    <name>DuplicatesDialog</name>
+    <name>ClusterChanges</name>
     <message numerus="yes">
-        <source>%n copies</source>
+        <source>%n duplicate group(s) found; `mailmesh-agent dupes ROOT` on a node lists them with their keepers</source>
         <translation>
-            <numerusform>%n copy</numerusform>
-            <numerusform>%n copies</numerusform>
+            <numerusform>%n duplicate group found; `mailmesh-agent dupes ROOT` on a node lists it with its keeper</numerusform>
+            <numerusform>%n duplicate groups found; `mailmesh-agent dupes ROOT` on a node lists them with their keepers</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <source>%n duplicate group(s).</source>
+        <source>%n UID conflict(s): the same UID names different messages on two nodes</source>
         <translation>
-            <numerusform>%n duplicate group.</numerusform>
-            <numerusform>%n duplicate groups.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%n group(s) are settled on %1 and Syncthing carries the result to the other nodes. The copies that go are kept in %1&apos;s quarantine and can be restored.</source>
-        <translation>
-            <numerusform>%n group is settled on %1 and Syncthing carries the result to the other nodes. The copies that go are kept in %1&apos;s quarantine and can be restored.</numerusform>
-            <numerusform>%n groups are settled on %1 and Syncthing carries the result to the other nodes. The copies that go are kept in %1&apos;s quarantine and can be restored.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>Every quarantine entry older than %n day(s) is deleted for good on every node. This is the only thing Mailmesh ever deletes.</source>
-        <translation>
-            <numerusform>Every quarantine entry older than %n day is deleted for good on every node. This is the only thing Mailmesh ever deletes.</numerusform>
-            <numerusform>Every quarantine entry older than %n days is deleted for good on every node. This is the only thing Mailmesh ever deletes.</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>MainWindow</name>
-    <message numerus="yes">
-        <source>%1: %2 (and %n more)</source>
-        <translation>
-            <numerusform>%1: %2 (and %n more)</numerusform>
-            <numerusform>%1: %2 (and %n more)</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>MigrationDialog</name>
-    <message numerus="yes">
-        <source>Every Maildir on the %n node(s) becomes cur/-only: &lt;tt&gt;new&lt;/tt&gt; turns into a link to &lt;tt&gt;cur&lt;/tt&gt;, so no node ever moves a message behind the others&apos; backs. While it runs, replication is paused and each node&apos;s hold commands keep delivery and IMAP out; then Dovecot&apos;s cur/-only setting is switched on, every node is checked to hold the same mail, and everything resumes. Nothing is deleted, and every change is journaled.</source>
-        <translation>
-            <numerusform>Every Maildir on the %n node becomes cur/-only: &lt;tt&gt;new&lt;/tt&gt; turns into a link to &lt;tt&gt;cur&lt;/tt&gt;, so no node ever moves a message behind the others&apos; backs. While it runs, replication is paused and each node&apos;s hold commands keep delivery and IMAP out; then Dovecot&apos;s cur/-only setting is switched on, every node is checked to hold the same mail, and everything resumes. Nothing is deleted, and every change is journaled.</numerusform>
-            <numerusform>Every Maildir on the %n nodes becomes cur/-only: &lt;tt&gt;new&lt;/tt&gt; turns into a link to &lt;tt&gt;cur&lt;/tt&gt;, so no node ever moves a message behind the others&apos; backs. While it runs, replication is paused and each node&apos;s hold commands keep delivery and IMAP out; then Dovecot&apos;s cur/-only setting is switched on, every node is checked to hold the same mail, and everything resumes. Nothing is deleted, and every change is journaled.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>&amp;Migrate %n Node(s)</source>
-        <translation>
-            <numerusform>&amp;Migrate %n Node</numerusform>
-            <numerusform>&amp;Migrate %n Nodes</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>MigrationPage</name>
-    <message numerus="yes">
-        <source>%n problem(s), left untouched: %1</source>
-        <translation>
-            <numerusform>%n problem, left untouched: %1</numerusform>
-            <numerusform>%n problems, left untouched: %1</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>MigrationPlanModel</name>
-    <message numerus="yes">
-        <source>%n problem(s)</source>
-        <translation>
-            <numerusform>%n problem</numerusform>
-            <numerusform>%n problems</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>NodesPage</name>
-    <message numerus="yes">
-        <source>%n node(s) need corrections.</source>
-        <translation>
-            <numerusform>%n node needs corrections.</numerusform>
-            <numerusform>%n nodes need corrections.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%n nodes, ready to connect.</source>
-        <translation>
-            <numerusform>%n node, ready to connect.</numerusform>
-            <numerusform>%n nodes, ready to connect.</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>ProbePage</name>
-    <message numerus="yes">
-        <source>%n folder(s) are not complete Maildirs (cur/, new/ or tmp/ missing); they will be skipped.</source>
-        <translation>
-            <numerusform>%n folder is not complete Maildirs (cur/, new/ or tmp/ missing); they will be skipped.</numerusform>
-            <numerusform>%n folders are not complete Maildirs (cur/, new/ or tmp/ missing); they will be skipped.</numerusform>
-        </translation>
-    </message>
-    <message numerus="yes">
-        <source>%n entry(ies) under the mail root could not be read (on the node: mailmesh-agent scan %1 lists them).</source>
-        <translation>
-            <numerusform>%n entry under the mail root could not be read (on the node: mailmesh-agent scan %1 lists them).</numerusform>
-            <numerusform>%n entries under the mail root could not be read (on the node: mailmesh-agent scan %1 lists them).</numerusform>
+            <numerusform>%n UID conflict: the same UID names different messages on two nodes</numerusform>
+            <numerusform>%n UID conflicts: the same UID names different messages on two nodes</numerusform>
         </translation>
     </message>
 </context>
@@ -148,16 +53,6 @@
         <translation>
             <numerusform>%n UID conflict</numerusform>
             <numerusform>%n UID conflicts</numerusform>
-        </translation>
-    </message>
-</context>
-<context>
-    <name>SummaryPage</name>
-    <message numerus="yes">
-        <source>%n node(s), host keys pinned:</source>
-        <translation>
-            <numerusform>%n node, host keys pinned:</numerusform>
-            <numerusform>%n nodes, host keys pinned:</numerusform>
         </translation>
     </message>
 </context>
@@ -225,6 +120,128 @@
         <translation>
             <numerusform>%1 leaves; %n node stay</numerusform>
             <numerusform>%1 leaves; %n nodes stay</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::DuplicatesDialog</name>
+    <message numerus="yes">
+        <source>%n copies</source>
+        <translation>
+            <numerusform>%n copy</numerusform>
+            <numerusform>%n copies</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n duplicate group(s).</source>
+        <translation>
+            <numerusform>%n duplicate group.</numerusform>
+            <numerusform>%n duplicate groups.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n group(s) are settled on %1 and Syncthing carries the result to the other nodes. The copies that go are kept in %1&apos;s quarantine and can be restored.</source>
+        <translation>
+            <numerusform>%n group is settled on %1 and Syncthing carries the result to the other nodes. The copies that go are kept in %1&apos;s quarantine and can be restored.</numerusform>
+            <numerusform>%n groups are settled on %1 and Syncthing carries the result to the other nodes. The copies that go are kept in %1&apos;s quarantine and can be restored.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Every quarantine entry older than %n day(s) is deleted for good on every node. This is the only thing Mailmesh ever deletes.</source>
+        <translation>
+            <numerusform>Every quarantine entry older than %n day is deleted for good on every node. This is the only thing Mailmesh ever deletes.</numerusform>
+            <numerusform>Every quarantine entry older than %n days is deleted for good on every node. This is the only thing Mailmesh ever deletes.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::MainWindow</name>
+    <message numerus="yes">
+        <source>%1: %2 (and %n more)</source>
+        <translation>
+            <numerusform>%1: %2 (and %n more)</numerusform>
+            <numerusform>%1: %2 (and %n more)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::MigrationDialog</name>
+    <message numerus="yes">
+        <source>Every Maildir on the %n node(s) becomes cur/-only: &lt;tt&gt;new&lt;/tt&gt; turns into a link to &lt;tt&gt;cur&lt;/tt&gt;, so no node ever moves a message behind the others&apos; backs. While it runs, replication is paused and each node&apos;s hold commands keep delivery and IMAP out; then Dovecot&apos;s cur/-only setting is switched on, every node is checked to hold the same mail, and everything resumes. Nothing is deleted, and every change is journaled.</source>
+        <translation>
+            <numerusform>Every Maildir on the %n node becomes cur/-only: &lt;tt&gt;new&lt;/tt&gt; turns into a link to &lt;tt&gt;cur&lt;/tt&gt;, so no node ever moves a message behind the others&apos; backs. While it runs, replication is paused and each node&apos;s hold commands keep delivery and IMAP out; then Dovecot&apos;s cur/-only setting is switched on, every node is checked to hold the same mail, and everything resumes. Nothing is deleted, and every change is journaled.</numerusform>
+            <numerusform>Every Maildir on the %n nodes becomes cur/-only: &lt;tt&gt;new&lt;/tt&gt; turns into a link to &lt;tt&gt;cur&lt;/tt&gt;, so no node ever moves a message behind the others&apos; backs. While it runs, replication is paused and each node&apos;s hold commands keep delivery and IMAP out; then Dovecot&apos;s cur/-only setting is switched on, every node is checked to hold the same mail, and everything resumes. Nothing is deleted, and every change is journaled.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>&amp;Migrate %n Node(s)</source>
+        <translation>
+            <numerusform>&amp;Migrate %n Node</numerusform>
+            <numerusform>&amp;Migrate %n Nodes</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::MigrationPage</name>
+    <message numerus="yes">
+        <source>%n problem(s), left untouched: %1</source>
+        <translation>
+            <numerusform>%n problem, left untouched: %1</numerusform>
+            <numerusform>%n problems, left untouched: %1</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::MigrationPlanModel</name>
+    <message numerus="yes">
+        <source>%n problem(s)</source>
+        <translation>
+            <numerusform>%n problem</numerusform>
+            <numerusform>%n problems</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::NodesPage</name>
+    <message numerus="yes">
+        <source>%n node(s) need corrections.</source>
+        <translation>
+            <numerusform>%n node needs corrections.</numerusform>
+            <numerusform>%n nodes need corrections.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n nodes, ready to connect.</source>
+        <translation>
+            <numerusform>%n node, ready to connect.</numerusform>
+            <numerusform>%n nodes, ready to connect.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::ProbePage</name>
+    <message numerus="yes">
+        <source>%n folder(s) are not complete Maildirs (cur/, new/ or tmp/ missing); they will be skipped.</source>
+        <translation>
+            <numerusform>%n folder is not complete Maildirs (cur/, new/ or tmp/ missing); they will be skipped.</numerusform>
+            <numerusform>%n folders are not complete Maildirs (cur/, new/ or tmp/ missing); they will be skipped.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entry(ies) under the mail root could not be read (on the node: mailmesh-agent scan %1 lists them).</source>
+        <translation>
+            <numerusform>%n entry under the mail root could not be read (on the node: mailmesh-agent scan %1 lists them).</numerusform>
+            <numerusform>%n entries under the mail root could not be read (on the node: mailmesh-agent scan %1 lists them).</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::ui::SummaryPage</name>
+    <message numerus="yes">
+        <source>%n node(s), host keys pinned:</source>
+        <translation>
+            <numerusform>%n node, host keys pinned:</numerusform>
+            <numerusform>%n nodes, host keys pinned:</numerusform>
         </translation>
     </message>
 </context>

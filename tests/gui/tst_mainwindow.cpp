@@ -125,7 +125,7 @@ private Q_SLOTS:
         ui::EventLogModel *log = window.dashboard()->eventLog();
         const QString events = log->toText();
         QVERIFY2(events.contains(QStringLiteral("mx3\tNode is unreachable over SSH")), qPrintable(events));
-        QVERIFY(events.contains(QStringLiteral("3 duplicate groups")));
+        QVERIFY(events.contains(QStringLiteral("3 duplicate groups found")));
         QCOMPARE(window.dashboard()->mailboxesView()->model()->rowCount(), 80);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard.png"))));
 

@@ -20,10 +20,14 @@ QSet<QString> numerusSources(const QString &tsFile)
         return {};
     const QString text = QString::fromUtf8(file.readAll());
     QSet<QString> sources;
+    // Context and source: tr() looks a message up by both.
+    static const QRegularExpression context(QStringLiteral("<context>\\s*<name>(.*?)</name>(.*?)</context>"),
+                                            QRegularExpression::DotMatchesEverythingOption);
     static const QRegularExpression numerus(QStringLiteral("<message numerus=\"yes\">\\s*<source>(.*?)</source>"),
                                             QRegularExpression::DotMatchesEverythingOption);
-    for (const QRegularExpressionMatch &match : numerus.globalMatch(text))
-        sources.insert(match.captured(1));
+    for (const QRegularExpressionMatch &block : context.globalMatch(text))
+        for (const QRegularExpressionMatch &match : numerus.globalMatch(block.captured(2)))
+            sources.insert(block.captured(1) + QLatin1String(": ") + match.captured(1));
     return sources;
 }
 
@@ -37,11 +41,11 @@ private Q_SLOTS:
     void countsReadAsEnglish()
     {
         QVERIFY(mm::cluster::installPluralForms());
-        QCOMPARE(QCoreApplication::translate("MigrationDialog", "&Migrate %n Node(s)", nullptr, 1),
+        QCOMPARE(QCoreApplication::translate("mm::ui::MigrationDialog", "&Migrate %n Node(s)", nullptr, 1),
                  QStringLiteral("&Migrate 1 Node"));
-        QCOMPARE(QCoreApplication::translate("MigrationDialog", "&Migrate %n Node(s)", nullptr, 3),
+        QCOMPARE(QCoreApplication::translate("mm::ui::MigrationDialog", "&Migrate %n Node(s)", nullptr, 3),
                  QStringLiteral("&Migrate 3 Nodes"));
-        QCOMPARE(QCoreApplication::translate("DuplicatesDialog", "%n group(s) are settled on %1 and Syncthing carries the "
+        QCOMPARE(QCoreApplication::translate("mm::ui::DuplicatesDialog", "%n group(s) are settled on %1 and Syncthing carries the "
                                              "result to the other nodes. The copies that go are kept in %1's quarantine "
                                              "and can be restored.", nullptr, 1)
                      .left(24),
@@ -55,7 +59,8 @@ private Q_SLOTS:
         QProcess lupdate;
         lupdate.setWorkingDirectory(QStringLiteral(MAILMESH_SOURCE_DIR));
         lupdate.start(QStringLiteral(MAILMESH_LUPDATE), {QStringLiteral("-pluralonly"), QStringLiteral("-locations"),
-                                                         QStringLiteral("none"), QStringLiteral("ui"), QStringLiteral("app"),
+                                                         QStringLiteral("none"), QStringLiteral("-I"), QStringLiteral("."),
+                                                         QStringLiteral("-I"), QStringLiteral("core"), QStringLiteral("ui"), QStringLiteral("app"),
                                                          QStringLiteral("core"), QStringLiteral("-ts"), fresh});
         QVERIFY(lupdate.waitForFinished(120000));
         QCOMPARE(lupdate.exitCode(), 0);

@@ -4,6 +4,7 @@
 // draft resumed where it stopped. Every page is saved as <build>/screenshots/wizard-<page>.png.
 
 #include "../integration/classicmailseed.h"
+#include "../integration/nodefiles.h"
 #include "keyboardcheck.h"
 #include "screenshots.h"
 #include "cluster/clusterconfig.h"
@@ -12,18 +13,22 @@
 #include "ui/mainwindow.h"
 #include "ui/setupwizard.h"
 #include "ui/wizard/connectpage.h"
+#include "ui/wizard/dovecotpage.h"
 #include "ui/wizard/migrationpage.h"
 #include "ui/wizard/nodedraftmodel.h"
 #include "ui/wizard/nodespage.h"
 #include "ui/wizard/probepage.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/summarypage.h"
+#include "ui/wizard/workflowview.h"
 
 #include <QAbstractButton>
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QComboBox>
 #include <QDir>
 #include <QDirIterator>
+#include <QFile>
 #include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -58,6 +63,17 @@ bool saveScreenshot(QWidget *widget, const QString &page)
         return false;
     }
     return widget->grab().save(wizardScreenshotPath(page));
+}
+
+// Every file of a directory with its content: to show that nothing in it changed.
+QByteArray directoryContents(const QString &dir)
+{
+    QByteArray contents;
+    for (const QString &name : QDir(dir).entryList(QDir::Files, QDir::Name)) {
+        QFile file(dir + QLatin1Char('/') + name);
+        contents += name.toUtf8() + '\n' + (file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray("?")) + '\n';
+    }
+    return contents;
 }
 
 QStringList maildirFolders(const QString &root)
@@ -267,6 +283,57 @@ private Q_SLOTS:
         ui::MainWindow window;
         QVERIFY(window.openCluster(path, false));
         QCOMPARE(window.windowTitle(), QStringLiteral("wizard e2e — Mailmesh"));
+    }
+
+    // The Dovecot page deploys onto nodes still on stock Dovecot, from a prefix on the nodes or
+    // from packages on this computer; a package directory with nothing that fits is refused
+    // before anything on a node changes.
+    void dovecotPageDeploysFromAPrefixOrPackages()
+    {
+        const auto saved = cluster::ClusterConfig::load(m_home + QStringLiteral("/wizard/cluster.json"));
+        QVERIFY2(saved, "the end-to-end test saves the cluster this one starts from");
+        ui::SetupSession session;
+        session.cluster() = *saved;
+        session.cluster().nodes[1].dovecot.curOnlyBuild = false; // as if node2 still ran stock Dovecot
+        // The sandbox runs no systemd: node2 restarts its Dovecot with the command its admin gives
+        // in the node's advanced settings.
+        const sandbox::NodeInfo node2 = m_sandbox->node(1);
+        const QString restartScript = test::writeDovecotRestartScript(node2);
+        QVERIFY(!restartScript.isEmpty());
+        session.cluster().nodes[1].dovecot.restartCommand = {{QStringLiteral("sh"), restartScript}};
+        session.cluster().nodes[1].dovecot.imapPort = node2.imapPort;
+        ui::DovecotPage page(&session);
+        page.initializePage();
+        page.resize(900, 720); // the wizard's size: the page alone would open cramped
+        page.show();
+        QCOMPARE(page.stockNodes(), QStringList{session.cluster().nodes[1].id});
+        auto *source = page.findChild<QComboBox *>(QStringLiteral("dovecotSource"));
+        auto *location = page.findChild<QLineEdit *>(QStringLiteral("dovecotPrefix"));
+        auto *deploy = page.findChild<QPushButton *>(QStringLiteral("deployButton"));
+        auto *view = page.findChild<ui::WorkflowView *>();
+        QVERIFY(source && location && deploy && view && source->isVisible());
+
+        source->setCurrentIndex(1); // packages on this computer
+        QVERIFY(page.findChild<QPushButton *>(QStringLiteral("browsePackages"))->isVisible());
+        QTemporaryDir emptyDir;
+        location->setText(emptyDir.path());
+        const QByteArray snippetBefore = directoryContents(m_sandbox->node(1).dovecotConfD);
+        deploy->click();
+        QTRY_VERIFY_WITH_TIMEOUT(deploy->isEnabled() && !view->errorText().isEmpty(), 120000);
+        QVERIFY2(view->errorText().contains(QStringLiteral(".deb")), qPrintable(view->errorText()));
+        QCOMPARE(directoryContents(m_sandbox->node(1).dovecotConfD), snippetBefore);
+        QVERIFY(saveScreenshot(&page, QStringLiteral("6-dovecot-packages-refused")));
+
+        source->setCurrentIndex(0); // the prefix every sandbox node runs
+        location->setText(m_sandbox->node(1).dovecotPrefix);
+        deploy->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!deploy->isEnabled(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(deploy->isEnabled(), 300000);
+        QVERIFY2(view->errorText().isEmpty(), qPrintable(view->errorText()));
+        QVERIFY(page.stockNodes().isEmpty());
+        QVERIFY(session.cluster().nodes[1].dovecot.curOnlyBuild);
+        QVERIFY(m_sandbox->imapLoginSelect(1));
+        test::stopDovecotMaster(node2.dovecotBaseDir); // started by the script, outside the sandbox's groups
     }
 
     void aChangedHostKeyIsRefusedWithoutAnAcceptButton()

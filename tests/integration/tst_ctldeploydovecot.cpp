@@ -6,6 +6,7 @@
 // rolled back while IMAP keeps serving; migrate still works afterwards.
 
 #include "ctlrunner.h"
+#include "nodefiles.h"
 #include "sandbox/sandbox.h"
 
 #include <QDir>
@@ -29,17 +30,6 @@ namespace {
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
 
 QByteArray readFile(const QString &path);
-
-// Running, not a zombie waiting for its parent.
-bool isAlive(qint64 pid)
-{
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (!stat.open(QIODevice::ReadOnly))
-        return false;
-    const QByteArray text = stat.readAll();
-    const qsizetype close = text.lastIndexOf(')');
-    return close > 0 && text.mid(close + 2, 1) != "Z";
-}
 
 QByteArray readFile(const QString &path)
 {
@@ -65,37 +55,7 @@ private Q_SLOTS:
         m_clusterFile = m_home.path() + QStringLiteral("/cluster.json");
         for (int i = 0; i < 3; ++i) {
             QVERIFY(QFileInfo(m_sandbox->node(i).dovecotBinary()).canonicalFilePath().startsWith(QLatin1String("/usr/")));
-            // What an admin of a node without systemd writes: stop the running master, start the
-            // prefix deploy-dovecot names. Started over ssh, it carries the sandbox's marker.
-            const sandbox::NodeInfo node = m_sandbox->node(i);
-            const QString script = node.dir + QStringLiteral("/restart-dovecot.sh");
-            QFile file(script);
-            QVERIFY(file.open(QIODevice::WriteOnly));
-            // A master that already exited but was not reaped yet (a zombie) counts as gone.
-            // dovecot/fail-next-restart in the node's dir (writable by the ssh user) makes the next
-            // restart fail, once.
-            file.write(QStringLiteral("if [ -e '%2/dovecot/fail-next-restart' ]; then\n"
-                                      "  rm -f '%2/dovecot/fail-next-restart'\n"
-                                      "  echo 'restart-dovecot: failing as the test asked' >&2\n"
-                                      "  exit 1\n"
-                                      "fi\n"
-                                      "pidfile='%1/master.pid'\n"
-                                      "if [ -s \"$pidfile\" ]; then\n"
-                                      "  pid=$(cat \"$pidfile\")\n"
-                                      "  if kill \"$pid\" 2>/dev/null; then\n"
-                                      "    for i in $(seq 100); do\n"
-                                      "      state=$(awk '{print $3}' \"/proc/$pid/stat\" 2>/dev/null) || break\n"
-                                      "      [ -z \"$state\" ] || [ \"$state\" = Z ] && break\n"
-                                      "      sleep 0.1\n"
-                                      "    done\n"
-                                      "  fi\n"
-                                      "fi\n"
-                                      "exec \"$MAILMESH_DOVECOT_PREFIX/sbin/dovecot\" -c \"$MAILMESH_DOVECOT_CONFIG\" "
-                                      "</dev/null >/dev/null 2>>'%2/dovecot/restart.stderr'\n")
-                           .arg(node.dovecotBaseDir, node.dir)
-                           .toUtf8());
-            file.close();
-            QFile::setPermissions(script, QFile::ReadOwner | QFile::WriteOwner | QFile::ReadOther | QFile::ReadGroup);
+            QVERIFY(!test::writeDovecotRestartScript(m_sandbox->node(i)).isEmpty());
         }
     }
 
@@ -105,16 +65,8 @@ private Q_SLOTS:
             return;
         // Dovecots started by the restart command left the sandbox's process groups: stop them
         // the way the admin would, then let the sandbox sweep the rest.
-        for (int i = 0; i < 3; ++i) {
-            const qint64 pid = masterPid(i);
-            if (pid > 0) {
-                ::kill(pid_t(pid), SIGTERM);
-                QElapsedTimer clock;
-                clock.start();
-                while (isAlive(pid) && clock.elapsed() < 10000)
-                    QThread::msleep(50);
-            }
-        }
+        for (int i = 0; i < 3; ++i)
+            test::stopDovecotMaster(m_sandbox->node(i).dovecotBaseDir);
         m_sandbox->tearDown();
     }
 

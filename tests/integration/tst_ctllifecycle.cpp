@@ -6,6 +6,7 @@
 
 #include "classicmailseed.h"
 #include "ctlrunner.h"
+#include "nodefiles.h"
 #include "sandbox/sandbox.h"
 
 #include <QCryptographicHash>
@@ -23,40 +24,12 @@
 #include <csignal>
 
 using namespace mm;
+using mm::test::treeOf;
 
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
 constexpr int kNewNode = 3; // node4
-
-// Relative path -> "type size sha256" for every file and symlink under root, Dovecot's and
-// Syncthing's own files left out: what a node's mail looks like to IMAP clients.
-QMap<QString, QString> treeOf(const QString &root)
-{
-    QMap<QString, QString> tree;
-    QDirIterator it(root, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System,
-                    QDirIterator::Subdirectories);
-    while (it.hasNext()) {
-        const QString path = it.next();
-        const QFileInfo info = it.fileInfo();
-        const QString relative = path.mid(root.size() + 1);
-        if (info.fileName().startsWith(QLatin1String("dovecot")) || info.fileName().startsWith(QLatin1String(".st"))
-            || relative.contains(QLatin1String("/tmp/")))
-            continue;
-        if (info.isSymLink()) {
-            tree.insert(relative, QStringLiteral("link ") + info.symLinkTarget().section(u'/', -1));
-        } else if (info.isFile()) {
-            QFile file(path);
-            QString hash;
-            if (file.open(QIODevice::ReadOnly))
-                hash = QString::fromLatin1(QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex());
-            tree.insert(relative, QStringLiteral("file %1 %2").arg(info.size()).arg(hash));
-        } else if (info.isDir()) {
-            tree.insert(relative, QStringLiteral("dir"));
-        }
-    }
-    return tree;
-}
 
 int messageCount(const QString &root)
 {
@@ -88,12 +61,6 @@ QString stepState(const CtlRun &run, const QString &id)
         if (step.toObject().value(QStringLiteral("id")).toString() == id)
             return step.toObject().value(QStringLiteral("state")).toString();
     return {};
-}
-
-bool isAlive(qint64 pid)
-{
-    const QByteArray stat = readAll(QStringLiteral("/proc/%1/stat").arg(pid));
-    return !stat.isEmpty() && stat.split(' ').value(2) != "Z";
 }
 
 } // namespace
@@ -160,14 +127,7 @@ private Q_SLOTS:
         if (!m_sandbox)
             return;
         // The Dovecot that node4's resume command started left the sandbox's process groups.
-        const qint64 pid = readAll(m_sandbox->node(kNewNode).dovecotBaseDir + QStringLiteral("/master.pid")).trimmed().toLongLong();
-        if (pid > 0 && isAlive(pid)) {
-            ::kill(pid_t(pid), SIGTERM);
-            QElapsedTimer clock;
-            clock.start();
-            while (isAlive(pid) && clock.elapsed() < 10000)
-                QThread::msleep(50);
-        }
+        test::stopDovecotMaster(m_sandbox->node(kNewNode).dovecotBaseDir);
         m_sandbox->tearDown();
     }
 

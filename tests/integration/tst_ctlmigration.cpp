@@ -5,6 +5,7 @@
 
 #include "classicmailseed.h"
 #include "ctlrunner.h"
+#include "nodefiles.h"
 #include "sandbox/sandbox.h"
 
 #include <QCryptographicHash>
@@ -17,39 +18,11 @@
 #include <QTest>
 
 using namespace mm;
+using mm::test::treeOf;
 
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
-
-// Relative path -> "type size sha256" for every file and symlink under root, Dovecot's own
-// per-node files left out: what a node's mail looks like to IMAP clients.
-QMap<QString, QString> treeOf(const QString &root)
-{
-    QMap<QString, QString> tree;
-    QDirIterator it(root, QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System,
-                    QDirIterator::Subdirectories);
-    while (it.hasNext()) {
-        const QString path = it.next();
-        const QFileInfo info = it.fileInfo();
-        const QString relative = path.mid(root.size() + 1);
-        if (info.fileName().startsWith(QLatin1String("dovecot")) || info.fileName().startsWith(QLatin1String(".st"))
-            || relative.contains(QLatin1String("/tmp/")))
-            continue;
-        if (info.isSymLink()) {
-            tree.insert(relative, QStringLiteral("link ") + info.symLinkTarget().section(u'/', -1));
-        } else if (info.isFile()) {
-            QFile file(path);
-            QString hash;
-            if (file.open(QIODevice::ReadOnly))
-                hash = QString::fromLatin1(QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex());
-            tree.insert(relative, QStringLiteral("file %1 %2").arg(info.size()).arg(hash));
-        } else if (info.isDir()) {
-            tree.insert(relative, QStringLiteral("dir"));
-        }
-    }
-    return tree;
-}
 
 // Message contents only (sha256 -> count), wherever they sit: what "nothing lost" means.
 QMap<QString, int> messagesOf(const QString &root)

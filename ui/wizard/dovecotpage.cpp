@@ -6,6 +6,8 @@
 #include "cluster/deploydovecotworkflow.h"
 
 #include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QJsonObject>
 #include <QLabel>
@@ -22,7 +24,10 @@ DovecotPage::DovecotPage(SetupSession *session, QWidget *parent)
     , m_deployNote(new QLabel(this))
     , m_allowStock(new QCheckBox(this))
     , m_deployView(new WorkflowView(this))
+    , m_source(new QComboBox(this))
+    , m_locationLabel(new QLabel(this))
     , m_prefix(new QLineEdit(this))
+    , m_browse(new QPushButton(tr("Bro&wse…"), this))
     , m_deployButton(new QPushButton(tr("&Deploy to Stock Nodes"), this))
 {
     setTitle(tr("Dovecot on the nodes"));
@@ -47,15 +52,31 @@ DovecotPage::DovecotPage(SetupSession *session, QWidget *parent)
                                 "before clients use them"));
     registerField(QStringLiteral("allowStockDovecot"), m_allowStock);
 
+    m_source->setObjectName(QStringLiteral("dovecotSource"));
+    m_source->addItem(tr("Directory build on the nodes"), Prefix);
+    m_source->addItem(tr("Debian packages on this computer"), Packages);
+    m_source->setToolTip(tr("Where the patched build comes from: a prefix already installed on every node "
+                            "(installers/dovecot/build-prefix.sh), or the .deb files installers/dovecot/build-debs.sh "
+                            "made, which are uploaded, installed with apt and held"));
+    connect(m_source, &QComboBox::currentIndexChanged, this, [this] { updateSourceWidgets(); });
     m_prefix->setObjectName(QStringLiteral("dovecotPrefix"));
-    m_prefix->setPlaceholderText(tr("/opt/dovecot-mailmesh (the patched build, installed on every node)"));
-    m_prefix->setToolTip(tr("A directory on the nodes holding the patched build (installers/dovecot/build-prefix.sh)"));
+    m_locationLabel->setBuddy(m_prefix);
+    m_browse->setObjectName(QStringLiteral("browsePackages"));
+    connect(m_browse, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Directory with the patched Dovecot packages"),
+                                                              m_prefix->text());
+        if (!dir.isEmpty())
+            m_prefix->setText(dir);
+    });
+    updateSourceWidgets();
     m_deployButton->setObjectName(QStringLiteral("deployButton"));
     connect(m_deployButton, &QPushButton::clicked, this, [this] { deployDovecot(); });
     connect(m_deployView, &WorkflowView::retryRequested, this, [this] { deployDovecot(); });
     auto *deployRow = new QHBoxLayout;
-    deployRow->addWidget(new QLabel(tr("Patched build at:"), this));
+    deployRow->addWidget(m_source);
+    deployRow->addWidget(m_locationLabel);
     deployRow->addWidget(m_prefix, 1);
+    deployRow->addWidget(m_browse);
     deployRow->addWidget(m_deployButton);
 
     auto *layout = new QVBoxLayout(this);
@@ -68,6 +89,18 @@ DovecotPage::DovecotPage(SetupSession *session, QWidget *parent)
     layout->addWidget(m_deployView);
     layout->addWidget(m_allowStock);
     layout->addStretch(1);
+}
+
+void DovecotPage::updateSourceWidgets()
+{
+    const bool packages = m_source->currentData().toInt() == Packages;
+    m_locationLabel->setText(packages ? tr("&Packages in:") : tr("&Patched build at:"));
+    m_prefix->setPlaceholderText(packages ? tr("the directory holding dovecot-core_…+mailmesh1_amd64.deb and the rest")
+                                          : tr("/opt/dovecot-mailmesh (the patched build, installed on every node)"));
+    m_prefix->setToolTip(packages ? tr("A directory on this computer with the .deb files build-debs.sh made; the ones "
+                                       "that fit each node's Debian release are uploaded")
+                                  : tr("A directory on the nodes holding the patched build (installers/dovecot/build-prefix.sh)"));
+    m_browse->setVisible(packages && m_source->isVisible());
 }
 
 QStringList DovecotPage::stockNodes() const
@@ -110,13 +143,16 @@ void DovecotPage::initializePage()
     if (stock.isEmpty()) {
         m_deployNote->setText(tr("Every node runs the patched build already. Go on to plan the migration."));
     } else {
-        m_deployNote->setText(tr("Deploy the patched build now from a directory where it is installed on the nodes "
+        m_deployNote->setText(tr("Deploy the patched build now, from a directory build on the nodes or from Debian packages "
                                  "(the cur/-only setting stays off), or go on and deploy it later, before clients use "
-                                 "the migrated mail:<pre>  mailmeshctl --cluster %1 deploy-dovecot --prefix DIR</pre>")
+                                 "the migrated mail:<pre>  mailmeshctl --cluster %1 deploy-dovecot --prefix DIR\n"
+                                 "  mailmeshctl --cluster %1 deploy-dovecot --packages DIR</pre>")
                                   .arg(session()->clusterPath().toHtmlEscaped()));
     }
-    for (QWidget *deployWidget : std::initializer_list<QWidget *>{m_prefix, m_deployButton})
+    for (QWidget *deployWidget :
+         std::initializer_list<QWidget *>{m_source, m_locationLabel, m_prefix, m_deployButton})
         deployWidget->setVisible(!stock.isEmpty());
+    updateSourceWidgets();
     m_allowStock->setText(tr("I will deploy the patched Dovecot on %1 before clients use the migrated mail")
                               .arg(stock.join(QStringLiteral(", "))));
     m_allowStock->setVisible(!stock.isEmpty());
@@ -124,12 +160,15 @@ void DovecotPage::initializePage()
 
 void DovecotPage::deployDovecot(const QStringList &nodeIds)
 {
+    const bool packages = m_source->currentData().toInt() == Packages;
     if (m_prefix->text().trimmed().isEmpty()) {
-        m_deployView->setFailed(tr("Give the directory where the patched build is installed on the nodes."), QString());
+        m_deployView->setFailed(packages ? tr("Give the directory on this computer that holds the patched packages.")
+                                         : tr("Give the directory where the patched build is installed on the nodes."),
+                                QString());
         return;
     }
     cluster::DeployDovecotWorkflow::Options options;
-    options.prefix = m_prefix->text().trimmed();
+    (packages ? options.packagesDir : options.prefix) = m_prefix->text().trimmed();
     options.nodeIds = nodeIds.isEmpty() ? stockNodes() : nodeIds;
     auto *workflow = new cluster::DeployDovecotWorkflow(session()->cluster(), options, session()->monitorOptions(), this);
     m_deployButton->setEnabled(false);

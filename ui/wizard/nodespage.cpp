@@ -53,6 +53,11 @@ const FieldSpec kFields[] = {
      QT_TRANSLATE_NOOP("NodesPage", "Install prefix of a Dovecot built into a directory"), true},
     {"dovecotConfig", QT_TRANSLATE_NOOP("NodesPage", "Dovecot &config:"), "/etc/dovecot/dovecot.conf",
      QT_TRANSLATE_NOOP("NodesPage", "dovecot.conf; Mailmesh writes its snippet into conf.d/ beside it"), true},
+    {"dovecotRestart", QT_TRANSLATE_NOOP("NodesPage", "Dovecot restart comman&d:"), "empty: systemctl restart dovecot",
+     QT_TRANSLATE_NOOP("NodesPage", "How deploy-dovecot restarts Dovecot on a node without systemd; it finds the prefix "
+                                    "to start in $MAILMESH_DOVECOT_PREFIX; separate commands with ';'"), true},
+    {"imapPort", QT_TRANSLATE_NOOP("NodesPage", "IMAP port:"), "143",
+     QT_TRANSLATE_NOOP("NodesPage", "Where deploy-dovecot checks that Dovecot answers, on the node's loopback"), true},
     {"holdCommands", QT_TRANSLATE_NOOP("NodesPage", "&Hold commands:"), "postfix stop; systemctl stop dovecot",
      QT_TRANSLATE_NOOP("NodesPage", "Run on the node to stop delivery and IMAP during the migration; separate commands with ';'"), true},
     {"resumeCommands", QT_TRANSLATE_NOOP("NodesPage", "R&esume commands:"), "systemctl start dovecot; postfix start",
@@ -104,6 +109,10 @@ QString fieldOf(const cluster::NodeConfig &node, const QString &name)
         return node.dovecot.prefix;
     if (name == QLatin1String("dovecotConfig"))
         return node.dovecot.configFile;
+    if (name == QLatin1String("dovecotRestart"))
+        return commandsText(node.dovecot.restartCommand);
+    if (name == QLatin1String("imapPort"))
+        return node.dovecot.imapPort == cluster::DovecotFacts::kDefaultImapPort ? QString() : QString::number(node.dovecot.imapPort);
     if (name == QLatin1String("holdCommands"))
         return commandsText(node.holdCommands);
     if (name == QLatin1String("resumeCommands"))
@@ -136,6 +145,11 @@ void setNodeField(cluster::NodeConfig &node, const QString &name, const QString 
         node.dovecot.prefix = text;
     else if (name == QLatin1String("dovecotConfig"))
         node.dovecot.configFile = text;
+    else if (name == QLatin1String("dovecotRestart"))
+        node.dovecot.restartCommand = commandsFrom(text);
+    else if (name == QLatin1String("imapPort"))
+        // Empty means the default; anything else that is not a number is left for validate() to name.
+        node.dovecot.imapPort = text.isEmpty() ? cluster::DovecotFacts::kDefaultImapPort : text.toInt();
     else if (name == QLatin1String("holdCommands"))
         node.holdCommands = commandsFrom(text);
     else if (name == QLatin1String("resumeCommands"))

@@ -37,16 +37,6 @@ void runInOrder(QList<Link> links, std::function<void(const Status &)> done)
     });
 }
 
-// The agent's answer, handed over from the event loop rather than from inside the agent
-// client's frame handler: a step that ends on it may close the session, and with it the client
-// still unwinding that handler.
-void whenAgentAnswered(remote::AgentCall *call, QObject *context, std::function<void(const Result<QJsonObject> &)> done)
-{
-    whenAgentFinished(call, context, [context, done](const Result<QJsonObject> &result) {
-        QTimer::singleShot(0, context, [done, result] { done(result); });
-    });
-}
-
 QString shortId(const QString &deviceId)
 {
     return deviceId.left(7);
@@ -167,7 +157,7 @@ void JoinNodeWorkflow::inspect()
                                  params.insert(QStringLiteral("dovecot"), binary);
                              if (!node.dovecot.configFile.isEmpty())
                                  params.insert(QStringLiteral("dovecotConfig"), node.dovecot.configFile);
-                             whenAgentAnswered(callAgent(index, QStringLiteral("probe"), params), this,
+                             whenAgentFinished(callAgent(index, QStringLiteral("probe"), params), this,
                                                [this, done](const Result<QJsonObject> &probe) {
                                                    if (!probe) {
                                                        done(fail(probe.error()));
@@ -450,7 +440,7 @@ void JoinNodeWorkflow::verify()
     }
     // On a cur/-only cluster every folder must have arrived with its new -> cur link: the
     // patched Dovecot with the setting on would not see mail in a real new/.
-    whenAgentAnswered(callAgent(m_joinIndex, QStringLiteral("scan"), mailParams(m_joinIndex, false)), this,
+    whenAgentFinished(callAgent(m_joinIndex, QStringLiteral("scan"), mailParams(m_joinIndex, false)), this,
                       [this](const Result<QJsonObject> &scan) {
                           if (!checkOrFail(scan ? Status{} : Status{fail(scan.error())}, m_nodeId, nextActionForStep()))
                               return;
@@ -485,7 +475,7 @@ void JoinNodeWorkflow::compareWithReference()
         remote::AgentCall *manifest = callAgent(index, QStringLiteral("manifest"), mailParams(index, false));
         connect(manifest, &remote::AgentCall::item, this,
                 [digests, slot](const QJsonObject &item) { (*digests)[std::size_t(slot)].addManifestItem(item); });
-        whenAgentAnswered(manifest, this, [this, index, digests, left, failed](const Result<QJsonObject> &summary) {
+        whenAgentFinished(manifest, this, [this, index, digests, left, failed](const Result<QJsonObject> &summary) {
             if (*failed || isFinished())
                 return;
             if (!summary) {

@@ -4,6 +4,7 @@
 #include "remote/sshsession.h"
 
 #include <QObject>
+#include <QTimer>
 
 #include <memory>
 
@@ -12,8 +13,11 @@ namespace mm::cluster {
 void whenAgentFinished(remote::AgentCall *call, QObject *context,
                        std::function<void(const Result<QJsonObject> &)> done)
 {
-    QObject::connect(call, &remote::AgentCall::finished, context, [call, done = std::move(done)] {
-        done(call->result());
+    // The answer reaches `done` from the event loop, not from inside the agent client's frame
+    // handler: a step that ends on it may close the session, and with it the client that is
+    // still unwinding that handler.
+    QObject::connect(call, &remote::AgentCall::finished, context, [call, context, done = std::move(done)] {
+        QTimer::singleShot(0, context, [done, result = call->result()] { done(result); });
         call->deleteLater();
     });
 }

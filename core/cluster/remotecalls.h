@@ -17,7 +17,8 @@ class SshSession;
 
 namespace mm::cluster {
 
-// The agent's answer to one call, handed to `done` in `context`; the call deletes itself.
+// The agent's answer to one call, handed to `done` in `context` from the event loop; the call
+// deletes itself.
 void whenAgentFinished(remote::AgentCall *call, QObject *context,
                        std::function<void(const Result<QJsonObject> &)> done);
 

@@ -11,6 +11,7 @@
 #include "sandbox/sandbox.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>

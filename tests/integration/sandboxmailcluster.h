@@ -193,6 +193,9 @@ private:
         return document.isObject() ? QJsonValue(document.object()) : QJsonValue(document.array());
     }
 
+    // Peers are added paused and resumed once every node knows every other: a node dialling a
+    // peer that does not know it yet is rejected, and Syncthing 1.19 then waits out its Hello
+    // timeout and reconnect interval (20-60 s) before it tries again.
     QString shareMaildir()
     {
         QJsonArray folderDevices;
@@ -202,22 +205,50 @@ private:
         QJsonArray ignores;
         for (const QString &pattern : ignorePatterns())
             ignores.append(pattern);
-        const QString ignoresPath = QStringLiteral("/rest/db/ignores?folder=") + QLatin1String(kFolderId);
+        if (const QString error = configurePeers(PeerStep::AddPaused); !error.isEmpty())
+            return error;
+        if (const QString error = addFolder(folderDevices, ignores); !error.isEmpty())
+            return error;
+        if (const QString error = configurePeers(PeerStep::Resume); !error.isEmpty())
+            return error;
+        return waitConnected();
+    }
+
+    enum class PeerStep { AddPaused, Resume };
+
+    QString configurePeers(PeerStep step)
+    {
         for (int n = 0; n < size(); ++n) {
             for (int other = 0; other < size(); ++other) {
                 if (other == n)
                     continue;
                 const sandbox::NodeInfo peer = m_sandbox->node(other);
                 int status = 0;
-                rest(n, "POST", QStringLiteral("/rest/config/devices"),
-                     QJsonObject{{QStringLiteral("deviceID"), peer.syncthingDeviceId},
-                                 {QStringLiteral("name"), peer.id},
-                                 {QStringLiteral("addresses"),
-                                  QJsonArray{peer.syncthingSyncAddress()}}},
-                     &status);
+                if (step == PeerStep::AddPaused)
+                    rest(n, "POST", QStringLiteral("/rest/config/devices"),
+                         QJsonObject{{QStringLiteral("deviceID"), peer.syncthingDeviceId},
+                                     {QStringLiteral("name"), peer.id},
+                                     {QStringLiteral("addresses"),
+                                      QJsonArray{peer.syncthingSyncAddress()}},
+                                     {QStringLiteral("paused"), true}},
+                         &status);
+                else
+                    rest(n, "PATCH", QStringLiteral("/rest/config/devices/") + peer.syncthingDeviceId,
+                         QJsonObject{{QStringLiteral("paused"), false}}, &status);
                 if (status != 200)
-                    return QStringLiteral("adding a device failed: HTTP %1").arg(status);
+                    return QStringLiteral("configuring %1 on node%2's Syncthing failed: HTTP %3")
+                        .arg(peer.id)
+                        .arg(n + 1)
+                        .arg(status);
             }
+        }
+        return {};
+    }
+
+    QString addFolder(const QJsonArray &folderDevices, const QJsonArray &ignores)
+    {
+        const QString ignoresPath = QStringLiteral("/rest/db/ignores?folder=") + QLatin1String(kFolderId);
+        for (int n = 0; n < size(); ++n) {
             // Ignores before the folder, so the first scan already skips indexes and locks.
             rest(n, "POST", ignoresPath, QJsonObject{{QStringLiteral("ignore"), ignores}});
             int status = 0;
@@ -239,14 +270,14 @@ private:
             if (status != 200)
                 return QStringLiteral("setting ignores failed: HTTP %1").arg(status);
         }
-        return waitConnected();
+        return {};
     }
 
     QString waitConnected()
     {
         QElapsedTimer clock;
         clock.start();
-        while (clock.elapsed() < 30000) {
+        while (clock.elapsed() < 60000) {
             bool all = true;
             for (int n = 0; n < size(); ++n) {
                 const QJsonObject connections = rest(n, "GET", QStringLiteral("/rest/system/connections"))

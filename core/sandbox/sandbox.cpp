@@ -34,7 +34,7 @@ struct Sandbox::Node
 {
     NodeInfo info;
     QString sshDir;
-    QString hostKeyFile; // private part
+    QString hostKeyFile;           // private part
     DovecotVersion dovecotVersion; // of info.dovecotPrefix: decides the configuration's syntax
     std::unique_ptr<DaemonProcess> sshd;
     std::unique_ptr<DaemonProcess> syncthing;
@@ -268,10 +268,11 @@ QString dovecotCommonSettings(const DovecotConfigValues &values)
            "default_internal_user = %6\n"
            "default_internal_group = %7\n"
            "first_valid_uid = %8\n"
-           "%9"_s.arg(values.nodeId, values.instanceToken, values.baseDir, values.stateDir,
-                      values.logFile, values.userName, values.groupName)
-        .arg(values.uid)
-        .arg(values.curOnly ? u"maildir_cur_only = yes\n"_s : QString());
+           "%9"_s
+               .arg(values.nodeId, values.instanceToken, values.baseDir, values.stateDir,
+                    values.logFile, values.userName, values.groupName)
+               .arg(values.uid)
+               .arg(values.curOnly ? u"maildir_cur_only = yes\n"_s : QString());
 }
 
 QString dovecot23Config(const DovecotConfigValues &values)
@@ -828,7 +829,7 @@ Status Sandbox::writeDovecotConfig(Node &node)
         .release = node.dovecotVersion.release(),
     };
     const QString config = node.dovecotVersion.hasVersionedConfig() ? dovecot24Config(values)
-                                                                     : dovecot23Config(values);
+                                                                    : dovecot23Config(values);
     if (Status made = makeDir(values.stateDir, kPublicDir); !made)
         return made;
     if (Status owned = m_user.own(values.stateDir); !owned)

@@ -57,8 +57,8 @@ public:
             return QString::fromStdString(started.error().describe());
         // The folder marker, made by the mail user like everything in the Maildir.
         for (int n = 0; n < size(); ++n) {
-            const auto made = m_sandbox->runOnNode(
-                n, QStringLiteral("mkdir -p '%1/.stfolder'").arg(maildir(n)));
+            const auto made =
+                m_sandbox->runOnNode(n, QStringLiteral("mkdir -p '%1/.stfolder'").arg(maildir(n)));
             if (!made || made->exitCode != 0)
                 return QStringLiteral("cannot create .stfolder on node %1").arg(n + 1);
         }
@@ -163,7 +163,8 @@ public:
 private:
     QStringList ignorePatterns() const
     {
-        QStringList patterns{QStringLiteral("dovecot.index*"), QStringLiteral("dovecot.list.index*"),
+        QStringList patterns{QStringLiteral("dovecot.index*"),
+                             QStringLiteral("dovecot.list.index*"),
                              QStringLiteral("dovecot.mailbox.log"), QStringLiteral("*.lock"),
                              QStringLiteral("tmp/*")};
         if (!m_options.replicateUidlist)
@@ -214,7 +215,11 @@ private:
         return waitConnected();
     }
 
-    enum class PeerStep { AddPaused, Resume };
+    enum class PeerStep
+    {
+        AddPaused,
+        Resume
+    };
 
     QString configurePeers(PeerStep step)
     {
@@ -226,14 +231,15 @@ private:
                 int status = 0;
                 if (step == PeerStep::AddPaused)
                     rest(n, "POST", QStringLiteral("/rest/config/devices"),
-                         QJsonObject{{QStringLiteral("deviceID"), peer.syncthingDeviceId},
-                                     {QStringLiteral("name"), peer.id},
-                                     {QStringLiteral("addresses"),
-                                      QJsonArray{peer.syncthingSyncAddress()}},
-                                     {QStringLiteral("paused"), true}},
+                         QJsonObject{
+                             {QStringLiteral("deviceID"), peer.syncthingDeviceId},
+                             {QStringLiteral("name"), peer.id},
+                             {QStringLiteral("addresses"), QJsonArray{peer.syncthingSyncAddress()}},
+                             {QStringLiteral("paused"), true}},
                          &status);
                 else
-                    rest(n, "PATCH", QStringLiteral("/rest/config/devices/") + peer.syncthingDeviceId,
+                    rest(n, "PATCH",
+                         QStringLiteral("/rest/config/devices/") + peer.syncthingDeviceId,
                          QJsonObject{{QStringLiteral("paused"), false}}, &status);
                 if (status != 200)
                     return QStringLiteral("configuring %1 on node%2's Syncthing failed: HTTP %3")
@@ -247,7 +253,8 @@ private:
 
     QString addFolder(const QJsonArray &folderDevices, const QJsonArray &ignores)
     {
-        const QString ignoresPath = QStringLiteral("/rest/db/ignores?folder=") + QLatin1String(kFolderId);
+        const QString ignoresPath =
+            QStringLiteral("/rest/db/ignores?folder=") + QLatin1String(kFolderId);
         for (int n = 0; n < size(); ++n) {
             // Ignores before the folder, so the first scan already skips indexes and locks.
             rest(n, "POST", ignoresPath, QJsonObject{{QStringLiteral("ignore"), ignores}});
@@ -280,10 +287,11 @@ private:
         while (clock.elapsed() < 60000) {
             bool all = true;
             for (int n = 0; n < size(); ++n) {
-                const QJsonObject connections = rest(n, "GET", QStringLiteral("/rest/system/connections"))
-                                                    .toObject()
-                                                    .value(QStringLiteral("connections"))
-                                                    .toObject();
+                const QJsonObject connections =
+                    rest(n, "GET", QStringLiteral("/rest/system/connections"))
+                        .toObject()
+                        .value(QStringLiteral("connections"))
+                        .toObject();
                 for (int other = 0; other < size(); ++other)
                     if (other != n && !connections.value(m_sandbox->node(other).syncthingDeviceId)
                                            .toObject()

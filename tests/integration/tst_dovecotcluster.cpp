@@ -163,10 +163,11 @@ private:
 void TestDovecotCluster::initTestCase()
 {
     if (kPrefix.isEmpty())
-        QSKIP(qPrintable(kPrefixVariable +
-                         QStringLiteral(" is not configured: run installers/dovecot/build-prefix.sh "
-                                        "and configure with -D%1=<the path it prints>")
-                             .arg(kPrefixVariable)));
+        QSKIP(
+            qPrintable(kPrefixVariable +
+                       QStringLiteral(" is not configured: run installers/dovecot/build-prefix.sh "
+                                      "and configure with -D%1=<the path it prints>")
+                           .arg(kPrefixVariable)));
     QVERIFY2(QFileInfo(patchedDovecot()).isExecutable(),
              qPrintable(patchedDovecot() + QStringLiteral(" is missing: rerun build-prefix.sh")));
     QVERIFY2(QFileInfo(kComparisonPrefix + QStringLiteral("/sbin/dovecot")).isExecutable(),
@@ -178,8 +179,7 @@ void TestDovecotCluster::initTestCase()
     const auto version = mm::sandbox::DovecotVersion::ofPrefix(kPrefix);
     QVERIFY2(version, version ? "" : version.error().describe().c_str());
     m_version = *version;
-    qInfo().noquote() << "patched Dovecot" << m_version.text << "from" << kPrefix
-                      << "; comparison:"
+    qInfo().noquote() << "patched Dovecot" << m_version.text << "from" << kPrefix << "; comparison:"
                       << (comparisonIsPatchedBuild()
                               ? QStringLiteral("the same build with maildir_cur_only = no "
                                                "(no stock Dovecot of this line here)")
@@ -331,8 +331,9 @@ void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage()
         counts.messagesPerNode << int(inbox.size());
         counts.duplicatesPerNode << duplicateCount(inbox);
     }
-    m_summary << QStringLiteral("Dovecot %5 cur/-only (%1): %2, \"Fixed a duplicate\" logged %3 times, "
-                                "ignored duplicates logged %4 times")
+    m_summary << QStringLiteral(
+                     "Dovecot %5 cur/-only (%1): %2, \"Fixed a duplicate\" logged %3 times, "
+                     "ignored duplicates logged %4 times")
                      .arg(QLatin1String(QTest::currentDataTag()), describe(counts))
                      .arg(countInLogs(cluster, QStringLiteral("Fixed a duplicate")))
                      .arg(countInLogs(cluster, QStringLiteral("cur_only: ignoring duplicate")))
@@ -399,8 +400,9 @@ void TestDovecotCluster::stockClusterDuplicatesTheRacedMessage()
                           describe(counts))
                      .arg(countInLogs(cluster, QStringLiteral("Fixed a duplicate")));
     qInfo().noquote() << m_summary.constLast();
-    QVERIFY2(duplicated > 0, "the stock code paths were expected to turn the race into a duplicate; "
-                             "if it no longer does, the proof above proves nothing");
+    QVERIFY2(duplicated > 0,
+             "the stock code paths were expected to turn the race into a duplicate; "
+             "if it no longer does, the proof above proves nothing");
 }
 
 void TestDovecotCluster::cleanupTestCase()

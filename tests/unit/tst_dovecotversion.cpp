@@ -24,15 +24,17 @@ void TestDovecotVersion::parse_data()
     QTest::addColumn<QString>("line");
     QTest::addColumn<QString>("release");
     QTest::addColumn<bool>("versionedConfig");
-    QTest::newRow("Debian 12 stock") << QByteArray("2.3.19.1 (9f4e1a0f5)\n") << QStringLiteral("2.3")
-                                     << QStringLiteral("2.3.19") << false;
-    QTest::newRow("2.3 patched") << QByteArray("2.3.19.1+mailmesh1 (9f4e1a0f5)\n") << QStringLiteral("2.3")
-                                 << QStringLiteral("2.3.19") << false;
-    QTest::newRow("2.4 patched") << QByteArray("2.4.1+mailmesh1 (7e3b3e2a3b)\n") << QStringLiteral("2.4")
-                                 << QStringLiteral("2.4.1") << true;
-    QTest::newRow("2.4 Debian revision") << QByteArray("2.4.1-4 (7e3b3e2a3b)") << QStringLiteral("2.4")
-                                         << QStringLiteral("2.4.1") << true;
-    QTest::newRow("two components") << QByteArray("2.4 (x)") << QStringLiteral("2.4") << QStringLiteral("2.4.0") << true;
+    QTest::newRow("Debian 12 stock") << QByteArray("2.3.19.1 (9f4e1a0f5)\n")
+                                     << QStringLiteral("2.3") << QStringLiteral("2.3.19") << false;
+    QTest::newRow("2.3 patched") << QByteArray("2.3.19.1+mailmesh1 (9f4e1a0f5)\n")
+                                 << QStringLiteral("2.3") << QStringLiteral("2.3.19") << false;
+    QTest::newRow("2.4 patched") << QByteArray("2.4.1+mailmesh1 (7e3b3e2a3b)\n")
+                                 << QStringLiteral("2.4") << QStringLiteral("2.4.1") << true;
+    QTest::newRow("2.4 Debian revision")
+        << QByteArray("2.4.1-4 (7e3b3e2a3b)") << QStringLiteral("2.4") << QStringLiteral("2.4.1")
+        << true;
+    QTest::newRow("two components")
+        << QByteArray("2.4 (x)") << QStringLiteral("2.4") << QStringLiteral("2.4.0") << true;
 }
 
 void TestDovecotVersion::parse()

@@ -1,10 +1,22 @@
 # The cur/-only Dovecot (installers/dovecot): the proof on a 3-node cluster and its measurements.
 # They run the patched build from a prefix that installers/dovecot/build-prefix.sh makes and
 # prints (a cold build takes minutes, so it is cached outside the repository).
+# The comparison runs the stock system Dovecot (2.3 on Debian 12).
 mailmesh_add_test(tst_dovecotcluster KIND integration TIMEOUT 900
                   LIBS mailmesh_sandbox Qt6::Network)
 target_compile_definitions(tst_dovecotcluster PRIVATE
-                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_DOVECOT_PREFIX_VARIABLE="MAILMESH_DOVECOT_PREFIX"
+                           MAILMESH_COMPARISON_DOVECOT_PREFIX="/usr")
+# The same proof on the 2.4 build (build-prefix.sh 2.4). Label slow: CI builds no 2.4 prefix. No
+# stock 2.4 on Debian 12: the comparison runs the patched 2.4 with maildir_cur_only off.
+mailmesh_add_test(tst_dovecotcluster24 KIND integration LABELS slow TIMEOUT 900
+                  SOURCES integration/tst_dovecotcluster.cpp
+                  LIBS mailmesh_sandbox Qt6::Network)
+target_compile_definitions(tst_dovecotcluster24 PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT24_PREFIX}"
+                           MAILMESH_DOVECOT_PREFIX_VARIABLE="MAILMESH_DOVECOT24_PREFIX"
+                           MAILMESH_COMPARISON_DOVECOT_PREFIX="${MAILMESH_DOVECOT24_PREFIX}")
 
 # The cluster workflows end to end through mailmeshctl, on nodes running the patched Dovecot.
 mailmesh_add_test(tst_ctlmigration KIND integration TIMEOUT 900 LIBS mailmesh_sandbox)

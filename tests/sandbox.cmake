@@ -3,6 +3,7 @@ mailmesh_add_test(tst_sandbox KIND integration LIBS mailmesh_sandbox TIMEOUT 300
 mailmesh_add_test(tst_sandboxcli KIND integration LIBS mailmesh_sandbox TIMEOUT 300)
 add_dependencies(tst_sandboxcli mailmeshctl)
 mailmesh_add_test(tst_sandboxdaemonprocess KIND unit LIBS mailmesh_sandbox TIMEOUT 120)
+mailmesh_add_test(tst_dovecotversion KIND unit LIBS mailmesh_sandbox)
 # Its stand-in daemons carry the run tag: keep them apart from the leftover check.
 set_tests_properties(tst_sandboxdaemonprocess PROPERTIES RESOURCE_LOCK sandbox)
 

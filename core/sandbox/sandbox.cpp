@@ -1,6 +1,7 @@
 #include "sandbox/sandbox.h"
 
 #include "sandbox/daemonprocess.h"
+#include "sandbox/dovecotversion.h"
 #include "sandbox/freeport.h"
 #include "sandbox/probes.h"
 
@@ -33,7 +34,8 @@ struct Sandbox::Node
 {
     NodeInfo info;
     QString sshDir;
-    QString hostKeyFile; // private part
+    QString hostKeyFile;           // private part
+    DovecotVersion dovecotVersion; // of info.dovecotPrefix: decides the configuration's syntax
     std::unique_ptr<DaemonProcess> sshd;
     std::unique_ptr<DaemonProcess> syncthing;
     std::unique_ptr<DaemonProcess> dovecot;
@@ -226,6 +228,129 @@ QList<ProcessTable::Entry> sweep(const QString &dir, const QSet<qint64> &groups)
         QThread::msleep(20);
     }
     return ProcessTable::killableProcesses(dir, groups);
+}
+
+struct DovecotConfigValues
+{
+    QString nodeId;
+    QString instanceToken;
+    QString baseDir;
+    QString stateDir;
+    QString logFile;
+    QString userName; // runs every Dovecot process and owns the mail
+    QString groupName;
+    uid_t uid = 0;
+    QString usersFile;
+    quint16 imapPort = 0;
+    bool curOnly = false;
+    QString release; // "2.4.1", for 2.4's version settings
+};
+
+QString dovecotConfigHeader(const DovecotConfigValues &values)
+{
+    return u"# dovecot of sandbox node %1 (generated). Files in conf.d/ are included last and\n"
+           "# override anything here.\n"_s.arg(values.nodeId);
+}
+
+// Settings both lines spell the same way.
+QString dovecotCommonSettings(const DovecotConfigValues &values)
+{
+    return u"instance_name = mailmesh-%1-%2\n"
+           "base_dir = %3\n"
+           "state_dir = %4\n"
+           "log_path = %5\n"
+           "info_log_path = %5\n"
+           "protocols = imap\n"
+           "listen = 127.0.0.1\n"
+           "ssl = no\n"
+           "auth_mechanisms = plain login\n"
+           "default_login_user = %6\n"
+           "default_internal_user = %6\n"
+           "default_internal_group = %7\n"
+           "first_valid_uid = %8\n"
+           "%9"_s
+               .arg(values.nodeId, values.instanceToken, values.baseDir, values.stateDir,
+                    values.logFile, values.userName, values.groupName)
+               .arg(values.uid)
+               .arg(values.curOnly ? u"maildir_cur_only = yes\n"_s : QString());
+}
+
+QString dovecot23Config(const DovecotConfigValues &values)
+{
+    return dovecotConfigHeader(values) + dovecotCommonSettings(values) +
+           u"disable_plaintext_auth = no\n"
+           "mail_location = maildir:~/Maildir\n"
+           // The marker variables let teardown find every Dovecot child process.
+           "import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS %1 %2\n"
+           "passdb {\n"
+           "  driver = passwd-file\n"
+           "  args = scheme=PLAIN username_format=%u %3\n"
+           "}\n"
+           "userdb {\n"
+           "  driver = passwd-file\n"
+           "  args = username_format=%u %3\n"
+           "}\n"
+           "service imap-login {\n"
+           "  chroot =\n"
+           "  inet_listener imap {\n"
+           "    address = 127.0.0.1\n"
+           "    port = %4\n"
+           "  }\n"
+           "  inet_listener imaps {\n"
+           "    port = 0\n"
+           "  }\n"
+           "}\n"
+           "service anvil {\n"
+           "  chroot =\n"
+           "}\n"
+           "service auth-worker {\n"
+           "  user = $default_internal_user\n"
+           "}\n"
+           "!include_try conf.d/*.conf\n"_s
+               .arg(QString::fromLatin1(ProcessTable::kDirVariable),
+                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile)
+               .arg(values.imapPort);
+}
+
+// 2.4 wants its version settings first, names the mail location mail_driver/mail_path, takes
+// import_environment as a map that adds to its defaults and references settings as $SET:name.
+QString dovecot24Config(const DovecotConfigValues &values)
+{
+    return u"dovecot_config_version = %1\n"
+           "dovecot_storage_version = %1\n"_s.arg(values.release) +
+           dovecotConfigHeader(values) + dovecotCommonSettings(values) +
+           u"auth_allow_cleartext = yes\n"
+           "mail_driver = maildir\n"
+           "mail_path = ~/Maildir\n"
+           "import_environment {\n"
+           "  %1 = %{env:%1}\n"
+           "  %2 = %{env:%2}\n"
+           "}\n"
+           "passdb passwd-file {\n"
+           "  passwd_file_path = %3\n"
+           "}\n"
+           "userdb passwd-file {\n"
+           "  passwd_file_path = %3\n"
+           "}\n"
+           "service imap-login {\n"
+           "  chroot =\n"
+           "  inet_listener imap {\n"
+           "    port = %4\n"
+           "  }\n"
+           "  inet_listener imaps {\n"
+           "    port = 0\n"
+           "  }\n"
+           "}\n"
+           "service anvil {\n"
+           "  chroot =\n"
+           "}\n"
+           "service auth-worker {\n"
+           "  user = $SET:default_internal_user\n"
+           "}\n"
+           "!include_try conf.d/*.conf\n"_s
+               .arg(QString::fromLatin1(ProcessTable::kDirVariable),
+                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile)
+               .arg(values.imapPort);
 }
 
 } // namespace
@@ -461,6 +586,10 @@ Status Sandbox::prepareNodes()
     if (sshKeygen.isEmpty() || syncthing.isEmpty())
         return fail(ErrorCode::NotFound, "ssh-keygen and syncthing must be installed");
 
+    const Result<DovecotVersion> dovecotVersion = DovecotVersion::ofPrefix(m_options.dovecotPrefix);
+    if (!dovecotVersion)
+        return fail(dovecotVersion.error());
+
     std::vector<ToolRun> tools;
     tools.push_back({u"ssh-keygen (client key)"_s,
                      sshKeygen,
@@ -497,6 +626,7 @@ Status Sandbox::prepareNodes()
         info.imapUser = m_options.mailUser + u'@' + m_options.mailDomain;
         info.imapPassword = randomToken(20);
         info.dovecotPrefix = m_options.dovecotPrefix;
+        node->dovecotVersion = *dovecotVersion;
         info.dovecotConfigFile = info.dir + u"/dovecot/dovecot.conf"_s;
         info.dovecotConfD = info.dir + u"/dovecot/conf.d"_s;
         info.dovecotLogFile = info.dir + u"/dovecot/dovecot.log"_s;
@@ -532,9 +662,16 @@ Status Sandbox::prepareNodes()
                 return owned;
         }
         for (const QString &sub : {u"cur"_s, u"new"_s, u"tmp"_s}) {
-            if (Status made = makeDir(path + u'/' + sub, kPrivateDir); !made)
+            const QString subdir = path + u'/' + sub;
+            if (m_options.curOnly && sub == u"new"_s) {
+                // What the patched Dovecot creates itself; MTAs delivering to new/ land in cur/.
+                if (!QFile::link(u"cur"_s, subdir))
+                    return fail(ErrorCode::IoError, "cannot create the link new -> cur",
+                                str(subdir));
+            } else if (Status made = makeDir(subdir, kPrivateDir); !made) {
                 return made;
-            if (Status owned = m_user.own(path + u'/' + sub); !owned)
+            }
+            if (Status owned = m_user.own(subdir); !owned)
                 return owned;
         }
 
@@ -677,60 +814,25 @@ Status Sandbox::writeDovecotConfig(Node &node)
         return written;
     if (Status owned = m_user.own(usersFile); !owned)
         return owned;
-    const QString config =
-        u"# dovecot of sandbox node %1 (generated). Files in conf.d/ are included last and\n"
-        "# override anything here.\n"
-        "instance_name = mailmesh-%1-%2\n"
-        "base_dir = %3\n"
-        "state_dir = %4/dovecot/state\n"
-        "log_path = %5\n"
-        "info_log_path = %5\n"
-        "protocols = imap\n"
-        "listen = 127.0.0.1\n"
-        "ssl = no\n"
-        "disable_plaintext_auth = no\n"
-        "auth_mechanisms = plain login\n"
-        "default_login_user = %6\n"
-        "default_internal_user = %7\n"
-        "%13"
-        "first_valid_uid = %8\n"
-        "mail_location = maildir:~/Maildir\n"
-        "import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS %9 %10\n"
-        "passdb {\n"
-        "  driver = passwd-file\n"
-        "  args = scheme=PLAIN username_format=%u %11\n"
-        "}\n"
-        "userdb {\n"
-        "  driver = passwd-file\n"
-        "  args = username_format=%u %11\n"
-        "}\n"
-        "service imap-login {\n"
-        "  chroot =\n"
-        "  inet_listener imap {\n"
-        "    address = 127.0.0.1\n"
-        "    port = %12\n"
-        "  }\n"
-        "  inet_listener imaps {\n"
-        "    port = 0\n"
-        "  }\n"
-        "}\n"
-        "service anvil {\n"
-        "  chroot =\n"
-        "}\n"
-        "service auth-worker {\n"
-        "  user = $default_internal_user\n"
-        "}\n"
-        "!include_try conf.d/*.conf\n"_s
-            .arg(info.id, randomToken(6), info.dovecotBaseDir, info.dir, info.dovecotLogFile,
-                 m_user.name(), m_user.name())
-            .arg(m_user.uid())
-            .arg(QString::fromLatin1(ProcessTable::kDirVariable),
-                 QString::fromLatin1(ProcessTable::kRunVariable), usersFile)
-            .arg(info.imapPort)
-            .arg(u"default_internal_group = %1\n"_s.arg(groupName(m_user.gid())));
-    if (Status made = makeDir(info.dir + u"/dovecot/state"_s, kPublicDir); !made)
+    const DovecotConfigValues values{
+        .nodeId = info.id,
+        .instanceToken = randomToken(6),
+        .baseDir = info.dovecotBaseDir,
+        .stateDir = info.dir + u"/dovecot/state"_s,
+        .logFile = info.dovecotLogFile,
+        .userName = m_user.name(),
+        .groupName = groupName(m_user.gid()),
+        .uid = m_user.uid(),
+        .usersFile = usersFile,
+        .imapPort = info.imapPort,
+        .curOnly = m_options.curOnly,
+        .release = node.dovecotVersion.release(),
+    };
+    const QString config = node.dovecotVersion.hasVersionedConfig() ? dovecot24Config(values)
+                                                                    : dovecot23Config(values);
+    if (Status made = makeDir(values.stateDir, kPublicDir); !made)
         return made;
-    if (Status owned = m_user.own(info.dir + u"/dovecot/state"_s); !owned)
+    if (Status owned = m_user.own(values.stateDir); !owned)
         return owned;
     return writeFile(info.dovecotConfigFile, config.toUtf8(), kPublicFile);
 }
@@ -1102,8 +1204,19 @@ Status Sandbox::restartDovecot(int index, const QString &prefix)
     if (Status stopped = stopDovecot(index); !stopped)
         return stopped;
     Node &node = *m_nodes[size_t(index)];
-    if (!prefix.isEmpty())
+    if (!prefix.isEmpty() && prefix != node.info.dovecotPrefix) {
+        Result<DovecotVersion> version = DovecotVersion::ofPrefix(prefix);
+        if (!version)
+            return fail(version.error());
+        const bool otherRelease = version->release() != node.dovecotVersion.release();
         node.info.dovecotPrefix = prefix;
+        node.dovecotVersion = *version;
+        // Another line needs another syntax (2.4 refuses 2.3's); within a release the file the
+        // test may have looked at stays as it is.
+        if (otherRelease)
+            if (Status written = writeDovecotConfig(node); !written)
+                return written;
+    }
     if (Status started = startDovecotDaemon(node); !started)
         return started;
     if (Status ready = waitUntilReady({index}, false, false, true); !ready)

@@ -29,7 +29,8 @@ namespace mm::sandbox {
 //   nodeK/syncthing/ syncthing home (config.xml, keys, db), owned by the mail user
 //   nodeK/syncthing.log
 //   nodeK/dovecot/  dovecot.conf, conf.d/*.conf (included last: drop overrides here), users,
-//                   run/ (base_dir), state/, dovecot.log, dovecot.stderr
+//                   run/ (base_dir), state/, dovecot.log, dovecot.stderr. dovecot.conf is
+//                   written in the syntax of the prefix's line (`dovecot --version`: 2.3 or 2.4)
 //   nodeK/mail/     the mail root: <domain>/<user>/Maildir, owned by the mail user
 //
 // Blocking API (start, restarts, helpers): call it from the thread that owns the sandbox and
@@ -74,6 +75,7 @@ public:
     Status stopSyncthing(int index);
     Status startSyncthing(int index);
     Status stopDovecot(int index);
+    // A prefix of another release gets dovecot.conf rewritten in its syntax.
     Status restartDovecot(int index, const QString &prefix = {});
 
     // Test helpers.

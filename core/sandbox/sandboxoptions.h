@@ -15,6 +15,10 @@ struct SandboxOptions
     bool persistent = false;
     // Dovecot install prefix: PREFIX/sbin/dovecot, with the libexec dir compiled into it.
     QString dovecotPrefix = QStringLiteral("/usr");
+    // The patched build's cur/-only mode: `maildir_cur_only = yes` in dovecot.conf (a stock
+    // Dovecot refuses to start with it) and the seeded Maildir gets the link new -> cur instead
+    // of a real new/. Off: a classic Maildir and no such setting.
+    bool curOnly = false;
     // IMAP login = user@domain; Maildir = <mail root>/<domain>/<user>/Maildir.
     QString mailDomain = QStringLiteral("sandbox.test");
     QString mailUser = QStringLiteral("test");

@@ -4,15 +4,19 @@
 //
 //   bench_dovecotpropagation [samples]      (default 30)
 
-#include "tst_dovecotfixture.h"
+#include "sandboxmailcluster.h"
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
 #include <QTextStream>
+#include <QThread>
 
 #include <algorithm>
 
 using mm::test::ImapClient;
-using mm::test::MailCluster;
+using MailCluster = mm::test::SandboxMailCluster;
 
 namespace {
 
@@ -50,18 +54,16 @@ int main(int argc, char **argv)
     options.nodes = 2;
     // MAILMESH_BENCH_STOCK=1: the same measurement on the system Dovecot and a classic Maildir.
     const bool stock = !qEnvironmentVariableIsEmpty("MAILMESH_BENCH_STOCK");
-    options.dovecotBinary =
-        stock ? QStringLiteral("/usr/sbin/dovecot") : prefix + QStringLiteral("/sbin/dovecot");
+    options.dovecotPrefix = stock ? QStringLiteral("/usr") : prefix;
     options.curOnly = !stock;
     options.replicateUidlist = false;
-    QString error;
-    if (!cluster.start(options, &error)) {
+    if (const QString error = cluster.start(options); !error.isEmpty()) {
         out() << "cluster failed: " << error << Qt::endl;
         return 3;
     }
     {
         ImapClient seed;
-        seed.login(cluster.imapPort(0), "alice");
+        cluster.login(seed, 0);
         seed.append("INBOX", mm::test::makeMessage("probe"));
     }
     cluster.waitQuiet();
@@ -72,7 +74,12 @@ int main(int argc, char **argv)
         const QString name = QStringLiteral("/bench-probe-%1").arg(k);
         QElapsedTimer t;
         t.start();
-        mm::test::writeFile(cluster.maildir(0) + name, "x");
+        QFile probe(cluster.maildir(0) + name);
+        if (!probe.open(QIODevice::WriteOnly) || probe.write("x") != 1) {
+            out() << "cannot write " << probe.fileName() << Qt::endl;
+            return 3;
+        }
+        probe.close();
         while (!QFileInfo::exists(cluster.maildir(1) + name) && t.elapsed() < 60000)
             QThread::msleep(5);
         fileMs << double(t.nsecsElapsed()) / 1e6;
@@ -80,8 +87,8 @@ int main(int argc, char **argv)
     }
 
     ImapClient writer, reader;
-    writer.login(cluster.imapPort(0), "alice");
-    reader.login(cluster.imapPort(1), "alice");
+    cluster.login(writer, 0);
+    cluster.login(reader, 1);
     const auto writerView = writer.fetchAll("INBOX");
     const auto readerView = reader.fetchAll("INBOX");
     if (writerView.isEmpty() || readerView.isEmpty()) {
@@ -113,14 +120,14 @@ int main(int argc, char **argv)
             // Tell a stale session from a change that never arrived: a fresh one selects anew.
             ++timeouts;
             ImapClient fresh;
-            fresh.login(cluster.imapPort(1), "alice");
+            cluster.login(fresh, 1);
             const auto view = fresh.fetchAll("INBOX");
             const bool freshSees =
                 !view.isEmpty() && view.first().flags.contains(QStringLiteral("\\Flagged")) == set;
             out() << "sample " << k << ": not visible after 60 s in the open session; a fresh "
                   << "session " << (freshSees ? "sees it" : "does not see it either") << Qt::endl;
             reader.logout();
-            reader.login(cluster.imapPort(1), "alice");
+            cluster.login(reader, 1);
             reader.select("INBOX");
         }
         imapMs << double(t.nsecsElapsed()) / 1e6;

@@ -7,7 +7,7 @@
 //
 //   bench_uidcollisions [appends]      (default 1000, split evenly over the two nodes)
 
-#include "tst_dovecotfixture.h"
+#include "sandboxmailcluster.h"
 
 #include <QCoreApplication>
 #include <QTextStream>
@@ -16,7 +16,7 @@
 #include <thread>
 
 using mm::test::ImapClient;
-using mm::test::MailCluster;
+using MailCluster = mm::test::SandboxMailCluster;
 
 namespace {
 
@@ -42,7 +42,7 @@ QTextStream &out()
     return s;
 }
 
-Outcome run(bool replicateUidlist, int appends, const QString &dovecot)
+Outcome run(bool replicateUidlist, int appends, const QString &dovecotPrefix)
 {
     Outcome o;
     o.policy = replicateUidlist ? QStringLiteral("replicated") : QStringLiteral("per-node");
@@ -50,23 +50,22 @@ Outcome run(bool replicateUidlist, int appends, const QString &dovecot)
     MailCluster cluster;
     MailCluster::Options options;
     options.nodes = 2;
-    options.dovecotBinary = dovecot;
+    options.dovecotPrefix = dovecotPrefix;
     options.curOnly = true;
     options.replicateUidlist = replicateUidlist;
-    QString error;
-    if (!cluster.start(options, &error)) {
+    if (const QString error = cluster.start(options); !error.isEmpty()) {
         out() << "cluster failed: " << error << Qt::endl;
         std::exit(3);
     }
     {
         ImapClient seed;
-        seed.login(cluster.imapPort(0), "alice");
+        cluster.login(seed, 0);
         seed.append("INBOX", mm::test::makeMessage("seed"));
     }
     cluster.waitQuiet();
     {
         ImapClient other;
-        other.login(cluster.imapPort(1), "alice");
+        cluster.login(other, 1);
         other.select("INBOX");
     }
     cluster.waitQuiet();
@@ -81,7 +80,7 @@ Outcome run(bool replicateUidlist, int appends, const QString &dovecot)
     for (int n = 0; n < 2; ++n) {
         threads.emplace_back([&, n] {
             ImapClient imap;
-            if (!imap.login(cluster.imapPort(n), "alice")) {
+            if (!cluster.login(imap, n)) {
                 failed += appends / 2;
                 return;
             }
@@ -121,7 +120,7 @@ Outcome run(bool replicateUidlist, int appends, const QString &dovecot)
         o.uidValidity.clear();
         for (int n = 0; n < 2; ++n) {
             ImapClient imap;
-            imap.login(cluster.imapPort(n), "alice");
+            cluster.login(imap, n);
             for (const auto &m : imap.fetchAll("INBOX"))
                 listed[n].insert(m.uid, m.messageId);
             o.uidValidity << imap.uidValidity();
@@ -205,11 +204,10 @@ int main(int argc, char **argv)
         return 0;
     }
     const int appends = argc > 1 ? std::max(2, std::atoi(argv[1])) : 1000;
-    const QString dovecot = prefix + QStringLiteral("/sbin/dovecot");
 
-    const Outcome baseline = run(false, appends, dovecot);
+    const Outcome baseline = run(false, appends, prefix);
     print(baseline);
-    const Outcome replicated = run(true, appends, dovecot);
+    const Outcome replicated = run(true, appends, prefix);
     print(replicated);
     const double base = std::max(1, baseline.collisions);
     out() << "ratio collisions replicated/per-node(baseline, floor 1) = "

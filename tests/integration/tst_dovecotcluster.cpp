@@ -3,22 +3,34 @@
 // Syncthing. The patched build must end with the same messages on every node, none duplicated,
 // none lost; the stock build, in the same run and the same forced race, shows the duplicate.
 //
-// The patched prefix comes from the CMake cache variable MAILMESH_DOVECOT_PREFIX
-// (installers/dovecot/build-prefix.sh prints it); the stock Dovecot is the system one.
+// The nodes are core/sandbox nodes, whose Dovecot configuration follows the prefix's line, so
+// one source is the proof for 2.3 (tst_dovecotcluster) and for 2.4 (tst_dovecotcluster24).
+// The patched prefix comes from a CMake cache variable (installers/dovecot/build-prefix.sh
+// prints it). The comparison runs the stock system Dovecot where this machine has one of the
+// same line; where it has none (2.4 on Debian 12) it runs the patched build with
+// maildir_cur_only off, which leaves every code path as stock.
 
-#include "tst_dovecotfixture.h"
+#include "imapclient.h"
+#include "sandbox/dovecotversion.h"
+#include "sandboxmailcluster.h"
 
 #include <QtTest>
 
 #include <thread>
 
 using mm::test::ImapClient;
-using mm::test::MailCluster;
+using MailCluster = mm::test::SandboxMailCluster;
 
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
-const QString kStockDovecot = QStringLiteral("/usr/sbin/dovecot");
+const QString kPrefixVariable = QStringLiteral(MAILMESH_DOVECOT_PREFIX_VARIABLE);
+const QString kComparisonPrefix = QStringLiteral(MAILMESH_COMPARISON_DOVECOT_PREFIX);
+
+bool comparisonIsPatchedBuild()
+{
+    return kComparisonPrefix == kPrefix;
+}
 
 // Node -> mailbox -> messages, as IMAP shows them.
 using Listing = QMap<int, QMap<QByteArray, QList<ImapClient::Message>>>;
@@ -50,7 +62,7 @@ Listing settle(MailCluster &cluster, const QList<QByteArray> &mailboxes)
         QByteArray signature;
         for (int n = 0; n < cluster.size(); ++n) {
             ImapClient imap;
-            if (!imap.login(cluster.imapPort(n), "alice"))
+            if (!cluster.login(imap, n))
                 continue;
             for (const QByteArray &box : mailboxes) {
                 const auto messages = imap.fetchAll(box);
@@ -89,7 +101,7 @@ int countInLogs(MailCluster &cluster, const QString &needle)
 {
     int n = 0;
     for (int i = 0; i < cluster.size(); ++i)
-        n += cluster.dovecot(i).log().count(needle);
+        n += cluster.dovecotLog(i).count(needle);
     return n;
 }
 
@@ -120,7 +132,7 @@ void forceFlagRace(MailCluster &cluster, const QByteArray &id, const QList<QByte
     cluster.setPaused(true);
     for (int n = 0; n < flags.size() && n < cluster.size(); ++n) {
         ImapClient imap;
-        QVERIFY(imap.login(cluster.imapPort(n), "alice"));
+        QVERIFY(cluster.login(imap, n));
         const auto uids = uidsById(imap, "INBOX");
         QVERIFY2(uids.contains(mid(id)), "the raced message is missing before the race");
         QVERIFY(store(imap, uids.value(mid(id)), flags[n]));
@@ -144,21 +156,34 @@ private Q_SLOTS:
 
 private:
     QString patchedDovecot() const { return kPrefix + QStringLiteral("/sbin/dovecot"); }
+    mm::sandbox::DovecotVersion m_version;
     QStringList m_summary;
 };
 
 void TestDovecotCluster::initTestCase()
 {
     if (kPrefix.isEmpty())
-        QSKIP("MAILMESH_DOVECOT_PREFIX is not configured: run installers/dovecot/build-prefix.sh "
-              "and configure with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>");
+        QSKIP(
+            qPrintable(kPrefixVariable +
+                       QStringLiteral(" is not configured: run installers/dovecot/build-prefix.sh "
+                                      "and configure with -D%1=<the path it prints>")
+                           .arg(kPrefixVariable)));
     QVERIFY2(QFileInfo(patchedDovecot()).isExecutable(),
              qPrintable(patchedDovecot() + QStringLiteral(" is missing: rerun build-prefix.sh")));
-    QVERIFY2(QFileInfo(kStockDovecot).isExecutable(),
-             "the stock /usr/sbin/dovecot (dovecot-core, dovecot-imapd) is needed for the "
-             "comparison");
+    QVERIFY2(QFileInfo(kComparisonPrefix + QStringLiteral("/sbin/dovecot")).isExecutable(),
+             qPrintable(kComparisonPrefix +
+                        QStringLiteral("/sbin/dovecot is needed for the comparison (the stock "
+                                       "dovecot-core and dovecot-imapd packages)")));
     QVERIFY2(!QStandardPaths::findExecutable(QStringLiteral("syncthing")).isEmpty(),
              "syncthing is needed");
+    const auto version = mm::sandbox::DovecotVersion::ofPrefix(kPrefix);
+    QVERIFY2(version, version ? "" : version.error().describe().c_str());
+    m_version = *version;
+    qInfo().noquote() << "patched Dovecot" << m_version.text << "from" << kPrefix << "; comparison:"
+                      << (comparisonIsPatchedBuild()
+                              ? QStringLiteral("the same build with maildir_cur_only = no "
+                                               "(no stock Dovecot of this line here)")
+                              : QStringLiteral("stock Dovecot from ") + kComparisonPrefix);
 }
 
 void TestDovecotCluster::patchedBuildIdentifiesItself()
@@ -170,16 +195,26 @@ void TestDovecotCluster::patchedBuildIdentifiesItself()
              "dovecot --version must carry the +mailmesh1 suffix");
 
     // With the setting absent the build is stock: doveconf shows the default "no".
+    const QByteArray minimalConfig =
+        m_version.hasVersionedConfig()
+            ? "dovecot_config_version = " + m_version.release().toLatin1() +
+                  "\ndovecot_storage_version = " + m_version.release().toLatin1() +
+                  "\nmail_driver = maildir\nmail_path = ~/Maildir\nssl = no\n"
+            : QByteArray("mail_location = maildir:~/Maildir\nssl = no\n");
     QTemporaryDir dir;
-    QVERIFY(mm::test::writeFile(dir.path() + QStringLiteral("/d.conf"),
-                                "mail_location = maildir:~/Maildir\nssl = no\n"));
+    QFile config(dir.path() + QStringLiteral("/d.conf"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(minimalConfig);
+    config.close();
     QProcess doveconf;
-    doveconf.start(
-        kPrefix + QStringLiteral("/bin/doveconf"),
-        {QStringLiteral("-a"), QStringLiteral("-c"), dir.path() + QStringLiteral("/d.conf")});
+    doveconf.start(kPrefix + QStringLiteral("/bin/doveconf"),
+                   {QStringLiteral("-a"), QStringLiteral("-c"), config.fileName()});
     QVERIFY(doveconf.waitForFinished(10000));
-    QVERIFY2(doveconf.readAllStandardOutput().contains("\nmaildir_cur_only = no\n"),
-             "doveconf -a must list maildir_cur_only = no by default");
+    const QByteArray all = doveconf.readAllStandardOutput();
+    QVERIFY2(all.contains("\nmaildir_cur_only = no\n"),
+             qPrintable(QStringLiteral("doveconf -a must list maildir_cur_only = no by default; "
+                                       "stderr: ") +
+                        QString::fromLocal8Bit(doveconf.readAllStandardError())));
 }
 
 void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage_data()
@@ -196,18 +231,18 @@ void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage()
 {
     QFETCH(bool, replicateUidlist);
     MailCluster cluster;
-    QString error;
     MailCluster::Options options;
-    options.dovecotBinary = patchedDovecot();
+    options.dovecotPrefix = kPrefix;
     options.curOnly = true;
     options.replicateUidlist = replicateUidlist;
-    QVERIFY2(cluster.start(options, &error), qPrintable(error));
+    const QString error = cluster.start(options);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
 
     // Seed through node 1 only, then let every node catch up before its clients start.
     QStringList expectedInbox;
     {
         ImapClient imap;
-        QVERIFY(imap.login(cluster.imapPort(0), "alice"));
+        QVERIFY(cluster.login(imap, 0));
         QVERIFY(imap.command("CREATE Archive"));
         for (int i = 0; i < 12; ++i) {
             const QByteArray id = "m" + QByteArray::number(i);
@@ -224,7 +259,7 @@ void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage()
         QVERIFY2(link.isSymLink(), qPrintable(link.filePath() + QStringLiteral(" is no symlink")));
         QCOMPARE(link.symLinkTarget(), cluster.maildir(n) + QStringLiteral("/.Archive/cur"));
         ImapClient imap;
-        QVERIFY(imap.login(cluster.imapPort(n), "alice"));
+        QVERIFY(cluster.login(imap, n));
         QCOMPARE(imap.listMailboxes(),
                  (QStringList{QStringLiteral("Archive"), QStringLiteral("INBOX")}));
     }
@@ -233,7 +268,7 @@ void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage()
     std::atomic<int> failures{0};
     auto client = [&](int node) {
         ImapClient imap;
-        if (!imap.login(cluster.imapPort(node), "alice")) {
+        if (!cluster.login(imap, node)) {
             ++failures;
             return;
         }
@@ -296,11 +331,13 @@ void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage()
         counts.messagesPerNode << int(inbox.size());
         counts.duplicatesPerNode << duplicateCount(inbox);
     }
-    m_summary << QStringLiteral("cur/-only (%1): %2, \"Fixed a duplicate\" logged %3 times, "
-                                "ignored duplicates logged %4 times")
+    m_summary << QStringLiteral(
+                     "Dovecot %5 cur/-only (%1): %2, \"Fixed a duplicate\" logged %3 times, "
+                     "ignored duplicates logged %4 times")
                      .arg(QLatin1String(QTest::currentDataTag()), describe(counts))
                      .arg(countInLogs(cluster, QStringLiteral("Fixed a duplicate")))
-                     .arg(countInLogs(cluster, QStringLiteral("cur_only: ignoring duplicate")));
+                     .arg(countInLogs(cluster, QStringLiteral("cur_only: ignoring duplicate")))
+                     .arg(m_version.text);
     qInfo().noquote() << m_summary.constLast();
 
     for (int n = 0; n < cluster.size(); ++n) {
@@ -324,15 +361,15 @@ void TestDovecotCluster::curOnlyClusterKeepsOneCopyOfEveryMessage()
 void TestDovecotCluster::stockClusterDuplicatesTheRacedMessage()
 {
     MailCluster cluster;
-    QString error;
     MailCluster::Options options;
-    options.dovecotBinary = kStockDovecot;
+    options.dovecotPrefix = kComparisonPrefix;
     options.curOnly = false; // classic Maildir, no maildir_cur_only: what stock Dovecot expects
-    QVERIFY2(cluster.start(options, &error), qPrintable(error));
+    const QString error = cluster.start(options);
+    QVERIFY2(error.isEmpty(), qPrintable(error));
 
     {
         ImapClient imap;
-        QVERIFY(imap.login(cluster.imapPort(0), "alice"));
+        QVERIFY(cluster.login(imap, 0));
         for (int i = 0; i < 12; ++i)
             QVERIFY(imap.append("INBOX", mm::test::makeMessage("m" + QByteArray::number(i))));
         // Selecting moves new/ to cur/ on node 1 before the others ever look.
@@ -356,12 +393,16 @@ void TestDovecotCluster::stockClusterDuplicatesTheRacedMessage()
         counts.duplicatesPerNode << duplicateCount(inbox);
         duplicated += duplicateCount(inbox);
     }
-    m_summary << QStringLiteral("stock: %1, \"Fixed a duplicate\" logged %2 times")
-                     .arg(describe(counts))
+    m_summary << QStringLiteral("%1: %2, \"Fixed a duplicate\" logged %3 times")
+                     .arg(comparisonIsPatchedBuild()
+                              ? QStringLiteral("patched build, maildir_cur_only = no")
+                              : QStringLiteral("stock"),
+                          describe(counts))
                      .arg(countInLogs(cluster, QStringLiteral("Fixed a duplicate")));
     qInfo().noquote() << m_summary.constLast();
-    QVERIFY2(duplicated > 0, "the stock Dovecot was expected to turn the race into a duplicate; "
-                             "if it no longer does, the proof above proves nothing");
+    QVERIFY2(duplicated > 0,
+             "the stock code paths were expected to turn the race into a duplicate; "
+             "if it no longer does, the proof above proves nothing");
 }
 
 void TestDovecotCluster::cleanupTestCase()

@@ -73,10 +73,28 @@ inline void stopDovecotMaster(const QString &baseDir)
         QThread::msleep(50);
 }
 
+// Shell lines that stop the Dovecot master whose pid file is in baseDir and wait (up to 10 s)
+// until it is gone; a master that exited but was not reaped yet (a zombie) counts as gone.
+inline QByteArray stopDovecotMasterShell(const QString &baseDir)
+{
+    return QStringLiteral("pidfile='%1/master.pid'\n"
+                          "if [ -s \"$pidfile\" ]; then\n"
+                          "  pid=$(cat \"$pidfile\")\n"
+                          "  if kill \"$pid\" 2>/dev/null; then\n"
+                          "    for i in $(seq 100); do\n"
+                          "      state=$(awk '{print $3}' \"/proc/$pid/stat\" 2>/dev/null) || break\n"
+                          "      [ -z \"$state\" ] || [ \"$state\" = Z ] && break\n"
+                          "      sleep 0.1\n"
+                          "    done\n"
+                          "  fi\n"
+                          "fi\n")
+        .arg(baseDir)
+        .toUtf8();
+}
+
 // What an admin of a sandbox node (no systemd) writes as its Dovecot restart command: stop the
 // running master, start the prefix deploy-dovecot names. Started over ssh, it carries the
-// sandbox's marker. A master that already exited but was not reaped yet (a zombie) counts as
-// gone. A file dovecot/fail-next-restart in the node's dir (writable by the ssh user) makes the
+// sandbox's marker. A file dovecot/fail-next-restart in the node's dir (writable by the ssh user) makes the
 // next restart fail, once. Returns the script's path (run it with sh), empty when it could not be
 // written.
 inline QString writeDovecotRestartScript(const mm::sandbox::NodeInfo &node)
@@ -85,26 +103,18 @@ inline QString writeDovecotRestartScript(const mm::sandbox::NodeInfo &node)
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return {};
-    file.write(QStringLiteral("if [ -e '%2/dovecot/fail-next-restart' ]; then\n"
-                              "  rm -f '%2/dovecot/fail-next-restart'\n"
+    file.write(QStringLiteral("if [ -e '%1/dovecot/fail-next-restart' ]; then\n"
+                              "  rm -f '%1/dovecot/fail-next-restart'\n"
                               "  echo 'restart-dovecot: failing as the test asked' >&2\n"
                               "  exit 1\n"
-                              "fi\n"
-                              "pidfile='%1/master.pid'\n"
-                              "if [ -s \"$pidfile\" ]; then\n"
-                              "  pid=$(cat \"$pidfile\")\n"
-                              "  if kill \"$pid\" 2>/dev/null; then\n"
-                              "    for i in $(seq 100); do\n"
-                              "      state=$(awk '{print $3}' \"/proc/$pid/stat\" 2>/dev/null) || break\n"
-                              "      [ -z \"$state\" ] || [ \"$state\" = Z ] && break\n"
-                              "      sleep 0.1\n"
-                              "    done\n"
-                              "  fi\n"
-                              "fi\n"
-                              "exec \"$MAILMESH_DOVECOT_PREFIX/sbin/dovecot\" -c \"$MAILMESH_DOVECOT_CONFIG\" "
-                              "</dev/null >/dev/null 2>>'%2/dovecot/restart.stderr'\n")
-                   .arg(node.dovecotBaseDir, node.dir)
-                   .toUtf8());
+                              "fi\n")
+                   .arg(node.dir)
+                   .toUtf8()
+               + stopDovecotMasterShell(node.dovecotBaseDir)
+               + QStringLiteral("exec \"$MAILMESH_DOVECOT_PREFIX/sbin/dovecot\" -c \"$MAILMESH_DOVECOT_CONFIG\" "
+                                "</dev/null >/dev/null 2>>'%1/dovecot/restart.stderr'\n")
+                     .arg(node.dir)
+                     .toUtf8());
     file.close();
     QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ReadOther | QFile::ReadGroup);
     return path;

@@ -98,20 +98,8 @@ private Q_SLOTS:
         m_lifecycleLog = node.stateDir + QStringLiteral("/lifecycle.log"); // the mail user can write there
         QFile hold(node.dir + QStringLiteral("/hold.sh"));
         QVERIFY(hold.open(QIODevice::WriteOnly));
-        hold.write(QStringLiteral("pidfile='%1/master.pid'\n"
-                                  "if [ -s \"$pidfile\" ]; then\n"
-                                  "  pid=$(cat \"$pidfile\")\n"
-                                  "  if kill \"$pid\" 2>/dev/null; then\n"
-                                  "    for i in $(seq 100); do\n"
-                                  "      state=$(awk '{print $3}' \"/proc/$pid/stat\" 2>/dev/null) || break\n"
-                                  "      [ -z \"$state\" ] || [ \"$state\" = Z ] && break\n"
-                                  "      sleep 0.1\n"
-                                  "    done\n"
-                                  "  fi\n"
-                                  "fi\n"
-                                  "echo held >> '%2'\n")
-                       .arg(node.dovecotBaseDir, m_lifecycleLog)
-                       .toUtf8());
+        hold.write(test::stopDovecotMasterShell(node.dovecotBaseDir)
+                   + QStringLiteral("echo held >> '%1'\n").arg(m_lifecycleLog).toUtf8());
         hold.close();
         QFile resume(node.dir + QStringLiteral("/resume.sh"));
         QVERIFY(resume.open(QIODevice::WriteOnly));

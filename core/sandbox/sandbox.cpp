@@ -275,6 +275,33 @@ QString dovecotCommonSettings(const DovecotConfigValues &values)
                .arg(values.curOnly ? u"maildir_cur_only = yes\n"_s : QString());
 }
 
+// The services, then the admin's conf.d: the same on both lines except how a setting is
+// referenced ($name in 2.3, $SET:name in 2.4) and that 2.3 names the listener's address.
+QString dovecotServices(const DovecotConfigValues &values, const QString &listenerAddress,
+                        const QString &internalUserReference)
+{
+    return u"service imap-login {\n"
+           "  chroot =\n"
+           "  inet_listener imap {\n"
+           "%1"
+           "    port = %2\n"
+           "  }\n"
+           "  inet_listener imaps {\n"
+           "    port = 0\n"
+           "  }\n"
+           "}\n"
+           "service anvil {\n"
+           "  chroot =\n"
+           "}\n"
+           "service auth-worker {\n"
+           "  user = %3\n"
+           "}\n"
+           "!include_try conf.d/*.conf\n"_s
+               .arg(listenerAddress.isEmpty() ? QString() : u"    address = %1\n"_s.arg(listenerAddress))
+               .arg(values.imapPort)
+               .arg(internalUserReference);
+}
+
 QString dovecot23Config(const DovecotConfigValues &values)
 {
     return dovecotConfigHeader(values) + dovecotCommonSettings(values) +
@@ -289,27 +316,10 @@ QString dovecot23Config(const DovecotConfigValues &values)
            "userdb {\n"
            "  driver = passwd-file\n"
            "  args = username_format=%u %3\n"
-           "}\n"
-           "service imap-login {\n"
-           "  chroot =\n"
-           "  inet_listener imap {\n"
-           "    address = 127.0.0.1\n"
-           "    port = %4\n"
-           "  }\n"
-           "  inet_listener imaps {\n"
-           "    port = 0\n"
-           "  }\n"
-           "}\n"
-           "service anvil {\n"
-           "  chroot =\n"
-           "}\n"
-           "service auth-worker {\n"
-           "  user = $default_internal_user\n"
-           "}\n"
-           "!include_try conf.d/*.conf\n"_s
+           "}\n"_s
                .arg(QString::fromLatin1(ProcessTable::kDirVariable),
-                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile)
-               .arg(values.imapPort);
+                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile) +
+           dovecotServices(values, u"127.0.0.1"_s, u"$default_internal_user"_s);
 }
 
 // 2.4 wants its version settings first, names the mail location mail_driver/mail_path, takes
@@ -331,26 +341,10 @@ QString dovecot24Config(const DovecotConfigValues &values)
            "}\n"
            "userdb passwd-file {\n"
            "  passwd_file_path = %3\n"
-           "}\n"
-           "service imap-login {\n"
-           "  chroot =\n"
-           "  inet_listener imap {\n"
-           "    port = %4\n"
-           "  }\n"
-           "  inet_listener imaps {\n"
-           "    port = 0\n"
-           "  }\n"
-           "}\n"
-           "service anvil {\n"
-           "  chroot =\n"
-           "}\n"
-           "service auth-worker {\n"
-           "  user = $SET:default_internal_user\n"
-           "}\n"
-           "!include_try conf.d/*.conf\n"_s
+           "}\n"_s
                .arg(QString::fromLatin1(ProcessTable::kDirVariable),
-                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile)
-               .arg(values.imapPort);
+                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile) +
+           dovecotServices(values, QString(), u"$SET:default_internal_user"_s);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <QUrl>
 
 #include <memory>
+#include <utility>
 
 namespace mm::cluster {
 
@@ -84,10 +85,14 @@ void setFolderDevices(remote::SyncthingClient *syncthing, const QString &folderI
                            [done](const Result<void> &patched) { done(patched); });
 }
 
-void forgetDevice(remote::SyncthingClient *syncthing, const QString &deviceId, QObject *context,
-                  std::function<void(const Status &)> done)
+namespace {
+
+// DELETE of one config object; one that is gone already counts as deleted, so a rerun passes.
+void deleteConfigObject(remote::SyncthingClient *syncthing, const QString &collection, const QString &id,
+                        QObject *context, std::function<void(const Status &)> done)
 {
-    syncthing->request("DELETE", QStringLiteral("/rest/config/devices/") + QString::fromLatin1(QUrl::toPercentEncoding(deviceId)),
+    syncthing->request("DELETE",
+                       QStringLiteral("/rest/config/%1/%2").arg(collection, QString::fromLatin1(QUrl::toPercentEncoding(id))),
                        {}, {}, remote::SyncthingClient::kDefaultTimeoutMs, context,
                        [done](const Result<QJsonDocument> &deleted) {
                            if (!deleted && deleted.error().code != ErrorCode::NotFound) {
@@ -98,18 +103,18 @@ void forgetDevice(remote::SyncthingClient *syncthing, const QString &deviceId, Q
                        });
 }
 
+} // namespace
+
+void forgetDevice(remote::SyncthingClient *syncthing, const QString &deviceId, QObject *context,
+                  std::function<void(const Status &)> done)
+{
+    deleteConfigObject(syncthing, QStringLiteral("devices"), deviceId, context, std::move(done));
+}
+
 void forgetFolder(remote::SyncthingClient *syncthing, const QString &folderId, QObject *context,
                   std::function<void(const Status &)> done)
 {
-    syncthing->request("DELETE", QStringLiteral("/rest/config/folders/") + QString::fromLatin1(QUrl::toPercentEncoding(folderId)),
-                       {}, {}, remote::SyncthingClient::kDefaultTimeoutMs, context,
-                       [done](const Result<QJsonDocument> &deleted) {
-                           if (!deleted && deleted.error().code != ErrorCode::NotFound) {
-                               done(fail(deleted.error()));
-                               return;
-                           }
-                           done({});
-                       });
+    deleteConfigObject(syncthing, QStringLiteral("folders"), folderId, context, std::move(done));
 }
 
 } // namespace mm::cluster

@@ -76,16 +76,6 @@ QByteArray directoryContents(const QString &dir)
     return contents;
 }
 
-QStringList maildirFolders(const QString &root)
-{
-    QStringList folders;
-    QDirIterator it(root, {QStringLiteral("cur")}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot,
-                    QDirIterator::Subdirectories);
-    while (it.hasNext())
-        folders << QFileInfo(it.next()).path();
-    return folders;
-}
-
 bool nextEnabled(const QWizard &wizard)
 {
     return wizard.button(QWizard::NextButton)->isEnabled();
@@ -260,7 +250,7 @@ private Q_SLOTS:
                  qPrintable(migrationPage->verdict()));
         QVERIFY(saveScreenshot(&wizard, QStringLiteral("7-migration")));
         for (int i = 0; i < 3; ++i) {
-            const QStringList folders = maildirFolders(m_sandbox->node(i).mailRoot);
+            const QStringList folders = test::maildirFolders(m_sandbox->node(i).mailRoot);
             QCOMPARE(folders.size(), 7); // 2 users × 3 folders + the sandbox's own INBOX
             for (const QString &folder : folders) {
                 const QFileInfo newDir(folder + QStringLiteral("/new"));

@@ -12,6 +12,7 @@
 #include <QFileInfo>
 #include <QMap>
 #include <QString>
+#include <QStringList>
 #include <QThread>
 
 #include <csignal>
@@ -45,6 +46,17 @@ inline QMap<QString, QString> treeOf(const QString &root)
         }
     }
     return tree;
+}
+
+// Every Maildir folder under root (a directory holding cur/), as absolute paths.
+inline QStringList maildirFolders(const QString &root)
+{
+    QStringList folders;
+    QDirIterator it(root, {QStringLiteral("cur")}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext())
+        folders << QFileInfo(it.next()).path();
+    return folders;
 }
 
 // Running, not a zombie waiting for its parent.

@@ -37,16 +37,6 @@ QMap<QString, int> messagesOf(const QString &root)
     return messages;
 }
 
-QStringList maildirFolders(const QString &root)
-{
-    QStringList folders;
-    QDirIterator it(root, {QStringLiteral("cur")}, QDir::Dirs | QDir::Hidden | QDir::NoDotAndDotDot,
-                    QDirIterator::Subdirectories);
-    while (it.hasNext())
-        folders << QFileInfo(it.next()).path();
-    return folders;
-}
-
 } // namespace
 
 class TestCtlMigration : public QObject
@@ -213,7 +203,7 @@ private Q_SLOTS:
         const QMap<QString, QString> reference = treeOf(m_sandbox->node(0).mailRoot);
         for (int i = 0; i < 3; ++i) {
             const QString root = m_sandbox->node(i).mailRoot;
-            const QStringList folders = maildirFolders(root);
+            const QStringList folders = test::maildirFolders(root);
             QCOMPARE(folders.size(), 7); // 2 users × 3 folders + the sandbox's own INBOX
             for (const QString &folder : folders) {
                 const QFileInfo newDir(folder + QStringLiteral("/new"));
@@ -261,7 +251,7 @@ private Q_SLOTS:
         QVERIFY2(run.exitCode == 0, run.output.constData());
         for (int i = 0; i < 3; ++i) {
             const QString root = m_sandbox->node(i).mailRoot;
-            for (const QString &folder : maildirFolders(root)) {
+            for (const QString &folder : test::maildirFolders(root)) {
                 const QFileInfo newDir(folder + QStringLiteral("/new"));
                 QVERIFY2(newDir.isDir() && !newDir.isSymLink(), qPrintable(folder));
             }

@@ -18,25 +18,6 @@ namespace mm::cluster {
 
 namespace {
 
-using Link = std::function<void(std::function<void(const Status &)> next)>;
-
-// Runs the links one after the other, stopping at the first failure.
-void runInOrder(QList<Link> links, std::function<void(const Status &)> done)
-{
-    if (links.isEmpty()) {
-        done({});
-        return;
-    }
-    const Link first = links.takeFirst();
-    first([links, done](const Status &outcome) {
-        if (!outcome) {
-            done(outcome);
-            return;
-        }
-        runInOrder(links, done);
-    });
-}
-
 QString shortId(const QString &deviceId)
 {
     return deviceId.left(7);
@@ -336,7 +317,7 @@ void JoinNodeWorkflow::pair()
     node.syncthing.deviceId = m_joiningDeviceId;
     remote::SyncthingClient *syncthing = m_session->syncthing(m_joinIndex);
     QStringList deviceIds;
-    QList<Link> links;
+    QList<AsyncStep> links;
     if (m_views[std::size_t(m_joinIndex)].folderExists && !m_continuing) {
         // A folder left from an earlier membership remembers files that the (now empty) mail
         // root no longer has: resumed, Syncthing would send their deletion to every node.
@@ -388,7 +369,7 @@ void JoinNodeWorkflow::configurePeers()
             const MeshView &view = m_views[std::size_t(index)];
             remote::SyncthingClient *syncthing = m_session->syncthing(index);
             const NodeConfig &node = joining();
-            QList<Link> links;
+            QList<AsyncStep> links;
             QStringList removed;
             if (!m_previousDeviceId.isEmpty())
                 removed << m_previousDeviceId;

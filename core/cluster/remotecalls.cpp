@@ -61,4 +61,20 @@ void runNodeCommands(remote::SshSession *session, const QList<QStringList> &comm
                    });
 }
 
+void runInOrder(QList<AsyncStep> steps, std::function<void(const Status &)> done)
+{
+    if (steps.isEmpty()) {
+        done({});
+        return;
+    }
+    const AsyncStep first = steps.takeFirst();
+    first([steps, done](const Status &outcome) {
+        if (!outcome) {
+            done(outcome);
+            return;
+        }
+        runInOrder(steps, done);
+    });
+}
+
 } // namespace mm::cluster

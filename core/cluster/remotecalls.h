@@ -32,4 +32,10 @@ void runNodeCommands(remote::SshSession *session, const QList<QStringList> &comm
                      const remote::SshCommand::Options &options, QObject *context,
                      std::function<void(const Status &)> done);
 
+// One asynchronous step: does its work, then calls `next` with the outcome.
+using AsyncStep = std::function<void(std::function<void(const Status &)> next)>;
+
+// Runs the steps one after the other, stopping at the first failure.
+void runInOrder(QList<AsyncStep> steps, std::function<void(const Status &)> done);
+
 } // namespace mm::cluster

@@ -1,6 +1,7 @@
 #include "cluster/removenodeworkflow.h"
 
 #include "cluster/clustersession.h"
+#include "cluster/remotecalls.h"
 #include "remote/syncthingclient.h"
 
 #include <QJsonArray>
@@ -23,23 +24,6 @@ std::optional<NodeConfig> findNode(const ClusterConfig &cluster, const QString &
     if (const NodeConfig *node = cluster.node(nodeId))
         return *node;
     return std::nullopt;
-}
-
-// Runs `steps` one after the other, stopping at the first failure.
-void chain(QList<std::function<void(std::function<void(const Status &)>)>> steps, std::function<void(const Status &)> done)
-{
-    if (steps.isEmpty()) {
-        done({});
-        return;
-    }
-    const auto first = steps.takeFirst();
-    first([steps, done](const Status &outcome) {
-        if (!outcome) {
-            done(outcome);
-            return;
-        }
-        chain(steps, done);
-    });
 }
 
 } // namespace
@@ -247,7 +231,7 @@ void RemoveNodeWorkflow::detach()
     for (const NodeConfig &node : std::as_const(m_cluster.nodes))
         if (!node.syncthing.deviceId.isEmpty())
             peerIds << node.syncthing.deviceId;
-    QList<std::function<void(std::function<void(const Status &)>)>> steps;
+    QList<AsyncStep> steps;
     if (m_removedView.folderExists) {
         // Paused first, so the node stops exchanging changes before anything else moves; the
         // folder stays configured and its files stay on disk.
@@ -265,7 +249,7 @@ void RemoveNodeWorkflow::detach()
             steps << [this, syncthing, peer](std::function<void(const Status &)> next) {
                 forgetDevice(syncthing, peer, this, next);
             };
-    chain(steps, [this](const Status &detached) {
+    runInOrder(steps, [this](const Status &detached) {
         if (!checkOrFail(detached, m_nodeId,
                          tr("Run `mailmeshctl remove-node %1` again to continue; nothing on the other nodes changed yet.")
                              .arg(m_nodeId)))
@@ -282,7 +266,7 @@ void RemoveNodeWorkflow::unshare()
         [this, removed, changed](int index, std::function<void(const Status &)> done) {
             const MeshView &view = m_peerViews[std::size_t(index)];
             remote::SyncthingClient *syncthing = m_session->syncthing(index);
-            QList<std::function<void(std::function<void(const Status &)>)>> steps;
+            QList<AsyncStep> steps;
             // Unshared before the device goes: a folder never names a device Syncthing forgot.
             const QJsonArray devices = folderDevicesWith(view.folderDevices, {}, removed);
             if (view.folderExists && devices != view.folderDevices)
@@ -296,7 +280,7 @@ void RemoveNodeWorkflow::unshare()
                     };
             if (!steps.isEmpty())
                 *changed << m_cluster.nodes[index].id;
-            chain(steps, done);
+            runInOrder(steps, done);
         },
         [this, changed] {
             changed->sort();

@@ -20,10 +20,13 @@
 #include <QTemporaryDir>
 #include <QThread>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -884,6 +887,13 @@ Status Sandbox::startSshd(Node &node)
     if (spec.program.isEmpty())
         return fail(ErrorCode::NotFound, "sshd is not installed");
     spec.arguments = {u"-D"_s, u"-e"_s, u"-f"_s, node.info.sshdConfigFile};
+    // sshd started by root needs its privilege separation directory, compiled in as /run/sshd,
+    // which only the openssh-server service creates; a machine that installed the package
+    // without starting the service (as bootstrap.sh does) has none.
+    if (::geteuid() == 0 && !QFileInfo::exists(u"/run/sshd"_s) && ::mkdir("/run/sshd", 0755) != 0 && errno != EEXIST)
+        return fail(ErrorCode::IoError,
+                    std::string("cannot create sshd's privilege separation directory /run/sshd: ")
+                        + std::strerror(errno));
     spec.environment = userEnvironment(SandboxUser(), m_dir);
     spec.logFile = node.info.sshdLogFile;
     spec.persistent = m_options.persistent;

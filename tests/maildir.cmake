@@ -14,6 +14,8 @@ set_tests_properties(tst_convertcrash bench_convert bench_scan PROPERTIES
 # core/maildir part 2: uidlist, keywords, headers, duplicates, manifests.
 mailmesh_add_test(tst_uidlist LIBS mailmesh_maildir)
 mailmesh_add_test(tst_keywords LIBS mailmesh_maildir)
+mailmesh_add_test(tst_keywordsettle LIBS mailmesh_maildir)
+mailmesh_add_test(tst_sharedstate LIBS mailmesh_maildir)
 mailmesh_add_test(tst_messageheaders LIBS mailmesh_maildir)
 mailmesh_add_test(tst_dupes LIBS mailmesh_maildir)
 mailmesh_add_test(tst_manifest LIBS mailmesh_maildir)

@@ -16,6 +16,7 @@ std::vector<protocol::Command> probeCommands();
 std::vector<protocol::Command> diagnosticCommands();
 std::vector<protocol::Command> maildirCommands();
 std::vector<protocol::Command> dupeCommands();
+std::vector<protocol::Command> sharedStateCommands();
 
 namespace {
 
@@ -26,6 +27,7 @@ constexpr Factory kFactories[] = {
     diagnosticCommands,
     maildirCommands,
     dupeCommands,
+    sharedStateCommands,
 };
 
 } // namespace

@@ -184,6 +184,42 @@ Result<bool> sameContents(int dirfdA, const char *nameA, int dirfdB, const char 
     }
 }
 
+Result<std::optional<std::string>> readSmallFileAt(int dirfd, const char *name,
+                                                   std::string_view displayPath,
+                                                   std::size_t maxSize)
+{
+    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) {
+        if (errno == ENOENT)
+            return std::optional<std::string>();
+        return tl::unexpected(errnoError(errno, "open", std::string(displayPath)));
+    }
+    struct stat st
+    {
+    };
+    if (::fstat(fd.get(), &st) != 0)
+        return tl::unexpected(errnoError(errno, "fstat", std::string(displayPath)));
+    if (!S_ISREG(st.st_mode))
+        return fail(ErrorCode::UnsafePath, std::string(displayPath) + ": not a regular file",
+                    std::string(displayPath));
+    if (static_cast<std::uint64_t>(st.st_size) > maxSize)
+        return fail(ErrorCode::InvalidData,
+                    std::string(displayPath) + ": larger than " + std::to_string(maxSize) +
+                        " bytes, which no such file needs",
+                    std::string(displayPath));
+    std::string text;
+    auto read = readInChunks(fd.get(), std::string(displayPath), [&](std::string_view chunk) {
+        if (text.size() <= maxSize)
+            text.append(chunk);
+    });
+    if (!read)
+        return tl::unexpected(read.error());
+    if (text.size() > maxSize)
+        return fail(ErrorCode::InvalidData, std::string(displayPath) + ": grew while being read",
+                    std::string(displayPath));
+    return std::optional<std::string>(std::move(text));
+}
+
 Result<std::string> sha256OfFile(int dirfd, const char *name, std::string_view displayPath)
 {
     auto fd = openFileNoFollow(dirfd, name, displayPath);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,13 @@ Result<bool> sameContents(int dirfdA, const char *nameA, int dirfdB, const char 
 // error names displayPath. Message bodies are streamed this way, never held whole.
 Status readInChunks(int fd, const std::string &displayPath,
                     const std::function<void(std::string_view chunk)> &onChunk);
+
+// A small control file (dovecot-keywords, subscriptions...) below dirfd, whole: nullopt when it
+// does not exist. Never follows a symlink or opens a FIFO (O_NOFOLLOW | O_NONBLOCK, then a
+// regular file is required); refuses anything over maxSize, which no such file needs.
+Result<std::optional<std::string>> readSmallFileAt(int dirfd, const char *name,
+                                                   std::string_view displayPath,
+                                                   std::size_t maxSize = 1 << 20);
 
 // SHA-256 of a file's bytes, lowercase hex.
 Result<std::string> sha256OfFile(int dirfd, const char *name, std::string_view displayPath);

@@ -146,6 +146,23 @@ Result<Journal> Journal::begin(const StateDir &state, std::string_view operation
     return journal;
 }
 
+Status Journal::closeUnfinishedRuns(const StateDir &state)
+{
+    auto runs = readAll(state);
+    if (!runs)
+        return fail(runs.error());
+    for (const auto &run : *runs) {
+        if (run.ended)
+            continue;
+        auto journal = reopen(run.path, run.runId);
+        if (!journal)
+            return fail(journal.error());
+        if (auto ended = journal->end("recovered"); !ended)
+            return ended;
+    }
+    return {};
+}
+
 Result<Journal> Journal::reopen(const std::string &path, const std::string &runId)
 {
     Journal journal;

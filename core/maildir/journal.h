@@ -33,6 +33,8 @@ namespace mm::maildir {
 //   applied     upTo
 //   failed      seq, error
 //   restored    id, to, time                               a quarantined file put back
+//   write       seq, path, size, sha256                    a control file Mailmesh wrote whole
+//                                                          (dovecot-keywords, subscriptions)
 //   end         status ("ok" | "cancelled" | "failed" | "recovered"), time [, summary]
 class Journal
 {
@@ -70,6 +72,9 @@ public:
     };
     // Every run file in the state dir, oldest first (run ids sort by time).
     static Result<std::vector<RunFile>> readAll(const StateDir &state);
+    // Ends every run that has no "end" record (killed) with "recovered": what it did is on disk,
+    // and the caller re-plans from the disk anyway.
+    static Status closeUnfinishedRuns(const StateDir &state);
     static Result<std::vector<nlohmann::json>> readFile(const std::string &path);
 
 private:

@@ -126,6 +126,11 @@ std::optional<char> Keywords::letterOf(std::string_view name) const
     return std::nullopt;
 }
 
+bool Keywords::sameName(std::string_view a, std::string_view b)
+{
+    return equalsIgnoreCase(a, b);
+}
+
 bool Keywords::empty() const
 {
     for (const auto &n : names)

@@ -40,6 +40,9 @@ public:
     // The letter of a keyword (case-insensitive, as Dovecot looks names up), if defined.
     std::optional<char> letterOf(std::string_view name) const;
     bool empty() const;
+
+    // Dovecot compares keyword names without regard to ASCII case.
+    static bool sameName(std::string_view a, std::string_view b);
 };
 
 void to_json(nlohmann::json &j, const Keywords &keywords);

@@ -2,6 +2,8 @@
 
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
+#include "maildir/keywordfiles.h"
+#include "maildir/subscriptionfiles.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,6 +28,13 @@ bool isSkippedName(std::string_view name)
 bool isMessageDirName(std::string_view name)
 {
     return name == "cur" || name == "new" || name == "tmp";
+}
+
+// The per-node keyword and subscription files of a cluster (keywordfiles.h, subscriptionfiles.h):
+// never a LAYOUT=fs folder.
+bool isSharedStateDirName(std::string_view name)
+{
+    return name == kKeywordsNodeDirName || name == kSubscriptionsNodeDirName;
 }
 
 class Walk
@@ -138,7 +147,8 @@ private:
             DirReader reader(dirFd);
             DirEntry entry;
             while (reader.next(entry)) {
-                if (isMessageDirName(entry.name) || isSkippedName(entry.name))
+                if (isMessageDirName(entry.name) || isSkippedName(entry.name) ||
+                    isSharedStateDirName(entry.name))
                     continue;
                 if (entry.type == DT_DIR) {
                     // Maildir++ folders exist only directly below the Maildir.

@@ -4,6 +4,7 @@
 #include "maildir/fsutil.h"
 #include "maildir/hashcache.h"
 #include "maildir/jsonpath.h"
+#include "maildir/keywordfiles.h"
 #include "maildir/maildirwalker.h"
 #include "maildir/sha256.h"
 #include "maildir/uniquefd.h"
@@ -182,13 +183,19 @@ ManifestFolder ManifestBuilder::buildFolder(int folderFd, const std::string &fol
     readControlFile<Uidlist>(
         folderFd, "dovecot-uidlist", joinRel(folderRelPath, "dovecot-uidlist"),
         [](const std::string &p) { return Uidlist::read(p); }, out.uidlist, out.uidlistError);
-    std::string keywordsError;
-    readControlFile<Keywords>(
-        folderFd, "dovecot-keywords", joinRel(folderRelPath, "dovecot-keywords"),
-        [](const std::string &p) { return Keywords::read(p); }, out.keywords, keywordsError);
-    if (!keywordsError.empty())
+    // The table Dovecot reads: dovecot-keywords merged with every node's file (keywordfiles.h).
+    if (auto keywords = readFolderKeywords(folderFd, folderRelPath); !keywords) {
         summary.problems.push_back(
-            {ProblemKind::Unreadable, joinRel(folderRelPath, "dovecot-keywords"), keywordsError});
+            {ProblemKind::Unreadable, joinRel(folderRelPath, kKeywordsFileName),
+             keywords.error().message});
+    } else if (keywords->exists()) {
+        out.keywords = std::move(keywords->merged);
+        for (const auto &clash : keywords->clashes)
+            summary.problems.push_back(
+                {ProblemKind::KeywordClash, joinRel(folderRelPath, clash.file),
+                 std::string("letter ") + clash.letter + " is " + clash.otherName +
+                     " here but " + clash.keptName + " in an earlier file"});
+    }
     out.digest = out.computeDigest();
     if (auto saved = cache.save(); !saved)
         summary.problems.push_back({ProblemKind::ActionFailed, folderRelPath,

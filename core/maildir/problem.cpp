@@ -35,6 +35,8 @@ std::string_view problemKindName(ProblemKind kind)
         return "folder-skipped";
     case ProblemKind::ActionFailed:
         return "action-failed";
+    case ProblemKind::KeywordClash:
+        return "keyword-clash";
     }
     return "action-failed";
 }

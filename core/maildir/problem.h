@@ -25,6 +25,7 @@ enum class ProblemKind
     TooDeep,              // nesting beyond the walker's limit
     FolderSkipped,        // convert left a whole folder untouched (detail says why)
     ActionFailed,         // one move/quarantine failed; the rest went on
+    KeywordClash,         // two keyword files give one letter different names
 };
 
 std::string_view problemKindName(ProblemKind kind);

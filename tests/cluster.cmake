@@ -1,4 +1,5 @@
 mailmesh_add_test(tst_clusterconfig LIBS mailmesh_cluster)
+mailmesh_add_test(tst_keywordletters LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterstate LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterchanges LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clustermonitor KIND integration LIBS mailmesh_cluster mailmesh_sandbox TIMEOUT 900)

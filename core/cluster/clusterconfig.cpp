@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
@@ -187,6 +188,7 @@ QJsonObject nodeToJson(const NodeConfig &node)
     insertIfSet(dovecot, QStringLiteral("reloadCommand"), toJsonArray(node.dovecot.reloadCommand));
     if (node.dovecot.imapPort != DovecotFacts::kDefaultImapPort)
         dovecot.insert(QStringLiteral("imapPort"), node.dovecot.imapPort);
+    insertIfSet(dovecot, QStringLiteral("keywordLetters"), node.dovecot.keywordLetters);
     object.insert(QStringLiteral("dovecot"), dovecot);
     return object;
 }
@@ -222,6 +224,7 @@ NodeConfig nodeFromJson(const QJsonObject &object, const QString &path, QStringL
     node.dovecot.restartCommand = dovecot.commandList(QStringLiteral("restartCommand"));
     node.dovecot.reloadCommand = dovecot.commandList(QStringLiteral("reloadCommand"));
     node.dovecot.imapPort = dovecot.port(QStringLiteral("imapPort"), DovecotFacts::kDefaultImapPort);
+    node.dovecot.keywordLetters = dovecot.string(QStringLiteral("keywordLetters"));
     return node;
 }
 
@@ -274,6 +277,7 @@ QStringList ClusterConfig::validate() const
     if (folderId.isEmpty())
         problems << QStringLiteral("folderId: must not be empty");
     QStringList seenIds;
+    QHash<QChar, QString> letterOwners;
     for (qsizetype i = 0; i < nodes.size(); ++i) {
         const NodeConfig &node = nodes[i];
         const QString at = QStringLiteral("nodes[%1].").arg(i);
@@ -297,6 +301,21 @@ QStringList ClusterConfig::validate() const
             problems << at + QStringLiteral("dovecot.imapPort: %1 is not a port number").arg(node.dovecot.imapPort);
         if (node.holdCommands.isEmpty() != node.resumeCommands.isEmpty())
             problems << at + QStringLiteral("resumeCommands: hold and resume commands come in pairs");
+        for (const QChar letter : node.dovecot.keywordLetters) {
+            if (letter < QLatin1Char('a') || letter > QLatin1Char('z')) {
+                problems << at + QStringLiteral("dovecot.keywordLetters: \"%1\" must be letters a-z")
+                                     .arg(node.dovecot.keywordLetters);
+                break;
+            }
+            // Two nodes giving one letter to different new keywords is what the letters prevent.
+            if (letterOwners.contains(letter)) {
+                problems << at + QStringLiteral("dovecot.keywordLetters: letter %1 is also %2's")
+                                     .arg(letter)
+                                     .arg(letterOwners.value(letter));
+                break;
+            }
+            letterOwners.insert(letter, node.id);
+        }
     }
     return problems;
 }

@@ -21,6 +21,9 @@ struct DovecotFacts
     QList<QStringList> restartCommand; // argv lists; empty: systemctl restart dovecot
     QList<QStringList> reloadCommand;  // argv lists; empty: doveadm [-c configFile] reload
     int imapPort = kDefaultImapPort;   // where deploy-dovecot checks IMAP, on the node's loopback
+    // The keyword letters (a-z) this node's Dovecot may give new keywords once the cluster is
+    // cur/-only (maildir_cur_only_keyword_letters); every node has its own (keywordletters.h).
+    QString keywordLetters;
 
     static constexpr int kDefaultImapPort = 143;
 

@@ -35,12 +35,19 @@ QString curOnlySnippetPath(const DovecotFacts &dovecot)
     return confDir(dovecot) + u'/' + QLatin1String(kCurOnlySnippetName);
 }
 
-QByteArray curOnlySnippet(bool enabled)
+QByteArray curOnlySnippet(bool enabled, const QString &nodeId, const QString &keywordLetters)
 {
-    return QByteArrayLiteral("# Written by Mailmesh (migrate/revert). The cur/-only Maildir layout needs the\n"
-                             "# patched Dovecot; see installers/dovecot/README.md.\n"
-                             "maildir_cur_only = ")
-           + (enabled ? QByteArrayLiteral("yes\n") : QByteArrayLiteral("no\n"));
+    QByteArray text = QByteArrayLiteral("# Written by Mailmesh (migrate/revert). The cur/-only Maildir layout needs the\n"
+                                        "# patched Dovecot; see installers/dovecot/README.md.\n"
+                                        "maildir_cur_only = ")
+                      + (enabled ? QByteArrayLiteral("yes\n") : QByteArrayLiteral("no\n"));
+    if (enabled && !nodeId.isEmpty())
+        text += QByteArrayLiteral("# This node's own files for new keywords and subscription changes, and the\n"
+                                  "# keyword letters only it gives out (docs/mailbox-state.md).\n"
+                                  "maildir_cur_only_node = ")
+                + nodeId.toUtf8() + QByteArrayLiteral("\nmaildir_cur_only_keyword_letters = ")
+                + keywordLetters.toUtf8() + '\n';
+    return text;
 }
 
 QStringList readCurOnlySetting(const DovecotFacts &dovecot)

@@ -20,7 +20,10 @@ inline constexpr const char *kCurOnlySnippetName = "99-mailmesh-cur-only.conf";
 QString configFile(const DovecotFacts &dovecot);
 QString confDir(const DovecotFacts &dovecot);
 QString curOnlySnippetPath(const DovecotFacts &dovecot);
-QByteArray curOnlySnippet(bool enabled);
+// maildir_cur_only = yes|no. Switched on, it also names the node and its keyword letters
+// (maildir_cur_only_node, maildir_cur_only_keyword_letters): with them the patched Dovecot keeps
+// the node's new keywords and subscription changes in files of its own (docs/mailbox-state.md).
+QByteArray curOnlySnippet(bool enabled, const QString &nodeId = {}, const QString &keywordLetters = {});
 
 // `doveconf [-c FILE] -h maildir_cur_only`: prints yes/no on the patched build.
 QStringList readCurOnlySetting(const DovecotFacts &dovecot);

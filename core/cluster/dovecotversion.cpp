@@ -49,4 +49,14 @@ int DovecotVersion::compare(const DovecotVersion &a, const DovecotVersion &b)
     return 0;
 }
 
+int DovecotVersion::mailmeshRevision() const
+{
+    if (!isMailmeshBuild())
+        return 0;
+    bool ok = false;
+    const QString marker = QStringLiteral("+mailmesh");
+    const int revision = suffix.mid(suffix.indexOf(marker) + marker.size()).toInt(&ok);
+    return ok ? revision : 0;
+}
+
 } // namespace mm::cluster

@@ -13,13 +13,20 @@ namespace mm::cluster {
 struct DovecotVersion
 {
     QList<int> numbers;  // {2, 3, 19, 1}
-    QString suffix;      // "+mailmesh1", empty for stock
+    QString suffix;      // "+mailmesh2", "-4+mailmesh2", empty for stock
     QString text;        // the whole line as printed, trimmed
 
     // nullopt when the text does not start with a dotted number.
     static std::optional<DovecotVersion> parse(const QString &text);
 
-    bool isMailmeshBuild() const { return suffix.startsWith(QLatin1String("+mailmesh")); }
+    // "+mailmesh<N>" anywhere in the suffix: 2.4's version carries Debian's revision first
+    // ("2.4.1-4+mailmesh2").
+    bool isMailmeshBuild() const { return suffix.contains(QLatin1String("+mailmesh")); }
+    // The patch's own revision, the number after "+mailmesh" (0: not our build). Revision 2 keeps
+    // each node's new keywords and subscription changes in files of its own
+    // (maildir_cur_only_node); migrate needs it on every node.
+    int mailmeshRevision() const;
+    static constexpr int kSharedStateRevision = 2;
     QString numeric() const; // "2.3.19.1"
     QString line() const;    // major.minor: "2.3", which decides the configuration syntax
 

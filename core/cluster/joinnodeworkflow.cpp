@@ -2,6 +2,7 @@
 
 #include "cluster/clustersession.h"
 #include "cluster/dovecotcontrol.h"
+#include "cluster/keywordletters.h"
 #include "cluster/maildigests.h"
 #include "cluster/mailfolderpolicy.h"
 #include "cluster/remotecalls.h"
@@ -12,6 +13,7 @@
 #include <QJsonArray>
 #include <QTimer>
 
+#include <algorithm>
 #include <memory>
 
 namespace mm::cluster {
@@ -53,6 +55,8 @@ JoinNodeWorkflow::JoinNodeWorkflow(ClusterConfig cluster, QString nodeId, Option
     if (m_options.dryRun)
         return;
     addStep(QStringLiteral("hold"), tr("Hold the new node's Dovecot and delivery"), [this] { hold(); });
+    addStep(QStringLiteral("letters"), tr("Give the new node keyword letters of its own"),
+            [this] { giveKeywordLetters(); });
     addStep(QStringLiteral("pair"), tr("Pair the new node into the mesh"), [this] { pair(); });
     addStep(QStringLiteral("sync"), tr("Wait until the new node has a complete copy"), [this] { waitForCopy(); });
     addStep(QStringLiteral("verify"), tr("Check that the new node holds the same mail"), [this] {
@@ -505,6 +509,72 @@ void JoinNodeWorkflow::compareWithReference()
     }
 }
 
+void JoinNodeWorkflow::giveKeywordLetters()
+{
+    if (!m_clusterCurOnly) {
+        skipStep(tr("the cluster is classic: Dovecot keeps one keyword table per folder"));
+        return;
+    }
+    QStringList withoutLetters;
+    for (const NodeConfig &node : m_cluster.nodes)
+        if (node.id != m_nodeId && node.dovecot.keywordLetters.isEmpty())
+            withoutLetters << node.id;
+    if (!withoutLetters.isEmpty()) {
+        // Migrated by a Mailmesh from before keyword letters: those nodes still write one shared
+        // keyword table, which a node of its own letters cannot join safely.
+        failStep(Error{ErrorCode::Unsupported,
+                       tr("%1 have no keyword letters yet").arg(withoutLetters.join(QStringLiteral(", "))).toStdString(),
+                       {}},
+                 tr("%1 stays held. Run `mailmeshctl migrate` once (it gives every node its letters and changes no "
+                    "message), then `mailmeshctl join %1` again.")
+                     .arg(m_nodeId));
+        return;
+    }
+    const QStringList donors = assignKeywordLetters(m_cluster);
+    nodeDetails(m_joinIndex).insert(QStringLiteral("keywordLetters"), joining().dovecot.keywordLetters);
+    const QString summary = tr("%1 gets %2").arg(m_nodeId, joining().dovecot.keywordLetters);
+    if (donors.isEmpty()) {
+        completeStep(summary);
+        return;
+    }
+    // The givers stop using the letters now, while the new node is held: the copy it waits for
+    // then holds every keyword they gave out with them.
+    auto left = std::make_shared<qsizetype>(donors.size());
+    auto failed = std::make_shared<bool>(false);
+    for (const QString &donorId : donors) {
+        const int index = int(std::find_if(m_cluster.nodes.cbegin(), m_cluster.nodes.cend(),
+                                           [&](const NodeConfig &n) { return n.id == donorId; })
+                              - m_cluster.nodes.cbegin());
+        const NodeConfig &donor = m_cluster.nodes[index];
+        remote::SshCommand::Options write;
+        write.input = dovecotcontrol::curOnlySnippet(true, donor.id, donor.dovecot.keywordLetters);
+        runNodeCommand(
+            m_session->ssh(index), dovecotcontrol::writeFileAtomically(dovecotcontrol::curOnlySnippetPath(donor.dovecot)),
+            write, this, [this, index, left, failed, donors, summary](const Result<remote::SshCommand::Output> &written) {
+                if (*failed)
+                    return;
+                const QString id = m_cluster.nodes[index].id;
+                if (!written) {
+                    *failed = true;
+                    checkOrFail(Status{fail(written.error())}, id, nextActionForStep());
+                    return;
+                }
+                runNodeCommands(m_session->ssh(index), dovecotcontrol::reload(m_cluster.nodes[index].dovecot), {}, this,
+                                [this, id, left, failed, donors, summary](const Status &reloaded) {
+                                    if (*failed)
+                                        return;
+                                    if (!reloaded) {
+                                        *failed = true;
+                                        checkOrFail(reloaded, id, nextActionForStep());
+                                        return;
+                                    }
+                                    if (--*left == 0)
+                                        completeStep(tr("%1, from %2").arg(summary, donors.join(QStringLiteral(", "))));
+                                });
+            });
+    }
+}
+
 void JoinNodeWorkflow::switchDovecot()
 {
     const NodeConfig &node = joining();
@@ -514,7 +584,7 @@ void JoinNodeWorkflow::switchDovecot()
     }
     const bool enable = m_clusterCurOnly;
     remote::SshCommand::Options write;
-    write.input = dovecotcontrol::curOnlySnippet(enable);
+    write.input = dovecotcontrol::curOnlySnippet(enable, node.id, node.dovecot.keywordLetters);
     const QString snippet = dovecotcontrol::curOnlySnippetPath(node.dovecot);
     runNodeCommand(
         m_session->ssh(m_joinIndex), dovecotcontrol::writeFileAtomically(snippet), write, this,

@@ -16,11 +16,14 @@ namespace mm::cluster {
 // and come back under new UIDs):
 //
 //   connect → inspect → plan  [a dry run stops here: nothing held, paired or written]
-//   → hold → pair → sync → verify → dovecot → resume
+//   → hold → letters → pair → sync → verify → dovecot → resume
 //
 // The node's hold commands keep its Dovecot and MTA stopped until its copy is complete: every
 // node in sync and the node's messages equal to an existing node's, folder by folder. On a
-// cur/-only cluster the node's Dovecot gets the cur/-only snippet before it is resumed.
+// cur/-only cluster the node gets keyword letters of its own, taken from nodes that have more
+// than their share (their Dovecot stops using them before the copy, so the copy holds every
+// keyword they gave out: docs/mailbox-state.md), and its Dovecot gets the cur/-only snippet
+// before it is resumed.
 // Replacing a node (add-node with the id of a dead one, same host key) is a join too: the old
 // device id still in the cluster file is removed from every peer.
 //
@@ -51,6 +54,7 @@ private:
     void inspect();
     void plan();
     void hold();
+    void giveKeywordLetters();
     void pair();
     void configurePeers();
     void waitForCopy();

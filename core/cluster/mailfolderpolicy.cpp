@@ -6,21 +6,28 @@ namespace mm::cluster {
 
 QStringList mailFolderIgnores(UidPolicy policy)
 {
-    // (?d): Syncthing may delete these when it removes their directory (a deleted folder).
+    // Every file Dovecot keeps beside the messages, and why it does or does not replicate, is in
+    // docs/mailbox-state.md. (?d): Syncthing may delete these when it removes their directory.
     QStringList ignores{
         QStringLiteral("// Managed by Mailmesh: per-node Dovecot files and transient data never replicate."),
+        QStringLiteral("// Indexes, caches and logs: each node's Dovecot rebuilds its own."),
         QStringLiteral("(?d)**/dovecot.index*"),
         QStringLiteral("(?d)**/dovecot.list.index*"),
         QStringLiteral("(?d)**/dovecot.mailbox.log*"),
-        QStringLiteral("(?d)**/dovecot-uidlist.lock"),
-        QStringLiteral("(?d)**/dovecot-keywords.lock"),
+        QStringLiteral("(?d)**/dovecot-acl-list"),
+        QStringLiteral("// Locks; dovecot-keywords.d/<node>.lock and subscriptions.d/<node>.lock too."),
         QStringLiteral("(?d)**/*.lock"),
+        QStringLiteral("// Maildir++ quota: every node counts what its own Dovecot saves and expunges."),
+        QStringLiteral("(?d)**/maildirsize"),
+        QStringLiteral("// Delivery's duplicate database and compiled Sieve scripts: per node."),
+        QStringLiteral("(?d)**/.dovecot.lda-dupes*"),
+        QStringLiteral("(?d)**/*.svbin"),
         // The contents of tmp/ are half-delivered mail; the directory itself must exist everywhere.
         QStringLiteral("(?d)**/tmp/**"),
     };
     if (policy == UidPolicy::PerNode)
         ignores << QStringLiteral("// uidPolicy per-node: every node numbers its own messages.")
-                << QStringLiteral("(?d)**/dovecot-uidlist");
+                << QStringLiteral("(?d)**/dovecot-uidlist") << QStringLiteral("(?d)**/dovecot-uidvalidity*");
     return ignores;
 }
 

@@ -2,17 +2,26 @@
 
 #include "cluster/clustersession.h"
 #include "cluster/dovecotcontrol.h"
+#include "cluster/dovecotversion.h"
+#include "cluster/keywordletters.h"
 #include "cluster/maildigests.h"
+#include "cluster/mailfolderpolicy.h"
 #include "cluster/remotecalls.h"
 #include "cluster/syncround.h"
 #include "remote/agentcall.h"
 #include "remote/agentclient.h"
 #include "remote/syncthingclient.h"
 
+#include "maildir/keywordsettle.h"
+
+#include <nlohmann/json.hpp>
+
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QLocale>
 #include <QMap>
 
+#include <algorithm>
 #include <memory>
 
 namespace mm::cluster {
@@ -48,6 +57,10 @@ MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction,
     addStep(QStringLiteral("convert"),
             migrating() ? tr("Convert every Maildir to cur/-only") : tr("Turn every Maildir back to classic"),
             [this] { convert(); });
+    addStep(QStringLiteral("keywords"),
+            migrating() ? tr("Settle keyword tables and give each node its keyword letters")
+                        : tr("Fold every node's keyword and subscription files into one each"),
+            [this] { migrating() ? settleKeywords() : foldSharedState(); });
     addStep(QStringLiteral("switch"),
             migrating() ? tr("Switch Dovecot's cur/-only setting on") : tr("Switch Dovecot's cur/-only setting off"),
             [this] { switchDovecot(); });
@@ -78,14 +91,15 @@ QString MigrationWorkflow::resumeOrRevertAdvice() const
 void MigrationWorkflow::probeNodes()
 {
     auto stock = std::make_shared<QStringList>();
+    auto outdated = std::make_shared<QStringList>();
     forEachNode(
-        [this, stock](int index, std::function<void(const Status &)> done) {
+        [this, stock, outdated](int index, std::function<void(const Status &)> done) {
             NodeConfig &node = m_cluster.nodes[index];
             QJsonObject params{{QStringLiteral("path"), node.mailRoot}};
             if (const QString binary = dovecotcontrol::dovecotBinary(node.dovecot); !binary.isEmpty())
                 params.insert(QStringLiteral("dovecot"), binary);
             whenAgentFinished(callAgent(index, QStringLiteral("probe"), params), this,
-                              [this, index, stock, done](const Result<QJsonObject> &probe) {
+                              [this, index, stock, outdated, done](const Result<QJsonObject> &probe) {
                                   if (!probe) {
                                       done(fail(probe.error()));
                                       return;
@@ -102,10 +116,25 @@ void MigrationWorkflow::probeNodes()
                                                   {QStringLiteral("curOnlyBuild"), node.dovecot.curOnlyBuild}});
                                   if (found && !node.dovecot.curOnlyBuild)
                                       *stock << QStringLiteral("%1 (%2)").arg(node.id, node.dovecot.version);
+                                  if (found && node.dovecot.curOnlyBuild)
+                                      if (const auto version = DovecotVersion::parse(node.dovecot.version);
+                                          version && version->mailmeshRevision() < DovecotVersion::kSharedStateRevision)
+                                          *outdated << QStringLiteral("%1 (%2)").arg(node.id, node.dovecot.version);
                                   done({});
                               });
         },
-        [this, stock] {
+        [this, stock, outdated] {
+            if (migrating() && !outdated->isEmpty()) {
+                failStep(Error{ErrorCode::Unsupported,
+                               tr("%1 run the cur/-only build from before per-node keyword and subscription files: "
+                                  "concurrent first keywords there can give one letter two meanings")
+                                   .arg(outdated->join(QStringLiteral(", ")))
+                                   .toStdString(),
+                               {}},
+                         tr("Nothing was changed. Deploy the current patched build first (`mailmeshctl "
+                            "deploy-dovecot`, installers/dovecot/README.md), then run this command again."));
+                return;
+            }
             if (migrating() && !stock->isEmpty() && !m_options.allowStockDovecot) {
                 failStep(Error{ErrorCode::Unsupported,
                                tr("stock Dovecot on %1: over cur/-only Maildirs it renames every second copy of a "
@@ -285,6 +314,137 @@ void MigrationWorkflow::convert()
         resumeOrRevertAdvice());
 }
 
+void MigrationWorkflow::settleKeywords()
+{
+    // Every node's tables first: one decision for all of them needs all of them.
+    auto reports = std::make_shared<std::vector<std::vector<maildir::FolderKeywordReport>>>(
+        std::size_t(m_cluster.nodes.size()));
+    forEachNode(
+        [this, reports](int index, std::function<void(const Status &)> done) {
+            remote::AgentCall *call = callAgent(index, QStringLiteral("keywords"), mailParams(index, false));
+            connect(call, &remote::AgentCall::item, this, [reports, index](const QJsonObject &item) {
+                const QJsonObject folder = item.value(QStringLiteral("folder")).toObject();
+                const nlohmann::json parsed = nlohmann::json::parse(
+                    QJsonDocument(folder).toJson(QJsonDocument::Compact).toStdString(), nullptr, false);
+                if (parsed.is_object())
+                    (*reports)[std::size_t(index)].push_back(parsed.get<maildir::FolderKeywordReport>());
+            });
+            whenAgentFinished(call, this, [this, done](const Result<QJsonObject> &summary) {
+                done(summary ? Status{} : fail(summary.error()));
+            });
+        },
+        [this, reports] {
+            std::vector<std::string> ids;
+            for (const NodeConfig &node : m_cluster.nodes)
+                ids.push_back(node.id.toStdString());
+            // Only folders where some node must change something: the nodes disagree, or a name
+            // must change letters. Where every node reads the same table, it stays as it is.
+            auto settlements = std::make_shared<QJsonArray>();
+            auto notes = std::make_shared<QStringList>();
+            for (const maildir::KeywordSettlement &s : maildir::settleKeywords(*reports, ids)) {
+                bool agreed = !s.renamesLetters();
+                for (const auto &nodeReports : *reports) {
+                    const auto it = std::find_if(nodeReports.begin(), nodeReports.end(),
+                                                 [&](const auto &r) { return r.folder == s.folder; });
+                    agreed = agreed && it != nodeReports.end() && it->table.names == s.table.names;
+                }
+                for (const std::string &note : s.notes)
+                    *notes << QStringLiteral("%1: %2").arg(s.folder.empty() ? QStringLiteral("INBOX")
+                                                                            : QString::fromStdString(s.folder),
+                                                           QString::fromStdString(note));
+                if (agreed)
+                    continue;
+                settlements->append(
+                    QJsonDocument::fromJson(QByteArray::fromStdString(nlohmann::json(s).dump())).object());
+            }
+            applySettlements(settlements, notes);
+        },
+        resumeOrRevertAdvice());
+}
+
+void MigrationWorkflow::applySettlements(std::shared_ptr<const QJsonArray> settlements,
+                                         std::shared_ptr<QStringList> notes)
+{
+    const QStringList donors = assignKeywordLetters(m_cluster);
+    // Donors only exist when a node joined a cur/-only cluster; migrate gives every node its
+    // letters before any node uses them, so nobody gives any away here.
+    Q_UNUSED(donors);
+    auto renamed = std::make_shared<qint64>(0);
+    forEachNode(
+        [this, settlements, renamed](int index, std::function<void(const Status &)> done) {
+            nodeDetails(index).insert(QStringLiteral("keywordLetters"), m_cluster.nodes[index].dovecot.keywordLetters);
+            if (settlements->isEmpty()) {
+                done({});
+                return;
+            }
+            QJsonObject params = mailParams(index, false);
+            params.insert(QStringLiteral("settlements"), *settlements);
+            whenAgentFinished(callAgent(index, QStringLiteral("keywords-settle"), params), this,
+                              [this, index, renamed, done](const Result<QJsonObject> &result) {
+                                  if (!result) {
+                                      done(fail(result.error()));
+                                      return;
+                                  }
+                                  // Every node renames the same names: the trees are identical.
+                                  *renamed = std::max(*renamed, result->value(QStringLiteral("renamed")).toInteger());
+                                  nodeDetails(index).insert(
+                                      QStringLiteral("keywords"),
+                                      QJsonObject{{QStringLiteral("renamed"), result->value(QStringLiteral("renamed"))},
+                                                  {QStringLiteral("written"), result->value(QStringLiteral("written"))},
+                                                  {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}});
+                                  if (!result->value(QStringLiteral("problems")).toArray().isEmpty())
+                                      m_report.skippedItems = true;
+                                  done({});
+                              });
+        },
+        [this, settlements, notes, renamed] {
+            QStringList letters;
+            for (const NodeConfig &node : m_cluster.nodes)
+                letters << QStringLiteral("%1 %2").arg(node.id, node.dovecot.keywordLetters);
+            QString detail = settlements->isEmpty()
+                                 ? tr("every node reads the same keyword tables")
+                                 : tr("%n folder's keyword table settled", nullptr, int(settlements->size()))
+                                       + tr(", %n message name changed", nullptr, int(*renamed));
+            detail += tr("; keyword letters: %1").arg(letters.join(QStringLiteral(", ")));
+            if (!notes->isEmpty()) {
+                detail += tr("; %1").arg(notes->join(QStringLiteral("; ")));
+                m_report.details.insert(QStringLiteral("keywordNotes"), QJsonArray::fromStringList(*notes));
+            }
+            completeStep(detail);
+        },
+        resumeOrRevertAdvice());
+}
+
+void MigrationWorkflow::foldSharedState()
+{
+    auto folded = std::make_shared<qint64>(0);
+    forEachNode(
+        [this, folded](int index, std::function<void(const Status &)> done) {
+            whenAgentFinished(callAgent(index, QStringLiteral("shared-state-fold"), mailParams(index, false)), this,
+                              [this, index, folded, done](const Result<QJsonObject> &result) {
+                                  if (!result) {
+                                      done(fail(result.error()));
+                                      return;
+                                  }
+                                  *folded = std::max(*folded, result->value(QStringLiteral("written")).toInteger());
+                                  nodeDetails(index).insert(
+                                      QStringLiteral("fold"),
+                                      QJsonObject{{QStringLiteral("written"), result->value(QStringLiteral("written"))},
+                                                  {QStringLiteral("setAside"), result->value(QStringLiteral("setAside"))},
+                                                  {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}});
+                                  if (!result->value(QStringLiteral("problems")).toArray().isEmpty())
+                                      m_report.skippedItems = true;
+                                  done({});
+                              });
+        },
+        [this, folded] {
+            completeStep(*folded == 0 ? tr("no node kept keyword or subscription files of its own")
+                                      : tr("%n keyword table or subscription file written on each node", nullptr,
+                                           int(*folded)));
+        },
+        resumeOrRevertAdvice());
+}
+
 void MigrationWorkflow::switchDovecot()
 {
     const bool enable = migrating();
@@ -299,7 +459,7 @@ void MigrationWorkflow::switchDovecot()
                 return;
             }
             remote::SshCommand::Options write;
-            write.input = dovecotcontrol::curOnlySnippet(enable);
+            write.input = dovecotcontrol::curOnlySnippet(enable, node.id, node.dovecot.keywordLetters);
             runNodeCommand(
                 m_session->ssh(index), dovecotcontrol::writeFileAtomically(dovecotcontrol::curOnlySnippetPath(node.dovecot)),
                 write, this, [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &written) {
@@ -426,13 +586,25 @@ void MigrationWorkflow::resume()
 {
     forEachNode(
         [this](int index, std::function<void(const Status &)> done) {
-            m_session->syncthing(index)->setFolderPaused(
-                m_cluster.folderId, false, this, [this, index, done](const Result<void> &resumed) {
-                    if (!resumed) {
-                        done(resumed);
+            remote::SyncthingClient *syncthing = m_session->syncthing(index);
+            // The ignores of this Mailmesh (mailfolderpolicy.cpp) before anything replicates again:
+            // a cluster paired by an older one may still replicate per-node files.
+            syncthing->setIgnores(
+                m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy), this,
+                [this, index, syncthing, done](const Result<void> &ignored) {
+                    if (!ignored) {
+                        done(ignored);
                         return;
                     }
-                    runNodeCommands(m_session->ssh(index), m_cluster.nodes[index].resumeCommands, {}, this, done);
+                    syncthing->setFolderPaused(
+                        m_cluster.folderId, false, this, [this, index, done](const Result<void> &resumed) {
+                            if (!resumed) {
+                                done(resumed);
+                                return;
+                            }
+                            runNodeCommands(m_session->ssh(index), m_cluster.nodes[index].resumeCommands, {}, this,
+                                            done);
+                        });
                 });
         },
         [this] {

@@ -5,11 +5,13 @@
 #include "cluster/clusterworkflow.h"
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QList>
 #include <QTimer>
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace mm::remote {
@@ -23,13 +25,16 @@ class ClusterSession;
 // The one-click migration (`migrate`) and its undo (`revert`), across every node at once:
 //
 //   connect → probe → preflight → plan  [a dry run stops here: nothing paused, held or written]
-//   → freeze → convert → switch → verify → resume → settle
+//   → freeze → convert → keywords → switch → verify → resume → settle
 //
 // Every node is converted while replication is paused everywhere, so no node ever receives a
 // half-converted tree: conversion is deterministic, and the converted trees are identical on
 // every node before Syncthing sees them. The cur/-only setting is switched on between convert
-// and resume (FIELD-NOTES.md, cut-over order); revert runs the same way with the setting
-// switched off before the Maildirs turn classic again. A failure stops the workflow with the
+// and resume (docs/design.md, cut-over order); revert runs the same way with the setting
+// switched off. `keywords` settles the state beside the messages (docs/mailbox-state.md): on the
+// way in, one keyword table per folder for every node and keyword letters of its own for each
+// node; on the way back, every node's keyword and subscription files folded into the single
+// files stock Dovecot reads. A failure stops the workflow with the
 // nodes still frozen and the journals kept; running it again continues where it stopped.
 class MigrationWorkflow : public ClusterWorkflow
 {
@@ -63,6 +68,9 @@ private:
     void plan();
     void freeze();
     void convert();
+    void settleKeywords();
+    void applySettlements(std::shared_ptr<const QJsonArray> settlements, std::shared_ptr<QStringList> notes);
+    void foldSharedState();
     void switchDovecot();
     void verify();
     void resume();

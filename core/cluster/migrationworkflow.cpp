@@ -33,6 +33,19 @@ QString number(qint64 value)
     return QLocale(QLocale::English).toString(value);
 }
 
+// Whether a node left something undone: a folder skipped or an action that failed. Other problems
+// (a Syncthing transfer in flight, a Maildir++ folder without its marker file) are reported, as
+// the agent's own exit code treats them.
+bool leftSomethingUndone(const QJsonArray &problems)
+{
+    for (const QJsonValue &problem : problems) {
+        const QString kind = problem.toObject().value(QStringLiteral("kind")).toString();
+        if (kind == QLatin1String("action-failed") || kind == QLatin1String("folder-skipped"))
+            return true;
+    }
+    return false;
+}
+
 } // namespace
 
 MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction, Options options,
@@ -298,7 +311,7 @@ void MigrationWorkflow::convert()
                 }
                 if (!problems.isEmpty()) {
                     // Folders with problems are left untouched and reported; the rest is done.
-                    m_report.skippedItems = true;
+                    m_report.skippedItems = m_report.skippedItems || leftSomethingUndone(problems);
                     outcome.insert(QStringLiteral("problems"), problems);
                 }
                 nodeDetails(index).insert(QStringLiteral("result"), outcome);
@@ -392,7 +405,7 @@ void MigrationWorkflow::applySettlements(std::shared_ptr<const QJsonArray> settl
                                       QJsonObject{{QStringLiteral("renamed"), result->value(QStringLiteral("renamed"))},
                                                   {QStringLiteral("written"), result->value(QStringLiteral("written"))},
                                                   {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}});
-                                  if (!result->value(QStringLiteral("problems")).toArray().isEmpty())
+                                  if (leftSomethingUndone(result->value(QStringLiteral("problems")).toArray()))
                                       m_report.skippedItems = true;
                                   done({});
                               });
@@ -432,7 +445,7 @@ void MigrationWorkflow::foldSharedState()
                                       QJsonObject{{QStringLiteral("written"), result->value(QStringLiteral("written"))},
                                                   {QStringLiteral("setAside"), result->value(QStringLiteral("setAside"))},
                                                   {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}});
-                                  if (!result->value(QStringLiteral("problems")).toArray().isEmpty())
+                                  if (leftSomethingUndone(result->value(QStringLiteral("problems")).toArray()))
                                       m_report.skippedItems = true;
                                   done({});
                               });

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <optional>
 
@@ -361,6 +362,27 @@ Status setAsideNodeFiles(int parentFd, const char *dirName, const std::string &p
     return {};
 }
 
+// A node file directory without node files (Dovecot makes one in every folder it syncs): nothing
+// to keep, and stock Dovecot's LAYOUT=fs would list it as a mailbox.
+void removeEmptyDir(int parentFd, const char *dirName, const std::string &parentRel, Changer &changer,
+                    SharedStateReport &report)
+{
+    struct stat st
+    {
+    };
+    if (::fstatat(parentFd, dirName, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+        return;
+    const std::string dirRel = joinRel(parentRel, dirName);
+    report.actions.push_back({"remove-empty-directory", dirRel, "no node files in it"});
+    if (changer.dryRun())
+        return;
+    if (::unlinkat(parentFd, dirName, AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        report.actions.pop_back();
+        if (errno != ENOTEMPTY && errno != EEXIST)
+            report.problems.push_back({ProblemKind::ActionFailed, dirRel, std::strerror(errno)});
+    }
+}
+
 } // namespace
 
 Result<KeywordsReport> reportKeywords(const MailRoot &root, const ProgressSink &progress)
@@ -473,8 +495,10 @@ Result<SharedStateReport> foldSharedState(const MailRoot &root, const SharedStat
         }
         for (const std::string &problem : subscriptions->problems)
             report.problems.push_back({ProblemKind::BadName, maildir, problem});
-        if (subscriptions->nodeFiles.empty())
+        if (subscriptions->nodeFiles.empty()) {
+            removeEmptyDir(maildirFd->get(), kSubscriptionsNodeDirName, maildir, changer, report);
             continue;
+        }
         if (auto written =
                 changer.writeFile(maildirFd->get(), kSubscriptionsFileName,
                                   joinRel(maildir, kSubscriptionsFileName),
@@ -502,8 +526,11 @@ Result<SharedStateReport> foldSharedState(const MailRoot &root, const SharedStat
                 {ProblemKind::Unreadable, folder.relPath, keywords.error().message});
             continue;
         }
-        if (keywords->nodeFiles.empty())
+        if (keywords->nodeFiles.empty()) {
+            // Dovecot makes the directory in every folder it syncs, keywords or not.
+            removeEmptyDir(folderFd->get(), kKeywordsNodeDirName, folder.relPath, changer, report);
             continue;
+        }
         for (const auto &clash : keywords->clashes)
             report.notes.push_back(joinRel(folder.relPath, clash.file) + ": letter " +
                                    clash.letter + " stays " + clash.keptName + ", not " +

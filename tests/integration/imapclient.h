@@ -49,6 +49,9 @@ public:
 
     ~ImapClient() { logout(); }
 
+    // False once the server closed the session (BYE, e.g. the selected mailbox was deleted).
+    bool isConnected() const { return m_socket && m_socket->state() == QAbstractSocket::ConnectedState; }
+
     // Sends one command, collects untagged responses; true on a tagged OK.
     bool command(const QByteArray &cmd, QList<QByteArray> *untagged = nullptr)
     {
@@ -139,6 +142,26 @@ public:
             names.append(QString::fromUtf8(name));
         }
         names.sort();
+        return names;
+    }
+
+    // LSUB "" "*": the subscribed mailboxes, sorted.
+    QStringList listSubscribed(bool *ok = nullptr)
+    {
+        QList<QByteArray> lines;
+        QStringList names;
+        const bool good = command("LSUB \"\" \"*\"", &lines);
+        for (const QByteArray &l : std::as_const(lines)) {
+            if (!l.startsWith("* LSUB"))
+                continue;
+            QByteArray name = l.trimmed().mid(l.trimmed().lastIndexOf(' ') + 1);
+            if (name.startsWith('"'))
+                name = name.mid(1, name.size() - 2);
+            names.append(QString::fromUtf8(name));
+        }
+        names.sort();
+        if (ok)
+            *ok = good;
         return names;
     }
 

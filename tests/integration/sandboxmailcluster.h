@@ -8,18 +8,15 @@
 // here: this is test code (CONVENTIONS.md rule 4).
 
 #include "imapclient.h"
+#include "syncthingrest.h"
 #include "sandbox/sandbox.h"
 
 #include <QDateTime>
 #include <QElapsedTimer>
-#include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
-#include <QNetworkRequest>
 #include <QThread>
 
 #include <atomic>
@@ -55,6 +52,7 @@ public:
         m_sandbox = std::make_unique<sandbox::Sandbox>(sandboxOptions);
         if (Status started = m_sandbox->start(); !started)
             return QString::fromStdString(started.error().describe());
+        m_rest = std::make_unique<SyncthingRest>(*m_sandbox);
         // The folder marker, made by the mail user like everything in the Maildir.
         for (int n = 0; n < size(); ++n) {
             const auto made =
@@ -94,53 +92,7 @@ public:
     }
 
     // Until every node has scanned, pulled everything and agrees with the others twice in a row.
-    bool waitQuiet(int timeoutMs = 60000)
-    {
-        QElapsedTimer clock;
-        clock.start();
-        QByteArray previous;
-        int stableRounds = 0;
-        const QString folder = QLatin1String(kFolderId);
-        while (clock.elapsed() < timeoutMs) {
-            for (int n = 0; n < size(); ++n)
-                rest(n, "POST", QStringLiteral("/rest/db/scan?folder=") + folder);
-            bool quiet = true;
-            QByteArray snapshot;
-            for (int n = 0; n < size(); ++n) {
-                const QJsonObject status =
-                    rest(n, "GET", QStringLiteral("/rest/db/status?folder=") + folder).toObject();
-                if (status.value(QStringLiteral("state")).toString() != QStringLiteral("idle") ||
-                    status.value(QStringLiteral("needTotalItems")).toInt() != 0)
-                    quiet = false;
-                for (const char *key : {"globalFiles", "globalDeleted", "globalBytes", "localFiles",
-                                        "localBytes", "globalSymlinks"})
-                    snapshot +=
-                        QByteArray::number(status.value(QLatin1String(key)).toDouble()) + ',';
-                for (int other = 0; other < size(); ++other) {
-                    if (other == n)
-                        continue;
-                    const QJsonObject completion =
-                        rest(n, "GET",
-                             QStringLiteral("/rest/db/completion?folder=%1&device=%2")
-                                 .arg(folder, m_sandbox->node(other).syncthingDeviceId))
-                            .toObject();
-                    if (completion.value(QStringLiteral("needItems")).toInt() != 0 ||
-                        completion.value(QStringLiteral("completion")).toDouble() < 100.0)
-                        quiet = false;
-                }
-                snapshot += '|';
-            }
-            if (quiet && snapshot == previous) {
-                if (++stableRounds >= 2)
-                    return true;
-            } else {
-                stableRounds = 0;
-            }
-            previous = snapshot;
-            QThread::msleep(300);
-        }
-        return false;
-    }
+    bool waitQuiet(int timeoutMs = 60000) { return m_rest->waitQuiet(QLatin1String(kFolderId), timeoutMs); }
 
     // What an MTA on the node does (Postfix, dovecot-lda): write into tmp/, rename into new/, as
     // the mail user. On a cur/-only Maildir new/ is the link to cur/, so the file lands in cur/
@@ -175,23 +127,7 @@ private:
     QJsonValue rest(int n, const QByteArray &verb, const QString &pathAndQuery,
                     const QJsonObject &body = {}, int *status = nullptr)
     {
-        const sandbox::NodeInfo node = m_sandbox->node(n);
-        QNetworkRequest request(
-            QUrl(QStringLiteral("http://%1%2").arg(node.syncthingGuiAddress(), pathAndQuery)));
-        request.setRawHeader("X-API-Key", node.syncthingApiKey.toUtf8());
-        request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
-        request.setTransferTimeout(15000);
-        const QByteArray payload =
-            body.isEmpty() ? QByteArray() : QJsonDocument(body).toJson(QJsonDocument::Compact);
-        QNetworkReply *reply = m_network.sendCustomRequest(request, verb, payload);
-        QEventLoop loop;
-        QObject::connect(reply, &QNetworkReply::finished, &loop, &QEventLoop::quit);
-        loop.exec();
-        if (status)
-            *status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        const QJsonDocument document = QJsonDocument::fromJson(reply->readAll());
-        reply->deleteLater();
-        return document.isObject() ? QJsonValue(document.object()) : QJsonValue(document.array());
+        return m_rest->call(n, verb, pathAndQuery, body, status);
     }
 
     // Peers are added paused and resumed once every node knows every other: a node dialling a
@@ -308,7 +244,7 @@ private:
 
     Options m_options;
     std::unique_ptr<sandbox::Sandbox> m_sandbox;
-    QNetworkAccessManager m_network;
+    std::unique_ptr<SyncthingRest> m_rest;
 };
 
 } // namespace mm::test

@@ -1,0 +1,307 @@
+// Every piece of shared mailbox state on a migrated cluster, under concurrent use (docs/mailbox-state.md):
+// three sandbox nodes with the patched Dovecot, set up and migrated by mailmeshctl, then real IMAP
+// clients on different nodes acting at the same moment:
+//   - the first keyword of three clients, one per node, keeps its meaning everywhere;
+//   - one keyword first used on two nodes at once is one keyword, and migrate settles its letters;
+//   - concurrent SUBSCRIBE/UNSUBSCRIBE on different nodes end as the union of what clients did;
+//   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees;
+//   - revert folds every node's files back into the files stock Dovecot reads.
+// MAILMESH_CHAOS_SECONDS overrides the chaos run's length (tst_mailboxchaos runs the long one).
+
+#include "ctlcluster.h"
+#include "mailboxchaos.h"
+
+#include <QDir>
+#include <QDirIterator>
+#include <QJsonArray>
+#include <QTest>
+
+#include <atomic>
+#include <thread>
+
+using namespace mm;
+using namespace mm::test;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
+
+// Lets every thread pass at once: what "at the same moment" means for IMAP clients.
+class StartLine
+{
+public:
+    explicit StartLine(int parties)
+        : m_waiting(parties)
+    {
+    }
+    void arriveAndWait()
+    {
+        --m_waiting;
+        while (m_waiting.load() > 0)
+            std::this_thread::yield();
+    }
+
+private:
+    std::atomic<int> m_waiting;
+};
+
+QByteArray readAll(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+} // namespace
+
+class TestMailboxState : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (kPrefix.isEmpty())
+            QSKIP("MAILMESH_DOVECOT_PREFIX is not configured: run installers/dovecot/build-prefix.sh and configure "
+                  "with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>");
+        CtlCluster::Options options;
+        options.dovecotPrefix = kPrefix;
+        const QString error = m_cluster.setUp(options);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+    }
+
+    void cleanupTestCase() { m_cluster.tearDown(); }
+
+    void migrateGaveEveryNodeLettersOfItsOwn()
+    {
+        QSet<QChar> seen;
+        const QJsonArray nodes = m_cluster.clusterFile().value(QStringLiteral("nodes")).toArray();
+        QCOMPARE(nodes.size(), 3);
+        for (int n = 0; n < nodes.size(); ++n) {
+            const QString letters = nodes[n].toObject().value(QStringLiteral("dovecot")).toObject().value(
+                QStringLiteral("keywordLetters")).toString();
+            QVERIFY(letters.size() >= 8);
+            for (const QChar letter : letters) {
+                QVERIFY(!seen.contains(letter));
+                seen.insert(letter);
+            }
+            const QByteArray snippet =
+                readAll(m_cluster.sandbox().node(n).dovecotConfD + QStringLiteral("/99-mailmesh-cur-only.conf"));
+            QVERIFY2(snippet.contains("maildir_cur_only = yes"), snippet.constData());
+            QVERIFY2(snippet.contains("maildir_cur_only_node = node" + QByteArray::number(n + 1)), snippet.constData());
+            QVERIFY2(snippet.contains("maildir_cur_only_keyword_letters = " + letters.toUtf8()), snippet.constData());
+        }
+    }
+
+    // The race of the issue: three clients, one per node, each give a different message its
+    // first keyword at the same moment. Stock Dovecot gave all three the second node's keyword.
+    void concurrentFirstKeywordsKeepTheirMeaning()
+    {
+        appendOnNode1({"race1", "race2", "race3"});
+        runConcurrently(3, [this](int n, StartLine &start) -> QString {
+            ImapClient imap;
+            const bool in = m_cluster.login(imap, n);
+            const quint32 uid = in ? uidOf(imap, "INBOX", "<race" + QByteArray::number(n + 1) + "@mailmesh.test>") : 0;
+            start.arriveAndWait();
+            if (uid == 0)
+                return u"node%1: no login or no race message"_s.arg(n + 1);
+            if (!imap.command("UID STORE " + QByteArray::number(uid) + " +FLAGS.SILENT ($Node" + QByteArray::number(n + 1)
+                              + ")"))
+                return u"node%1: STORE refused: %2"_s.arg(n + 1).arg(QString::fromUtf8(imap.lastStatus()));
+            return {};
+        });
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n)
+            for (int k = 1; k <= 3; ++k)
+                QTRY_COMPARE_WITH_TIMEOUT(flagsOn(n, "INBOX", "<race" + QByteArray::number(k) + "@mailmesh.test>"),
+                                          QStringList{QStringLiteral("$Node%1").arg(k)}, 20000);
+    }
+
+    // Two nodes give one new keyword a letter each at the same moment: the name counts, so both
+    // messages have it everywhere; `migrate` run again moves them onto one letter.
+    void oneKeywordFromTwoNodesIsOneKeyword()
+    {
+        appendOnNode1({"same1", "same2"});
+        runConcurrently(2, [this](int n, StartLine &start) -> QString {
+            ImapClient imap;
+            const bool in = m_cluster.login(imap, n);
+            const quint32 uid = in ? uidOf(imap, "INBOX", "<same" + QByteArray::number(n + 1) + "@mailmesh.test>") : 0;
+            start.arriveAndWait();
+            if (uid == 0)
+                return u"node%1: no login or no message"_s.arg(n + 1);
+            if (!imap.command("UID STORE " + QByteArray::number(uid) + " +FLAGS.SILENT ($Shared)"))
+                return u"node%1: STORE refused: %2"_s.arg(n + 1).arg(QString::fromUtf8(imap.lastStatus()));
+            return {};
+        });
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n)
+            for (int k = 1; k <= 2; ++k)
+                QTRY_COMPARE_WITH_TIMEOUT(flagsOn(n, "INBOX", "<same" + QByteArray::number(k) + "@mailmesh.test>"),
+                                          QStringList{QStringLiteral("$Shared")}, 20000);
+        const QSet<QChar> before = keywordLettersInNames(0, u"$Shared"_s);
+        QCOMPARE(before.size(), 2); // one letter from each node
+
+        const QString again = m_cluster.run({QStringLiteral("migrate")});
+        QVERIFY2(again.isEmpty(), qPrintable(again));
+        QVERIFY(m_cluster.waitQuiet());
+        QCOMPARE(keywordLettersInNames(0, u"$Shared"_s).size(), 1);
+        for (int n = 0; n < 3; ++n)
+            for (int k = 1; k <= 2; ++k)
+                QTRY_COMPARE_WITH_TIMEOUT(flagsOn(n, "INBOX", "<same" + QByteArray::number(k) + "@mailmesh.test>"),
+                                          QStringList{QStringLiteral("$Shared")}, 20000);
+    }
+
+    // Two clients on two nodes each create and subscribe to a folder at the same moment; then an
+    // UNSUBSCRIBE on one node races a SUBSCRIBE of another folder on a second.
+    void concurrentSubscriptionsAreAllKept()
+    {
+        runConcurrently(2, [this](int n, StartLine &start) -> QString {
+            ImapClient imap;
+            const bool in = m_cluster.login(imap, n);
+            const QByteArray folder = "Sub" + QByteArray::number(n + 1);
+            start.arriveAndWait();
+            if (!in || !imap.command("CREATE " + folder) || !imap.command("SUBSCRIBE " + folder))
+                return u"node%1: %2"_s.arg(n + 1).arg(QString::fromUtf8(imap.lastStatus()));
+            return {};
+        });
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n)
+            QTRY_VERIFY_WITH_TIMEOUT(subscribedOn(n).contains(u"Sub1"_s) && subscribedOn(n).contains(u"Sub2"_s), 20000);
+
+        runConcurrently(2, [this](int n, StartLine &start) -> QString {
+            ImapClient imap;
+            const bool in = m_cluster.login(imap, n == 0 ? 2 : 1);
+            start.arriveAndWait();
+            if (!in || !imap.command(n == 0 ? "UNSUBSCRIBE Sub1" : "SUBSCRIBE INBOX"))
+                return u"client %1: %2"_s.arg(n + 1).arg(QString::fromUtf8(imap.lastStatus()));
+            return {};
+        });
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n)
+            QTRY_COMPARE_WITH_TIMEOUT(subscribedOn(n), (QStringList{u"INBOX"_s, u"Sub2"_s}), 20000);
+    }
+
+    void aMinuteOfChaosLosesNothing()
+    {
+        ChaosOptions options;
+        options.seconds = qEnvironmentVariableIntValue("MAILMESH_CHAOS_SECONDS");
+        if (options.seconds <= 0)
+            options.seconds = 60;
+        MailboxChaos chaos(m_cluster, options);
+        const ChaosFigures figures = chaos.run();
+        qInfo().noquote() << "chaos:" << figures.summary();
+        const QByteArray examples = figures.examples.join(u'\n').toUtf8();
+        QVERIFY2(figures.settleSeconds >= 0, "the nodes never agreed:\n" + examples);
+        QVERIFY2(figures.totalOperations() > 500, qPrintable(figures.summary()));
+        QVERIFY2(figures.duplicates == 0, examples.constData());
+        QVERIFY2(figures.lost == 0, examples.constData());
+        QVERIFY2(figures.uidConflicts == 0, examples.constData());
+        QVERIFY2(figures.messageDisagreements == 0, examples.constData());
+        QVERIFY2(figures.folderDisagreements == 0, examples.constData());
+        QVERIFY2(figures.subscriptionDisagreements == 0, examples.constData());
+    }
+
+    // Back to the single files stock Dovecot reads: every keyword and subscription survives.
+    void revertFoldsEveryNodesFiles()
+    {
+        const QStringList subscribedBefore = subscribedOn(0);
+        const QStringList raceFlags = flagsOn(0, "INBOX", "<race2@mailmesh.test>");
+        const QString reverted = m_cluster.run({QStringLiteral("revert")});
+        QVERIFY2(reverted.isEmpty(), qPrintable(reverted));
+        for (int n = 0; n < 3; ++n) {
+            QDirIterator it(m_cluster.maildir(n), QDir::Dirs | QDir::NoDotAndDotDot | QDir::Hidden,
+                            QDirIterator::Subdirectories);
+            while (it.hasNext()) {
+                const QString name = it.next().section(u'/', -1);
+                QVERIFY2(name != u"dovecot-keywords.d"_s && name != u"subscriptions.d"_s, qPrintable(it.filePath()));
+            }
+            QVERIFY(!readAll(m_cluster.sandbox().node(n).dovecotConfD + QStringLiteral("/99-mailmesh-cur-only.conf"))
+                         .contains("maildir_cur_only_node"));
+        }
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n) {
+            QTRY_COMPARE_WITH_TIMEOUT(subscribedOn(n), subscribedBefore, 20000);
+            QTRY_COMPARE_WITH_TIMEOUT(flagsOn(n, "INBOX", "<race2@mailmesh.test>"), raceFlags, 20000);
+        }
+    }
+
+private:
+    void appendOnNode1(const QList<QByteArray> &ids)
+    {
+        ImapClient imap;
+        QVERIFY(m_cluster.login(imap, 0));
+        for (const QByteArray &id : ids)
+            QVERIFY(imap.append("INBOX", makeMessage(id)));
+        imap.logout();
+        QVERIFY(m_cluster.waitQuiet());
+    }
+
+    // Runs body(i, start) on `count` threads; they pass start.arriveAndWait() together. A body
+    // returns what went wrong ("" when nothing): QtTest's checks belong to the test's thread.
+    template <class Body>
+    void runConcurrently(int count, Body body)
+    {
+        StartLine start(count);
+        std::vector<QString> errors(static_cast<std::size_t>(count));
+        std::vector<std::thread> threads;
+        for (int i = 0; i < count; ++i)
+            threads.emplace_back([&, i] { errors[std::size_t(i)] = body(i, start); });
+        for (std::thread &t : threads)
+            t.join();
+        for (const QString &error : errors)
+            QVERIFY2(error.isEmpty(), qPrintable(error));
+    }
+
+    static quint32 uidOf(ImapClient &imap, const QByteArray &folder, const QByteArray &messageId)
+    {
+        for (const ImapClient::Message &m : imap.fetchAll(folder))
+            if (m.messageId == messageId)
+                return m.uid;
+        return 0;
+    }
+
+    QStringList flagsOn(int n, const QByteArray &folder, const QByteArray &messageId)
+    {
+        ImapClient imap;
+        if (!m_cluster.login(imap, n))
+            return {u"<no login>"_s};
+        for (const ImapClient::Message &m : imap.fetchAll(folder))
+            if (m.messageId == messageId)
+                return m.flags;
+        return {u"<missing>"_s};
+    }
+
+    QStringList subscribedOn(int n)
+    {
+        ImapClient imap;
+        return m_cluster.login(imap, n) ? imap.listSubscribed() : QStringList{u"<no login>"_s};
+    }
+
+    // The letters standing for `keyword` in node n's INBOX message names.
+    QSet<QChar> keywordLettersInNames(int n, const QString &keyword)
+    {
+        QSet<QChar> letters;
+        const QString maildir = m_cluster.maildir(n);
+        QMap<QChar, QString> meaning;
+        const auto addTable = [&](const QString &path) {
+            for (const QByteArray &line : readAll(path).split('\n'))
+                if (line.size() > 2)
+                    meaning.insert(QChar(u'a' + line.left(line.indexOf(' ')).toInt()),
+                                   QString::fromUtf8(line.mid(line.indexOf(' ') + 1)));
+        };
+        addTable(maildir + u"/dovecot-keywords"_s);
+        for (const QString &file : QDir(maildir + u"/dovecot-keywords.d"_s).entryList(QDir::Files))
+            if (!file.endsWith(u".lock"_s))
+                addTable(maildir + u"/dovecot-keywords.d/"_s + file);
+        for (const QString &name : QDir(maildir + u"/cur"_s).entryList(QDir::Files))
+            for (const QChar c : name.section(u":2,"_s, 1))
+                if (c.isLower() && meaning.value(c) == keyword)
+                    letters.insert(c);
+        return letters;
+    }
+
+    CtlCluster m_cluster;
+};
+
+QTEST_GUILESS_MAIN(TestMailboxState)
+#include "tst_mailboxstate.moc"

@@ -15,6 +15,9 @@ QStringList mailFolderIgnores(UidPolicy policy)
         QStringLiteral("(?d)**/dovecot.list.index*"),
         QStringLiteral("(?d)**/dovecot.mailbox.log*"),
         QStringLiteral("(?d)**/dovecot-acl-list"),
+        // Dovecot writes a new dovecot-uidlist here and renames it into place: replicated, it
+        // would land in the middle of another node's write.
+        QStringLiteral("(?d)**/dovecot-uidlist.tmp"),
         QStringLiteral("// Locks; dovecot-keywords.d/<node>.lock and subscriptions.d/<node>.lock too."),
         QStringLiteral("(?d)**/*.lock"),
         QStringLiteral("// Maildir++ quota: every node counts what its own Dovecot saves and expunges."),

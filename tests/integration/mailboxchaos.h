@@ -166,6 +166,9 @@ private:
     {
         std::lock_guard lock(m_mutex);
         for (const ImapClient::Message &m : messages) {
+            // A message whose file went away during the FETCH comes back without its header.
+            if (m.messageId.isEmpty())
+                continue;
             const QString key = QStringLiteral("n%1/%2/%3/%4").arg(node + 1).arg(folder).arg(uidValidity).arg(m.uid);
             auto [it, fresh] = m_uids.try_emplace(key, m.messageId);
             if (!fresh && it->second != m.messageId) {
@@ -232,6 +235,13 @@ private:
         std::mt19937 random(m_options.seed + unsigned(node * 97 + index * 13));
         const auto chance = [&](int percent) { return int(random() % 100) < percent; };
         const auto pick = [&](const auto &list) { return list[int(random() % unsigned(list.size()))]; };
+        // Mostly the newest mail, as people read it on two devices at once: the races that make
+        // two names of one message on two nodes.
+        const auto pickMessage = [&](const QList<ImapClient::Message> &list) {
+            if (list.size() > 5 && chance(60))
+                return list[list.size() - 1 - int(random() % 5u)];
+            return pick(list);
+        };
         static const QStringList flags{QStringLiteral("\\Seen"),     QStringLiteral("\\Flagged"),
                                        QStringLiteral("\\Answered"), QStringLiteral("$Junk"),
                                        QStringLiteral("$NotJunk"),   QStringLiteral("$label1"),
@@ -262,7 +272,7 @@ private:
                 const QStringList listed = imap.listMailboxes();
                 if (!listed.isEmpty())
                     folders = listed;
-                current = pick(folders);
+                current = chance(40) ? QStringLiteral("INBOX") : pick(folders);
                 bool ok = false;
                 messages = fetch(imap, current, &ok);
                 if (ok)
@@ -280,18 +290,17 @@ private:
                 }
                 count(QStringLiteral("append"));
             } else if (roll < 67 && !messages.isEmpty()) {
-                const ImapClient::Message m = pick(messages);
+                const ImapClient::Message m = pickMessage(messages);
                 const QString flag = pick(flags);
                 const bool add = chance(65);
                 if (!imap.command(QStringLiteral("UID STORE %1 %2FLAGS.SILENT (%3)")
                                       .arg(m.uid)
-                                      .arg(add ? u'+' : u'-')
-                                      .arg(flag)
+                                      .arg(add ? QStringLiteral("+") : QStringLiteral("-"), flag)
                                       .toUtf8()))
                     refused();
                 count(flag.startsWith(u'\\') ? QStringLiteral("flag") : QStringLiteral("keyword"));
             } else if (roll < 75 && !messages.isEmpty()) {
-                const ImapClient::Message m = pick(messages);
+                const ImapClient::Message m = pickMessage(messages);
                 const bool ok = imap.command(QStringLiteral("UID STORE %1 +FLAGS.SILENT (\\Deleted)").arg(m.uid).toUtf8())
                                 && imap.command(QStringLiteral("UID EXPUNGE %1").arg(m.uid).toUtf8());
                 if (ok)
@@ -316,6 +325,7 @@ private:
                 folderRenaming(from, to);
                 if (!imap.command("RENAME " + from.toUtf8() + ' ' + to.toUtf8()))
                     refused();
+                folderRenaming(from, to);
                 count(QStringLiteral("rename"));
             } else if (roll < 88) {
                 const QStringList mine = folders.filter(QRegularExpression(QStringLiteral("^") + own));
@@ -327,9 +337,12 @@ private:
                     current = QStringLiteral("INBOX");
                     messages.clear();
                 }
-                folderDeleted(victim); // before: an append racing the delete is not counted lost
+                // Before and after: whatever reached the folder until the DELETE was done (it may
+                // wait for a lock for seconds) is gone with it, on purpose.
+                folderDeleted(victim);
                 if (!imap.command("DELETE " + victim.toUtf8()))
                     refused();
+                folderDeleted(victim);
                 count(QStringLiteral("delete"));
             } else {
                 const QString folder = pick(folders);

@@ -168,7 +168,8 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
     std::vector<std::string> arguments;
     if (!configFile.empty())
         arguments = {"-c", configFile};
-    arguments.insert(arguments.end(), {"-h", "maildir_cur_only"});
+    const std::string settingName = protocol::curOnlySettingName(dovecot.version);
+    arguments.insert(arguments.end(), {"-h", settingName});
     const auto setting = ChildProcess::run(doveconf, arguments);
     if (!setting) {
         report.warnings.push_back(setting.error().message);
@@ -183,7 +184,7 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
     const std::string answer = protocol::parseDovecotVersion(setting->output);
     if (!dovecot.curOnlyEnabled && !answer.empty() &&
         answer.find("Unknown setting") == std::string::npos)
-        report.warnings.push_back(doveconf + " -h maildir_cur_only: " + answer);
+        report.warnings.push_back(doveconf + " -h " + settingName + ": " + answer);
 }
 
 std::map<std::uint32_t, std::string> readUsers(protocol::ProbeReport &report)

@@ -1,5 +1,7 @@
 #include "cluster/dovecotcontrol.h"
 
+#include "cluster/dovecotversion.h"
+
 #include <QFileInfo>
 
 namespace mm::cluster::dovecotcontrol {
@@ -52,8 +54,14 @@ QByteArray curOnlySnippet(bool enabled, const QString &nodeId, const QString &ke
 
 QStringList readCurOnlySetting(const DovecotFacts &dovecot)
 {
+    // 2.4 keeps maildir settings in the `maildir` named filter; the bare name would print the
+    // global default.
+    const auto version = DovecotVersion::parse(dovecot.version);
+    const bool filtered = version && version->numbers.size() >= 2
+                          && (version->numbers[0] > 2 || (version->numbers[0] == 2 && version->numbers[1] >= 4));
     return withConfig(dovecot, {tool(dovecot, QStringLiteral("doveconf"))})
-           << QStringLiteral("-h") << QStringLiteral("maildir_cur_only");
+           << QStringLiteral("-h")
+           << (filtered ? QStringLiteral("maildir/maildir_cur_only") : QStringLiteral("maildir_cur_only"));
 }
 
 QList<QStringList> reload(const DovecotFacts &dovecot)

@@ -25,7 +25,8 @@ QString curOnlySnippetPath(const DovecotFacts &dovecot);
 // the node's new keywords and subscription changes in files of its own (docs/mailbox-state.md).
 QByteArray curOnlySnippet(bool enabled, const QString &nodeId = {}, const QString &keywordLetters = {});
 
-// `doveconf [-c FILE] -h maildir_cur_only`: prints yes/no on the patched build.
+// `doveconf [-c FILE] -h maildir_cur_only` (`maildir/maildir_cur_only` on 2.4, by the node's
+// probed version): prints yes/no on the patched build.
 QStringList readCurOnlySetting(const DovecotFacts &dovecot);
 // The node's reload command, or `doveadm [-c FILE] reload`.
 QList<QStringList> reload(const DovecotFacts &dovecot);

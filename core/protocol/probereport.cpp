@@ -1,5 +1,7 @@
 #include "protocol/probereport.h"
 
+#include <cstdio>
+
 #include "maildir/jsonpath.h"
 #include "protocol/version.h"
 
@@ -332,6 +334,15 @@ std::string parseDovecotVersion(std::string_view output)
 bool isCurOnlyDovecotVersion(std::string_view version)
 {
     return version.find("+mailmesh") != std::string_view::npos;
+}
+
+std::string curOnlySettingName(std::string_view dovecotVersion)
+{
+    int major = 0, minor = 0;
+    if (std::sscanf(std::string(dovecotVersion).c_str(), "%d.%d", &major, &minor) == 2 &&
+        (major > 2 || (major == 2 && minor >= 4)))
+        return "maildir/maildir_cur_only";
+    return "maildir_cur_only";
 }
 
 std::optional<bool> parseCurOnlySetting(std::string_view output, int exitCode)

@@ -123,6 +123,10 @@ std::map<std::string, std::string> parseOsRelease(std::string_view text);
 // `dovecot --version`: "2.3.19.1 (9b53102964)" or "2.3.19.1+mailmesh1 (...)": the first line.
 std::string parseDovecotVersion(std::string_view output);
 bool isCurOnlyDovecotVersion(std::string_view version);
+// The name doveconf -h takes for maildir_cur_only: 2.4 keeps maildir settings in the `maildir`
+// named filter, and its doveconf prints the global default for the bare name
+// ("maildir/maildir_cur_only"); 2.3 takes "maildir_cur_only".
+std::string curOnlySettingName(std::string_view dovecotVersion);
 // `doveconf -h maildir_cur_only`: "yes"/"no"; nullopt when the setting is unknown (a stock
 // 2.3 doveconf prints nothing and exits 0; others fail with "Unknown setting").
 std::optional<bool> parseCurOnlySetting(std::string_view output, int exitCode);

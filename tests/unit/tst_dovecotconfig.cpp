@@ -1,6 +1,7 @@
 // What deploy-dovecot decides before it touches a node: the snippet rendered for each Dovecot
 // line, version comparison (downgrades), and which .deb files fit a node's distribution.
 
+#include "cluster/dovecotcontrol.h"
 #include "cluster/dovecotpackages.h"
 #include "cluster/dovecotsnippet.h"
 #include "cluster/dovecotversion.h"
@@ -40,6 +41,25 @@ private Q_SLOTS:
             QCOMPARE(*rendered, expected);
         else
             QVERIFY(!rendered.error().message.empty());
+    }
+
+    void curOnlySettingIsReadWhereTheLineKeepsIt_data()
+    {
+        QTest::addColumn<QString>("version");
+        QTest::addColumn<QString>("name");
+        QTest::newRow("2.3") << u"2.3.19.1+mailmesh2 (9b53102964)"_s << u"maildir_cur_only"_s;
+        QTest::newRow("2.4") << u"2.4.1-4+mailmesh2 (7d8c0e5759)"_s << u"maildir/maildir_cur_only"_s;
+        QTest::newRow("not probed yet") << QString() << u"maildir_cur_only"_s;
+    }
+    void curOnlySettingIsReadWhereTheLineKeepsIt()
+    {
+        QFETCH(QString, version);
+        QFETCH(QString, name);
+        mm::cluster::DovecotFacts facts;
+        facts.version = version;
+        facts.configFile = u"/etc/dovecot/dovecot.conf"_s;
+        QCOMPARE(mm::cluster::dovecotcontrol::readCurOnlySetting(facts),
+                 (QStringList{u"doveconf"_s, u"-c"_s, u"/etc/dovecot/dovecot.conf"_s, u"-h"_s, name}));
     }
 
     void mailLocationParses_data()

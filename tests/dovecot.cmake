@@ -76,3 +76,22 @@ target_compile_definitions(tst_mailboxstate PRIVATE
                            MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
 add_dependencies(tst_mailboxstate mailmesh-agent mailmeshctl)
 set_tests_properties(tst_mailboxstate PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=1200000)
+# The same on the 2.4 build (build-prefix.sh 2.4; label slow: CI builds no 2.4 prefix).
+mailmesh_add_test(tst_mailboxstate24 KIND integration LABELS slow TIMEOUT 1200
+                  SOURCES integration/tst_mailboxstate.cpp LIBS mailmesh_sandbox Qt6::Network)
+target_compile_definitions(tst_mailboxstate24 PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT24_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_mailboxstate24 mailmesh-agent mailmeshctl)
+set_tests_properties(tst_mailboxstate24 PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=1200000)
+# Ten minutes of chaos on a cur/-only cluster, and on stock Dovecot (Debian's, /usr) for the
+# duplicates it makes.
+mailmesh_add_test(tst_mailboxchaos KIND integration LABELS slow TIMEOUT 3600 LIBS mailmesh_sandbox Qt6::Network)
+target_compile_definitions(tst_mailboxchaos PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_STOCK_DOVECOT_PREFIX="/usr"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_mailboxchaos mailmesh-agent mailmeshctl)
+set_tests_properties(tst_mailboxchaos PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=3600000)

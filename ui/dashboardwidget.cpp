@@ -110,6 +110,8 @@ QWidget *DashboardWidget::createSummaryStrip()
     m_errorLabel = summaryLabel(strip);
     m_duplicatesLabel = summaryLabel(strip);
     m_uidConflictsLabel = summaryLabel(strip);
+    m_keywordClashesLabel = summaryLabel(strip);
+    m_keywordClashesLabel->hide();
     m_updatedLabel = new QLabel(strip);
     m_updatedLabel->setForegroundRole(QPalette::PlaceholderText);
     const QList<std::pair<QLabel *, cluster::Health>> iconFor{
@@ -129,6 +131,8 @@ QWidget *DashboardWidget::createSummaryStrip()
     layout->addWidget(m_duplicatesLabel);
     layout->addSpacing(12);
     layout->addWidget(m_uidConflictsLabel);
+    layout->addSpacing(12);
+    layout->addWidget(m_keywordClashesLabel);
     layout->addStretch(1);
     layout->addWidget(m_updatedLabel);
     layout->addSpacing(12);
@@ -238,6 +242,13 @@ void DashboardWidget::updateSummary(const cluster::ClusterState &state)
             : tr("The same IMAP UID names different messages on two nodes: a client moving between them would "
                  "show the wrong message.\n%1")
                   .arg(state.uidConflictDetails.join(u'\n')));
+    m_keywordClashesLabel->setVisible(state.keywordClashes > 0);
+    m_keywordClashesLabel->setText(tr("Keyword clashes: <b>%1</b>").arg(state.keywordClashes));
+    m_keywordClashesLabel->setToolTip(
+        tr("One keyword letter in message names means different keywords on two nodes: clients there see the "
+           "wrong keyword (a wrong $Junk moves mail out of sight). Run `mailmeshctl migrate` to settle the "
+           "tables.\n%1")
+            .arg(state.keywordClashDetails.join(u'\n')));
     m_updatedLabel->setText(state.takenAt.isValid()
                                 ? tr("Updated %1").arg(state.takenAt.toLocalTime().toString(QStringLiteral("HH:mm:ss")))
                                 : tr("No data yet"));

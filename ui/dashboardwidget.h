@@ -59,6 +59,7 @@ private:
     QLabel *m_warningLabel = nullptr;
     QLabel *m_errorLabel = nullptr;
     QLabel *m_duplicatesLabel = nullptr;
+    QLabel *m_keywordClashesLabel = nullptr; // shown only when there are any
     QLabel *m_uidConflictsLabel = nullptr;
     QLabel *m_updatedLabel = nullptr;
 

@@ -58,6 +58,12 @@ QList<ClusterAlerts::Alert> ClusterAlerts::update(const ClusterState &state, con
                        state.uidConflictDetails.isEmpty() ? QObject::tr("%n UID conflict(s)", nullptr, state.uidConflicts)
                                                           : state.uidConflictDetails.first(),
                        true});
+    if (!m_first && m_thresholds.uidConflicts && state.keywordClashes > m_keywordClashes)
+        alerts.append({Alert::Kind::UidConflicts, QObject::tr("Keyword clash"),
+                       state.keywordClashDetails.isEmpty()
+                           ? QObject::tr("%n keyword clash(es)", nullptr, state.keywordClashes)
+                           : state.keywordClashDetails.first(),
+                       true});
     if (!m_first && m_thresholds.classicFolders)
         for (const QString &folder : state.classicFolders)
             if (!m_classicFolders.contains(folder))
@@ -68,6 +74,7 @@ QList<ClusterAlerts::Alert> ClusterAlerts::update(const ClusterState &state, con
                                false});
     m_duplicateGroups = state.duplicateGroups;
     m_uidConflicts = state.uidConflicts;
+    m_keywordClashes = state.keywordClashes;
     m_classicFolders = state.classicFolders;
     m_first = false;
     return alerts;

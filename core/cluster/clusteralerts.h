@@ -55,6 +55,7 @@ private:
     QHash<QString, bool> m_stallReported;
     int m_duplicateGroups = 0;
     int m_uidConflicts = 0;
+    int m_keywordClashes = 0;
     QStringList m_classicFolders;
 };
 

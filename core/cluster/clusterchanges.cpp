@@ -66,6 +66,13 @@ QList<ClusterChange> changesBetween(const ClusterState *previous, const ClusterS
                                                              "%n UID conflict(s): the same UID names different "
                                                              "messages on two nodes",
                                                              nullptr, current.uidConflicts)};
+    const int clashesBefore = previous ? previous->keywordClashes : 0;
+    if (current.keywordClashes > clashesBefore)
+        changes << ClusterChange{Health::Error, {},
+                                 QCoreApplication::translate("ClusterChanges",
+                                                             "%n keyword clash(es): one keyword letter means different "
+                                                             "keywords on two nodes",
+                                                             nullptr, current.keywordClashes)};
     for (const QString &folder : current.classicFolders)
         if (!previous || !previous->classicFolders.contains(folder))
             changes << ClusterChange{Health::Warning, {},

@@ -18,8 +18,10 @@ ClusterMonitor::ClusterMonitor(ClusterConfig cluster, MonitorOptions options, QO
     // reachable node has taken its first inventory.
     m_crossNodeTimer.setInterval(options.inventoryPollMs);
     connect(&m_crossNodeTimer, &QTimer::timeout, this, &ClusterMonitor::startCrossNodeCheck);
-    connect(m_crossNodeCheck, &CrossNodeCheck::finished, this, [this](const QStringList &uidConflicts) {
+    connect(m_crossNodeCheck, &CrossNodeCheck::finished, this,
+            [this](const QStringList &uidConflicts, const QStringList &keywordClashes) {
         m_uidConflicts = uidConflicts;
+        m_keywordClashes = keywordClashes;
         m_crossNodeChecked = true;
         rebuildSnapshot();
     });
@@ -70,6 +72,8 @@ void ClusterMonitor::rebuildSnapshot()
     state->takenAt = QDateTime::currentDateTimeUtc();
     state->uidConflicts = static_cast<int>(m_uidConflicts.size());
     state->uidConflictDetails = m_uidConflicts;
+    state->keywordClashes = static_cast<int>(m_keywordClashes.size());
+    state->keywordClashDetails = m_keywordClashes;
     state->crossNodeChecked = m_crossNodeChecked;
     if (!m_crossNodeChecked && !m_crossNodeCheck->isRunning()) {
         bool inventoried = true;

@@ -48,6 +48,7 @@ private:
     CrossNodeCheck *m_crossNodeCheck;
     QTimer m_crossNodeTimer;
     QStringList m_uidConflicts;
+    QStringList m_keywordClashes;
     bool m_crossNodeChecked = false;
 };
 

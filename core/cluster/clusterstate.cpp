@@ -78,6 +78,8 @@ ClusterState::Summary ClusterState::summary() const
         ++summary.warnings;
     if (uidConflicts > 0)
         ++summary.errors;
+    if (keywordClashes > 0)
+        ++summary.errors;
     return summary;
 }
 

@@ -89,6 +89,9 @@ struct ClusterState
     int duplicateGroups = 0;
     int uidConflicts = 0;
     QStringList uidConflictDetails; // "folder: UID 7 is A on node1, B on node2"
+    // One keyword letter meaning different keywords on two nodes: clients see the wrong keyword.
+    int keywordClashes = 0;
+    QStringList keywordClashDetails; // "folder: keyword letter a is $Junk on node1, Work on node2"
     bool crossNodeChecked = false;  // a cross-node comparison (UID conflicts) has completed
     QStringList classicFolders; // "node:path" of folders with a real new/ after migration
 

@@ -40,6 +40,33 @@ QMap<QString, QStringList> CrossNodeCheck::foldersToCompare(const Digests &diges
     return result;
 }
 
+QStringList CrossNodeCheck::keywordClashes(const Digests &digests)
+{
+    // folder -> letter -> node -> keyword
+    QMap<QString, QMap<QString, QMap<QString, QString>>> byFolder;
+    for (auto node = digests.cbegin(); node != digests.cend(); ++node)
+        for (auto folder = node->cbegin(); folder != node->cend(); ++folder)
+            for (auto letter = folder->keywords.cbegin(); letter != folder->keywords.cend(); ++letter)
+                byFolder[folder.key()][letter.key()][node.key()] = letter.value();
+    QStringList clashes;
+    for (auto folder = byFolder.cbegin(); folder != byFolder.cend(); ++folder)
+        for (auto letter = folder->cbegin(); letter != folder->cend(); ++letter) {
+            const QStringList names = letter->values();
+            const bool agree = std::all_of(names.cbegin(), names.cend(), [&names](const QString &name) {
+                return name.compare(names.first(), Qt::CaseInsensitive) == 0; // as Dovecot compares
+            });
+            if (agree)
+                continue;
+            QStringList where;
+            for (auto node = letter->cbegin(); node != letter->cend(); ++node)
+                where << QStringLiteral("%1 on %2").arg(node.value(), node.key());
+            clashes << QStringLiteral("%1: keyword letter %2 is %3")
+                           .arg(folder.key().isEmpty() ? QStringLiteral("(root)") : folder.key(), letter.key(),
+                                where.join(QStringLiteral(", ")));
+        }
+    return clashes;
+}
+
 void CrossNodeCheck::run(const std::vector<NodeMonitor *> &nodes)
 {
     if (m_running)
@@ -49,7 +76,7 @@ void CrossNodeCheck::run(const std::vector<NodeMonitor *> &nodes)
         if (node->agentReady())
             ready.push_back(node);
     if (ready.size() < 2) {
-        Q_EMIT finished({});
+        Q_EMIT finished({}, {});
         return;
     }
     m_running = true;
@@ -62,25 +89,31 @@ void CrossNodeCheck::run(const std::vector<NodeMonitor *> &nodes)
                                     QMap<QString, FolderDigest> &folders = (*digests)[node->nodeId()];
                                     for (const QJsonObject &item : *items) {
                                         const QJsonValue validity = item.value(QStringLiteral("uidValidity"));
-                                        folders.insert(item.value(QStringLiteral("folder")).toString(),
-                                                       {item.value(QStringLiteral("digest")).toString(),
-                                                        validity.isDouble() ? validity.toInteger() : -1});
+                                        FolderDigest digest{item.value(QStringLiteral("digest")).toString(),
+                                                            validity.isDouble() ? validity.toInteger() : -1,
+                                                            {}};
+                                        const QJsonObject keywords = item.value(QStringLiteral("keywords")).toObject();
+                                        for (auto k = keywords.begin(); k != keywords.end(); ++k)
+                                            digest.keywords.insert(k.key(), k.value().toString());
+                                        folders.insert(item.value(QStringLiteral("folder")).toString(), digest);
                                     }
                                 }
                                 if (--*left > 0)
                                     return;
                                 const QMap<QString, QStringList> folders = foldersToCompare(*digests);
+                                const QStringList clashes = keywordClashes(*digests);
                                 if (folders.isEmpty()) {
                                     m_running = false;
-                                    Q_EMIT finished({});
+                                    Q_EMIT finished({}, clashes);
                                     return;
                                 }
-                                compareDetails(ready, folders);
+                                compareDetails(ready, folders, clashes);
                             });
     }
 }
 
-void CrossNodeCheck::compareDetails(const std::vector<NodeMonitor *> &nodes, const QMap<QString, QStringList> &folders)
+void CrossNodeCheck::compareDetails(const std::vector<NodeMonitor *> &nodes, const QMap<QString, QStringList> &folders,
+                                    const QStringList &keywordClashes)
 {
     auto manifests = std::make_shared<std::vector<maildir::NodeManifest>>();
     auto involved = std::make_shared<int>(0);
@@ -100,7 +133,7 @@ void CrossNodeCheck::compareDetails(const std::vector<NodeMonitor *> &nodes, con
         if (wanted.isEmpty())
             continue;
         node->fetchManifest({{QStringLiteral("folders"), QJsonArray::fromStringList(wanted)}}, this,
-                            [this, node, manifests, involved](const Result<QList<QJsonObject>> &items) {
+                            [this, node, manifests, involved, keywordClashes](const Result<QList<QJsonObject>> &items) {
                                 if (items) {
                                     QByteArray lines;
                                     for (const QJsonObject &item : *items)
@@ -125,7 +158,7 @@ void CrossNodeCheck::compareDetails(const std::vector<NodeMonitor *> &nodes, con
                                                      .arg(where.join(QStringLiteral(", ")));
                                 }
                                 m_running = false;
-                                Q_EMIT finished(conflicts);
+                                Q_EMIT finished(conflicts, keywordClashes);
                             });
     }
 }

@@ -416,8 +416,8 @@ void MigrationWorkflow::applySettlements(std::shared_ptr<const QJsonArray> settl
                 letters << QStringLiteral("%1 %2").arg(node.id, node.dovecot.keywordLetters);
             QString detail = settlements->isEmpty()
                                  ? tr("every node reads the same keyword tables")
-                                 : tr("%n folder's keyword table settled", nullptr, int(settlements->size()))
-                                       + tr(", %n message name changed", nullptr, int(*renamed));
+                                 : tr("keyword tables settled in %n folder(s)", nullptr, int(settlements->size()))
+                                       + tr(", %n message name(s) changed", nullptr, int(*renamed));
             detail += tr("; keyword letters: %1").arg(letters.join(QStringLiteral(", ")));
             if (!notes->isEmpty()) {
                 detail += tr("; %1").arg(notes->join(QStringLiteral("; ")));
@@ -452,7 +452,7 @@ void MigrationWorkflow::foldSharedState()
         },
         [this, folded] {
             completeStep(*folded == 0 ? tr("no node kept keyword or subscription files of its own")
-                                      : tr("%n keyword table or subscription file written on each node", nullptr,
+                                      : tr("%n keyword table(s) or subscription file(s) written on each node", nullptr,
                                            int(*folded)));
         },
         resumeOrRevertAdvice());

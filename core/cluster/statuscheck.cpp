@@ -122,6 +122,11 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
           QStringLiteral("%1 UID conflict(s)%2")
               .arg(state.uidConflicts)
               .arg(state.uidConflictDetails.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(state.uidConflictDetails.first())));
+    // A letter meaning two keywords shows clients the wrong keyword (a wrong $Junk hides mail).
+    raise(state.keywordClashes > 0 ? 2 : 0,
+          QObject::tr("%n keyword clash(es)", nullptr, state.keywordClashes)
+              + (state.keywordClashDetails.isEmpty() ? QString()
+                                                     : QStringLiteral(" (%1)").arg(state.keywordClashDetails.first())));
     raise(level(lag, thresholds.warnLagItems, thresholds.critLagItems), QStringLiteral("%1 item(s) behind").arg(lag));
     raise(level(conflicts, thresholds.warnConflicts, thresholds.critConflicts),
           QStringLiteral("%1 conflict copies").arg(conflicts));
@@ -144,13 +149,15 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
                                 .arg(state.peers.size())
                                 .arg(state.duplicateGroups)
                                 .arg(state.uidConflicts);
-    const QString perfdata = QStringLiteral("nodes=%1 unreachable=%2 lag=%3 conflicts=%4 duplicates=%5 uidconflicts=%6")
-                                 .arg(state.nodes.size())
-                                 .arg(unreachable)
-                                 .arg(lag)
-                                 .arg(conflicts)
-                                 .arg(state.duplicateGroups)
-                                 .arg(state.uidConflicts);
+    const QString perfdata =
+        QStringLiteral("nodes=%1 unreachable=%2 lag=%3 conflicts=%4 duplicates=%5 uidconflicts=%6 keywordclashes=%7")
+            .arg(state.nodes.size())
+            .arg(unreachable)
+            .arg(lag)
+            .arg(conflicts)
+            .arg(state.duplicateGroups)
+            .arg(state.uidConflicts)
+            .arg(state.keywordClashes);
     return {code, QStringLiteral("MAILMESH %1 - %2%3 | %4")
                       .arg(QLatin1String(kNames[code]),
                            reasons.isEmpty() ? QString() : reasons.join(QStringLiteral("; ")) + QStringLiteral("; "),
@@ -210,6 +217,8 @@ QJsonObject stateToJson(const ClusterState &state)
                        {QStringLiteral("duplicateGroups"), state.duplicateGroups},
                        {QStringLiteral("uidConflicts"), state.uidConflicts},
                        {QStringLiteral("uidConflictDetails"), QJsonArray::fromStringList(state.uidConflictDetails)},
+                       {QStringLiteral("keywordClashes"), state.keywordClashes},
+                       {QStringLiteral("keywordClashDetails"), QJsonArray::fromStringList(state.keywordClashDetails)},
                        {QStringLiteral("classicFolders"), QJsonArray::fromStringList(state.classicFolders)}};
 }
 

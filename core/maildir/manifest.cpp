@@ -270,6 +270,8 @@ ManifestDigest ManifestDigest::of(const ManifestFolder &folder)
     digest.messages = folder.messages.size();
     if (folder.uidlist)
         digest.uidValidity = folder.uidlist->uidValidity;
+    if (folder.keywords && !folder.keywords->empty())
+        digest.keywords = folder.keywords;
     return digest;
 }
 
@@ -282,6 +284,8 @@ void to_json(nlohmann::json &j, const ManifestDigest &d)
     j["digest"] = d.digest;
     j["messageCount"] = d.messages;
     j["uidValidity"] = d.uidValidity ? nlohmann::json(*d.uidValidity) : nlohmann::json(nullptr);
+    if (d.keywords)
+        j["keywords"] = nlohmann::json(*d.keywords).at("keywords");
 }
 
 void to_json(nlohmann::json &j, const ManifestSummary &s)

@@ -54,6 +54,9 @@ struct ManifestDigest
     std::string digest;
     std::uint64_t messages = 0;
     std::optional<std::uint32_t> uidValidity;
+    // The folder's keyword table (26 entries at most): what a letter means must be the same on
+    // every node whatever the UID policy, so the monitor compares it on every round.
+    std::optional<Keywords> keywords;
 
     static ManifestDigest of(const ManifestFolder &folder);
 };

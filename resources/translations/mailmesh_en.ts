@@ -17,6 +17,13 @@
             <numerusform>%n UID conflicts: the same UID names different messages on two nodes</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n keyword clash(es): one keyword letter means different keywords on two nodes</source>
+        <translation>
+            <numerusform>%n keyword clash: one keyword letter means different keywords on two nodes</numerusform>
+            <numerusform>%n keyword clashes: one keyword letter means different keywords on two nodes</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>QObject</name>
@@ -53,6 +60,13 @@
         <translation>
             <numerusform>%n UID conflict</numerusform>
             <numerusform>%n UID conflicts</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n keyword clash(es)</source>
+        <translation>
+            <numerusform>%n keyword clash</numerusform>
+            <numerusform>%n keyword clashes</numerusform>
         </translation>
     </message>
 </context>
@@ -100,6 +114,30 @@
         <translation>
             <numerusform>%1 joins %n other node</numerusform>
             <numerusform>%1 joins %n other nodes</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::cluster::MigrationWorkflow</name>
+    <message numerus="yes">
+        <source>keyword tables settled in %n folder(s)</source>
+        <translation>
+            <numerusform>keyword tables settled in %n folder</numerusform>
+            <numerusform>keyword tables settled in %n folders</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>, %n message name(s) changed</source>
+        <translation>
+            <numerusform>, %n message name changed</numerusform>
+            <numerusform>, %n message names changed</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n keyword table(s) or subscription file(s) written on each node</source>
+        <translation>
+            <numerusform>%n keyword table or subscription file written on each node</numerusform>
+            <numerusform>%n keyword tables or subscription files written on each node</numerusform>
         </translation>
     </message>
 </context>

@@ -13,6 +13,7 @@
 #include <QColor>
 #include <QDir>
 #include <QImage>
+#include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
 #include <QSet>
@@ -133,6 +134,37 @@ private Q_SLOTS:
         QVERIFY(tabs);
         tabs->setCurrentIndex(1);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-event-log.png"))));
+    }
+
+    void keywordClashesShowOnlyWhenThereAreSome()
+    {
+        QTemporaryDir dir;
+        const QString path = writeClusterFile(dir, {QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")});
+        ui::MainWindow window;
+        QVERIFY(window.openCluster(path));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const auto clashLabel = [&window]() -> QLabel * {
+            for (QLabel *label : window.dashboard()->findChildren<QLabel *>())
+                if (label->text().startsWith(QStringLiteral("Keyword clashes")))
+                    return label;
+            return nullptr;
+        };
+        window.setSnapshot(busySnapshot());
+        QVERIFY(!clashLabel() || !clashLabel()->isVisible());
+
+        auto clashing = std::make_shared<cluster::ClusterState>(*busySnapshot());
+        clashing->crossNodeChecked = true;
+        clashing->keywordClashes = 2;
+        clashing->keywordClashDetails = {
+            QStringLiteral("example.org/user03/Maildir: keyword letter a is $Junk on mx1, $NotJunk on mx2"),
+            QStringLiteral("example.org/user11/Maildir/.Work: keyword letter c is Todo on mx1, $Forwarded on mx3")};
+        window.setSnapshot(clashing);
+        QLabel *label = clashLabel();
+        QVERIFY(label);
+        QVERIFY(label->isVisible());
+        QVERIFY2(label->toolTip().contains(QStringLiteral("$NotJunk on mx2")), qPrintable(label->toolTip()));
+        QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-keyword-clashes.png"))));
     }
 
     void theDashboardWorksFromTheKeyboardAndExplainsItsColumns()

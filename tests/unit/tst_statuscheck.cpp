@@ -91,19 +91,45 @@ private Q_SLOTS:
         CrossNodeCheck::Digests digests;
         // INBOX: one uidvalidity on n1 and n2, different digests: compare. .Sent: same digest.
         // .Drafts: per-node uidvalidities: nothing to compare. .Junk: no uidlist on n2.
-        digests[QStringLiteral("n1")] = {{QStringLiteral("INBOX"), {QStringLiteral("a"), 100}},
-                                        {QStringLiteral(".Sent"), {QStringLiteral("s"), 5}},
-                                        {QStringLiteral(".Drafts"), {QStringLiteral("d1"), 7}},
-                                        {QStringLiteral(".Junk"), {QStringLiteral("j1"), 9}}};
-        digests[QStringLiteral("n2")] = {{QStringLiteral("INBOX"), {QStringLiteral("b"), 100}},
-                                        {QStringLiteral(".Sent"), {QStringLiteral("s"), 5}},
-                                        {QStringLiteral(".Drafts"), {QStringLiteral("d2"), 8}},
-                                        {QStringLiteral(".Junk"), {QStringLiteral("j2"), -1}}};
-        digests[QStringLiteral("n3")] = {{QStringLiteral("INBOX"), {QStringLiteral("a"), 100}}};
+        digests[QStringLiteral("n1")] = {{QStringLiteral("INBOX"), {QStringLiteral("a"), 100, {}}},
+                                        {QStringLiteral(".Sent"), {QStringLiteral("s"), 5, {}}},
+                                        {QStringLiteral(".Drafts"), {QStringLiteral("d1"), 7, {}}},
+                                        {QStringLiteral(".Junk"), {QStringLiteral("j1"), 9, {}}}};
+        digests[QStringLiteral("n2")] = {{QStringLiteral("INBOX"), {QStringLiteral("b"), 100, {}}},
+                                        {QStringLiteral(".Sent"), {QStringLiteral("s"), 5, {}}},
+                                        {QStringLiteral(".Drafts"), {QStringLiteral("d2"), 8, {}}},
+                                        {QStringLiteral(".Junk"), {QStringLiteral("j2"), -1, {}}}};
+        digests[QStringLiteral("n3")] = {{QStringLiteral("INBOX"), {QStringLiteral("a"), 100, {}}}};
         const QMap<QString, QStringList> compare = CrossNodeCheck::foldersToCompare(digests);
         QCOMPARE(compare.keys(), QStringList{QStringLiteral("INBOX")});
         QCOMPARE(compare.value(QStringLiteral("INBOX")),
                  (QStringList{QStringLiteral("n1"), QStringLiteral("n2"), QStringLiteral("n3")}));
+    }
+
+    void keywordLettersMeaningTwoKeywordsAreClashes()
+    {
+        CrossNodeCheck::Digests digests;
+        // INBOX: letter a is $Junk on both (n2 writes it differently: Dovecot ignores case), b is
+        // not on n2 yet (its file has not arrived: no clash), c is $Node1 on n1 and $Node2 on n2.
+        digests[QStringLiteral("n1")] = {{QStringLiteral("INBOX"),
+                                          {QStringLiteral("x"), 1,
+                                           {{QStringLiteral("a"), QStringLiteral("$Junk")},
+                                            {QStringLiteral("b"), QStringLiteral("Work")},
+                                            {QStringLiteral("c"), QStringLiteral("$Node1")}}}}};
+        digests[QStringLiteral("n2")] = {{QStringLiteral("INBOX"),
+                                          {QStringLiteral("y"), 2,
+                                           {{QStringLiteral("a"), QStringLiteral("$junk")},
+                                            {QStringLiteral("c"), QStringLiteral("$Node2")}}}}};
+        QCOMPARE(CrossNodeCheck::keywordClashes(digests),
+                 QStringList{QStringLiteral("INBOX: keyword letter c is $Node1 on n1, $Node2 on n2")});
+
+        ClusterState state = healthyCluster();
+        state.keywordClashes = 1;
+        state.keywordClashDetails = CrossNodeCheck::keywordClashes(digests);
+        const StatusVerdict verdict = checkStatus(state, StatusThresholds{}, true);
+        QCOMPARE(verdict.code, 2);
+        QVERIFY2(verdict.line.contains(QLatin1String("keyword clash")), qPrintable(verdict.line));
+        QVERIFY2(verdict.line.contains(QLatin1String("keywordclashes=1")), qPrintable(verdict.line));
     }
 
     void thresholdsCanBeTurnedOff()

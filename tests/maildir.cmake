@@ -6,9 +6,11 @@ mailmesh_add_test(tst_convertcrash KIND integration LIBS mailmesh_maildir TIMEOU
 add_dependencies(tst_convertcrash mailmesh-agent) # runs the real agent as a child process
 mailmesh_add_test(bench_convert KIND bench LIBS mailmesh_maildir TIMEOUT 3600)
 mailmesh_add_test(bench_scan KIND bench LIBS mailmesh_maildir TIMEOUT 3600)
+# What durable journals (fdatasync, directory fsync) cost convert, dedupe and restore.
+mailmesh_add_test(bench_durability KIND bench LIBS mailmesh_maildir TIMEOUT 3600)
 add_dependencies(bench_scan mailmesh-agent)
 # Long by design: QtTest's watchdog (300 s per test function) must not cut them short.
-set_tests_properties(tst_convertcrash bench_convert bench_scan PROPERTIES
+set_tests_properties(tst_convertcrash bench_convert bench_scan bench_durability PROPERTIES
                      ENVIRONMENT QTEST_FUNCTION_TIMEOUT=3600000)
 
 # core/maildir part 2: uidlist, keywords, headers, duplicates, manifests.

@@ -266,8 +266,10 @@ NodeConfig *ClusterConfig::node(const QString &id)
 
 QStringList ClusterConfig::validate() const
 {
-    static const QRegularExpression idPattern(QStringLiteral("^[a-z0-9][a-z0-9-]{0,31}$"));
-    static const QRegularExpression fingerprintPattern(QStringLiteral("^SHA256:[A-Za-z0-9+/]{43}$"));
+    // anchoredPattern: "$" alone would also accept a final newline.
+    static const QRegularExpression idPattern(QRegularExpression::anchoredPattern(QStringLiteral("[a-z0-9][a-z0-9-]{0,31}")));
+    static const QRegularExpression fingerprintPattern(
+        QRegularExpression::anchoredPattern(QStringLiteral("SHA256:[A-Za-z0-9+/]{43}")));
     QStringList problems;
     if (name.trimmed().isEmpty())
         problems << QStringLiteral("name: must not be empty");

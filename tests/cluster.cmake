@@ -26,3 +26,10 @@ find_program(MAILMESH_LUPDATE lupdate HINTS /usr/lib/qt6/bin REQUIRED)
 mailmesh_add_test(tst_pluralforms LIBS mailmesh_cluster)
 target_compile_definitions(tst_pluralforms PRIVATE MAILMESH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                                    MAILMESH_LUPDATE="${MAILMESH_LUPDATE}")
+# Issue #20 through mailmeshctl: a hostile cluster file is refused before any ssh runs, and
+# add-node pins the key the node offers (one sandbox node, stock Dovecot).
+mailmesh_add_test(tst_ctlsecurity KIND integration TIMEOUT 600 LIBS mailmesh_sandbox)
+target_compile_definitions(tst_ctlsecurity PRIVATE
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctlsecurity mailmesh-agent mailmeshctl)

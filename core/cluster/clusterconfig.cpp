@@ -1,6 +1,7 @@
 #include "cluster/clusterconfig.h"
 
 #include "remote/sshaddress.h"
+#include "remote/sshoptionpolicy.h"
 
 #include <QDir>
 #include <QFile>
@@ -286,6 +287,11 @@ QStringList ClusterConfig::validate() const
         seenIds << node.id;
         if (const auto address = remote::SshAddress::parse(node.ssh); !address)
             problems << at + QStringLiteral("ssh: ") + QString::fromStdString(address.error().message);
+        // A cluster file is shared: an option that could run a command or loosen the host-key
+        // policy is refused here, on load, before any ssh runs.
+        for (qsizetype j = 0; j < node.sshOptions.size(); ++j)
+            if (const auto checked = remote::SshOptionPolicy::check(node.sshOptions[j]); !checked)
+                problems << at + QStringLiteral("sshOptions[%1]: ").arg(j) + QString::fromStdString(checked.error().message);
         if (!node.hostKey.isEmpty() && !fingerprintPattern.match(node.hostKey).hasMatch())
             problems << at + QStringLiteral("hostKey: \"%1\" is not a SHA256 fingerprint").arg(node.hostKey);
         if (!node.mailRoot.startsWith(QLatin1Char('/')) || node.mailRoot == QLatin1String("/"))

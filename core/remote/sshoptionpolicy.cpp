@@ -183,9 +183,15 @@ QStringList SshOptionPolicy::allowedKeys()
 
 Result<QString> SshOptionPolicy::check(const QString &option)
 {
+    // The option is quoted back as it was written, control characters made visible.
+    QString shown;
+    for (const QChar c : option)
+        shown += c.unicode() < 0x20 || c.unicode() == 0x7f
+                     ? QStringLiteral("\\x%1").arg(c.unicode(), 2, 16, QLatin1Char('0'))
+                     : QString(c);
     const auto refuse = [&](const QString &why) {
         return fail(ErrorCode::BadRequest,
-                    QStringLiteral("\"%1\" is refused: %2").arg(option, why).toStdString());
+                    QStringLiteral("\"%1\" is refused: %2").arg(shown, why).toStdString());
     };
     for (const QChar c : option)
         if (c.unicode() < 0x20 || c.unicode() == 0x7f)

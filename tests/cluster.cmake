@@ -13,6 +13,8 @@ mailmesh_add_test(tst_workflowreport LIBS mailmesh_cluster
                           ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.h)
 target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/mailmeshctl)
 mailmesh_add_test(tst_statuscheck LIBS mailmesh_cluster)
+# Manual actions quote every value; files on nodes are written through mktemp names.
+mailmesh_add_test(tst_preparenodeworkflow LIBS mailmesh_cluster)
 # deploy-dovecot's decisions: snippets per Dovecot line, versions, package selection.
 mailmesh_add_test(tst_dovecotconfig LIBS mailmesh_cluster)
 # deploy-dovecot --packages: Debian version order, recorded apt-cache policy, apt command lines.

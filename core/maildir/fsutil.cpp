@@ -218,4 +218,41 @@ std::string utcTimestamp()
     return text.data();
 }
 
+Result<std::string> readBoundedFile(const std::string &path, std::size_t maxBytes)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) {
+        const int err = errno;
+        if (err == ELOOP)
+            return fail(ErrorCode::UnsafePath, path + " is a symlink: not followed", path);
+        return fail(errnoError(err, "cannot open", path));
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0)
+        return fail(errnoError(errno, "fstat", path));
+    if (!S_ISREG(st.st_mode))
+        return fail(ErrorCode::UnsafePath, path + " is not a regular file: not read", path);
+    if (std::uint64_t(st.st_size) > maxBytes)
+        return fail(ErrorCode::InvalidData,
+                    path + " is larger than " + std::to_string(maxBytes) + " bytes: not read", path);
+    std::string text;
+    char buffer[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail(errnoError(errno, "cannot read", path));
+        }
+        if (n == 0)
+            break;
+        // /proc files say size 0 and may still be long: the limit holds while reading too.
+        if (text.size() + std::size_t(n) > maxBytes)
+            return fail(ErrorCode::InvalidData,
+                        path + " is larger than " + std::to_string(maxBytes) + " bytes: not read", path);
+        text.append(buffer, std::size_t(n));
+    }
+    return text;
+}
+
 } // namespace mm::maildir

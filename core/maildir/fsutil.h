@@ -33,6 +33,13 @@ Result<bool> sameContents(int dirfdA, const char *nameA, int dirfdB, const char 
 Status readInChunks(int fd, const std::string &displayPath,
                     const std::function<void(std::string_view chunk)> &onChunk);
 
+// Reads a small file whole, the way the agent reads what others may have written (Syncthing's
+// config.xml, /etc/os-release, /etc/passwd, /proc): never through a symlink (O_NOFOLLOW), never
+// blocking on a FIFO or a device (O_NONBLOCK, then a regular file only), and never more than
+// maxBytes (a larger file is an error, not a silent truncation). The error names the path and
+// the reason.
+Result<std::string> readBoundedFile(const std::string &path, std::size_t maxBytes);
+
 // SHA-256 of a file's bytes, lowercase hex.
 Result<std::string> sha256OfFile(int dirfd, const char *name, std::string_view displayPath);
 

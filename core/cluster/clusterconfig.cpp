@@ -110,7 +110,8 @@ public:
         if (value.isUndefined() || value.isNull())
             return fallback;
         const double number = value.toDouble(-1);
-        if (!value.isDouble() || number != double(int(number)) || number < 1 || number > 65535) {
+        // The range first: int(8e9) would be undefined (found by fuzz_clusterconfig).
+        if (!value.isDouble() || !(number >= 1 && number <= 65535) || number != double(int(number))) {
             problem(key, QStringLiteral("must be a port number from 1 to 65535"));
             return fallback;
         }

@@ -131,6 +131,11 @@ private Q_SLOTS:
                            QStringLiteral("nodes[1].sshOptions[1]: \"GlobalKnownHostsFile"),
                            QStringLiteral("nodes[1].sshOptions[2]: \"ForwardAgent=yes\" is refused"),
                            QStringLiteral("nodes[1].sshOptions[3]: \"ProxyJump=j;id\" is refused")};
+        // Found by fuzz_clusterconfig: converted to int before the range check (undefined).
+        QTest::newRow("huge port")
+            << QByteArray(R"({"schemaVersion":2,"name":"x","nodes":[
+                   {"id":"a","ssh":"h","mailRoot":"/m","dovecot":{"imapPort":8e9}}]})")
+            << QStringList{QStringLiteral("nodes[0].dovecot.imapPort: must be a port number")};
         QTest::newRow("unpaired hold")
             << QByteArray(R"({"schemaVersion":1,"name":"x","nodes":[
                    {"id":"a","ssh":"h","mailRoot":"/m","holdCommands":[["postfix","stop"]]}]})")

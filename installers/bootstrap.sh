@@ -16,7 +16,7 @@ packages=(
   nlohmann-json3-dev libexpected-dev
   openssh-client openssh-server syncthing dovecot-core dovecot-imapd
   clang-14 libclang-rt-14-dev
-  procps psmisc
+  procps psmisc strace
   librsvg2-bin desktop-file-utils appstream debootstrap
 )
 

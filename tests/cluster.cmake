@@ -14,6 +14,8 @@ mailmesh_add_test(tst_workflowreport LIBS mailmesh_cluster
                           ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.h)
 target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/mailmeshctl)
 mailmesh_add_test(tst_statuscheck LIBS mailmesh_cluster)
+# Manual actions quote every value; files on nodes are written through mktemp names.
+mailmesh_add_test(tst_preparenodeworkflow LIBS mailmesh_cluster)
 # deploy-dovecot's decisions: snippets per Dovecot line, versions, package selection.
 mailmesh_add_test(tst_dovecotconfig LIBS mailmesh_cluster)
 # deploy-dovecot --packages: Debian version order, recorded apt-cache policy, apt command lines.
@@ -27,3 +29,10 @@ find_program(MAILMESH_LUPDATE lupdate HINTS /usr/lib/qt6/bin REQUIRED)
 mailmesh_add_test(tst_pluralforms LIBS mailmesh_cluster)
 target_compile_definitions(tst_pluralforms PRIVATE MAILMESH_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                                    MAILMESH_LUPDATE="${MAILMESH_LUPDATE}")
+# Issue #20 through mailmeshctl: a hostile cluster file is refused before any ssh runs, and
+# add-node pins the key the node offers (one sandbox node, stock Dovecot).
+mailmesh_add_test(tst_ctlsecurity KIND integration TIMEOUT 600 LIBS mailmesh_sandbox)
+target_compile_definitions(tst_ctlsecurity PRIVATE
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctlsecurity mailmesh-agent mailmeshctl)

@@ -32,12 +32,20 @@ else()
                                              RESOURCE_LOCK fuzz_tree)
 endif()
 
+# QT: the target needs Qt (the cluster file code): its sources are compiled into it here, with
+# the same sanitizers, and linked to the system's Qt (not instrumented, which ASan tolerates).
 function(mailmesh_add_fuzz_target name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "QT" "" "SOURCES;LIBS" ${ARGN})
   set(corpus ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/fuzz/corpus/${name})
   if(MAILMESH_FUZZ)
+    if(ARG_QT)
+      find_package(Qt6 6.4 REQUIRED COMPONENTS Core Network)
+    endif()
     add_executable(${name} ${ARG_SOURCES})
     target_link_libraries(${name} PRIVATE ${ARG_LIBS} mailmesh_options)
+    if(ARG_QT)
+      target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/core)
+    endif()
     target_link_options(${name} PRIVATE -fsanitize=fuzzer)
     add_dependencies(mailmesh_fuzz_all ${name})
     set(binary $<TARGET_FILE:${name}>)
@@ -61,3 +69,11 @@ mailmesh_add_fuzz_target(fuzz_uidlist SOURCES fuzz/fuzz_uidlist.cpp LIBS mailmes
 mailmesh_add_fuzz_target(fuzz_keywords SOURCES fuzz/fuzz_keywords.cpp LIBS mailmesh_maildir)
 mailmesh_add_fuzz_target(fuzz_messageheaders SOURCES fuzz/fuzz_messageheaders.cpp LIBS mailmesh_maildir)
 mailmesh_add_fuzz_target(fuzz_maildirname SOURCES fuzz/fuzz_maildirname.cpp LIBS mailmesh_maildir)
+# Cluster files with hostile values: the Qt code that reads them, built from its sources.
+mailmesh_add_fuzz_target(fuzz_clusterconfig QT
+                         SOURCES fuzz/fuzz_clusterconfig.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/cluster/clusterconfig.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/cluster/uidpolicy.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/remote/sshaddress.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/remote/sshoptionpolicy.cpp
+                         LIBS mailmesh_common Qt6::Core Qt6::Network)

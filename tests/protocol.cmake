@@ -6,6 +6,8 @@ mailmesh_add_test(tst_protocolmessages LIBS mailmesh_protocol Qt6::Core)
 mailmesh_add_test(tst_protocolprobe LIBS mailmesh_agent_commands Qt6::Core)
 mailmesh_add_test(tst_protocolserver LIBS mailmesh_protocol Qt6::Core)
 mailmesh_add_test(tst_protocolstatelock LIBS mailmesh_maildir Qt6::Core)
+# Large answers: streamed by the agent, put back together by the app (issue #20).
+mailmesh_add_test(tst_largeresult LIBS mailmesh_agent_commands mailmesh_remote)
 
 mailmesh_add_test(tst_protocolserve LIBS Qt6::Core LABELS agent TIMEOUT 300)
 add_dependencies(tst_protocolserve mailmesh-agent)

@@ -1,6 +1,7 @@
 mailmesh_add_test(tst_sshaddress LIBS mailmesh_remote)
 mailmesh_add_test(tst_sshsession LIBS mailmesh_remote)
 mailmesh_add_test(tst_sshsession_parsing LIBS mailmesh_remote)
+mailmesh_add_test(tst_sshoptionpolicy LIBS mailmesh_remote)
 mailmesh_add_test(tst_syncthingclient LIBS mailmesh_remote)
 mailmesh_add_test(tst_agentclient LIBS mailmesh_remote)
 mailmesh_add_test(tst_remotessh KIND integration LIBS mailmesh_remote mailmesh_sandbox TIMEOUT 300)

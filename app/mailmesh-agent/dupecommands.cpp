@@ -2,6 +2,7 @@
 // duplicate and cross-node side of core/maildir. This file maps parameters to options and results
 // to text and exit codes; the work is in core/maildir.
 
+#include "largeresult.h"
 #include "maildirparams.h"
 
 #include "maildir/dedupe.h"
@@ -64,18 +65,26 @@ Result<std::vector<std::string>> idList(const nlohmann::json &params, const char
     return out;
 }
 
-int skippedExitCode(const nlohmann::json &r)
+// A problem that is plain text, not an object with a kind (streamed ones count under "").
+bool hasKindlessProblem(const nlohmann::json &r)
 {
     for (const auto &p : r.value("problems", nlohmann::json::array()))
-        if (!p.is_object() || p.value("kind", std::string()) == "action-failed")
-            return protocol::kExitSkipped;
-    return protocol::kExitOk;
+        if (!p.is_object())
+            return true;
+    const auto kinds = r.value("streamed", nlohmann::json::object()).value("problemKinds", nlohmann::json::object());
+    return kinds.contains("");
+}
+
+int skippedExitCode(const nlohmann::json &r)
+{
+    return problemCount(r, "action-failed") > 0 || hasKindlessProblem(r) ? protocol::kExitSkipped
+                                                                          : protocol::kExitOk;
 }
 
 // dupes ---------------------------------------------------------------------------------------
 
 Result<nlohmann::json> runDupes(const nlohmann::json &params, const maildir::ProgressSink &progress,
-                                const protocol::ItemSink &)
+                                const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -83,7 +92,7 @@ Result<nlohmann::json> runDupes(const nlohmann::json &params, const maildir::Pro
     auto report = maildir::DupeFinder::find(*root, progress);
     if (!report)
         return tl::unexpected(report.error());
-    return nlohmann::json(*report);
+    return streamIfLarge(nlohmann::json(*report), items, {{"groups", "group"}, {"problems", "problem"}});
 }
 
 std::string formatDupes(const nlohmann::json &r)
@@ -112,7 +121,7 @@ std::string formatDupes(const nlohmann::json &r)
 // dedupe --------------------------------------------------------------------------------------
 
 Result<nlohmann::json> runDedupe(const nlohmann::json &params,
-                                 const maildir::ProgressSink &progress, const protocol::ItemSink &)
+                                 const maildir::ProgressSink &progress, const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -127,7 +136,8 @@ Result<nlohmann::json> runDedupe(const nlohmann::json &params,
     auto report = maildir::Dedupe::run(*root, options, progress);
     if (!report)
         return tl::unexpected(report.error());
-    return nlohmann::json(*report);
+    // Its changes are made: the answer must get through, however long.
+    return streamIfLarge(nlohmann::json(*report), items, {{"actions", "action"}, {"problems", "problem"}});
 }
 
 std::string formatDedupe(const nlohmann::json &r)
@@ -152,7 +162,7 @@ std::string formatDedupe(const nlohmann::json &r)
 // restore, quarantine list/purge --------------------------------------------------------------
 
 Result<nlohmann::json> runRestore(const nlohmann::json &params,
-                                  const maildir::ProgressSink &progress, const protocol::ItemSink &)
+                                  const maildir::ProgressSink &progress, const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -177,11 +187,11 @@ Result<nlohmann::json> runRestore(const nlohmann::json &params,
     auto report = maildir::Restore::run(*root, options, progress);
     if (!report)
         return tl::unexpected(report.error());
-    return nlohmann::json(*report);
+    return streamIfLarge(nlohmann::json(*report), items, {{"items", "item"}, {"problems", "problem"}});
 }
 
 Result<nlohmann::json> runQuarantineList(const nlohmann::json &params,
-                                         const maildir::ProgressSink &, const protocol::ItemSink &)
+                                         const maildir::ProgressSink &, const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -192,7 +202,7 @@ Result<nlohmann::json> runQuarantineList(const nlohmann::json &params,
     auto listing = maildir::QuarantineAdmin::list(*root, *state);
     if (!listing)
         return tl::unexpected(listing.error());
-    return nlohmann::json(*listing);
+    return streamIfLarge(nlohmann::json(*listing), items, {{"entries", "entry"}, {"problems", "problem"}});
 }
 
 std::string formatQuarantineList(const nlohmann::json &r)
@@ -209,7 +219,7 @@ std::string formatQuarantineList(const nlohmann::json &r)
 }
 
 Result<nlohmann::json> runQuarantinePurge(const nlohmann::json &params,
-                                          const maildir::ProgressSink &, const protocol::ItemSink &)
+                                          const maildir::ProgressSink &, const protocol::ItemSink &items)
 {
     auto root = openRoot(params);
     if (!root)
@@ -232,13 +242,12 @@ Result<nlohmann::json> runQuarantinePurge(const nlohmann::json &params,
         maildir::QuarantineAdmin::purge(*root, static_cast<unsigned>(*days), *dryRun, *state);
     if (!report)
         return tl::unexpected(report.error());
-    return nlohmann::json(*report);
+    return streamIfLarge(nlohmann::json(*report), items, {{"purged", "purged"}, {"problems", "problem"}});
 }
 
 int purgeExitCode(const nlohmann::json &r)
 {
-    return r.value("problems", nlohmann::json::array()).empty() ? protocol::kExitOk
-                                                                : protocol::kExitSkipped;
+    return problemCount(r) == 0 ? protocol::kExitOk : protocol::kExitSkipped;
 }
 
 // headers -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // `scan`, `convert` and `revert`: the cur/-only conversion of a node's mail root. The work is in
 // core/maildir; this file maps parameters to options and results to text and exit codes.
 
+#include "largeresult.h"
 #include "maildirparams.h"
 
 #include "maildir/convert.h"
@@ -21,50 +22,7 @@ namespace mm::agent {
 
 namespace {
 
-// Answers larger than this would not fit in one 16 MiB frame once escaped; their long lists go
-// out as `item` frames instead (protocol.md, "Maildir part 1").
-constexpr std::size_t kStreamAbove = 8u << 20;
-constexpr std::size_t kMovesPerItem = 10000;
-
-// Sends `folders` (moves split into parts) and `problems` as items when the document is large,
-// replacing them in the result by their counts under "streamed".
-nlohmann::json streamIfLarge(nlohmann::json result, const protocol::ItemSink &items)
-{
-    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() <=
-        kStreamAbove)
-        return result;
-    std::size_t folderItems = 0, problemItems = 0;
-    for (auto &folder : result["folders"]) {
-        auto moves = folder.contains("moves") ? std::move(folder["moves"]) : nlohmann::json();
-        if (!moves.is_array() || moves.size() <= kMovesPerItem) {
-            if (moves.is_array())
-                folder["moves"] = std::move(moves);
-            items.emit({{"folder", std::move(folder)}});
-            ++folderItems;
-            continue;
-        }
-        const std::size_t parts = (moves.size() + kMovesPerItem - 1) / kMovesPerItem;
-        for (std::size_t part = 0; part < parts; ++part) {
-            nlohmann::json piece = folder;
-            auto first = moves.begin() + std::ptrdiff_t(part * kMovesPerItem);
-            auto last =
-                moves.begin() + std::ptrdiff_t(std::min(moves.size(), (part + 1) * kMovesPerItem));
-            piece["moves"] = nlohmann::json(first, last);
-            piece["part"] = part;
-            piece["parts"] = parts;
-            items.emit({{"folder", std::move(piece)}});
-            ++folderItems;
-        }
-    }
-    for (auto &problem : result["problems"]) {
-        items.emit({{"problem", std::move(problem)}});
-        ++problemItems;
-    }
-    result.erase("folders");
-    result.erase("problems");
-    result["streamed"] = {{"folderItems", folderItems}, {"problemItems", problemItems}};
-    return result;
-}
+const std::vector<StreamedList> kFolderLists{{"folders", "folder"}, {"problems", "problem"}};
 
 Result<nlohmann::json> runScan(const nlohmann::json &params, const maildir::ProgressSink &progress,
                                const protocol::ItemSink &items)
@@ -75,7 +33,7 @@ Result<nlohmann::json> runScan(const nlohmann::json &params, const maildir::Prog
     auto report = maildir::Scan::run(*root, progress);
     if (!report)
         return tl::unexpected(report.error());
-    return streamIfLarge(nlohmann::json(*report), items);
+    return streamIfLarge(nlohmann::json(*report), items, kFolderLists);
 }
 
 std::string formatScan(const nlohmann::json &r)
@@ -135,7 +93,7 @@ Result<nlohmann::json> runConvert(const nlohmann::json &params,
                     "convert cancelled; the tree is consistent and a new run finishes the job "
                     "(journal " +
                         report->journalPath + ")");
-    return streamIfLarge(nlohmann::json(*report), items);
+    return streamIfLarge(nlohmann::json(*report), items, kFolderLists);
 }
 
 std::string formatConvert(const nlohmann::json &r)
@@ -196,9 +154,7 @@ std::string formatConvert(const nlohmann::json &r)
 int convertExitCode(const nlohmann::json &r)
 {
     const auto t = r.value("totals", nlohmann::json::object());
-    bool actionFailed = false;
-    for (const auto &p : r.value("problems", nlohmann::json::array()))
-        actionFailed = actionFailed || p.value("kind", std::string()) == "action-failed";
+    const bool actionFailed = problemCount(r, "action-failed") > 0;
     if (!r.value("dryRun", false) && !r.value("verified", false))
         return protocol::kExitFailed;
     return t.value("skipped", 0ULL) > 0 || actionFailed ? protocol::kExitSkipped
@@ -220,15 +176,7 @@ Result<nlohmann::json> runRevert(const nlohmann::json &params,
         return tl::unexpected(report.error());
     if (report->cancelled)
         return fail(ErrorCode::Cancelled, "revert cancelled; run it again to finish");
-    nlohmann::json result = *report;
-    if (result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() >
-        kStreamAbove) {
-        for (auto &problem : result["problems"])
-            items.emit({{"problem", std::move(problem)}});
-        result["streamed"] = {{"folderItems", 0}, {"problemItems", result["problems"].size()}};
-        result.erase("problems");
-    }
-    return result;
+    return streamIfLarge(nlohmann::json(*report), items, {{"reverted", "reverted"}, {"problems", "problem"}});
 }
 
 std::string formatRevert(const nlohmann::json &r)
@@ -252,11 +200,8 @@ std::string formatRevert(const nlohmann::json &r)
 
 int revertExitCode(const nlohmann::json &r)
 {
-    for (const auto &p : r.value("problems", nlohmann::json::array()))
-        if (p.value("kind", std::string()) == "action-failed" ||
-            p.value("kind", std::string()) == "folder-skipped")
-            return protocol::kExitSkipped;
-    return protocol::kExitOk;
+    return problemCount(r, "action-failed") + problemCount(r, "folder-skipped") > 0 ? protocol::kExitSkipped
+                                                                                     : protocol::kExitOk;
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 #include "probeinventory.h"
 
 #include "maildir/dirreader.h"
+#include "maildir/fsutil.h"
 #include "maildir/mailroot.h"
 
 #include "protocol/command.h"
@@ -21,9 +22,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -36,14 +35,22 @@ namespace {
 const std::vector<std::string> kSystemDirectories{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
                                                   "/usr/bin",        "/sbin",          "/bin"};
 
-std::optional<std::string> readSmallFile(const std::string &path)
+// Whatever the probe reads is bounded and read without following a symlink or opening a FIFO
+// (maildir::readBoundedFile): a node's files are not trusted to be what their names say.
+constexpr std::size_t kSmallFileLimit = 1 << 20;        // os-release, /proc files
+constexpr std::size_t kPasswdLimit = 32u << 20;         // /etc/passwd with many users
+constexpr std::size_t kSyncthingConfigLimit = 16u << 20; // config.xml with many devices and folders
+
+std::optional<std::string> readSmallFile(const std::string &path, std::size_t limit = kSmallFileLimit,
+                                         std::string *why = nullptr)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    auto text = maildir::readBoundedFile(path, limit);
+    if (!text) {
+        if (why)
+            *why = text.error().message;
         return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    }
+    return std::move(*text);
 }
 
 void probeOs(protocol::ProbeReport &report)
@@ -189,9 +196,10 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
 
 std::map<std::uint32_t, std::string> readUsers(protocol::ProbeReport &report)
 {
-    const auto text = readSmallFile("/etc/passwd");
+    std::string why;
+    const auto text = readSmallFile("/etc/passwd", kPasswdLimit, &why);
     if (!text) {
-        report.warnings.push_back("/etc/passwd is not readable: user names are left empty");
+        report.warnings.push_back("/etc/passwd is not readable (" + why + "): user names are left empty");
         return {};
     }
     return protocol::parsePasswd(*text);
@@ -202,9 +210,10 @@ void probeSyncthingConfig(protocol::ProbeReport &report, const std::string &home
     auto &syncthing = report.syncthing;
     syncthing.home = home;
     const std::string file = home + "/config.xml";
-    const auto text = readSmallFile(file);
+    std::string why;
+    const auto text = readSmallFile(file, kSyncthingConfigLimit, &why);
     if (!text) {
-        report.warnings.push_back(file + " is not readable: " + std::strerror(errno));
+        report.warnings.push_back(file + " is not readable: " + why);
         return;
     }
     syncthing.config = protocol::parseSyncthingConfig(*text);

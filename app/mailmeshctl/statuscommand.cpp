@@ -25,6 +25,7 @@ void onStopSignal(int)
     g_stop = true;
 }
 
+constexpr int kNagiosCritical = 2;
 constexpr int kNagiosUnknown = 3;
 
 QString percent(double value)
@@ -135,6 +136,13 @@ int statusCommand(const QStringList &arguments, const GlobalOptions &options, QT
     Result<cluster::ClusterConfig> config = cluster::ClusterConfig::load(path);
     if (!config) {
         if (check) {
+            // A file that is there but refused (a forbidden ssh option, a broken field) is a
+            // problem with the cluster, not a gap in our knowledge of it: CRITICAL, exit 2.
+            if (config.error().code == ErrorCode::InvalidData) {
+                out << "MAILMESH CRITICAL - cluster file refused: " << QString::fromStdString(config.error().describe())
+                    << '\n';
+                return kNagiosCritical;
+            }
             out << "MAILMESH UNKNOWN - " << QString::fromStdString(config.error().describe()) << '\n';
             return kNagiosUnknown;
         }

@@ -114,13 +114,22 @@ void AddNodeWorkflow::validate()
 
 void AddNodeWorkflow::connectNode()
 {
+    // The node connects with m_node.hostKey as its pin (the --accept-host-key value, or the one
+    // already in the cluster file): the session compares it with the key ssh really used.
     m_session = new ClusterSession({m_node}, m_options, ClusterSession::Agent, this);
     connect(m_session, &ClusterSession::ready, this, [this] {
-        const auto &offered = m_session->ssh(0)->offeredHostKey();
+        const auto &used = m_session->ssh(0)->connectedHostKey();
+        if (!used) {
+            failStep(Error{ErrorCode::ChangedHostKey,
+                           tr("cannot tell which host key %1 offered, so nothing can be pinned").arg(m_node.id).toStdString(),
+                           {}},
+                     tr("Check that your ssh supports KnownHostsCommand (OpenSSH 8.5 or later), then run add-node again."));
+            return;
+        }
         QString detail;
-        if (m_node.hostKey.isEmpty() && offered) {
+        if (m_node.hostKey.isEmpty()) {
             // ssh accepted it from the admin's own known_hosts: pin what they already trust.
-            m_node.hostKey = offered->fingerprint();
+            m_node.hostKey = used->fingerprint();
             detail = tr("host key %1 (trusted by your known_hosts), pinned").arg(m_node.hostKey);
         } else {
             detail = tr("host key %1 pinned").arg(m_node.hostKey);
@@ -132,9 +141,10 @@ void AddNodeWorkflow::connectNode()
     });
     connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
         const auto *ssh = m_session->connection(0) ? m_session->ssh(0) : nullptr;
-        if (error.code == ErrorCode::UnknownHostKey && ssh && ssh->offeredHostKey()) {
-            const QString offered = ssh->offeredHostKey()->fingerprint();
+        const QString offered = ssh && ssh->offeredHostKey() ? ssh->offeredHostKey()->fingerprint() : QString();
+        if (!offered.isEmpty())
             m_report.details.insert(QStringLiteral("offeredHostKey"), offered);
+        if (error.code == ErrorCode::UnknownHostKey && !offered.isEmpty()) {
             failStep(Error{ErrorCode::UnknownHostKey,
                            tr("%1 offers the host key %2, which is not trusted yet%3")
                                .arg(m_node.id, offered,
@@ -144,6 +154,20 @@ void AddNodeWorkflow::connectNode()
                      tr("Compare it with the node's own key (on the node: ssh-keygen -lf "
                         "/etc/ssh/ssh_host_ed25519_key.pub) and, if they match, run add-node again with "
                         "--accept-host-key %1.")
+                         .arg(offered));
+            return;
+        }
+        if (error.code == ErrorCode::ChangedHostKey && !m_acceptHostKey.isEmpty() && !offered.isEmpty()
+            && offered != m_acceptHostKey) {
+            // ssh trusts the node through a known_hosts file, but not with the key the admin named.
+            failStep(Error{ErrorCode::ChangedHostKey,
+                           tr("%1 offers the host key %2, not %3 that you passed with --accept-host-key")
+                               .arg(m_node.id, offered, m_acceptHostKey)
+                               .toStdString(),
+                           {}},
+                     tr("Nothing was recorded. Compare the node's own key (on the node: ssh-keygen -lf "
+                        "/etc/ssh/ssh_host_ed25519_key.pub) with both; if the node's key is %1, run add-node "
+                        "again with --accept-host-key %1, or without it.")
                          .arg(offered));
             return;
         }

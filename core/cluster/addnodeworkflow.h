@@ -13,9 +13,11 @@ class ClusterSession;
 // the mail files), fills in what the admin left out, and refuses a node Mailmesh cannot
 // replicate faithfully. The caller saves cluster() once it succeeded.
 //
-// Host keys: a key ssh already trusts (the admin's known_hosts) is pinned as it is; an unknown
-// key is pinned only when the admin passed its fingerprint (acceptHostKey), after comparing it
-// out of band; a changed key is refused.
+// Host keys: what is pinned is the key the node offered on this connect (the key ssh used).
+// A key ssh already trusts (the admin's known_hosts) is pinned as it is; an unknown key is pinned
+// only when the admin passed its fingerprint (acceptHostKey), after comparing it out of band; an
+// acceptHostKey that is not the offered key is refused (both fingerprints), even when a
+// known_hosts file trusts the node; a changed key is refused.
 class AddNodeWorkflow : public Workflow
 {
     Q_OBJECT

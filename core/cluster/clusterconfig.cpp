@@ -1,6 +1,7 @@
 #include "cluster/clusterconfig.h"
 
 #include "remote/sshaddress.h"
+#include "remote/sshoptionpolicy.h"
 
 #include <QDir>
 #include <QFile>
@@ -110,7 +111,8 @@ public:
         if (value.isUndefined() || value.isNull())
             return fallback;
         const double number = value.toDouble(-1);
-        if (!value.isDouble() || number != double(int(number)) || number < 1 || number > 65535) {
+        // The range first: int(8e9) would be undefined (found by fuzz_clusterconfig).
+        if (!value.isDouble() || !(number >= 1 && number <= 65535) || number != double(int(number))) {
             problem(key, QStringLiteral("must be a port number from 1 to 65535"));
             return fallback;
         }
@@ -269,8 +271,10 @@ NodeConfig *ClusterConfig::node(const QString &id)
 
 QStringList ClusterConfig::validate() const
 {
-    static const QRegularExpression idPattern(QStringLiteral("^[a-z0-9][a-z0-9-]{0,31}$"));
-    static const QRegularExpression fingerprintPattern(QStringLiteral("^SHA256:[A-Za-z0-9+/]{43}$"));
+    // anchoredPattern: "$" alone would also accept a final newline.
+    static const QRegularExpression idPattern(QRegularExpression::anchoredPattern(QStringLiteral("[a-z0-9][a-z0-9-]{0,31}")));
+    static const QRegularExpression fingerprintPattern(
+        QRegularExpression::anchoredPattern(QStringLiteral("SHA256:[A-Za-z0-9+/]{43}")));
     QStringList problems;
     if (name.trimmed().isEmpty())
         problems << QStringLiteral("name: must not be empty");
@@ -288,6 +292,11 @@ QStringList ClusterConfig::validate() const
         seenIds << node.id;
         if (const auto address = remote::SshAddress::parse(node.ssh); !address)
             problems << at + QStringLiteral("ssh: ") + QString::fromStdString(address.error().message);
+        // A cluster file is shared: an option that could run a command or loosen the host-key
+        // policy is refused here, on load, before any ssh runs.
+        for (qsizetype j = 0; j < node.sshOptions.size(); ++j)
+            if (const auto checked = remote::SshOptionPolicy::check(node.sshOptions[j]); !checked)
+                problems << at + QStringLiteral("sshOptions[%1]: ").arg(j) + QString::fromStdString(checked.error().message);
         if (!node.hostKey.isEmpty() && !fingerprintPattern.match(node.hostKey).hasMatch())
             problems << at + QStringLiteral("hostKey: \"%1\" is not a SHA256 fingerprint").arg(node.hostKey);
         if (!node.mailRoot.startsWith(QLatin1Char('/')) || node.mailRoot == QLatin1String("/"))

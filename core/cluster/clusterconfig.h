@@ -48,7 +48,7 @@ struct NodeConfig
 {
     QString id;              // short, unique, [a-z0-9-]
     QString ssh;             // ssh://[user@]host[:port] or an ssh_config alias
-    QStringList sshOptions;  // extra "-o" options, e.g. "ProxyJump=bastion"
+    QStringList sshOptions;  // extra "-o" options, e.g. "ProxyJump=bastion"; SshOptionPolicy decides which
     QString hostKey;         // pinned "SHA256:..." fingerprint; empty until accepted
     QString mailRoot;        // absolute path of the replicated mail tree
     QString mailUser;        // the user the mail files belong to; Syncthing runs as it

@@ -73,8 +73,11 @@ QList<QStringList> reload(const DovecotFacts &dovecot)
 
 QStringList writeFileAtomically(const QString &path)
 {
+    // A temporary name from mktemp in the target's directory (a predictable one could be a
+    // symlink planted there), removed again if anything fails before the rename.
     return {QStringLiteral("sh"), QStringLiteral("-c"),
-            QStringLiteral("umask 022 && cat > \"$1.mailmesh-tmp\" && mv -f \"$1.mailmesh-tmp\" \"$1\""),
+            QStringLiteral("set -e; t=$(mktemp \"$1.mailmesh-XXXXXXXX\"); trap 'rm -f -- \"$t\"' EXIT; "
+                           "cat > \"$t\"; chmod 644 \"$t\"; mv -f -- \"$t\" \"$1\"; trap - EXIT"),
             QStringLiteral("sh"), path};
 }
 

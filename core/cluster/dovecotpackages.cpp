@@ -1,5 +1,7 @@
 #include "cluster/dovecotpackages.h"
 
+#include "remote/shellquote.h"
+
 #include <QFile>
 #include <QMap>
 #include <QRegularExpression>
@@ -266,15 +268,16 @@ QString manualRestoreAdvice(const NodePackages &before, const InstallPlan &plan)
 {
     QStringList lines;
     const QList<QStringList> holds = restoreHoldCommands(before, plan);
+    // Package names and versions come from the node: quoted like every value pasted for the admin.
     for (const QStringList &command : holds)
         if (command.value(1) == QLatin1String("unhold"))
-            lines << command.join(u' ');
+            lines << remote::shellJoin(command);
     QStringList restore = restoreCommand(before, plan);
     if (!restore.isEmpty())
-        lines << restore.mid(2).join(u' '); // without env, for a root shell
+        lines << remote::shellJoin(restore.mid(2)); // without env, for a root shell
     for (const QStringList &command : holds)
         if (command.value(1) == QLatin1String("hold"))
-            lines << command.join(u' ');
+            lines << remote::shellJoin(command);
     QStringList versions;
     for (const QString &package : plan.packages)
         if (before.installed.contains(package))

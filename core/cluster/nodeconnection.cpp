@@ -30,6 +30,8 @@ void NodeConnection::open()
     }
     remote::SshOptions options = m_options.ssh;
     options.extraOptions += m_node.sshOptions;
+    // Whatever known_hosts file vouches for the node, the key it offers must be the pinned one.
+    options.pinnedHostKey = m_node.hostKey;
     m_session = new remote::SshSession(*address, options, this);
     connect(m_session, &remote::SshSession::connected, this, [this] {
         Q_EMIT sshConnected();

@@ -15,9 +15,10 @@ class SyncthingTunnel;
 namespace mm::cluster {
 
 // The way into one node for every workflow: an SSH session whose host key must match the one
-// pinned in the cluster file, then Syncthing's REST API through a tunnel. A pinned key that
-// ssh does not know yet is recorded for ssh and the connect retried once; any other unknown or
-// changed key fails with ssh's own error (both fingerprints).
+// pinned in the cluster file (compared with the key ssh really used, after every connect), then
+// Syncthing's REST API through a tunnel. A pinned key that ssh does not know yet is recorded for
+// ssh and the connect retried once; any other unknown or changed key fails naming both
+// fingerprints.
 class NodeConnection : public QObject
 {
     Q_OBJECT

@@ -106,11 +106,35 @@ void PrepareNodeWorkflow::probe()
                       });
 }
 
+QString PrepareNodeWorkflow::startSyncthingCommand(const QString &mailUser, const QString &home)
+{
+    return remote::shellJoin({QStringLiteral("runuser"), QStringLiteral("-u"), mailUser, QStringLiteral("--"),
+                              QStringLiteral("syncthing"), QStringLiteral("serve"), QStringLiteral("--no-browser"),
+                              QStringLiteral("--no-restart"), QStringLiteral("--home=") + home})
+           + QStringLiteral(" >> ") + remote::shellQuote(home + QStringLiteral("/syncthing.log")) + QStringLiteral(" 2>&1 &");
+}
+
+QString PrepareNodeWorkflow::generateSyncthingConfigCommand(const QString &mailUser, const QString &home)
+{
+    return remote::shellJoin({QStringLiteral("runuser"), QStringLiteral("-u"), mailUser, QStringLiteral("--"),
+                              QStringLiteral("syncthing"), QStringLiteral("generate"), QStringLiteral("--home=") + home,
+                              QStringLiteral("--no-default-folder")});
+}
+
+QString PrepareNodeWorkflow::bindGuiToLoopbackCommand(const QString &mailUser, const QString &home, const QString &port)
+{
+    return remote::shellJoin({QStringLiteral("runuser"), QStringLiteral("-u"), mailUser, QStringLiteral("--"),
+                              QStringLiteral("syncthing"), QStringLiteral("cli"), QStringLiteral("--home=") + home,
+                              QStringLiteral("config"), QStringLiteral("gui"), QStringLiteral("raw-address"),
+                              QStringLiteral("set"), QStringLiteral("127.0.0.1:") + port});
+}
+
 void PrepareNodeWorkflow::syncthingService()
 {
     const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
     if (!syncthing.value(QStringLiteral("found")).toBool()) {
-        addManualAction(tr("install Syncthing"), {QStringLiteral("apt-get install syncthing")});
+        addManualAction(tr("install Syncthing"),
+                        {remote::shellJoin({QStringLiteral("apt-get"), QStringLiteral("install"), QStringLiteral("syncthing")})});
         skipStep(tr("Syncthing is not installed"));
         return;
     }
@@ -133,8 +157,10 @@ void PrepareNodeWorkflow::syncthingService()
                            .arg(m_node.syncthing.home, users.join(QStringLiteral(", ")), m_node.mailUser)
                            .toStdString(),
                        {}},
-                 tr("Stop that Syncthing (systemctl disable --now syncthing@%1), then run prepare again to start it as %2.")
-                     .arg(users.first(), m_node.mailUser));
+                 tr("Stop that Syncthing (%1), then run prepare again to start it as %2.")
+                     .arg(remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("disable"), QStringLiteral("--now"),
+                                             QStringLiteral("syncthing@%1").arg(users.first())}),
+                          m_node.mailUser));
         return;
     }
     const QString unit = QStringLiteral("syncthing@%1.service").arg(m_node.mailUser);
@@ -142,10 +168,7 @@ void PrepareNodeWorkflow::syncthingService()
                    this, [this, unit](const Result<remote::SshCommand::Output> &systemd) {
                        if (!systemd) {
                            // No systemd: the command to start it at boot, for the admin's init system.
-                           const QString command =
-                               QStringLiteral("runuser -u %1 -- syncthing serve --no-browser --no-restart --home=%2 "
-                                              ">> %2/syncthing.log 2>&1 &")
-                                   .arg(m_node.mailUser, remote::shellQuote(m_node.syncthing.home));
+                           const QString command = startSyncthingCommand(m_node.mailUser, m_node.syncthing.home);
                            addManualAction(tr("start Syncthing as %1 now and at every boot (no systemd on this node)")
                                                .arg(m_node.mailUser),
                                            {command});
@@ -161,7 +184,8 @@ void PrepareNodeWorkflow::syncthingService()
                                       {}, this, [this, unit](const Result<remote::SshCommand::Output> &enabled) {
                                           if (!enabled) {
                                               addManualAction(tr("start Syncthing as %1 with the system").arg(m_node.mailUser),
-                                                              {QStringLiteral("systemctl enable --now ") + unit});
+                                                              {remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("enable"),
+                                                                                  QStringLiteral("--now"), unit})});
                                               skipStep(QString::fromStdString(enabled.error().describe()));
                                               return;
                                           }
@@ -175,8 +199,7 @@ void PrepareNodeWorkflow::guiOnLoopback()
     const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
     if (!syncthing.value(QStringLiteral("configRead")).toBool()) {
         addManualAction(tr("let Syncthing create its configuration"),
-                        {QStringLiteral("runuser -u %1 -- syncthing generate --home=%2 --no-default-folder")
-                             .arg(m_node.mailUser, remote::shellQuote(m_node.syncthing.home))});
+                        {generateSyncthingConfigCommand(m_node.mailUser, m_node.syncthing.home)});
         skipStep(tr("no config.xml under %1").arg(m_node.syncthing.home));
         return;
     }
@@ -189,8 +212,7 @@ void PrepareNodeWorkflow::guiOnLoopback()
     // settings (GUI or REST), never by editing the file under it.
     const QString port = address.section(u':', -1);
     addManualAction(tr("bind Syncthing's GUI to loopback (it listens on %1)").arg(address),
-                    {QStringLiteral("runuser -u %1 -- syncthing cli --home=%2 config gui raw-address set 127.0.0.1:%3")
-                         .arg(m_node.mailUser, remote::shellQuote(m_node.syncthing.home), port)});
+                    {bindGuiToLoopbackCommand(m_node.mailUser, m_node.syncthing.home, port)});
     skipStep(tr("listens on %1").arg(address));
 }
 
@@ -210,8 +232,9 @@ void PrepareNodeWorkflow::inotifyLimits()
                                               "fs.inotify.max_user_watches = %1\n")
                                    .arg(target)
                                    .toUtf8();
-    const QStringList manual{QStringLiteral("echo 'fs.inotify.max_user_watches = %1' > %2").arg(target).arg(QLatin1String(kSysctlFile)),
-                             QStringLiteral("sysctl -p %1").arg(QLatin1String(kSysctlFile))};
+    const QStringList manual{remote::shellJoin({QStringLiteral("echo"), QStringLiteral("fs.inotify.max_user_watches = %1").arg(target)})
+                                 + QStringLiteral(" > ") + remote::shellQuote(QLatin1String(kSysctlFile)),
+                             remote::shellJoin({QStringLiteral("sysctl"), QStringLiteral("-p"), QLatin1String(kSysctlFile)})};
     if (m_report.dryRun) {
         skipStep(tr("would raise fs.inotify.max_user_watches to %1").arg(target));
         return;

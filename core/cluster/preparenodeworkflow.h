@@ -33,6 +33,12 @@ public:
     // new users and Postfix will add, and never below the kernel's usual default.
     static qint64 inotifyWatchTarget(qint64 needed);
 
+    // The commands handed to the admin when prepare cannot act itself. The values come from the
+    // cluster file and from the node, so every one is quoted for a POSIX shell.
+    static QString startSyncthingCommand(const QString &mailUser, const QString &home);
+    static QString generateSyncthingConfigCommand(const QString &mailUser, const QString &home);
+    static QString bindGuiToLoopbackCommand(const QString &mailUser, const QString &home, const QString &port);
+
 protected:
     void cleanUp() override;
 

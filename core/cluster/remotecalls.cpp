@@ -16,8 +16,20 @@ void whenAgentFinished(remote::AgentCall *call, QObject *context,
     // The answer reaches `done` from the event loop, not from inside the agent client's frame
     // handler: a step that ends on it may close the session, and with it the client that is
     // still unwinding that handler.
-    QObject::connect(call, &remote::AgentCall::finished, context, [call, context, done = std::move(done)] {
-        QTimer::singleShot(0, context, [done, result = call->result()] { done(result); });
+    // Long lists the agent streamed as items are put back into the result, so a caller sees one
+    // document whatever its size. Only single-key items are kept: those are the parts of a
+    // streamed list; a manifest's own items are not.
+    auto items = std::make_shared<QList<QJsonObject>>();
+    QObject::connect(call, &remote::AgentCall::item, context, [items](const QJsonObject &item) {
+        if (item.size() == 1)
+            items->append(item);
+    });
+    QObject::connect(call, &remote::AgentCall::finished, context, [call, context, items, done = std::move(done)] {
+        Result<QJsonObject> result = call->result();
+        if (result)
+            result = remote::AgentCall::assembleStreamed(std::move(*result), *items);
+        items->clear();
+        QTimer::singleShot(0, context, [done, result = std::move(result)] { done(result); });
         call->deleteLater();
     });
 }

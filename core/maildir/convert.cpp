@@ -1,6 +1,7 @@
 #include "maildir/convert.h"
 
 #include "maildir/dirreader.h"
+#include "maildir/dirsync.h"
 #include "maildir/fsutil.h"
 #include "maildir/journal.h"
 #include "maildir/jsonpath.h"
@@ -262,8 +263,10 @@ public:
                     return false;
                 if (!createTmp(dirFd, plan))
                     return true;
-                if (swapIsCurLink)
+                if (swapIsCurLink) {
                     ::unlinkat(dirFd, kSwapName, 0);
+                    m_dirs.add(dirFd);
+                }
                 if (swapIsDir && !drainAndRemoveSwap(dirFd, plan))
                     return finish(plan, false);
             } else if (swapIsDir) {
@@ -291,32 +294,251 @@ public:
         if (m_report.dryRun)
             return finish(plan, true);
 
+        // Applied together with other folders (applyPending): one journal sync per batch of
+        // renames and one directory sync per group, instead of several per folder.
+        m_pendingItems += plan.moves.size() + plan.renames.size() + plan.quarantines.size() + 1;
+        m_pending.push_back(Pending{std::move(plan), std::move(*folderFd), std::move(*curFd),
+                                    std::move(*newFd), curBefore, {}, false, 0});
+        if (m_pending.size() >= kGroupFolders || m_pendingItems >= kBatch)
+            return applyPending();
+        return true;
+    }
+
+    // Applies the planned folders: every intent of a batch (tmp/, quarantines, renames, moves,
+    // across folders) journaled and synced before its first rename, then the batch; then new/
+    // swapped for the symlink in every folder (intents synced first); then leftovers drained and
+    // each folder verified; then every directory touched synced before the folders are reported.
+    // Returns false when cancelled or on a fatal error (m_fatal).
+    bool applyPending()
+    {
+        if (m_pending.empty())
+            return true;
+        std::vector<Pending> group = std::move(m_pending);
+        m_pending.clear();
+        m_pendingItems = 0;
         if (!ensureJournal())
             return false;
-        if (!createTmp(dirFd, plan))
-            return true;
-        if (!applyMessages(newFd->get(), curFd->get(), folder.relPath, "new", plan))
-            return finish(plan, false);
-        if (m_progress.cancelled())
-            return finish(plan, false);
-        // Anything delivered meanwhile, or left by a failed rename, keeps new/ a directory.
-        NewListing after = listNew(newFd->get(), newRel);
-        if (!after.messages.empty() || !after.dotfiles.empty() || !after.blocker.empty()) {
-            problem(ProblemKind::FolderSkipped, newRel,
-                    "new/ not empty after the moves; left classic (run convert again)");
-            return finish(plan, true);
-        }
-        newFd->reset();
-        if (!swapNewForSymlink(dirFd, plan))
-            return finish(plan, true);
-        if (!drainAndRemoveSwap(dirFd, plan))
-            return finish(plan, false);
-        verify(dirFd, plan, curBefore);
-        return finish(plan, true);
+        const bool keepGoing = applyGroup(group);
+        if (auto synced = m_dirs.sync(m_root.path()); !synced)
+            return fatal(synced.error());
+        for (Pending &p : group)
+            finish(p.plan, true);
+        return keepGoing && !m_fatal;
     }
 
 private:
     static constexpr const char *kSwapName = kNewSwapName;
+    // Folders applied together (each holds three directory descriptors while it waits).
+    static constexpr std::size_t kGroupFolders = 128;
+
+    struct Pending
+    {
+        FolderConvertPlan plan;
+        UniqueFd folderFd, curFd, newFd;
+        std::uint64_t curBefore = 0;
+        std::vector<QuarantineEntry> quarantined; // the entries of plan.quarantines, once planned
+        bool swapped = false;
+        std::uint64_t swapSeq = 0;
+    };
+
+    // One change of a group, in the order they are journaled and applied.
+    struct Op
+    {
+        enum Kind : std::uint8_t
+        {
+            CreateTmp,
+            Quarantine,
+            Rename,
+            Move
+        };
+        Pending *pending;
+        Kind kind;
+        std::uint32_t index; // in the plan's quarantines, renames or moves
+    };
+
+    void journalOp(const Op &op, std::string &line, std::string &from, std::string &to)
+    {
+        Pending &p = *op.pending;
+        const std::string &folder = p.plan.relPath;
+        switch (op.kind) {
+        case Op::CreateTmp:
+            line.clear();
+            JsonLineWriter(line)
+                .string("type", "create-tmp")
+                .number("seq", m_journal->nextSeq())
+                .path("folder", folder)
+                .finish();
+            m_journal->addLine(line);
+            return;
+        case Op::Quarantine: {
+            const auto &item = p.plan.quarantines[op.index];
+            from.assign(joinRel(folder, "new")).append("/").append(item.name);
+            p.quarantined[op.index] = m_quarantine->plan(from, item.size, item.reason);
+            return;
+        }
+        case Op::Rename:
+        case Op::Move: {
+            const bool rename = op.kind == Op::Rename;
+            const std::string &name = rename ? p.plan.renames[op.index].from : p.plan.moves[op.index];
+            const std::string &target = rename ? p.plan.renames[op.index].to : name;
+            from.assign(joinRel(folder, "new")).append("/").append(name);
+            to.assign(joinRel(folder, "cur")).append("/").append(target);
+            line.clear();
+            JsonLineWriter writer(line);
+            writer.string("type", "move").number("seq", m_journal->nextSeq()).path("from", from).path("to", to);
+            if (rename)
+                writer.string("reason", "base-collision").string("sha256", p.plan.renames[op.index].sha256);
+            writer.finish();
+            m_journal->addLine(line);
+            return;
+        }
+        }
+    }
+
+    void applyOp(const Op &op)
+    {
+        Pending &p = *op.pending;
+        const std::string &folder = p.plan.relPath;
+        switch (op.kind) {
+        case Op::CreateTmp:
+            if (::mkdirat(p.folderFd.get(), "tmp", 0700) != 0 && errno != EEXIST) {
+                problem(ProblemKind::ActionFailed, joinRel(folder, "tmp"), std::strerror(errno));
+                return;
+            }
+            m_dirs.add(p.folderFd.get());
+            ++m_report.totals.tmpCreated;
+            return;
+        case Op::Quarantine: {
+            const auto &item = p.plan.quarantines[op.index];
+            if (auto status = m_quarantine->apply(p.newFd.get(), item.name.c_str(), p.quarantined[op.index]);
+                !status) {
+                problem(ProblemKind::ActionFailed, p.quarantined[op.index].originalPath, status.error().message);
+                return;
+            }
+            m_quarantineTouched = true;
+            ++m_report.totals.quarantined;
+            countDone(item.name);
+            return;
+        }
+        case Op::Rename:
+        case Op::Move: {
+            const bool rename = op.kind == Op::Rename;
+            const std::string &name = rename ? p.plan.renames[op.index].from : p.plan.moves[op.index];
+            const std::string &target = rename ? p.plan.renames[op.index].to : name;
+            if (renameAt2(p.newFd.get(), name.c_str(), p.curFd.get(), target.c_str(), RENAME_NOREPLACE) == 0)
+                ++(rename ? m_report.totals.renamed : m_report.totals.moved);
+            else
+                problem(ProblemKind::ActionFailed, joinRel(joinRel(folder, "new"), name),
+                        std::string("cannot move to cur/: ") + std::strerror(errno));
+            countDone(name);
+            return;
+        }
+        }
+    }
+
+    bool applyGroup(std::vector<Pending> &group)
+    {
+        std::vector<Op> ops;
+        for (Pending &p : group) {
+            p.quarantined.resize(p.plan.quarantines.size());
+            if (p.plan.createTmp)
+                ops.push_back({&p, Op::CreateTmp, 0});
+            for (std::uint32_t i = 0; i < p.plan.quarantines.size(); ++i)
+                ops.push_back({&p, Op::Quarantine, i});
+            for (std::uint32_t i = 0; i < p.plan.renames.size(); ++i)
+                ops.push_back({&p, Op::Rename, i});
+            for (std::uint32_t i = 0; i < p.plan.moves.size(); ++i)
+                ops.push_back({&p, Op::Move, i});
+        }
+        std::string line, from, to;
+        for (std::size_t start = 0; start < ops.size(); start += kBatch) {
+            if (m_progress.cancelled()) {
+                m_report.cancelled = true;
+                return false;
+            }
+            const std::size_t stop = std::min(ops.size(), start + kBatch);
+            for (std::size_t k = start; k < stop; ++k)
+                journalOp(ops[k], line, from, to);
+            if (auto status = m_journal->sync(); !status)
+                return fatal(status.error());
+            const std::uint64_t lastSeq = m_journal->lastSeq();
+            for (std::size_t k = start; k < stop; ++k)
+                applyOp(ops[k]);
+            if (auto status = m_journal->markApplied(lastSeq); !status)
+                return fatal(status.error());
+        }
+        for (Pending &p : group) {
+            m_dirs.add(p.newFd.get());
+            m_dirs.add(p.curFd.get());
+        }
+        if (m_quarantineTouched)
+            if (auto runDir = openDirBeneath(m_state.fd(), "quarantine/" + m_journal->runId(), m_state.path()))
+                m_dirs.add(runDir->get());
+        if (m_progress.cancelled()) {
+            m_report.cancelled = true;
+            return false;
+        }
+
+        // new/ for the symlink, in every folder whose new/ is empty now.
+        for (Pending &p : group) {
+            const std::string newRel = joinRel(p.plan.relPath, "new");
+            // Anything delivered meanwhile, or left by a failed rename, keeps new/ a directory.
+            NewListing after = listNew(p.newFd.get(), newRel);
+            p.newFd.reset();
+            if (!after.messages.empty() || !after.dotfiles.empty() || !after.blocker.empty()) {
+                problem(ProblemKind::FolderSkipped, newRel,
+                        "new/ not empty after the moves; left classic (run convert again)");
+                continue;
+            }
+            line.clear();
+            p.swapSeq = m_journal->nextSeq();
+            JsonLineWriter(line)
+                .string("type", "swap-new")
+                .number("seq", p.swapSeq)
+                .path("folder", p.plan.relPath)
+                .string("to", "cur-only")
+                .finish();
+            m_journal->addLine(line);
+            p.swapped = true;
+        }
+        if (auto status = m_journal->sync(); !status)
+            return fatal(status.error());
+        for (Pending &p : group)
+            if (p.swapped)
+                p.swapped = exchangeNewForSymlink(p.folderFd.get(), p.plan);
+        if (auto status = m_journal->markApplied(m_journal->lastSeq()); !status)
+            return fatal(status.error());
+
+        for (Pending &p : group) {
+            if (!p.swapped)
+                continue;
+            p.curFd.reset();
+            if (!drainAndRemoveSwap(p.folderFd.get(), p.plan))
+                return false;
+            verify(p.folderFd.get(), p.plan, p.curBefore);
+        }
+        return !m_progress.cancelled();
+    }
+
+    // new/ (empty) <-> a fresh symlink "cur", atomically: `new` exists at every instant. The
+    // intent is journaled (and synced) by the caller.
+    bool exchangeNewForSymlink(int dirFd, FolderConvertPlan &plan)
+    {
+        if (::symlinkat("cur", dirFd, kSwapName) != 0 &&
+            !(errno == EEXIST && isSymlinkToCur(dirFd, kSwapName))) {
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, kSwapName),
+                    std::strerror(errno));
+            return false;
+        }
+        if (renameAt2(dirFd, kSwapName, dirFd, "new", RENAME_EXCHANGE) != 0) {
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "new"),
+                    std::string("cannot swap new/ for the symlink: ") + std::strerror(errno));
+            ::unlinkat(dirFd, kSwapName, 0);
+            return false;
+        }
+        m_dirs.add(dirFd);
+        return true;
+    }
 
     void problem(ProblemKind kind, std::string path, std::string detail)
     {
@@ -475,12 +697,13 @@ private:
             .path("folder", plan.relPath)
             .finish();
         m_journal->addLine(line);
-        if (auto status = m_journal->flush(); !status)
+        if (auto status = m_journal->sync(); !status)
             return fatal(status.error());
         if (::mkdirat(dirFd, "tmp", 0700) != 0 && errno != EEXIST) {
             problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "tmp"), std::strerror(errno));
             return true;
         }
+        m_dirs.add(dirFd);
         ++m_report.totals.tmpCreated;
         return m_journal->markApplied(m_journal->lastSeq()).has_value();
     }
@@ -498,11 +721,14 @@ private:
             m_progress.report(m_done, m_total, item);
     }
 
-    // plan -> journal -> apply, in batches. Moves and renames: renameat2(RENAME_NOREPLACE), so
-    // nothing in cur/ is ever overwritten. Quarantines: into the state dir.
+    // plan -> journal -> apply, in batches, for the leftovers of a swap (rare): moves and
+    // renames with renameat2(RENAME_NOREPLACE), so nothing in cur/ is ever overwritten;
+    // quarantines into the state dir. Each intent is synced before its rename.
     bool applyMessages(int srcFd, int curFd, const std::string &folderRel, const char *srcName,
                        FolderConvertPlan &plan)
     {
+        m_dirs.add(srcFd);
+        m_dirs.add(curFd);
         const std::string srcPrefix = joinRel(folderRel, srcName) + "/";
         const std::string curPrefix = joinRel(folderRel, "cur") + "/";
         std::string line, from, to;
@@ -510,12 +736,13 @@ private:
         for (const auto &item : plan.quarantines) {
             from.assign(srcPrefix).append(item.name);
             QuarantineEntry entry = m_quarantine->plan(from, item.size, item.reason);
-            if (auto status = m_journal->flush(); !status)
+            if (auto status = m_journal->sync(); !status)
                 return fatal(status.error());
             if (auto status = m_quarantine->apply(srcFd, item.name.c_str(), entry); !status) {
                 problem(ProblemKind::ActionFailed, from, status.error().message);
                 continue;
             }
+            m_quarantineTouched = true;
             ++m_report.totals.quarantined;
             countDone(item.name);
         }
@@ -544,7 +771,7 @@ private:
         };
         for (const auto &rename : plan.renames) {
             journalMove(rename.from, rename.to, &rename.sha256);
-            if (auto status = m_journal->flush(); !status)
+            if (auto status = m_journal->sync(); !status)
                 return fatal(status.error());
             if (doRename(rename.from, rename.to))
                 ++m_report.totals.renamed;
@@ -558,7 +785,7 @@ private:
             const std::size_t stop = std::min(plan.moves.size(), start + kBatch);
             for (std::size_t k = start; k < stop; ++k)
                 journalMove(plan.moves[k], plan.moves[k], nullptr);
-            if (auto status = m_journal->flush(); !status)
+            if (auto status = m_journal->sync(); !status)
                 return fatal(status.error());
             const std::uint64_t lastSeq = m_journal->lastSeq();
             for (std::size_t k = start; k < stop; ++k) {
@@ -569,37 +796,9 @@ private:
             if (auto status = m_journal->markApplied(lastSeq); !status)
                 return fatal(status.error());
         }
-        if (auto status = m_journal->flush(); !status)
+        if (auto status = m_journal->sync(); !status)
             return fatal(status.error());
         return true;
-    }
-
-    // new/ (empty) <-> a fresh symlink "cur", atomically: `new` exists at every instant.
-    bool swapNewForSymlink(int dirFd, FolderConvertPlan &plan)
-    {
-        std::string line;
-        JsonLineWriter(line)
-            .string("type", "swap-new")
-            .number("seq", m_journal->nextSeq())
-            .path("folder", plan.relPath)
-            .string("to", "cur-only")
-            .finish();
-        m_journal->addLine(line);
-        if (auto status = m_journal->flush(); !status)
-            return fatal(status.error());
-        if (::symlinkat("cur", dirFd, kSwapName) != 0 &&
-            !(errno == EEXIST && isSymlinkToCur(dirFd, kSwapName))) {
-            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, kSwapName),
-                    std::strerror(errno));
-            return false;
-        }
-        if (renameAt2(dirFd, kSwapName, dirFd, "new", RENAME_EXCHANGE) != 0) {
-            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "new"),
-                    std::string("cannot swap new/ for the symlink: ") + std::strerror(errno));
-            ::unlinkat(dirFd, kSwapName, 0);
-            return false;
-        }
-        return m_journal->markApplied(m_journal->lastSeq()).has_value();
     }
 
     void planDrain(int dirFd, FolderConvertPlan &plan)
@@ -639,6 +838,7 @@ private:
         for (auto &q : drain.quarantines)
             plan.quarantines.push_back(std::move(q));
         swapFd->reset();
+        m_dirs.add(dirFd);
         if (::unlinkat(dirFd, kSwapName, AT_REMOVEDIR) != 0)
             problem(ProblemKind::ActionFailed, swapRel,
                     std::string("cannot remove the emptied old new/: ") + std::strerror(errno));
@@ -671,6 +871,8 @@ private:
 public:
     std::optional<Error> m_fatal;
     bool m_verifyFailed = false;
+    // Every directory a rename changed since the last DirSync::sync().
+    DirSync m_dirs;
 
 private:
     const MailRoot &m_root;
@@ -684,6 +886,9 @@ private:
     std::uint64_t &m_done;
     std::uint64_t m_total;
     std::uint64_t m_curBefore = 0;
+    std::vector<Pending> m_pending;
+    std::size_t m_pendingItems = 0;
+    bool m_quarantineTouched = false;
 };
 
 // Messages waiting in new/ across the tree: the progress total. One getdents pass, no stat.
@@ -711,7 +916,7 @@ Status settleUnfinishedRuns(const StateDir &state)
     auto runs = Journal::readAll(state);
     if (!runs)
         return fail(runs.error());
-    for (const auto &run : *runs) {
+    for (auto &run : *runs) {
         if (run.ended)
             continue;
         std::uint64_t lastApplied = 0, lastSeq = 0;
@@ -728,7 +933,11 @@ Status settleUnfinishedRuns(const StateDir &state)
                 journal->end("recovered", {{"lastSeq", lastSeq}, {"lastConfirmed", lastApplied}});
             !status)
             return status;
+        run.ended = true;
     }
+    // Finished runs that hold nothing to restore move out of the way (journal/archive/).
+    if (auto archived = Journal::archiveSettled(state, *runs); !archived)
+        return fail(archived.error());
     return {};
 }
 
@@ -780,6 +989,13 @@ Result<ConvertReport> Convert::run(const MailRoot &root, const ConvertOptions &o
                 break;
         }
     }
+    // The last group, then whatever the rare single-folder paths changed: synced before "end"
+    // and before the report says the folders are cur-only.
+    if (!report.cancelled && !converter.m_fatal && !converter.applyPending())
+        report.cancelled = report.cancelled || progress.cancelled();
+    if (!converter.m_fatal)
+        if (auto synced = converter.m_dirs.sync(root.path()); !synced)
+            converter.m_fatal = synced.error();
     progress.report(done, total, {});
     report.totals.problems = report.problems.size();
     report.verified =

@@ -188,35 +188,43 @@ Result<std::optional<std::string>> readSmallFileAt(int dirfd, const char *name,
                                                    std::string_view displayPath,
                                                    std::size_t maxSize)
 {
-    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    const std::string path(displayPath);
+    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
     if (!fd.valid()) {
-        if (errno == ENOENT)
+        const int err = errno;
+        if (err == ENOENT)
             return std::optional<std::string>();
-        return tl::unexpected(errnoError(errno, "open", std::string(displayPath)));
+        if (err == ELOOP)
+            return fail(ErrorCode::UnsafePath, path + " is a symlink: not followed", path);
+        return tl::unexpected(errnoError(err, "cannot open", path));
     }
     struct stat st
     {
     };
     if (::fstat(fd.get(), &st) != 0)
-        return tl::unexpected(errnoError(errno, "fstat", std::string(displayPath)));
+        return tl::unexpected(errnoError(errno, "fstat", path));
     if (!S_ISREG(st.st_mode))
-        return fail(ErrorCode::UnsafePath, std::string(displayPath) + ": not a regular file",
-                    std::string(displayPath));
-    if (static_cast<std::uint64_t>(st.st_size) > maxSize)
+        return fail(ErrorCode::UnsafePath, path + " is not a regular file: not read", path);
+    const auto tooLarge = [&] {
         return fail(ErrorCode::InvalidData,
-                    std::string(displayPath) + ": larger than " + std::to_string(maxSize) +
-                        " bytes, which no such file needs",
-                    std::string(displayPath));
+                    path + " is larger than " + std::to_string(maxSize) + " bytes: not read", path);
+    };
+    if (static_cast<std::uint64_t>(st.st_size) > maxSize)
+        return tooLarge();
+    // /proc files say size 0 and may still be long, and any file may grow while being read:
+    // the limit holds while reading too.
     std::string text;
-    auto read = readInChunks(fd.get(), std::string(displayPath), [&](std::string_view chunk) {
-        if (text.size() <= maxSize)
+    bool overflowed = false;
+    auto read = readInChunks(fd.get(), path, [&](std::string_view chunk) {
+        if (text.size() + chunk.size() > maxSize)
+            overflowed = true;
+        else
             text.append(chunk);
     });
     if (!read)
         return tl::unexpected(read.error());
-    if (text.size() > maxSize)
-        return fail(ErrorCode::InvalidData, std::string(displayPath) + ": grew while being read",
-                    std::string(displayPath));
+    if (overflowed)
+        return tooLarge();
     return std::optional<std::string>(std::move(text));
 }
 
@@ -252,6 +260,16 @@ std::string utcTimestamp()
     std::array<char, 32> text{};
     std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return text.data();
+}
+
+Result<std::string> readBoundedFile(const std::string &path, std::size_t maxBytes)
+{
+    auto text = readSmallFileAt(AT_FDCWD, path.c_str(), path, maxBytes);
+    if (!text)
+        return tl::unexpected(text.error());
+    if (!*text)
+        return fail(errnoError(ENOENT, "cannot open", path));
+    return std::move(**text);
 }
 
 } // namespace mm::maildir

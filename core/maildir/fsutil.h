@@ -41,6 +41,11 @@ Result<std::optional<std::string>> readSmallFileAt(int dirfd, const char *name,
                                                    std::string_view displayPath,
                                                    std::size_t maxSize = 1 << 20);
 
+// readSmallFileAt for a path the agent reads from what others may have written (Syncthing's
+// config.xml, /etc/os-release, /etc/passwd, /proc), where a missing file is an error too. A
+// larger file is an error, not a silent truncation; the error names the path and the reason.
+Result<std::string> readBoundedFile(const std::string &path, std::size_t maxBytes);
+
 // SHA-256 of a file's bytes, lowercase hex.
 Result<std::string> sha256OfFile(int dirfd, const char *name, std::string_view displayPath);
 

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 namespace mm::maildir {
 
@@ -125,17 +127,40 @@ void JsonLineWriter::finish()
     m_out.push_back('}');
 }
 
+bool Journal::isRunId(std::string_view text)
+{
+    // YYYYMMDDTHHMMSS.uuuuuuZ-PID
+    if (text.size() < 25 || text.size() > 34 || text[8] != 'T' || text[15] != '.' ||
+        text[22] != 'Z' || text[23] != '-')
+        return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == 8 || i == 15 || i == 22 || i == 23)
+            continue;
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    }
+    return true;
+}
+
 Result<Journal> Journal::begin(const StateDir &state, std::string_view operation,
                                const std::string &rootPath)
 {
     Journal journal;
     journal.m_runId = newRunId();
     journal.m_path = state.journalDir() + "/" + journal.m_runId + ".jsonl";
-    journal.m_fd.reset(::open(journal.m_path.c_str(),
-                              O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
-                              0600));
+    // Relative to the state dir's descriptor, never following a symlink.
+    auto dir = openDirAt(state.fd(), "journal", state.journalDir());
+    if (!dir)
+        return fail(dir.error());
+    const std::string name = journal.m_runId + ".jsonl";
+    journal.m_fd.reset(::openat(dir->get(), name.c_str(),
+                                O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                                0600));
     if (!journal.m_fd.valid())
         return fail(errnoError(errno, "cannot create journal", journal.m_path));
+    // The new name itself must survive a power loss, or the records in it are lost with it.
+    if (::fsync(dir->get()) != 0)
+        return fail(errnoError(errno, "cannot sync", state.journalDir()));
     nlohmann::json record{{"type", "begin"},          {"schemaVersion", kSchemaVersion},
                           {"runId", journal.m_runId}, {"operation", std::string(operation)},
                           {"time", utcTimestamp()},   {"pid", int(::getpid())}};
@@ -195,7 +220,20 @@ Status Journal::flush()
         return {};
     auto status = writeAll(m_fd.get(), m_buffer, m_path);
     m_buffer.clear();
+    m_unsynced = true;
     return status;
+}
+
+Status Journal::sync()
+{
+    if (auto status = flush(); !status)
+        return status;
+    if (!m_unsynced)
+        return {};
+    if (::fdatasync(m_fd.get()) != 0)
+        return fail(errnoError(errno, "cannot sync journal", m_path));
+    m_unsynced = false;
+    return {};
 }
 
 Status Journal::markApplied(std::uint64_t upToSeq)
@@ -215,7 +253,7 @@ Status Journal::end(std::string_view status, const nlohmann::json &summary)
     if (!summary.is_null())
         record["summary"] = summary;
     add(record);
-    return flush();
+    return sync();
 }
 
 Result<std::vector<nlohmann::json>> Journal::readFile(const std::string &path)
@@ -267,7 +305,8 @@ Result<std::vector<Journal::RunFile>> Journal::readAll(const StateDir &state)
     DirReader reader(fd.get());
     DirEntry entry;
     while (reader.next(entry)) {
-        if (entry.type != DT_REG || !entry.name.ends_with(".jsonl"))
+        if (entry.type != DT_REG || !entry.name.ends_with(".jsonl") ||
+            !isRunId(entry.name.substr(0, entry.name.size() - 6)))
             continue;
         RunFile run;
         run.runId.assign(entry.name.substr(0, entry.name.size() - 6));
@@ -286,6 +325,73 @@ Result<std::vector<Journal::RunFile>> Journal::readAll(const StateDir &state)
         });
     }
     return runs;
+}
+
+namespace {
+
+bool holdsRestorableWork(const Journal::RunFile &run)
+{
+    std::string operation;
+    for (const auto &record : run.records) {
+        const auto type = record.find("type");
+        if (type == record.end() || !type->is_string())
+            continue;
+        if (*type == "begin") {
+            const auto op = record.find("operation");
+            operation = op != record.end() && op->is_string() ? op->get<std::string>() : std::string();
+        } else if (*type == "quarantine" || (*type == "move" && operation == "dedupe")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Whether quarantine/<runId> still holds a file: then the run's records are still needed.
+bool hasQuarantinedFiles(const StateDir &state, const std::string &runId)
+{
+    UniqueFd quarantine(::openat(state.fd(), "quarantine", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!quarantine.valid())
+        return errno != ENOENT;
+    UniqueFd runDir(::openat(quarantine.get(), runId.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!runDir.valid())
+        return errno != ENOENT; // unreadable: keep the run, to be safe
+    DirReader reader(runDir.get());
+    DirEntry entry;
+    const bool any = reader.next(entry);
+    if (!any && reader.error() == 0) {
+        runDir.reset();
+        ::unlinkat(quarantine.get(), runId.c_str(), AT_REMOVEDIR); // empty: no longer needed
+    }
+    return any || reader.error() != 0;
+}
+
+} // namespace
+
+Result<std::size_t> Journal::archiveSettled(const StateDir &state, const std::vector<RunFile> &runs)
+{
+    auto journalDir = openDirAt(state.fd(), "journal", state.journalDir());
+    if (!journalDir)
+        return fail(journalDir.error());
+    std::optional<UniqueFd> archive;
+    std::size_t archived = 0;
+    for (const RunFile &run : runs) {
+        if (!run.ended || !isRunId(run.runId))
+            continue;
+        if (holdsRestorableWork(run) && hasQuarantinedFiles(state, run.runId))
+            continue;
+        if (!archive) {
+            if (::mkdirat(journalDir->get(), "archive", 0700) != 0 && errno != EEXIST)
+                return fail(errnoError(errno, "cannot create", state.journalDir() + "/archive"));
+            auto opened = openDirAt(journalDir->get(), "archive", state.journalDir() + "/archive");
+            if (!opened)
+                return fail(opened.error());
+            archive.emplace(std::move(*opened));
+        }
+        const std::string name = run.runId + ".jsonl";
+        if (renameAt2(journalDir->get(), name.c_str(), archive->get(), name.c_str(), RENAME_NOREPLACE) == 0)
+            ++archived;
+    }
+    return archived;
 }
 
 } // namespace mm::maildir

@@ -15,13 +15,19 @@ namespace mm::maildir {
 
 // The record of one changing run (convert, revert, dedupe, restore...): JSON lines in
 // <state>/journal/<runId>.jsonl. Every change is plan -> journal -> apply -> verify:
-//   1. intents are appended (each with a "seq") and flush()ed with one write() per batch;
-//   2. the batch is applied (renames);
-//   3. {"type":"applied","upTo":seq} is appended.
-// write() without fsync survives kill -9 (the data is in the page cache), which is the promise;
-// power loss is out of scope. A run that died leaves a file without an "end" record; the next run
-// settles its intents by looking at the filesystem (see settleUnfinished in the users) and closes
-// it with {"type":"end","status":"recovered"}. A torn last line (killed mid-write) is ignored.
+//   1. intents are appended (each with a "seq") for a batch of changes;
+//   2. sync(): written with one write() and fdatasync()ed, so no rename of the batch can reach
+//      the disk before the record saying where the file came from (a quarantined file is never
+//      on disk without its record, even after a power loss);
+//   3. the batch is applied (renames), its directories synced (DirSync) before the batch is
+//      reported done;
+//   4. {"type":"applied","upTo":seq} is appended.
+// A run that died leaves a file without an "end" record; the next run settles its intents by
+// looking at the filesystem (see settleUnfinished in the users) and closes it with
+// {"type":"end","status":"recovered"}. A torn last line (killed mid-write) is ignored.
+//
+// Finished runs that hold nothing a later restore or listing needs (see archiveSettled) move to
+// <state>/journal/archive/, which no command reads: a node with years of runs does not load them.
 //
 // Record types written by this library (every record has "type"; paths are relative to ROOT,
 // with "<key>Base64" beside them when not UTF-8):
@@ -59,9 +65,17 @@ public:
     void addLine(std::string_view line);
     std::size_t buffered() const { return m_buffer.size(); }
 
+    // write()s what is buffered (enough against kill -9: the page cache survives the process).
     Status flush();
+    // flush(), then fdatasync(): against power loss too. Call before each batch of renames.
+    Status sync();
     Status markApplied(std::uint64_t upToSeq);
+    // Appends "end" and syncs.
     Status end(std::string_view status, const nlohmann::json &summary = nullptr);
+
+    // "20261128T170715.812628Z-26683": what begin() names a run (and its file). Anything else in
+    // the journal directory is not one of ours and is never read.
+    static bool isRunId(std::string_view text);
 
     struct RunFile
     {
@@ -70,12 +84,18 @@ public:
         std::vector<nlohmann::json> records;
         bool ended = false;
     };
-    // Every run file in the state dir, oldest first (run ids sort by time).
+    // Every run file in the state dir, oldest first (run ids sort by time). Archived runs are
+    // not read.
     static Result<std::vector<RunFile>> readAll(const StateDir &state);
     // Ends every run that has no "end" record (killed) with "recovered": what it did is on disk,
     // and the caller re-plans from the disk anyway.
     static Status closeUnfinishedRuns(const StateDir &state);
     static Result<std::vector<nlohmann::json>> readFile(const std::string &path);
+    // Moves the finished runs that hold nothing restorable any more to journal/archive/: runs
+    // without "quarantine" records or dedupe renames, and runs whose quarantined files are all
+    // gone (restored or purged). Called by changing commands, under the state dir's lock.
+    // Returns how many runs were archived.
+    static Result<std::size_t> archiveSettled(const StateDir &state, const std::vector<RunFile> &runs);
 
 private:
     std::string m_runId;
@@ -83,6 +103,7 @@ private:
     UniqueFd m_fd;
     std::string m_buffer;
     std::uint64_t m_seq = 0;
+    bool m_unsynced = false; // written since the last fdatasync
 };
 
 // Builds one JSON object as text, quickly: no allocation beyond the target string's growth.

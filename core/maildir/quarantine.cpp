@@ -42,9 +42,7 @@ QuarantineEntry Quarantine::plan(std::string_view originalPath, std::uint64_t si
     QuarantineEntry entry;
     entry.runId = m_journal.runId();
     entry.seq = m_journal.nextSeq();
-    char seqText[24];
-    std::snprintf(seqText, sizeof seqText, "%08llu", static_cast<unsigned long long>(entry.seq));
-    entry.id = entry.runId + "/" + seqText;
+    entry.id = idFor(entry.runId, entry.seq);
     entry.originalPath = originalPath;
     entry.quarantinedPath = "quarantine/" + entry.id;
     entry.size = size;
@@ -82,22 +80,86 @@ Status Quarantine::apply(int dirfd, const char *name, const QuarantineEntry &ent
     return {};
 }
 
-QuarantineEntry Quarantine::entryFromRecord(const std::string &runId, const nlohmann::json &record)
+std::string Quarantine::idFor(const std::string &runId, std::uint64_t seq)
 {
+    char seqText[24];
+    std::snprintf(seqText, sizeof seqText, "%08llu", static_cast<unsigned long long>(seq));
+    return runId + "/" + seqText;
+}
+
+bool Quarantine::isPlainRelativePath(std::string_view path)
+{
+    if (path.empty() || path.front() == '/' || path.find('\0') != std::string_view::npos)
+        return false;
+    std::size_t pos = 0;
+    while (pos <= path.size()) {
+        std::size_t slash = path.find('/', pos);
+        if (slash == std::string_view::npos)
+            slash = path.size();
+        const std::string_view component = path.substr(pos, slash - pos);
+        if (component.empty() || component == "." || component == "..")
+            return false;
+        pos = slash + 1;
+    }
+    return true;
+}
+
+namespace {
+
+template <class T> T field(const nlohmann::json &record, const char *key, T fallback)
+{
+    const auto it = record.find(key);
+    if (it == record.end())
+        return fallback;
+    if constexpr (std::is_same_v<T, std::string>)
+        return it->is_string() ? it->get<std::string>() : fallback;
+    else
+        return it->is_number_unsigned() ? it->get<T>() : fallback;
+}
+
+// quarantine/<runId>, opened below the state dir without following a symlink.
+Result<UniqueFd> openRunDir(const StateDir &state, const std::string &runId)
+{
+    return openDirBeneath(state.fd(), "quarantine/" + runId, state.path());
+}
+
+// The file name of an entry inside its run directory (the part of the id after the run id).
+std::string seqName(const QuarantineEntry &entry)
+{
+    return entry.id.substr(entry.runId.size() + 1);
+}
+
+} // namespace
+
+Result<QuarantineEntry> Quarantine::entryFromRecord(const std::string &runId, const nlohmann::json &record)
+{
+    if (!Journal::isRunId(runId))
+        return fail(ErrorCode::InvalidData, "journal " + runId + ": not a run id");
     QuarantineEntry entry;
     entry.runId = runId;
-    entry.seq = record.value("seq", std::uint64_t(0));
-    entry.id = record.value("id", std::string());
-    entry.originalPath = readPath(record, "from").value_or(std::string());
-    entry.quarantinedPath = record.value("to", std::string());
-    entry.size = record.value("size", std::uint64_t(0));
-    entry.reason = record.value("reason", std::string());
-    entry.time = record.value("time", std::string());
-    entry.sha256 = record.value("sha256", std::string());
+    entry.seq = field<std::uint64_t>(record, "seq", 0);
+    if (entry.seq == 0)
+        return fail(ErrorCode::InvalidData, "journal " + runId + ": a quarantine record without a valid seq");
+    entry.id = idFor(runId, entry.seq);
+    if (const std::string id = field<std::string>(record, "id", entry.id); id != entry.id)
+        return fail(ErrorCode::InvalidData,
+                    "journal " + runId + ": quarantine record " + toValidUtf8(id) + " does not match its seq");
+    const std::optional<std::string> from = readPath(record, "from");
+    if (!from || !isPlainRelativePath(*from))
+        return fail(ErrorCode::UnsafePath, "journal " + runId + ": quarantine record " + entry.id +
+                                               " names an original path outside the mail root: " +
+                                               toValidUtf8(from.value_or(std::string())));
+    entry.originalPath = *from;
+    // Never the record's "to": where a file of this run and seq lives is ours to say.
+    entry.quarantinedPath = "quarantine/" + entry.id;
+    entry.size = field<std::uint64_t>(record, "size", 0);
+    entry.reason = field<std::string>(record, "reason", {});
+    entry.time = field<std::string>(record, "time", {});
+    entry.sha256 = field<std::string>(record, "sha256", {});
     return entry;
 }
 
-Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state)
+Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state, std::vector<std::string> *rejected)
 {
     auto runs = Journal::readAll(state);
     if (!runs)
@@ -105,17 +167,29 @@ Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state)
     std::vector<QuarantineEntry> entries;
     std::map<std::string, std::size_t> byId;
     for (const auto &run : *runs) {
+        UniqueFd runDir;
+        bool runDirOpened = false;
         for (const auto &record : run.records) {
-            const std::string type = record.value("type", std::string());
+            const std::string type = field<std::string>(record, "type", {});
             if (type == "quarantine") {
-                QuarantineEntry entry = entryFromRecord(run.runId, record);
+                auto entry = entryFromRecord(run.runId, record);
+                if (!entry) {
+                    if (rejected)
+                        rejected->push_back(entry.error().message + ": ignored");
+                    continue;
+                }
+                if (!runDirOpened) {
+                    runDirOpened = true;
+                    if (auto opened = openRunDir(state, run.runId))
+                        runDir = std::move(*opened);
+                }
                 struct stat st;
-                entry.present = ::fstatat(state.fd(), entry.quarantinedPath.c_str(), &st,
-                                          AT_SYMLINK_NOFOLLOW) == 0;
-                byId[entry.id] = entries.size();
-                entries.push_back(std::move(entry));
+                entry->present = runDir.valid() &&
+                                 ::fstatat(runDir.get(), seqName(*entry).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+                byId[entry->id] = entries.size();
+                entries.push_back(std::move(*entry));
             } else if (type == "restored") {
-                if (auto it = byId.find(record.value("id", std::string())); it != byId.end())
+                if (auto it = byId.find(field<std::string>(record, "id", {})); it != byId.end())
                     entries[it->second].restored = true;
             }
         }
@@ -125,13 +199,16 @@ Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state)
     return entries;
 }
 
-Status Quarantine::restore(const MailRoot &root, const StateDir &state,
-                           const QuarantineEntry &entry, Journal &journal)
+Result<Quarantine::RestoreTarget> Quarantine::restoreTarget(const MailRoot &root, const StateDir &state,
+                                                           const QuarantineEntry &entry)
 {
+    if (!isPlainRelativePath(entry.originalPath) || entry.quarantinedPath != "quarantine/" + entry.id)
+        return fail(ErrorCode::UnsafePath, "quarantine entry " + entry.id + " is not a plain one: not restored");
     const std::size_t slash = entry.originalPath.rfind('/');
     std::string dirRel =
         slash == std::string::npos ? std::string() : entry.originalPath.substr(0, slash);
-    const std::string name = entry.originalPath.substr(slash == std::string::npos ? 0 : slash + 1);
+    RestoreTarget target;
+    target.toName = entry.originalPath.substr(slash == std::string::npos ? 0 : slash + 1);
     // new/ of a cur-only folder is the symlink "cur": restore into cur/ directly.
     if (dirRel == "new" || dirRel.ends_with("/new")) {
         const std::string folderRel =
@@ -147,13 +224,34 @@ Status Quarantine::restore(const MailRoot &root, const StateDir &state,
     auto dir = openDirBeneath(root.fd(), dirRel, root.path());
     if (!dir)
         return fail(dir.error());
-    if (renameAt2(state.fd(), entry.quarantinedPath.c_str(), dir->get(), name.c_str(),
-                  RENAME_NOREPLACE) != 0)
-        return fail(errnoError(errno, "cannot restore " + entry.id, joinRel(dirRel, name)));
-    nlohmann::json record{{"type", "restored"}, {"id", entry.id}, {"time", utcTimestamp()}};
-    putPath(record, "to", joinRel(dirRel, name));
-    journal.add(record);
-    return journal.flush();
+    auto runDir = openRunDir(state, entry.runId);
+    if (!runDir)
+        return fail(runDir.error());
+    target.fromName = seqName(entry);
+    // Only mail goes back into the tree that Syncthing replicates: a symlink or a device planted
+    // in the quarantine stays where it is.
+    struct stat st;
+    if (::fstatat(runDir->get(), target.fromName.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail(errnoError(errno, "cannot restore " + entry.id, entry.quarantinedPath));
+    if (!S_ISREG(st.st_mode))
+        return fail(ErrorCode::UnsafePath, entry.quarantinedPath + " is not a regular file: not restored",
+                    entry.quarantinedPath);
+    target.fromDir = std::move(*runDir);
+    target.toDir = std::move(*dir);
+    target.toPath = joinRel(dirRel, target.toName);
+    return target;
+}
+
+Status Quarantine::remove(const StateDir &state, const QuarantineEntry &entry)
+{
+    if (entry.quarantinedPath != "quarantine/" + entry.id)
+        return fail(ErrorCode::UnsafePath, "quarantine entry " + entry.id + " is not a plain one: not deleted");
+    auto runDir = openRunDir(state, entry.runId);
+    if (!runDir)
+        return fail(runDir.error());
+    if (::unlinkat(runDir->get(), seqName(entry).c_str(), 0) != 0 && errno != ENOENT)
+        return fail(errnoError(errno, "cannot delete", entry.quarantinedPath));
+    return {};
 }
 
 } // namespace mm::maildir

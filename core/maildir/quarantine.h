@@ -4,6 +4,7 @@
 #include "maildir/journal.h"
 #include "maildir/mailroot.h"
 #include "maildir/statedir.h"
+#include "maildir/uniquefd.h"
 
 #include <nlohmann/json.hpp>
 
@@ -47,15 +48,40 @@ public:
     // Renames dirfd/name to the entry's quarantined path; the target must not exist.
     Status apply(int dirfd, const char *name, const QuarantineEntry &entry);
 
-    // Every quarantine record of every run, with present/restored filled in.
-    static Result<std::vector<QuarantineEntry>> list(const StateDir &state);
+    // Every quarantine record of every run, with present/restored filled in. Records that do not
+    // hold up (see entryFromRecord) are left out and, when `rejected` is given, described there.
+    static Result<std::vector<QuarantineEntry>> list(const StateDir &state,
+                                                     std::vector<std::string> *rejected = nullptr);
 
-    // Puts a quarantined file back at its original path (never over an existing file). A file
-    // quarantined from new/ of a folder that is cur-only by now goes to cur/.
-    static Status restore(const MailRoot &root, const StateDir &state, const QuarantineEntry &entry,
-                          Journal &journal);
+    // Where a quarantined file goes back to, both directories opened (below the state dir and
+    // below ROOT, never following a symlink). A file quarantined from new/ of a folder that is
+    // cur-only by now goes to cur/. Only a regular file is put back. The caller journals, syncs
+    // the journal, then renames (RENAME_NOREPLACE: never over an existing file).
+    struct RestoreTarget
+    {
+        UniqueFd fromDir; // quarantine/<runId>
+        std::string fromName;
+        UniqueFd toDir;
+        std::string toName;
+        std::string toPath; // relative to ROOT
+    };
+    static Result<RestoreTarget> restoreTarget(const MailRoot &root, const StateDir &state,
+                                               const QuarantineEntry &entry);
+    // Deletes a quarantined file (quarantine-purge).
+    static Status remove(const StateDir &state, const QuarantineEntry &entry);
 
-    static QuarantineEntry entryFromRecord(const std::string &runId, const nlohmann::json &record);
+    // The entry a "quarantine" record of run `runId` describes. Nothing in a journal is trusted:
+    // the quarantined path is rebuilt from the run id (the journal file's name, checked) and the
+    // record's seq, the record's "to" is never used, an "id" that is not <runId>/<seq> or an
+    // original path that is not a plain relative path below ROOT (no "..", no empty or "."
+    // component, not absolute) rejects the record (the reason in the error).
+    static Result<QuarantineEntry> entryFromRecord(const std::string &runId,
+                                                   const nlohmann::json &record);
+    // "<runId>/<seq, 8 digits or more>"
+    static std::string idFor(const std::string &runId, std::uint64_t seq);
+    // A path relative to ROOT that stays below it: not empty, not absolute, no "", "." or ".."
+    // component, no NUL.
+    static bool isPlainRelativePath(std::string_view path);
 
 private:
     const StateDir &m_state;

@@ -26,9 +26,9 @@ std::time_t parseUtc(const std::string &text)
     return ::timegm(&tm);
 }
 
-Result<std::vector<QuarantineEntry>> presentEntries(const StateDir &state)
+Result<std::vector<QuarantineEntry>> presentEntries(const StateDir &state, std::vector<std::string> *rejected)
 {
-    auto all = Quarantine::list(state);
+    auto all = Quarantine::list(state, rejected);
     if (!all)
         return fail(all.error());
     std::vector<QuarantineEntry> out;
@@ -51,7 +51,7 @@ Result<QuarantineListing> QuarantineAdmin::list(const MailRoot &root, const std:
         return listing; // nothing was ever quarantined
     if (auto st = state->open(); !st)
         return fail(st.error());
-    auto entries = presentEntries(*state);
+    auto entries = presentEntries(*state, &listing.problems);
     if (!entries)
         return fail(entries.error());
     listing.entries = std::move(*entries);
@@ -82,41 +82,51 @@ Result<PurgeReport> QuarantineAdmin::purge(const MailRoot &root, unsigned olderT
             return fail(l.error());
         lock.emplace(std::move(*l));
     }
-    auto entries = presentEntries(*state);
+    if (!dryRun)
+        if (auto runs = Journal::readAll(*state); runs)
+            (void)Journal::archiveSettled(*state, *runs);
+    auto entries = presentEntries(*state, &report.problems);
     if (!entries)
         return fail(entries.error());
     const std::time_t cutoff = now - std::time_t(olderThanDays) * 86400;
-    std::optional<Journal> journal;
+    std::vector<const QuarantineEntry *> doomed;
     for (const auto &e : *entries) {
         const std::time_t when = parseUtc(e.time);
         if (when < 0 || when > cutoff) {
             ++report.kept; // young enough, or no readable time: never deleted by guesswork
             continue;
         }
-        if (!dryRun) {
-            if (!journal) {
-                auto j = Journal::begin(*state, "quarantine-purge", root.path());
-                if (!j)
-                    return fail(j.error());
-                journal.emplace(std::move(*j));
-                report.runId = journal->runId();
-            }
-            nlohmann::json rec{
-                {"type", "purged"}, {"id", e.id}, {"size", e.size}, {"time", utcTimestamp()}};
-            putPath(rec, "from", e.originalPath);
+        doomed.push_back(&e);
+    }
+    if (!dryRun && !doomed.empty()) {
+        auto journal = Journal::begin(*state, "quarantine-purge", root.path());
+        if (!journal)
+            return fail(journal.error());
+        report.runId = journal->runId();
+        // Every deletion journaled (and synced) before the first unlink; the paths are the ones
+        // rebuilt from checked ids (Quarantine::entryFromRecord), never a record's own.
+        for (const QuarantineEntry *e : doomed) {
+            nlohmann::json rec{{"type", "purged"}, {"id", e->id}, {"size", e->size}, {"time", utcTimestamp()}};
+            putPath(rec, "from", e->originalPath);
             journal->add(rec);
-            if (auto st = journal->flush(); !st)
-                return fail(st.error());
-            if (::unlinkat(state->fd(), e.quarantinedPath.c_str(), 0) != 0 && errno != ENOENT) {
-                report.problems.push_back(e.quarantinedPath + ": " + std::strerror(errno));
+        }
+        if (auto st = journal->sync(); !st)
+            return fail(st.error());
+        for (const QuarantineEntry *e : doomed) {
+            if (auto removed = Quarantine::remove(*state, *e); !removed) {
+                report.problems.push_back(removed.error().message);
                 continue;
             }
+            report.purgedBytes += e->size;
+            report.purged.push_back(*e);
         }
-        report.purgedBytes += e.size;
-        report.purged.push_back(e);
-    }
-    if (journal)
         (void)journal->end("ok", {{"purged", report.purged.size()}, {"bytes", report.purgedBytes}});
+        return report;
+    }
+    for (const QuarantineEntry *e : doomed) {
+        report.purgedBytes += e->size;
+        report.purged.push_back(*e);
+    }
     return report;
 }
 
@@ -128,6 +138,9 @@ void to_json(nlohmann::json &j, const QuarantineListing &l)
     j["entries"] = l.entries;
     j["count"] = l.entries.size();
     j["totalBytes"] = l.totalBytes;
+    auto &p = j["problems"] = nlohmann::json::array();
+    for (const auto &s : l.problems)
+        p.push_back(toValidUtf8(s));
 }
 
 void to_json(nlohmann::json &j, const PurgeReport &r)

@@ -20,6 +20,7 @@ struct QuarantineListing
     std::string stateDir;
     std::vector<QuarantineEntry> entries; // present and not restored, oldest first
     std::uint64_t totalBytes = 0;
+    std::vector<std::string> problems; // journal records that were ignored, and why
 };
 
 struct PurgeReport

@@ -1,5 +1,6 @@
 #include "maildir/restore.h"
 
+#include "maildir/dirsync.h"
 #include "maildir/fsutil.h"
 #include "maildir/journal.h"
 #include "maildir/jsonpath.h"
@@ -52,6 +53,29 @@ bool existsBeneath(const MailRoot &root, const std::string &rel)
 
 } // namespace
 
+namespace {
+
+// Files put back (or renames undone) per journal sync.
+constexpr std::size_t kBatch = 4096;
+
+std::string stringField(const nlohmann::json &record, const char *key)
+{
+    const auto it = record.find(key);
+    return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// One step that passed its checks, with both directories open, waiting for its batch.
+struct Ready
+{
+    std::size_t item; // index in report.items
+    UniqueFd fromDir, toDir;
+    std::string fromName, toName;
+    const QuarantineEntry *entry = nullptr; // null: an undone rename
+    std::uint64_t seq = 0;                  // of the undo's move record
+};
+
+} // namespace
+
 Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &options,
                                    const ProgressSink &progress)
 {
@@ -77,15 +101,22 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         if (!l)
             return fail(l.error());
         lock.emplace(std::move(*l));
+        // Runs whose quarantined files are all gone are not needed any more: out of the way.
+        if (auto runs = Journal::readAll(*state); runs)
+            (void)Journal::archiveSettled(*state, *runs);
     }
 
-    // Everything to undo, oldest first, from the journals alone.
+    // Everything to undo, oldest first, from the journals alone, nothing in them trusted: a
+    // quarantined file's place is rebuilt from its id, paths must stay below ROOT.
     auto runs = Journal::readAll(*state);
     if (!runs)
         return fail(runs.error());
-    auto entries = Quarantine::list(*state);
+    std::vector<std::string> rejected;
+    auto entries = Quarantine::list(*state, &rejected);
     if (!entries)
         return fail(entries.error());
+    for (const auto &why : rejected)
+        report.problems.push_back({ProblemKind::ActionFailed, {}, why});
     std::map<std::string, QuarantineEntry> restorable;
     for (auto &e : *entries)
         if (e.present && !e.restored)
@@ -95,27 +126,47 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         std::set<std::string> undone;
         for (const auto &run : *runs)
             for (const auto &r : run.records)
-                if (r.value("type", std::string()) == "move" && r.contains("undoes"))
-                    undone.insert(r.value("undoes", std::string()));
+                if (stringField(r, "type") == "move" && r.contains("undoes"))
+                    undone.insert(stringField(r, "undoes"));
         for (const auto &run : *runs) {
             std::string operation;
             for (const auto &r : run.records) {
-                const std::string type = r.value("type", std::string());
+                const std::string type = stringField(r, "type");
                 if (type == "begin")
-                    operation = r.value("operation", std::string());
+                    operation = stringField(r, "operation");
                 if (type == "quarantine") {
-                    const auto it = restorable.find(r.value("id", std::string()));
+                    const auto seq = r.find("seq");
+                    if (seq == r.end() || !seq->is_number_unsigned())
+                        continue;
+                    const auto it = restorable.find(Quarantine::idFor(run.runId, seq->get<std::uint64_t>()));
                     if (it != restorable.end())
                         steps.emplace_back(it->second);
                 } else if (type == "move" && operation == "dedupe") {
-                    const std::string id = run.runId + "/" + std::to_string(r.value("seq", 0ull));
+                    const auto seq = r.find("seq");
+                    if (seq == r.end() || !seq->is_number_unsigned())
+                        continue;
+                    const std::string id = run.runId + "/" + std::to_string(seq->get<std::uint64_t>());
+                    const std::string from = readPath(r, "from").value_or("");
+                    const std::string to = readPath(r, "to").value_or("");
+                    if (!Quarantine::isPlainRelativePath(from) || !Quarantine::isPlainRelativePath(to)) {
+                        report.problems.push_back({ProblemKind::ActionFailed, {},
+                                                   "journal " + run.runId + ": rename " + id +
+                                                       " names a path outside the mail root: ignored"});
+                        continue;
+                    }
                     if (!undone.count(id))
-                        steps.emplace_back(UndoRename{id, readPath(r, "from").value_or(""),
-                                                      readPath(r, "to").value_or("")});
+                        steps.emplace_back(UndoRename{id, from, to});
                 }
             }
         }
         std::reverse(steps.begin(), steps.end());
+        // One rename journaled by two runs (the first killed before applying it, the second
+        // doing it again) is undone once.
+        std::set<std::pair<std::string, std::string>> seen;
+        std::erase_if(steps, [&seen](const Step &step) {
+            const auto *u = std::get_if<UndoRename>(&step);
+            return u && !seen.insert({u->from, u->to}).second;
+        });
     } else {
         for (const auto &id : options.ids) {
             const auto it = restorable.find(id);
@@ -138,6 +189,52 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         report.runId = journal->runId();
     }
 
+    // Checks first, then per batch: every intent journaled and synced, then the renames, then the
+    // directories synced. Never over an existing name (RENAME_NOREPLACE), whatever the checks saw.
+    DirSync dirs;
+    std::vector<Ready> batch;
+    std::vector<std::size_t> dropped; // items that turned out to have nothing to do
+    const auto applyBatch = [&]() -> Status {
+        if (batch.empty())
+            return {};
+        if (auto synced = journal->sync(); !synced)
+            return synced;
+        std::uint64_t lastSeq = 0;
+        for (Ready &ready : batch) {
+            RestoreReport::Item &item = report.items[ready.item];
+            if (renameAt2(ready.fromDir.get(), ready.fromName.c_str(), ready.toDir.get(), ready.toName.c_str(),
+                          RENAME_NOREPLACE) != 0) {
+                const int err = errno;
+                // An earlier step of the batch already put the name back: nothing to undo, as if
+                // the check had seen it.
+                if (!ready.entry && err == ENOENT && existsBeneath(root, item.to)) {
+                    dropped.push_back(ready.item);
+                    continue;
+                }
+                report.problems.push_back({ProblemKind::ActionFailed, item.to,
+                                           err == EEXIST ? "name taken: not overwritten"
+                                                         : std::string("cannot rename: ") + std::strerror(err)});
+                continue;
+            }
+            item.done = true;
+            dirs.add(ready.fromDir.get());
+            dirs.add(ready.toDir.get());
+            if (ready.entry) {
+                nlohmann::json record{{"type", "restored"}, {"id", ready.entry->id}, {"time", utcTimestamp()}};
+                putPath(record, "to", item.to);
+                journal->add(record);
+            } else {
+                lastSeq = ready.seq;
+            }
+        }
+        batch.clear();
+        if (lastSeq != 0)
+            (void)journal->markApplied(lastSeq);
+        if (auto synced = dirs.sync(root.path()); !synced)
+            return synced;
+        return journal->flush();
+    };
+
     std::uint64_t done = 0;
     for (const auto &step : steps) {
         if (progress.cancelled())
@@ -151,61 +248,66 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
                     {ProblemKind::ActionFailed, q->originalPath,
                      "name taken since " + q->id + " was quarantined: not overwritten"});
             } else if (!options.dryRun) {
-                if (auto st = Quarantine::restore(root, *state, *q, *journal); !st)
-                    report.problems.push_back(
-                        {ProblemKind::ActionFailed, q->originalPath, st.error().message});
-                else
-                    item.done = true;
-            }
-            report.items.push_back(item);
-            continue;
-        }
-        const auto &u = std::get<UndoRename>(step);
-        RestoreReport::Item item{u.id, "undo-rename", u.to, u.from, false};
-        if (!existsBeneath(root, u.to)) {
-            // Never applied (killed before the rename) or renamed since: nothing to undo.
-            if (existsBeneath(root, u.from))
-                continue;
-            report.problems.push_back(
-                {ProblemKind::ActionFailed, u.to, "renamed since dedupe: not undone"});
-        } else if (existsBeneath(root, u.from)) {
-            report.problems.push_back(
-                {ProblemKind::ActionFailed, u.from, "name taken: rename not undone"});
-        } else if (!options.dryRun) {
-            const auto [toDir, toName] = splitRel(u.to);
-            const auto [fromDir, fromName] = splitRel(u.from);
-            auto a = openDirBeneath(root.fd(), toDir, root.path());
-            auto b = openDirBeneath(root.fd(), fromDir, root.path());
-            if (!a || !b) {
-                report.problems.push_back(
-                    {ProblemKind::ActionFailed, u.to, (!a ? a.error() : b.error()).message});
-            } else {
-                const std::uint64_t seq = journal->nextSeq();
-                nlohmann::json rec{{"type", "move"},
-                                   {"seq", seq},
-                                   {"reason", "restore:undo-rename"},
-                                   {"undoes", u.id}};
-                putPath(rec, "from", u.to);
-                putPath(rec, "to", u.from);
-                journal->add(rec);
-                if (auto st = journal->flush(); !st) {
-                    report.problems.push_back(
-                        {ProblemKind::ActionFailed, u.to, st.error().message});
-                } else if (renameAt2(a->get(), toName.c_str(), b->get(), fromName.c_str(),
-                                     RENAME_NOREPLACE) != 0) {
-                    report.problems.push_back(
-                        {ProblemKind::ActionFailed, u.to, std::strerror(errno)});
+                auto target = Quarantine::restoreTarget(root, *state, *q);
+                if (!target) {
+                    report.problems.push_back({ProblemKind::ActionFailed, q->originalPath, target.error().message});
                 } else {
-                    (void)journal->markApplied(seq);
-                    item.done = true;
+                    nlohmann::json intent{{"type", "restore"}, {"id", q->id}, {"time", utcTimestamp()}};
+                    putPath(intent, "to", target->toPath);
+                    journal->add(intent);
+                    batch.push_back(Ready{report.items.size(), std::move(target->fromDir), std::move(target->toDir),
+                                          target->fromName, target->toName, q, 0});
                 }
             }
+            report.items.push_back(item);
+        } else {
+            const auto &u = std::get<UndoRename>(step);
+            RestoreReport::Item item{u.id, "undo-rename", u.to, u.from, false};
+            if (!existsBeneath(root, u.to)) {
+                // Never applied (killed before the rename) or renamed since: nothing to undo.
+                if (existsBeneath(root, u.from))
+                    continue;
+                report.problems.push_back(
+                    {ProblemKind::ActionFailed, u.to, "renamed since dedupe: not undone"});
+            } else if (existsBeneath(root, u.from)) {
+                report.problems.push_back(
+                    {ProblemKind::ActionFailed, u.from, "name taken: rename not undone"});
+            } else if (!options.dryRun) {
+                const auto [toDir, toName] = splitRel(u.to);
+                const auto [fromDir, fromName] = splitRel(u.from);
+                auto a = openDirBeneath(root.fd(), toDir, root.path());
+                auto b = openDirBeneath(root.fd(), fromDir, root.path());
+                if (!a || !b) {
+                    report.problems.push_back(
+                        {ProblemKind::ActionFailed, u.to, (!a ? a.error() : b.error()).message});
+                } else {
+                    const std::uint64_t seq = journal->nextSeq();
+                    nlohmann::json rec{{"type", "move"},
+                                       {"seq", seq},
+                                       {"reason", "restore:undo-rename"},
+                                       {"undoes", u.id}};
+                    putPath(rec, "from", u.to);
+                    putPath(rec, "to", u.from);
+                    journal->add(rec);
+                    batch.push_back(Ready{report.items.size(), std::move(*a), std::move(*b), toName, fromName,
+                                          nullptr, seq});
+                }
+            }
+            report.items.push_back(item);
         }
-        report.items.push_back(item);
+        if (batch.size() >= kBatch)
+            if (auto applied = applyBatch(); !applied)
+                return fail(applied.error());
     }
-    if (journal)
+    if (journal) {
+        if (auto applied = applyBatch(); !applied)
+            return fail(applied.error());
+        std::sort(dropped.rbegin(), dropped.rend());
+        for (const std::size_t index : dropped)
+            report.items.erase(report.items.begin() + std::ptrdiff_t(index));
         (void)journal->end(progress.cancelled() ? "cancelled" : "ok",
                            {{"items", report.items.size()}, {"problems", report.problems.size()}});
+    }
     if (progress.cancelled())
         return fail(ErrorCode::Cancelled, "restore cancelled; run it again to finish", root.path());
     return report;

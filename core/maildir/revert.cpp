@@ -1,5 +1,6 @@
 #include "maildir/revert.h"
 
+#include "maildir/dirsync.h"
 #include "maildir/fsutil.h"
 #include "maildir/journal.h"
 #include "maildir/jsonpath.h"
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace mm::maildir {
 
@@ -49,8 +51,7 @@ bool isSymlinkToCur(int dirfd, const char *name)
     return to == "cur" || to == "cur/";
 }
 
-// new -> cur becomes a real, empty new/: mkdir beside it, exchange, drop the symlink.
-Status revertFolder(int dirFd, const std::string &relPath, Journal &journal)
+void journalRevert(const std::string &relPath, Journal &journal)
 {
     std::string line;
     JsonLineWriter(line)
@@ -60,8 +61,12 @@ Status revertFolder(int dirFd, const std::string &relPath, Journal &journal)
         .string("to", "classic")
         .finish();
     journal.addLine(line);
-    if (auto status = journal.flush(); !status)
-        return status;
+}
+
+// new -> cur becomes a real, empty new/: mkdir beside it, exchange, drop the symlink. The intent
+// is journaled and synced by the caller, for a batch of folders at once.
+Status revertFolder(int dirFd, const std::string &relPath)
+{
     struct stat cur;
     const mode_t mode = ::fstatat(dirFd, "cur", &cur, 0) == 0 ? (cur.st_mode & 07777) : 0700;
     if (::mkdirat(dirFd, kNewSwapName, mode) != 0) {
@@ -76,8 +81,17 @@ Status revertFolder(int dirFd, const std::string &relPath, Journal &journal)
     // What sits at the swap name now must be the symlink we replaced; unlink never removes mail.
     if (isSymlinkToCur(dirFd, kNewSwapName))
         ::unlinkat(dirFd, kNewSwapName, 0);
-    return journal.markApplied(journal.lastSeq());
+    return {};
 }
+
+// Folders reverted per journal sync.
+constexpr std::size_t kBatch = 256;
+
+struct PendingRevert
+{
+    UniqueFd dir;
+    std::string relPath;
+};
 
 } // namespace
 
@@ -113,6 +127,28 @@ Result<RevertReport> Revert::run(const MailRoot &root, const RevertOptions &opti
         report.journalPath = journal->path();
     }
 
+    // Per batch: the intents synced, the swaps, then the folders synced before they count as
+    // reverted.
+    std::vector<PendingRevert> batch;
+    DirSync dirs;
+    const auto applyBatch = [&]() -> Status {
+        if (batch.empty())
+            return {};
+        if (auto synced = journal->sync(); !synced)
+            return synced;
+        for (PendingRevert &pending : batch) {
+            if (auto status = revertFolder(pending.dir.get(), pending.relPath); !status) {
+                report.problems.push_back({ProblemKind::ActionFailed, pending.relPath, status.error().message});
+                continue;
+            }
+            dirs.add(pending.dir.get());
+            report.reverted.push_back(pending.relPath);
+        }
+        batch.clear();
+        if (auto marked = journal->markApplied(journal->lastSeq()); !marked)
+            return marked;
+        return dirs.sync(root.path());
+    };
     std::uint64_t done = 0;
     const std::uint64_t total = tree->folders.size();
     for (const MaildirFolder &folder : tree->folders) {
@@ -146,15 +182,19 @@ Result<RevertReport> Revert::run(const MailRoot &root, const RevertOptions &opti
         }
         // A swap directory here is either an empty one from a killed revert or the old new/ of a
         // killed convert: either way it becomes new/ again, with whatever it holds.
-        report.reverted.push_back(folder.relPath);
-        if (options.dryRun)
+        if (options.dryRun) {
+            report.reverted.push_back(folder.relPath);
             continue;
-        if (auto status = revertFolder(dirFd->get(), folder.relPath, *journal); !status) {
-            report.reverted.pop_back();
-            report.problems.push_back(
-                {ProblemKind::ActionFailed, folder.relPath, status.error().message});
         }
+        journalRevert(folder.relPath, *journal);
+        batch.push_back({std::move(*dirFd), folder.relPath});
+        if (batch.size() >= kBatch)
+            if (auto applied = applyBatch(); !applied)
+                return fail(applied.error());
     }
+    if (journal)
+        if (auto applied = applyBatch(); !applied)
+            return fail(applied.error());
     progress.report(done, total, {});
     if (journal) {
         if (auto status = journal->end(report.cancelled ? "cancelled" : "ok",

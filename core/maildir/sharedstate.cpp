@@ -165,8 +165,8 @@ public:
         if (*current) {
             QuarantineEntry entry =
                 m_quarantine->plan(relPath, (*current)->size(), "replaced-by-mailmesh");
-            if (auto flushed = (*journal)->flush(); !flushed)
-                return flushed;
+            if (auto synced = (*journal)->sync(); !synced)
+                return synced;
             if (auto moved = m_quarantine->apply(dirFd, name, entry); !moved)
                 return moved;
         }
@@ -199,8 +199,8 @@ public:
             .string("sha256", Sha256::toHex(Sha256::hash(content)))
             .finish();
         (*journal)->addLine(line);
-        if (auto flushed = (*journal)->flush(); !flushed)
-            return flushed;
+        if (auto synced = (*journal)->sync(); !synced)
+            return synced;
         if (::renameat(dirFd, temp.c_str(), dirFd, name) != 0)
             return fail(errnoError(errno, "rename into place", relPath));
         return {};
@@ -227,8 +227,8 @@ public:
             .string("reason", "keyword-letter")
             .finish();
         (*journal)->addLine(line);
-        if (auto flushed = (*journal)->flush(); !flushed)
-            return flushed;
+        if (auto synced = (*journal)->sync(); !synced)
+            return synced;
         if (renameAt2(dirFd, from.c_str(), dirFd, to.c_str(), RENAME_NOREPLACE) != 0) {
             const int err = errno;
             if (err == ENOENT) { // renamed meanwhile (a killed run did it, or Dovecot)
@@ -253,8 +253,8 @@ public:
         if (!journal)
             return fail(journal.error());
         QuarantineEntry entry = m_quarantine->plan(relPath, size, "folded-into-one-file");
-        if (auto flushed = (*journal)->flush(); !flushed)
-            return flushed;
+        if (auto synced = (*journal)->sync(); !synced)
+            return synced;
         return m_quarantine->apply(dirFd, name.c_str(), entry);
     }
 

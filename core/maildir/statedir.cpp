@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace mm::maildir {
 
@@ -125,7 +126,34 @@ Status StateDir::open()
     if (fd < 0)
         return fail(errnoError(errno, "cannot open state dir", m_path));
     m_fd.reset(fd);
+    if (auto status = checkOwnership(m_fd.get()); !status)
+        return status;
     return checkPlacement(m_fd.get());
+}
+
+Status StateDir::checkOwnership(int fd) const
+{
+    // Journals name every mail file, and restore and purge act on what they read there: nobody
+    // but the agent's own user may be able to write (or read) them.
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
+        return fail(errnoError(errno, "fstat", m_path));
+    if (st.st_uid != ::geteuid())
+        return fail(ErrorCode::UnsafePath,
+                    m_path + ": the state dir belongs to uid " + std::to_string(st.st_uid) +
+                        ", not to the user the agent runs as (uid " + std::to_string(::geteuid()) +
+                        "): refused; give it to that user (chown) or use another --state dir",
+                    m_path);
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+        return fail(ErrorCode::UnsafePath,
+                    m_path + ": the state dir has mode " + mode +
+                        ": refused, other users could read or change its journals; run chmod 700 " +
+                        m_path,
+                    m_path);
+    }
+    return {};
 }
 
 } // namespace mm::maildir

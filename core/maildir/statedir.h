@@ -32,6 +32,8 @@ public:
     // directory (a mount may have appeared between resolve() and now). Opens fd().
     Status create();
     // Opens an existing state dir (for readers: quarantine list, restore). NotFound when absent.
+    // Both refuse (UnsafePath, with the reason) a state dir that is not owned by the agent's
+    // user or that other users may read or write (anything but mode 0700 or stricter).
     Status open();
     int fd() const { return m_fd.get(); }
 
@@ -44,6 +46,7 @@ public:
 
 private:
     Status checkPlacement(int fd) const;
+    Status checkOwnership(int fd) const;
 
     std::string m_path;
     dev_t m_rootDevice = 0;

@@ -3,6 +3,7 @@
 #include "common/result.h"
 
 #include <QJsonObject>
+#include <QList>
 #include <QObject>
 #include <QString>
 
@@ -25,6 +26,12 @@ public:
     // The command's result document; valid after finished().
     const Result<QJsonObject> &result() const { return m_result; }
     void cancel();
+
+    // A result whose long lists the agent streamed as items ("streamed" in the result, see
+    // protocol.md "Large answers") put back together: each list rebuilt from its items in
+    // order, the parts of an element too large for one frame joined. Other results come back
+    // unchanged. `items` are the item documents as they arrived.
+    static QJsonObject assembleStreamed(QJsonObject result, const QList<QJsonObject> &items);
 
 Q_SIGNALS:
     // total 0: not known yet. etaSeconds -1: no estimate.

@@ -6,7 +6,10 @@ namespace mm::remote {
 
 QString shellQuote(const QString &argument)
 {
-    static const QRegularExpression plain(QStringLiteral("^[A-Za-z0-9_./=:@%+,-]+$"));
+    // Anchored with \A...\z: "$" alone also matches before a final newline, which would let
+    // "a\n" through unquoted, and the newline end the command on the remote side.
+    static const QRegularExpression plain(
+        QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z0-9_./=:@%+,-]+")));
     if (plain.match(argument).hasMatch())
         return argument;
     QString quoted = argument;

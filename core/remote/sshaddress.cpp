@@ -9,7 +9,9 @@ namespace {
 
 bool isPlausibleHost(const QString &host)
 {
-    static const QRegularExpression hostPattern(QStringLiteral("^[A-Za-z0-9._%-]+$"));
+    // anchoredPattern: "$" alone would also accept a final newline.
+    static const QRegularExpression hostPattern(
+        QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z0-9._%-]+")));
     return !host.isEmpty() && !host.startsWith(QLatin1Char('-')) &&
            hostPattern.match(host).hasMatch();
 }
@@ -41,8 +43,12 @@ Result<SshAddress> SshAddress::parse(const QString &text)
     if (const qsizetype at = rest.lastIndexOf(QLatin1Char('@')); at >= 0) {
         address.user = rest.left(at);
         rest = rest.mid(at + 1);
-        if (address.user.isEmpty() || address.user.startsWith(QLatin1Char('-')))
-            return bad(QStringLiteral("the user name is empty or starts with '-'"));
+        // ssh pastes the user (%r) into ProxyCommand lines it runs through sh: plain names only.
+        static const QRegularExpression userPattern(
+            QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z0-9_][A-Za-z0-9._@-]*")));
+        if (!userPattern.match(address.user).hasMatch())
+            return bad(QStringLiteral("the user name must be letters, digits and ._@- and not "
+                                      "start with '-'"));
     }
     QString portText;
     if (rest.startsWith(QLatin1Char('['))) {

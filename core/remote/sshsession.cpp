@@ -3,13 +3,18 @@
 #include "remote/processreaper.h"
 #include "remote/shellquote.h"
 #include "remote/sshfailure.h"
+#include "remote/sshoptionpolicy.h"
 
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <QRegularExpression>
+#include <QSaveFile>
 #include <QTcpServer>
 #include <QTemporaryDir>
+
+#include <sys/stat.h>
 
 #include <utility>
 
@@ -22,14 +27,34 @@ namespace mm::remote {
 
 namespace {
 
-// Written by LocalCommand on the master's stdout once authentication succeeded and the control
-// socket listens: the one reliable "ready" signal a foreground master gives.
-constexpr char kReadyMarker[] = "mailmesh-master-ready";
 constexpr char kCaptureName[] = "offered-key";
+constexpr char kConfigName[] = "ssh_config";
+constexpr char kMasterSocketName[] = "master";
+// How often a connecting session looks for the master's control socket. ssh creates it right
+// after authentication (before that, nothing can be multiplexed), with a link() of a finished
+// socket, so its appearance is the "ready" signal: no LocalCommand is needed for it.
+constexpr int kReadyPollMs = 20;
 
+// A value for an ssh config line: quoted, '%' escaped for options that expand tokens.
 QString quoteForSshConfig(const QString &path)
 {
-    return QLatin1Char('"') + path + QLatin1Char('"');
+    QString escaped = path;
+    escaped.replace(QLatin1Char('%'), QStringLiteral("%%"));
+    return QLatin1Char('"') + escaped + QLatin1Char('"');
+}
+
+bool canQuoteForSshConfig(const QString &path)
+{
+    for (const QChar c : path)
+        if (c == QLatin1Char('"') || c.unicode() < 0x20 || c.unicode() == 0x7f)
+            return false;
+    return true;
+}
+
+bool isSocket(const QString &path)
+{
+    struct stat st;
+    return ::lstat(QFile::encodeName(path).constData(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 } // namespace
@@ -46,6 +71,8 @@ SshSession::SshSession(SshAddress address, SshOptions options, QObject *parent)
             m_master->kill();
         }
     });
+    m_readyPoll.setInterval(kReadyPollMs);
+    connect(&m_readyPoll, &QTimer::timeout, this, &SshSession::pollControlSocket);
 }
 
 SshSession::~SshSession()
@@ -68,6 +95,16 @@ QString SshSession::capturePath() const
     return controlDirectory() + QLatin1Char('/') + QLatin1String(kCaptureName);
 }
 
+QString SshSession::sessionConfigPath() const
+{
+    return controlDirectory() + QLatin1Char('/') + QLatin1String(kConfigName);
+}
+
+QString SshSession::controlSocketPath() const
+{
+    return controlDirectory() + QLatin1Char('/') + QLatin1String(kMasterSocketName);
+}
+
 qint64 SshSession::masterProcessId() const
 {
     return m_master ? m_master->processId() : 0;
@@ -81,11 +118,8 @@ void SshSession::setState(State state)
     Q_EMIT stateChanged(state);
 }
 
-QStringList SshSession::commonArguments() const
+QString SshSession::sessionConfigText() const
 {
-    QStringList arguments;
-    if (!m_options.configFile.isEmpty())
-        arguments << QStringLiteral("-F") << m_options.configFile;
     QStringList knownHosts;
     if (!m_options.knownHostsFile.isEmpty())
         knownHosts << quoteForSshConfig(m_options.knownHostsFile);
@@ -93,39 +127,104 @@ QStringList SshSession::commonArguments() const
         knownHosts << quoteForSshConfig(file);
     if (knownHosts.isEmpty())
         knownHosts << QStringLiteral("none");
-    const auto option = [&](const QString &value) { arguments << QStringLiteral("-o") << value; };
-    option(m_options.askpassProgram.isEmpty() ? QStringLiteral("BatchMode=yes")
-                                              : QStringLiteral("BatchMode=no"));
-    option(QStringLiteral("ConnectTimeout=%1").arg(m_options.connectTimeoutSeconds));
-    option(QStringLiteral("ServerAliveInterval=%1").arg(m_options.serverAliveIntervalSeconds));
-    option(QStringLiteral("ServerAliveCountMax=%1").arg(m_options.serverAliveCountMax));
-    // Never trust on first use and never let ssh learn keys behind the admin's back.
-    option(QStringLiteral("StrictHostKeyChecking=yes"));
-    option(QStringLiteral("UserKnownHostsFile=") + knownHosts.join(QLatin1Char(' ')));
-    option(QStringLiteral("UpdateHostKeys=no"));
-    // The diagnosis reads ssh's error messages: a config saying QUIET must not hide them.
-    option(QStringLiteral("LogLevel=ERROR"));
-    option(QStringLiteral("ControlPath=") + controlDirectory() + QStringLiteral("/%C"));
+    QStringList lines{
+        QStringLiteral("# Mailmesh's ssh policy for one session (generated, deleted with it)."),
+        QStringLiteral("# ssh keeps the first value it reads for an option: these lines come "
+                       "before the admin's"),
+        QStringLiteral("# configuration (included at the end), and ssh passes -F on to the ssh "
+                       "of every ProxyJump hop."),
+        // Nothing of the admin's reaches a node, and nothing of a node reaches back.
+        QStringLiteral("ForwardAgent no"),
+        QStringLiteral("ForwardX11 no"),
+        QStringLiteral("ForwardX11Trusted no"),
+        QStringLiteral("GatewayPorts no"),
+        QStringLiteral("Tunnel no"),
+        // No forwarding from any config file: the master and every command open none. Mailmesh's
+        // own tunnels are added to the running master with "-O forward", which reads no config
+        // file at all (this option would also clear the -L that asks for the tunnel).
+        QStringLiteral("ClearAllForwardings yes"),
+        // A forwarded Unix socket is created 0600, replacing a stale one of this session.
+        QStringLiteral("StreamLocalBindMask 0177"),
+        QStringLiteral("StreamLocalBindUnlink yes"),
+        QStringLiteral("PermitLocalCommand no"),
+        // Hops never share a connection with anything; the master and its clients name their
+        // control socket on the command line.
+        QStringLiteral("ControlMaster no"),
+        QStringLiteral("ControlPath none"),
+        // Never trust on first use, and never let ssh learn keys behind the admin's back.
+        QStringLiteral("StrictHostKeyChecking yes"),
+        QStringLiteral("UpdateHostKeys no"),
+        QStringLiteral("CheckHostIP no"),
+        QStringLiteral("UserKnownHostsFile ") + knownHosts.join(QLatin1Char(' ')),
+        m_options.askpassProgram.isEmpty() ? QStringLiteral("BatchMode yes")
+                                           : QStringLiteral("BatchMode no"),
+        // The diagnosis reads ssh's error messages: a config saying QUIET must not hide them.
+        QStringLiteral("LogLevel ERROR"),
+    };
+    // -F replaces both of ssh's usual files; include them, in ssh's own order. ("none" and
+    // /dev/null mean no config at all; Include would also refuse /dev/null for its mode.)
+    if (m_options.configFile == QLatin1String("none") ||
+        m_options.configFile == QLatin1String("/dev/null")) {
+        // nothing to include
+    } else if (!m_options.configFile.isEmpty()) {
+        lines << QStringLiteral("Include ") + QLatin1Char('"') + m_options.configFile +
+                     QLatin1Char('"');
+    } else {
+        lines << QStringLiteral("Include ~/.ssh/config")
+              << QStringLiteral("Include /etc/ssh/ssh_config");
+    }
+    return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
+}
+
+Status SshSession::writeSessionConfig() const
+{
+    QStringList paths{m_options.knownHostsFile, m_options.configFile};
+    paths << m_options.readKnownHostsFiles;
+    for (const QString &path : std::as_const(paths))
+        if (!canQuoteForSshConfig(path))
+            return fail(ErrorCode::BadRequest,
+                        QStringLiteral("\"%1\" cannot be passed to ssh (quote or control "
+                                       "character in the path)")
+                            .arg(path)
+                            .toStdString());
+    QSaveFile file(sessionConfigPath());
+    if (!file.open(QIODevice::WriteOnly))
+        return fail(ErrorCode::IoError, file.errorString().toStdString(),
+                    sessionConfigPath().toStdString());
+    file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    file.write(sessionConfigText().toUtf8());
+    if (!file.commit())
+        return fail(ErrorCode::IoError, file.errorString().toStdString(),
+                    sessionConfigPath().toStdString());
+    return {};
+}
+
+QStringList SshSession::commonArguments() const
+{
+    QStringList arguments{QStringLiteral("-F"), sessionConfigPath()};
+    arguments << QStringLiteral("-o")
+              << QStringLiteral("ControlPath=") + controlSocketPath();
     return arguments;
 }
 
 QStringList SshSession::masterArguments() const
 {
     QStringList arguments = commonArguments();
+    const auto option = [&](const QString &value) { arguments << QStringLiteral("-o") << value; };
+    option(QStringLiteral("ControlMaster=yes"));
+    option(QStringLiteral("ControlPersist=no"));
     // The offered key is appended to a file in our private directory; ssh runs the command with
     // the reason, known_hosts name, key type and key as separate arguments (no shell parsing of
-    // their values). It prints nothing, so it never vouches for a key.
-    const QString captureCommand =
-        QStringLiteral("KnownHostsCommand=/bin/sh -c 'echo \"$1 $2 $3 $4\" >> \"$0\"' ") +
-        capturePath() + QStringLiteral(" %I %H %t %K");
-    arguments << QStringLiteral("-o") << QStringLiteral("ControlMaster=yes") //
-              << QStringLiteral("-o") << QStringLiteral("ControlPersist=no") //
-              << QStringLiteral("-o") << QStringLiteral("PermitLocalCommand=yes")
-              << QStringLiteral("-o")
-              << QStringLiteral("LocalCommand=echo ") + QLatin1String(kReadyMarker)
-              << QStringLiteral("-o") << captureCommand;
+    // their values). It prints nothing, so it never vouches for a key. Only the master gets it:
+    // the key of the node, not of a ProxyJump hop, is the one to pin.
+    option(QStringLiteral("KnownHostsCommand=/bin/sh -c 'echo \"$1 $2 $3 $4\" >> \"$0\"' ") +
+           capturePath() + QStringLiteral(" %I %H %t %K"));
+    // The node's own options (allow-listed) come before Mailmesh's defaults, so that they win.
     for (const QString &extra : m_options.extraOptions)
-        arguments << QStringLiteral("-o") << extra;
+        option(extra);
+    option(QStringLiteral("ConnectTimeout=%1").arg(m_options.connectTimeoutSeconds));
+    option(QStringLiteral("ServerAliveInterval=%1").arg(m_options.serverAliveIntervalSeconds));
+    option(QStringLiteral("ServerAliveCountMax=%1").arg(m_options.serverAliveCountMax));
     arguments << QStringLiteral("-n") << QStringLiteral("-N") << QStringLiteral("-T");
     arguments << m_address.sshArguments();
     return arguments;
@@ -147,31 +246,43 @@ void SshSession::connectToHost()
 {
     if (m_state != State::Disconnected)
         return;
+    const auto refuse = [this](ErrorCode code, const QString &message) {
+        setState(State::Connecting);
+        failConnect(Error{code, message.toStdString(), {}});
+    };
+    for (const QString &extra : std::as_const(m_options.extraOptions))
+        if (const auto checked = SshOptionPolicy::check(extra); !checked)
+            return refuse(ErrorCode::BadRequest,
+                          QStringLiteral("%1: ssh option %2")
+                              .arg(destination(), QString::fromStdString(checked.error().message)));
     if (!m_controlDir) {
-        // Socket paths are limited to 108 bytes: a short private directory, %C adds 40.
+        // Socket paths are limited to 108 bytes: a short private directory. Its path is also
+        // pasted unquoted into the command ssh runs for a ProxyJump hop (-F), so it must be plain.
+        static const QRegularExpression plainPath(
+            QRegularExpression::anchoredPattern(QStringLiteral("/[A-Za-z0-9/._-]*")));
         QString base = QDir::tempPath();
-        if (base.size() > 40)
+        if (base.size() > 40 || !plainPath.match(base).hasMatch())
             base = QStringLiteral("/tmp");
         m_controlDir = std::make_unique<QTemporaryDir>(base + QStringLiteral("/mm-XXXXXX"));
         if (!m_controlDir->isValid()) {
             const QString why = m_controlDir->errorString();
             m_controlDir.reset();
-            setState(State::Connecting);
-            return failConnect(Error{ErrorCode::IoError,
-                                     QStringLiteral("cannot create a private directory for the ssh "
-                                                    "control socket: %1")
-                                         .arg(why)
-                                         .toStdString(),
-                                     {}});
+            return refuse(ErrorCode::IoError,
+                          QStringLiteral("cannot create a private directory for the ssh control "
+                                         "socket: %1")
+                              .arg(why));
         }
     }
-    // A master killed with SIGKILL leaves its socket behind, which would make the next master
+    // A master killed with SIGKILL leaves its sockets behind, which would make the next master
     // give up multiplexing; the directory is ours alone, so clear it.
     const QDir dir(controlDirectory());
     for (const QString &entry : dir.entryList(QDir::Files | QDir::System | QDir::Hidden))
         QFile::remove(dir.filePath(entry));
+    if (Status written = writeSessionConfig(); !written)
+        return refuse(written.error().code, QString::fromStdString(written.error().describe()));
 
     m_offeredHostKey.reset();
+    m_connectedHostKey.reset();
     m_masterStdout.clear();
     m_masterStderr.clear();
     m_loginTimedOut = false;
@@ -201,27 +312,77 @@ void SshSession::connectToHost()
         const QString why = m_master->errorString();
         m_master->deleteLater();
         m_master = nullptr;
+        m_readyPoll.stop();
         failConnect(
             Error{ErrorCode::NotFound,
                   QStringLiteral("cannot start %1: %2").arg(m_options.program, why).toStdString(),
                   {}});
     });
     m_loginTimer.start(m_options.loginTimeoutSeconds * 1000);
+    m_readyPoll.start();
     m_master->start(QIODevice::ReadOnly);
 }
 
 void SshSession::onMasterOutput()
 {
+    // A master started with -N prints nothing of its own; keep only a bounded tail.
     m_masterStdout += m_master->readAllStandardOutput();
-    if (m_state == State::Connecting && m_masterStdout.contains(kReadyMarker)) {
-        m_masterStdout.clear();
+    if (m_masterStdout.size() > 64 * 1024)
+        m_masterStdout = m_masterStdout.right(16 * 1024);
+}
+
+void SshSession::pollControlSocket()
+{
+    if (m_state != State::Connecting || !m_master) {
+        m_readyPoll.stop();
+        return;
+    }
+    if (isSocket(controlSocketPath())) {
+        m_readyPoll.stop();
         onMasterReady();
     }
+}
+
+void SshSession::stopMaster()
+{
+    if (!m_master)
+        return;
+    m_master->disconnect(this);
+    terminateInBackground(std::exchange(m_master, nullptr));
+}
+
+Status SshSession::checkPinnedHostKey() const
+{
+    if (m_options.pinnedHostKey.isEmpty())
+        return {};
+    if (!m_connectedHostKey)
+        return fail(ErrorCode::ChangedHostKey,
+                    QStringLiteral("cannot tell which host key %1 offered, so it cannot be "
+                                   "compared with the pinned %2: connection refused")
+                        .arg(destination(), m_options.pinnedHostKey)
+                        .toStdString());
+    const QString offered = m_connectedHostKey->fingerprint();
+    if (offered == m_options.pinnedHostKey)
+        return {};
+    return fail(ErrorCode::ChangedHostKey,
+                QStringLiteral("the host key of %1 is not the pinned one: pinned %2, offered %3 "
+                               "%4 (trusted by a known_hosts file). Connection refused: this may "
+                               "be an attack, or the node was reinstalled")
+                    .arg(destination(), m_options.pinnedHostKey, m_connectedHostKey->type,
+                         offered)
+                    .toStdString());
 }
 
 void SshSession::onMasterReady()
 {
     m_loginTimer.stop();
+    // ssh accepted a key: which one it was is the only thing worth pinning or comparing.
+    m_connectedHostKey = readOfferedHostKey();
+    if (Status pinned = checkPinnedHostKey(); !pinned) {
+        m_offeredHostKey = m_connectedHostKey;
+        stopMaster();
+        return failConnect(pinned.error());
+    }
     // Learn who we are on the node: it decides between runuser (root) and sudo for run-as.
     SshCommand *probe =
         makeCommand({QStringLiteral("id"), QStringLiteral("-un")}, SshCommand::Mode::Capture, {});
@@ -256,6 +417,7 @@ void SshSession::onMasterReady()
 void SshSession::onMasterFinished()
 {
     m_loginTimer.stop();
+    m_readyPoll.stop();
     m_masterStderr += m_master->readAllStandardError();
     const QString standardError = QString::fromUtf8(m_masterStderr);
     m_master->deleteLater();
@@ -319,11 +481,18 @@ Error SshSession::diagnoseConnectFailure(const QString &standardError)
                                                    m_offeredHostKey->fingerprint()
                                              : failure.offeredFingerprint;
     if (error.code == ErrorCode::UnknownHostKey) {
+        // Nothing captured: ssh never got to the node, so a ProxyJump host on the way offered the
+        // key (hops are checked against the same known_hosts files).
         error.message =
-            QStringLiteral("the host key of %1 is not known: %2. Check it and accept it "
-                           "to connect")
-                .arg(destination(), offered.isEmpty() ? QStringLiteral("(not captured)") : offered)
-                .toStdString();
+            offered.isEmpty()
+                ? QStringLiteral("the host key of a ProxyJump host on the way to %1 is not known "
+                                 "(ssh said: %2). Accept it in Mailmesh's known_hosts first")
+                      .arg(destination(), standardError.trimmed().section(QLatin1Char('\n'), -1))
+                      .toStdString()
+                : QStringLiteral("the host key of %1 is not known: %2. Check it and accept it "
+                                 "to connect")
+                      .arg(destination(), offered)
+                      .toStdString();
         return error;
     }
     QString known = QStringLiteral("(unknown)");
@@ -407,9 +576,11 @@ SshCommand *SshSession::makeCommand(const QStringList &argv, SshCommand::Mode mo
                      argv;
     }
     QStringList arguments = commonArguments();
-    arguments << QStringLiteral("-o") << QStringLiteral("ControlMaster=no") << QStringLiteral("-T");
-    for (const QString &extra : m_options.extraOptions)
-        arguments << QStringLiteral("-o") << extra;
+    // A client that cannot reach the master must fail, not open a connection of its own past
+    // the checks the master made: ssh only runs the ProxyCommand when it does not multiplex.
+    arguments << QStringLiteral("-o") << QStringLiteral("ControlMaster=no") //
+              << QStringLiteral("-o") << QStringLiteral("ProxyCommand=/bin/false") //
+              << QStringLiteral("-T");
     arguments << m_address.sshArguments() << QStringLiteral("--") << shellJoin(remote);
     auto *command = new SshCommand(m_options.program, arguments, mode, std::move(options),
                                    destination(), usedRunAs, this);
@@ -419,9 +590,10 @@ SshCommand *SshSession::makeCommand(const QStringList &argv, SshCommand::Mode mo
 
 SshCommand *SshSession::makeControlCommand(const QStringList &controlArguments)
 {
-    QStringList arguments = commonArguments();
-    for (const QString &extra : m_options.extraOptions)
-        arguments << QStringLiteral("-o") << extra;
+    // A control request only talks to the master's socket: no config file is read ("-F none"),
+    // so no forwarding of the admin's config rides along with the one asked for.
+    QStringList arguments{QStringLiteral("-F"), QStringLiteral("none"), QStringLiteral("-o"),
+                          QStringLiteral("ControlPath=") + controlSocketPath()};
     arguments << controlArguments << m_address.sshArguments();
     auto *command = new SshCommand(m_options.program, arguments, SshCommand::Mode::Capture, {},
                                    destination(), false, this);
@@ -459,10 +631,34 @@ QString SshSession::forwardSpec(const Forward &forward)
     const QString host = forward.remoteHost.contains(QLatin1Char(':'))
                              ? QLatin1Char('[') + forward.remoteHost + QLatin1Char(']')
                              : forward.remoteHost;
-    return QStringLiteral("127.0.0.1:%1:%2:%3")
-        .arg(forward.localPort)
-        .arg(host)
-        .arg(forward.remotePort);
+    const QString local = forward.localSocket.isEmpty()
+                              ? QStringLiteral("127.0.0.1:%1").arg(forward.localPort)
+                              : forward.localSocket;
+    return QStringLiteral("%1:%2:%3").arg(local, host).arg(forward.remotePort);
+}
+
+void SshSession::sendForward(const Forward &forward, std::function<void(const Status &)> done)
+{
+    SshCommand *command = makeControlCommand({QStringLiteral("-O"), QStringLiteral("forward"),
+                                              QStringLiteral("-L"), forwardSpec(forward)});
+    connect(command, &SshCommand::finished, this, [this, command, forward, done] {
+        command->deleteLater();
+        const auto &result = command->result();
+        if (result && result->exitCode == 0) {
+            m_forwards.push_back(forward);
+            return done({});
+        }
+        const QString why = result ? QString::fromUtf8(result->standardError.trimmed())
+                                   : QString::fromStdString(result.error().message);
+        done(fail(ErrorCode::Unreachable, QStringLiteral("cannot forward %1 to %2:%3 on %4: %5")
+                                              .arg(forward.localSocket.isEmpty()
+                                                       ? QStringLiteral("a local port")
+                                                       : forward.localSocket,
+                                                   forward.remoteHost)
+                                              .arg(forward.remotePort)
+                                              .arg(destination(), why)
+                                              .toStdString()));
+    });
 }
 
 void SshSession::addForward(const QString &remoteHost, quint16 remotePort, QObject *context,
@@ -494,36 +690,51 @@ void SshSession::requestForward(const QString &remoteHost, quint16 remotePort, i
         if (probe.listen(QHostAddress::LocalHost, 0))
             localPort = probe.serverPort();
     }
-    const Forward forward{localPort, remoteHost, remotePort};
-    SshCommand *command = makeControlCommand({QStringLiteral("-O"), QStringLiteral("forward"),
-                                              QStringLiteral("-L"), forwardSpec(forward)});
-    connect(command, &SshCommand::finished, this,
-            [this, command, forward, attempt, context, done, deliver] {
-                command->deleteLater();
-                const auto &result = command->result();
-                if (result && result->exitCode == 0) {
-                    m_forwards.push_back(forward);
-                    return deliver(forward.localPort);
-                }
-                if (attempt < 3 && m_state == State::Connected)
-                    return requestForward(forward.remoteHost, forward.remotePort, attempt + 1,
-                                          context, done);
-                const QString why = result ? QString::fromUtf8(result->standardError.trimmed())
-                                           : QString::fromStdString(result.error().message);
-                deliver(fail(ErrorCode::Unreachable,
-                             QStringLiteral("cannot forward a local port to %1:%2 on %3: %4")
-                                 .arg(forward.remoteHost)
-                                 .arg(forward.remotePort)
-                                 .arg(destination(), why)
-                                 .toStdString()));
-            });
+    Forward forward;
+    forward.localPort = localPort;
+    forward.remoteHost = remoteHost;
+    forward.remotePort = remotePort;
+    sendForward(forward, [this, forward, attempt, context, done, deliver](const Status &sent) {
+        if (sent)
+            return deliver(forward.localPort);
+        if (attempt < 3 && m_state == State::Connected)
+            return requestForward(forward.remoteHost, forward.remotePort, attempt + 1, context,
+                                  done);
+        deliver(fail(sent.error()));
+    });
+}
+
+void SshSession::addSocketForward(const QString &remoteHost, quint16 remotePort,
+                                  QObject *context, std::function<void(Result<QString>)> done)
+{
+    const auto deliver = [context = QPointer<QObject>(context), done](const Result<QString> &r) {
+        if (context)
+            done(r);
+    };
+    if (m_state != State::Connected) {
+        const Error error{ErrorCode::Unreachable,
+                          QStringLiteral("not connected to %1").arg(destination()).toStdString(),
+                          {}};
+        QTimer::singleShot(0, this, [deliver, error] { deliver(Result<QString>(fail(error))); });
+        return;
+    }
+    Forward forward;
+    forward.localSocket = controlDirectory() + QStringLiteral("/tunnel-%1").arg(++m_socketForwards);
+    forward.remoteHost = remoteHost;
+    forward.remotePort = remotePort;
+    sendForward(forward, [forward, deliver](const Status &sent) {
+        if (!sent)
+            return deliver(fail(sent.error()));
+        deliver(forward.localSocket);
+    });
 }
 
 void SshSession::removeForward(quint16 localPort)
 {
     const auto it =
-        std::find_if(m_forwards.begin(), m_forwards.end(),
-                     [localPort](const Forward &f) { return f.localPort == localPort; });
+        std::find_if(m_forwards.begin(), m_forwards.end(), [localPort](const Forward &f) {
+            return f.localSocket.isEmpty() && f.localPort == localPort;
+        });
     if (it == m_forwards.end())
         return;
     const Forward forward = *it;
@@ -535,14 +746,30 @@ void SshSession::removeForward(quint16 localPort)
     connect(command, &SshCommand::finished, command, &QObject::deleteLater);
 }
 
+void SshSession::removeSocketForward(const QString &socketPath)
+{
+    const auto it =
+        std::find_if(m_forwards.begin(), m_forwards.end(),
+                     [&socketPath](const Forward &f) { return f.localSocket == socketPath; });
+    if (it == m_forwards.end())
+        return;
+    const Forward forward = *it;
+    m_forwards.erase(it);
+    if (m_state == State::Connected) {
+        SshCommand *command = makeControlCommand({QStringLiteral("-O"), QStringLiteral("cancel"),
+                                                  QStringLiteral("-L"), forwardSpec(forward)});
+        connect(command, &SshCommand::finished, command, &QObject::deleteLater);
+    }
+    // ssh leaves the socket file behind; the directory is ours.
+    QFile::remove(socketPath);
+}
+
 void SshSession::disconnectFromHost()
 {
     m_loginTimer.stop();
+    m_readyPoll.stop();
     m_forwards.clear();
-    if (m_master) {
-        m_master->disconnect(this);
-        terminateInBackground(std::exchange(m_master, nullptr));
-    }
+    stopMaster();
     setState(State::Disconnected);
 }
 

@@ -20,11 +20,17 @@ class QTemporaryDir;
 namespace mm::remote {
 
 // One node reached through the system OpenSSH client: a persistent master connection
-// (ControlMaster, socket named %C in a private 0700 directory) that every command, control
-// request and tunnel is multiplexed over. Host keys are checked strictly against Mailmesh's own
-// known_hosts and the admin's; the key the server really offered is captured through
-// KnownHostsCommand, so an unknown key can be shown as a fingerprint and accepted, and a changed
-// key is refused naming both fingerprints.
+// (ControlMaster, socket in a private 0700 directory) that every command, control request and
+// tunnel is multiplexed over. Host keys are checked strictly against Mailmesh's own known_hosts
+// and the admin's; the key the server really offered is captured through KnownHostsCommand, so
+// an unknown key can be shown as a fingerprint and accepted, a changed key is refused naming both
+// fingerprints, and after every connect the key ssh used is compared with the pinned one.
+//
+// What Mailmesh forces on every ssh it runs (no agent or X11 forwarding, no forwardings from any
+// config, no LocalCommand, its own known_hosts, strict checking, batch mode) is written into a
+// config file in the private directory that is passed with -F and includes the admin's own
+// configuration after it: ssh keeps the first value it reads, and ssh passes -F on to the ssh it
+// starts for each ProxyJump hop, so the hops get the same policy.
 class SshSession : public QObject
 {
     Q_OBJECT
@@ -54,6 +60,8 @@ public:
 
     // The key offered on the last connect attempt that failed on the host key.
     const std::optional<HostKey> &offeredHostKey() const { return m_offeredHostKey; }
+    // The key ssh verified on the current connection (valid once connected()).
+    const std::optional<HostKey> &connectedHostKey() const { return m_connectedHostKey; }
     // Appends the key to Mailmesh's known_hosts (the admin said yes to its fingerprint).
     Status acceptHostKey(const HostKey &key);
 
@@ -67,12 +75,21 @@ public:
     void addForward(const QString &remoteHost, quint16 remotePort, QObject *context,
                     std::function<void(Result<quint16>)> done);
     void removeForward(quint16 localPort);
+    // A local forward from a Unix socket in the private control directory (0700; the socket is
+    // 0600) -> remoteHost:remotePort on the node: unlike a loopback port, no other local user
+    // can connect to it. done(socketPath) is called in context's thread.
+    void addSocketForward(const QString &remoteHost, quint16 remotePort, QObject *context,
+                          std::function<void(Result<QString>)> done);
+    void removeSocketForward(const QString &socketPath);
 
     // For diagnostics and tests: the master ssh process id, 0 when none.
     qint64 masterProcessId() const;
     QString controlDirectory() const;
     // The ssh arguments shared by the master and its clients (exposed for tests).
     QStringList commonArguments() const;
+    // The config file every ssh of this session reads first (-F): the forced policy, then an
+    // Include of the admin's configuration (exposed for tests).
+    QString sessionConfigText() const;
     QString destination() const { return m_address.toString(); }
 
 Q_SIGNALS:
@@ -85,9 +102,10 @@ Q_SIGNALS:
 private:
     struct Forward
     {
-        quint16 localPort;
+        quint16 localPort = 0; // a loopback port, or
+        QString localSocket;   // a Unix socket in the control directory
         QString remoteHost;
-        quint16 remotePort;
+        quint16 remotePort = 0;
     };
 
     void setState(State state);
@@ -99,12 +117,20 @@ private:
     void onMasterOutput();
     void onMasterFinished();
     void onMasterReady();
+    void pollControlSocket();
+    void stopMaster();
+    Status checkPinnedHostKey() const;
+    Status writeSessionConfig() const;
+    QString sessionConfigPath() const;
+    QString controlSocketPath() const;
     void failConnect(Error error);
     Error diagnoseConnectFailure(const QString &standardError);
     std::optional<HostKey> readOfferedHostKey() const;
     QString capturePath() const;
     void requestForward(const QString &remoteHost, quint16 remotePort, int attempt,
                         QPointer<QObject> context, std::function<void(Result<quint16>)> done);
+    // Asks the running master for one forward (-O forward); done(error text or empty).
+    void sendForward(const Forward &forward, std::function<void(const Status &)> done);
     static QString forwardSpec(const Forward &forward);
 
     SshAddress m_address;
@@ -115,9 +141,12 @@ private:
     QByteArray m_masterStdout;
     QByteArray m_masterStderr;
     QTimer m_loginTimer;
+    QTimer m_readyPoll;
+    int m_socketForwards = 0;
     bool m_loginTimedOut = false;
     QString m_loginUser;
     std::optional<HostKey> m_offeredHostKey;
+    std::optional<HostKey> m_connectedHostKey;
     std::vector<Forward> m_forwards;
 };
 

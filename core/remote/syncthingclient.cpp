@@ -1,5 +1,6 @@
 #include "remote/syncthingclient.h"
 
+#include "remote/localsockethttp.h"
 #include "remote/syncthingignores.h"
 
 #include <QNetworkAccessManager>
@@ -72,6 +73,9 @@ void SyncthingClient::request(const QByteArray &verb, const QString &path, const
     QUrl url = m_endpoint.baseUrl;
     url.setPath(path);
     url.setQuery(query);
+    if (!m_endpoint.localSocket.isEmpty())
+        return requestOverSocket(verb, url, body.isNull() ? QByteArray() : body.toJson(QJsonDocument::Compact),
+                                 timeoutMs, what, guard, done);
     QNetworkRequest request(url);
     request.setRawHeader("X-API-Key", m_endpoint.apiKey);
     // Never follow a redirect: it would carry the API key somewhere else.
@@ -113,6 +117,46 @@ void SyncthingClient::request(const QByteArray &verb, const QString &path, const
     });
 }
 
+void SyncthingClient::requestOverSocket(const QByteArray &verb, const QUrl &url, const QByteArray &payload,
+                                        int timeoutMs, const QString &what, const QPointer<QObject> &context,
+                                        const Callback<QJsonDocument> &done)
+{
+    LocalSocketHttp::Request request;
+    request.socketPath = m_endpoint.localSocket;
+    request.verb = verb;
+    request.target = url.path(QUrl::FullyEncoded).toUtf8();
+    if (url.hasQuery())
+        request.target += '?' + url.query(QUrl::FullyEncoded).toUtf8();
+    request.headers = {{"X-API-Key", m_endpoint.apiKey}};
+    if (!payload.isNull())
+        request.headers.append(qMakePair(QByteArray("Content-Type"), QByteArray("application/json")));
+    request.body = payload;
+    request.timeoutMs = timeoutMs;
+    if (url.scheme() == QLatin1String("https")) {
+        if (m_endpoint.pinnedCertificate.isNull()) {
+            QTimer::singleShot(0, this, [this, what, context, done, generation = m_generation] {
+                deliver(generation, what, context, done,
+                        fail(ErrorCode::AccessDenied, "Syncthing uses TLS but no certificate is pinned"));
+            });
+            return;
+        }
+        request.pinnedCertificate = m_endpoint.pinnedCertificate;
+    }
+    auto *http = new LocalSocketHttp(std::move(request), this);
+    http->start([this, http, what, context, done, generation = m_generation](const Result<LocalSocketHttp::Response> &response) {
+                http->deleteLater();
+                if (!response) {
+                    Error error = response.error();
+                    if (error.code == ErrorCode::Timeout)
+                        error.message = QStringLiteral("Syncthing did not answer %1 in time").arg(what).toStdString();
+                    else
+                        error.message = QStringLiteral("Syncthing %1: %2").arg(what, QString::fromStdString(error.message)).toStdString();
+                    return deliver(generation, what, context, done, fail(error));
+                }
+                deliver(generation, what, context, done, Answer{response->status, response->body});
+            });
+}
+
 void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool timedOut,
                                   const QString &what, const QPointer<QObject> &context,
                                   const Callback<QJsonDocument> &done)
@@ -136,7 +180,7 @@ void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool
                              .arg(what)
                              .toStdString()));
     if (status >= 300)
-        return done(fail(httpError(status, data, what)));
+        return deliver(generation, what, context, done, Answer{status, data});
     if (reply->error() != QNetworkReply::NoError) {
         ErrorCode code = ErrorCode::Unreachable;
         QString hint;
@@ -150,10 +194,22 @@ void SyncthingClient::finishReply(QNetworkReply *reply, quint64 generation, bool
                                    .arg(what, reply->errorString(), hint)
                                    .toStdString()));
     }
-    if (data.trimmed().isEmpty())
+    deliver(generation, what, context, done, Answer{status, data});
+}
+
+void SyncthingClient::deliver(quint64 generation, const QString &what, const QPointer<QObject> &context,
+                              const Callback<QJsonDocument> &done, Result<Answer> answer)
+{
+    if (generation != m_generation || !context)
+        return; // stale: the endpoint changed, or nobody waits any more
+    if (!answer)
+        return done(fail(answer.error()));
+    if (answer->status >= 300)
+        return done(fail(httpError(answer->status, answer->body, what)));
+    if (answer->body.trimmed().isEmpty())
         return done(QJsonDocument());
     QJsonParseError parseError{};
-    const QJsonDocument document = QJsonDocument::fromJson(data, &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(answer->body, &parseError);
     if (parseError.error != QJsonParseError::NoError)
         return done(
             fail(ErrorCode::InvalidData, QStringLiteral("Syncthing %1: the reply is not JSON: %2")

@@ -20,8 +20,10 @@ class QNetworkReply;
 namespace mm::remote {
 
 // Syncthing's REST API on one node, reached only through an SSH local forward (SyncthingTunnel
-// sets the endpoint). Every call goes through request(): base URL, X-API-Key, no redirects,
-// a per-request timeout, TLS pinned to the node's own certificate, and a stale-reply guard
+// sets the endpoint): a Unix socket in the session's private directory, so that no other local
+// user can talk to the API while the app runs (a loopback TCP endpoint is still understood, for
+// tests with recorded replies). Every call goes through request(): X-API-Key, no redirects, a
+// per-request timeout, TLS pinned to the node's own certificate, and a stale-reply guard
 // (replies to requests made before the last setEndpoint() are dropped). Callbacks run only while
 // their context object lives.
 class SyncthingClient : public QObject
@@ -31,9 +33,10 @@ class SyncthingClient : public QObject
 public:
     struct Endpoint
     {
-        QUrl baseUrl;                      // http(s)://127.0.0.1:<forwarded port>
+        QUrl baseUrl;                      // http(s)://127.0.0.1[:<forwarded port>]
         QByteArray apiKey;                 // from the node's config.xml; memory only
         QSslCertificate pinnedCertificate; // the node's https-cert.pem when the GUI uses TLS
+        QString localSocket; // set: requests go over this Unix socket (baseUrl gives the scheme)
     };
 
     template <class T> using Callback = std::function<void(Result<T>)>;
@@ -91,8 +94,19 @@ public:
     static Error httpError(int status, const QByteArray &body, const QString &what);
 
 private:
+    struct Answer
+    {
+        int status = 0;
+        QByteArray body;
+    };
+    void requestOverSocket(const QByteArray &verb, const QUrl &url, const QByteArray &payload,
+                           int timeoutMs, const QString &what, const QPointer<QObject> &context,
+                           const Callback<QJsonDocument> &done);
     void finishReply(QNetworkReply *reply, quint64 generation, bool timedOut, const QString &what,
                      const QPointer<QObject> &context, const Callback<QJsonDocument> &done);
+    // What both transports end in: status and body to a document or an error.
+    void deliver(quint64 generation, const QString &what, const QPointer<QObject> &context,
+                 const Callback<QJsonDocument> &done, Result<Answer> answer);
     template <class T>
     void getObject(const QString &path, const QUrlQuery &query, QObject *context, Callback<T> done);
     void send(const QByteArray &verb, const QString &path, const QUrlQuery &query,

@@ -144,25 +144,27 @@ void SyncthingTunnel::readCertificate(const GuiConfig &config)
 
 void SyncthingTunnel::forward(const GuiConfig &config, const QSslCertificate &certificate)
 {
-    m_session->addForward(
-        config.host, config.port, this, [this, config, certificate](Result<quint16> localPort) {
-            if (!localPort)
-                return Q_EMIT failed(localPort.error());
-            m_localPort = *localPort;
+    // A Unix socket in the session's private directory, not a loopback port: any local user can
+    // connect to a port, and Syncthing's GUI needs no password there (anyone reaching it could
+    // add a device and take the mail).
+    m_session->addSocketForward(
+        config.host, config.port, this, [this, config, certificate](Result<QString> socket) {
+            if (!socket)
+                return Q_EMIT failed(socket.error());
+            m_localSocket = *socket;
             QUrl url;
             url.setScheme(config.tls ? QStringLiteral("https") : QStringLiteral("http"));
             url.setHost(QStringLiteral("127.0.0.1"));
-            url.setPort(m_localPort);
-            m_client->setEndpoint({url, config.apiKey, certificate});
+            m_client->setEndpoint({url, config.apiKey, certificate, m_localSocket});
             Q_EMIT opened();
         });
 }
 
 void SyncthingTunnel::close()
 {
-    if (m_localPort != 0 && m_session)
-        m_session->removeForward(m_localPort);
-    m_localPort = 0;
+    if (!m_localSocket.isEmpty() && m_session)
+        m_session->removeSocketForward(m_localSocket);
+    m_localSocket.clear();
 }
 
 } // namespace mm::remote

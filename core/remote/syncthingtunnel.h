@@ -13,8 +13,9 @@ class SyncthingClient;
 
 // Connects a SyncthingClient to the Syncthing of one node: reads the node's config.xml over
 // SSH (as the user Syncthing runs as) for the GUI address and API key, the node's https-cert.pem
-// when the GUI uses TLS, and opens an SSH local forward to that loopback address. The API key
-// only ever lives in memory. There is deliberately no way to reach the GUI directly.
+// when the GUI uses TLS, and opens an SSH local forward from a Unix socket in the session's
+// private directory to that loopback address. The API key only ever lives in memory. There is
+// deliberately no way to reach the GUI directly, and no TCP port on the admin's machine.
 class SyncthingTunnel : public QObject
 {
     Q_OBJECT
@@ -36,7 +37,8 @@ public:
 
     void open();
     void close();
-    quint16 localPort() const { return m_localPort; }
+    // The Unix socket the client talks through (in the ssh session's private directory).
+    const QString &localSocket() const { return m_localSocket; }
 
     static Result<GuiConfig> parseConfig(const QByteArray &configXml);
 
@@ -52,7 +54,7 @@ private:
     SyncthingClient *m_client;
     QString m_home;
     QString m_runAs;
-    quint16 m_localPort = 0;
+    QString m_localSocket;
 };
 
 } // namespace mm::remote

@@ -264,34 +264,99 @@ private Q_SLOTS:
 
     // The admin's own setup keeps working: node3 reached through node1 with ProxyJump, its key
     // captured as offered by node3 itself (which ssh-keyscan could not do), then accepted.
-    void proxyJumpKeepsWorking()
+    // A ProxyJump hop's host key as a known_hosts entry, read from the sandbox node.
+    HostKey hopKey(int index) const
+    {
+        const sandbox::NodeInfo hop = m_sandbox->node(index);
+        QFile file(hop.sshHostKeyFile);
+        if (!file.open(QIODevice::ReadOnly))
+            return {};
+        const auto key = HostKey::fromKnownHostsLine(
+            QStringLiteral("[127.0.0.1]:%1 ").arg(hop.sshPort) + QString::fromUtf8(file.readAll()));
+        return key ? *key : HostKey();
+    }
+
+    // An admin config that reaches node 3 through node 1 and asks every host for a LocalCommand.
+    QString jumpConfig(const QString &marker) const
     {
         const sandbox::NodeInfo target = m_sandbox->node(2);
         QFile config(m_dir.filePath(QStringLiteral("jump_config")));
-        QVERIFY(config.open(QIODevice::WriteOnly));
+        if (!config.open(QIODevice::WriteOnly))
+            return {};
         // The Include comes first: inside a Host block it would only apply to that host.
         config.write(QStringLiteral(
                          "Include %5\n\nHost viajump\n  HostName 127.0.0.1\n  Port %1\n  User %2\n"
-                         "  IdentityFile %3\n  IdentitiesOnly yes\n  ProxyJump %4\n")
+                         "  IdentityFile %3\n  IdentitiesOnly yes\n  ProxyJump %4\n\n"
+                         "Host *\n  PermitLocalCommand yes\n  LocalCommand touch %6\n")
                          .arg(target.sshPort)
                          .arg(target.sshUser, m_sandbox->identityFile(), m_sandbox->node(0).id,
-                              m_sandbox->sshConfigFile())
+                              m_sandbox->sshConfigFile(), marker)
                          .toUtf8());
-        config.close();
+        return config.fileName();
+    }
+
+    void proxyJumpKeepsWorking()
+    {
+        const sandbox::NodeInfo target = m_sandbox->node(2);
+        const QString marker = m_dir.filePath(QStringLiteral("local-command-ran"));
         SshOptions o;
-        o.configFile = config.fileName();
+        o.configFile = jumpConfig(marker);
         o.knownHostsFile = m_dir.filePath(QStringLiteral("jump_known_hosts"));
         SshSession session(SshAddress::parse(QStringLiteral("viajump")).value(), o);
+        // The hop's key is checked against Mailmesh's known_hosts too, though the admin's config
+        // points the jump host at another file: unknown, refused.
+        const Error hopUnknown = connectExpectingFailure(session);
+        QVERIFY2(hopUnknown.code == ErrorCode::UnknownHostKey, hopUnknown.message.c_str());
+        QVERIFY(!session.offeredHostKey().has_value()); // the node itself was never reached
+        QVERIFY(session.acceptHostKey(hopKey(0)).has_value());
         const Error unknown = connectExpectingFailure(session);
         QVERIFY2(unknown.code == ErrorCode::UnknownHostKey, unknown.message.c_str());
         QCOMPARE(session.offeredHostKey()->fingerprint(), target.sshHostKeyFingerprint);
         QVERIFY(session.acceptHostKey(*session.offeredHostKey()).has_value());
         QVERIFY(connect(session));
+        // The key ssh used is the node's (behind the hop), not the hop's.
+        QCOMPARE(session.connectedHostKey()->fingerprint(), target.sshHostKeyFingerprint);
         const auto where = run(session, {QStringLiteral("sh"), QStringLiteral("-c"),
                                          QStringLiteral("echo $SSH_CONNECTION")});
         QVERIFY(where.has_value());
         QVERIFY2(where->standardOutput.trimmed().endsWith(QByteArray::number(target.sshPort)),
                  where->standardOutput.constData());
+        // Neither the master nor the hop's ssh ran the config's LocalCommand.
+        QVERIFY(!QFile::exists(marker));
+
+        // The same config with plain ssh runs it: the check above can see it happen.
+        QProcess plain;
+        plain.start(QStringLiteral("ssh"),
+                    {QStringLiteral("-F"), o.configFile, QStringLiteral("-o"),
+                     QStringLiteral("UserKnownHostsFile=") + o.knownHostsFile,
+                     QStringLiteral("viajump"), QStringLiteral("true")});
+        QVERIFY(plain.waitForFinished(30000));
+        QVERIFY2(QFile::exists(marker), plain.readAllStandardError().constData());
+    }
+
+    // The pin is the key the node offers, whatever known_hosts file vouched for it.
+    void aKeyOtherThanThePinnedOneIsRefused()
+    {
+        // Node 2's key is trusted through the admin's known_hosts (read-only for Mailmesh)...
+        SshOptions o = options();
+        o.knownHostsFile = m_dir.filePath(QStringLiteral("pin_known_hosts"));
+        o.readKnownHostsFiles = {m_sandbox->knownHostsFile()};
+        const QString wrong = QStringLiteral("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        o.pinnedHostKey = wrong;
+        SshSession pinned(SshAddress::parse(m_sandbox->node(1).id).value(), o);
+        const Error refused = connectExpectingFailure(pinned);
+        QVERIFY2(refused.code == ErrorCode::ChangedHostKey, refused.message.c_str());
+        const QString message = QString::fromStdString(refused.message);
+        QVERIFY2(message.contains(wrong), refused.message.c_str());
+        QVERIFY2(message.contains(m_sandbox->node(1).sshHostKeyFingerprint),
+                 refused.message.c_str());
+        QCOMPARE(pinned.state(), SshSession::State::Disconnected);
+
+        // ...and with the right pin, the same connection is fine and reports that key.
+        o.pinnedHostKey = m_sandbox->node(1).sshHostKeyFingerprint;
+        SshSession right(SshAddress::parse(m_sandbox->node(1).id).value(), o);
+        QVERIFY(connect(right));
+        QCOMPARE(right.connectedHostKey()->fingerprint(), m_sandbox->node(1).sshHostKeyFingerprint);
     }
 
     void disconnectStopsTheMasterAndItsTunnels()

@@ -1,19 +1,32 @@
 // SyncthingClient through SSH tunnels to the real Syncthing of three sandbox nodes: the API key
 // read from each node's config.xml over ssh, a full mesh paired and the mail root shared, a file
-// written on node1 reaching nodes 2 and 3, completion at 100, pause and resume in the events.
+// written on node1 reaching nodes 2 and 3, completion at 100, pause and resume in the events;
+// the tunnel is a Unix socket no other local user can connect to.
 
+#include "remote/localsockethttp.h"
 #include "remote/sshsession.h"
 #include "remote/syncthingclient.h"
 #include "remote/syncthingeventstream.h"
 #include "remote/syncthingtunnel.h"
 #include "sandbox/sandbox.h"
 
+#include <QDir>
+#include <QFile>
 #include <QJsonArray>
+#include <QSet>
 #include <QNetworkAccessManager>
 #include <QSignalSpy>
 #include <QTest>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace mm;
 using namespace mm::remote;
@@ -35,6 +48,23 @@ Result<T> await(const std::function<void(QObject *, SyncthingClient::Callback<T>
     if (!QTest::qWaitFor([&] { return called; }, 30000))
         return fail(ErrorCode::Timeout, "no answer in 30 s");
     return result;
+}
+
+// Inodes of every listening TCP socket on the machine (/proc/net/tcp and tcp6, state 0A).
+QSet<QByteArray> tcpListenerInodes()
+{
+    QSet<QByteArray> inodes;
+    for (const char *table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        QFile file(QString::fromLatin1(table));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        for (const QByteArray &line : file.readAll().split('\n')) {
+            const QList<QByteArray> fields = line.simplified().split(' ');
+            if (fields.size() > 9 && fields[3] == "0A")
+                inodes.insert(fields[9]);
+        }
+    }
+    return inodes;
 }
 
 } // namespace
@@ -95,9 +125,8 @@ private Q_SLOTS:
                      failed.isEmpty() ? "no answer"
                                       : failed.first().first().value<mm::Error>().message.c_str());
             QCOMPARE(client(i).endpoint().apiKey, node.syncthingApiKey.toUtf8());
-            QCOMPARE(client(i).endpoint().baseUrl.host(), QStringLiteral("127.0.0.1"));
-            QVERIFY(client(i).endpoint().baseUrl.port() !=
-                    node.syncthingGuiPort); // the tunnel, not the GUI
+            // The tunnel is a Unix socket in the session's private directory, not a port.
+            QVERIFY(client(i).endpoint().localSocket.startsWith(m_sessions.back()->controlDirectory() + u'/'));
 
             const auto pong = await<void>([&](QObject *c, auto done) { client(i).ping(c, done); });
             QVERIFY2(pong.has_value(), pong ? "" : pong.error().message.c_str());
@@ -116,6 +145,65 @@ private Q_SLOTS:
         wrong.setEndpoint(endpoint);
         const auto refused = await<void>([&](QObject *c, auto done) { wrong.ping(c, done); });
         QCOMPARE(refused.error().code, ErrorCode::AccessDenied);
+    }
+
+    // Issue #20: while the dashboard runs, no other local user can reach Syncthing's API (which
+    // needs no password there): the tunnel is a 0600 socket in a 0700 directory, and the ssh
+    // master listens on no TCP port at all.
+    void theApiIsClosedToOtherLocalUsers()
+    {
+        const QString socket = client(0).endpoint().localSocket;
+        struct stat st;
+        QCOMPARE(::lstat(QFile::encodeName(socket).constData(), &st), 0);
+        QVERIFY(S_ISSOCK(st.st_mode));
+        QCOMPARE(int(st.st_mode & 0777), 0600);
+        QCOMPARE(int(st.st_uid), int(::getuid()));
+        QCOMPARE(::lstat(QFile::encodeName(m_sessions[0]->controlDirectory()).constData(), &st), 0);
+        QCOMPARE(int(st.st_mode & 0777), 0700);
+
+        // The master's sockets: none of them is a TCP listener.
+        const QSet<QByteArray> listening = tcpListenerInodes();
+        QDir fds(QStringLiteral("/proc/%1/fd").arg(m_sessions[0]->masterProcessId()));
+        for (const QFileInfo &fd : fds.entryInfoList(QDir::System | QDir::Files | QDir::NoDotAndDotDot)) {
+            const QByteArray target = QFile::encodeName(fd.symLinkTarget().section(u'/', -1));
+            QVERIFY2(!target.startsWith("socket:[") || !listening.contains(target.mid(8).chopped(1)),
+                     target.constData());
+        }
+
+        // Another local user cannot even connect.
+        if (::getuid() == 0) {
+            const pid_t child = ::fork();
+            if (child == 0) {
+                if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+                    ::_exit(2);
+                const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+                sockaddr_un address{};
+                address.sun_family = AF_UNIX;
+                std::strncpy(address.sun_path, QFile::encodeName(socket).constData(), sizeof address.sun_path - 1);
+                const int connected = ::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address);
+                ::_exit(connected == 0 ? 0 : errno == EACCES ? 13 : 1);
+            }
+            int status = 0;
+            QCOMPARE(::waitpid(child, &status, 0), child);
+            QVERIFY(WIFEXITED(status));
+            QCOMPARE(WEXITSTATUS(status), 13); // EACCES
+        }
+
+        // And through the socket, a request without the API key is refused by Syncthing.
+        LocalSocketHttp::Request request;
+        request.socketPath = socket;
+        request.verb = "GET";
+        request.target = "/rest/system/status";
+        LocalSocketHttp http(request);
+        bool called = false;
+        Result<LocalSocketHttp::Response> answer = fail(ErrorCode::Timeout, "no answer");
+        http.start([&](const Result<LocalSocketHttp::Response> &r) {
+            called = true;
+            answer = r;
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(called, 10000);
+        QVERIFY2(answer.has_value(), answer ? "" : answer.error().message.c_str());
+        QCOMPARE(answer->status, 403);
     }
 
     void fullMeshSharesTheMailRoot()

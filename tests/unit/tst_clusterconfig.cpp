@@ -118,6 +118,24 @@ private Q_SLOTS:
             << QByteArray(R"({"schemaVersion":1,"name":"x","nodes":[
                    {"id":"a","ssh":"h","mailRoot":"/var/vmail","stateDir":"/var/vmail/.state"}]})")
             << QStringList{QStringLiteral("nodes[0].stateDir:")};
+        // Issue #20: a shared cluster file that would make ssh run commands on the admin's machine.
+        QTest::newRow("ssh options that run commands")
+            << QByteArray(R"({"schemaVersion":2,"name":"x","nodes":[
+                   {"id":"a","ssh":"h","mailRoot":"/m","sshOptions":["IdentitiesOnly=yes",
+                    "ProxyCommand=sh -c 'touch MARKER; nc HOST PORT'","LocalCommand=touch x"]},
+                   {"id":"b","ssh":"h2","mailRoot":"/m","sshOptions":["PKCS11Provider=/tmp/p.so",
+                    "GlobalKnownHostsFile=/tmp/k","ForwardAgent=yes","ProxyJump=j;id"]}]})")
+            << QStringList{QStringLiteral("nodes[0].sshOptions[1]: \"ProxyCommand=sh -c 'touch MARKER; nc HOST PORT'\" is refused"),
+                           QStringLiteral("nodes[0].sshOptions[2]: \"LocalCommand=touch x\" is refused"),
+                           QStringLiteral("nodes[1].sshOptions[0]: \"PKCS11Provider"),
+                           QStringLiteral("nodes[1].sshOptions[1]: \"GlobalKnownHostsFile"),
+                           QStringLiteral("nodes[1].sshOptions[2]: \"ForwardAgent=yes\" is refused"),
+                           QStringLiteral("nodes[1].sshOptions[3]: \"ProxyJump=j;id\" is refused")};
+        // Found by fuzz_clusterconfig: converted to int before the range check (undefined).
+        QTest::newRow("huge port")
+            << QByteArray(R"({"schemaVersion":2,"name":"x","nodes":[
+                   {"id":"a","ssh":"h","mailRoot":"/m","dovecot":{"imapPort":8e9}}]})")
+            << QStringList{QStringLiteral("nodes[0].dovecot.imapPort: must be a port number")};
         QTest::newRow("unpaired hold")
             << QByteArray(R"({"schemaVersion":1,"name":"x","nodes":[
                    {"id":"a","ssh":"h","mailRoot":"/m","holdCommands":[["postfix","stop"]]}]})")

@@ -6,6 +6,7 @@
 #include "maildir/convert.h"
 #include "maildir/journal.h"
 #include "maildir/quarantine.h"
+#include "maildir/restore.h"
 #include "maildir/revert.h"
 #include "maildir/statedir.h"
 
@@ -178,9 +179,11 @@ void TestConvert::quarantineIsJournaledAndRestorable()
     QCOMPARE(dot->reason, std::string("dotfile-in-new"));
     QCOMPARE(dot->size, 3u);
 
-    auto journal = Journal::begin(*state, "restore", root->path());
-    QVERIFY(journal);
-    QVERIFY(Quarantine::restore(*root, *state, *dot, *journal));
+    RestoreOptions one;
+    one.ids = {dot->id};
+    auto restoredReport = Restore::run(*root, one);
+    QVERIFY2(restoredReport && restoredReport->problems.empty(),
+             restoredReport ? nlohmann::json(*restoredReport).dump().c_str() : restoredReport.error().message.c_str());
     // new/ is the symlink by now: the file comes back in cur/
     QCOMPARE(readFile(u + "/cur/.hidden"), std::string("dot"));
     auto after = Quarantine::list(*state);

@@ -143,6 +143,7 @@ private Q_SLOTS:
     void missingProgramsAreReportedNotFailed();
     void syncthingHomeIsRead();
     void missingSyncthingConfigIsAWarning();
+    void hostileSyncthingConfigIsNotRead();
     void inventoryOfAMailRoot();
     void inventoryCanBeSkipped();
 };
@@ -769,6 +770,39 @@ void TestProtocolProbe::missingSyncthingConfigIsAWarning()
     JCOMPARE(second->at("syncthing").at("configRead"), false);
     QVERIFY(second->at("warnings").dump().find("is not a Syncthing configuration") !=
             std::string::npos);
+}
+
+// A node's config.xml is read without following a symlink, without blocking on a FIFO and only
+// up to a size limit: each is a warning, never a hang or a read elsewhere.
+void TestProtocolProbe::hostileSyncthingConfigIsNotRead()
+{
+    QTemporaryDir home, elsewhere;
+    const QString config = home.filePath(QStringLiteral("config.xml"));
+    const auto warningOf = [&]() -> std::string {
+        const auto result = runProbe(json{{"syncthingHome", home.path().toStdString()}});
+        if (!result.has_value() || result->at("syncthing").at("configRead") != false)
+            return "read";
+        return result->at("warnings").dump();
+    };
+    // A symlink to a real Syncthing config elsewhere.
+    QFile real(elsewhere.filePath(QStringLiteral("config.xml")));
+    QVERIFY(real.open(QIODevice::WriteOnly));
+    const std::string xml = recorded("config-generated.xml");
+    real.write(xml.data(), qint64(xml.size()));
+    real.close();
+    QVERIFY(QFile::link(real.fileName(), config));
+    QVERIFY2(warningOf().find("symlink: not followed") != std::string::npos, warningOf().c_str());
+    QVERIFY(QFile::remove(config));
+    // A FIFO: opening it for reading would wait for a writer forever.
+    QCOMPARE(::mkfifo(config.toLocal8Bit().constData(), 0600), 0);
+    QVERIFY2(warningOf().find("not a regular file") != std::string::npos, warningOf().c_str());
+    QVERIFY(QFile::remove(config));
+    // Larger than any real config (a sparse file: no disk is used).
+    QFile huge(config);
+    QVERIFY(huge.open(QIODevice::WriteOnly));
+    QVERIFY(huge.resize(qint64(64) << 20));
+    huge.close();
+    QVERIFY2(warningOf().find("is larger than") != std::string::npos, warningOf().c_str());
 }
 
 void TestProtocolProbe::inventoryOfAMailRoot()

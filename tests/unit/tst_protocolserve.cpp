@@ -2,10 +2,13 @@
 // with QProcess, the way the app drives it over ssh. Every session is also checked for the
 // protocol's core promise: each request gets exactly one final frame, and nothing after it.
 
+#include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <string>
@@ -262,6 +265,7 @@ private Q_SLOTS:
     void stdinClosingMidRequestCancelsAndExits();
     void oneShotJsonMatchesServe();
     void oneShotExitCodesAndNonUtf8Paths();
+    void aLargeDedupeAnswerIsStreamed();
 };
 
 void TestProtocolServe::handshakeAndPing()
@@ -634,6 +638,52 @@ void TestProtocolServe::oneShotExitCodesAndNonUtf8Paths()
         QByteArray::fromBase64(problem.value(QStringLiteral("pathBase64")).toString().toLatin1()),
         QByteArray::fromStdString(raw));
     QVERIFY(problem.value(QStringLiteral("path")).toString().endsWith(QStringLiteral("caf\uFFFD")));
+}
+
+// Issue #20: a dedupe whose answer is larger than a frame has done its work before it answers;
+// the answer must still get through. Its actions arrive as items, each within the frame limit,
+// and the result says what was streamed; nothing is lost and the exit code stays honest.
+void TestProtocolServe::aLargeDedupeAnswerIsStreamed()
+{
+    QTemporaryDir dir;
+    const QString root = dir.filePath(QStringLiteral("Maildir"));
+    for (const char *sub : {"/cur", "/tmp"})
+        QVERIFY(QDir().mkpath(root + QLatin1String(sub)));
+    QVERIFY(QFile::link(QStringLiteral("cur"), root + QStringLiteral("/new")));
+    // Long names make long actions: about 9,000 groups give more than 8 MiB of answer.
+    const QString padding(220, QLatin1Char('x'));
+    const int groups = 9000;
+    for (int i = 0; i < groups; ++i) {
+        const QByteArray body = "Message-ID: <" + QByteArray::number(i) + "@x>\n\nbody\n";
+        for (const char *flags : {"S", "F"}) {
+            QFile file(root + QStringLiteral("/cur/%1.M%1P1.%2:2,%3").arg(1700000000 + i).arg(padding, QLatin1String(flags)));
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(body);
+        }
+    }
+    Agent agent;
+    QVERIFY(agent.start());
+    agent.send(request(QStringLiteral("big"), QStringLiteral("dedupe"),
+                       {{QStringLiteral("root"), root}, {QStringLiteral("stateDir"), dir.filePath(QStringLiteral("state"))}}));
+    const QJsonObject final = agent.finalOf(QStringLiteral("big"));
+    QCOMPARE(typeOf(final), QStringLiteral("result"));
+    const QJsonObject result = final.value(QStringLiteral("result")).toObject();
+    QCOMPARE(result.value(QStringLiteral("groupsResolved")).toInt(), groups);
+    QVERIFY(!result.contains(QStringLiteral("actions")));
+    const QJsonObject streamed = result.value(QStringLiteral("streamed")).toObject();
+    QCOMPARE(streamed.value(QStringLiteral("actionItems")).toInt(), 2 * groups);
+    QCOMPARE(streamed.value(QStringLiteral("lists")).toObject().value(QStringLiteral("action")).toString(),
+             QStringLiteral("actions"));
+    int actions = 0;
+    for (const QJsonObject &object : agent.framesOf(QStringLiteral("big")))
+        if (typeOf(object) == QLatin1String("item") &&
+            object.value(QStringLiteral("item")).toObject().value(QStringLiteral("action")).toObject().value(QStringLiteral("done")).toBool())
+            ++actions;
+    QCOMPARE(actions, 2 * groups);
+    QVERIFY(agent.violations().isEmpty());
+    // The one-shot form streams the same way (items as lines, then the result) and exits 0.
+    const OneShot again = runOneShot({QStringLiteral("dupes"), root, QStringLiteral("--json")});
+    QCOMPARE(again.exitCode, 0);
 }
 
 QTEST_GUILESS_MAIN(TestProtocolServe)

@@ -56,6 +56,9 @@ private Q_SLOTS:
         QTest::newRow("unclosed ipv6") << "ssh://[::1";
         QTest::newRow("bad ipv6") << "ssh://[nothex]:22";
         QTest::newRow("space") << "my host";
+        QTest::newRow("newline after the host") << "ssh://a\n:22";
+        QTest::newRow("newline in an alias") << "mail1\nx";
+        QTest::newRow("shell syntax in the user") << "ssh://a;id@host";
     }
     void refusesInvalidAddresses()
     {

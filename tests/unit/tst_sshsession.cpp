@@ -6,6 +6,7 @@
 
 #include <QFile>
 #include <QFileInfo>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -43,21 +44,87 @@ private Q_SLOTS:
     {
         SshSession session(SshAddress::parse(QStringLiteral("ssh://u@127.0.0.1:2222")).value(),
                            options());
-        const QString args = session.commonArguments().join(QLatin1Char('\n'));
-        QVERIFY(args.contains(QLatin1String("StrictHostKeyChecking=yes")));
-        QVERIFY(args.contains(QLatin1String("BatchMode=yes")));
-        QVERIFY(args.contains(QLatin1String("UpdateHostKeys=no")));
-        QVERIFY(args.contains(QLatin1String("ServerAliveInterval=15")));
-        QVERIFY(args.contains(QLatin1String("ConnectTimeout=5")));
+        const QString config = session.sessionConfigText();
+        for (const char *line : {"StrictHostKeyChecking yes", "BatchMode yes", "UpdateHostKeys no",
+                                 "ForwardAgent no", "ClearAllForwardings yes",
+                                 "PermitLocalCommand no", "ForwardX11 no", "ControlPath none"})
+            QVERIFY2(config.contains(QLatin1String(line)), line);
         // Both files, quoted so that a path with a space stays one path.
-        QVERIFY(args.contains(
-            QStringLiteral("UserKnownHostsFile=\"%1\" \"%2\"")
+        QVERIFY(config.contains(
+            QStringLiteral("UserKnownHostsFile \"%1\" \"%2\"")
                 .arg(options().knownHostsFile, options().readKnownHostsFiles.first())));
+        // /dev/null as the admin's config: nothing is included.
+        QVERIFY(!config.contains(QLatin1String("Include")));
+        const QString args = session.commonArguments().join(QLatin1Char('\n'));
+        QVERIFY(args.startsWith(QLatin1String("-F\n")));
 
         SshOptions withAskpass = options();
         withAskpass.askpassProgram = QStringLiteral("/usr/bin/true");
         SshSession askpass(SshAddress::parse(QStringLiteral("h")).value(), withAskpass);
-        QVERIFY(askpass.commonArguments().contains(QStringLiteral("BatchMode=no")));
+        QVERIFY(askpass.sessionConfigText().contains(QLatin1String("BatchMode no")));
+    }
+
+    // The real ssh client, given the session's config in front of an admin config that asks for
+    // everything dangerous, resolves to the forced policy: for the node and for any other host
+    // (a ProxyJump hop runs "ssh -F <the same file> hop").
+    void forcedPolicyWinsOverTheAdminsConfig()
+    {
+        const QString adminConfig = m_dir.filePath(QStringLiteral("admin_config"));
+        QFile admin(adminConfig);
+        QVERIFY(admin.open(QIODevice::WriteOnly));
+        admin.write("Host *\n"
+                    "    ForwardAgent yes\n"
+                    "    ForwardX11 yes\n"
+                    "    PermitLocalCommand yes\n"
+                    "    LocalCommand touch /tmp/mailmesh-should-never-exist\n"
+                    "    LocalForward 5999 127.0.0.1:22\n"
+                    "    RemoteForward 5998 127.0.0.1:22\n"
+                    "    StrictHostKeyChecking no\n"
+                    "    UserKnownHostsFile /dev/null\n"
+                    "    Port 2200\n");
+        admin.close();
+        SshOptions o = options();
+        o.configFile = adminConfig;
+        SshSession session(SshAddress::parse(QStringLiteral("node")).value(), o);
+        const QString sessionConfig = m_dir.filePath(QStringLiteral("session_config"));
+        QFile file(sessionConfig);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(session.sessionConfigText().toUtf8());
+        file.close();
+        for (const QString &host : {QStringLiteral("node"), QStringLiteral("jumphost")}) {
+            QProcess ssh;
+            ssh.start(QStringLiteral("ssh"), {QStringLiteral("-G"), QStringLiteral("-F"),
+                                              sessionConfig, host});
+            QVERIFY(ssh.waitForFinished(10000));
+            QCOMPARE(ssh.exitCode(), 0);
+            const QString effective = QString::fromUtf8(ssh.readAllStandardOutput());
+            for (const char *line :
+                 {"forwardagent no", "forwardx11 no", "permitlocalcommand no",
+                  "clearallforwardings yes", "stricthostkeychecking true", "batchmode yes"})
+                QVERIFY2(effective.contains(QLatin1String(line)), line);
+            QVERIFY(effective.contains(QStringLiteral("userknownhostsfile %1").arg(o.knownHostsFile)));
+            // What is not forced still comes from the admin's config.
+            QVERIFY(effective.contains(QLatin1String("port 2200")));
+        }
+    }
+
+    // A session whose options include something a cluster file may not set refuses before any
+    // ssh runs: the "ssh" here does not exist, and the error is not that it is missing.
+    void refusesDisallowedOptionsBeforeRunningSsh()
+    {
+        SshOptions o = options();
+        o.program = m_dir.filePath(QStringLiteral("no-such-ssh"));
+        o.extraOptions = {QStringLiteral("IdentitiesOnly=yes"),
+                          QStringLiteral("ProxyCommand=sh -c 'touch MARKER'")};
+        SshSession session(SshAddress::parse(QStringLiteral("h")).value(), o);
+        QSignalSpy failed(&session, &SshSession::connectFailed);
+        session.connectToHost();
+        QVERIFY(failed.count() == 1 || failed.wait(5000));
+        const auto error = failed.first().first().value<mm::Error>();
+        QCOMPARE(error.code, ErrorCode::BadRequest);
+        QVERIFY2(QString::fromStdString(error.message).contains(QLatin1String("ProxyCommand")),
+                 error.message.c_str());
+        QCOMPARE(session.state(), SshSession::State::Disconnected);
     }
 
     void unreachableNodeFailsCleanly()
@@ -74,11 +141,11 @@ private Q_SLOTS:
         QVERIFY(dir.isDir());
         QCOMPARE(dir.permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteOther),
                  QFile::Permissions());
-        QVERIFY(session.controlDirectory().size() + 41 < 104);
+        QVERIFY(session.controlDirectory().size() + 30 < 104);
         QVERIFY(failed.wait(20000));
         QCOMPARE(connected.count(), 0);
         const auto error = failed.first().first().value<mm::Error>();
-        QCOMPARE(error.code, ErrorCode::Unreachable);
+        QVERIFY2(error.code == ErrorCode::Unreachable, error.message.c_str());
         QVERIFY2(
             QString::fromStdString(error.message).contains(QLatin1String("Connection refused")),
             error.message.c_str());

@@ -198,8 +198,16 @@ private Q_SLOTS:
         QTest::newRow("operators")
             << QStringList{QStringLiteral(";"), QStringLiteral("&&"), QStringLiteral("|"),
                            QStringLiteral(">x"), QStringLiteral("a\nb")};
+        // "$" without \\z matches before a final newline: these once went out unquoted.
+        QTest::newRow("trailing newline")
+            << QStringList{QStringLiteral("a\n"), QStringLiteral("id\n"), QStringLiteral("\n")};
         QTest::newRow("empty and utf8")
             << QStringList{QString(), QStringLiteral("Entwürfe"), QStringLiteral("\\")};
+    }
+    void quotesATrailingNewline()
+    {
+        QCOMPARE(shellQuote(QStringLiteral("a\n")), QStringLiteral("'a\n'"));
+        QCOMPARE(shellQuote(QStringLiteral("a")), QStringLiteral("a"));
     }
     void quotesForARealShell()
     {

@@ -1,5 +1,7 @@
 // SyncthingClient and SyncthingEventStream on replies recorded from Syncthing 1.19.2
-// (tests/unit/data/syncthing/*.http, captured with curl -i), replayed by a loopback HTTP server.
+// (tests/unit/data/syncthing/*.http, captured with curl -i), replayed by an HTTP server that
+// listens on a Unix socket (how the app reaches Syncthing: LocalSocketHttp) and on a loopback
+// port (QNetworkAccessManager); every test runs over both.
 // The same calls against a real Syncthing through SSH tunnels:
 // tests/integration/tst_remotesyncthing.
 
@@ -9,6 +11,8 @@
 #include "remote/syncthingtunnel.h"
 
 #include <QFile>
+#include <QLocalServer>
+#include <QLocalSocket>
 #include <QNetworkAccessManager>
 #include <QProcess>
 #include <QSignalSpy>
@@ -18,6 +22,7 @@
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTemporaryDir>
+#include <QDir>
 #include <QTest>
 #include <QTimer>
 
@@ -62,7 +67,17 @@ public:
         QByteArray body;
     };
 
-    ReplayServer() { listen(QHostAddress::LocalHost, 0); }
+    ReplayServer()
+    {
+        listen(QHostAddress::LocalHost, 0);
+        m_local.setSocketOptions(QLocalServer::UserAccessOption);
+        m_local.listen(m_socketDir.filePath(QStringLiteral("syncthing.sock")));
+        QObject::connect(&m_local, &QLocalServer::newConnection, this, [this] {
+            while (QLocalSocket *socket = m_local.nextPendingConnection())
+                serve(socket);
+        });
+    }
+    QString socketPath() const { return m_local.fullServerName(); }
 
     void route(const QByteArray &methodAndPath, const QString &file, int delayMs = 0)
     {
@@ -77,12 +92,17 @@ protected:
     {
         auto *socket = new QTcpSocket(this);
         socket->setSocketDescriptor(handle);
-        connect(socket, &QTcpSocket::readyRead, socket, [this, socket] { onData(socket); });
-        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        serve(socket);
     }
 
 private:
-    void onData(QTcpSocket *socket)
+    template <class Socket> void serve(Socket *socket)
+    {
+        connect(socket, &Socket::readyRead, socket, [this, socket] { onData(socket); });
+        connect(socket, &Socket::disconnected, socket, &QObject::deleteLater);
+    }
+
+    template <class Socket> void onData(Socket *socket)
     {
         QByteArray &buffer = m_buffers[socket];
         buffer += socket->readAll();
@@ -110,9 +130,7 @@ private:
         const QByteArray key = request.method + ' ' + request.target.split('?').first();
         auto it = m_routes.find(key);
         if (it == m_routes.end() || it->second.empty()) {
-            socket->write(
-                "HTTP/1.1 599 No Route\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            socket->disconnectFromHost();
+            reply(socket, "HTTP/1.1 599 No Route\n\n");
             return;
         }
         const Answer answer = it->second.front();
@@ -123,7 +141,7 @@ private:
     }
 
     // Re-frames a capture: curl printed the body already de-chunked.
-    static void reply(QTcpSocket *socket, const QByteArray &recording)
+    template <class Socket> static void reply(Socket *socket, const QByteArray &recording)
     {
         if (recording.isEmpty()) { // the daemon went away mid-request
             socket->abort();
@@ -142,11 +160,26 @@ private:
         out += "Content-Length: " + QByteArray::number(body.size()) +
                "\r\nConnection: close\r\n\r\n" + body;
         socket->write(out);
-        socket->disconnectFromHost();
+        if constexpr (std::is_same_v<Socket, QLocalSocket>)
+            socket->disconnectFromServer();
+        else
+            socket->disconnectFromHost();
     }
 
     std::map<QByteArray, std::deque<Answer>> m_routes;
-    QHash<QTcpSocket *, QByteArray> m_buffers;
+    QHash<QIODevice *, QByteArray> m_buffers;
+    QTemporaryDir m_socketDir;
+    QLocalServer m_local;
+};
+
+// Hands every accepted Unix-socket connection over as a descriptor (for a QSslSocket).
+class TlsLocalServer : public QLocalServer
+{
+public:
+    std::function<void(quintptr)> onConnection;
+
+protected:
+    void incomingConnection(quintptr descriptor) override { onConnection(descriptor); }
 };
 
 template <class T> struct Outcome
@@ -168,12 +201,20 @@ class TestSyncthingClient : public QObject
 {
     Q_OBJECT
 
+public:
+    explicit TestSyncthingClient(bool overSocket)
+        : m_overSocket(overSocket)
+    {
+    }
+
 private:
     QNetworkAccessManager m_network;
+    const bool m_overSocket; // LocalSocketHttp over the Unix socket, else QNetworkAccessManager
 
     void attach(SyncthingClient &client, const ReplayServer &server)
     {
-        client.setEndpoint({server.url(), "testkey1", QSslCertificate()});
+        client.setEndpoint({server.url(), "testkey1", QSslCertificate(),
+                            m_overSocket ? server.socketPath() : QString()});
     }
 
 private Q_SLOTS:
@@ -420,8 +461,8 @@ private Q_SLOTS:
             probe.listen(QHostAddress::LocalHost, 0);
             closed = probe.serverPort();
         }
-        client.setEndpoint(
-            {QUrl(QStringLiteral("http://127.0.0.1:%1").arg(closed)), "k", QSslCertificate()});
+        client.setEndpoint({QUrl(QStringLiteral("http://127.0.0.1:%1").arg(closed)), "k", QSslCertificate(),
+                            m_overSocket ? QDir::tempPath() + QStringLiteral("/no-such-mailmesh.sock") : QString()});
         Outcome<void> refused;
         client.ping(this, refused.callback());
         QTRY_VERIFY(refused.called);
@@ -451,7 +492,10 @@ private Q_SLOTS:
         server.route("GET /rest/events", QStringLiteral("events-filter-first.http"));
         server.route("GET /rest/events", QStringLiteral("events-filter-pause-resume.http"));
         server.route("GET /rest/events", QString()); // connection dropped...
-        server.route("GET /rest/events", QString()); // ...and QtNetwork's own single retry too
+        // ...and QtNetwork's own single retry too (the Unix-socket transport does not retry).
+        const std::size_t retry = m_overSocket ? 0 : 1;
+        if (retry)
+            server.route("GET /rest/events", QString());
         server.route("GET /rest/events", QStringLiteral("events-restarted-first.http"));
         server.route("GET /rest/events", QStringLiteral("events-restarted-since1.http"));
         server.route("GET /rest/events", QStringLiteral("events-filter-first.http"),
@@ -480,15 +524,15 @@ private Q_SLOTS:
                       changed = QStringLiteral("StateChanged");
         QCOMPARE(typesSeen, (QStringList{paused, changed, changed, resumed, changed, resumed,
                                          changed, changed, changed}));
-        QTRY_COMPARE(server.seen.size(), size_t(7));
+        QTRY_COMPARE(server.seen.size(), size_t(6 + retry));
         const QByteArray filter = "events=FolderPaused,FolderResumed,StateChanged,FolderCompletion";
         QCOMPARE(server.seen[0].target, "/rest/events?" + filter + "&limit=1&timeout=0");
         QCOMPARE(server.seen[1].target, "/rest/events?" + filter + "&since=0&timeout=60");
         QCOMPARE(server.seen[2].target, "/rest/events?" + filter + "&since=5&timeout=60");
-        QCOMPARE(server.seen[3].target, server.seen[2].target);
-        QCOMPARE(server.seen[4].target, "/rest/events?" + filter + "&limit=1&timeout=0");
-        QCOMPARE(server.seen[5].target, "/rest/events?" + filter + "&since=0&timeout=60");
-        QCOMPARE(server.seen[6].target, "/rest/events?" + filter + "&since=5&timeout=60");
+        QCOMPARE(server.seen[2 + retry].target, server.seen[2].target);
+        QCOMPARE(server.seen[3 + retry].target, "/rest/events?" + filter + "&limit=1&timeout=0");
+        QCOMPARE(server.seen[4 + retry].target, "/rest/events?" + filter + "&since=0&timeout=60");
+        QCOMPARE(server.seen[5 + retry].target, "/rest/events?" + filter + "&since=5&timeout=60");
         QCOMPARE(stream.lastId(), 5);
         stream.stop();
     }
@@ -559,22 +603,35 @@ private Q_SLOTS:
         QVERIFY(server.listen(QHostAddress::LocalHost, 0));
         const QByteArray ping = dataFile(QStringLiteral("ping.http"));
         const QByteArray body = ping.mid(ping.indexOf("\n\n") + 2);
+        const auto answer = [body](QTcpSocket *socket) {
+            connect(socket, &QTcpSocket::readyRead, socket, [socket, body] {
+                if (!socket->readAll().contains("\r\n\r\n"))
+                    return;
+                socket->write("HTTP/1.1 200 OK\r\nContent-Type: "
+                              "application/json\r\nConnection: close\r\nContent-Length: " +
+                              QByteArray::number(body.size()) + "\r\n\r\n" + body);
+                socket->disconnectFromHost();
+            });
+        };
         connect(&server, &QTcpServer::pendingConnectionAvailable, this, [&] {
-            while (QTcpSocket *socket = server.nextPendingConnection()) {
-                connect(socket, &QTcpSocket::readyRead, socket, [socket, body] {
-                    if (!socket->readAll().contains("\r\n\r\n"))
-                        return;
-                    socket->write("HTTP/1.1 200 OK\r\nContent-Type: "
-                                  "application/json\r\nConnection: close\r\nContent-Length: " +
-                                  QByteArray::number(body.size()) + "\r\n\r\n" + body);
-                    socket->disconnectFromHost();
-                });
-            }
+            while (QTcpSocket *socket = server.nextPendingConnection())
+                answer(socket);
         });
+        // The same TLS server behind a Unix socket, for the transport the app uses.
+        TlsLocalServer localServer;
+        localServer.onConnection = [&](quintptr descriptor) {
+            auto *socket = new QSslSocket(&localServer);
+            socket->setSocketDescriptor(qintptr(descriptor));
+            socket->setSslConfiguration(tls);
+            answer(socket);
+            socket->startServerEncryption();
+        };
+        QVERIFY(localServer.listen(dir.filePath(QStringLiteral("tls.sock"))));
+        const QString socketPath = m_overSocket ? localServer.fullServerName() : QString();
         const QUrl url(QStringLiteral("https://127.0.0.1:%1").arg(server.serverPort()));
 
         SyncthingClient pinned(&m_network);
-        pinned.setEndpoint({url, "k", nodeCertificate});
+        pinned.setEndpoint({url, "k", nodeCertificate, socketPath});
         Outcome<void> ok;
         pinned.ping(this, ok.callback());
         QTRY_VERIFY_WITH_TIMEOUT(ok.called, 10000);
@@ -583,7 +640,7 @@ private Q_SLOTS:
         // A fresh handshake (its own network manager) with the wrong pin...
         QNetworkAccessManager freshNetwork;
         SyncthingClient wrongPin(&freshNetwork);
-        wrongPin.setEndpoint({url, "k", otherCertificate});
+        wrongPin.setEndpoint({url, "k", otherCertificate, socketPath});
         Outcome<void> refused;
         wrongPin.ping(this, refused.callback());
         QTRY_VERIFY_WITH_TIMEOUT(refused.called, 10000);
@@ -593,7 +650,7 @@ private Q_SLOTS:
         // ...and on the shared one, where the connection verified for `pinned` could be reused:
         // the pin is checked again on the reply.
         SyncthingClient wrongPinShared(&m_network);
-        wrongPinShared.setEndpoint({url, "k", otherCertificate});
+        wrongPinShared.setEndpoint({url, "k", otherCertificate, socketPath});
         Outcome<void> refusedShared;
         wrongPinShared.ping(this, refusedShared.callback());
         QTRY_VERIFY_WITH_TIMEOUT(refusedShared.called, 10000);
@@ -601,7 +658,7 @@ private Q_SLOTS:
 
         QNetworkAccessManager freshNetwork2;
         SyncthingClient unpinned(&freshNetwork2);
-        unpinned.setEndpoint({url, "k", QSslCertificate()});
+        unpinned.setEndpoint({url, "k", QSslCertificate(), socketPath});
         Outcome<void> untrusted;
         unpinned.ping(this, untrusted.callback());
         QTRY_VERIFY_WITH_TIMEOUT(untrusted.called, 10000);
@@ -684,5 +741,15 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestSyncthingClient)
+// The same tests over both transports: the Unix socket first (what the app uses).
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    TestSyncthingClient overSocket(true);
+    overSocket.setObjectName(QStringLiteral("overUnixSocket"));
+    const int socketFailures = QTest::qExec(&overSocket, argc, argv);
+    TestSyncthingClient overTcp(false);
+    const int tcpFailures = QTest::qExec(&overTcp, argc, argv);
+    return socketFailures + tcpFailures;
+}
 #include "tst_syncthingclient.moc"

@@ -149,7 +149,10 @@ void NodeDraftModel::revalidate()
     candidate.name = QStringLiteral("candidate"); // the name is checked on its own page
     candidate.nodes = m_nodes;
     QHash<int, QHash<QString, QString>> problems;
-    static const QRegularExpression nodeProblem(QStringLiteral("^nodes\\[(\\d+)\\]\\.(\\w+): (.*)$"));
+    // "nodes[1].mailRoot: ..." or, for a list, "nodes[1].sshOptions[0]: ...": the column is the field.
+    static const QRegularExpression nodeProblem(
+        QRegularExpression::anchoredPattern(QStringLiteral("nodes\\[(\\d+)\\]\\.(\\w+)(?:\\[\\d+\\])?: (.*)")),
+        QRegularExpression::DotMatchesEverythingOption);
     for (const QString &problem : candidate.validate()) {
         const QRegularExpressionMatch match = nodeProblem.match(problem);
         if (match.hasMatch())

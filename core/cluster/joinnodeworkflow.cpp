@@ -343,8 +343,9 @@ void JoinNodeWorkflow::pair()
     links << [this, syncthing, folder](std::function<void(const Status &)> next) {
         syncthing->shareFolder(folder, this, [next](const Result<void> &shared) { next(shared); });
     };
-    links << [this, syncthing](std::function<void(const Status &)> next) {
-        syncthing->setIgnores(m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy), this,
+    links << [this, syncthing, ignores = mailFolderIgnores(m_cluster.uidPolicy, node)](
+                 std::function<void(const Status &)> next) {
+        syncthing->setIgnores(m_cluster.folderId, ignores, this,
                               [next](const Result<void> &ignored) { next(ignored); });
     };
     links << [this, syncthing](std::function<void(const Status &)> next) {

@@ -107,13 +107,14 @@ void PairWorkflow::configureNode(std::size_t index)
         }
         return true;
     };
-    const auto shareFolder = [this, syncthing, check, folder = mailFolderObject(m_cluster, node, deviceIds)] {
+    const auto shareFolder = [this, syncthing, check, folder = mailFolderObject(m_cluster, node, deviceIds),
+                              ignores = mailFolderIgnores(m_cluster.uidPolicy, node)] {
         QJsonObject paused = folder;
         paused.insert(QStringLiteral("paused"), true);
-        syncthing->shareFolder(paused, this, [this, syncthing, check](const Result<void> &shared) {
+        syncthing->shareFolder(paused, this, [this, syncthing, check, ignores](const Result<void> &shared) {
             if (!check(shared))
                 return;
-            syncthing->setIgnores(m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy), this,
+            syncthing->setIgnores(m_cluster.folderId, ignores, this,
                                   [this, syncthing, check](const Result<void> &ignored) {
                                       if (!check(ignored))
                                           return;

@@ -7,6 +7,8 @@
 #include "remote/shellquote.h"
 #include "remote/sshsession.h"
 
+#include <QDir>
+
 #include <algorithm>
 
 namespace mm::cluster {
@@ -152,27 +154,115 @@ void PrepareNodeWorkflow::syncthingService()
                            skipStep(tr("not running, and no systemd to start it"));
                            return;
                        }
-                       if (m_report.dryRun) {
-                           skipStep(tr("would run: systemctl enable --now %1").arg(unit));
+                       checkServiceHome(unit);
+                   });
+}
+
+QString PrepareNodeWorkflow::configScript()
+{
+    // The generated file's shape is Syncthing's own (1.19 here); each edit is checked after.
+    return QStringLiteral(
+        "set -e; f=\"$1\"; "
+        "sed -i -e 's|<globalAnnounceEnabled>true<|<globalAnnounceEnabled>false<|' "
+        "-e 's|<localAnnounceEnabled>true<|<localAnnounceEnabled>false<|' "
+        "-e 's|<relaysEnabled>true<|<relaysEnabled>false<|' "
+        "-e 's|<natEnabled>true<|<natEnabled>false<|' "
+        "-e 's|<urAccepted>[-0-9]*<|<urAccepted>-1<|' "
+        "-e 's|<crashReportingEnabled>true<|<crashReportingEnabled>false<|' "
+        "-e 's|<autoUpgradeIntervalH>[0-9]*<|<autoUpgradeIntervalH>0<|' \"$f\"; "
+        "if [ -n \"$2\" ]; then sed -i -e '/<gui /,/<\\/gui>/ s|<address>[^<]*</address>|<address>'\"$2\"'</address>|' \"$f\"; fi; "
+        "if [ -n \"$3\" ]; then sed -i -e 's|<listenAddress>default</listenAddress>|<listenAddress>tcp://0.0.0.0:'\"$3\"'</listenAddress>|' \"$f\"; fi; "
+        "for want in '<globalAnnounceEnabled>false<' '<relaysEnabled>false<' '<natEnabled>false<' '<urAccepted>-1<'; do "
+        "grep -qF \"$want\" \"$f\" || { echo \"$f: could not set $want\" >&2; exit 1; }; done");
+}
+
+void PrepareNodeWorkflow::checkServiceHome(const QString &unit)
+{
+    // Debian's unit starts `syncthing serve` without --home: the user's default home is used.
+    runNodeCommand(
+        m_session->ssh(0), {QStringLiteral("getent"), QStringLiteral("passwd"), m_node.mailUser}, {}, this,
+        [this, unit](const Result<remote::SshCommand::Output> &passwd) {
+            const QString userHome =
+                passwd ? QString::fromUtf8(passwd->standardOutput.trimmed()).section(u':', 5, 5) : QString();
+            const QString unitHome = QDir::cleanPath(userHome + QStringLiteral("/.config/syncthing"));
+            if (!userHome.isEmpty() && unitHome != QDir::cleanPath(m_node.syncthing.home)) {
+                const QString dropIn = QStringLiteral("/etc/systemd/system/%1.d/mailmesh-home.conf").arg(unit);
+                addManualAction(tr("point %1 at %2 (it would use %3)").arg(unit, m_node.syncthing.home, unitHome),
+                                {QStringLiteral("mkdir -p %1").arg(dropIn.section(u'/', 0, -2)),
+                                 QStringLiteral("printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/syncthing serve "
+                                                "--no-browser --no-restart --logflags=0 --home=%1\\n' > %2")
+                                     .arg(remote::shellQuote(m_node.syncthing.home), dropIn),
+                                 QStringLiteral("systemctl daemon-reload"),
+                                 QStringLiteral("systemctl enable --now ") + unit});
+                skipStep(tr("%1 would run with the home %2, not %3").arg(unit, unitHome, m_node.syncthing.home));
+                return;
+            }
+            const bool configured =
+                m_probe.value(QStringLiteral("syncthing")).toObject().value(QStringLiteral("configRead")).toBool();
+            if (m_report.dryRun) {
+                skipStep(configured ? tr("would run: systemctl enable --now %1").arg(unit)
+                                    : tr("would write Syncthing's configuration (no default folder, discovery, "
+                                         "relays or NAT), then run: systemctl enable --now %1")
+                                          .arg(unit));
+                return;
+            }
+            if (configured)
+                enableService(unit);
+            else
+                generateConfig(unit);
+        });
+}
+
+void PrepareNodeWorkflow::generateConfig(const QString &unit)
+{
+    remote::SshCommand::Options asMailUser;
+    asMailUser.runAs = m_node.mailUser;
+    const QString config = m_node.syncthing.home + QStringLiteral("/config.xml");
+    const QString port =
+        m_node.syncthing.syncAddress.isEmpty() ? QString() : m_node.syncthing.syncAddress.section(u':', -1);
+    const QList<QStringList> commands{
+        {QStringLiteral("syncthing"), QStringLiteral("generate"), QStringLiteral("--home=") + m_node.syncthing.home,
+         QStringLiteral("--no-default-folder"), QStringLiteral("--skip-port-probing")},
+        {QStringLiteral("sh"), QStringLiteral("-c"), configScript(), QStringLiteral("sh"), config,
+         m_node.syncthing.guiAddress, port},
+    };
+    runNodeCommands(m_session->ssh(0), commands, asMailUser, this, [this, unit](const Status &generated) {
+        if (!generated) {
+            failStep(onNode(m_node.id, generated.error()),
+                     tr("Check that %1 may write %2, then run prepare again.").arg(m_node.mailUser, m_node.syncthing.home));
+            return;
+        }
+        m_configGenerated = true;
+        enableService(unit);
+    });
+}
+
+void PrepareNodeWorkflow::enableService(const QString &unit)
+{
+    runNodeCommand(m_session->ssh(0),
+                   asRoot({QStringLiteral("systemctl"), QStringLiteral("enable"), QStringLiteral("--now"), unit}), {},
+                   this, [this, unit](const Result<remote::SshCommand::Output> &enabled) {
+                       if (!enabled) {
+                           addManualAction(tr("start Syncthing as %1 with the system").arg(m_node.mailUser),
+                                           {QStringLiteral("systemctl enable --now ") + unit});
+                           skipStep(QString::fromStdString(enabled.error().describe()));
                            return;
                        }
-                       runNodeCommand(m_session->ssh(0), asRoot({QStringLiteral("systemctl"), QStringLiteral("enable"),
-                                                                 QStringLiteral("--now"), unit}),
-                                      {}, this, [this, unit](const Result<remote::SshCommand::Output> &enabled) {
-                                          if (!enabled) {
-                                              addManualAction(tr("start Syncthing as %1 with the system").arg(m_node.mailUser),
-                                                              {QStringLiteral("systemctl enable --now ") + unit});
-                                              skipStep(QString::fromStdString(enabled.error().describe()));
-                                              return;
-                                          }
-                                          completeStep(tr("enabled and started %1").arg(unit));
-                                      });
+                       completeStep(m_configGenerated ? tr("configured (no default folder, discovery, relays or NAT), "
+                                                           "enabled and started %1")
+                                                            .arg(unit)
+                                                      : tr("enabled and started %1").arg(unit));
                    });
 }
 
 void PrepareNodeWorkflow::guiOnLoopback()
 {
     const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
+    if (m_configGenerated) {
+        completeStep(m_node.syncthing.guiAddress.isEmpty() ? tr("Syncthing's default, 127.0.0.1:8384")
+                                                           : m_node.syncthing.guiAddress);
+        return;
+    }
     if (!syncthing.value(QStringLiteral("configRead")).toBool()) {
         addManualAction(tr("let Syncthing create its configuration"),
                         {QStringLiteral("runuser -u %1 -- syncthing generate --home=%2 --no-default-folder")

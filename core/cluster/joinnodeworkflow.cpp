@@ -517,14 +517,14 @@ void JoinNodeWorkflow::switchDovecot()
     remote::SshCommand::Options write;
     write.input = dovecotcontrol::curOnlySnippet(enable);
     const QString snippet = dovecotcontrol::curOnlySnippetPath(node.dovecot);
-    runNodeCommand(
+    runAdminCommand(
         m_session->ssh(m_joinIndex), dovecotcontrol::writeFileAtomically(snippet), write, this,
         [this, enable, snippet](const Result<remote::SshCommand::Output> &written) {
             if (!checkOrFail(written ? Status{} : Status{fail(written.error())}, m_nodeId, nextActionForStep()))
                 return;
             // doveconf reads the whole configuration: a snippet Dovecot would reject, or one
             // that another file overrides, fails here, before Dovecot starts serving.
-            runNodeCommand(
+            runAdminCommand(
                 m_session->ssh(m_joinIndex), dovecotcontrol::readCurOnlySetting(joining().dovecot), {}, this,
                 [this, enable, snippet](const Result<remote::SshCommand::Output> &read) {
                     if (!checkOrFail(read ? Status{} : Status{fail(read.error())}, m_nodeId, nextActionForStep()))
@@ -544,7 +544,7 @@ void JoinNodeWorkflow::switchDovecot()
                     nodeDetails(m_joinIndex).insert(QStringLiteral("curOnlyEnabled"), enable);
                     // Held usually means stopped: the resume commands start it with the setting. A
                     // hold that only blocks logins leaves it running, and then it needs the reload.
-                    runNodeCommands(m_session->ssh(m_joinIndex), dovecotcontrol::reload(joining().dovecot), {}, this,
+                    runAdminCommands(m_session->ssh(m_joinIndex), dovecotcontrol::reload(joining().dovecot), {}, this,
                                     [this, enable, snippet](const Status &reloaded) {
                                         completeStep(tr("%1: maildir_cur_only = %2 in %3%4")
                                                          .arg(m_nodeId, enable ? QStringLiteral("yes") : QStringLiteral("no"),

@@ -300,7 +300,7 @@ void MigrationWorkflow::switchDovecot()
             }
             remote::SshCommand::Options write;
             write.input = dovecotcontrol::curOnlySnippet(enable);
-            runNodeCommand(
+            runAdminCommand(
                 m_session->ssh(index), dovecotcontrol::writeFileAtomically(dovecotcontrol::curOnlySnippetPath(node.dovecot)),
                 write, this, [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &written) {
                     if (!written) {
@@ -310,7 +310,7 @@ void MigrationWorkflow::switchDovecot()
                     NodeConfig &node = m_cluster.nodes[index];
                     // doveconf reads the whole configuration: a snippet Dovecot would reject fails
                     // here, before any reload.
-                    runNodeCommand(
+                    runAdminCommand(
                         m_session->ssh(index), dovecotcontrol::readCurOnlySetting(node.dovecot), {}, this,
                         [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &read) {
                             if (!read) {
@@ -328,7 +328,7 @@ void MigrationWorkflow::switchDovecot()
                                 return;
                             }
                             NodeConfig &node = m_cluster.nodes[index];
-                            runNodeCommands(m_session->ssh(index), dovecotcontrol::reload(node.dovecot), {}, this,
+                            runAdminCommands(m_session->ssh(index), dovecotcontrol::reload(node.dovecot), {}, this,
                                             [this, index, enable, switched, done](const Status &reloaded) {
                                                 if (reloaded) {
                                                     m_cluster.nodes[index].dovecot.curOnlyEnabled = enable;

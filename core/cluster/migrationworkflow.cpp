@@ -329,7 +329,14 @@ void MigrationWorkflow::switchDovecot()
                             }
                             NodeConfig &node = m_cluster.nodes[index];
                             runAdminCommands(m_session->ssh(index), dovecotcontrol::reload(node.dovecot), {}, this,
-                                            [this, index, enable, switched, done](const Status &reloaded) {
+                                            [this, index, enable, switched, done](Status reloaded) {
+                                                // Hold commands like `systemctl stop postfix dovecot`
+                                                // stop it: the resume commands start it with the setting.
+                                                if (!reloaded && reloaded.error().message.find("Dovecot is not running")
+                                                                     != std::string::npos) {
+                                                    nodeDetails(index).insert(QStringLiteral("dovecotStopped"), true);
+                                                    reloaded = {};
+                                                }
                                                 if (reloaded) {
                                                     m_cluster.nodes[index].dovecot.curOnlyEnabled = enable;
                                                     *switched << m_cluster.nodes[index].id;

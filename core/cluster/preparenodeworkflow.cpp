@@ -2,6 +2,7 @@
 
 #include "cluster/clustersession.h"
 #include "cluster/remotecalls.h"
+#include "maildir/statedir.h"
 #include "remote/agentcall.h"
 #include "remote/agentclient.h"
 #include "remote/shellquote.h"
@@ -35,6 +36,8 @@ PrepareNodeWorkflow::PrepareNodeWorkflow(ClusterConfig cluster, QString nodeId, 
             [this] { syncthingService(); });
     addStep(QStringLiteral("gui"), tr("Syncthing's GUI listens on loopback only"), [this] { guiOnLoopback(); });
     addStep(QStringLiteral("inotify"), tr("inotify watches cover every mail folder"), [this] { inotifyLimits(); });
+    addStep(QStringLiteral("state"), tr("The journal and quarantine directory belongs to the mail user"),
+            [this] { stateDir(); });
 }
 
 PrepareNodeWorkflow::~PrepareNodeWorkflow()
@@ -319,6 +322,45 @@ void PrepareNodeWorkflow::inotifyLimits()
                 return;
             }
             completeStep(tr("raised to %1 in %2").arg(target).arg(QLatin1String(kSysctlFile)));
+        });
+}
+
+void PrepareNodeWorkflow::stateDir()
+{
+    const QString path = m_node.stateDir.isEmpty()
+                             ? QString::fromStdString(maildir::StateDir::defaultPathFor(QDir::cleanPath(m_node.mailRoot).toStdString()))
+                             : m_node.stateDir;
+    m_report.details.insert(QStringLiteral("stateDir"), path);
+    remote::SshCommand::Options asMailUser;
+    asMailUser.runAs = m_node.mailUser;
+    runNodeCommand(
+        m_session->ssh(0), {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("[ -O \"$1\" ] && [ -w \"$1\" ]"),
+                            QStringLiteral("sh"), path},
+        asMailUser, this, [this, path](const Result<remote::SshCommand::Output> &owned) {
+            if (owned) {
+                completeStep(path);
+                return;
+            }
+            // Its parent is made for everyone to pass, the dir itself private to the mail user.
+            const QStringList create{QStringLiteral("sh"), QStringLiteral("-c"),
+                                     QStringLiteral("install -d -m 0755 \"${1%/*}\" && install -d -m 0700 -o \"$2\" \"$1\" "
+                                                    "&& chown \"$2\" \"$1\""),
+                                     QStringLiteral("sh"), path, m_node.mailUser};
+            if (m_report.dryRun) {
+                skipStep(tr("would create %1 for %2").arg(path, m_node.mailUser));
+                return;
+            }
+            runNodeCommand(m_session->ssh(0), asRoot(create), {}, this,
+                           [this, path](const Result<remote::SshCommand::Output> &created) {
+                               if (!created) {
+                                   addManualAction(tr("give %1 its state dir %2 (needs root)").arg(m_node.mailUser, path),
+                                                   {QStringLiteral("install -d -m 0700 -o %1 %2")
+                                                        .arg(m_node.mailUser, remote::shellQuote(path))});
+                                   skipStep(QString::fromStdString(created.error().describe()));
+                                   return;
+                               }
+                               completeStep(tr("created %1 for %2").arg(path, m_node.mailUser));
+                           });
         });
 }
 

@@ -23,7 +23,10 @@ class ClusterSession;
 //    the drop-in that points the unit at it as a manual action;
 //  - its GUI/REST API listens on loopback only (Mailmesh reaches it through ssh);
 //  - fs.inotify.max_user_watches covers the mail root's folders (3 watches per Maildir folder),
-//    raised through /etc/sysctl.d when the login user may.
+//    raised through /etc/sysctl.d when the login user may;
+//  - the state dir (journals and quarantine) exists and belongs to the mail user, who runs the
+//    agent: its default beside the mail root (/var/.mailmesh-state/vmail) lies in a directory
+//    only root may write.
 // What it cannot do itself (no root, no systemd) ends as a manual action with the exact
 // commands, and exit code 1. A dry run only checks.
 class PrepareNodeWorkflow : public Workflow
@@ -55,6 +58,7 @@ private:
     void enableService(const QString &unit);
     void guiOnLoopback();
     void inotifyLimits();
+    void stateDir();
     void addManualAction(const QString &what, const QStringList &commands);
     // Runs argv as root: directly when logged in as root, else through `sudo -n`.
     QStringList asRoot(const QStringList &argv) const;

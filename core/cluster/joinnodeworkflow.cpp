@@ -330,10 +330,11 @@ void JoinNodeWorkflow::pair()
         deviceIds << peer.syncthing.deviceId;
         if (!isPeer(i))
             continue;
-        // Devices first: Syncthing drops unknown devices from a folder.
+        // Devices first: Syncthing drops unknown devices from a folder. Paused until the peers
+        // know this node too (configurePeers), so that no dial is rejected and retried late.
         links << [this, syncthing, peer](std::function<void(const Status &)> next) {
             syncthing->addDevice(peer.syncthing.deviceId, peer.id, {peer.syncthing.syncAddress}, this,
-                                 [next](const Result<void> &added) { next(added); });
+                                 [next](const Result<void> &added) { next(added); }, true);
         };
     }
     // Shared paused, then its ignores, then resumed: Syncthing never scans the mail root
@@ -378,8 +379,13 @@ void JoinNodeWorkflow::configurePeers()
             if (!view.devices.contains(m_joiningDeviceId))
                 links << [this, syncthing, node](std::function<void(const Status &)> next) {
                     syncthing->addDevice(m_joiningDeviceId, node.id, {node.syncthing.syncAddress}, this,
-                                         [next](const Result<void> &added) { next(added); });
+                                         [next](const Result<void> &added) { next(added); }, true);
                 };
+            // Known everywhere now (or from an earlier run): dialled from here on.
+            links << [this, syncthing](std::function<void(const Status &)> next) {
+                syncthing->setDevicePaused(m_joiningDeviceId, false, this,
+                                           [next](const Result<void> &resumed) { next(resumed); });
+            };
             if (devices != view.folderDevices)
                 links << [this, syncthing, devices](std::function<void(const Status &)> next) {
                     setFolderDevices(syncthing, m_cluster.folderId, devices, this, next);
@@ -392,13 +398,28 @@ void JoinNodeWorkflow::configurePeers()
                 *changed << m_cluster.nodes[index].id;
             runInOrder(links, done);
         },
-        [this, changed] {
-            changed->sort();
-            completeStep(changed->isEmpty()
-                             ? tr("%1 shares the mail root; every node already knew it").arg(m_nodeId)
-                             : tr("%1 shares the mail root; updated %2").arg(m_nodeId, changed->join(QStringLiteral(", "))));
-        },
+        [this, changed] { resumeJoiningDevices(*changed); },
         nextActionForStep());
+}
+
+void JoinNodeWorkflow::resumeJoiningDevices(QStringList changed)
+{
+    // The new node dials its peers once every one of them knows it.
+    remote::SyncthingClient *syncthing = m_session->syncthing(m_joinIndex);
+    QList<AsyncStep> links;
+    for (int i = 0; i < m_cluster.nodes.size(); ++i)
+        if (isPeer(i))
+            links << [this, syncthing, id = m_cluster.nodes[i].syncthing.deviceId](std::function<void(const Status &)> next) {
+                syncthing->setDevicePaused(id, false, this, [next](const Result<void> &resumed) { next(resumed); });
+            };
+    runInOrder(links, [this, changed = std::move(changed)](const Status &resumed) mutable {
+        if (!checkOrFail(resumed, m_nodeId, nextActionForStep()))
+            return;
+        changed.sort();
+        completeStep(changed.isEmpty()
+                             ? tr("%1 shares the mail root; every node already knew it").arg(m_nodeId)
+                             : tr("%1 shares the mail root; updated %2").arg(m_nodeId, changed.join(QStringLiteral(", "))));
+    });
 }
 
 void JoinNodeWorkflow::waitForCopy()

@@ -53,6 +53,7 @@ private:
     void hold();
     void pair();
     void configurePeers();
+    void resumeJoiningDevices(QStringList changed);
     void waitForCopy();
     void verify();
     void compareWithReference();

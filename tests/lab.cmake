@@ -2,6 +2,12 @@
 mailmesh_add_test(tst_lab KIND integration LIBS mailmesh_lab Qt6::Network TIMEOUT 900)
 set_tests_properties(tst_lab PROPERTIES SKIP_RETURN_CODE 77)
 
+# mailmeshctl lab up/add/down: a persistent lab, one node added later, nothing left after down.
+mailmesh_add_test(tst_labcli KIND integration LIBS mailmesh_lab TIMEOUT 900)
+target_compile_definitions(tst_labcli PRIVATE MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_labcli mailmeshctl)
+set_tests_properties(tst_labcli PROPERTIES SKIP_RETURN_CODE 77 FIXTURES_REQUIRED lab_nodes)
+
 # The last word on labs: tst_lableftovers is the FIXTURES_CLEANUP of the "lab_nodes" fixture,
 # which every lab test requires, so ctest runs it after all of them (also with -R or -L).
 mailmesh_add_test(tst_lableftovers KIND integration LIBS mailmesh_lab)

@@ -20,6 +20,7 @@ int usage(QTextStream &err)
 {
     err << "usage: mailmeshctl lab up N [--debian 12] [--dir DIR] [--login root|sudo|mixed] "
            "[--dovecot-prefix P]\n"
+           "       mailmeshctl lab add [--dir DIR]      one more node, e.g. a fresh one to join\n"
            "       mailmeshctl lab down [--dir DIR]\n";
     return kExitUsage;
 }
@@ -86,6 +87,25 @@ int runLabCommand(const QStringList &arguments, QTextStream &out, QTextStream &e
         err << "lab up: " << lab.nodeCount() << " nodes in " << lab.startupMs() / 1000.0
             << " s; reach them from the admin namespace: nsenter --net=/run/netns/"
             << lab.adminNamespace() << " ssh -F " << lab.sshConfigFile() << " node1\n";
+        return kExitOk;
+    }
+    if (verb == u"add"_s) {
+        // One more node on the lab's network, e.g. a fresh server to `join`.
+        if (upOnly)
+            return usage(err);
+        Result<std::unique_ptr<Lab>> lab = Lab::attach(options.dir);
+        if (!lab) {
+            err << "lab add: " << QString::fromStdString(lab.error().describe()) << '\n';
+            return lab.error().code == ErrorCode::NotFound ? kExitUsage : kExitFailed;
+        }
+        Result<int> added = (*lab)->addNode();
+        if (!added) {
+            err << "lab add: " << QString::fromStdString(added.error().describe()) << '\n';
+            return kExitFailed;
+        }
+        out << QJsonDocument((*lab)->description()).toJson(QJsonDocument::Indented);
+        err << "lab add: " << (*lab)->node(*added).id << " booted in "
+            << (*lab)->node(*added).bootMs / 1000.0 << " s\n";
         return kExitOk;
     }
     if (verb == u"down"_s) {

@@ -32,7 +32,7 @@ int usage(QTextStream &err)
            "  deploy-dovecot --prefix DIR|--packages DIR [ID...] [--dry-run] [--allow-downgrade] [--check-user USER]\n"
            "                                                  put the cur/-only Dovecot on the nodes, setting off\n"
            "  sandbox up N [--dir DIR] | down [--dir DIR]     throw-away local nodes\n"
-           "  lab up N [--debian 12] [--dir DIR] [--login root|sudo|mixed] [--dovecot-prefix P] | down [--dir DIR]\n"
+           "  lab up N [--debian 12] [--dir DIR] [--login root|sudo|mixed] [--dovecot-prefix P] | add | down [--dir DIR]\n"
            "                                                  real Debian nodes (systemd-nspawn) to rehearse on; root\n"
            "\n"
            "\n"

@@ -733,11 +733,19 @@ Status Lab::writeStateFile() const
     QJsonObject state = description();
     QJsonArray recorded;
     for (const auto &node : m_nodes)
-        recorded.append(QJsonObject{{u"id"_s, node->info.id},
-                                    {u"pid"_s, node->pid},
-                                    {u"rootDir"_s, node->info.rootDir},
-                                    {u"dir"_s, node->info.dir}});
-    state.insert(u"state"_s, QJsonObject{{u"tag"_s, tag()}, {u"nodes"_s, recorded}});
+        recorded.append(
+            QJsonObject{{u"id"_s, node->info.id},
+                        {u"pid"_s, node->pid},
+                        {u"rootDir"_s, node->info.rootDir},
+                        {u"dir"_s, node->info.dir},
+                        {u"hostKeys"_s, QJsonArray::fromStringList(node->info.sshHostPublicKeys)}});
+    // What attach() needs besides the description to add nodes like the first ones.
+    state.insert(u"state"_s, QJsonObject{{u"tag"_s, tag()},
+                                         {u"nodes"_s, recorded},
+                                         {u"login"_s, int(m_options.login)},
+                                         {u"readOnlyBinds"_s,
+                                          QJsonArray::fromStringList(m_options.readOnlyBinds)},
+                                         {u"usersFile"_s, QString::fromUtf8(m_usersFile)}});
     return writeFile(m_dir + u"/lab.json"_s, QJsonDocument(state).toJson(), kPrivateFile);
 }
 
@@ -831,6 +839,62 @@ Status Lab::tearDownDirectory(const QString &directory)
     QFile::remove(dir + u"/lab.json"_s);
     QDir().rmdir(dir);
     return {};
+}
+
+Result<std::unique_ptr<Lab>> Lab::attach(const QString &directory)
+{
+    const QString dir = QDir::cleanPath(QFileInfo(directory).absoluteFilePath());
+    const QJsonObject lab = QJsonDocument::fromJson(readFile(dir + u"/lab.json"_s)).object();
+    const QJsonObject state = lab.value(u"state"_s).toObject();
+    const QString tag = state.value(u"tag"_s).toString();
+    if (tag.isEmpty() || !QFileInfo::exists(registrationFile(tag)))
+        return fail(ErrorCode::NotFound, "no lab is up here (no lab.json, or it is down)",
+                    str(dir));
+    LabOptions options;
+    options.dir = dir;
+    options.persistent = true;
+    options.debianRelease = lab.value(u"debianRelease"_s).toString();
+    options.login = LoginVariant(state.value(u"login"_s).toInt());
+    for (const QJsonValue &bind : state.value(u"readOnlyBinds"_s).toArray())
+        options.readOnlyBinds << bind.toString();
+    auto attached = std::make_unique<Lab>(options);
+    attached->m_dir = dir;
+    attached->m_image = lab.value(u"image"_s).toString();
+    attached->m_network = std::make_unique<LabNetwork>(tag);
+    attached->m_usersFile = state.value(u"usersFile"_s).toString().toUtf8();
+    attached->m_startupMs = lab.value(u"startupMs"_s).toInteger();
+    for (const QJsonValue &value : lab.value(u"accounts"_s).toArray())
+        attached->m_accounts << Account{value[u"login"_s].toString(),
+                                        value[u"password"_s].toString()};
+    const QJsonArray described = lab.value(u"nodes"_s).toArray();
+    const QJsonArray recorded = state.value(u"nodes"_s).toArray();
+    for (qsizetype i = 0; i < described.size() && i < recorded.size(); ++i) {
+        const QJsonObject json = described[i].toObject();
+        const QJsonObject ssh = json.value(u"ssh"_s).toObject();
+        auto node = std::make_unique<Node>();
+        node->info.id = json.value(u"id"_s).toString();
+        node->info.hostName = json.value(u"hostName"_s).toString();
+        node->info.address = json.value(u"address"_s).toString();
+        node->info.dir = json.value(u"dir"_s).toString();
+        node->info.rootDir = json.value(u"rootDir"_s).toString();
+        node->info.bootMs = json.value(u"bootMs"_s).toInteger();
+        node->info.sshUser = ssh.value(u"user"_s).toString();
+        node->info.rootLoginAllowed = ssh.value(u"rootLoginAllowed"_s).toBool();
+        node->info.sshHostKeyFingerprint = ssh.value(u"hostKeyFingerprint"_s).toString();
+        for (const QJsonValue &key : recorded[i].toObject().value(u"hostKeys"_s).toArray())
+            node->info.sshHostPublicKeys << key.toString();
+        node->number = int(i) + 1;
+        node->machine = LabNetwork(tag).nodeNamespace(node->number);
+        node->upperDir = node->info.dir + u"/upper"_s;
+        node->workDir = node->info.dir + u"/work"_s;
+        node->cgroups = labcgroups::nodeGroups(tag, node->info.id);
+        node->pid = recorded[i].toObject().value(u"pid"_s).toInteger();
+        node->booted = isAlive(node->pid);
+        attached->m_nodes.push_back(std::move(node));
+    }
+    attached->m_options.nodeCount = int(attached->m_nodes.size());
+    attached->m_running = true;
+    return attached;
 }
 
 Status Lab::enterAdminNetwork() const

@@ -87,6 +87,8 @@ public:
 
     // `mailmeshctl lab down`: tears down the lab recorded in dir/lab.json.
     static Status tearDownDirectory(const QString &dir);
+    // The lab that `lab up` left running in dir (persistent), e.g. to add a node to it.
+    static Result<std::unique_ptr<Lab>> attach(const QString &dir);
     // Where `lab up`/`lab down` put a lab without --dir.
     static QString defaultDirectory();
 

@@ -73,10 +73,11 @@ Status ensureTools()
             missing << package;
     if (missing.isEmpty())
         return {};
-    const ProgramRun install{u"apt-get"_s,
-                             QStringList{u"install"_s, u"-y"_s, u"-q"_s, u"--no-install-recommends"_s} + missing,
-                             {},
-                             15 * 60'000};
+    const ProgramRun install{
+        u"apt-get"_s,
+        QStringList{u"install"_s, u"-y"_s, u"-q"_s, u"--no-install-recommends"_s} + missing,
+        {},
+        15 * 60'000};
     Result<ProgramOutput> installed = runProgram(install);
     // Package lists older than the mirror's files: once more after an update.
     if (!installed && runProgram({u"apt-get"_s, {u"update"_s, u"-q"_s}, {}, 10 * 60'000}))

@@ -118,7 +118,9 @@ EOS
 # Dovecot: virtual users from a passwd-file, mail under /var/vmail owned by vmail, TLS on 993
 # (the node's certificate is written per lab), LMTP for Postfix.
 sed -i 's/^!include auth-system.conf.ext/#!include auth-system.conf.ext/' "$root/etc/dovecot/conf.d/10-auth.conf"
-cat >"$root/etc/dovecot/conf.d/50-lab.conf" <<'EOS'
+case "$suite" in
+  bookworm) # Dovecot 2.3
+    cat >"$root/etc/dovecot/conf.d/50-lab.conf" <<'EOS'
 # The lab's virtual users: alice@lab.test -> /var/vmail/lab.test/alice/Maildir, as vmail.
 passdb {
   driver = passwd-file
@@ -142,6 +144,47 @@ protocol lmtp {
   postmaster_address = postmaster@lab.test
 }
 EOS
+    ;;
+  *) # Dovecot 2.4: named passdb/userdb blocks, mail_driver/mail_path, %{...} variables
+    cat >"$root/etc/dovecot/conf.d/50-lab.conf" <<'EOS'
+# The lab's virtual users: alice@lab.test -> /var/vmail/lab.test/alice/Maildir, as vmail.
+passdb passwd-file {
+  passwd_file_path = /etc/dovecot/users
+}
+userdb static {
+  fields {
+    uid = vmail
+    gid = vmail
+    home = /var/vmail/%{user | domain}/%{user | username}
+  }
+}
+mail_driver = maildir
+mail_home = /var/vmail/%{user | domain}/%{user | username}
+mail_path = ~/Maildir
+# INBOX is the Maildir itself (Debian's 10-mail.conf points it at an mbox; empty made it .INBOX).
+mail_inbox_path = .
+first_valid_uid = 100
+service lmtp {
+  unix_listener /var/spool/postfix/private/dovecot-lmtp {
+    mode = 0600
+    user = postfix
+    group = postfix
+  }
+}
+protocol lmtp {
+  postmaster_address = postmaster@lab.test
+  # Debian's 20-lmtp.conf strips the domain (system users); virtual users keep it.
+  auth_username_format = %{user | lower}
+}
+EOS
+    ;;
+esac
+# Dovecot's LMTP socket for Postfix lives in Postfix's queue; trixie's Postfix makes private/ only
+# when it first starts, which may be after Dovecot at boot.
+install -d -m 0700 "$root/var/spool/postfix/private"
+in_root chown postfix /var/spool/postfix/private
+# Checked here, not on the first boot: a setting this Dovecot does not know fails the build.
+in_root doveconf -n >/dev/null
 
 # The lab has no DNS and no route out: lookups fail at once instead of timing out.
 rm -f "$root/etc/resolv.conf" # a link would point at the host's file

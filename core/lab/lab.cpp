@@ -283,10 +283,8 @@ Status Lab::startOnce()
         return fail(ErrorCode::Unsupported, str(why));
     if (m_options.nodeCount < 1 || m_options.nodeCount > 200)
         return fail(ErrorCode::BadRequest, "a lab has 1 to 200 nodes");
-    if (m_options.debianRelease != u"12"_s)
-        return fail(ErrorCode::Unsupported, "lab nodes run Debian 12 so far; Debian " +
-                                                str(m_options.debianRelease) +
-                                                " nodes (Dovecot 2.4) are not done yet");
+    if (labhost::suiteOf(m_options.debianRelease).isEmpty())
+        return fail(ErrorCode::BadRequest, "lab nodes run Debian 12 or 13, not " + str(m_options.debianRelease));
     if (Status tools = labhost::ensureTools(); !tools)
         return tools;
     Result<QString> image =
@@ -807,11 +805,17 @@ void Lab::tearDown()
             qWarning("lab: %s", stopped.error().describe().c_str());
         recorded << RecordedNode{node->info.id, 0, node->info.rootDir, node->info.dir};
     }
-    const bool removeDir = m_dirIsTemporary && !m_options.keepDir;
-    if (Status removed = tearDownRecorded(tag(), recorded, !m_options.keepDir); !removed)
+    if (Status removed = tearDownRecorded(tag(), recorded, !m_options.keepDir); !removed) {
         qWarning("lab: teardown left something behind: %s", removed.error().describe().c_str());
-    else if (removeDir)
-        QDir(m_dir).removeRecursively();
+    } else if (!m_options.keepDir) {
+        // A given directory keeps nothing of the lab either (a failed `lab up` may run again
+        // there); a temporary one goes altogether.
+        for (const QString &sub : {u"/admin"_s, u"/ca"_s, u"/nodes"_s})
+            QDir(m_dir + sub).removeRecursively();
+        QFile::remove(m_dir + u"/lab.json"_s);
+        if (m_dirIsTemporary)
+            QDir(m_dir).removeRecursively();
+    }
     m_nodes.clear();
     m_network.reset();
     m_running = false;

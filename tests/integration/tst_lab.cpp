@@ -1,8 +1,9 @@
-// core/lab on this machine: Debian 12 nodes that boot with systemd under systemd-nspawn, each in
-// its own network namespace on the lab's bridge, looking like production mail servers (Postfix
-// delivering through Dovecot's LMTP into /var/vmail, IMAPS with the lab CA's certificate,
-// Syncthing installed but not running), reached from the admin namespace by key — as root, or
-// as the sudo user where root may not log in — and gone without a trace after teardown.
+// core/lab on this machine: Debian 12 nodes (13 in tst_lab13, label slow) that boot with systemd
+// under systemd-nspawn, each in its own network namespace on the lab's bridge, looking like
+// production mail servers (Postfix delivering through Dovecot's LMTP into /var/vmail, IMAPS with
+// the lab CA's certificate, Syncthing installed but not running), reached from the admin namespace
+// by key — as root, or as the sudo user where root may not log in — and gone without a trace after
+// teardown.
 //
 // Needs root, overlayfs and a cgroup hierarchy for systemd; exits 77 (ctest: skipped) without.
 // The first run builds the cached root file system (a few minutes, needs a Debian mirror).
@@ -44,6 +45,7 @@ private Q_SLOTS:
     {
         mm::lab::LabOptions options;
         options.nodeCount = 2;
+        options.debianRelease = QStringLiteral(MAILMESH_LAB_DEBIAN);
         options.login = mm::lab::LoginVariant::Mixed; // node1 root, node2 sudo
         m_lab = std::make_unique<Lab>(options);
         const mm::Status started = m_lab->start();
@@ -75,7 +77,7 @@ private Q_SLOTS:
             QCOMPARE(output(m_lab->runInNode(i, {u"readlink"_s, u"/proc/1/exe"_s})),
                      QByteArray("/usr/lib/systemd/systemd"));
             QVERIFY(output(m_lab->runInNode(i, {u"cat"_s, u"/etc/os-release"_s}))
-                        .contains("VERSION_ID=\"12\""));
+                        .contains("VERSION_ID=\"" MAILMESH_LAB_DEBIAN "\""));
             QCOMPARE(output(m_lab->runInNode(i, {u"hostname"_s, u"-f"_s})),
                      m_lab->node(i).hostName.toUtf8());
         }

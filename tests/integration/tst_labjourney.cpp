@@ -265,11 +265,12 @@ private Q_SLOTS:
         const int fresh = *added;
         const CtlRun addedNode = timed(u"add-node node4"_s, addNodeArguments(fresh));
         QVERIFY2(addedNode.exitCode == 0, failureOf(addedNode).constData());
+        const CtlRun prepared = timed(u"prepare node4"_s, {u"prepare"_s, u"node4"_s});
+        QVERIFY2(prepared.exitCode == 0, failureOf(prepared).constData());
         // A stock Dovecot may not join a cur/-only cluster: the patched build first.
         const CtlRun refused = ctl({u"join"_s, u"node4"_s});
         QVERIFY2(refused.exitCode != 0 && failureOf(refused).contains("not the patched build"),
                  failureOf(refused).constData());
-        QVERIFY(ctl({u"prepare"_s, u"node4"_s}).exitCode == 0);
         const CtlRun deployed = timed(u"deploy-dovecot --prefix node4"_s,
                                       {u"deploy-dovecot"_s, u"--prefix"_s, kPrefix, u"node4"_s});
         QVERIFY2(deployed.exitCode == 0, failureOf(deployed).constData());

@@ -21,6 +21,9 @@ mailmesh_add_test(tst_dovecotconfig LIBS mailmesh_cluster)
 # deploy-dovecot --packages: Debian version order, recorded apt-cache policy, apt command lines.
 mailmesh_add_test(tst_debianpackages LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusteralerts LIBS mailmesh_cluster)
+mailmesh_add_test(tst_mailfolderpolicy LIBS mailmesh_cluster)
+# prepare's first configuration of a Syncthing that never ran, on what `syncthing generate` writes.
+mailmesh_add_test(tst_syncthingfirstconfig LIBS mailmesh_cluster)
 # Delivery propagation p50/p95 with Mailmesh's folder options against Syncthing's defaults.
 mailmesh_add_test(bench_propagation KIND bench LIBS mailmesh_cluster mailmesh_sandbox TIMEOUT 1800)
 set_tests_properties(bench_propagation PROPERTIES RESOURCE_LOCK sandbox)

@@ -1,5 +1,6 @@
 #include "clustercommands.h"
 #include "cluster/pluralforms.h"
+#include "labcommand.h"
 #include "sandboxcommand.h"
 
 #include <QCoreApplication>
@@ -31,6 +32,8 @@ int usage(QTextStream &err)
            "  deploy-dovecot --prefix DIR|--packages DIR [ID...] [--dry-run] [--allow-downgrade] [--check-user USER]\n"
            "                                                  put the cur/-only Dovecot on the nodes, setting off\n"
            "  sandbox up N [--dir DIR] | down [--dir DIR]     throw-away local nodes\n"
+           "  lab up N [--debian 12] [--dir DIR] [--login root|sudo|mixed] [--dovecot-prefix P] | add | down [--dir DIR]\n"
+           "                                                  real Debian nodes (systemd-nspawn) to rehearse on; root\n"
            "\n"
            "\n"
            "Replace a dead node: remove-node ID, add-node ID --ssh NEWHOST ... (empty mail root), join ID.\n"
@@ -73,6 +76,8 @@ int main(int argc, char **argv)
     const QString command = arguments.takeFirst();
     if (command == QLatin1String("sandbox"))
         return mm::sandbox::runSandboxCommand(arguments, out, err);
+    if (command == QLatin1String("lab"))
+        return mm::lab::runLabCommand(arguments, out, err);
     // --json is accepted after the command as well: scripts put it either side.
     if (arguments.removeAll(QStringLiteral("--json")) > 0)
         options.json = true;

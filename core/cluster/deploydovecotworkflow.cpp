@@ -10,10 +10,11 @@
 #include "remote/agentclient.h"
 #include "remote/sshsession.h"
 
-#include <QDir>
 #include <QCryptographicHash>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QJsonArray>
 #include <QTcpSocket>
@@ -386,10 +387,29 @@ void DeployDovecotWorkflow::detectNode(int position, Done done)
                                                           state(position).details.insert(
                                                               QStringLiteral("buildWarning"), QString::fromUtf8(line.mid(8)));
                                               }
-                                              detectMaster(position, done);
+                                              decideRoot(position, [this, position, done] { detectMaster(position, done); });
                                           });
                        });
     });
+}
+
+void DeployDovecotWorkflow::decideRoot(int position, std::function<void()> next)
+{
+    NodeState &node = state(position);
+    if (packagesMode() || m_session->ssh(position)->loginUser() == QLatin1String("root")) {
+        node.asRoot = packagesMode();
+        next();
+        return;
+    }
+    const QString confD = QFileInfo(node.before.configFile).path() + QStringLiteral("/conf.d");
+    runNodeCommand(m_session->ssh(position), {QStringLiteral("test"), QStringLiteral("-w"), confD}, {}, this,
+                   [this, position, next = std::move(next)](const Result<remote::SshCommand::Output> &writable) {
+                       if (!m_session)
+                           return;
+                       state(position).asRoot = !writable;
+                       state(position).details.insert(QStringLiteral("asRoot"), state(position).asRoot);
+                       next();
+                   });
 }
 
 void DeployDovecotWorkflow::detectPackages(int position, Done done)
@@ -558,6 +578,26 @@ void DeployDovecotWorkflow::render()
 
 void DeployDovecotWorkflow::renderNode(int position, Done done)
 {
+    // Where the Dovecot the node runs now keeps its sockets and state: the snippet keeps them.
+    const QString currentDoveconf = state(position).before.prefix.isEmpty()
+                                        ? QStringLiteral("doveconf")
+                                        : state(position).before.prefix + QStringLiteral("/bin/doveconf");
+    runOn(position,
+          {currentDoveconf, QStringLiteral("-c"), state(position).before.configFile, QStringLiteral("-h"),
+           QStringLiteral("base_dir"), QStringLiteral("state_dir")},
+          {}, this, [this, position, done](const Result<remote::SshCommand::Output> &dirs) {
+              const QList<QByteArray> lines = dirs ? dirs->standardOutput.trimmed().split('\n') : QList<QByteArray>();
+              state(position).runtimeDirs.clear();
+              if (lines.size() == 2) {
+                  state(position).runtimeDirs.insert(QStringLiteral("base_dir"), QString::fromUtf8(lines[0]).trimmed());
+                  state(position).runtimeDirs.insert(QStringLiteral("state_dir"), QString::fromUtf8(lines[1]).trimmed());
+              }
+              renderSnippet(position, done);
+          });
+}
+
+void DeployDovecotWorkflow::renderSnippet(int position, Done done)
+{
     const QString confFile = state(position).before.configFile;
     runOn(
         position,
@@ -594,7 +634,8 @@ void DeployDovecotWorkflow::renderNode(int position, Done done)
                     node.hadSnippet = output.mid(first + 1, second - first - 1) == "snippet=present";
                     node.previousSnippet = node.hadSnippet ? output.mid(second + 1) : QByteArray();
 
-                    Result<QByteArray> rendered = dovecotsnippet::renderFor(node.target->line(), node.mailLocation);
+                    Result<QByteArray> rendered =
+                        dovecotsnippet::renderFor(node.target->line(), node.mailLocation, node.runtimeDirs);
                     if (!rendered) {
                         done(fail(rendered.error()));
                         return;
@@ -720,9 +761,19 @@ void DeployDovecotWorkflow::restartNode(int position, const QString &prefix, Don
     const QStringList environment{QStringLiteral("env"),
                                   QStringLiteral("MAILMESH_DOVECOT_PREFIX=") + (prefix.isEmpty() ? QStringLiteral("/usr") : prefix),
                                   QStringLiteral("MAILMESH_DOVECOT_CONFIG=") + state(position).before.configFile};
-    auto run = [this, position, done](const QList<QStringList> &commands) {
+    auto run = [this, position, done](const QList<QStringList> &commands, bool systemd) {
         state(position).restarted = true;
-        runAllOn(position, commands, [this, position, done](const Status &restarted) {
+        // systemd's side (drop-ins under /etc, systemctl) is root's, whoever logs in.
+        const auto runCommands = [this, position, systemd](const QList<QStringList> &argvs, Done finished) {
+            if (systemd)
+                runNodeCommands(m_session->ssh(position), argvs, asRoot(), this, [this, finished](const Status &result) {
+                    if (m_session)
+                        finished(result);
+                });
+            else
+                runAllOn(position, argvs, finished);
+        };
+        runCommands(commands, [this, position, done](const Status &restarted) {
             if (!restarted) {
                 done(restarted);
                 return;
@@ -734,11 +785,11 @@ void DeployDovecotWorkflow::restartNode(int position, const QString &prefix, Don
         QList<QStringList> commands;
         for (const QStringList &argv : config.dovecot.restartCommand)
             commands << environment + argv;
-        run(commands);
+        run(commands, false);
         return;
     }
     runOn(position, {QStringLiteral("test"), QStringLiteral("-d"), QStringLiteral("/run/systemd/system")}, {}, this,
-                   [this, position, run, done](const Result<remote::SshCommand::Output> &systemd) {
+                   [this, position, prefix, run, done](const Result<remote::SshCommand::Output> &systemd) {
                        if (!systemd) {
                            done(fail(ErrorCode::Unsupported,
                                      QStringLiteral("the node runs no systemd and has no Dovecot restart command; add "
@@ -748,8 +799,39 @@ void DeployDovecotWorkflow::restartNode(int position, const QString &prefix, Don
                                          .toStdString()));
                            return;
                        }
-                       run({{QStringLiteral("systemctl"), QStringLiteral("restart"), QStringLiteral("dovecot")}});
+                       run(systemdRestart(position, prefix), true);
                    });
+}
+
+QList<QStringList> DeployDovecotWorkflow::systemdRestart(int position, const QString &prefix) const
+{
+    // Debian's dovecot.service starts /usr/sbin/dovecot (Type=notify): a build in another prefix
+    // runs under the same unit through a drop-in, removed again when the packaged one returns.
+    const QString dropIn = QStringLiteral("/etc/systemd/system/dovecot.service.d/90-mailmesh-prefix.conf");
+    const QStringList restart{QStringLiteral("systemctl"), QStringLiteral("restart"), QStringLiteral("dovecot")};
+    if (prefix.isEmpty() || prefix == QLatin1String("/usr"))
+        return {{QStringLiteral("sh"), QStringLiteral("-c"),
+                 QStringLiteral("if [ -e \"$1\" ]; then rm -f \"$1\" && systemctl daemon-reload; fi"),
+                 QStringLiteral("sh"), dropIn},
+                restart};
+    const QString config = m_nodes[std::size_t(position)].before.configFile;
+    const QString content =
+        QStringLiteral("# Written by Mailmesh (mailmeshctl deploy-dovecot): Dovecot from %1. Removed when the packaged\n"
+                       "# Dovecot comes back (deploy-dovecot --packages, or a rollback).\n"
+                       "[Service]\n"
+                       "Type=simple\n" // a prefix build may lack systemd's notify support
+                       "ExecStart=\n"
+                       "ExecStart=%1/sbin/dovecot -F -c %2\n"
+                       "ExecReload=\n"
+                       "ExecReload=%1/bin/doveadm -c %2 reload\n"
+                       "ExecStop=\n"
+                       "ExecStop=%1/bin/doveadm -c %2 stop\n")
+            .arg(prefix, config);
+    return {{QStringLiteral("sh"), QStringLiteral("-c"),
+             QStringLiteral("mkdir -p \"${1%/*}\" && printf '%s' \"$2\" > \"$1.mailmesh-tmp\" && mv -f \"$1.mailmesh-tmp\" \"$1\""),
+             QStringLiteral("sh"), dropIn, content},
+            {QStringLiteral("systemctl"), QStringLiteral("daemon-reload")},
+            restart};
 }
 
 void DeployDovecotWorkflow::waitForImap(int position, int timeoutMs, Done done)
@@ -815,7 +897,7 @@ void DeployDovecotWorkflow::runOn(int position, const QStringList &argv, const r
     // A system package is installed, configured, checked and restarted as root (/etc/dovecot,
     // the master's /proc entry): directly, or through sudo -n for another login user.
     remote::SshCommand::Options effective = options;
-    if (packagesMode() && effective.runAs.isEmpty())
+    if ((packagesMode() || state(position).asRoot) && effective.runAs.isEmpty())
         effective.runAs = QStringLiteral("root");
     runNodeCommand(m_session->ssh(position), argv, effective, context,
                    [this, done = std::move(done)](const Result<remote::SshCommand::Output> &result) {
@@ -828,7 +910,8 @@ void DeployDovecotWorkflow::runAllOn(int position, const QList<QStringList> &com
 {
     if (!m_session)
         return;
-    runNodeCommands(m_session->ssh(position), commands, packagesMode() ? asRoot() : remote::SshCommand::Options{}, this,
+    runNodeCommands(m_session->ssh(position), commands,
+                    packagesMode() || state(position).asRoot ? asRoot() : remote::SshCommand::Options{}, this,
                     [this, done = std::move(done)](const Status &result) {
         if (m_session)
             done(result);

@@ -34,8 +34,8 @@ class ClusterSession;
 // of the target's Dovecot line, keeping the node's mail location; configure writes it (the
 // previous one kept in memory and as 90-mailmesh.conf.mailmesh-previous) and, when migrate
 // never ran, 99-mailmesh-cur-only.conf with the setting off; validate runs the target's
-// `doveconf -n` over it; restart uses the node's restart command (or systemd), one node at a
-// time, so at most one node's IMAP is down; verify checks the running master is the target
+// `doveconf -n` over it; restart uses the node's restart command (or systemd: dovecot.service,
+// pointed at a prefix build by a drop-in), one node at a time, so at most one node's IMAP is down; verify checks the running master is the target
 // binary, speaks IMAP through an ssh tunnel and, for --check-user, asks doveadm for a mailbox.
 // A node that already runs the target with the same snippet is left alone ("unchanged").
 // Any failure from configure on rolls every changed node back: snippets restored, nodes that
@@ -92,6 +92,7 @@ private:
         QString runningBinary;          // /proc/<master>/exe; empty: unknown or not running
         qint64 masterPid = 0;
         QString mailLocation;
+        QMap<QString, QString> runtimeDirs; // base_dir, state_dir of the Dovecot the node runs now
         QByteArray rendered;
         QByteArray previousSnippet;
         bool hadSnippet = false;
@@ -109,6 +110,10 @@ private:
         std::optional<DebianVersion> newerDistributionVersion;
         QString stagingDir;                        // the private temp dir holding the uploaded .debs
         bool packagesTouched = false;              // apt ran: roll the packages back on failure
+        // Commands run as root (sudo -n for another login user): always with --packages; with
+        // --prefix when the login user may not write the configuration (Debian's /etc/dovecot
+        // is root's; the admin logs in as a sudo user where root may not).
+        bool asRoot = false;
     };
     using Done = std::function<void(const Status &)>;
     using NodeTask = std::function<void(int position, Done done)>;
@@ -125,8 +130,12 @@ private:
 
     void detectNode(int position, Done done);
     void detectMaster(int position, Done done);
+    void decideRoot(int position, std::function<void()> next);
     void renderNode(int position, Done done);
+    void renderSnippet(int position, Done done);
     void restartNode(int position, const QString &prefix, Done done);
+    // Without a restart command on a systemd node: dovecot.service, pointed at the prefix.
+    QList<QStringList> systemdRestart(int position, const QString &prefix) const;
     void waitForImap(int position, int timeoutMs, Done done);
     void detectPackages(int position, Done done);
     void readDistributionVersion(int position, Done done);

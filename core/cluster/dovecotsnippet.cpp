@@ -116,7 +116,7 @@ std::optional<MailLocation> MailLocation::parse(const QString &text)
     return location;
 }
 
-Result<QByteArray> renderFor(const QString &line, const QString &mailLocation)
+Result<QByteArray> renderFor(const QString &line, const QString &mailLocation, const QMap<QString, QString> &runtimeDirs)
 {
     const std::optional<MailLocation> location = MailLocation::parse(mailLocation);
     if (!location)
@@ -130,7 +130,14 @@ Result<QByteArray> renderFor(const QString &line, const QString &mailLocation)
     Result<QByteArray> text = loadTemplate(line);
     if (!text)
         return text;
+    QString dirs;
+    for (auto it = runtimeDirs.begin(); it != runtimeDirs.end(); ++it)
+        if (!it.value().trimmed().isEmpty())
+            dirs += QStringLiteral("%1 = %2\n").arg(it.key(), it.value().trimmed());
+    if (!dirs.isEmpty())
+        dirs.prepend(QStringLiteral("\n# Sockets and state where the node's Dovecot keeps them, whichever build runs.\n"));
     QMap<QString, QString> values{
+        {QStringLiteral("runtimeDirs"), dirs},
         {QStringLiteral("dovecotLine"), line},
         {QStringLiteral("indexNote"),
          location->hasSeparateIndexes()

@@ -41,7 +41,12 @@ struct MailLocation
 };
 
 // The snippet for the node: its mail location kept (indexes where they are), very dirty syncs off.
-Result<QByteArray> renderFor(const QString &line, const QString &mailLocation);
+// runtimeDirs (base_dir, state_dir → the values the node's Dovecot uses now) are kept too when
+// given: a build in another prefix would otherwise put its sockets and state under that prefix,
+// where the node's own doveadm, Postfix's auth socket and the admin's scripts do not look (and
+// which may be read-only).
+Result<QByteArray> renderFor(const QString &line, const QString &mailLocation,
+                             const QMap<QString, QString> &runtimeDirs = {});
 
 // A short line diff ("-old" / "+new" lines; context left out), for dry runs and reports.
 QString lineDiff(const QByteArray &before, const QByteArray &after);

@@ -334,10 +334,11 @@ void JoinNodeWorkflow::pair()
         deviceIds << peer.syncthing.deviceId;
         if (!isPeer(i))
             continue;
-        // Devices first: Syncthing drops unknown devices from a folder.
+        // Devices first: Syncthing drops unknown devices from a folder. Paused until the peers
+        // know this node too (configurePeers), so that no dial is rejected and retried late.
         links << [this, syncthing, peer](std::function<void(const Status &)> next) {
             syncthing->addDevice(peer.syncthing.deviceId, peer.id, {peer.syncthing.syncAddress}, this,
-                                 [next](const Result<void> &added) { next(added); });
+                                 [next](const Result<void> &added) { next(added); }, true);
         };
     }
     // Shared paused, then its ignores, then resumed: Syncthing never scans the mail root
@@ -347,8 +348,9 @@ void JoinNodeWorkflow::pair()
     links << [this, syncthing, folder](std::function<void(const Status &)> next) {
         syncthing->shareFolder(folder, this, [next](const Result<void> &shared) { next(shared); });
     };
-    links << [this, syncthing](std::function<void(const Status &)> next) {
-        syncthing->setIgnores(m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy), this,
+    links << [this, syncthing, ignores = mailFolderIgnores(m_cluster.uidPolicy, node)](
+                 std::function<void(const Status &)> next) {
+        syncthing->setIgnores(m_cluster.folderId, ignores, this,
                               [next](const Result<void> &ignored) { next(ignored); });
     };
     links << [this, syncthing](std::function<void(const Status &)> next) {
@@ -381,8 +383,13 @@ void JoinNodeWorkflow::configurePeers()
             if (!view.devices.contains(m_joiningDeviceId))
                 links << [this, syncthing, node](std::function<void(const Status &)> next) {
                     syncthing->addDevice(m_joiningDeviceId, node.id, {node.syncthing.syncAddress}, this,
-                                         [next](const Result<void> &added) { next(added); });
+                                         [next](const Result<void> &added) { next(added); }, true);
                 };
+            // Known everywhere now (or from an earlier run): dialled from here on.
+            links << [this, syncthing](std::function<void(const Status &)> next) {
+                syncthing->setDevicePaused(m_joiningDeviceId, false, this,
+                                           [next](const Result<void> &resumed) { next(resumed); });
+            };
             if (devices != view.folderDevices)
                 links << [this, syncthing, devices](std::function<void(const Status &)> next) {
                     setFolderDevices(syncthing, m_cluster.folderId, devices, this, next);
@@ -395,13 +402,28 @@ void JoinNodeWorkflow::configurePeers()
                 *changed << m_cluster.nodes[index].id;
             runInOrder(links, done);
         },
-        [this, changed] {
-            changed->sort();
-            completeStep(changed->isEmpty()
-                             ? tr("%1 shares the mail root; every node already knew it").arg(m_nodeId)
-                             : tr("%1 shares the mail root; updated %2").arg(m_nodeId, changed->join(QStringLiteral(", "))));
-        },
+        [this, changed] { resumeJoiningDevices(*changed); },
         nextActionForStep());
+}
+
+void JoinNodeWorkflow::resumeJoiningDevices(QStringList changed)
+{
+    // The new node dials its peers once every one of them knows it.
+    remote::SyncthingClient *syncthing = m_session->syncthing(m_joinIndex);
+    QList<AsyncStep> links;
+    for (int i = 0; i < m_cluster.nodes.size(); ++i)
+        if (isPeer(i))
+            links << [this, syncthing, id = m_cluster.nodes[i].syncthing.deviceId](std::function<void(const Status &)> next) {
+                syncthing->setDevicePaused(id, false, this, [next](const Result<void> &resumed) { next(resumed); });
+            };
+    runInOrder(links, [this, changed = std::move(changed)](const Status &resumed) mutable {
+        if (!checkOrFail(resumed, m_nodeId, nextActionForStep()))
+            return;
+        changed.sort();
+        completeStep(changed.isEmpty()
+                             ? tr("%1 shares the mail root; every node already knew it").arg(m_nodeId)
+                             : tr("%1 shares the mail root; updated %2").arg(m_nodeId, changed.join(QStringLiteral(", "))));
+    });
 }
 
 void JoinNodeWorkflow::waitForCopy()
@@ -548,7 +570,7 @@ void JoinNodeWorkflow::giveKeywordLetters()
         const NodeConfig &donor = m_cluster.nodes[index];
         remote::SshCommand::Options write;
         write.input = dovecotcontrol::curOnlySnippet(true, donor.id, donor.dovecot.keywordLetters);
-        runNodeCommand(
+        runAdminCommand(
             m_session->ssh(index), dovecotcontrol::writeFileAtomically(dovecotcontrol::curOnlySnippetPath(donor.dovecot)),
             write, this, [this, index, left, failed, donors, summary](const Result<remote::SshCommand::Output> &written) {
                 if (*failed)
@@ -559,8 +581,8 @@ void JoinNodeWorkflow::giveKeywordLetters()
                     checkOrFail(Status{fail(written.error())}, id, nextActionForStep());
                     return;
                 }
-                runNodeCommands(m_session->ssh(index), dovecotcontrol::reload(m_cluster.nodes[index].dovecot), {}, this,
-                                [this, id, left, failed, donors, summary](const Status &reloaded) {
+                runAdminCommands(m_session->ssh(index), dovecotcontrol::reload(m_cluster.nodes[index].dovecot), {}, this,
+                                 [this, id, left, failed, donors, summary](const Status &reloaded) {
                                     if (*failed)
                                         return;
                                     if (!reloaded) {
@@ -586,14 +608,14 @@ void JoinNodeWorkflow::switchDovecot()
     remote::SshCommand::Options write;
     write.input = dovecotcontrol::curOnlySnippet(enable, node.id, node.dovecot.keywordLetters);
     const QString snippet = dovecotcontrol::curOnlySnippetPath(node.dovecot);
-    runNodeCommand(
+    runAdminCommand(
         m_session->ssh(m_joinIndex), dovecotcontrol::writeFileAtomically(snippet), write, this,
         [this, enable, snippet](const Result<remote::SshCommand::Output> &written) {
             if (!checkOrFail(written ? Status{} : Status{fail(written.error())}, m_nodeId, nextActionForStep()))
                 return;
             // doveconf reads the whole configuration: a snippet Dovecot would reject, or one
             // that another file overrides, fails here, before Dovecot starts serving.
-            runNodeCommand(
+            runAdminCommand(
                 m_session->ssh(m_joinIndex), dovecotcontrol::readCurOnlySetting(joining().dovecot), {}, this,
                 [this, enable, snippet](const Result<remote::SshCommand::Output> &read) {
                     if (!checkOrFail(read ? Status{} : Status{fail(read.error())}, m_nodeId, nextActionForStep()))
@@ -613,7 +635,7 @@ void JoinNodeWorkflow::switchDovecot()
                     nodeDetails(m_joinIndex).insert(QStringLiteral("curOnlyEnabled"), enable);
                     // Held usually means stopped: the resume commands start it with the setting. A
                     // hold that only blocks logins leaves it running, and then it needs the reload.
-                    runNodeCommands(m_session->ssh(m_joinIndex), dovecotcontrol::reload(joining().dovecot), {}, this,
+                    runAdminCommands(m_session->ssh(m_joinIndex), dovecotcontrol::reload(joining().dovecot), {}, this,
                                     [this, enable, snippet](const Status &reloaded) {
                                         completeStep(tr("%1: maildir_cur_only = %2 in %3%4")
                                                          .arg(m_nodeId, enable ? QStringLiteral("yes") : QStringLiteral("no"),

@@ -57,6 +57,7 @@ private:
     void giveKeywordLetters();
     void pair();
     void configurePeers();
+    void resumeJoiningDevices(QStringList changed);
     void waitForCopy();
     void verify();
     void compareWithReference();

@@ -1,5 +1,6 @@
 #include "cluster/mailfolderpolicy.h"
 
+#include <QDir>
 #include <QJsonArray>
 
 namespace mm::cluster {
@@ -31,6 +32,23 @@ QStringList mailFolderIgnores(UidPolicy policy)
     if (policy == UidPolicy::PerNode)
         ignores << QStringLiteral("// uidPolicy per-node: every node numbers its own messages.")
                 << QStringLiteral("(?d)**/dovecot-uidlist") << QStringLiteral("(?d)**/dovecot-uidvalidity*");
+    return ignores;
+}
+
+QStringList mailFolderIgnores(UidPolicy policy, const NodeConfig &node)
+{
+    QStringList ignores = mailFolderIgnores(policy);
+    const QString root = QDir::cleanPath(node.mailRoot);
+    const QString home = QDir::cleanPath(node.syncthing.home);
+    if (root.isEmpty() || home.isEmpty() || !home.startsWith(root == QLatin1String("/") ? root : root + u'/'))
+        return ignores;
+    // Anchored at the folder root; escaped, since a home may hold pattern characters. No (?d):
+    // Syncthing must never delete its own home.
+    QString pattern = QDir(root).relativeFilePath(home);
+    for (const QChar special : {u'\\', u'*', u'?', u'[', u']', u'{', u'}', u'!'})
+        pattern.replace(special, QStringLiteral("\\") + special);
+    ignores << QStringLiteral("// Syncthing's own home on this node lies inside the mail root: never shared.")
+            << u'/' + pattern;
     return ignores;
 }
 

@@ -473,7 +473,7 @@ void MigrationWorkflow::switchDovecot()
             }
             remote::SshCommand::Options write;
             write.input = dovecotcontrol::curOnlySnippet(enable, node.id, node.dovecot.keywordLetters);
-            runNodeCommand(
+            runAdminCommand(
                 m_session->ssh(index), dovecotcontrol::writeFileAtomically(dovecotcontrol::curOnlySnippetPath(node.dovecot)),
                 write, this, [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &written) {
                     if (!written) {
@@ -483,7 +483,7 @@ void MigrationWorkflow::switchDovecot()
                     NodeConfig &node = m_cluster.nodes[index];
                     // doveconf reads the whole configuration: a snippet Dovecot would reject fails
                     // here, before any reload.
-                    runNodeCommand(
+                    runAdminCommand(
                         m_session->ssh(index), dovecotcontrol::readCurOnlySetting(node.dovecot), {}, this,
                         [this, index, enable, switched, done](const Result<remote::SshCommand::Output> &read) {
                             if (!read) {
@@ -501,8 +501,15 @@ void MigrationWorkflow::switchDovecot()
                                 return;
                             }
                             NodeConfig &node = m_cluster.nodes[index];
-                            runNodeCommands(m_session->ssh(index), dovecotcontrol::reload(node.dovecot), {}, this,
-                                            [this, index, enable, switched, done](const Status &reloaded) {
+                            runAdminCommands(m_session->ssh(index), dovecotcontrol::reload(node.dovecot), {}, this,
+                                            [this, index, enable, switched, done](Status reloaded) {
+                                                // Hold commands like `systemctl stop postfix dovecot`
+                                                // stop it: the resume commands start it with the setting.
+                                                if (!reloaded && reloaded.error().message.find("Dovecot is not running")
+                                                                     != std::string::npos) {
+                                                    nodeDetails(index).insert(QStringLiteral("dovecotStopped"), true);
+                                                    reloaded = {};
+                                                }
                                                 if (reloaded) {
                                                     m_cluster.nodes[index].dovecot.curOnlyEnabled = enable;
                                                     *switched << m_cluster.nodes[index].id;

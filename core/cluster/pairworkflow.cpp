@@ -107,13 +107,14 @@ void PairWorkflow::configureNode(std::size_t index)
         }
         return true;
     };
-    const auto shareFolder = [this, syncthing, check, folder = mailFolderObject(m_cluster, node, deviceIds)] {
+    const auto shareFolder = [this, syncthing, check, folder = mailFolderObject(m_cluster, node, deviceIds),
+                              ignores = mailFolderIgnores(m_cluster.uidPolicy, node)] {
         QJsonObject paused = folder;
         paused.insert(QStringLiteral("paused"), true);
-        syncthing->shareFolder(paused, this, [this, syncthing, check](const Result<void> &shared) {
+        syncthing->shareFolder(paused, this, [this, syncthing, check, ignores](const Result<void> &shared) {
             if (!check(shared))
                 return;
-            syncthing->setIgnores(m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy), this,
+            syncthing->setIgnores(m_cluster.folderId, ignores, this,
                                   [this, syncthing, check](const Result<void> &ignored) {
                                       if (!check(ignored))
                                           return;
@@ -129,11 +130,15 @@ void PairWorkflow::configureNode(std::size_t index)
     for (const NodeConfig &peer : m_cluster.nodes) {
         if (peer.id == node.id)
             continue;
-        syncthing->addDevice(peer.syncthing.deviceId, peer.id, {peer.syncthing.syncAddress}, this,
-                             [check, shareFolder, devicesLeft](const Result<void> &added) {
-                                 if (check(added) && --*devicesLeft == 0)
-                                     shareFolder();
-                             });
+        // Paused until every node knows every other (resumeDevices): a dial to a node that does
+        // not know the dialler yet is rejected and retried by Syncthing 1.19 only 20-60 s later.
+        syncthing->addDevice(
+            peer.syncthing.deviceId, peer.id, {peer.syncthing.syncAddress}, this,
+            [check, shareFolder, devicesLeft](const Result<void> &added) {
+                if (check(added) && --*devicesLeft == 0)
+                    shareFolder();
+            },
+            true);
     }
 }
 
@@ -142,9 +147,37 @@ void PairWorkflow::stepDone()
     ++m_configured;
     const auto total = static_cast<int>(m_cluster.nodes.size());
     Q_EMIT progress(tr("Shared the mail root on %1 of %2 nodes").arg(m_configured).arg(total), m_configured, total);
-    if (m_configured == total) {
-        m_waiting.start();
-        m_syncCheck.start();
+    if (m_configured == total)
+        resumeDevices();
+}
+
+void PairWorkflow::resumeDevices()
+{
+    auto left = std::make_shared<int>(0);
+    for (std::size_t i = 0; i < m_connections.size(); ++i)
+        for (const NodeConfig &peer : m_cluster.nodes)
+            if (peer.id != m_cluster.nodes[static_cast<qsizetype>(i)].id)
+                ++*left;
+    for (std::size_t i = 0; i < m_connections.size(); ++i) {
+        const QString id = m_cluster.nodes[static_cast<qsizetype>(i)].id;
+        for (const NodeConfig &peer : m_cluster.nodes) {
+            if (peer.id == id)
+                continue;
+            m_connections[i]->syncthing()->setDevicePaused(
+                peer.syncthing.deviceId, false, this, [this, id, left](const Result<void> &resumed) {
+                    if (m_finished)
+                        return;
+                    if (!resumed) {
+                        finish(fail(resumed.error().code,
+                                    QStringLiteral("node %1: %2").arg(id, describe(resumed.error())).toStdString()));
+                        return;
+                    }
+                    if (--*left == 0) {
+                        m_waiting.start();
+                        m_syncCheck.start();
+                    }
+                });
+        }
     }
 }
 

@@ -44,6 +44,7 @@ private:
     void checkInSync();
     void finish(const Status &outcome);
     void stepDone();
+    void resumeDevices();
 
     ClusterConfig m_cluster;
     MonitorOptions m_options;

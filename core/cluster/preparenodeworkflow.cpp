@@ -2,10 +2,13 @@
 
 #include "cluster/clustersession.h"
 #include "cluster/remotecalls.h"
+#include "maildir/statedir.h"
 #include "remote/agentcall.h"
 #include "remote/agentclient.h"
 #include "remote/shellquote.h"
 #include "remote/sshsession.h"
+
+#include <QDir>
 
 #include <algorithm>
 
@@ -33,6 +36,8 @@ PrepareNodeWorkflow::PrepareNodeWorkflow(ClusterConfig cluster, QString nodeId, 
             [this] { syncthingService(); });
     addStep(QStringLiteral("gui"), tr("Syncthing's GUI listens on loopback only"), [this] { guiOnLoopback(); });
     addStep(QStringLiteral("inotify"), tr("inotify watches cover every mail folder"), [this] { inotifyLimits(); });
+    addStep(QStringLiteral("state"), tr("The journal and quarantine directory belongs to the mail user"),
+            [this] { stateDir(); });
 }
 
 PrepareNodeWorkflow::~PrepareNodeWorkflow()
@@ -175,28 +180,117 @@ void PrepareNodeWorkflow::syncthingService()
                            skipStep(tr("not running, and no systemd to start it"));
                            return;
                        }
-                       if (m_report.dryRun) {
-                           skipStep(tr("would run: systemctl enable --now %1").arg(unit));
+                       checkServiceHome(unit);
+                   });
+}
+
+QString PrepareNodeWorkflow::configScript()
+{
+    // The generated file's shape is Syncthing's own (1.19 here); each edit is checked after.
+    return QStringLiteral(
+        "set -e; f=\"$1\"; "
+        "sed -i -e 's|<globalAnnounceEnabled>true<|<globalAnnounceEnabled>false<|' "
+        "-e 's|<localAnnounceEnabled>true<|<localAnnounceEnabled>false<|' "
+        "-e 's|<relaysEnabled>true<|<relaysEnabled>false<|' "
+        "-e 's|<natEnabled>true<|<natEnabled>false<|' "
+        "-e 's|<urAccepted>[-0-9]*<|<urAccepted>-1<|' "
+        "-e 's|<crashReportingEnabled>true<|<crashReportingEnabled>false<|' "
+        "-e 's|<autoUpgradeIntervalH>[0-9]*<|<autoUpgradeIntervalH>0<|' \"$f\"; "
+        "if [ -n \"$2\" ]; then sed -i -e '/<gui /,/<\\/gui>/ s|<address>[^<]*</address>|<address>'\"$2\"'</address>|' \"$f\"; fi; "
+        "if [ -n \"$3\" ]; then sed -i -e 's|<listenAddress>default</listenAddress>|<listenAddress>tcp://0.0.0.0:'\"$3\"'</listenAddress>|' \"$f\"; fi; "
+        "for want in '<globalAnnounceEnabled>false<' '<relaysEnabled>false<' '<natEnabled>false<' '<urAccepted>-1<'; do "
+        "grep -qF \"$want\" \"$f\" || { echo \"$f: could not set $want\" >&2; exit 1; }; done");
+}
+
+void PrepareNodeWorkflow::checkServiceHome(const QString &unit)
+{
+    // Debian's unit starts `syncthing serve` without --home: the user's default home is used.
+    runNodeCommand(
+        m_session->ssh(0), {QStringLiteral("getent"), QStringLiteral("passwd"), m_node.mailUser}, {}, this,
+        [this, unit](const Result<remote::SshCommand::Output> &passwd) {
+            const QString userHome =
+                passwd ? QString::fromUtf8(passwd->standardOutput.trimmed()).section(u':', 5, 5) : QString();
+            const QString unitHome = QDir::cleanPath(userHome + QStringLiteral("/.config/syncthing"));
+            if (!userHome.isEmpty() && unitHome != QDir::cleanPath(m_node.syncthing.home)) {
+                const QString dropIn = QStringLiteral("/etc/systemd/system/%1.d/mailmesh-home.conf").arg(unit);
+                addManualAction(tr("point %1 at %2 (it would use %3)").arg(unit, m_node.syncthing.home, unitHome),
+                                {remote::shellJoin({QStringLiteral("mkdir"), QStringLiteral("-p"), dropIn.section(u'/', 0, -2)}),
+                                 QStringLiteral("printf '[Service]\\nExecStart=\\nExecStart=/usr/bin/syncthing serve "
+                                                "--no-browser --no-restart --logflags=0 --home=%1\\n' > %2")
+                                     .arg(remote::shellQuote(m_node.syncthing.home), remote::shellQuote(dropIn)),
+                                 QStringLiteral("systemctl daemon-reload"),
+                                 remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("enable"),
+                                                    QStringLiteral("--now"), unit})});
+                skipStep(tr("%1 would run with the home %2, not %3").arg(unit, unitHome, m_node.syncthing.home));
+                return;
+            }
+            const bool configured =
+                m_probe.value(QStringLiteral("syncthing")).toObject().value(QStringLiteral("configRead")).toBool();
+            if (m_report.dryRun) {
+                skipStep(configured ? tr("would run: systemctl enable --now %1").arg(unit)
+                                    : tr("would write Syncthing's configuration (no default folder, discovery, "
+                                         "relays or NAT), then run: systemctl enable --now %1")
+                                          .arg(unit));
+                return;
+            }
+            if (configured)
+                enableService(unit);
+            else
+                generateConfig(unit);
+        });
+}
+
+void PrepareNodeWorkflow::generateConfig(const QString &unit)
+{
+    remote::SshCommand::Options asMailUser;
+    asMailUser.runAs = m_node.mailUser;
+    const QString config = m_node.syncthing.home + QStringLiteral("/config.xml");
+    const QString port =
+        m_node.syncthing.syncAddress.isEmpty() ? QString() : m_node.syncthing.syncAddress.section(u':', -1);
+    const QList<QStringList> commands{
+        {QStringLiteral("syncthing"), QStringLiteral("generate"), QStringLiteral("--home=") + m_node.syncthing.home,
+         QStringLiteral("--no-default-folder"), QStringLiteral("--skip-port-probing")},
+        {QStringLiteral("sh"), QStringLiteral("-c"), configScript(), QStringLiteral("sh"), config,
+         m_node.syncthing.guiAddress, port},
+    };
+    runNodeCommands(m_session->ssh(0), commands, asMailUser, this, [this, unit](const Status &generated) {
+        if (!generated) {
+            failStep(onNode(m_node.id, generated.error()),
+                     tr("Check that %1 may write %2, then run prepare again.").arg(m_node.mailUser, m_node.syncthing.home));
+            return;
+        }
+        m_configGenerated = true;
+        enableService(unit);
+    });
+}
+
+void PrepareNodeWorkflow::enableService(const QString &unit)
+{
+    runNodeCommand(m_session->ssh(0),
+                   asRoot({QStringLiteral("systemctl"), QStringLiteral("enable"), QStringLiteral("--now"), unit}), {},
+                   this, [this, unit](const Result<remote::SshCommand::Output> &enabled) {
+                       if (!enabled) {
+                           addManualAction(tr("start Syncthing as %1 with the system").arg(m_node.mailUser),
+                                           {remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("enable"),
+                                                               QStringLiteral("--now"), unit})});
+                           skipStep(QString::fromStdString(enabled.error().describe()));
                            return;
                        }
-                       runNodeCommand(m_session->ssh(0), asRoot({QStringLiteral("systemctl"), QStringLiteral("enable"),
-                                                                 QStringLiteral("--now"), unit}),
-                                      {}, this, [this, unit](const Result<remote::SshCommand::Output> &enabled) {
-                                          if (!enabled) {
-                                              addManualAction(tr("start Syncthing as %1 with the system").arg(m_node.mailUser),
-                                                              {remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("enable"),
-                                                                                  QStringLiteral("--now"), unit})});
-                                              skipStep(QString::fromStdString(enabled.error().describe()));
-                                              return;
-                                          }
-                                          completeStep(tr("enabled and started %1").arg(unit));
-                                      });
+                       completeStep(m_configGenerated ? tr("configured (no default folder, discovery, relays or NAT), "
+                                                           "enabled and started %1")
+                                                            .arg(unit)
+                                                      : tr("enabled and started %1").arg(unit));
                    });
 }
 
 void PrepareNodeWorkflow::guiOnLoopback()
 {
     const QJsonObject syncthing = m_probe.value(QStringLiteral("syncthing")).toObject();
+    if (m_configGenerated) {
+        completeStep(m_node.syncthing.guiAddress.isEmpty() ? tr("Syncthing's default, 127.0.0.1:8384")
+                                                           : m_node.syncthing.guiAddress);
+        return;
+    }
     if (!syncthing.value(QStringLiteral("configRead")).toBool()) {
         addManualAction(tr("let Syncthing create its configuration"),
                         {generateSyncthingConfigCommand(m_node.mailUser, m_node.syncthing.home)});
@@ -252,6 +346,45 @@ void PrepareNodeWorkflow::inotifyLimits()
                 return;
             }
             completeStep(tr("raised to %1 in %2").arg(target).arg(QLatin1String(kSysctlFile)));
+        });
+}
+
+void PrepareNodeWorkflow::stateDir()
+{
+    const QString path = m_node.stateDir.isEmpty()
+                             ? QString::fromStdString(maildir::StateDir::defaultPathFor(QDir::cleanPath(m_node.mailRoot).toStdString()))
+                             : m_node.stateDir;
+    m_report.details.insert(QStringLiteral("stateDir"), path);
+    remote::SshCommand::Options asMailUser;
+    asMailUser.runAs = m_node.mailUser;
+    runNodeCommand(
+        m_session->ssh(0), {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("[ -O \"$1\" ] && [ -w \"$1\" ]"),
+                            QStringLiteral("sh"), path},
+        asMailUser, this, [this, path](const Result<remote::SshCommand::Output> &owned) {
+            if (owned) {
+                completeStep(path);
+                return;
+            }
+            // Its parent is made for everyone to pass, the dir itself private to the mail user.
+            const QStringList create{QStringLiteral("sh"), QStringLiteral("-c"),
+                                     QStringLiteral("install -d -m 0755 \"${1%/*}\" && install -d -m 0700 -o \"$2\" \"$1\" "
+                                                    "&& chown \"$2\" \"$1\""),
+                                     QStringLiteral("sh"), path, m_node.mailUser};
+            if (m_report.dryRun) {
+                skipStep(tr("would create %1 for %2").arg(path, m_node.mailUser));
+                return;
+            }
+            runNodeCommand(m_session->ssh(0), asRoot(create), {}, this,
+                           [this, path](const Result<remote::SshCommand::Output> &created) {
+                               if (!created) {
+                                   addManualAction(tr("give %1 its state dir %2 (needs root)").arg(m_node.mailUser, path),
+                                                   {QStringLiteral("install -d -m 0700 -o %1 %2")
+                                                        .arg(m_node.mailUser, remote::shellQuote(path))});
+                                   skipStep(QString::fromStdString(created.error().describe()));
+                                   return;
+                               }
+                               completeStep(tr("created %1 for %2").arg(path, m_node.mailUser));
+                           });
         });
 }
 

@@ -73,6 +73,50 @@ void runNodeCommands(remote::SshSession *session, const QList<QStringList> &comm
                    });
 }
 
+void runAdminCommand(remote::SshSession *session, const QStringList &argv, const remote::SshCommand::Options &options,
+                     QObject *context, std::function<void(const Result<remote::SshCommand::Output> &)> done)
+{
+    runNodeCommand(session, argv, options, context,
+                   [session, argv, options, context, done = std::move(done)](const Result<remote::SshCommand::Output> &result) {
+                       if (result || !options.runAs.isEmpty() || session->loginUser() == QLatin1String("root")
+                           || result.error().code != ErrorCode::IoError) {
+                           done(result);
+                           return;
+                       }
+                       remote::SshCommand::Options asRoot = options;
+                       asRoot.runAs = QStringLiteral("root");
+                       runNodeCommand(session, argv, asRoot, context,
+                                      [first = result.error(), done](const Result<remote::SshCommand::Output> &again) {
+                                          if (again) {
+                                              done(again);
+                                              return;
+                                          }
+                                          Error both = first;
+                                          both.message += "; as root: " + again.error().message;
+                                          done(fail(both));
+                                      });
+                   });
+}
+
+void runAdminCommands(remote::SshSession *session, const QList<QStringList> &commands,
+                      const remote::SshCommand::Options &options, QObject *context,
+                      std::function<void(const Status &)> done)
+{
+    if (commands.isEmpty()) {
+        done({});
+        return;
+    }
+    runAdminCommand(session, commands.first(), options, context,
+                    [session, rest = commands.mid(1), options, context, done = std::move(done)](
+                        const Result<remote::SshCommand::Output> &result) {
+                        if (!result) {
+                            done(fail(result.error()));
+                            return;
+                        }
+                        runAdminCommands(session, rest, options, context, done);
+                    });
+}
+
 void runInOrder(QList<AsyncStep> steps, std::function<void(const Status &)> done)
 {
     if (steps.isEmpty()) {

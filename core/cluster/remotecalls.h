@@ -32,6 +32,15 @@ void runNodeCommands(remote::SshSession *session, const QList<QStringList> &comm
                      const remote::SshCommand::Options &options, QObject *context,
                      std::function<void(const Status &)> done);
 
+// For a node's system configuration (Dovecot's conf.d, its reload): runs argv as the login user,
+// and once more as root (sudo -n) when that fails for a login user other than root. Debian's
+// /etc/dovecot and `doveadm reload` are root's; a sandbox node's are its login user's.
+void runAdminCommand(remote::SshSession *session, const QStringList &argv, const remote::SshCommand::Options &options,
+                     QObject *context, std::function<void(const Result<remote::SshCommand::Output> &)> done);
+void runAdminCommands(remote::SshSession *session, const QList<QStringList> &commands,
+                      const remote::SshCommand::Options &options, QObject *context,
+                      std::function<void(const Status &)> done);
+
 // One asynchronous step: does its work, then calls `next` with the outcome.
 using AsyncStep = std::function<void(std::function<void(const Status &)> next)>;
 

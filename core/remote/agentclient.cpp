@@ -17,6 +17,7 @@
 #include <QThreadPool>
 #include <QTimer>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -27,19 +28,26 @@ namespace {
 // Run with `sh -c SCRIPT sh ARGS...` as the agent's user: values only ever travel as arguments.
 
 // Where the cache is, resolved like the kernel will (realpath -m: symlinks of existing parts),
-// and the forbidden roots resolved the same way. Creates nothing.
+// the forbidden roots resolved the same way, and last the fallback for a user whose home is the
+// mail root (virtual users' vmail, as most guides set it up): a directory of the user's own
+// under /var/tmp. Creates nothing.
 const char kLocateScript[] =
     "c=\"${XDG_CACHE_HOME:-$HOME/.cache}/mailmesh\"; realpath -m -- \"$c\" || exit 1; "
-    "for r do realpath -m -- \"$r\" || exit 1; done";
+    "for r do realpath -m -- \"$r\" || exit 1; done; "
+    "realpath -m -- \"/var/tmp/mailmesh-agent-$(id -u)\"";
 
+// Only a directory the user owns (and not a link) holds the agent: in /var/tmp another user
+// could have made it first.
 const char kCheckScript[] =
     "t=\"$1/agent-$2\"; "
-    "if [ -x \"$t\" ] && [ \"$(sha256sum < \"$t\" | cut -d' ' -f1)\" = \"$2\" ]; "
+    "if [ -O \"$1\" ] && [ ! -L \"$1\" ] && [ -x \"$t\" ] && "
+    "[ \"$(sha256sum < \"$t\" | cut -d' ' -f1)\" = \"$2\" ]; "
     "then echo present; else echo absent; fi";
 
 // Temporary name in the same directory, hash checked on the node, then an atomic rename.
 const char kUploadScript[] =
     "set -e; umask 077; mkdir -p -- \"$1\"; "
+    "if [ ! -O \"$1\" ] || [ -L \"$1\" ]; then echo \"$1 is not the user's own directory\" >&2; exit 4; fi; "
     "tmp=$(mktemp \"$1/.agent-upload.XXXXXX\"); trap 'rm -f -- \"$tmp\"' EXIT; "
     "cat > \"$tmp\"; got=$(sha256sum < \"$tmp\" | cut -d' ' -f1); "
     "if [ \"$got\" != \"$2\" ]; then echo \"hash mismatch after upload: $got\" >&2; exit 3; fi; "
@@ -249,14 +257,19 @@ void AgentClient::locateCache()
             return fail(result.error());
         const QStringList lines =
             QString::fromUtf8(result->standardOutput).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
-        if (result->exitCode != 0 || lines.size() != m_options.forbiddenRoots.size() + 1)
+        if (result->exitCode != 0 || lines.size() != m_options.forbiddenRoots.size() + 2)
             return fail(Error{ErrorCode::IoError,
                               QStringLiteral("cannot locate the agent's cache directory on %1: %2")
                                   .arg(m_session->destination(), errorText(result))
                                   .toStdString(),
                               {}});
-        const QString directory = lines.first();
-        for (qsizetype i = 1; i < lines.size(); ++i) {
+        const QStringList roots = lines.mid(1, m_options.forbiddenRoots.size());
+        const auto insideRoot = [&roots](const QString &path) {
+            return std::any_of(roots.begin(), roots.end(), [&path](const QString &root) { return isInside(path, root); });
+        };
+        // The user's cache, unless it would be replicated: then their own dir under /var/tmp.
+        const QString directory = insideRoot(lines.first()) ? lines.last() : lines.first();
+        for (qsizetype i = 1; i <= roots.size(); ++i) {
             if (isInside(directory, lines[i]))
                 return fail(Error{
                     ErrorCode::UnsafePath,

@@ -23,7 +23,9 @@ class SshSession;
 // Deploy: `uname -m` must be an architecture we ship; the binary goes, as the user it will run
 // as, to <that user's cache>/mailmesh/agent-<sha256>: uploaded to a temporary name, its hash
 // checked on the node, renamed into place, and reused when already there. A cache inside the
-// mail root or the Syncthing folder is refused (it would be replicated). A version mismatch in
+// mail root or the Syncthing folder (a mail user whose home is the mail root) would be
+// replicated: the agent then goes to /var/tmp/mailmesh-agent-<uid>, a directory the user must
+// own. A version mismatch in
 // the agent's hello redeploys once.
 class AgentClient : public QObject
 {
@@ -74,9 +76,9 @@ public:
     // Whether path lies inside root (both already resolved).
     static bool isInside(const QString &path, const QString &root);
     // The POSIX sh scripts run on the node (as `sh -c SCRIPT sh ARGS...`), exposed for tests:
-    // locate (ROOTS...) prints the resolved cache dir then each resolved root; check (DIR HASH)
-    // prints present/absent; upload (DIR HASH, binary on stdin) prints uploaded, exit 3 on a
-    // hash mismatch.
+    // locate (ROOTS...) prints the resolved cache dir, each resolved root, then the fallback dir;
+    // check (DIR HASH) prints present/absent; upload (DIR HASH, binary on stdin) prints
+    // uploaded, exit 3 on a hash mismatch, 4 when DIR is not the user's own.
     static QString locateScript();
     static QString checkScript();
     static QString uploadScript();

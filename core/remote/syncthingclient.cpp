@@ -315,9 +315,12 @@ void SyncthingClient::folders(QObject *context, Callback<QJsonArray> done)
 }
 
 void SyncthingClient::addDevice(const QString &deviceId, const QString &name,
-                                const QStringList &addresses, QObject *context, Callback<void> done)
+                                const QStringList &addresses, QObject *context, Callback<void> done,
+                                bool paused)
 {
     QJsonObject device{{QStringLiteral("deviceID"), deviceId}, {QStringLiteral("name"), name}};
+    if (paused)
+        device.insert(QStringLiteral("paused"), true);
     device.insert(QStringLiteral("addresses"),
                   QJsonArray::fromStringList(
                       addresses.isEmpty() ? QStringList{QStringLiteral("dynamic")} : addresses));

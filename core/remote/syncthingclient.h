@@ -65,8 +65,11 @@ public:
     // config
     void devices(QObject *context, Callback<QJsonArray> done);
     void folders(QObject *context, Callback<QJsonArray> done);
+    // paused: known but not dialled or accepted until setDevicePaused(false). Two nodes that
+    // learn each other one after the other add each other paused: a dial that the other side
+    // rejects because it does not know the dialler yet costs Syncthing 1.19 a 20-60 s retry.
     void addDevice(const QString &deviceId, const QString &name, const QStringList &addresses,
-                   QObject *context, Callback<void> done);
+                   QObject *context, Callback<void> done, bool paused = false);
     // folder: a Syncthing folder object (id, label, path, devices, options...).
     void shareFolder(const QJsonObject &folder, QObject *context, Callback<void> done);
     void patchFolder(const QString &folderId, const QJsonObject &patch, QObject *context,

@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <unistd.h>
+
 using namespace mm;
 using namespace mm::remote;
 
@@ -106,11 +108,14 @@ private Q_SLOTS:
         QCOMPARE(located.exitCode, 0);
         const QStringList lines =
             QString::fromUtf8(located.out).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
-        QCOMPARE(lines.size(), 2);
+        QCOMPARE(lines.size(), 3);
         const QString realMail = QFileInfo(mail).canonicalFilePath();
         QCOMPARE(lines[0], realMail + QStringLiteral("/mailmesh"));
         QCOMPARE(lines[1], realMail);
         QVERIFY(AgentClient::isInside(lines[0], lines[1]));
+        // Where the agent goes instead: the user's own directory outside every root.
+        QCOMPARE(lines[2], QFileInfo(QStringLiteral("/var/tmp")).canonicalFilePath()
+                               + QStringLiteral("/mailmesh-agent-%1").arg(::getuid()));
         QVERIFY(!QFileInfo::exists(mail + QStringLiteral("/mailmesh"))); // nothing was created
     }
 
@@ -149,6 +154,20 @@ private Q_SLOTS:
         tampered.write("x");
         tampered.close();
         QCOMPARE(runScript(AgentClient::checkScript(), {cache, hash}).out, QByteArray("absent\n"));
+    }
+
+    void uploadRefusesADirectoryOfAnotherUser()
+    {
+        // The fallback under /var/tmp could have been made by someone else first.
+        if (::geteuid() != 0)
+            QSKIP("needs root to give the directory to another user");
+        const QString cache = m_dir.filePath(QStringLiteral("foreign"));
+        QVERIFY(QDir().mkpath(cache));
+        QCOMPARE(QProcess::execute(QStringLiteral("chown"), {QStringLiteral("nobody"), cache}), 0);
+        const Run uploaded = runScript(AgentClient::uploadScript(), {cache, QStringLiteral("0")}, "x");
+        QCOMPARE(uploaded.exitCode, 4);
+        QVERIFY(uploaded.err.contains("not the user's own directory"));
+        QCOMPARE(runScript(AgentClient::checkScript(), {cache, QStringLiteral("0")}).out, QByteArray("absent\n"));
     }
 
     void refusesWithoutAConnection()

@@ -135,6 +135,23 @@ private Q_SLOTS:
         QCOMPARE(*dovecotsnippet::renderFor(line, location), *snippet);
     }
 
+    void snippetKeepsTheNodesRuntimeDirs()
+    {
+        // A prefix build deployed over Debian's packages keeps /run/dovecot and /var/lib/dovecot
+        // (found on the lab: it used <prefix>/var/run, read-only there, and unknown to Postfix).
+        for (const QString &line : {u"2.3"_s, u"2.4"_s}) {
+            const auto snippet = dovecotsnippet::renderFor(
+                line, u"maildir:~/Maildir"_s, {{u"base_dir"_s, u"/run/dovecot"_s}, {u"state_dir"_s, u"/var/lib/dovecot"_s}});
+            QVERIFY2(snippet, snippet ? "" : snippet.error().message.c_str());
+            QVERIFY(snippet->contains("\nbase_dir = /run/dovecot\nstate_dir = /var/lib/dovecot\n"));
+            QVERIFY(snippet->endsWith('\n'));
+            // Unknown: nothing pinned, the file ends as before.
+            const auto bare = dovecotsnippet::renderFor(line, u"maildir:~/Maildir"_s);
+            QVERIFY(!bare->contains("base_dir"));
+            QVERIFY(bare->endsWith("99-mailmesh-cur-only.conf.\n"));
+        }
+    }
+
     void snippetRefuses_data()
     {
         QTest::addColumn<QString>("line");

@@ -1,0 +1,489 @@
+// The admin's whole journey on real Debian servers (core/lab), driven by the real mailmeshctl
+// from the lab's admin namespace: three Debian 12 nodes booted with systemd, Postfix delivering
+// through Dovecot's LMTP into /var/vmail, Syncthing installed but stopped, node2 reached as a
+// sudo user whose root login is off.
+//
+//   init → add-node ×3 (host keys pinned) → mail over SMTP on node1 → prepare ×3 (syncthing@vmail
+//   through systemd) → pair over the network → deploy-dovecot --prefix (systemd restarts one node
+//   at a time, IMAPS answers somewhere throughout) → migrate (hold commands `systemctl stop postfix
+//   dovecot`) → mail sent over SMTP to node1 is read over IMAPS on node2 and node3 → revert.
+//
+// tst_labjourneyfull (label slow) also removes node3, joins a fresh node, deploys the Debian
+// packages of installers/dovecot/build-debs.sh 12 when they are built, and measures SMTP-to-IMAPS
+// over more messages. Step times and the latencies are printed, never asserted.
+//
+// Needs root and the patched prefix (MAILMESH_DOVECOT_PREFIX); exits 77 (skipped) without them.
+
+#include "ctlrunner.h"
+#include "labmail.h"
+
+#include "lab/lab.h"
+#include "lab/labhost.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QProcess>
+#include <QSet>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+using namespace Qt::StringLiterals;
+using mm::lab::Lab;
+
+namespace {
+
+const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
+constexpr bool kFull = MAILMESH_LAB_JOURNEY_FULL;
+
+QByteArray output(const mm::Result<mm::lab::ProgramOutput> &ran)
+{
+    return ran ? ran->standardOutput.trimmed()
+               : QByteArray("(failed: " + QByteArray::fromStdString(ran.error().message) + ")");
+}
+
+QString stepState(const CtlRun &run, const QString &id)
+{
+    for (const QJsonValue &step : run.report.value(u"steps"_s).toArray())
+        if (step.toObject().value(u"id"_s).toString() == id)
+            return step.toObject().value(u"state"_s).toString();
+    return {};
+}
+
+qint64 percentile(QList<qint64> values, int percent)
+{
+    if (values.isEmpty())
+        return -1;
+    std::sort(values.begin(), values.end());
+    return values[std::min<qsizetype>(values.size() - 1, (values.size() * percent + 99) / 100 - 1)];
+}
+
+} // namespace
+
+class TestLabJourney : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_home.isValid());
+        mm::lab::LabOptions options;
+        options.nodeCount = 3;
+        options.login = mm::lab::LoginVariant::Mixed; // node2 logs in as the sudo user admin
+        options.readOnlyBinds = {kPrefix};
+        m_lab = std::make_unique<Lab>(options);
+        QElapsedTimer clock;
+        clock.start();
+        const mm::Status started = m_lab->start();
+        QVERIFY2(started, started ? "" : started.error().describe().c_str());
+        record(u"lab up (3 nodes%1)"_s.arg(m_lab->imageBuildMs() > 0 ? u", root file system built"_s
+                                                                     : u", cached"_s),
+               clock.elapsed());
+        QVERIFY(m_lab->enterAdminNetwork());
+        m_clusterFile = m_home.filePath(u"cluster.json"_s);
+    }
+
+    void cleanupTestCase()
+    {
+        QStringList table;
+        for (const auto &[what, ms] : std::as_const(m_times))
+            table << u"  %1 %2 s"_s.arg(what, -48).arg(ms / 1000.0, 0, 'f', 1);
+        qInfo("step times:\n%s", qPrintable(table.join(u'\n')));
+        if (m_lab)
+            m_lab->tearDown();
+    }
+
+    void addNodePinsEachHostKey()
+    {
+        QVERIFY(ctl({u"init"_s, u"lab journey"_s}).exitCode == 0);
+        // A fingerprint that is not the node's is refused, and nothing is added.
+        QStringList wrong = addNodeArguments(0);
+        wrong.last() = m_lab->node(1).sshHostKeyFingerprint;
+        const CtlRun refused = ctl(wrong);
+        QCOMPARE(refused.exitCode, 4);
+        for (int i = 0; i < 3; ++i) {
+            const CtlRun added =
+                timed(u"add-node %1"_s.arg(m_lab->node(i).id), addNodeArguments(i));
+            QVERIFY2(added.exitCode == 0, failureOf(added).constData());
+        }
+        QFile known(m_home.filePath(u".config/mailmesh/known_hosts"_s));
+        QVERIFY(known.open(QIODevice::ReadOnly));
+        const QByteArray pinned = known.readAll();
+        for (int i = 0; i < 3; ++i)
+            QVERIFY(pinned.contains(m_lab->node(i).address.toUtf8()));
+    }
+
+    void node1HasMailDeliveredByPostfix()
+    {
+        // The server before the cut-over: mail arrives over SMTP, users read and file some of it.
+        for (int i = 0; i < 10; ++i)
+            for (const QByteArray &user : {QByteArray("alice"), QByteArray("bob")}) {
+                const QString sent = mm::test::sendSmtp(
+                    m_lab->node(0).address, "sender@lab.test", {user + "@lab.test"},
+                    mm::test::labMessage("seed" + QByteArray::number(i) + user,
+                                         user + "@lab.test"));
+                QVERIFY2(sent.isEmpty(), qPrintable(sent));
+            }
+        mm::test::ImapsClient alice;
+        QVERIFY2(login(alice, 0).isEmpty(), "alice cannot log in on node1");
+        QTRY_COMPARE_WITH_TIMEOUT(alice.messageIds().size(), 10, 15'000);
+        QVERIFY(alice.command("SELECT INBOX"));
+        QVERIFY(alice.command("STORE 1:4 +FLAGS (\\Seen)"));
+        QVERIFY(alice.command("STORE 2 +FLAGS (\\Flagged)"));
+        QVERIFY(alice.command("CREATE Archive"));
+        QVERIFY(alice.command("COPY 5:6 Archive"));
+        m_messages = 22;
+    }
+
+    void prepareStartsSyncthingThroughSystemd()
+    {
+        for (int i = 0; i < 3; ++i) {
+            const CtlRun prepared =
+                timed(u"prepare %1"_s.arg(m_lab->node(i).id), {u"prepare"_s, m_lab->node(i).id});
+            QVERIFY2(prepared.exitCode == 0, failureOf(prepared).constData());
+            QCOMPARE(
+                output(m_lab->runInNode(i, {u"systemctl"_s, u"is-active"_s, u"syncthing@vmail"_s})),
+                QByteArray("active"));
+            QCOMPARE(output(m_lab->runInNode(
+                         i, {u"systemctl"_s, u"is-enabled"_s, u"syncthing@vmail"_s})),
+                     QByteArray("enabled"));
+            // Its first configuration: no default folder in the mail root, nothing dialled outside.
+            const QString config =
+                m_lab->node(i).rootDir + u"/var/vmail/.config/syncthing/config.xml"_s;
+            QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(config), 10'000);
+            QFile file(config);
+            QVERIFY(file.open(QIODevice::ReadOnly));
+            const QByteArray xml = file.readAll();
+            QVERIFY(xml.contains("<relaysEnabled>false<") &&
+                    xml.contains("<globalAnnounceEnabled>false<"));
+            QVERIFY(!QFileInfo::exists(m_lab->node(i).rootDir + u"/var/vmail/Sync"_s));
+            QCOMPARE(output(m_lab->runInNode(
+                         i, {u"stat"_s, u"-c"_s, u"%U"_s, u"/var/.mailmesh-state/vmail"_s})),
+                     QByteArray("vmail"));
+        }
+    }
+
+    void pairOverTheNetwork()
+    {
+        const CtlRun paired = timed(u"pair"_s, {u"pair"_s});
+        QVERIFY2(paired.exitCode == 0, paired.output.right(1500).constData());
+        QTRY_COMPARE_WITH_TIMEOUT(messageFiles(2), m_messages, 30'000);
+        QCOMPARE(messageFiles(1), m_messages);
+        // Every node keeps its own Syncthing identity: its home lies inside the mail root.
+        QSet<QByteArray> certificates;
+        for (int i = 0; i < 3; ++i)
+            certificates << readNodeFile(i, u"/var/vmail/.config/syncthing/cert.pem"_s);
+        QCOMPARE(certificates.size(), 3);
+    }
+
+    void deployDovecotPrefixKeepsImapServing()
+    {
+        int fewestServing = 3;
+        const CtlRun deployed =
+            whileWatchingImaps(u"deploy-dovecot --prefix"_s,
+                               {u"deploy-dovecot"_s, u"--prefix"_s, kPrefix}, &fewestServing);
+        QVERIFY2(deployed.exitCode == 0, failureOf(deployed).constData());
+        qInfo("deploy-dovecot --prefix: at least %d of 3 nodes answered IMAPS at every moment",
+              fewestServing);
+        QVERIFY(fewestServing >= 1);
+        for (int i = 0; i < 3; ++i) {
+            QCOMPARE(
+                output(m_lab->runInNode(
+                    i, {u"sh"_s, u"-c"_s, u"readlink /proc/$(cat /run/dovecot/master.pid)/exe"_s})),
+                (kPrefix + u"/sbin/dovecot"_s).toUtf8());
+            QCOMPARE(output(m_lab->runInNode(i, {u"systemctl"_s, u"is-active"_s, u"dovecot"_s})),
+                     QByteArray("active"));
+        }
+        // Postfix still delivers through the new build's LMTP.
+        QVERIFY(mm::test::sendSmtp(m_lab->node(0).address, "sender@lab.test", {"bob@lab.test"},
+                                   mm::test::labMessage("after-deploy", "bob@lab.test"))
+                    .isEmpty());
+        ++m_messages;
+        QTRY_COMPARE_WITH_TIMEOUT(messageFiles(0), m_messages, 15'000);
+    }
+
+    void migrateWithRealHoldCommands()
+    {
+        QTRY_COMPARE_WITH_TIMEOUT(messageFiles(2), m_messages, 30'000);
+        // While it runs, Postfix on node1 must be seen held: the hold commands really stop it.
+        QElapsedTimer clock;
+        clock.start();
+        QProcess process;
+        startMailmeshctl(process, m_home.path(), m_clusterFile, {u"migrate"_s});
+        process.waitForStarted();
+        bool smtpRefused = false;
+        while (!process.waitForFinished(50)) {
+            QTcpSocket smtp;
+            smtp.connectToHost(m_lab->node(0).address, 25);
+            if (!smtp.waitForConnected(1'000) &&
+                smtp.error() == QAbstractSocket::ConnectionRefusedError)
+                smtpRefused = true;
+        }
+        const CtlRun migrated = finishMailmeshctl(process);
+        record(u"migrate"_s, clock.elapsed());
+        QVERIFY2(migrated.exitCode == 0, failureOf(migrated).constData());
+        QCOMPARE(stepState(migrated, u"freeze"_s), u"done"_s);
+        QVERIFY2(smtpRefused,
+                 "Postfix on node1 was never seen stopped while migrate held the nodes");
+        for (int i = 0; i < 3; ++i) {
+            const QString maildir = m_lab->node(i).rootDir + u"/var/vmail/lab.test/alice/Maildir"_s;
+            QVERIFY2(QFileInfo(maildir + u"/new"_s).isSymLink(), qPrintable(maildir));
+            QVERIFY(readNodeFile(i, u"/etc/dovecot/conf.d/99-mailmesh-cur-only.conf"_s)
+                        .contains("maildir_cur_only = yes"));
+            // Resumed: both services run again.
+            QCOMPARE(output(m_lab->runInNode(
+                         i, {u"systemctl"_s, u"is-active"_s, u"postfix"_s, u"dovecot"_s})),
+                     QByteArray("active\nactive"));
+        }
+    }
+
+    void mailSentToNode1IsReadOverImapsOnTheOthers()
+    {
+        measureSmtpToImaps(kFull ? 40 : 5, {1, 2}, u"after migrate"_s);
+    }
+
+    void removeNodeAndJoinAFreshOne()
+    {
+        if (!kFull)
+            QSKIP("in tst_labjourneyfull (label slow)");
+        const CtlRun removed = timed(u"remove-node node3"_s, {u"remove-node"_s, u"node3"_s});
+        QVERIFY2(removed.exitCode == 0, failureOf(removed).constData());
+
+        QElapsedTimer clock;
+        clock.start();
+        const mm::Result<int> added = m_lab->addNode();
+        QVERIFY2(added, added ? "" : added.error().describe().c_str());
+        record(u"lab: boot a fresh node4"_s, clock.elapsed());
+        const int fresh = *added;
+        const CtlRun addedNode = timed(u"add-node node4"_s, addNodeArguments(fresh));
+        QVERIFY2(addedNode.exitCode == 0, failureOf(addedNode).constData());
+        const CtlRun prepared = timed(u"prepare node4"_s, {u"prepare"_s, u"node4"_s});
+        QVERIFY2(prepared.exitCode == 0, failureOf(prepared).constData());
+        // A stock Dovecot may not join a cur/-only cluster: the patched build first.
+        const CtlRun refused = ctl({u"join"_s, u"node4"_s});
+        QVERIFY2(refused.exitCode != 0 && failureOf(refused).contains("not the patched build"),
+                 failureOf(refused).constData());
+        const CtlRun deployed = timed(u"deploy-dovecot --prefix node4"_s,
+                                      {u"deploy-dovecot"_s, u"--prefix"_s, kPrefix, u"node4"_s});
+        QVERIFY2(deployed.exitCode == 0, failureOf(deployed).constData());
+        const CtlRun joined = timed(u"join node4"_s, {u"join"_s, u"node4"_s});
+        QVERIFY2(joined.exitCode == 0, failureOf(joined).constData());
+        QCOMPARE(messageFiles(fresh), messageFiles(0));
+        QVERIFY(readNodeFile(fresh, u"/etc/dovecot/conf.d/99-mailmesh-cur-only.conf"_s)
+                    .contains("maildir_cur_only = yes"));
+        measureSmtpToImaps(10, {1, fresh}, u"after join"_s);
+    }
+
+    void deployDovecotPackages()
+    {
+        if (!kFull)
+            QSKIP("in tst_labjourneyfull (label slow)");
+        const QString debs = qEnvironmentVariable(
+            "MAILMESH_TEST_DEBS", mm::lab::labhost::defaultCacheDir() + u"/debs-12"_s);
+        if (QDir(debs).entryList({u"dovecot-core_*.deb"_s}).isEmpty())
+            QSKIP(qPrintable(
+                u"no packages in %1: build them once with installers/dovecot/build-debs.sh 12 (about 40 min)"_s
+                    .arg(debs)));
+        int fewestServing = 3;
+        const CtlRun deployed = whileWatchingImaps(
+            u"deploy-dovecot --packages"_s,
+            {u"deploy-dovecot"_s, u"--packages"_s, debs, u"--allow-downgrade"_s}, &fewestServing);
+        QVERIFY2(deployed.exitCode == 0, failureOf(deployed).constData());
+        qInfo("deploy-dovecot --packages: at least %d nodes answered IMAPS at every moment",
+              fewestServing);
+        QVERIFY(fewestServing >= 1);
+        for (int i = 0; i < m_lab->nodeCount(); ++i) {
+            if (!nodeInCluster(i))
+                continue;
+            QVERIFY(output(m_lab->runInNode(i, {u"dpkg-query"_s, u"-W"_s, u"-f"_s, u"${Version}"_s,
+                                                u"dovecot-core"_s}))
+                        .contains("+mailmesh"));
+            QCOMPARE(
+                output(m_lab->runInNode(
+                    i, {u"sh"_s, u"-c"_s, u"readlink /proc/$(cat /run/dovecot/master.pid)/exe"_s})),
+                QByteArray("/usr/sbin/dovecot"));
+            QVERIFY(!QFileInfo::exists(
+                m_lab->node(i).rootDir +
+                u"/etc/systemd/system/dovecot.service.d/90-mailmesh-prefix.conf"_s));
+        }
+        measureSmtpToImaps(5, {1}, u"after --packages"_s);
+    }
+
+    void revertToClassicMaildirs()
+    {
+        const CtlRun reverted = timed(u"revert"_s, {u"revert"_s});
+        QVERIFY2(reverted.exitCode == 0, failureOf(reverted).constData());
+        for (int i = 0; i < m_lab->nodeCount(); ++i) {
+            if (!nodeInCluster(i))
+                continue;
+            const QString maildir = m_lab->node(i).rootDir + u"/var/vmail/lab.test/alice/Maildir"_s;
+            QVERIFY(QFileInfo(maildir + u"/new"_s).isDir() &&
+                    !QFileInfo(maildir + u"/new"_s).isSymLink());
+            QVERIFY(readNodeFile(i, u"/etc/dovecot/conf.d/99-mailmesh-cur-only.conf"_s)
+                        .contains("maildir_cur_only = no"));
+        }
+        measureSmtpToImaps(3, {1}, u"after revert"_s);
+    }
+
+private:
+    CtlRun ctl(const QStringList &arguments)
+    {
+        return runMailmeshctl(m_home.path(), m_clusterFile, arguments);
+    }
+
+    CtlRun timed(const QString &what, const QStringList &arguments)
+    {
+        QElapsedTimer clock;
+        clock.start();
+        CtlRun run = ctl(arguments);
+        record(what, clock.elapsed());
+        return run;
+    }
+
+    void record(const QString &what, qint64 ms)
+    {
+        m_times.append({what, ms});
+        qInfo("%s: %.1f s", qPrintable(what), ms / 1000.0);
+    }
+
+    QStringList addNodeArguments(int index) const
+    {
+        return m_lab->node(index).addNodeArguments(m_lab->identityFile())
+               << u"--accept-host-key"_s << m_lab->node(index).sshHostKeyFingerprint;
+    }
+
+    bool nodeInCluster(int index) const
+    {
+        QFile file(m_clusterFile);
+        return file.open(QIODevice::ReadOnly) &&
+               file.readAll().contains("\"" + m_lab->node(index).id.toUtf8() + "\"");
+    }
+
+    QByteArray readNodeFile(int index, const QString &path) const
+    {
+        QFile file(m_lab->node(index).rootDir + path);
+        return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+    }
+
+    // Message files under the node's mail root, Syncthing's temporary files left out.
+    int messageFiles(int index) const
+    {
+        const auto counted = m_lab->runInNode(
+            index,
+            {u"sh"_s, u"-c"_s,
+             u"find /var/vmail/lab.test -type f \\( -path '*/cur/*' -o -path '*/new/*' \\) ! -name '.*' | wc -l"_s});
+        return counted ? counted->standardOutput.trimmed().toInt() : -1;
+    }
+
+    QString login(mm::test::ImapsClient &client, int index) const
+    {
+        const Lab::Account alice = m_lab->accounts().first();
+        return client.login(m_lab->node(index).address, m_lab->node(index).hostName,
+                            m_lab->caFile(), alice.login.toUtf8(), alice.password.toUtf8());
+    }
+
+    // Runs mailmeshctl while checking, round after round, which nodes of the cluster answer
+    // IMAPS with a greeting; the fewest that answered in one round go to fewestServing.
+    CtlRun whileWatchingImaps(const QString &what, const QStringList &arguments, int *fewestServing)
+    {
+        QElapsedTimer clock;
+        clock.start();
+        QProcess process;
+        startMailmeshctl(process, m_home.path(), m_clusterFile, arguments);
+        process.waitForStarted();
+        int rounds = 0;
+        while (!process.waitForFinished(50)) {
+            int serving = 0;
+            for (int i = 0; i < m_lab->nodeCount(); ++i) {
+                if (!nodeInCluster(i))
+                    continue;
+                QSslSocket socket;
+                QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+                configuration.setCaCertificates(QSslCertificate::fromPath(m_lab->caFile()));
+                socket.setSslConfiguration(configuration);
+                socket.connectToHostEncrypted(m_lab->node(i).address, 993, m_lab->node(i).hostName);
+                if (socket.waitForEncrypted(2'000) &&
+                    (socket.canReadLine() || socket.waitForReadyRead(2'000)) &&
+                    socket.readLine().startsWith("* OK"))
+                    ++serving;
+            }
+            *fewestServing = std::min(*fewestServing, serving);
+            ++rounds;
+        }
+        CtlRun run = finishMailmeshctl(process);
+        record(what, clock.elapsed());
+        qInfo("%s: %d IMAPS rounds while it ran", qPrintable(what), rounds);
+        return run;
+    }
+
+    // Mail handed to Postfix on node1 until it can be read over IMAPS on each of the nodes.
+    void measureSmtpToImaps(int count, const QList<int> &readers, const QString &when)
+    {
+        std::vector<std::unique_ptr<mm::test::ImapsClient>> clients;
+        for (int index : readers) {
+            clients.push_back(std::make_unique<mm::test::ImapsClient>());
+            const QString problem = login(*clients.back(), index);
+            QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        }
+        QList<qint64> latencies;
+        for (int n = 0; n < count; ++n) {
+            const QByteArray id =
+                "e2e-" + when.toUtf8().replace(' ', '-') + '-' + QByteArray::number(n);
+            QElapsedTimer clock;
+            clock.start();
+            const QString sent = mm::test::sendSmtp(m_lab->node(0).address, "sender@lab.test",
+                                                    {"alice@lab.test"}, mm::test::labMessage(id));
+            QVERIFY2(sent.isEmpty(), qPrintable(sent));
+            QList<int> waiting(readers.size());
+            std::iota(waiting.begin(), waiting.end(), 0);
+            while (!waiting.isEmpty() && clock.elapsed() < 60'000) {
+                for (qsizetype w = waiting.size() - 1; w >= 0; --w)
+                    if (clients[size_t(waiting[w])]->contains(id + "@lab.test")) {
+                        latencies << clock.elapsed();
+                        waiting.removeAt(w);
+                    }
+                QTest::qWait(20);
+            }
+            QVERIFY2(waiting.isEmpty(), qPrintable(u"%1 did not reach every node within 60 s"_s.arg(
+                                            QString::fromUtf8(id))));
+        }
+        qInfo("SMTP on node1 to IMAPS on %lld other node(s), %s, %d messages: p50 %lld ms, p95 "
+              "%lld ms, max %lld ms",
+              qint64(readers.size()), qPrintable(when), count, percentile(latencies, 50),
+              percentile(latencies, 95), percentile(latencies, 100));
+    }
+
+    QTemporaryDir m_home;
+    std::unique_ptr<Lab> m_lab;
+    QString m_clusterFile;
+    int m_messages = 0;
+    QList<std::pair<QString, qint64>> m_times;
+};
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    if (const QString why = mm::lab::labhost::whyLabCannotRun(); !why.isEmpty()) {
+        std::fprintf(stderr, "SKIP: %s\n", qPrintable(why));
+        return 77;
+    }
+    if (kPrefix.isEmpty()) {
+        std::fprintf(stderr, "SKIP: MAILMESH_DOVECOT_PREFIX is not configured: run "
+                             "installers/dovecot/build-prefix.sh 2.3 "
+                             "and configure with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>\n");
+        return 77;
+    }
+    TestLabJourney test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_labjourney.moc"

@@ -1,0 +1,60 @@
+// What the mail folder shares: a Syncthing home inside the mail root (vmail's home is the mail
+// root in the usual virtual-user setup) is ignored on that node, anchored and escaped; a home
+// elsewhere adds nothing. Found on the lab's Debian nodes, where syncthing@vmail keeps
+// /var/vmail/.config/syncthing and pairing copied node1's keys to every node.
+
+#include "cluster/mailfolderpolicy.h"
+
+#include <QTest>
+
+using namespace mm::cluster;
+
+class TestMailFolderPolicy : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void ignoresSyncthingsHomeInsideTheMailRoot_data()
+    {
+        QTest::addColumn<QString>("mailRoot");
+        QTest::addColumn<QString>("home");
+        QTest::addColumn<QString>("extra"); // the pattern added, empty: none
+        QTest::newRow("vmail's home") << "/var/vmail"
+                                      << "/var/vmail/.config/syncthing"
+                                      << "/.config/syncthing";
+        QTest::newRow("trailing slashes") << "/var/vmail/"
+                                          << "/var/vmail/.config/syncthing/"
+                                          << "/.config/syncthing";
+        QTest::newRow("elsewhere") << "/var/vmail"
+                                   << "/var/lib/syncthing"
+                                   << "";
+        QTest::newRow("a sibling with the same prefix") << "/var/vmail"
+                                                        << "/var/vmail2/syncthing"
+                                                        << "";
+        QTest::newRow("pattern characters") << "/srv/mail"
+                                            << "/srv/mail/st[1]*"
+                                            << "/st\\[1\\]\\*";
+        QTest::newRow("no home known") << "/var/vmail"
+                                       << ""
+                                       << "";
+    }
+    void ignoresSyncthingsHomeInsideTheMailRoot()
+    {
+        QFETCH(QString, mailRoot);
+        QFETCH(QString, home);
+        QFETCH(QString, extra);
+        NodeConfig node;
+        node.mailRoot = mailRoot;
+        node.syncthing.home = home;
+        const QStringList base = mailFolderIgnores(UidPolicy::PerNode);
+        const QStringList ignores = mailFolderIgnores(UidPolicy::PerNode, node);
+        QCOMPARE(ignores.mid(0, base.size()), base);
+        QStringList added = ignores.mid(base.size());
+        added.removeIf(
+            [](const QString &line) { return line.startsWith(QLatin1String("//")); }); // comments
+        QCOMPARE(added, extra.isEmpty() ? QStringList() : QStringList{extra});
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMailFolderPolicy)
+#include "tst_mailfolderpolicy.moc"

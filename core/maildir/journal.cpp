@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <ctime>
 #include <optional>
+#include <set>
 
 namespace mm::maildir {
 
@@ -329,7 +330,9 @@ Result<std::vector<Journal::RunFile>> Journal::readAll(const StateDir &state)
 
 namespace {
 
-bool holdsRestorableWork(const Journal::RunFile &run)
+// A dedupe rename that no later "undoes" record names: restore --all may still undo it, and
+// only this run's journal says it happened.
+bool holdsUndoableRename(const Journal::RunFile &run, const std::set<std::string> &undone)
 {
     std::string operation;
     for (const auto &record : run.records) {
@@ -339,11 +342,22 @@ bool holdsRestorableWork(const Journal::RunFile &run)
         if (*type == "begin") {
             const auto op = record.find("operation");
             operation = op != record.end() && op->is_string() ? op->get<std::string>() : std::string();
-        } else if (*type == "quarantine" || (*type == "move" && operation == "dedupe")) {
-            return true;
+        } else if (*type == "move" && operation == "dedupe") {
+            const auto seq = record.find("seq");
+            if (seq == record.end() || !seq->is_number_unsigned() ||
+                !undone.count(run.runId + "/" + std::to_string(seq->get<std::uint64_t>())))
+                return true;
         }
     }
     return false;
+}
+
+bool holdsQuarantineRecords(const Journal::RunFile &run)
+{
+    return std::any_of(run.records.begin(), run.records.end(), [](const nlohmann::json &record) {
+        const auto type = record.find("type");
+        return type != record.end() && type->is_string() && *type == "quarantine";
+    });
 }
 
 // Whether quarantine/<runId> still holds a file: then the run's records are still needed.
@@ -372,12 +386,21 @@ Result<std::size_t> Journal::archiveSettled(const StateDir &state, const std::ve
     auto journalDir = openDirAt(state.fd(), "journal", state.journalDir());
     if (!journalDir)
         return fail(journalDir.error());
+    std::set<std::string> undone; // "<runId>/<seq>" of the dedupe renames restore has undone
+    for (const RunFile &run : runs)
+        for (const auto &record : run.records)
+            if (const auto undoes = record.find("undoes"); undoes != record.end() && undoes->is_string())
+                undone.insert(undoes->get<std::string>());
     std::optional<UniqueFd> archive;
     std::size_t archived = 0;
     for (const RunFile &run : runs) {
         if (!run.ended || !isRunId(run.runId))
             continue;
-        if (holdsRestorableWork(run) && hasQuarantinedFiles(state, run.runId))
+        // A run killed after its first rename and before its first quarantine has no quarantined
+        // file, and is still what restore needs to undo that rename.
+        if (holdsUndoableRename(run, undone))
+            continue;
+        if (holdsQuarantineRecords(run) && hasQuarantinedFiles(state, run.runId))
             continue;
         if (!archive) {
             if (::mkdirat(journalDir->get(), "archive", 0700) != 0 && errno != EEXIST)

@@ -387,18 +387,25 @@ Result<std::size_t> Journal::archiveSettled(const StateDir &state, const std::ve
     if (!journalDir)
         return fail(journalDir.error());
     std::set<std::string> undone; // "<runId>/<seq>" of the dedupe renames restore has undone
+    std::set<std::string> purgedRuns; // runs some of whose quarantined files were purged
     for (const RunFile &run : runs)
-        for (const auto &record : run.records)
+        for (const auto &record : run.records) {
             if (const auto undoes = record.find("undoes"); undoes != record.end() && undoes->is_string())
                 undone.insert(undoes->get<std::string>());
+            const auto type = record.find("type");
+            const auto id = record.find("id");
+            if (type != record.end() && *type == "purged" && id != record.end() && id->is_string())
+                purgedRuns.insert(id->get<std::string>().substr(0, id->get<std::string>().find('/')));
+        }
     std::optional<UniqueFd> archive;
     std::size_t archived = 0;
     for (const RunFile &run : runs) {
         if (!run.ended || !isRunId(run.runId))
             continue;
         // A run killed after its first rename and before its first quarantine has no quarantined
-        // file, and is still what restore needs to undo that rename.
-        if (holdsUndoableRename(run, undone))
+        // file, and is still what restore needs to undo that rename. Purging a run's quarantine
+        // accepts the run: its renames are not undone any more.
+        if (holdsUndoableRename(run, undone) && !purgedRuns.count(run.runId))
             continue;
         if (holdsQuarantineRecords(run) && hasQuarantinedFiles(state, run.runId))
             continue;

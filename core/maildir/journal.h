@@ -92,8 +92,8 @@ public:
     static Status closeUnfinishedRuns(const StateDir &state);
     static Result<std::vector<nlohmann::json>> readFile(const std::string &path);
     // Moves the finished runs that hold nothing restorable any more to journal/archive/: runs
-    // whose dedupe renames are all undone (or that have none) and whose quarantined files are all
-    // gone (restored or purged), if they had any. Called by changing commands, under the state dir's lock.
+    // whose quarantined files are all gone (restored or purged), if they had any, and whose
+    // dedupe renames are all undone, unless the run's quarantine was purged (which accepts it). Called by changing commands, under the state dir's lock.
     // Returns how many runs were archived.
     static Result<std::size_t> archiveSettled(const StateDir &state, const std::vector<RunFile> &runs);
 

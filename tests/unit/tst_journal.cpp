@@ -192,6 +192,40 @@ private Q_SLOTS:
         QVERIFY2(restored && restored->problems.empty(), restored ? nlohmann::json(restored->problems).dump().c_str() : "");
     }
 
+    // A dedupe killed after renaming a keeper and before quarantining anything leaves a run with
+    // a rename and no quarantined file: it stays until restore has undone the rename.
+    void aRunWithARenameToUndoIsNotArchived()
+    {
+        const std::string base = m_tmp.path().toStdString() + "/rename-kept";
+        const std::string root = base + "/vmail", state = base + "/state";
+        makeTree(root, 1);
+        auto mailRoot = MailRoot::open(root);
+        QVERIFY(mailRoot);
+        auto stateDir = StateDir::resolve(*mailRoot, state);
+        QVERIFY(stateDir && stateDir->create() && stateDir->open());
+        QVERIFY(::rename((root + "/m/cur/17.M9P1.h:2,S").c_str(), (root + "/m/cur/17.M9P1.h:2,FS").c_str()) == 0);
+        {
+            auto run = Journal::begin(*stateDir, "dedupe", root);
+            QVERIFY(run);
+            run->add({{"type", "move"}, {"seq", run->nextSeq()}, {"from", "m/cur/17.M9P1.h:2,S"},
+                      {"to", "m/cur/17.M9P1.h:2,FS"}, {"reason", "dedupe:flag-divergence"}});
+            QVERIFY(run->end("recovered"));
+        }
+        auto runs = Journal::readAll(*stateDir);
+        QVERIFY(runs);
+        QCOMPARE(*Journal::archiveSettled(*stateDir, *runs), std::size_t(0));
+
+        RestoreOptions all;
+        all.all = true;
+        all.stateDir = state;
+        auto restored = Restore::run(*mailRoot, all);
+        QVERIFY2(restored && restored->problems.empty(), restored ? nlohmann::json(restored->problems).dump().c_str() : "");
+        QVERIFY(QFile::exists(QString::fromStdString(root + "/m/cur/17.M9P1.h:2,S")));
+        runs = Journal::readAll(*stateDir);
+        QVERIFY(runs);
+        QCOMPARE(*Journal::archiveSettled(*stateDir, *runs), std::size_t(2)); // the dedupe and the restore
+    }
+
     void renamesWaitForTheirIntentsOnDisk_data()
     {
         QTest::addColumn<int>("folders");

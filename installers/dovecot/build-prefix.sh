@@ -85,8 +85,10 @@ log "building dovecot $chosen + mailmesh patch into $prefix (logs in $work)"
 (
   cd "$tree"
   nice autoreconf -fi > "$work/autoreconf.log" 2>&1
+  # --disable-static: libtool otherwise compiles every file twice (PIC and not) for static
+  # libraries that nothing here links; half the compile time of a cold build.
   nice ./configure --prefix="$prefix" --with-ssl=openssl --without-docs \
-    > "$work/configure.log" 2>&1
+    --disable-static --disable-dependency-tracking > "$work/configure.log" 2>&1
   # 2.4.1 links its auth test program against lib-lua even when configure found no Lua.
   make_vars=()
   grep -q '^#define HAVE_LUA 1' config.h || make_vars+=(LIBDOVECOT_LUA=)

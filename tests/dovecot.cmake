@@ -95,3 +95,19 @@ target_compile_definitions(tst_mailboxchaos PRIVATE
                            MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
 add_dependencies(tst_mailboxchaos mailmesh-agent mailmeshctl)
 set_tests_properties(tst_mailboxchaos PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=3600000)
+
+# Every test with a Dovecot prefix compiled in gets the label "dovecot": installers/bootstrap.sh
+# runs the other tests while the patched Dovecot is still building, then builds these with the
+# prefix and runs them. Deferred, so that the tests of every layer exist by then.
+function(mailmesh_label_dovecot_tests)
+  get_property(all_tests DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} PROPERTY TESTS)
+  foreach(test_name IN LISTS all_tests)
+    if(TARGET ${test_name})
+      get_target_property(definitions ${test_name} COMPILE_DEFINITIONS)
+      if(definitions MATCHES "MAILMESH_DOVECOT_PREFIX=")
+        set_property(TEST ${test_name} APPEND PROPERTY LABELS dovecot)
+      endif()
+    endif()
+  endforeach()
+endfunction()
+cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} CALL mailmesh_label_dovecot_tests)

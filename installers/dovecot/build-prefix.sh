@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the cur/-only Dovecot into a prefix cached outside the repository and prints that prefix.
 #
-#   installers/dovecot/build-prefix.sh [2.3|2.4]        (default 2.3)
+#   installers/dovecot/build-prefix.sh [--if-built] [2.3|2.4]        (default 2.3)
 #
 # The prefix is ${MAILMESH_CACHE:-/var/cache/mailmesh}/dovecot-<line>-<sha256 of the patch, 16 hex>/
 # and is rebuilt only when it is missing (a cold build of 2.3 takes 16 min on 2 idle cores). Only
@@ -16,6 +16,12 @@
 # never silently.
 set -euo pipefail
 
+# --if-built: print the cached prefix, or exit 1 at once when it is not built yet.
+if_built=0
+if [ "${1:-}" = --if-built ]; then
+  if_built=1
+  shift
+fi
 line=${1:-2.3}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 patch_file=$here/$line/mailmesh-cur-only.patch
@@ -39,6 +45,7 @@ if [ -f "$prefix/.mailmesh-complete" ]; then
   echo "$prefix"
   exit 0
 fi
+[ "$if_built" -eq 0 ] || exit 1
 
 # One build at a time per cache (CI jobs and engineers may share it).
 exec 9>"$cache/.dovecot-build.lock"

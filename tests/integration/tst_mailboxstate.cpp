@@ -4,6 +4,7 @@
 //   - the first keyword of three clients, one per node, keeps its meaning everywhere;
 //   - one keyword first used on two nodes at once is one keyword, and migrate settles its letters;
 //   - concurrent SUBSCRIBE/UNSUBSCRIBE on different nodes end as the union of what clients did;
+//   - quota (the count backend) is the same on every node after concurrent appends;
 //   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees;
 //   - revert folds every node's files back into the files stock Dovecot reads.
 // MAILMESH_CHAOS_SECONDS overrides the chaos run's length (tst_mailboxchaos runs the long one).
@@ -14,6 +15,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QJsonArray>
+#include <QProcess>
 #include <QTest>
 
 #include <atomic>
@@ -181,6 +183,44 @@ private Q_SLOTS:
             QTRY_COMPARE_WITH_TIMEOUT(subscribedOn(n), (QStringList{u"INBOX"_s, u"Sub2"_s}), 20000);
     }
 
+    // Quota with the count backend (docs/mailbox-state.md): each node counts from its own index,
+    // built from the replicated messages, so concurrent appends on every node give every node the
+    // same figures; maildirsize never appears (and would never replicate).
+    void quotaIsTheSameOnEveryNode()
+    {
+        for (int n = 0; n < 3; ++n) {
+            const sandbox::NodeInfo &node = m_cluster.sandbox().node(n);
+            QFile snippet(node.dovecotConfD + QStringLiteral("/60-quota.conf"));
+            QVERIFY(snippet.open(QIODevice::WriteOnly));
+            snippet.write("mail_plugins = $mail_plugins quota\n"
+                          "protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n"
+                          "plugin {\n  quota = count:User quota\n  quota_rule = *:storage=1G\n"
+                          "  quota_vsizes = yes\n}\n");
+            snippet.close();
+            QProcess reload;
+            reload.start(node.dovecotPrefix + QStringLiteral("/bin/doveadm"),
+                         {QStringLiteral("-c"), node.dovecotConfigFile, QStringLiteral("reload")});
+            QVERIFY2(reload.waitForFinished(30000) && reload.exitCode() == 0, reload.readAllStandardError().constData());
+        }
+        runConcurrently(3, [this](int n, StartLine &start) -> QString {
+            ImapClient imap;
+            const bool in = m_cluster.login(imap, n);
+            start.arriveAndWait();
+            for (int i = 0; in && i < 5; ++i)
+                if (!imap.append("INBOX", makeMessage("quota" + QByteArray::number(n) + "." + QByteArray::number(i))))
+                    return u"node%1: %2"_s.arg(n + 1).arg(QString::fromUtf8(imap.lastStatus()));
+            return in ? QString() : u"node%1: no login"_s.arg(n + 1);
+        });
+        QVERIFY(m_cluster.waitQuiet());
+        const QByteArray onNode1 = quotaOn(0);
+        QVERIFY2(onNode1.contains("STORAGE") && onNode1.contains("MESSAGE"), onNode1.constData());
+        for (int n = 1; n < 3; ++n)
+            QTRY_COMPARE_WITH_TIMEOUT(quotaOn(n), quotaOn(0), 20000);
+        for (int n = 0; n < 3; ++n)
+            QVERIFY(!QFile::exists(m_cluster.maildir(n) + QStringLiteral("/maildirsize")));
+        qInfo() << "quota on every node:" << onNode1;
+    }
+
     void aMinuteOfChaosLosesNothing()
     {
         ChaosOptions options;
@@ -269,6 +309,21 @@ private:
             if (m.messageId == messageId)
                 return m.flags;
         return {u"<missing>"_s};
+    }
+
+    // The QUOTA line of GETQUOTAROOT INBOX on node n, after a SELECT that syncs INBOX there.
+    QByteArray quotaOn(int n)
+    {
+        ImapClient imap;
+        if (!m_cluster.login(imap, n) || !imap.select("INBOX"))
+            return "<no login>";
+        QList<QByteArray> untagged;
+        if (!imap.command("GETQUOTAROOT INBOX", &untagged))
+            return "GETQUOTAROOT: " + imap.lastStatus();
+        for (const QByteArray &line : untagged)
+            if (line.startsWith("* QUOTA "))
+                return line.trimmed();
+        return "<no QUOTA line>";
     }
 
     QStringList subscribedOn(int n)

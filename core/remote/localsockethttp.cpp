@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace mm::remote {
 
@@ -177,12 +178,18 @@ void LocalSocketHttp::finish(Result<Response> result)
         return;
     m_finished = true;
     m_timer.stop();
-    if (m_socket) {
+    // finish() often runs inside one of the socket's signals, and `done` may delete this object
+    // or its parent (and with it the socket) at once: the socket is closed by the destructor, and
+    // `done` runs from the event loop, after the socket's signal has returned.
+    if (m_socket)
         m_socket->disconnect(this);
-        m_socket->abort();
-    }
-    if (m_done)
-        m_done(result);
+    QMetaObject::invokeMethod(
+        this,
+        [this, result = std::move(result)] {
+            if (auto done = std::exchange(m_done, nullptr))
+                done(result);
+        },
+        Qt::QueuedConnection);
 }
 
 Result<LocalSocketHttp::Response> LocalSocketHttp::parseResponse(const QByteArray &raw)

@@ -48,7 +48,8 @@ public:
     ~LocalSocketHttp() override;
 
     void start(std::function<void(const Result<Response> &)> done);
-    // Ends the request at once with Cancelled (nothing if it has finished).
+    // Ends the request with Cancelled (nothing if it has finished); `done` follows from the
+    // event loop.
     void abort();
 
     // Parses a complete HTTP/1.x answer (status line, headers, body; chunked or not). Exposed

@@ -221,20 +221,30 @@ private Q_SLOTS:
         QVERIFY(finish(agent.call(QStringLiteral("probe"))).has_value());
     }
 
-    void refusesACacheInsideTheMailRoot()
+    // A cache that would be replicated (the user's home inside the mail root, as vmail's is on
+    // real virtual-user nodes) moves to the user's own /var/tmp/mailmesh-agent-<uid>; when that
+    // is replicated too, the agent is refused.
+    void aCacheInsideTheMailRootMovesOrIsRefused()
     {
-        AgentClient::Options o = agentOptions(0);
         const auto home = run(
             0, {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("printf %s \"$HOME\"")});
         QVERIFY(home.has_value());
-        o.forbiddenRoots << QString::fromUtf8(
-            home->standardOutput); // as if the home were replicated
+        const QString homeDir = QString::fromUtf8(home->standardOutput);
+        {
+            AgentClient::Options o = agentOptions(0);
+            o.forbiddenRoots << homeDir; // as if the home were replicated
+            AgentClient agent(m_sessions[0].get(), o);
+            QVERIFY(start(agent));
+            QVERIFY2(agent.remotePath().startsWith(QStringLiteral("/var/tmp/mailmesh-agent-")),
+                     qPrintable(agent.remotePath()));
+            QVERIFY(finish(agent.call(QStringLiteral("probe"))).has_value());
+        }
+        AgentClient::Options o = agentOptions(0);
+        o.forbiddenRoots << homeDir << QStringLiteral("/var/tmp");
         AgentClient agent(m_sessions[0].get(), o);
         const Error error = startExpectingFailure(agent);
         QCOMPARE(error.code, ErrorCode::UnsafePath);
-        QVERIFY2(
-            QString::fromStdString(error.message).contains(QString::fromUtf8(home->standardOutput)),
-            error.message.c_str());
+        QVERIFY2(QString::fromStdString(error.message).contains(QStringLiteral("/var/tmp")), error.message.c_str());
     }
 
     void refusesAnArchitectureWeDoNotShip()

@@ -89,7 +89,8 @@ void TestSandboxDaemonProcess::stopKillsTheWholeGroup()
 {
     DaemonProcess daemon(shellSpec(marker(), u"sleep 300 & sleep 300 & wait"_s, u"/dev/null"_s));
     QVERIFY(daemon.start());
-    QTRY_COMPARE(ProcessTable::sandboxProcesses(marker()).size(), 3); // sh and two sleeps
+    // sh and two sleeps; generous: the machine may be busy building beside the tests.
+    QTRY_COMPARE_WITH_TIMEOUT(ProcessTable::sandboxProcesses(marker()).size(), 3, 60000);
     for (const ProcessTable::Entry &entry : ProcessTable::sandboxProcesses(marker()))
         QCOMPARE(entry.pgid, daemon.pgid());
     QVERIFY(daemon.isRunning());
@@ -105,7 +106,7 @@ void TestSandboxDaemonProcess::stopEscalatesToSigkill()
     // An ignored SIGTERM is inherited: neither sh nor sleep will go on SIGTERM.
     DaemonProcess daemon(shellSpec(marker(), u"trap '' TERM; sleep 300 & wait"_s, u"/dev/null"_s));
     QVERIFY(daemon.start());
-    QTRY_COMPARE(ProcessTable::sandboxProcesses(marker()).size(), 2);
+    QTRY_COMPARE_WITH_TIMEOUT(ProcessTable::sandboxProcesses(marker()).size(), 2, 60000);
     daemon.stop(200);
     QVERIFY(ProcessTable::sandboxProcesses(marker()).isEmpty());
 }
@@ -115,7 +116,7 @@ void TestSandboxDaemonProcess::outputGoesToTheLogFile()
     const QString log = m_dir.path() + u"/out.log"_s;
     DaemonProcess daemon(shellSpec(marker(), u"echo to-stdout; echo to-stderr >&2"_s, log));
     QVERIFY(daemon.start());
-    QTRY_VERIFY(!daemon.isRunning());
+    QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), 60000);
     QFile file(log);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QByteArray content = file.readAll();
@@ -133,7 +134,7 @@ void TestSandboxDaemonProcess::parentDeathKillsTheDaemon()
     QVERIFY(helper.waitForStarted());
     QByteArray said; // QTRY_* evaluates its expression again at the end: accumulate
     QTRY_VERIFY_WITH_TIMEOUT((said += helper.readAllStandardOutput()).contains("ready"), 20000);
-    QTRY_VERIFY(ProcessTable::sandboxProcesses(marker()).size() >= 2);
+    QTRY_VERIFY_WITH_TIMEOUT(ProcessTable::sandboxProcesses(marker()).size() >= 2, 60000);
 
     ::kill(static_cast<pid_t>(helper.processId()), SIGKILL);
     QVERIFY(helper.waitForFinished());
@@ -149,7 +150,7 @@ void TestSandboxDaemonProcess::parentDeathKillsTheDaemon()
         10000);
     for (const ProcessTable::Entry &entry : ProcessTable::sandboxProcesses(marker()))
         ::kill(static_cast<pid_t>(entry.pid), SIGKILL);
-    QTRY_VERIFY(ProcessTable::sandboxProcesses(marker()).isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(ProcessTable::sandboxProcesses(marker()).isEmpty(), 60000);
 }
 
 void TestSandboxDaemonProcess::persistentDaemonOutlivesItsObject()
@@ -164,11 +165,11 @@ void TestSandboxDaemonProcess::persistentDaemonOutlivesItsObject()
         QVERIFY(daemon.start());
         group = daemon.pgid();
     }
-    QTRY_COMPARE(ProcessTable::sandboxProcesses(marker()).size(), 1);
+    QTRY_COMPARE_WITH_TIMEOUT(ProcessTable::sandboxProcesses(marker()).size(), 1, 60000);
     // Its own session: a terminal hang-up of the starting shell does not reach it.
     QCOMPARE(::getsid(static_cast<pid_t>(group)), static_cast<pid_t>(group));
     DaemonProcess::killGroup(group, 1000);
-    QTRY_VERIFY(ProcessTable::sandboxProcesses(marker()).isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(ProcessTable::sandboxProcesses(marker()).isEmpty(), 60000);
 }
 
 void TestSandboxDaemonProcess::runsAsTheSandboxUserWhenRoot()
@@ -185,7 +186,7 @@ void TestSandboxDaemonProcess::runsAsTheSandboxUserWhenRoot()
     spec.gid = user->gid();
     DaemonProcess daemon(spec);
     QVERIFY(daemon.start());
-    QTRY_VERIFY(!daemon.isRunning());
+    QTRY_VERIFY_WITH_TIMEOUT(!daemon.isRunning(), 60000);
     QFile file(log);
     QVERIFY(file.open(QIODevice::ReadOnly));
     const QList<QByteArray> lines = file.readAll().trimmed().split('\n');

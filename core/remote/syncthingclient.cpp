@@ -119,7 +119,7 @@ void SyncthingClient::request(const QByteArray &verb, const QString &path, const
 
 void SyncthingClient::requestOverSocket(const QByteArray &verb, const QUrl &url, const QByteArray &payload,
                                         int timeoutMs, const QString &what, const QPointer<QObject> &context,
-                                        const Callback<QJsonDocument> &done)
+                                        const Callback<QJsonDocument> &done, int attempt)
 {
     LocalSocketHttp::Request request;
     request.socketPath = m_endpoint.localSocket;
@@ -143,8 +143,20 @@ void SyncthingClient::requestOverSocket(const QByteArray &verb, const QUrl &url,
         request.pinnedCertificate = m_endpoint.pinnedCertificate;
     }
     auto *http = new LocalSocketHttp(std::move(request), this);
-    http->start([this, http, what, context, done, generation = m_generation](const Result<LocalSocketHttp::Response> &response) {
+    http->start([this, http, verb, url, payload, timeoutMs, attempt, what, context, done,
+                 generation = m_generation](const Result<LocalSocketHttp::Response> &response) {
                 http->deleteLater();
+                // ssh accepts the forwarded socket even when Syncthing on the node is not
+                // listening yet (just started by prepare): the connection then closes without a
+                // byte. A GET changes nothing, so it is asked again, for up to ~10 s.
+                if (!response && response.error().code == ErrorCode::Unreachable && verb == "GET" &&
+                    attempt < 20 && generation == m_generation && context &&
+                    response.error().message.find("without an answer") != std::string::npos) {
+                    QTimer::singleShot(500, this, [this, verb, url, payload, timeoutMs, what, context, done, attempt] {
+                        requestOverSocket(verb, url, payload, timeoutMs, what, context, done, attempt + 1);
+                    });
+                    return;
+                }
                 if (!response) {
                     Error error = response.error();
                     if (error.code == ErrorCode::Timeout)

@@ -104,7 +104,7 @@ private:
     };
     void requestOverSocket(const QByteArray &verb, const QUrl &url, const QByteArray &payload,
                            int timeoutMs, const QString &what, const QPointer<QObject> &context,
-                           const Callback<QJsonDocument> &done);
+                           const Callback<QJsonDocument> &done, int attempt = 0);
     void finishReply(QNetworkReply *reply, quint64 generation, bool timedOut, const QString &what,
                      const QPointer<QObject> &context, const Callback<QJsonDocument> &done);
     // What both transports end in: status and body to a document or an error.

@@ -19,6 +19,27 @@ bool isNodeFileName(std::string_view name)
              name.substr(name.size() - lockSuffix.size()) == lockSuffix);
 }
 
+Result<std::optional<NodeFileDir>> listNodeFiles(int parentFd, const char *dirName,
+                                                 const std::string &displayDir)
+{
+    NodeFileDir out;
+    out.fd = UniqueFd(::openat(parentFd, dirName, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!out.fd.valid()) {
+        if (errno == ENOENT)
+            return std::optional<NodeFileDir>();
+        return tl::unexpected(errnoError(errno, "open", displayDir));
+    }
+    DirReader reader(out.fd.get());
+    DirEntry entry;
+    while (reader.next(entry))
+        if (isNodeFileName(entry.name))
+            out.names.emplace_back(entry.name);
+    if (reader.error() != 0)
+        return tl::unexpected(errnoError(reader.error(), "readdir", displayDir));
+    std::sort(out.names.begin(), out.names.end());
+    return std::optional<NodeFileDir>(std::move(out));
+}
+
 bool isDovecotPlaceholderKeyword(std::string_view name)
 {
     constexpr std::string_view prefix = "unknown-";
@@ -73,21 +94,13 @@ Result<FolderKeywords> readFolderKeywords(int folderFd, std::string_view display
     }
 
     const std::string dirDisplay = joinRel(displayFolder, kKeywordsNodeDirName);
-    UniqueFd dir(::openat(folderFd, kKeywordsNodeDirName,
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-    if (!dir.valid()) {
-        if (errno == ENOENT)
-            return out;
-        return tl::unexpected(errnoError(errno, "open", dirDisplay));
-    }
-    DirReader reader(dir.get());
-    DirEntry entry;
-    while (reader.next(entry))
-        if (isNodeFileName(entry.name))
-            out.nodeFiles.emplace_back(entry.name);
-    if (reader.error() != 0)
-        return tl::unexpected(errnoError(reader.error(), "readdir", dirDisplay));
-    std::sort(out.nodeFiles.begin(), out.nodeFiles.end());
+    auto listed = listNodeFiles(folderFd, kKeywordsNodeDirName, dirDisplay);
+    if (!listed)
+        return tl::unexpected(listed.error());
+    if (!*listed)
+        return out;
+    const UniqueFd &dir = (*listed)->fd;
+    out.nodeFiles = std::move((*listed)->names);
     for (const std::string &node : out.nodeFiles) {
         const std::string display = joinRel(dirDisplay, node);
         auto text = readSmallFileAt(dir.get(), node.c_str(), display);

@@ -2,8 +2,10 @@
 
 #include "common/result.h"
 #include "maildir/keywords.h"
+#include "maildir/uniquefd.h"
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +45,17 @@ struct FolderKeywords
 // A name in dovecot-keywords.d/ (or subscriptions.d/) that is a node's file: not a dot file
 // (Syncthing's and Dovecot's temporary files), not a dotlock (*.lock).
 bool isNodeFileName(std::string_view name);
+
+// The directory `dirName` below parentFd (dovecot-keywords.d/ or subscriptions.d/), opened
+// without following a symlink, and its node files in name order: the order every node merges
+// them in. nullopt when the directory does not exist.
+struct NodeFileDir
+{
+    UniqueFd fd;
+    std::vector<std::string> names;
+};
+Result<std::optional<NodeFileDir>> listNodeFiles(int parentFd, const char *dirName,
+                                                 const std::string &displayDir);
 
 // Reads the folder's keyword files below folderFd, never following a symlink; displayFolder
 // names the folder in errors. A missing file is no error (exists() tells).

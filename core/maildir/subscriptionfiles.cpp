@@ -124,21 +124,13 @@ Result<MaildirSubscriptions> readSubscriptions(int maildirFd, std::string_view d
     }
 
     const std::string dirDisplay = joinRel(displayMaildir, kSubscriptionsNodeDirName);
-    UniqueFd dir(::openat(maildirFd, kSubscriptionsNodeDirName,
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-    if (!dir.valid()) {
-        if (errno == ENOENT)
-            return out;
-        return tl::unexpected(errnoError(errno, "open", dirDisplay));
-    }
-    DirReader reader(dir.get());
-    DirEntry entry;
-    while (reader.next(entry))
-        if (isNodeFileName(entry.name))
-            out.nodeFiles.emplace_back(entry.name);
-    if (reader.error() != 0)
-        return tl::unexpected(errnoError(reader.error(), "readdir", dirDisplay));
-    std::sort(out.nodeFiles.begin(), out.nodeFiles.end());
+    auto listed = listNodeFiles(maildirFd, kSubscriptionsNodeDirName, dirDisplay);
+    if (!listed)
+        return tl::unexpected(listed.error());
+    if (!*listed)
+        return out;
+    const UniqueFd &dir = (*listed)->fd;
+    out.nodeFiles = std::move((*listed)->names);
     for (const std::string &node : out.nodeFiles) {
         const std::string display = joinRel(dirDisplay, node);
         auto text = readSmallFileAt(dir.get(), node.c_str(), display, 16u << 20);

@@ -143,8 +143,16 @@ private:
     // Re-frames a capture: curl printed the body already de-chunked.
     template <class Socket> static void reply(Socket *socket, const QByteArray &recording)
     {
-        if (recording.isEmpty()) { // the daemon went away mid-request
-            socket->abort();
+        if (recording.isEmpty()) {
+            // The daemon went away in the middle of its answer. Some bytes arrive first, so
+            // neither QtNetwork nor the client's "nothing came back yet" retry asks again:
+            // every transport sees exactly one failed request, whatever the timing.
+            socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 1000\r\n\r\n[{\"id\":");
+            if constexpr (std::is_same_v<Socket, QLocalSocket>)
+                socket->disconnectFromServer();
+            else
+                socket->disconnectFromHost();
             return;
         }
         const qsizetype split = recording.indexOf("\n\n");
@@ -491,11 +499,7 @@ private Q_SLOTS:
         ReplayServer server;
         server.route("GET /rest/events", QStringLiteral("events-filter-first.http"));
         server.route("GET /rest/events", QStringLiteral("events-filter-pause-resume.http"));
-        server.route("GET /rest/events", QString()); // connection dropped...
-        // ...and QtNetwork's own single retry too (the Unix-socket transport does not retry).
-        const std::size_t retry = m_overSocket ? 0 : 1;
-        if (retry)
-            server.route("GET /rest/events", QString());
+        server.route("GET /rest/events", QString()); // the daemon goes away mid-answer
         server.route("GET /rest/events", QStringLiteral("events-restarted-first.http"));
         server.route("GET /rest/events", QStringLiteral("events-restarted-since1.http"));
         server.route("GET /rest/events", QStringLiteral("events-filter-first.http"),
@@ -524,15 +528,14 @@ private Q_SLOTS:
                       changed = QStringLiteral("StateChanged");
         QCOMPARE(typesSeen, (QStringList{paused, changed, changed, resumed, changed, resumed,
                                          changed, changed, changed}));
-        QTRY_COMPARE(server.seen.size(), size_t(6 + retry));
+        QTRY_COMPARE(server.seen.size(), size_t(6));
         const QByteArray filter = "events=FolderPaused,FolderResumed,StateChanged,FolderCompletion";
         QCOMPARE(server.seen[0].target, "/rest/events?" + filter + "&limit=1&timeout=0");
         QCOMPARE(server.seen[1].target, "/rest/events?" + filter + "&since=0&timeout=60");
         QCOMPARE(server.seen[2].target, "/rest/events?" + filter + "&since=5&timeout=60");
-        QCOMPARE(server.seen[2 + retry].target, server.seen[2].target);
-        QCOMPARE(server.seen[3 + retry].target, "/rest/events?" + filter + "&limit=1&timeout=0");
-        QCOMPARE(server.seen[4 + retry].target, "/rest/events?" + filter + "&since=0&timeout=60");
-        QCOMPARE(server.seen[5 + retry].target, "/rest/events?" + filter + "&since=5&timeout=60");
+        QCOMPARE(server.seen[3].target, "/rest/events?" + filter + "&limit=1&timeout=0");
+        QCOMPARE(server.seen[4].target, "/rest/events?" + filter + "&since=0&timeout=60");
+        QCOMPARE(server.seen[5].target, "/rest/events?" + filter + "&since=5&timeout=60");
         QCOMPARE(stream.lastId(), 5);
         stream.stop();
     }

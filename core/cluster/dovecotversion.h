@@ -13,20 +13,21 @@ namespace mm::cluster {
 struct DovecotVersion
 {
     QList<int> numbers;  // {2, 3, 19, 1}
-    QString suffix;      // "+mailmesh2", "-4+mailmesh2", empty for stock
+    QString suffix;      // "+mailmesh3", "-4+mailmesh3", empty for stock
     QString text;        // the whole line as printed, trimmed
 
     // nullopt when the text does not start with a dotted number.
     static std::optional<DovecotVersion> parse(const QString &text);
 
     // "+mailmesh<N>" anywhere in the suffix: 2.4's version carries Debian's revision first
-    // ("2.4.1-4+mailmesh2").
+    // ("2.4.1-4+mailmesh3").
     bool isMailmeshBuild() const { return suffix.contains(QLatin1String("+mailmesh")); }
-    // The patch's own revision, the number after "+mailmesh" (0: not our build). Revision 2 keeps
-    // each node's new keywords and subscription changes in files of its own
-    // (maildir_cur_only_node); migrate needs it on every node.
+    // The patch's own revision, the number after "+mailmesh" (0: not our build). migrate needs
+    // kRequiredRevision on every node: revision 2 keeps each node's new keywords and subscription
+    // changes in files of its own (maildir_cur_only_node); revision 3 never reuses a UID when
+    // another node's DELETE of a folder is half applied (installers/dovecot/README.md).
     int mailmeshRevision() const;
-    static constexpr int kSharedStateRevision = 2;
+    static constexpr int kRequiredRevision = 3;
     QString numeric() const; // "2.3.19.1"
     QString line() const;    // major.minor: "2.3", which decides the configuration syntax
 

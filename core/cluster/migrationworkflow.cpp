@@ -131,7 +131,7 @@ void MigrationWorkflow::probeNodes()
                                       *stock << QStringLiteral("%1 (%2)").arg(node.id, node.dovecot.version);
                                   if (found && node.dovecot.curOnlyBuild)
                                       if (const auto version = DovecotVersion::parse(node.dovecot.version);
-                                          version && version->mailmeshRevision() < DovecotVersion::kSharedStateRevision)
+                                          version && version->mailmeshRevision() < DovecotVersion::kRequiredRevision)
                                           *outdated << QStringLiteral("%1 (%2)").arg(node.id, node.dovecot.version);
                                   done({});
                               });
@@ -139,9 +139,11 @@ void MigrationWorkflow::probeNodes()
         [this, stock, outdated] {
             if (migrating() && !outdated->isEmpty()) {
                 failStep(Error{ErrorCode::Unsupported,
-                               tr("%1 run the cur/-only build from before per-node keyword and subscription files: "
-                                  "concurrent first keywords there can give one letter two meanings")
+                               tr("%1 run a cur/-only build older than revision %2: concurrent first keywords there can "
+                                  "give one letter two meanings, and a folder deleted on another node can get old "
+                                  "UIDs reused")
                                    .arg(outdated->join(QStringLiteral(", ")))
+                                   .arg(DovecotVersion::kRequiredRevision)
                                    .toStdString(),
                                {}},
                          tr("Nothing was changed. Deploy the current patched build first (`mailmeshctl "

@@ -5,6 +5,7 @@
 //   - one keyword first used on two nodes at once is one keyword, and migrate settles its letters;
 //   - concurrent SUBSCRIBE/UNSUBSCRIBE on different nodes end as the union of what clients did;
 //   - quota (the count backend) is the same on every node after concurrent appends;
+//   - a folder half deleted under Dovecot (as Syncthing applies a DELETE) never reuses a UID;
 //   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees;
 //   - revert folds every node's files back into the files stock Dovecot reads.
 // MAILMESH_CHAOS_SECONDS overrides the chaos run's length (tst_mailboxchaos runs the long one).
@@ -219,6 +220,62 @@ private Q_SLOTS:
         for (int n = 0; n < 3; ++n)
             QVERIFY(!QFile::exists(m_cluster.maildir(n) + QStringLiteral("/maildirsize")));
         qInfo() << "quota on every node:" << onNode1;
+    }
+
+    // What a node sees while Syncthing applies another node's DELETE of a folder: message files and
+    // the ignored index files go one at a time, so a Dovecot that opens the folder in between may
+    // find dovecot.index (rewritten only now and then, so older than the last UIDs handed out)
+    // without its log and without dovecot-uidlist. Stock Dovecot trusted that header and gave old
+    // UIDs to new messages under the same UIDVALIDITY (the chaos run found it); revision 3 starts
+    // a new UIDVALIDITY. Checked on every UID a client saw.
+    void aHalfDeletedFolderNeverReusesAUid()
+    {
+        const int n = 2;
+        const QString folderDir = m_cluster.maildir(n) + u"/.HalfDeleted"_s;
+        ImapClient imap;
+        QVERIFY(m_cluster.login(imap, n));
+        QVERIFY(imap.command("CREATE HalfDeleted"));
+        // Dovecot writes dovecot.index once its log has grown: append until it has.
+        int appended = 0;
+        while (!QFile::exists(folderDir + u"/dovecot.index"_s) && appended < 2000)
+            QVERIFY2(imap.append("HalfDeleted", makeMessage("half" + QByteArray::number(++appended))),
+                     imap.lastStatus().constData());
+        QVERIFY2(QFile::exists(folderDir + u"/dovecot.index"_s), "no dovecot.index after 2000 appends");
+        for (int i = 0; i < 3; ++i) // handed out after the index was written: only the log has them
+            QVERIFY(imap.append("HalfDeleted", makeMessage("half" + QByteArray::number(++appended))));
+        QMap<std::pair<quint32, quint32>, QByteArray> seen;
+        bool ok = false;
+        for (const ImapClient::Message &m : imap.fetchAll("HalfDeleted", &ok))
+            seen[{imap.uidValidity(), m.uid}] = m.messageId;
+        QVERIFY(ok);
+        QCOMPARE(seen.size(), appended);
+        imap.logout();
+        QVERIFY(m_cluster.waitQuiet());
+
+        // The half-applied DELETE: the messages and the uidlist, index log and cache are gone,
+        // dovecot.index is still there.
+        const auto removed = m_cluster.sandbox().runOnNode(
+            n, u"cd '%1' && find cur -type f -delete && rm -f dovecot-uidlist dovecot.index.log* dovecot.index.cache"_s
+                   .arg(folderDir));
+        QVERIFY(removed && removed->exitCode == 0);
+        QVERIFY(QFile::exists(folderDir + u"/dovecot.index"_s));
+
+        ImapClient after;
+        QVERIFY(m_cluster.login(after, n));
+        for (int i = 0; i < 3; ++i)
+            QVERIFY2(after.append("HalfDeleted", makeMessage("afterhalf" + QByteArray::number(i))),
+                     after.lastStatus().constData());
+        const QList<ImapClient::Message> now = after.fetchAll("HalfDeleted", &ok);
+        QVERIFY(ok);
+        QCOMPARE(now.size(), 3);
+        for (const ImapClient::Message &m : now) {
+            const QByteArray before = seen.value({after.uidValidity(), m.uid});
+            QVERIFY2(before.isEmpty(), qPrintable(u"UID %1 under UIDVALIDITY %2 named %3, now %4"_s.arg(m.uid)
+                                                      .arg(after.uidValidity())
+                                                      .arg(QString::fromLatin1(before), QString::fromLatin1(m.messageId))));
+        }
+        QVERIFY(after.command("DELETE HalfDeleted"));
+        QVERIFY(m_cluster.waitQuiet());
     }
 
     void aMinuteOfChaosLosesNothing()

@@ -47,8 +47,8 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("version");
         QTest::addColumn<QString>("name");
-        QTest::newRow("2.3") << u"2.3.19.1+mailmesh2 (9b53102964)"_s << u"maildir_cur_only"_s;
-        QTest::newRow("2.4") << u"2.4.1-4+mailmesh2 (7d8c0e5759)"_s << u"maildir/maildir_cur_only"_s;
+        QTest::newRow("2.3") << u"2.3.19.1+mailmesh3 (9b53102964)"_s << u"maildir_cur_only"_s;
+        QTest::newRow("2.4") << u"2.4.1-4+mailmesh3 (7d8c0e5759)"_s << u"maildir/maildir_cur_only"_s;
         QTest::newRow("not probed yet") << QString() << u"maildir_cur_only"_s;
     }
     void curOnlySettingIsReadWhereTheLineKeepsIt()
@@ -225,11 +225,15 @@ private Q_SLOTS:
         QTest::addColumn<QString>("numeric");
         QTest::addColumn<QString>("line");
         QTest::addColumn<bool>("mailmesh");
-        QTest::newRow("patched") << u"2.3.19.1+mailmesh1 (9b53102964)\n"_s << true << u"2.3.19.1"_s << u"2.3"_s << true;
-        QTest::newRow("stock") << u"2.3.19.1 (9b53102964)"_s << true << u"2.3.19.1"_s << u"2.3"_s << false;
-        QTest::newRow("2.4") << u"2.4.1+mailmesh1 (7bad6a24160e34ce)"_s << true << u"2.4.1"_s << u"2.4"_s << true;
-        QTest::newRow("other suffix") << u"2.3.21+ubuntu1"_s << true << u"2.3.21"_s << u"2.3"_s << false;
-        QTest::newRow("garbage") << u"sh: dovecot: not found"_s << false << QString() << QString() << false;
+        QTest::addColumn<int>("revision");
+        QTest::newRow("patched") << u"2.3.19.1+mailmesh1 (9b53102964)\n"_s << true << u"2.3.19.1"_s << u"2.3"_s << true << 1;
+        QTest::newRow("current") << u"2.3.19.1+mailmesh3 (9b53102964)"_s << true << u"2.3.19.1"_s << u"2.3"_s << true
+                                 << int(DovecotVersion::kRequiredRevision);
+        QTest::newRow("stock") << u"2.3.19.1 (9b53102964)"_s << true << u"2.3.19.1"_s << u"2.3"_s << false << 0;
+        QTest::newRow("2.4") << u"2.4.1+mailmesh1 (7bad6a24160e34ce)"_s << true << u"2.4.1"_s << u"2.4"_s << true << 1;
+        QTest::newRow("2.4 Debian") << u"2.4.1-4+mailmesh3 (7d8c0e5759)"_s << true << u"2.4.1"_s << u"2.4"_s << true << 3;
+        QTest::newRow("other suffix") << u"2.3.21+ubuntu1"_s << true << u"2.3.21"_s << u"2.3"_s << false << 0;
+        QTest::newRow("garbage") << u"sh: dovecot: not found"_s << false << QString() << QString() << false << 0;
     }
     void versionParses()
     {
@@ -245,6 +249,8 @@ private Q_SLOTS:
         QCOMPARE(version->numeric(), numeric);
         QCOMPARE(version->line(), line);
         QCOMPARE(version->isMailmeshBuild(), mailmesh);
+        QFETCH(int, revision);
+        QCOMPARE(version->mailmeshRevision(), revision);
     }
 
     // What deploy-dovecot refuses without --allow-downgrade: target older than the node's.

@@ -244,9 +244,9 @@ void TestProtocolProbe::curOnlySettingName_data()
 {
     QTest::addColumn<std::string>("version");
     QTest::addColumn<std::string>("name");
-    QTest::newRow("2.3") << std::string("2.3.19.1+mailmesh2 (9b53102964)") << std::string("maildir_cur_only");
+    QTest::newRow("2.3") << std::string("2.3.19.1+mailmesh3 (9b53102964)") << std::string("maildir_cur_only");
     // 2.4 keeps maildir settings in the `maildir` named filter (migrate failed on the bare name).
-    QTest::newRow("2.4") << std::string("2.4.1-4+mailmesh2 (7d8c0e5759)") << std::string("maildir/maildir_cur_only");
+    QTest::newRow("2.4") << std::string("2.4.1-4+mailmesh3 (7d8c0e5759)") << std::string("maildir/maildir_cur_only");
     QTest::newRow("3.0") << std::string("3.0.0") << std::string("maildir/maildir_cur_only");
     QTest::newRow("unknown") << std::string() << std::string("maildir_cur_only");
 }

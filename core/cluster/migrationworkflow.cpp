@@ -402,11 +402,13 @@ void MigrationWorkflow::applySettlements(std::shared_ptr<const QJsonArray> settl
                                   }
                                   // Every node renames the same names: the trees are identical.
                                   *renamed = std::max(*renamed, result->value(QStringLiteral("renamed")).toInteger());
-                                  nodeDetails(index).insert(
-                                      QStringLiteral("keywords"),
-                                      QJsonObject{{QStringLiteral("renamed"), result->value(QStringLiteral("renamed"))},
-                                                  {QStringLiteral("written"), result->value(QStringLiteral("written"))},
-                                                  {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}});
+                                  QJsonObject keywords{{QStringLiteral("renamed"), result->value(QStringLiteral("renamed"))},
+                                                       {QStringLiteral("written"), result->value(QStringLiteral("written"))},
+                                                       {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}};
+                                  if (const QJsonArray problems = result->value(QStringLiteral("problems")).toArray();
+                                      !problems.isEmpty())
+                                      keywords.insert(QStringLiteral("problems"), problems);
+                                  nodeDetails(index).insert(QStringLiteral("keywords"), keywords);
                                   if (leftSomethingUndone(result->value(QStringLiteral("problems")).toArray()))
                                       m_report.skippedItems = true;
                                   done({});
@@ -442,11 +444,14 @@ void MigrationWorkflow::foldSharedState()
                                       return;
                                   }
                                   *folded = std::max(*folded, result->value(QStringLiteral("written")).toInteger());
-                                  nodeDetails(index).insert(
-                                      QStringLiteral("fold"),
-                                      QJsonObject{{QStringLiteral("written"), result->value(QStringLiteral("written"))},
-                                                  {QStringLiteral("setAside"), result->value(QStringLiteral("setAside"))},
-                                                  {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}});
+                                  QJsonObject fold{{QStringLiteral("written"), result->value(QStringLiteral("written"))},
+                                                   {QStringLiteral("setAside"), result->value(QStringLiteral("setAside"))},
+                                                   {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}};
+                                  // What was left undone is what the admin must look at.
+                                  if (const QJsonArray problems = result->value(QStringLiteral("problems")).toArray();
+                                      !problems.isEmpty())
+                                      fold.insert(QStringLiteral("problems"), problems);
+                                  nodeDetails(index).insert(QStringLiteral("fold"), fold);
                                   if (leftSomethingUndone(result->value(QStringLiteral("problems")).toArray()))
                                       m_report.skippedItems = true;
                                   done({});

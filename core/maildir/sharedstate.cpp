@@ -335,7 +335,9 @@ Status settleFolder(const MailRoot &root, const KeywordSettlement &settlement, C
 }
 
 // Folds one directory of node files (dovecot-keywords.d/ or subscriptions.d/) away: each file to
-// the quarantine, then the directory itself once empty.
+// the quarantine, then the directory itself once empty. Dovecot's dotlocks and temporary files
+// left beside them (an IMAP process ended mid-write, as the hold before a revert does) go to the
+// quarantine too: with Dovecot held nothing is writing them, and they would keep the directory.
 Status setAsideNodeFiles(int parentFd, const char *dirName, const std::string &parentRel,
                          const std::vector<std::string> &nodeFiles, Changer &changer,
                          SharedStateReport &report)
@@ -344,17 +346,28 @@ Status setAsideNodeFiles(int parentFd, const char *dirName, const std::string &p
     UniqueFd dir(::openat(parentFd, dirName, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (!dir.valid())
         return {};
-    for (const std::string &node : nodeFiles) {
+    std::vector<std::string> leftovers;
+    {
+        DirReader reader(dir.get());
+        DirEntry entry;
+        while (reader.next(entry))
+            if (entry.type == DT_REG && !isNodeFileName(entry.name))
+                leftovers.emplace_back(entry.name);
+    }
+    const auto setAside = [&](const std::string &name, const char *reason) -> Status {
         struct stat st
         {
         };
-        if (::fstatat(dir.get(), node.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-            continue;
-        if (auto moved = changer.setAside(dir.get(), node, joinRel(dirRel, node),
-                                          std::uint64_t(st.st_size), "folded into one file");
-            !moved)
+        if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return {};
+        return changer.setAside(dir.get(), name, joinRel(dirRel, name), std::uint64_t(st.st_size), reason);
+    };
+    for (const std::string &node : nodeFiles)
+        if (auto moved = setAside(node, "folded into one file"); !moved)
             return moved;
-    }
+    for (const std::string &leftover : leftovers)
+        if (auto moved = setAside(leftover, "a stale Dovecot lock or temporary file"); !moved)
+            return moved;
     if (!changer.dryRun() && ::unlinkat(parentFd, dirName, AT_REMOVEDIR) != 0 &&
         errno != ENOENT)
         report.problems.push_back({ProblemKind::ActionFailed, dirRel,

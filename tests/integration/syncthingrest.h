@@ -42,7 +42,9 @@ public:
         loop.exec();
         if (status)
             *status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        const QJsonDocument document = QJsonDocument::fromJson(reply->readAll());
+        // A reply that timed out (a scan of a big tree can take longer) is closed: nothing to read.
+        const QJsonDocument document =
+            QJsonDocument::fromJson(reply->isOpen() ? reply->readAll() : QByteArray());
         reply->deleteLater();
         return document.isObject() ? QJsonValue(document.object()) : QJsonValue(document.array());
     }

@@ -50,6 +50,7 @@ private Q_SLOTS:
     void settleDryRunChangesNothing();
     void foldMergesAndSetsAsideNodeFiles();
     void foldOfAClusterWithoutNodeFilesDoesNothing();
+    void foldSetsAsideStaleLocksAndTemporaryFiles();
     void walkerSkipsNodeFileDirectories();
 
 private:
@@ -301,6 +302,34 @@ void TestSharedState::foldOfAClusterWithoutNodeFilesDoesNothing()
     QCOMPARE(report->written + report->setAside, std::uint64_t(0));
     QVERIFY(report->runId.empty());
     QCOMPARE(listing(m_dir->path().toStdString()), before);
+}
+
+// An IMAP process ended mid-write (the hold before a revert ends them) leaves its dotlock or
+// temporary file beside the node files; the fold must still take the directory away.
+void TestSharedState::foldSetsAsideStaleLocksAndTemporaryFiles()
+{
+    mkdirs(m_work + "/dovecot-keywords.d");
+    writeFile(m_work + "/dovecot-keywords.d/node1", "2 $Node1\n");
+    writeFile(m_work + "/dovecot-keywords.d/node1.lock", "");
+    writeFile(m_work + "/dovecot-keywords.d/.temp.node1.4242.5d1e", "2 $Node1\n3 $Half\n");
+    mkdirs(m_root + "/subscriptions.d");
+    writeFile(m_root + "/subscriptions.d/node2", "mailmesh-subscriptions 1\n+1700000010.000000000 New\n");
+    writeFile(m_root + "/subscriptions.d/node2.lock", "");
+
+    auto root = MailRoot::open(m_root);
+    QVERIFY(root);
+    auto report = mm::maildir::foldSharedState(*root, SharedStateOptions{});
+    QVERIFY2(report, report ? "" : report.error().message.c_str());
+    QVERIFY(report->problems.empty());
+    QCOMPARE(report->setAside, std::uint64_t(5));
+    QCOMPARE(readFile(m_work + "/dovecot-keywords"), std::string("2 $Node1\n"));
+    QVERIFY(!exists(m_work + "/dovecot-keywords.d"));
+    QVERIFY(!exists(m_root + "/subscriptions.d"));
+    auto state = mm::maildir::StateDir::resolve(*root);
+    QVERIFY(state && state->open());
+    auto quarantined = mm::maildir::Quarantine::list(*state);
+    QVERIFY(quarantined);
+    QVERIFY(quarantined->size() >= std::size_t(5)); // and the files the fold replaced
 }
 
 void TestSharedState::walkerSkipsNodeFileDirectories()

@@ -12,6 +12,7 @@
 
 #include "ctlcluster.h"
 #include "mailboxchaos.h"
+#include "sandbox/dovecotversion.h"
 
 #include <QDir>
 #include <QDirIterator>
@@ -193,10 +194,18 @@ private Q_SLOTS:
             const sandbox::NodeInfo &node = m_cluster.sandbox().node(n);
             QFile snippet(node.dovecotConfD + QStringLiteral("/60-quota.conf"));
             QVERIFY(snippet.open(QIODevice::WriteOnly));
-            snippet.write("mail_plugins = $mail_plugins quota\n"
-                          "protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n"
-                          "plugin {\n  quota = count:User quota\n  quota_rule = *:storage=1G\n"
-                          "  quota_vsizes = yes\n}\n");
+            const auto version = sandbox::DovecotVersion::ofPrefix(kPrefix);
+            QVERIFY(version);
+            if (version->hasVersionedConfig()) // 2.4: count is the default driver, sizes are virtual
+                snippet.write("mail_plugins {\n  quota = yes\n}\n"
+                              "protocol imap {\n  mail_plugins {\n    imap_quota = yes\n  }\n}\n"
+                              "quota_storage_size = 1G\n"
+                              "quota \"User quota\" {\n}\n");
+            else
+                snippet.write("mail_plugins = $mail_plugins quota\n"
+                              "protocol imap {\n  mail_plugins = $mail_plugins imap_quota\n}\n"
+                              "plugin {\n  quota = count:User quota\n  quota_rule = *:storage=1G\n"
+                              "  quota_vsizes = yes\n}\n");
             snippet.close();
             QProcess reload;
             reload.start(node.dovecotPrefix + QStringLiteral("/bin/doveadm"),

@@ -46,6 +46,14 @@ bool leftSomethingUndone(const QJsonArray &problems)
     return false;
 }
 
+// A step's details for one node, with what the agent left undone: what the admin must look at.
+QJsonObject withProblems(QJsonObject details, const QJsonObject &result)
+{
+    if (const QJsonArray problems = result.value(QStringLiteral("problems")).toArray(); !problems.isEmpty())
+        details.insert(QStringLiteral("problems"), problems);
+    return details;
+}
+
 } // namespace
 
 MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction, Options options,
@@ -402,13 +410,12 @@ void MigrationWorkflow::applySettlements(std::shared_ptr<const QJsonArray> settl
                                   }
                                   // Every node renames the same names: the trees are identical.
                                   *renamed = std::max(*renamed, result->value(QStringLiteral("renamed")).toInteger());
-                                  QJsonObject keywords{{QStringLiteral("renamed"), result->value(QStringLiteral("renamed"))},
-                                                       {QStringLiteral("written"), result->value(QStringLiteral("written"))},
-                                                       {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}};
-                                  if (const QJsonArray problems = result->value(QStringLiteral("problems")).toArray();
-                                      !problems.isEmpty())
-                                      keywords.insert(QStringLiteral("problems"), problems);
-                                  nodeDetails(index).insert(QStringLiteral("keywords"), keywords);
+                                  nodeDetails(index).insert(
+                                      QStringLiteral("keywords"),
+                                      withProblems({{QStringLiteral("renamed"), result->value(QStringLiteral("renamed"))},
+                                                    {QStringLiteral("written"), result->value(QStringLiteral("written"))},
+                                                    {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}},
+                                                   *result));
                                   if (leftSomethingUndone(result->value(QStringLiteral("problems")).toArray()))
                                       m_report.skippedItems = true;
                                   done({});
@@ -444,14 +451,12 @@ void MigrationWorkflow::foldSharedState()
                                       return;
                                   }
                                   *folded = std::max(*folded, result->value(QStringLiteral("written")).toInteger());
-                                  QJsonObject fold{{QStringLiteral("written"), result->value(QStringLiteral("written"))},
-                                                   {QStringLiteral("setAside"), result->value(QStringLiteral("setAside"))},
-                                                   {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}};
-                                  // What was left undone is what the admin must look at.
-                                  if (const QJsonArray problems = result->value(QStringLiteral("problems")).toArray();
-                                      !problems.isEmpty())
-                                      fold.insert(QStringLiteral("problems"), problems);
-                                  nodeDetails(index).insert(QStringLiteral("fold"), fold);
+                                  nodeDetails(index).insert(
+                                      QStringLiteral("fold"),
+                                      withProblems({{QStringLiteral("written"), result->value(QStringLiteral("written"))},
+                                                    {QStringLiteral("setAside"), result->value(QStringLiteral("setAside"))},
+                                                    {QStringLiteral("journal"), result->value(QStringLiteral("journal"))}},
+                                                   *result));
                                   if (leftSomethingUndone(result->value(QStringLiteral("problems")).toArray()))
                                       m_report.skippedItems = true;
                                   done({});

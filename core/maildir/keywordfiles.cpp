@@ -19,25 +19,31 @@ bool isNodeFileName(std::string_view name)
              name.substr(name.size() - lockSuffix.size()) == lockSuffix);
 }
 
-Result<std::optional<NodeFileDir>> listNodeFiles(int parentFd, const char *dirName,
-                                                 const std::string &displayDir)
+Result<std::vector<NodeFile>> readNodeFiles(int parentFd, const char *dirName, const std::string &displayDir,
+                                            std::size_t maxSize)
 {
-    NodeFileDir out;
-    out.fd = UniqueFd(::openat(parentFd, dirName, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-    if (!out.fd.valid()) {
+    std::vector<NodeFile> out;
+    UniqueFd dir(::openat(parentFd, dirName, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!dir.valid()) {
         if (errno == ENOENT)
-            return std::optional<NodeFileDir>();
+            return out;
         return tl::unexpected(errnoError(errno, "open", displayDir));
     }
-    DirReader reader(out.fd.get());
+    DirReader reader(dir.get());
     DirEntry entry;
     while (reader.next(entry))
         if (isNodeFileName(entry.name))
-            out.names.emplace_back(entry.name);
+            out.push_back({std::string(entry.name), std::nullopt});
     if (reader.error() != 0)
         return tl::unexpected(errnoError(reader.error(), "readdir", displayDir));
-    std::sort(out.names.begin(), out.names.end());
-    return std::optional<NodeFileDir>(std::move(out));
+    std::sort(out.begin(), out.end(), [](const NodeFile &a, const NodeFile &b) { return a.name < b.name; });
+    for (NodeFile &file : out) {
+        auto text = readSmallFileAt(dir.get(), file.name.c_str(), joinRel(displayDir, file.name), maxSize);
+        if (!text)
+            return tl::unexpected(text.error());
+        file.text = std::move(*text);
+    }
+    return out;
 }
 
 bool isDovecotPlaceholderKeyword(std::string_view name)
@@ -94,21 +100,14 @@ Result<FolderKeywords> readFolderKeywords(int folderFd, std::string_view display
     }
 
     const std::string dirDisplay = joinRel(displayFolder, kKeywordsNodeDirName);
-    auto listed = listNodeFiles(folderFd, kKeywordsNodeDirName, dirDisplay);
-    if (!listed)
-        return tl::unexpected(listed.error());
-    if (!*listed)
-        return out;
-    const UniqueFd &dir = (*listed)->fd;
-    out.nodeFiles = std::move((*listed)->names);
-    for (const std::string &node : out.nodeFiles) {
-        const std::string display = joinRel(dirDisplay, node);
-        auto text = readSmallFileAt(dir.get(), node.c_str(), display);
-        if (!text)
-            return tl::unexpected(text.error());
-        if (*text)
-            mergeTable(out, Keywords::parse(**text), node,
-                       std::string(kKeywordsNodeDirName) + "/" + node);
+    auto nodeFiles = readNodeFiles(folderFd, kKeywordsNodeDirName, dirDisplay, 1 << 20);
+    if (!nodeFiles)
+        return tl::unexpected(nodeFiles.error());
+    for (const NodeFile &file : *nodeFiles) {
+        out.nodeFiles.push_back(file.name);
+        if (file.text)
+            mergeTable(out, Keywords::parse(*file.text), file.name,
+                       std::string(kKeywordsNodeDirName) + "/" + file.name);
     }
     return out;
 }

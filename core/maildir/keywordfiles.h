@@ -46,16 +46,17 @@ struct FolderKeywords
 // (Syncthing's and Dovecot's temporary files), not a dotlock (*.lock).
 bool isNodeFileName(std::string_view name);
 
-// The directory `dirName` below parentFd (dovecot-keywords.d/ or subscriptions.d/), opened
-// without following a symlink, and its node files in name order: the order every node merges
-// them in. nullopt when the directory does not exist.
-struct NodeFileDir
+// The node files of the directory `dirName` below parentFd (dovecot-keywords.d/ or
+// subscriptions.d/), read without following a symlink, in name order: the order every node
+// merges them in. Empty when the directory does not exist; `text` is nullopt for a file that
+// went away between listing and reading. Files over maxSize are an error (readSmallFileAt).
+struct NodeFile
 {
-    UniqueFd fd;
-    std::vector<std::string> names;
+    std::string name;
+    std::optional<std::string> text;
 };
-Result<std::optional<NodeFileDir>> listNodeFiles(int parentFd, const char *dirName,
-                                                 const std::string &displayDir);
+Result<std::vector<NodeFile>> readNodeFiles(int parentFd, const char *dirName, const std::string &displayDir,
+                                            std::size_t maxSize);
 
 // Reads the folder's keyword files below folderFd, never following a symlink; displayFolder
 // names the folder in errors. A missing file is no error (exists() tells).

@@ -124,22 +124,17 @@ Result<MaildirSubscriptions> readSubscriptions(int maildirFd, std::string_view d
     }
 
     const std::string dirDisplay = joinRel(displayMaildir, kSubscriptionsNodeDirName);
-    auto listed = listNodeFiles(maildirFd, kSubscriptionsNodeDirName, dirDisplay);
-    if (!listed)
-        return tl::unexpected(listed.error());
-    if (!*listed)
-        return out;
-    const UniqueFd &dir = (*listed)->fd;
-    out.nodeFiles = std::move((*listed)->names);
-    for (const std::string &node : out.nodeFiles) {
-        const std::string display = joinRel(dirDisplay, node);
-        auto text = readSmallFileAt(dir.get(), node.c_str(), display, 16u << 20);
-        if (!text)
-            return tl::unexpected(text.error());
-        if (!*text)
+    auto nodeFiles = readNodeFiles(maildirFd, kSubscriptionsNodeDirName, dirDisplay, 16u << 20);
+    if (!nodeFiles)
+        return tl::unexpected(nodeFiles.error());
+    for (const NodeFile &file : *nodeFiles) {
+        out.nodeFiles.push_back(file.name);
+        if (!file.text)
             continue;
+        const std::string &node = file.name;
+        const std::string display = joinRel(dirDisplay, node);
         std::size_t lineNo = 0;
-        for (std::string_view line : lines(**text)) {
+        for (std::string_view line : lines(*file.text)) {
             ++lineNo;
             if (line.empty() || (lineNo == 1 && line == kNodeHeader))
                 continue;

@@ -245,7 +245,8 @@ int pairCommand(const QStringList &arguments, const GlobalOptions &options, QTex
     if (!config)
         return exitCode;
     // A node added to a cluster that was paired before must not serve before its copy is
-    // complete (FIELD-NOTES.md, pitfall 3); pair would let its Dovecot run during the copy.
+    // complete (docs/maildir-dovecot-syncthing.md, "Pitfall 3"); pair would let its Dovecot run
+    // during the copy.
     QStringList paired, unpaired;
     for (const cluster::NodeConfig &node : std::as_const(config->nodes))
         (node.syncthing.deviceId.isEmpty() ? unpaired : paired) << node.id;

@@ -175,7 +175,8 @@ int statusCommand(const QStringList &arguments, const GlobalOptions &options, QT
         }
         out.flush();
         if (!check) {
-            // ARCHITECTURE.md: a node that cannot be reached is exit code 4; findings are not.
+            // docs/architecture.md, "Exit codes": a node that cannot be reached is exit code 4;
+            // findings are not.
             exitCode = 0;
             for (const cluster::NodeState &node : snapshot->nodes)
                 if (node.reachability != cluster::Reachability::Reachable)

@@ -18,7 +18,7 @@ class WorkflowPrinter : public QObject
 public:
     WorkflowPrinter(cluster::Workflow *workflow, bool json, QTextStream &out, QTextStream &err);
 
-    // Prints the final report and returns the exit code (ARCHITECTURE.md).
+    // Prints the final report and returns the exit code (docs/architecture.md, "Exit codes").
     int printReport(const cluster::WorkflowReport &report);
 
     // The bar, e.g. "node1 [#######.....] 58% 1,200/2,048 ETA 0:42", exposed for tests.

@@ -12,8 +12,8 @@ namespace mm::cluster {
 
 // `join ID`: brings a node that `add-node` put into the cluster file into a live cluster —
 // paired, possibly migrated to cur/-only — without letting its Dovecot serve a half-copied
-// Maildir (FIELD-NOTES.md, pitfall 3: renames arriving during a scan make messages look expunged
-// and come back under new UIDs):
+// Maildir (docs/maildir-dovecot-syncthing.md, "Pitfall 3": renames arriving during a scan make
+// messages look expunged and come back under new UIDs):
 //
 //   connect → inspect → plan  [a dry run stops here: nothing held, paired or written]
 //   → hold → letters → pair → sync → verify → dovecot → resume

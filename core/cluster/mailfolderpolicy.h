@@ -7,8 +7,9 @@
 
 namespace mm::cluster {
 
-// How the mail root is shared as one Syncthing folder (FIELD-NOTES.md, "What must and must not
-// replicate"). Ignores are per node and do not replicate, so pairing pushes them to every node.
+// How the mail root is shared as one Syncthing folder (docs/maildir-dovecot-syncthing.md, "What
+// replicates and what does not"). Ignores are per node and do not replicate, so pairing pushes
+// them to every node.
 QStringList mailFolderIgnores(UidPolicy policy);
 // The same, plus what lies inside this node's mail root but belongs to the node, not to the mail:
 // Syncthing's own home when the mail user's home is the mail root (vmail's home is /var/vmail in

@@ -30,12 +30,13 @@ class ClusterSession;
 // Every node is converted while replication is paused everywhere, so no node ever receives a
 // half-converted tree: conversion is deterministic, and the converted trees are identical on
 // every node before Syncthing sees them. The cur/-only setting is switched on between convert
-// and resume (docs/design.md, cut-over order); revert runs the same way with the setting
-// switched off. `keywords` settles the state beside the messages (docs/mailbox-state.md): on the
-// way in, one keyword table per folder for every node and keyword letters of its own for each
-// node; on the way back, every node's keyword and subscription files folded into the single
-// files stock Dovecot reads. A failure stops the workflow with the
-// nodes still frozen and the journals kept; running it again continues where it stopped.
+// and resume (docs/maildir-dovecot-syncthing.md, "Pitfall 4"); revert runs the same way with the
+// setting switched off. `keywords` settles the state beside the messages
+// (docs/mailbox-state.md): on the way in, one keyword table per folder for every node and
+// keyword letters of its own for each node; on the way back, every node's keyword and
+// subscription files folded into the single files stock Dovecot reads. A failure stops the
+// workflow with the nodes still frozen and the journals kept; running it again continues where
+// it stopped.
 class MigrationWorkflow : public ClusterWorkflow
 {
     Q_OBJECT

@@ -59,7 +59,8 @@ struct WorkflowReport
     QList<WorkflowStep> steps;
     QJsonObject details;
 
-    // ARCHITECTURE.md: 0 ok, 1 items skipped, 2 bad input, 3 failed, 4 a node unreachable.
+    // docs/architecture.md, "Exit codes": 0 ok, 1 items skipped, 2 bad input, 3 failed, 4 a node
+    // unreachable.
     int exitCode() const;
     QJsonObject toJson() const;
 };

@@ -1,7 +1,7 @@
 #pragma once
 
-// Errors are values across layer boundaries (CONVENTIONS.md, rule 3). Result<T> is
-// tl::expected from Debian's libexpected-dev: g++ 12 has no std::expected yet.
+// Errors are values across layer boundaries (docs/conventions.md, "Errors are values").
+// Result<T> is tl::expected from Debian's libexpected-dev: g++ 12 has no std::expected yet.
 
 #include <tl/expected.hpp>
 

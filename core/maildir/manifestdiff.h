@@ -26,7 +26,8 @@ struct NodeManifest
 
 // Compares the manifests of several nodes, folder by folder (folders with equal digests
 // everywhere are skipped). A UID conflict - one UID naming different BASEs under one
-// uidvalidity - is the silent corruption of ARCHITECTURE.md's open question; `diff` exits 1 on it.
+// uidvalidity - is the silent corruption of docs/architecture.md, "UIDs across nodes"; `diff`
+// exits 1 on it.
 class ManifestDiff
 {
 public:

@@ -58,8 +58,8 @@ struct Command
     CommandHandler run;
     // Optional: the readable form the CLI prints without --json. Default: indented JSON.
     std::function<std::string(const nlohmann::json &result)> formatText;
-    // Optional: the exit code of a successful run (ARCHITECTURE.md: 1 when a changing command
-    // skipped items, `diff` 1 on a UID conflict). Default: 0.
+    // Optional: the exit code of a successful run (docs/architecture.md, "Exit codes": 1 when a
+    // changing command skipped items, `diff` 1 on a UID conflict). Default: 0.
     std::function<int(const nlohmann::json &result)> exitCode;
 };
 

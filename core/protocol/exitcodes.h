@@ -4,8 +4,9 @@
 
 namespace mm::protocol {
 
-// Exit codes of the agent and mailmeshctl (ARCHITECTURE.md): 0 ok; 1 a changing command skipped
-// items; 2 bad usage or unreadable input; 3 failed (with the journal kept); 4 unreachable.
+// Exit codes of the agent and mailmeshctl (docs/architecture.md, "Exit codes"): 0 ok; 1 a
+// changing command skipped items; 2 bad usage or unreadable input; 3 failed (with the journal
+// kept); 4 unreachable.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitSkipped = 1;
 inline constexpr int kExitUsage = 2;

@@ -2,7 +2,8 @@
 
 // A minimal IMAP4rev1 client for the Dovecot tests and benchmarks: enough to log in, select,
 // list, fetch UID/FLAGS/Message-ID, store, copy, expunge and append. Blocking calls (waitFor*)
-// are fine here: this is test code (CONVENTIONS.md rule 4). One client per thread.
+// are fine here: this is test code (docs/conventions.md, "Asynchronous code, blocking tests").
+// One client per thread.
 
 #include <QByteArray>
 #include <QList>

@@ -2,8 +2,8 @@
 
 // Mail on lab nodes as a user's client sees it: a message handed to Postfix over SMTP, and the
 // mailbox read over IMAPS, checking the node's certificate against the lab's CA. Blocking calls
-// are fine here: this is test code (CONVENTIONS.md rule 4). Run it from a thread that is on the
-// lab's network (Lab::enterAdminNetwork).
+// are fine here: this is test code (docs/conventions.md, "Asynchronous code, blocking tests").
+// Run it from a thread that is on the lab's network (Lab::enterAdminNetwork).
 
 #include <QByteArray>
 #include <QElapsedTimer>

@@ -4,8 +4,9 @@
 // setting of the cur/-only Dovecot proof. The sandbox starts the real sshd, Syncthing and Dovecot
 // (of the given prefix, in that Dovecot line's configuration syntax); this adds the Syncthing
 // folder over the nodes' Maildirs, with the ignores Mailmesh deploys, through Syncthing's REST
-// API as FIELD-NOTES.md describes it for 1.19. Blocking calls and local event loops are fine
-// here: this is test code (CONVENTIONS.md rule 4).
+// API as docs/maildir-dovecot-syncthing.md ("The REST API") describes it for 1.19. Blocking calls
+// and local event loops are fine here: this is test code (docs/conventions.md, "Asynchronous
+// code, blocking tests").
 
 #include "imapclient.h"
 #include "syncthingrest.h"

@@ -2,7 +2,7 @@
 
 // Talking to a sandbox node's Syncthing REST API from a test: one blocking call, and waiting
 // until a shared folder is quiet on every node. Blocking calls and local event loops are fine
-// here: this is test code (CONVENTIONS.md rule 4).
+// here: this is test code (docs/conventions.md, "Asynchronous code, blocking tests").
 
 #include "sandbox/sandbox.h"
 

@@ -5,7 +5,9 @@
 
 namespace mm::cluster {
 
-QStringList mailFolderIgnores(UidPolicy policy)
+namespace {
+
+QStringList dovecotAndSyncthingIgnores(UidPolicy policy)
 {
     // Every file Dovecot keeps beside the messages, and why it does or does not replicate, is in
     // docs/mailbox-state.md. (?d): Syncthing may delete these when it removes their directory.
@@ -28,6 +30,16 @@ QStringList mailFolderIgnores(UidPolicy policy)
         QStringLiteral("(?d)**/*.svbin"),
         // The contents of tmp/ are half-delivered mail; the directory itself must exist everywhere.
         QStringLiteral("(?d)**/tmp/**"),
+        // A second guard beside the anchored home pattern below: should a Syncthing home sit in
+        // the mail root under another path than the cluster file says, its identity, API key and
+        // database still stay on their node. No Maildir holds files of these names. No (?d).
+        QStringLiteral("// Syncthing's own files, wherever a home may sit: keys, config, database."),
+        QStringLiteral("**/key.pem"),
+        QStringLiteral("**/cert.pem"),
+        QStringLiteral("**/https-key.pem"),
+        QStringLiteral("**/https-cert.pem"),
+        QStringLiteral("**/config.xml"),
+        QStringLiteral("**/index-v0.14.0.db"),
     };
     if (policy == UidPolicy::PerNode)
         ignores << QStringLiteral("// uidPolicy per-node: every node numbers its own messages.")
@@ -35,9 +47,11 @@ QStringList mailFolderIgnores(UidPolicy policy)
     return ignores;
 }
 
+} // namespace
+
 QStringList mailFolderIgnores(UidPolicy policy, const NodeConfig &node)
 {
-    QStringList ignores = mailFolderIgnores(policy);
+    QStringList ignores = dovecotAndSyncthingIgnores(policy);
     const QString root = QDir::cleanPath(node.mailRoot);
     const QString home = QDir::cleanPath(node.syncthing.home);
     if (root.isEmpty() || home.isEmpty() || !home.startsWith(root == QLatin1String("/") ? root : root + u'/'))

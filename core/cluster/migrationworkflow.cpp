@@ -620,9 +620,10 @@ void MigrationWorkflow::resume()
         [this](int index, std::function<void(const Status &)> done) {
             remote::SyncthingClient *syncthing = m_session->syncthing(index);
             // The ignores of this Mailmesh (mailfolderpolicy.cpp) before anything replicates again:
-            // a cluster paired by an older one may still replicate per-node files.
+            // a cluster paired by an older one may still replicate per-node files. This node's own
+            // list: it keeps the node's Syncthing home out when that lies inside the mail root.
             syncthing->setIgnores(
-                m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy), this,
+                m_cluster.folderId, mailFolderIgnores(m_cluster.uidPolicy, m_cluster.nodes[index]), this,
                 [this, index, syncthing, done](const Result<void> &ignored) {
                     if (!ignored) {
                         done(ignored);

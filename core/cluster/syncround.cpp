@@ -2,6 +2,7 @@
 
 #include "remote/syncthingclient.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <memory>
@@ -29,14 +30,34 @@ void checkClusterInSync(const QList<NodeConfig> &nodes, const std::vector<remote
     for (int i = 0; i < nodeCount; ++i) {
         const NodeConfig &node = nodes[i];
         remote::SyncthingClient *syncthing = clients[std::size_t(i)];
-        syncthing->folderStatus(folderId, context, [round, answered, id = node.id](const Result<QJsonObject> &status) {
+        syncthing->folderStatus(folderId, context, [round, answered, syncthing, folderId, context,
+                                                    id = node.id](const Result<QJsonObject> &status) {
             const QString state = status ? status->value(QStringLiteral("state")).toString()
                                          : QStringLiteral("unknown (%1)").arg(QString::fromStdString(status.error().describe()));
             const qint64 needed = status ? status->value(QStringLiteral("needTotalItems")).toInteger() : 0;
-            if (state != QLatin1String("idle"))
+            const QString folderError = status ? status->value(QStringLiteral("error")).toString() : QString();
+            if (!folderError.isEmpty())
+                round->lagging << QStringLiteral("%1 %2: %3").arg(id, state, folderError);
+            else if (state != QLatin1String("idle"))
                 round->lagging << QStringLiteral("%1 %2").arg(id, state);
             else if (needed != 0)
                 round->lagging << QStringLiteral("%1 needs %2 items").arg(id).arg(needed);
+            // Items Syncthing keeps failing to pull never settle on their own (a permission, a
+            // name the file system refuses): name the first so the admin sees why, not only that.
+            if (status && status->value(QStringLiteral("pullErrors")).toInteger() > 0) {
+                ++round->outstanding; // this answer has not been counted down yet
+                syncthing->folderErrors(folderId, context, [round, answered, id](const Result<QJsonObject> &errors) {
+                    const QJsonArray list = errors ? errors->value(QStringLiteral("errors")).toArray() : QJsonArray();
+                    if (!list.isEmpty()) {
+                        const QJsonObject first = list.first().toObject();
+                        round->lagging << QStringLiteral("%1 cannot sync %2 (%3)")
+                                              .arg(id, first.value(QStringLiteral("path")).toString(),
+                                                   first.value(QStringLiteral("error")).toString())
+                                       + (list.size() > 1 ? QStringLiteral(" and %1 more").arg(list.size() - 1) : QString());
+                    }
+                    answered();
+                });
+            }
             answered();
         });
         for (const NodeConfig &peer : nodes) {

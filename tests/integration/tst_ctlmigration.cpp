@@ -243,10 +243,33 @@ private Q_SLOTS:
                                      60000);
     }
 
+    void syncthingsOwnFilesStayOnTheirNodeAfterMigrate()
+    {
+        // migrate sets every node's ignores again on resuming: they must still keep a Syncthing
+        // home that sits in the mail root (vmail's home is the mail root on many servers) on its
+        // node, or one node's keys and API key would overwrite every other's.
+        const QString root = m_sandbox->node(0).mailRoot;
+        const auto written = m_sandbox->runOnNode(0, QStringLiteral(
+            "set -e; mkdir -p '%1/.config/syncthing'; echo node1 > '%1/.config/syncthing/config.xml'; "
+            "echo node1 > '%1/.config/syncthing/key.pem'; echo node1 > '%1/https-key.pem'; "
+            "printf 'Message-ID: <after-secrets@example.org>\\r\\n\\r\\nhello\\r\\n' > "
+            "'%1/example.org/alice/Maildir/cur/1800000001.M2P9.mx'").arg(root));
+        QVERIFY2(written && written->exitCode == 0, written ? written->standardError.constData() : "ssh failed");
+        for (int i = 1; i < 3; ++i) {
+            const QString peerRoot = m_sandbox->node(i).mailRoot;
+            QTRY_VERIFY_WITH_TIMEOUT(
+                QFileInfo::exists(peerRoot + QStringLiteral("/example.org/alice/Maildir/cur/1800000001.M2P9.mx")), 60000);
+            QVERIFY(!QFileInfo::exists(peerRoot + QStringLiteral("/.config/syncthing/config.xml")));
+            QVERIFY(!QFileInfo::exists(peerRoot + QStringLiteral("/.config/syncthing/key.pem")));
+            QVERIFY(!QFileInfo::exists(peerRoot + QStringLiteral("/https-key.pem")));
+        }
+        QVERIFY(m_sandbox->runOnNode(0, QStringLiteral("rm -rf '%1/.config' '%1/https-key.pem'").arg(root)).has_value());
+    }
+
     void revertTurnsEveryNodeClassicAndLosesNothing()
     {
         const QMap<QString, int> before = messagesOf(m_sandbox->node(0).mailRoot);
-        QCOMPARE(before.size(), m_seeded.size() + 1);
+        QCOMPARE(before.size(), m_seeded.size() + 2); // the two delivered after migrate
         const CtlRun run = ctl({QStringLiteral("revert")});
         QVERIFY2(run.exitCode == 0, run.output.constData());
         for (int i = 0; i < 3; ++i) {

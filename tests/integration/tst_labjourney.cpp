@@ -229,6 +229,8 @@ private Q_SLOTS:
         }
         const CtlRun migrated = finishMailmeshctl(process);
         record(u"migrate"_s, clock.elapsed());
+        if (migrated.exitCode != 0)
+            showSyncthingOnNodes();
         QVERIFY2(migrated.exitCode == 0, failureOf(migrated).constData());
         QCOMPARE(stepState(migrated, u"freeze"_s), u"done"_s);
         QVERIFY2(smtpRefused,
@@ -320,6 +322,8 @@ private Q_SLOTS:
     void revertToClassicMaildirs()
     {
         const CtlRun reverted = timed(u"revert"_s, {u"revert"_s});
+        if (reverted.exitCode != 0)
+            showSyncthingOnNodes();
         QVERIFY2(reverted.exitCode == 0, failureOf(reverted).constData());
         for (int i = 0; i < m_lab->nodeCount(); ++i) {
             if (!nodeInCluster(i))
@@ -334,6 +338,18 @@ private Q_SLOTS:
     }
 
 private:
+    // After a failed workflow: what Syncthing did on each node, from systemd's journal.
+    void showSyncthingOnNodes()
+    {
+        for (int i = 0; i < m_lab->nodeCount(); ++i)
+            qInfo("node%d:\n%s", i + 1,
+                  output(m_lab->runInNode(
+                             i, {u"sh"_s, u"-c"_s,
+                                 u"ps -o pid,user,lstart,args -C syncthing; "
+                                 "journalctl -u syncthing@vmail -n 40 --no-pager -o short-monotonic"_s}))
+                      .constData());
+    }
+
     CtlRun ctl(const QStringList &arguments)
     {
         return runMailmeshctl(m_home.path(), m_clusterFile, arguments);

@@ -46,7 +46,7 @@ private Q_SLOTS:
         NodeConfig node;
         node.mailRoot = mailRoot;
         node.syncthing.home = home;
-        const QStringList base = mailFolderIgnores(UidPolicy::PerNode);
+        const QStringList base = mailFolderIgnores(UidPolicy::PerNode, NodeConfig{});
         const QStringList ignores = mailFolderIgnores(UidPolicy::PerNode, node);
         QCOMPARE(ignores.mid(0, base.size()), base);
         QStringList added = ignores.mid(base.size());

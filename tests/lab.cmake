@@ -19,9 +19,10 @@ mailmesh_add_test(tst_lableftovers KIND integration LIBS mailmesh_lab)
 set_tests_properties(tst_lableftovers PROPERTIES FIXTURES_CLEANUP lab_nodes)
 set_tests_properties(tst_lab tst_lab13 PROPERTIES FIXTURES_REQUIRED lab_nodes)
 
-# The admin's journey on three lab nodes through the real mailmeshctl: a few minutes (label slow
-# until its migrate step passes again); tst_labjourneyfull (label slow) adds remove-node, join of a fresh node, the Debian
-# packages and more latency samples. Both need the patched prefix (MAILMESH_DOVECOT_PREFIX).
+# The admin's journey on three lab nodes through the real mailmeshctl: about a minute and a half
+# once the lab's root file system is cached (tst_lab builds it first). tst_labjourneyfull (label
+# slow) adds remove-node, join of a fresh node, the Debian packages and more latency samples. Both
+# need the patched prefix (MAILMESH_DOVECOT_PREFIX), so they run with the tests labelled dovecot.
 foreach(variant IN ITEMS labjourney labjourneyfull)
   if(variant STREQUAL "labjourneyfull")
     set(full 1)
@@ -29,9 +30,7 @@ foreach(variant IN ITEMS labjourney labjourneyfull)
     set(timeout 3600)
   else()
     set(full 0)
-    # slow for now: on the lab, migrate's resume ends with the nodes not reaching sync in time
-    # (issue 21 stays open until the short journey passes again in the default run).
-    set(extra_labels LABELS slow)
+    set(extra_labels)
     set(timeout 900)
   endif()
   mailmesh_add_test(tst_${variant} KIND integration ${extra_labels} TIMEOUT ${timeout}

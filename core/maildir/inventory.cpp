@@ -92,10 +92,10 @@ public:
                 if (!memo.trusted)
                     ++m_report.work.foldersUntrusted;
             }
-            addToReports(folder, memo);
-            const std::string relPath = folder.relPath;
-            next.emplace(relPath, std::move(memo));
-            m_progress.report(next.size(), total, relPath);
+            std::string relPath = folder.relPath;
+            addToReports(std::move(folder), memo);
+            m_progress.report(next.size() + 1, total, relPath);
+            next.emplace(std::move(relPath), std::move(memo));
         }
         m_report.scan.totals.problems = m_report.scan.problems.size();
         remember(previous, next);
@@ -193,7 +193,7 @@ private:
         return true;
     }
 
-    void addToReports(MaildirFolder &folder, const FolderMemo &memo)
+    void addToReports(MaildirFolder folder, const FolderMemo &memo)
     {
         FolderScan scan;
         scan.folder = std::move(folder);

@@ -34,3 +34,6 @@ mailmesh_add_test(bench_manifest KIND bench TIMEOUT 3600)
 add_dependencies(bench_dupes mailmesh-agent)
 add_dependencies(bench_manifest mailmesh-agent)
 add_dependencies(tst_manifest mailmesh-agent)
+# Issue #24: the monitor's CPU on a node, full scan + dupes against the incremental inventory.
+mailmesh_add_test(bench_monitorcost KIND bench TIMEOUT 3600)
+add_dependencies(bench_monitorcost mailmesh-agent)

@@ -3,7 +3,7 @@
 // measured in the same run on the same tree, pass after pass while mail arrives.
 //
 // Usage: bench_monitorcost [MESSAGES] [PASSES]   (default 200000 messages, 10 passes)
-//   MAILMESH_BENCH_DIR: where the tree goes (default /tmp)
+//   MAILMESH_BENCH_DIR: where the tree goes (default /tmp); MAILMESH_BENCH_KEEP=1 keeps it
 // Between passes (30 s of a busy node, simulated without waiting): 300 deliveries (10 msg/s)
 // spread over the users' INBOXes, 30 flag changes, and one new duplicate. The last 20 deliveries
 // land right before the pass (its last 2 s), so the racy rule costs what it costs on a node.
@@ -204,7 +204,10 @@ int main(int argc, char **argv)
                     pass, cost.incremental, inv.maxRssKb / 1024.0, cost.full, groups);
         std::fflush(stdout);
     }
-    bench::removeTree(dir);
+    if (std::getenv("MAILMESH_BENCH_KEEP")) // for profiling one pass by hand
+        std::printf("tree kept: %s (state %s)\n", root.c_str(), state.c_str());
+    else
+        bench::removeTree(dir);
 
     double sumFull = 0, sumInc = 0;
     for (const PassCost &c : costs)

@@ -5,10 +5,12 @@
 #include "maildirparams.h"
 
 #include "maildir/convert.h"
+#include "maildir/inventory.h"
 #include "maildir/jsonpath.h"
 #include "maildir/mailroot.h"
 #include "maildir/revert.h"
 #include "maildir/scan.h"
+#include "maildir/statedir.h"
 
 #include "protocol/command.h"
 #include "protocol/exitcodes.h"
@@ -72,6 +74,68 @@ std::string formatScan(const nlohmann::json &r)
         text += "problems:\n" + problemLines(problems);
     if (r.contains("streamed"))
         text += "(the folder list and problems were too long to show; use --json)\n";
+    return text;
+}
+
+// The memo lives in the state dir, which is created (0700) like for every other command that
+// keeps state; when it cannot be, the inventory still answers, reading everything, and says why.
+Result<nlohmann::json> runInventory(const nlohmann::json &params,
+                                    const maildir::ProgressSink &progress,
+                                    const protocol::ItemSink &items)
+{
+    auto root = openRoot(params);
+    if (!root)
+        return tl::unexpected(root.error());
+    auto noMemo = protocol::optionalBool(params, "noMemo", false);
+    if (!noMemo)
+        return tl::unexpected(noMemo.error());
+    auto stateParam = stateDirParam(params);
+    if (!stateParam)
+        return tl::unexpected(stateParam.error());
+    maildir::InventoryOptions options;
+    std::string memoProblem;
+    if (!*noMemo) {
+        auto state = maildir::StateDir::resolve(*root, *stateParam);
+        if (!state)
+            memoProblem = state.error().describe();
+        else if (auto created = state->create(); !created)
+            memoProblem = created.error().describe();
+        else
+            options.memoDir = state->path() + "/inventory";
+    }
+    auto report = maildir::Inventory::run(*root, options, progress);
+    if (!report)
+        return tl::unexpected(report.error());
+    if (!memoProblem.empty())
+        report->memoProblem = memoProblem + ": nothing remembered";
+    return streamIfLarge(nlohmann::json(*report), items,
+                         {{"folders", "folder"}, {"problems", "problem"}, {"groups", "group"},
+                          {"dupeProblems", "dupeProblem"}});
+}
+
+std::string formatInventory(const nlohmann::json &r)
+{
+    const auto t = r.value("totals", nlohmann::json::object());
+    const auto d = r.value("dupeTotals", nlohmann::json::object());
+    const auto w = r.value("work", nlohmann::json::object());
+    const auto count = [](const nlohmann::json &j, const char *key) {
+        return std::to_string(j.value(key, 0ULL));
+    };
+    std::string text = count(t, "folders") + " folders (" + count(t, "classic") + " classic, " +
+                       count(t, "curOnly") + " cur-only, " + count(t, "broken") + " broken); " +
+                       count(t, "curMessages") + " messages in cur/, " + count(t, "newMessages") +
+                       " in new/, " + count(t, "tmpFiles") + " files in tmp/; " +
+                       count(d, "groups") + " duplicate groups; " + count(t, "problems") +
+                       " problems\n";
+    text += "reused " + count(w, "foldersReused") + " folders, read " + count(w, "foldersRead") +
+            " (" + count(w, "messagesListed") + " messages listed, " + count(w, "headersRead") +
+            " headers read, " + count(w, "bodiesHashed") + " bodies hashed)\n";
+    const auto memo = r.value("memo", nlohmann::json::object());
+    if (memo.contains("problem"))
+        text += "memo: " + memo.value("problem", std::string()) + "\n";
+    const auto problems = r.value("problems", nlohmann::json::array());
+    if (!problems.empty())
+        text += "problems:\n" + problemLines(problems);
     return text;
 }
 
@@ -218,6 +282,20 @@ std::vector<protocol::Command> maildirCommands()
     scan.run = runScan;
     scan.formatText = formatScan;
     commands.push_back(std::move(scan));
+
+    protocol::Command inventory;
+    inventory.name = "inventory";
+    inventory.summary = "scan and dupes in one walk, re-reading only folders changed since the "
+                        "last inventory (memo in the state dir)";
+    inventory.arguments = {{"root", ValueKind::Path}};
+    inventory.options = {
+        {"--state", "stateDir", ValueKind::Path,
+         "state dir holding the memo (default <dirname ROOT>/.mailmesh-state/<basename ROOT>)"},
+        {"--no-memo", "noMemo", ValueKind::Flag, "read everything, remember nothing"},
+    };
+    inventory.run = runInventory;
+    inventory.formatText = formatInventory;
+    commands.push_back(std::move(inventory));
 
     protocol::Command convert;
     convert.name = "convert";

@@ -34,7 +34,7 @@ struct NodeState
     bool dovecotCurOnlyEnabled = false;
     QString syncthingVersion;   // empty: REST API not reachable
     QDateTime lastSeen;         // last successful contact
-    bool inventoryTaken = false; // the agent's scan and duplicate search answered since connecting
+    bool inventoryTaken = false; // the agent's inventory (counts and duplicates) answered since connecting
     QStringList problems;       // plain words, one per problem
 
     Health health() const;

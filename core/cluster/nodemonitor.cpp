@@ -252,7 +252,7 @@ void NodeMonitor::takeInventory()
 {
     if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)
         return;
-    // The inventory walk is left to `scan`, which follows.
+    // The probe's own inventory walk is left out: `inventory`, which follows, does it for less.
     QJsonObject probeParams{{QStringLiteral("path"), m_node.mailRoot}, {QStringLiteral("skipInventory"), true}};
     if (const QString dovecot = dovecotcontrol::dovecotBinary(m_node.dovecot); !dovecot.isEmpty())
         probeParams.insert(QStringLiteral("dovecot"), dovecot);
@@ -272,47 +272,27 @@ void NodeMonitor::takeInventory()
                    publish();
                });
 
-    // Large scans stream their folders as item frames before the result.
-    auto streamed = std::make_shared<QJsonArray>();
-    // The inventory counts as taken once both the scan and the duplicate search answered.
-    auto answersLeft = std::make_shared<int>(2);
-    const auto answered = [this, answersLeft] {
-        if (--*answersLeft == 0)
-            m_state.inventoryTaken = true;
-    };
-    remote::AgentCall *scan = m_agent->call(QStringLiteral("scan"), {{QStringLiteral("root"), m_node.mailRoot}});
-    connect(scan, &remote::AgentCall::item, this, [streamed](const QJsonObject &item) {
-        if (item.contains(QStringLiteral("folder")))
-            streamed->append(item.value(QStringLiteral("folder")));
-    });
-    whenAgentFinished(scan, this, [this, streamed, answered](const Result<QJsonObject> &report) {
-        answered();
+    // One `inventory` gives the folder counts and the duplicate groups. The agent remembers what
+    // it saw in the node's state dir, so a pass reads only the folders changed since the last
+    // one (docs/monitoring.md). The agent is deployed from this very build (AgentClient, by
+    // content hash), so every node knows the command and no scan + dupes fallback is kept.
+    QJsonObject params{{QStringLiteral("root"), m_node.mailRoot}};
+    if (!m_node.stateDir.isEmpty())
+        params.insert(QStringLiteral("stateDir"), m_node.stateDir);
+    whenAgentFinished(m_agent->call(QStringLiteral("inventory"), params), this, [this](const Result<QJsonObject> &report) {
+        m_state.inventoryTaken = true;
         if (!report) {
-            setProblem(QStringLiteral("scan"), tr("Scan: %1").arg(describe(report.error())));
+            setProblem(QStringLiteral("inventory"), tr("Inventory: %1").arg(describe(report.error())));
             publish();
             return;
         }
-        clearProblem(QStringLiteral("scan"));
-        const QJsonArray folders = report->contains(QStringLiteral("folders"))
-                                       ? report->value(QStringLiteral("folders")).toArray()
-                                       : *streamed;
-        ScanInventory inventory = inventoryFromScan(m_node.id, folders);
+        clearProblem(QStringLiteral("inventory"));
+        ScanInventory inventory = inventoryFromScan(m_node.id, report->value(QStringLiteral("folders")).toArray());
         m_mailboxCounts = std::move(inventory.mailboxCounts);
         m_classicFolders = std::move(inventory.classicFolders);
+        m_duplicateGroups = static_cast<int>(report->value(QStringLiteral("groups")).toArray().size());
         publish();
     });
-
-    whenAgentFinished(m_agent->call(QStringLiteral("dupes"), {{QStringLiteral("root"), m_node.mailRoot}}), this,
-               [this, answered](const Result<QJsonObject> &report) {
-                   answered();
-                   if (!report) {
-                       setProblem(QStringLiteral("dupes"), tr("Duplicate scan: %1").arg(describe(report.error())));
-                   } else {
-                       clearProblem(QStringLiteral("dupes"));
-                       m_duplicateGroups = static_cast<int>(report->value(QStringLiteral("groups")).toArray().size());
-                   }
-                   publish();
-               });
 }
 
 void NodeMonitor::pollSyncthing()

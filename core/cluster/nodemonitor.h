@@ -21,8 +21,8 @@ namespace mm::cluster {
 
 class NodeConnection;
 
-// Watches one node: keeps an SSH session (reconnecting with backoff), the agent for probe,
-// scan and dupes, and Syncthing's REST API through a tunnel for sync state. Everything is
+// Watches one node: keeps an SSH session (reconnecting with backoff), the agent for probe and
+// the incremental inventory (folder counts and duplicates), and Syncthing's REST API through a tunnel for sync state. Everything is
 // asynchronous; changed() says the node's part of the cluster picture moved.
 class NodeMonitor : public QObject
 {

@@ -2,7 +2,17 @@
 
 #include "maildir/jsonpath.h"
 
+#include <algorithm>
+
 namespace mm::maildir {
+
+std::int64_t FolderStamps::newestNs() const
+{
+    std::int64_t newest = 0;
+    for (const DirStamp *d : {&cur, &newDir, &tmp})
+        newest = std::max({newest, d->mtimeNs, d->ctimeNs});
+    return newest;
+}
 
 std::string_view folderStateName(FolderState state)
 {

@@ -2,9 +2,30 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 
 namespace mm::maildir {
+
+// What lstat said about one of a folder's cur, new and tmp (all zero when absent). Creating,
+// removing or renaming an entry moves a directory's mtime and ctime; a directory replaced by
+// another has another inode. Lets the inventory tell an untouched folder without listing it.
+struct DirStamp
+{
+    std::uint64_t inode = 0;
+    std::int64_t mtimeNs = 0;
+    std::int64_t ctimeNs = 0;
+    std::uint32_t mode = 0;
+    bool operator==(const DirStamp &) const = default;
+};
+
+struct FolderStamps
+{
+    DirStamp cur, newDir, tmp;
+    bool operator==(const FolderStamps &) const = default;
+    // The latest mtime or ctime of the three: how recent the folder's last change is.
+    std::int64_t newestNs() const;
+};
 
 enum class FolderState
 {
@@ -33,6 +54,7 @@ struct MaildirFolder
     FolderState state = FolderState::Broken;
     std::string brokenReason; // when state == Broken
     bool hasTmp = false;
+    FolderStamps stamps; // taken by the walker when it looked at cur, new and tmp; not in JSON
 };
 
 void to_json(nlohmann::json &json, const MaildirFolder &folder);

@@ -216,13 +216,24 @@ private:
 
 bool MaildirWalker::inspectFolder(int dirfd, MaildirFolder &folder)
 {
-    struct stat cur, tmp;
+    struct stat cur{}, tmp{};
     const bool hasCurEntry = ::fstatat(dirfd, "cur", &cur, AT_SYMLINK_NOFOLLOW) == 0;
-    struct stat newSt;
+    struct stat newSt{};
     const bool hasNewEntry = ::fstatat(dirfd, "new", &newSt, AT_SYMLINK_NOFOLLOW) == 0;
     if (!hasCurEntry && !hasNewEntry)
         return false;
-    folder.hasTmp = ::fstatat(dirfd, "tmp", &tmp, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(tmp.st_mode);
+    const bool hasTmpEntry = ::fstatat(dirfd, "tmp", &tmp, AT_SYMLINK_NOFOLLOW) == 0;
+    folder.hasTmp = hasTmpEntry && S_ISDIR(tmp.st_mode);
+    const auto stampOf = [](bool present, const struct stat &st) {
+        if (!present)
+            return DirStamp{};
+        return DirStamp{static_cast<std::uint64_t>(st.st_ino),
+                        std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                        std::int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec,
+                        static_cast<std::uint32_t>(st.st_mode)};
+    };
+    folder.stamps = {stampOf(hasCurEntry, cur), stampOf(hasNewEntry, newSt),
+                     stampOf(hasTmpEntry, tmp)};
     folder.state = FolderState::Broken;
     if (!hasCurEntry) {
         folder.brokenReason = "cur/ is missing";

@@ -41,6 +41,14 @@ std::string_view problemKindName(ProblemKind kind)
     return "action-failed";
 }
 
+std::optional<ProblemKind> problemKindFromName(std::string_view name)
+{
+    for (int k = 0; k <= static_cast<int>(ProblemKind::KeywordClash); ++k)
+        if (problemKindName(static_cast<ProblemKind>(k)) == name)
+            return static_cast<ProblemKind>(k);
+    return std::nullopt;
+}
+
 void to_json(nlohmann::json &json, const Problem &problem)
 {
     json = nlohmann::json::object();

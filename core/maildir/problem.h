@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,8 @@ enum class ProblemKind
 };
 
 std::string_view problemKindName(ProblemKind kind);
+// The kind a wire name stands for; nullopt for a name this build does not know.
+std::optional<ProblemKind> problemKindFromName(std::string_view name);
 
 struct Problem
 {

@@ -42,9 +42,10 @@ void to_json(nlohmann::json &json, const ScanReport &report)
 namespace {
 
 // Counts the messages of one of cur/ or new/ and reports whatever is not a plain message.
-std::uint64_t scanMessageDir(int folderFd, const char *sub, const std::string &folderRel,
-                             std::vector<Problem> &problems)
+std::uint64_t scanMessageDir(int folderFd, std::uint8_t subdir, const std::string &folderRel,
+                             std::vector<Problem> &problems, const Scan::MessageVisitor &visitor)
 {
+    const char *sub = subdir == 0 ? "cur" : "new";
     const std::string dirRel = joinRel(folderRel, sub);
     auto fd = openDirAt(folderFd, sub, dirRel);
     if (!fd) {
@@ -80,6 +81,8 @@ std::uint64_t scanMessageDir(int folderFd, const char *sub, const std::string &f
             continue; // dotfiles are not messages
         }
         ++messages;
+        if (visitor.message)
+            visitor.message(subdir, name, entry.inode);
         const MaildirName parsed = MaildirName::parse(name);
         if (!parsed.valid()) {
             problems.push_back({ProblemKind::BadName, joinRel(dirRel, name),
@@ -93,8 +96,11 @@ std::uint64_t scanMessageDir(int folderFd, const char *sub, const std::string &f
                      "Syncthing conflict copy of " + toValidUtf8(conflict->original)});
         }
     }
-    if (reader.error() != 0)
+    if (reader.error() != 0) {
         problems.push_back({ProblemKind::Unreadable, dirRel, std::strerror(reader.error())});
+        if (visitor.readError)
+            visitor.readError(subdir, reader.error());
+    }
     return messages;
 }
 
@@ -118,23 +124,48 @@ std::uint64_t countEntries(int folderFd, const std::string &folderRel,
 
 } // namespace
 
+void ScanTotals::add(const FolderScan &scan)
+{
+    ++folders;
+    switch (scan.folder.state) {
+    case FolderState::Classic:
+        ++classic;
+        break;
+    case FolderState::CurOnly:
+        ++curOnly;
+        break;
+    case FolderState::Broken:
+        ++broken;
+        break;
+    }
+    curMessages += scan.curMessages;
+    newMessages += scan.newMessages;
+    tmpFiles += scan.tmpFiles;
+}
+
 void Scan::scanFolder(int rootFd, FolderScan &scan, std::vector<Problem> &problems)
 {
-    const MaildirFolder &folder = scan.folder;
-    auto folderFd = openDirBeneath(rootFd, folder.relPath, "");
+    auto folderFd = openDirBeneath(rootFd, scan.folder.relPath, "");
     if (!folderFd) {
-        problems.push_back({ProblemKind::Unreadable, folder.relPath, folderFd.error().message});
+        problems.push_back({ProblemKind::Unreadable, scan.folder.relPath, folderFd.error().message});
         return;
     }
+    scanFolderAt(folderFd->get(), scan, problems);
+}
+
+void Scan::scanFolderAt(int folderFd, FolderScan &scan, std::vector<Problem> &problems,
+                        const MessageVisitor &visitor)
+{
+    const MaildirFolder &folder = scan.folder;
     if (folder.state == FolderState::Broken && folder.brokenReason == "cur/ is missing") {
         // nothing to count in cur/
     } else if (folder.state != FolderState::Broken || folder.brokenReason != "cur is a symlink") {
-        scan.curMessages = scanMessageDir(folderFd->get(), "cur", folder.relPath, problems);
+        scan.curMessages = scanMessageDir(folderFd, 0, folder.relPath, problems, visitor);
     }
     if (folder.state == FolderState::Classic)
-        scan.newMessages = scanMessageDir(folderFd->get(), "new", folder.relPath, problems);
+        scan.newMessages = scanMessageDir(folderFd, 1, folder.relPath, problems, visitor);
     if (folder.hasTmp)
-        scan.tmpFiles = countEntries(folderFd->get(), folder.relPath, problems);
+        scan.tmpFiles = countEntries(folderFd, folder.relPath, problems);
 }
 
 Result<ScanReport> Scan::run(const MailRoot &root, const ProgressSink &progress)
@@ -154,22 +185,7 @@ Result<ScanReport> Scan::run(const MailRoot &root, const ProgressSink &progress)
         FolderScan scan;
         scan.folder = std::move(folder);
         scanFolder(root.fd(), scan, report.problems);
-        ScanTotals &t = report.totals;
-        ++t.folders;
-        switch (scan.folder.state) {
-        case FolderState::Classic:
-            ++t.classic;
-            break;
-        case FolderState::CurOnly:
-            ++t.curOnly;
-            break;
-        case FolderState::Broken:
-            ++t.broken;
-            break;
-        }
-        t.curMessages += scan.curMessages;
-        t.newMessages += scan.newMessages;
-        t.tmpFiles += scan.tmpFiles;
+        report.totals.add(scan);
         report.folders.push_back(std::move(scan));
         progress.report(report.folders.size(), total, report.folders.back().folder.relPath);
     }

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <vector>
 
 namespace mm::maildir {
@@ -32,6 +34,9 @@ struct ScanTotals
     std::uint64_t newMessages = 0;
     std::uint64_t tmpFiles = 0;
     std::uint64_t problems = 0;
+
+    // Counts one scanned folder (everything but `problems`, which is the report's list size).
+    void add(const FolderScan &scan);
 };
 
 // What `scan ROOT` reports. JSON shape: core/protocol/protocol.md, "Maildir results".
@@ -55,8 +60,20 @@ class Scan
 public:
     static Result<ScanReport> run(const MailRoot &root, const ProgressSink &progress = {});
 
+    // Who else wants the messages of a listing: the inventory feeds its duplicate search from
+    // the scan's own read of cur/ and new/, so each directory is listed once.
+    struct MessageVisitor
+    {
+        // subdir: 0 = cur/, 1 = new/ (FolderMessages::kSubdirs); only regular non-dot files.
+        std::function<void(std::uint8_t subdir, std::string_view name, std::uint64_t inode)> message;
+        std::function<void(std::uint8_t subdir, int error)> readError;
+    };
+
     // Scans one folder's message directories (the walker already filled `scan.folder`).
     static void scanFolder(int rootFd, FolderScan &scan, std::vector<Problem> &problems);
+    // The same in an open folder directory, telling `visitor` about every message.
+    static void scanFolderAt(int folderFd, FolderScan &scan, std::vector<Problem> &problems,
+                             const MessageVisitor &visitor = {});
 };
 
 } // namespace mm::maildir

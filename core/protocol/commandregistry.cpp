@@ -12,6 +12,7 @@ const std::vector<std::string_view> &CommandRegistry::definedCommands()
         "convert",
         "revert",
         "dupes",
+        "inventory",
         "dedupe",
         "restore",
         "headers",

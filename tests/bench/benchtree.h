@@ -45,6 +45,7 @@ inline void makeFolder(const std::string &dir)
 struct Measure
 {
     double seconds = 0;
+    double cpuSeconds = 0; // the child's user + system time (getrusage through wait4)
     long maxRssKb = 0;
     int status = 0;
 };
@@ -74,6 +75,8 @@ inline Measure run(const std::vector<std::string> &argv, const std::string &out 
         die("wait4");
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     m.maxRssKb = usage.ru_maxrss;
+    m.cpuSeconds = double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                   double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     return m;
 }
 

@@ -3,6 +3,7 @@
 // protocol's core promise: each request gets exactly one final frame, and nothing after it.
 
 #include <QDir>
+#include <QDirIterator>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -266,6 +267,7 @@ private Q_SLOTS:
     void oneShotJsonMatchesServe();
     void oneShotExitCodesAndNonUtf8Paths();
     void aLargeDedupeAnswerIsStreamed();
+    void inventoryRemembersBetweenRequests();
 };
 
 void TestProtocolServe::handshakeAndPing()
@@ -692,6 +694,87 @@ void TestProtocolServe::aLargeDedupeAnswerIsStreamed()
     // The one-shot form streams the same way (items as lines, then the result) and exits 0.
     const OneShot again = runOneShot({QStringLiteral("dupes"), root, QStringLiteral("--json")});
     QCOMPARE(again.exitCode, 0);
+}
+
+// Issue #24: the monitor's one call. Its answer is scan's folders and dupes' groups; a second
+// request reuses the memo in the state dir (and writes nothing else, nowhere else), and a
+// delivery costs one folder listing and one header read.
+void TestProtocolServe::inventoryRemembersBetweenRequests()
+{
+    QTemporaryDir dir;
+    const QString root = dir.filePath(QStringLiteral("Maildir"));
+    const QString state = dir.filePath(QStringLiteral("state"));
+    for (const QString &folder : {root, root + QStringLiteral("/.Sent"), root + QStringLiteral("/.Archive")}) {
+        for (const char *sub : {"/cur", "/tmp"})
+            QVERIFY(QDir().mkpath(folder + QLatin1String(sub)));
+        QVERIFY(QFile::link(QStringLiteral("cur"), folder + QStringLiteral("/new")));
+        if (folder != root) {
+            QFile marker(folder + QStringLiteral("/maildirfolder"));
+            QVERIFY(marker.open(QIODevice::WriteOnly));
+        }
+        for (int i = 0; i < 3; ++i) {
+            QFile file(folder + QStringLiteral("/cur/%1.M%1P1.h:2,S").arg(1700000000 + i));
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write("Message-ID: <" + QByteArray::number(i) + "@x>\n\nbody\n");
+        }
+    }
+    // A flag-divergent copy: one duplicate group.
+    QVERIFY(QFile::copy(root + QStringLiteral("/cur/1700000000.M1700000000P1.h:2,S"),
+                        root + QStringLiteral("/cur/1700000000.M1700000000P1.h:2,FS")));
+    // Directory stamps younger than 2 s are not trusted (the racy rule): let them age once.
+    QTest::qWait(2100);
+
+    Agent agent;
+    QVERIFY(agent.start());
+    const QJsonObject params{{QStringLiteral("root"), root}, {QStringLiteral("stateDir"), state}};
+    const auto inventory = [&](const QString &id) {
+        agent.send(request(id, QStringLiteral("inventory"), params));
+        const QJsonObject final = agent.finalOf(id);
+        if (typeOf(final) != QLatin1String("result"))
+            qWarning("%s", QJsonDocument(final).toJson().constData());
+        return final.value(QStringLiteral("result")).toObject();
+    };
+    const auto work = [](const QJsonObject &result, const char *key) {
+        return result.value(QStringLiteral("work")).toObject().value(QLatin1String(key)).toInt(-1);
+    };
+    const QJsonObject first = inventory(QStringLiteral("i1"));
+    QCOMPARE(work(first, "foldersRead"), 3);
+    QCOMPARE(work(first, "headersRead"), 10);
+    QCOMPARE(first.value(QStringLiteral("groups")).toArray().size(), 1);
+    QVERIFY(QFile::exists(state + QStringLiteral("/inventory/summary.json")));
+
+    // The same folders and groups as scan and dupes.
+    const QJsonObject scan = QJsonDocument::fromJson(runOneShot({QStringLiteral("scan"), root, QStringLiteral("--json")}).out).object();
+    const QJsonObject dupes = QJsonDocument::fromJson(runOneShot({QStringLiteral("dupes"), root, QStringLiteral("--json")}).out).object();
+    QCOMPARE(first.value(QStringLiteral("folders")), scan.value(QStringLiteral("folders")));
+    QCOMPARE(first.value(QStringLiteral("totals")), scan.value(QStringLiteral("totals")));
+    QCOMPARE(first.value(QStringLiteral("groups")), dupes.value(QStringLiteral("groups")));
+
+    const QJsonObject second = inventory(QStringLiteral("i2"));
+    QCOMPARE(work(second, "foldersReused"), 3);
+    QCOMPARE(work(second, "foldersRead"), 0);
+    QCOMPARE(work(second, "headersRead"), 0);
+    QCOMPARE(work(second, "memoFilesWritten"), 0);
+    QCOMPARE(second.value(QStringLiteral("folders")), first.value(QStringLiteral("folders")));
+    QCOMPARE(second.value(QStringLiteral("groups")), first.value(QStringLiteral("groups")));
+
+    QFile delivered(root + QStringLiteral("/.Sent/cur/1700000100.M100P1.h:2,"));
+    QVERIFY(delivered.open(QIODevice::WriteOnly));
+    delivered.write("Message-ID: <100@x>\n\nnew\n");
+    delivered.close();
+    const QJsonObject third = inventory(QStringLiteral("i3"));
+    QCOMPARE(work(third, "foldersRead"), 1);
+    QCOMPARE(work(third, "headersRead"), 1);
+    QCOMPARE(third.value(QStringLiteral("totals")).toObject().value(QStringLiteral("curMessages")).toInt(), 11);
+    QVERIFY(agent.violations().isEmpty());
+
+    // Nothing below ROOT but the mail itself.
+    QDirIterator it(root, QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot,
+                    QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        const QString path = it.next();
+        QVERIFY2(!path.contains(QStringLiteral("inventory")) && !path.contains(QStringLiteral(".memo")), qPrintable(path));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestProtocolServe)

@@ -1,0 +1,106 @@
+#pragma once
+
+#include "maildir/dupes.h"
+#include "maildir/namearena.h"
+#include "maildir/progress.h"
+#include "maildir/uniquefd.h"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mm::maildir {
+
+// One message of a folder as the duplicate search sees it: a few dozen bytes, the name kept in
+// the folder's NameArena.
+struct MessageEntry
+{
+    enum Flag : std::uint8_t
+    {
+        kHasMessageId = 1,
+        kConflictCopy = 2,
+        kUnreadable = 4,
+    };
+
+    std::uint64_t size = 0;
+    std::uint64_t key = 0;   // FNV-1a of the trimmed Message-ID (candidate grouping only)
+    std::uint64_t inode = 0; // from the listing: a renamed file keeps it, a replaced one does not
+    std::uint64_t nameAt = 0;
+    std::uint16_t nameLen = 0;
+    std::uint8_t dir = 0; // index into FolderMessages::kSubdirs
+    std::uint8_t flags = 0;
+};
+
+// The messages of one folder and the duplicate groups among them (ARCHITECTURE.md, "Duplicate").
+// Shared by DupeFinder, which lists and reads every message, and Inventory, which takes the
+// listing from its scan and opens only the messages it has not seen before: both group alike.
+class FolderMessages
+{
+public:
+    static constexpr std::array<const char *, 2> kSubdirs{"cur", "new"};
+
+    // Groups, problems, the message count and bytesRead go to `report`.
+    FolderMessages(int folderFd, const std::string &folderRelPath, DupesReport &report,
+                   const ProgressSink &progress);
+
+    // Lists cur/ (0) or new/ (1) when it is a real directory, never through the new -> cur link.
+    void list(std::uint8_t subdir);
+    // One listed message, for a caller that read the directory itself.
+    void add(std::uint8_t subdir, std::string_view name, std::uint64_t inode);
+    void addReadError(std::uint8_t subdir, int error);
+
+    // A caller's memory of a message: fills size, key and kHasMessageId and returns true, or
+    // returns false and the message is opened.
+    using KnownMessage = std::function<bool(MessageEntry &entry, std::string_view base)>;
+    // Size and Message-ID of every message: one open and one header read for each one `known`
+    // does not know. Returns how many were opened; stops early (counting nothing) when cancelled.
+    std::uint64_t readHeaders(const KnownMessage &known = {});
+
+    // flag-divergence, then sync-conflict, then same-message groups; candidates hashed in full.
+    void findGroups();
+
+    const std::vector<MessageEntry> &entries() const { return m_entries; }
+    std::string_view name(const MessageEntry &e) const { return m_names.get(e.nameAt, e.nameLen); }
+    static std::string_view baseOf(std::string_view name) { return name.substr(0, name.find(':')); }
+    std::uint64_t filesHashed() const { return m_filesHashed; }
+
+private:
+    struct FileDigest
+    {
+        std::string messageId; // empty when none
+        std::string full;      // SHA-256 of every byte
+        std::string body;      // SHA-256 of the bytes after the first empty line
+    };
+
+    std::string_view base(const MessageEntry &e) const { return baseOf(name(e)); }
+    std::string display(const MessageEntry &e) const;
+    int subdirFd(std::uint8_t subdir);
+    void readHeader(MessageEntry &e);
+    const MessageEntry &entry(std::uint32_t i) const { return m_entries[i]; }
+    std::optional<FileDigest> digest(std::uint32_t i);
+    DupeMember member(std::uint32_t i, const std::string &sha = {}) const;
+    void addGroup(DupeGroup group);
+    void sortByBase();
+    void flagDivergence();
+    void flagDivergenceGroup(std::size_t from, std::size_t to);
+    void syncConflicts();
+    void sameMessage();
+    void confirmSameMessage(const std::vector<std::uint32_t> &candidates);
+
+    int m_folderFd;
+    const std::string &m_folderRel;
+    DupesReport &m_report;
+    const ProgressSink &m_progress;
+    NameArena m_names;
+    std::vector<MessageEntry> m_entries;
+    std::vector<std::uint32_t> m_byBase;
+    std::array<UniqueFd, 2> m_dirFds;
+    std::array<bool, 2> m_dirOpenTried{};
+    std::uint64_t m_filesHashed = 0;
+};
+
+} // namespace mm::maildir

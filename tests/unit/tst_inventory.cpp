@@ -1,0 +1,511 @@
+// Inventory: the incremental scan + dupes of the dashboard, on real temporary Maildir trees.
+// Every pass is checked twice: by what it says it read (InventoryWork), and by its answer, which
+// must equal a fresh Scan::run + DupeFinder::find of the same tree.
+
+#include "mailtreefixture.h"
+
+#include "maildir/dupes.h"
+#include "maildir/inventory.h"
+#include "maildir/inventorysummary.h"
+#include "maildir/mailroot.h"
+#include "maildir/messagememo.h"
+#include "maildir/scan.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <chrono>
+#include <ftw.h>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+using namespace mm::maildir;
+
+namespace {
+
+// Above the kernel's timestamp tick (a jiffy, at most 10 ms): folders older than this when a
+// pass starts are trusted, so the tests see reuse without waiting 2 s per pass.
+constexpr std::int64_t kTestRacyWindowNs = 20'000'000;
+
+void settle()
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+}
+
+std::string message(int n, const std::string &body = {})
+{
+    return "Message-ID: <" + std::to_string(n) + "@example.org>\nSubject: m" + std::to_string(n) +
+           "\n\n" + (body.empty() ? "body " + std::to_string(n) + "\n" : body);
+}
+
+std::string baseName(int n)
+{
+    return std::to_string(1700000000 + n) + ".M" + std::to_string(n) + "P1.node1";
+}
+
+void removeTree(const std::string &path)
+{
+    ::nftw(
+        path.c_str(), [](const char *p, const struct stat *, int, struct FTW *) { return ::remove(p); },
+        16, FTW_DEPTH | FTW_PHYS);
+}
+
+void makeCurOnlyFolder(const std::string &dir)
+{
+    mailtree::mkdirs(dir + "/cur");
+    mailtree::mkdirs(dir + "/tmp");
+    QCOMPARE(::symlink("cur", (dir + "/new").c_str()), 0);
+}
+
+class Tree
+{
+public:
+    Tree()
+    {
+        QVERIFY(m_dir.isValid());
+        root = m_dir.path().toStdString() + "/Maildir";
+        memo = m_dir.path().toStdString() + "/state/inventory";
+        mailtree::mkdirs(m_dir.path().toStdString() + "/state");
+    }
+
+    InventoryReport pass(std::int64_t racyWindowNs = kTestRacyWindowNs)
+    {
+        auto mailRoot = MailRoot::open(root);
+        if (!mailRoot)
+            qFatal("cannot open %s", root.c_str());
+        InventoryOptions options;
+        options.memoDir = memo;
+        options.racyWindowNs = racyWindowNs;
+        auto report = Inventory::run(*mailRoot, options);
+        if (!report)
+            qFatal("inventory failed: %s", report.error().describe().c_str());
+        return std::move(*report);
+    }
+
+    // The answer of a fresh scan and dupes, as JSON, bytesRead left out (it counts reads).
+    std::pair<nlohmann::json, nlohmann::json> fresh() const
+    {
+        auto mailRoot = MailRoot::open(root);
+        auto scan = Scan::run(*mailRoot);
+        auto dupes = DupeFinder::find(*mailRoot);
+        if (!scan || !dupes)
+            qFatal("fresh scan failed");
+        nlohmann::json d = *dupes;
+        d.erase("bytesRead");
+        return {nlohmann::json(*scan), d};
+    }
+
+    std::string root;
+    std::string memo;
+
+private:
+    QTemporaryDir m_dir;
+};
+
+bool sameAsFresh(const Tree &tree, const InventoryReport &report)
+{
+    const auto [scan, dupes] = tree.fresh();
+    nlohmann::json d = report.dupes;
+    d.erase("bytesRead");
+    const nlohmann::json s = report.scan;
+    if (s != scan)
+        qWarning("scan differs:\n%s\n%s", s.dump().c_str(), scan.dump().c_str());
+    if (d != dupes)
+        qWarning("dupes differ:\n%s\n%s", d.dump().c_str(), dupes.dump().c_str());
+    return s == scan && d == dupes;
+}
+
+// A Maildir with INBOX, two Maildir++ folders and a classic one: 5 messages each.
+void buildTree(Tree &tree)
+{
+    makeCurOnlyFolder(tree.root);
+    for (const char *name : {"/.Sent", "/.Archive"}) {
+        makeCurOnlyFolder(tree.root + name);
+        mailtree::writeFile(tree.root + name + "/maildirfolder", {});
+    }
+    mailtree::makeFolder(tree.root + "/.Classic");
+    mailtree::writeFile(tree.root + "/.Classic/maildirfolder", {});
+    int n = 0;
+    for (const char *folder : {"", "/.Sent", "/.Archive", "/.Classic"})
+        for (int i = 0; i < 5; ++i, ++n)
+            mailtree::writeFile(tree.root + folder + "/cur/" + baseName(n) + ":2,S", message(n));
+}
+
+} // namespace
+
+class TestInventory : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void coldPassReadsEachMessageOnce();
+    void unchangedTreeReadsNothing();
+    void eachChangeRereadsOnlyItsFolder_data();
+    void eachChangeRereadsOnlyItsFolder();
+    void newAndDeletedFolders();
+    void racyStampsAreReadAgain();
+    void damagedSummaryCostsAFullRead_data();
+    void damagedSummaryCostsAFullRead();
+    void damagedMessageMemoCostsItsHeaders();
+    void noMemoDirStillAnswers();
+    void randomMutationsMatchAFreshScan();
+};
+
+void TestInventory::coldPassReadsEachMessageOnce()
+{
+    Tree tree;
+    buildTree(tree);
+    const InventoryReport first = tree.pass();
+    QVERIFY(!first.memoLoaded);
+    QCOMPARE(first.work.foldersRead, 4u);
+    QCOMPARE(first.work.foldersReused, 0u);
+    QCOMPARE(first.work.headersRead, 20u);
+    QCOMPARE(first.work.bodiesHashed, 0u);
+    QCOMPARE(first.scan.totals.curMessages, 20u);
+    QVERIFY(first.memoProblem.empty());
+    QVERIFY(sameAsFresh(tree, first));
+    // The memo holds a summary and one message file per folder, all private.
+    QVERIFY(mailtree::exists(tree.memo + "/summary.json"));
+    struct stat st;
+    QCOMPARE(::stat(tree.memo.c_str(), &st), 0);
+    QCOMPARE(st.st_mode & 0777, 0700u);
+    QCOMPARE(first.work.memoFilesWritten, 5u);
+}
+
+void TestInventory::unchangedTreeReadsNothing()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    settle();
+    const InventoryReport second = tree.pass();
+    QVERIFY(second.memoLoaded);
+    QCOMPARE(second.work.foldersReused, 4u);
+    QCOMPARE(second.work.foldersRead, 0u);
+    QCOMPARE(second.work.headersRead, 0u);
+    QCOMPARE(second.work.messagesListed, 0u);
+    QCOMPARE(second.work.memoFilesWritten, 0u); // nothing rewritten either
+    QVERIFY(sameAsFresh(tree, second));
+}
+
+void TestInventory::eachChangeRereadsOnlyItsFolder_data()
+{
+    QTest::addColumn<QString>("change");
+    QTest::addColumn<int>("headersRead");
+    QTest::addColumn<int>("groups");
+    QTest::newRow("delivery") << QStringLiteral("delivery") << 1 << 0;
+    QTest::newRow("expunge") << QStringLiteral("expunge") << 0 << 0;
+    QTest::newRow("flag rename") << QStringLiteral("rename") << 0 << 0;
+    QTest::newRow("conflict copy") << QStringLiteral("conflict") << 1 << 1;
+    QTest::newRow("flag divergence") << QStringLiteral("divergence") << 1 << 1;
+    QTest::newRow("same message twice") << QStringLiteral("twice") << 1 << 1;
+    QTest::newRow("tmp file") << QStringLiteral("tmp") << 0 << 0;
+}
+
+void TestInventory::eachChangeRereadsOnlyItsFolder()
+{
+    QFETCH(QString, change);
+    QFETCH(int, headersRead);
+    QFETCH(int, groups);
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    // Every change goes to .Sent, which holds messages 5..9.
+    const std::string cur = tree.root + "/.Sent/cur/";
+    const std::string existing = cur + baseName(5) + ":2,S";
+    if (change == QLatin1String("delivery"))
+        mailtree::writeFile(cur + baseName(100) + ":2,", message(100));
+    else if (change == QLatin1String("expunge"))
+        QCOMPARE(::unlink(existing.c_str()), 0);
+    else if (change == QLatin1String("rename"))
+        QCOMPARE(::rename(existing.c_str(), (cur + baseName(5) + ":2,RS").c_str()), 0);
+    else if (change == QLatin1String("conflict"))
+        mailtree::writeFile(cur + std::to_string(1700000005) +
+                                ".M5P1.sync-conflict-20240101-120000-ABCDEFG.node1:2,S",
+                            message(5));
+    else if (change == QLatin1String("divergence"))
+        mailtree::writeFile(cur + baseName(5) + ":2,FS", message(5));
+    else if (change == QLatin1String("twice"))
+        mailtree::writeFile(cur + baseName(105) + ":2,S", message(5));
+    else if (change == QLatin1String("tmp"))
+        mailtree::writeFile(tree.root + "/.Sent/tmp/" + baseName(106), "half a message");
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.foldersReused, 3u);
+    QCOMPARE(after.work.headersRead, std::uint64_t(headersRead));
+    QCOMPARE(after.dupes.groups.size(), std::size_t(groups));
+    QVERIFY(sameAsFresh(tree, after));
+    // And the pass after that reuses everything again.
+    settle();
+    const InventoryReport again = tree.pass();
+    QCOMPARE(again.work.foldersRead, 0u);
+    QCOMPARE(again.dupes.groups.size(), std::size_t(groups));
+    QVERIFY(sameAsFresh(tree, again));
+}
+
+void TestInventory::newAndDeletedFolders()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    makeCurOnlyFolder(tree.root + "/.New");
+    mailtree::writeFile(tree.root + "/.New/maildirfolder", {});
+    for (int n = 200; n < 203; ++n)
+        mailtree::writeFile(tree.root + "/.New/cur/" + baseName(n) + ":2,S", message(n));
+    settle();
+    InventoryReport report = tree.pass();
+    QCOMPARE(report.work.foldersRead, 1u);
+    QCOMPARE(report.work.headersRead, 3u);
+    QCOMPARE(report.scan.totals.folders, 5u);
+    QVERIFY(sameAsFresh(tree, report));
+
+    const std::string memoFile =
+        tree.memo + "/folders/" + MessageMemo::fileNameFor(".Archive");
+    QVERIFY(mailtree::exists(memoFile));
+    removeTree(tree.root + "/.Archive");
+    settle();
+    report = tree.pass();
+    QCOMPARE(report.work.foldersRead, 0u);
+    QCOMPARE(report.work.foldersReused, 4u);
+    QCOMPARE(report.work.memoFilesRemoved, 1u);
+    QVERIFY(!mailtree::exists(memoFile));
+    QCOMPARE(report.scan.totals.folders, 4u);
+    QVERIFY(sameAsFresh(tree, report));
+}
+
+// git's racy-index rule: stamps too close to the pass are not trusted, so a change later in the
+// same timestamp tick (which would leave them as they are) cannot hide.
+void TestInventory::racyStampsAreReadAgain()
+{
+    Tree tree;
+    buildTree(tree);
+    // Just written: within the default 2 s window, nothing is trusted...
+    InventoryReport report = tree.pass(2'000'000'000);
+    QCOMPARE(report.work.foldersUntrusted, 4u);
+    // ...so the next pass lists every folder again, but opens no message: the message memo
+    // does not depend on time.
+    report = tree.pass(2'000'000'000);
+    QCOMPARE(report.work.foldersRead, 4u);
+    QCOMPARE(report.work.headersRead, 0u);
+    QCOMPARE(report.work.headersRemembered, 20u);
+
+    // The danger it guards against, made certain: a change that keeps the stamps as they were
+    // (here set back by hand, as a change in the same tick would) is seen because the folder
+    // was never trusted.
+    const std::string cur = tree.root + "/.Sent/cur";
+    struct stat before;
+    QCOMPARE(::stat(cur.c_str(), &before), 0);
+    mailtree::writeFile(cur + "/" + baseName(300) + ":2,S", message(300));
+    const timespec times[2] = {before.st_atim, before.st_mtim};
+    QCOMPARE(::utimensat(AT_FDCWD, cur.c_str(), times, 0), 0);
+    report = tree.pass(2'000'000'000);
+    QCOMPARE(report.scan.totals.curMessages, 21u);
+    QVERIFY(sameAsFresh(tree, report));
+
+    // Once the stamps are older than the window, the folders are trusted and reused.
+    settle();
+    report = tree.pass(kTestRacyWindowNs);
+    QCOMPARE(report.work.foldersUntrusted, 0u);
+    settle();
+    report = tree.pass(kTestRacyWindowNs);
+    QCOMPARE(report.work.foldersReused, 4u);
+}
+
+void TestInventory::damagedSummaryCostsAFullRead_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::newRow("truncated") << QStringLiteral("truncate");
+    QTest::newRow("byte flipped") << QStringLiteral("flip");
+    QTest::newRow("empty") << QStringLiteral("empty");
+    QTest::newRow("another version") << QStringLiteral("version");
+    QTest::newRow("not json") << QStringLiteral("garbage");
+}
+
+void TestInventory::damagedSummaryCostsAFullRead()
+{
+    QFETCH(QString, damage);
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    // A change the damaged memo must not hide: a new message in .Sent.
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(400) + ":2,S", message(400));
+    const std::string path = tree.memo + "/summary.json";
+    std::string text = mailtree::readFile(path);
+    if (damage == QLatin1String("truncate"))
+        text.resize(text.size() / 2);
+    else if (damage == QLatin1String("flip"))
+        text[text.size() / 3] ^= 0x01;
+    else if (damage == QLatin1String("empty"))
+        text.clear();
+    else if (damage == QLatin1String("version"))
+        text.replace(text.find("\"schemaVersion\":1"), 17, "\"schemaVersion\":9");
+    else
+        text = "{\"kind\":";
+    mailtree::writeFile(path, text);
+    settle();
+    const InventoryReport report = tree.pass();
+    QVERIFY(!report.memoLoaded);
+    QCOMPARE(report.work.foldersRead, 4u);
+    QCOMPARE(report.scan.totals.curMessages, 21u);
+    QVERIFY(sameAsFresh(tree, report));
+    // It wrote a good one again.
+    settle();
+    QCOMPARE(tree.pass().work.foldersReused, 4u);
+}
+
+void TestInventory::damagedMessageMemoCostsItsHeaders()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    const std::string path = tree.memo + "/folders/" + MessageMemo::fileNameFor(".Sent");
+    std::string text = mailtree::readFile(path);
+    QVERIFY(!text.empty());
+    // A size changed: without the checksum it would be believed.
+    const std::size_t at = text.find('\n') + 1;
+    const std::size_t space = text.find(' ', at);
+    text[space + 1] = text[space + 1] == '9' ? '8' : '9';
+    mailtree::writeFile(path, text);
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(500) + ":2,S", message(500));
+    settle();
+    const InventoryReport report = tree.pass();
+    QCOMPARE(report.work.foldersRead, 1u);
+    QCOMPARE(report.work.headersRead, 6u); // every message of .Sent, none of the others
+    QVERIFY(sameAsFresh(tree, report));
+
+    // A memo of another folder under this folder's name is not believed either.
+    const std::string other = mailtree::readFile(tree.memo + "/folders/" + MessageMemo::fileNameFor(".Archive"));
+    mailtree::writeFile(path, other);
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(501) + ":2,S", message(501));
+    settle();
+    QCOMPARE(tree.pass().work.headersRead, 7u);
+}
+
+void TestInventory::noMemoDirStillAnswers()
+{
+    Tree tree;
+    buildTree(tree);
+    auto mailRoot = MailRoot::open(tree.root);
+    QVERIFY(mailRoot.has_value());
+    for (int i = 0; i < 2; ++i) {
+        auto report = Inventory::run(*mailRoot, InventoryOptions{});
+        QVERIFY(report.has_value());
+        QCOMPARE(report->work.headersRead, 20u);
+        QVERIFY(report->memoDir.empty());
+        QVERIFY(sameAsFresh(tree, *report));
+    }
+    // A memo dir that cannot be made: said so, and the answer is still right.
+    InventoryOptions options;
+    options.memoDir = "/proc/mailmesh-cannot-be-here";
+    auto report = Inventory::run(*mailRoot, options);
+    QVERIFY(report.has_value());
+    QVERIFY(!report->memoProblem.empty());
+    QVERIFY(sameAsFresh(tree, *report));
+}
+
+// The incremental answer after random changes equals a fresh scan + dupes of the same tree.
+void TestInventory::randomMutationsMatchAFreshScan()
+{
+    Tree tree;
+    buildTree(tree);
+    std::mt19937 random(20240624);
+    const auto pick = [&](int n) { return int(random() % unsigned(n)); };
+    std::vector<std::string> folders{"", "/.Sent", "/.Archive", "/.Classic"};
+    int next = 1000;
+    std::uint64_t reused = 0, untouched = 0;
+    for (int round = 0; round < 40; ++round) {
+        const int changes = pick(4); // 0: a round that changes nothing
+        untouched += changes == 0;
+        for (int c = 0; c < changes; ++c) {
+            const std::string folder = tree.root + folders[std::size_t(pick(int(folders.size())))];
+            if (!mailtree::exists(folder + "/cur"))
+                continue;
+            std::vector<std::string> names;
+            if (DIR *dir = ::opendir((folder + "/cur").c_str())) {
+                while (dirent *e = ::readdir(dir))
+                    if (e->d_name[0] != '.')
+                        names.emplace_back(e->d_name);
+                ::closedir(dir);
+            }
+            std::sort(names.begin(), names.end());
+            const std::string some = names.empty() ? std::string() : folder + "/cur/" + names[std::size_t(pick(int(names.size())))];
+            const std::string someBase = some.substr(0, some.find(':', some.rfind('/')));
+            switch (pick(10)) {
+            case 0:
+            case 1: // delivery
+                mailtree::writeFile(folder + "/cur/" + baseName(next) + ":2,", message(next));
+                ++next;
+                break;
+            case 2: // expunge
+                if (!some.empty())
+                    ::unlink(some.c_str());
+                break;
+            case 3: // flag change
+                if (!some.empty())
+                    ::rename(some.c_str(), (someBase + ":2," + "FRST"[pick(4)]).c_str());
+                break;
+            case 4: // flag divergence: a second name of one BASE, sometimes with other bytes
+                if (!some.empty())
+                    mailtree::writeFile(someBase + ":2,D", pick(2) ? mailtree::readFile(some) : message(next++));
+                break;
+            case 5: // Syncthing conflict copy
+                if (!some.empty()) {
+                    const std::string name = some.substr(some.rfind('/') + 1);
+                    const std::size_t dot = name.rfind('.');
+                    mailtree::writeFile(folder + "/cur/" + name.substr(0, dot) + ".sync-conflict-20240101-120000-ABCDEFG" + name.substr(dot),
+                                        mailtree::readFile(some));
+                }
+                break;
+            case 6: // the same message delivered twice, or a message without Message-ID
+                if (!some.empty())
+                    mailtree::writeFile(folder + "/cur/" + baseName(next++) + ":2,S", mailtree::readFile(some));
+                else
+                    mailtree::writeFile(folder + "/cur/" + baseName(next++) + ":2,S", "Subject: x\n\nno id\n");
+                break;
+            case 7: // a new folder, or one removed
+                if (pick(2)) {
+                    const std::string name = "/.F" + std::to_string(next++);
+                    makeCurOnlyFolder(tree.root + name);
+                    mailtree::writeFile(tree.root + name + "/maildirfolder", {});
+                    mailtree::writeFile(tree.root + name + "/cur/" + baseName(next) + ":2,S", message(next));
+                    ++next;
+                    folders.push_back(name);
+                } else if (folders.size() > 4) {
+                    removeTree(tree.root + folders.back());
+                    folders.pop_back();
+                }
+                break;
+            case 8: // a file in tmp/, or in a classic folder's new/
+                if (mailtree::exists(folder + "/tmp"))
+                    mailtree::writeFile(folder + "/tmp/t" + std::to_string(next++), "x");
+                if (mailtree::exists(tree.root + "/.Classic/new")) {
+                    mailtree::writeFile(tree.root + "/.Classic/new/" + baseName(next), message(next));
+                    ++next;
+                }
+                break;
+            case 9: // a name that is not a message
+                mailtree::writeFile(folder + "/cur/.dotfile" + std::to_string(next++), "x");
+                break;
+            }
+        }
+        if (pick(2))
+            settle(); // sometimes old enough to be trusted, sometimes not
+        const InventoryReport report = tree.pass();
+        reused += report.work.foldersReused;
+        QVERIFY2(sameAsFresh(tree, report), qPrintable(QStringLiteral("round %1").arg(round)));
+    }
+    QVERIFY(reused > 0); // the memo was used, not only rebuilt
+    QVERIFY(untouched > 0);
+}
+
+QTEST_GUILESS_MAIN(TestInventory)
+#include "tst_inventory.moc"

@@ -14,7 +14,8 @@
 
 namespace mm::maildir {
 
-// The kinds of ARCHITECTURE.md "Shared vocabulary"; duplicates only ever live within one folder.
+// The kinds of docs/architecture.md, "Shared vocabulary"; duplicates only ever live within one
+// folder.
 enum class DupeKind
 {
     FlagDivergence, // one BASE under several names

@@ -35,13 +35,14 @@ foreach(variant IN ITEMS labjourney labjourneyfull)
   endif()
   mailmesh_add_test(tst_${variant} KIND integration ${extra_labels} TIMEOUT ${timeout}
                     SOURCES integration/tst_labjourney.cpp
-                    LIBS mailmesh_lab mailmesh_sandbox Qt6::Network)
+                    LIBS mailmesh_lab mailmesh_sandbox Qt6::Network Qt6::Gui)
   target_compile_definitions(tst_${variant} PRIVATE
                              MAILMESH_LAB_JOURNEY_FULL=${full}
                              MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
                              MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
-                             MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
-  add_dependencies(tst_${variant} mailmesh-agent mailmeshctl)
+                             MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>"
+                             MAILMESH_APP_BINARY="$<TARGET_FILE:mailmesh>")
+  add_dependencies(tst_${variant} mailmesh-agent mailmeshctl mailmesh)
   set_tests_properties(tst_${variant} PROPERTIES SKIP_RETURN_CODE 77 FIXTURES_REQUIRED lab_nodes
                        ENVIRONMENT QTEST_FUNCTION_TIMEOUT=1800000)
 endforeach()

@@ -42,6 +42,31 @@ int selfCheck(QWidget &window)
     return QApplication::exec();
 }
 
+// --screenshot FILE: the main window as a person sees it once every node answered and the
+// cross-node check ran (or after two minutes, as far as it got), saved to FILE; then quit. For the
+// pictures of a real cluster in the README, taken the same way every time.
+void saveWhenComplete(QWidget &window, mm::cluster::ClusterMonitor &monitor, const QString &file)
+{
+    auto *deadline = new QTimer(&window);
+    deadline->setSingleShot(true);
+    const auto save = [&window, file, deadline] {
+        deadline->stop();
+        // One more second for the views to take the last snapshot in and paint it.
+        QTimer::singleShot(1000, &window, [&window, file] {
+            const bool saved = window.grab().save(file);
+            QTextStream(saved ? stdout : stderr) << (saved ? "saved " : "cannot save ") << file << '\n';
+            QApplication::exit(saved ? 0 : 1);
+        });
+    };
+    QObject::connect(deadline, &QTimer::timeout, &window, save);
+    deadline->start(120'000);
+    QObject::connect(&monitor, &mm::cluster::ClusterMonitor::snapshotChanged, &window,
+                     [save, deadline](const mm::cluster::ClusterSnapshot &snapshot) {
+                         if (deadline->isActive() && snapshot && snapshot->crossNodeChecked)
+                             save();
+                     });
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -68,6 +93,12 @@ int main(int argc, char **argv)
         QStringLiteral("Show the main window, print it and the mailmesh-agent this installation "
                        "deploys, and quit: exit 0 when both are there."));
     parser.addOption(selfCheckOption);
+    const QCommandLineOption screenshotOption(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Open the cluster file, save a picture of the window to FILE once every node "
+                       "has answered (two minutes at most), and quit."),
+        QStringLiteral("FILE"));
+    parser.addOption(screenshotOption);
     parser.addPositionalArgument(QStringLiteral("cluster-file"), QStringLiteral("A cluster file to open."),
                                  QStringLiteral("[cluster-file]"));
     parser.process(app);
@@ -108,6 +139,8 @@ int main(int argc, char **argv)
         options.network = &network;
         monitor = std::make_unique<mm::cluster::ClusterMonitor>(*config, options);
         window.followMonitor(monitor.get());
+        if (parser.isSet(screenshotOption))
+            saveWhenComplete(window, *monitor, parser.value(screenshotOption));
         monitor->start();
     });
     if (!parser.positionalArguments().isEmpty())

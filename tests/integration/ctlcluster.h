@@ -4,6 +4,7 @@
 // init → add-node (host keys pinned) → pair → [migrate]. For the tests that then put real IMAP
 // clients and deliveries on every node at once. Blocking calls are fine here: test code.
 
+#include "chaoscluster.h"
 #include "ctlrunner.h"
 #include "imapclient.h"
 #include "syncthingrest.h"
@@ -22,7 +23,7 @@
 
 namespace mm::test {
 
-class CtlCluster
+class CtlCluster : public ChaosCluster
 {
 public:
     struct Options
@@ -85,7 +86,7 @@ public:
     const CtlRun &lastRun() const { return m_last; }
 
     sandbox::Sandbox &sandbox() { return *m_sandbox; }
-    int size() const { return int(m_sandbox->nodes().size()); }
+    int size() const override { return int(m_sandbox->nodes().size()); }
     QString maildir(int n) const { return m_sandbox->node(n).maildir; }
     QJsonObject clusterFile() const
     {
@@ -93,19 +94,20 @@ public:
         return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
     }
 
-    bool login(ImapClient &imap, int n) const
+    bool login(ImapClient &imap, int n) const override
     {
         const sandbox::NodeInfo node = m_sandbox->node(n);
         return imap.login(node.imapPort, node.imapUser.toUtf8(), node.imapPassword.toUtf8());
     }
 
     // Until Syncthing has carried everything everywhere (the folder `pair` shares).
-    bool waitQuiet(int timeoutMs = 60000) { return m_rest->waitQuiet(QStringLiteral("mailmesh-mail"), timeoutMs); }
+    bool waitQuiet(int timeoutMs = 60000) override { return m_rest->waitQuiet(QStringLiteral("mailmesh-mail"), timeoutMs); }
 
     // What an MTA on the node does (Postfix, dovecot-lda): write into tmp/, rename into new/, as
     // the mail user. On a cur/-only Maildir new/ is the link to cur/, so the file lands in cur/
     // without ":2,". `folder` is "" for INBOX or a Maildir++ folder's directory (".Work").
-    bool deliver(int n, const QByteArray &message, const QString &folder = {})
+    bool deliver(int n, const QByteArray &message) override { return deliver(n, message, QString()); }
+    bool deliver(int n, const QByteArray &message, const QString &folder)
     {
         static std::atomic<int> counter{0};
         const QString name = QStringLiteral("%1.M%2P%3Q%4.node%5")

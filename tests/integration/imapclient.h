@@ -9,6 +9,9 @@
 #include <QList>
 #include <QRegularExpression>
 #include <QStringList>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QTcpSocket>
 
 #include <memory>
@@ -33,10 +36,24 @@ public:
         m_socket->connectToHost(QStringLiteral("127.0.0.1"), port);
         if (!m_socket->waitForConnected(10000))
             return false;
-        const QByteArray greeting = readResponseLine();
-        if (!greeting.startsWith("* OK"))
+        return greetedAndLoggedIn(user, password);
+    }
+
+    // The same over TLS (IMAPS on a lab node), the server's certificate verified for peerName
+    // against caFile.
+    bool loginTls(const QString &host, const QString &peerName, const QString &caFile, quint16 port,
+                  const QByteArray &user, const QByteArray &password)
+    {
+        auto socket = std::make_unique<QSslSocket>();
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.setCaCertificates(QSslCertificate::fromPath(caFile));
+        configuration.setPeerVerifyMode(QSslSocket::VerifyPeer);
+        socket->setSslConfiguration(configuration);
+        socket->connectToHostEncrypted(host, port, peerName);
+        if (!socket->waitForEncrypted(15000))
             return false;
-        return command("LOGIN " + user + " " + password);
+        m_socket = std::move(socket);
+        return greetedAndLoggedIn(user, password);
     }
 
     void logout()
@@ -169,6 +186,13 @@ public:
     QByteArray lastStatus() const { return m_lastStatus; }
 
 private:
+    bool greetedAndLoggedIn(const QByteArray &user, const QByteArray &password)
+    {
+        if (!readResponseLine().startsWith("* OK"))
+            return false;
+        return command("LOGIN \"" + user + "\" \"" + password + "\"");
+    }
+
     QByteArray readResponseLine()
     {
         QByteArray line;

@@ -14,7 +14,7 @@
 // two nodes renaming one folder at once would copy it under two names, which is the admin's
 // race, not a replication bug. Appends, flag changes and expunges go to any node's folders.
 
-#include "ctlcluster.h"
+#include "chaoscluster.h"
 #include "imapclient.h"
 
 #include <QElapsedTimer>
@@ -94,7 +94,7 @@ struct ChaosFigures
 class MailboxChaos
 {
 public:
-    MailboxChaos(CtlCluster &cluster, ChaosOptions options)
+    MailboxChaos(ChaosCluster &cluster, ChaosOptions options)
         : m_cluster(cluster)
         , m_options(options)
     {
@@ -485,7 +485,7 @@ private:
 
     static QByteArray makeMessageId(const QByteArray &id) { return '<' + id + "@mailmesh.test>"; }
 
-    CtlCluster &m_cluster;
+    ChaosCluster &m_cluster;
     ChaosOptions m_options;
     std::mutex m_mutex;
     ChaosFigures m_figures;

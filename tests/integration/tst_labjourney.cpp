@@ -14,8 +14,10 @@
 //
 // Needs root and the patched prefix (MAILMESH_DOVECOT_PREFIX); exits 77 (skipped) without them.
 
+#include "chaoscluster.h"
 #include "ctlrunner.h"
 #include "labmail.h"
+#include "mailboxchaos.h"
 
 #include "lab/lab.h"
 #include "lab/labhost.h"
@@ -25,11 +27,14 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QImage>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcess>
 #include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 #include <algorithm>
 #include <cstdio>
@@ -64,6 +69,62 @@ qint64 percentile(QList<qint64> values, int percent)
     std::sort(values.begin(), values.end());
     return values[std::min<qsizetype>(values.size() - 1, (values.size() * percent + 99) / 100 - 1)];
 }
+
+// The chaos run's view of the lab: IMAPS clients as alice on each node, deliveries over SMTP to
+// each node's Postfix (which hands them to Dovecot's LMTP), and "quiet" as mailmeshctl status
+// reports it (every link connected at 100 %, every folder idle with nothing needed).
+class LabChaosCluster : public mm::test::ChaosCluster
+{
+public:
+    LabChaosCluster(Lab &lab, QString home, QString clusterFile, int nodes)
+        : m_lab(lab)
+        , m_home(std::move(home))
+        , m_clusterFile(std::move(clusterFile))
+        , m_nodes(nodes)
+    {
+    }
+
+    int size() const override { return m_nodes; }
+
+    bool login(mm::test::ImapClient &imap, int n) const override
+    {
+        const Lab::Account alice = m_lab.accounts().first();
+        return imap.loginTls(m_lab.node(n).address, m_lab.node(n).hostName, m_lab.caFile(), 993,
+                             alice.login.toUtf8(), alice.password.toUtf8());
+    }
+
+    bool deliver(int n, const QByteArray &message) override
+    {
+        const QByteArray alice = m_lab.accounts().first().login.toUtf8();
+        return mm::test::sendSmtp(m_lab.node(n).address, "chaos@lab.test", {alice}, message).isEmpty();
+    }
+
+    bool waitQuiet(int timeoutMs) override
+    {
+        QElapsedTimer clock;
+        clock.start();
+        do {
+            const CtlRun status = runMailmeshctl(m_home, m_clusterFile, {u"status"_s});
+            const QJsonObject state = QJsonDocument::fromJson(status.output.split('\n').first()).object();
+            bool quiet = !state.isEmpty();
+            for (const QJsonValue &peer : state.value(u"peers"_s).toArray())
+                quiet = quiet && peer[u"connected"_s].toBool() && peer[u"completion"_s].toDouble() >= 100 &&
+                        peer[u"needItems"_s].toInteger() == 0;
+            for (const QJsonValue &folder : state.value(u"folders"_s).toArray())
+                quiet = quiet && folder[u"state"_s].toString() == u"idle"_s && folder[u"needItems"_s].toInteger() == 0;
+            if (quiet)
+                return true;
+            QThread::msleep(1000);
+        } while (clock.elapsed() < timeoutMs);
+        return false;
+    }
+
+private:
+    Lab &m_lab;
+    QString m_home;
+    QString m_clusterFile;
+    int m_nodes;
+};
 
 } // namespace
 
@@ -250,6 +311,53 @@ private Q_SLOTS:
     void mailSentToNode1IsReadOverImapsOnTheOthers()
     {
         measureSmtpToImaps(kFull ? 40 : 5, {1, 2}, u"after migrate"_s);
+    }
+
+    void chaosLosesAndDuplicatesNothing()
+    {
+        // Real IMAPS clients on every node at once (flags, keywords, appends, expunges, folders,
+        // subscriptions) and Postfix delivering on every node, then every node must agree.
+        LabChaosCluster cluster(*m_lab, m_home.path(), m_clusterFile, 3);
+        mm::test::ChaosOptions options;
+        options.seconds = kFull ? 60 : 20;
+        QElapsedTimer clock;
+        clock.start();
+        const mm::test::ChaosFigures figures = mm::test::MailboxChaos(cluster, options).run();
+        record(u"chaos (%1 s of traffic, then settling)"_s.arg(options.seconds), clock.elapsed());
+        qInfo().noquote() << "chaos on the lab:" << figures.summary();
+        const QByteArray examples = figures.examples.join(u'\n').toUtf8();
+        QVERIFY2(figures.settleSeconds >= 0, "the nodes never agreed:\n" + examples);
+        QVERIFY2(figures.totalOperations() > 100, qPrintable(figures.summary()));
+        QVERIFY2(figures.duplicates == 0, examples.constData());
+        QVERIFY2(figures.lost == 0, examples.constData());
+        QVERIFY2(figures.uidConflicts == 0, examples.constData());
+        QVERIFY2(figures.messageDisagreements == 0, examples.constData());
+        QVERIFY2(figures.folderDisagreements == 0, examples.constData());
+        QVERIFY2(figures.subscriptionDisagreements == 0, examples.constData());
+    }
+
+    void theDashboardShowsTheLabCluster()
+    {
+        // The app itself, as an admin opens it on the cluster file, from the admin's network.
+        QProcess app;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert(u"HOME"_s, m_home.path());
+        environment.insert(u"XDG_CONFIG_HOME"_s, m_home.filePath(u".config"_s));
+        environment.insert(u"MAILMESH_AGENT"_s, QStringLiteral(MAILMESH_AGENT_BINARY));
+        environment.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+        app.setProcessEnvironment(environment);
+        const QString picture = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots/lab-dashboard.png");
+        QDir().mkpath(QFileInfo(picture).path());
+        QFile::remove(picture);
+        QElapsedTimer clock;
+        clock.start();
+        app.start(QStringLiteral(MAILMESH_APP_BINARY), {u"--screenshot"_s, picture, m_clusterFile});
+        QVERIFY(app.waitForFinished(180'000));
+        record(u"dashboard: every node answered"_s, clock.elapsed());
+        QVERIFY2(app.exitCode() == 0, app.readAllStandardError().constData());
+        QImage image(picture);
+        QVERIFY(!image.isNull() && image.width() > 400);
+        qInfo("dashboard of the lab cluster: %s", qPrintable(picture));
     }
 
     void removeNodeAndJoinAFreshOne()

@@ -62,6 +62,9 @@ struct FolderState
     qint64 needItems = 0;
     int pullErrors = 0;
     int conflictCopies = 0;
+    // Why Syncthing's file system watcher is not running (empty: it runs). Without it a change
+    // on this node reaches the others only at the next full rescan (an hour).
+    QString watchError;
 
     friend bool operator==(const FolderState &, const FolderState &) = default;
 };

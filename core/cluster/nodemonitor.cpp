@@ -327,7 +327,15 @@ void NodeMonitor::pollSyncthing()
             m_folder.state = status->value(QStringLiteral("state")).toString();
             m_folder.needItems = status->value(QStringLiteral("needTotalItems")).toInteger();
             m_folder.pullErrors = status->value(QStringLiteral("pullErrors")).toInt();
+            m_folder.watchError = status->value(QStringLiteral("watchError")).toString();
             clearProblem(QStringLiteral("folder"));
+            if (m_folder.watchError.isEmpty())
+                clearProblem(QStringLiteral("watcher"));
+            else
+                setProblem(QStringLiteral("watcher"),
+                           tr("Syncthing does not see changes as they happen (%1): they replicate only at its "
+                              "hourly rescan. Raise fs.inotify.max_user_watches and max_user_instances.")
+                               .arg(m_folder.watchError));
         }
         publish();
     });

@@ -193,6 +193,7 @@ QJsonObject stateToJson(const ClusterState &state)
                                    {QStringLiteral("state"), folder.state},
                                    {QStringLiteral("needItems"), folder.needItems},
                                    {QStringLiteral("pullErrors"), folder.pullErrors},
+                                   {QStringLiteral("watchError"), folder.watchError},
                                    {QStringLiteral("conflictCopies"), folder.conflictCopies}});
     QJsonArray mailboxes;
     const QStringList ids = state.nodeIds();

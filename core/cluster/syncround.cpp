@@ -36,8 +36,11 @@ void checkClusterInSync(const QList<NodeConfig> &nodes, const std::vector<remote
                                          : QStringLiteral("unknown (%1)").arg(QString::fromStdString(status.error().describe()));
             const qint64 needed = status ? status->value(QStringLiteral("needTotalItems")).toInteger() : 0;
             const QString folderError = status ? status->value(QStringLiteral("error")).toString() : QString();
+            const QString watchError = status ? status->value(QStringLiteral("watchError")).toString() : QString();
             if (!folderError.isEmpty())
                 round->lagging << QStringLiteral("%1 %2: %3").arg(id, state, folderError);
+            else if (!watchError.isEmpty() && state != QLatin1String("idle"))
+                round->lagging << QStringLiteral("%1 %2 (no file system watcher: %3)").arg(id, state, watchError);
             else if (state != QLatin1String("idle"))
                 round->lagging << QStringLiteral("%1 %2").arg(id, state);
             else if (needed != 0)

@@ -8,9 +8,11 @@
 //   at a time, IMAPS answers somewhere throughout) → migrate (hold commands `systemctl stop postfix
 //   dovecot`) → mail sent over SMTP to node1 is read over IMAPS on node2 and node3 → revert.
 //
-// tst_labjourneyfull (label slow) also removes node3, joins a fresh node, deploys the Debian
-// packages of installers/dovecot/build-debs.sh 12 when they are built, and measures SMTP-to-IMAPS
-// over more messages. Step times and the latencies are printed, never asserted.
+// tst_labjourneyfull (label slow) also runs the chaos of mailboxchaos.h on the lab (IMAPS clients
+// and Postfix deliveries on every node at once), removes node3, joins a fresh node, deploys the
+// Debian packages of installers/dovecot/build-debs.sh 12 when they are built, and measures
+// SMTP-to-IMAPS over more messages. Step times and the latencies are printed, never asserted.
+// The chaos does not settle on the lab yet (docs/maildir-dovecot-syncthing.md, "Open findings").
 //
 // Needs root and the patched prefix (MAILMESH_DOVECOT_PREFIX); exits 77 (skipped) without them.
 
@@ -315,17 +317,21 @@ private Q_SLOTS:
 
     void chaosLosesAndDuplicatesNothing()
     {
+        if (!kFull)
+            QSKIP("in tst_labjourneyfull (label slow)");
         // Real IMAPS clients on every node at once (flags, keywords, appends, expunges, folders,
         // subscriptions) and Postfix delivering on every node, then every node must agree.
         LabChaosCluster cluster(*m_lab, m_home.path(), m_clusterFile, 3);
         mm::test::ChaosOptions options;
-        options.seconds = kFull ? 60 : 20;
+        options.seconds = 30;
         QElapsedTimer clock;
         clock.start();
         const mm::test::ChaosFigures figures = mm::test::MailboxChaos(cluster, options).run();
         record(u"chaos (%1 s of traffic, then settling)"_s.arg(options.seconds), clock.elapsed());
         qInfo().noquote() << "chaos on the lab:" << figures.summary();
         const QByteArray examples = figures.examples.join(u'\n').toUtf8();
+        if (figures.settleSeconds < 0)
+            showSyncthingOnNodes();
         QVERIFY2(figures.settleSeconds >= 0, "the nodes never agreed:\n" + examples);
         QVERIFY2(figures.totalOperations() > 100, qPrintable(figures.summary()));
         QVERIFY2(figures.duplicates == 0, examples.constData());
@@ -449,12 +455,17 @@ private:
     // After a failed workflow: what Syncthing did on each node, from systemd's journal.
     void showSyncthingOnNodes()
     {
+        qInfo("mailmeshctl status, folders and node problems:\n%s",
+              ctl({u"status"_s}).output.split('\n').first().constData());
         for (int i = 0; i < m_lab->nodeCount(); ++i)
             qInfo("node%d:\n%s", i + 1,
                   output(m_lab->runInNode(
                              i, {u"sh"_s, u"-c"_s,
                                  u"ps -o pid,user,lstart,args -C syncthing; "
-                                 "journalctl -u syncthing@vmail -n 40 --no-pager -o short-monotonic"_s}))
+                                 "journalctl -u syncthing@vmail --no-pager -o short-monotonic | "
+                                 "grep -i -m 8 'watch\\|inotify'; "
+                                 "journalctl -u dovecot --no-pager | grep -i -m 3 inotify; "
+                                 "journalctl -u syncthing@vmail -n 15 --no-pager -o short-monotonic"_s}))
                       .constData());
     }
 

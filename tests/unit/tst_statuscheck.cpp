@@ -22,7 +22,7 @@ ClusterState healthyCluster()
         node.syncthingVersion = QStringLiteral("v1.19.2");
         node.inventoryTaken = true;
         state.nodes << node;
-        state.folders << FolderState{node.id, QStringLiteral("idle"), 0, 0, 0};
+        state.folders << FolderState{node.id, QStringLiteral("idle"), 0, 0, 0, {}};
     }
     state.peers << PeerSync{QStringLiteral("n1"), QStringLiteral("n2"), true, 100, 0, 0}
                 << PeerSync{QStringLiteral("n2"), QStringLiteral("n1"), true, 100, 0, 0};

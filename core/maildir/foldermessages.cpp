@@ -3,6 +3,7 @@
 #include "maildir/conflictname.h"
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
+#include "maildir/memoformat.h"
 #include "maildir/messageheaders.h"
 #include "maildir/sha256.h"
 
@@ -96,6 +97,7 @@ void FolderMessages::add(std::uint8_t subdir, std::string_view name, std::uint64
     MessageEntry e;
     e.nameAt = m_names.add(name);
     e.nameLen = static_cast<std::uint16_t>(name.size());
+    e.baseLen = static_cast<std::uint16_t>(baseOf(name).size());
     e.dir = subdir;
     e.inode = inode;
     if (ConflictName::parse(name))
@@ -166,16 +168,49 @@ void FolderMessages::readHeader(MessageEntry &e)
     }
 }
 
-std::optional<FolderMessages::FileDigest> FolderMessages::digest(std::uint32_t i)
+const FolderMessages::FileDigest *FolderMessages::digestOf(std::uint32_t index) const
 {
+    const auto found = m_digests.find(index);
+    return found == m_digests.end() ? nullptr : &found->second;
+}
+
+// The caller's remembered digest, if the file still has the size and mtime it had when hashed:
+// a message is never rewritten in place, but a stat is cheap next to a read, so it is checked.
+std::optional<FolderMessages::FileDigest> FolderMessages::rememberedDigest(std::uint32_t i)
+{
+    if (!m_knownDigest || !*m_knownDigest)
+        return std::nullopt;
+    const MessageEntry &e = m_entries[i];
+    auto known = (*m_knownDigest)(e, base(e));
+    if (!known)
+        return std::nullopt;
+    const std::string cname(name(e));
+    struct stat st
+    {
+    };
+    if (::fstatat(subdirFd(e.dir), cname.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode) || std::uint64_t(st.st_size) != known->statSize ||
+        std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != known->mtimeNs)
+        return std::nullopt;
+    return known;
+}
+
+const FolderMessages::FileDigest *FolderMessages::digest(std::uint32_t i)
+{
+    if (const FileDigest *done = digestOf(i))
+        return done; // a member of two candidate sets is read once
+    if (auto remembered = rememberedDigest(i)) {
+        ++m_digestsRemembered;
+        return &m_digests.emplace(i, std::move(*remembered)).first->second;
+    }
     const MessageEntry &e = m_entries[i];
     const std::string shown = display(e);
     const std::string cname(name(e));
     UniqueFd fd(::openat(subdirFd(e.dir), cname.c_str(),
                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    const auto problem = [&](std::string detail) {
+    const auto problem = [&](std::string detail) -> const FileDigest * {
         m_report.problems.push_back({ProblemKind::Unreadable, shown, std::move(detail)});
-        return std::nullopt;
+        return nullptr;
     };
     if (!fd.valid())
         return problem(errnoError(errno, "open", shown).message);
@@ -203,9 +238,11 @@ std::optional<FolderMessages::FileDigest> FolderMessages::digest(std::uint32_t i
     headers.finish();
     FileDigest out;
     out.messageId = headers.messageId().value_or(std::string());
-    out.full = Sha256::toHex(full.finish());
-    out.body = Sha256::toHex(body.finish());
-    return out;
+    out.full = full.finish();
+    out.body = body.finish();
+    out.statSize = static_cast<std::uint64_t>(st.st_size);
+    out.mtimeNs = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    return &m_digests.emplace(i, std::move(out)).first->second;
 }
 
 DupeMember FolderMessages::member(std::uint32_t i, const std::string &sha) const
@@ -223,41 +260,70 @@ void FolderMessages::addGroup(DupeGroup group)
     m_report.groups.push_back(std::move(group));
 }
 
-void FolderMessages::findGroups()
+void FolderMessages::findGroups(const KnownDigest &known)
 {
+    m_knownDigest = &known;
     flagDivergence();
     syncConflicts();
     sameMessage();
+    m_knownDigest = nullptr;
 }
 
-// Indices of readable, non-conflict entries sorted by (BASE, subdir, name).
+bool FolderMessages::baseOrderLess(std::uint32_t a, std::uint32_t b) const
+{
+    const auto ba = base(entry(a)), bb = base(entry(b));
+    if (ba != bb)
+        return ba < bb;
+    if (entry(a).dir != entry(b).dir)
+        return entry(a).dir < entry(b).dir;
+    return name(entry(a)) < name(entry(b));
+}
+
+// Readable, non-conflict entries, those of one BASE together and in (subdir, name) order.
 void FolderMessages::sortByBase()
 {
     m_byBase.clear();
     for (std::uint32_t i = 0; i < m_entries.size(); ++i)
         if (!(m_entries[i].flags & (MessageEntry::kConflictCopy | MessageEntry::kUnreadable)))
-            m_byBase.push_back(i);
-    std::sort(m_byBase.begin(), m_byBase.end(), [this](std::uint32_t a, std::uint32_t b) {
-        const auto ba = base(entry(a)), bb = base(entry(b));
-        if (ba != bb)
-            return ba < bb;
-        if (entry(a).dir != entry(b).dir)
-            return entry(a).dir < entry(b).dir;
-        return name(entry(a)) < name(entry(b));
+            m_byBase.push_back({hashBytes(base(m_entries[i])), i});
+    std::sort(m_byBase.begin(), m_byBase.end(), [this](const BaseKey &a, const BaseKey &b) {
+        return a.hash != b.hash ? a.hash < b.hash : baseOrderLess(a.index, b.index);
     });
+}
+
+// The first entry of m_byBase with this BASE, or end().
+std::vector<FolderMessages::BaseKey>::const_iterator
+FolderMessages::firstOfBase(std::string_view wanted) const
+{
+    const std::uint64_t hash = hashBytes(wanted);
+    auto it = std::lower_bound(m_byBase.begin(), m_byBase.end(), hash,
+                               [](const BaseKey &k, std::uint64_t h) { return k.hash < h; });
+    for (; it != m_byBase.end() && it->hash == hash; ++it)
+        if (base(entry(it->index)) == wanted)
+            return it;
+    return m_byBase.end();
 }
 
 void FolderMessages::flagDivergence()
 {
     sortByBase();
+    std::vector<std::pair<std::size_t, std::size_t>> runs;
     for (std::size_t i = 0; i < m_byBase.size();) {
+        const std::string_view b = base(entry(m_byBase[i].index));
         std::size_t j = i + 1;
-        while (j < m_byBase.size() && base(entry(m_byBase[j])) == base(entry(m_byBase[i])))
+        while (j < m_byBase.size() && m_byBase[j].hash == m_byBase[i].hash &&
+               base(entry(m_byBase[j].index)) == b)
             ++j;
         if (j - i > 1)
-            flagDivergenceGroup(i, j);
+            runs.emplace_back(i, j);
         i = j;
     }
+    // Reported in BASE order, as a sort by name would give, whatever the hashes' order.
+    std::sort(runs.begin(), runs.end(), [this](const auto &a, const auto &b) {
+        return base(entry(m_byBase[a.first].index)) < base(entry(m_byBase[b.first].index));
+    });
+    for (const auto &[from, to] : runs)
+        flagDivergenceGroup(from, to);
 }
 
 void FolderMessages::flagDivergenceGroup(std::size_t from, std::size_t to)
@@ -265,20 +331,20 @@ void FolderMessages::flagDivergenceGroup(std::size_t from, std::size_t to)
     DupeGroup g;
     g.kind = DupeKind::FlagDivergence;
     std::vector<std::string_view> flagSets;
-    std::string firstSha;
+    Sha256::Digest firstSha{};
     for (std::size_t k = from; k < to; ++k) {
-        const std::uint32_t idx = m_byBase[k];
-        const auto d = digest(idx);
+        const std::uint32_t idx = m_byBase[k].index;
+        const FileDigest *d = digest(idx);
         if (!d)
             return; // unreadable member: no group, the problem is reported
         if (k == from)
             firstSha = d->full;
         else if (d->full != firstSha)
             g.removable = false;
-        g.members.push_back(member(idx, d->full));
+        g.members.push_back(member(idx, Sha256::toHex(d->full)));
         flagSets.push_back(flagsOf(name(entry(idx))));
     }
-    const std::string b(base(entry(m_byBase[from])));
+    const std::string b(base(entry(m_byBase[from].index)));
     const std::string keeperName = b + ":2," + DupeFinder::keeperFlags(flagSets);
     g.keeper = memberPath("cur", keeperName);
     // The variant that becomes the keeper: the one already named so, else the first in cur/.
@@ -299,32 +365,28 @@ void FolderMessages::flagDivergenceGroup(std::size_t from, std::size_t to)
 
 void FolderMessages::syncConflicts()
 {
-    // m_byBase is sorted by BASE: look the original up by binary search.
     for (std::uint32_t i = 0; i < m_entries.size(); ++i) {
         const MessageEntry &e = m_entries[i];
         if (!(e.flags & MessageEntry::kConflictCopy) || (e.flags & MessageEntry::kUnreadable))
             continue;
         const auto parsed = ConflictName::parse(name(e));
-        const std::string origBase(baseOf(parsed->original));
-        auto it = std::lower_bound(m_byBase.begin(), m_byBase.end(), origBase,
-                                   [this](std::uint32_t a, const std::string &b) {
-                                       return base(entry(a)) < std::string_view(b);
-                                   });
-        if (it == m_byBase.end() || base(entry(*it)) != origBase)
+        const std::string_view origBase = baseOf(parsed->original);
+        const auto first = firstOfBase(origBase);
+        if (first == m_byBase.end())
             continue; // the original is gone: the copy is the only one, nothing to dedupe
         // Prefer the exact original name, else the first name of that BASE.
-        std::uint32_t orig = *it;
-        for (auto jt = it; jt != m_byBase.end() && base(entry(*jt)) == origBase; ++jt)
-            if (name(entry(*jt)) == parsed->original && entry(*jt).dir == e.dir)
-                orig = *jt;
-        const auto dc = digest(i);
-        const auto dorig = digest(orig);
+        std::uint32_t orig = first->index;
+        for (auto jt = first; jt != m_byBase.end() && base(entry(jt->index)) == origBase; ++jt)
+            if (name(entry(jt->index)) == parsed->original && entry(jt->index).dir == e.dir)
+                orig = jt->index;
+        const FileDigest *dc = digest(i);
+        const FileDigest *dorig = digest(orig);
         if (!dc || !dorig)
             continue;
         DupeGroup g;
         g.kind = DupeKind::SyncConflict;
-        g.members.push_back(member(orig, dorig->full));
-        g.members.push_back(member(i, dc->full));
+        g.members.push_back(member(orig, Sha256::toHex(dorig->full)));
+        g.members.push_back(member(i, Sha256::toHex(dc->full)));
         g.keeper = g.keeperSource = g.members.front().name;
         g.removable = dc->full == dorig->full;
         g.reason = g.removable ? "the original; the conflict copy holds the same bytes"
@@ -336,29 +398,43 @@ void FolderMessages::syncConflicts()
 void FolderMessages::sameMessage()
 {
     // One representative per BASE (flag-divergence covers the rest), conflict copies left out.
-    std::vector<std::uint32_t> reps;
-    for (std::size_t i = 0; i < m_byBase.size(); ++i)
-        if (i == 0 || base(entry(m_byBase[i])) != base(entry(m_byBase[i - 1])))
-            reps.push_back(m_byBase[i]);
+    struct Candidate
+    {
+        std::uint8_t hasId;
+        std::uint64_t key; // Message-ID key, or the size without one
+        std::uint32_t index;
+    };
+    std::vector<Candidate> reps;
+    for (std::size_t i = 0; i < m_byBase.size(); ++i) {
+        const std::uint32_t idx = m_byBase[i].index;
+        if (i > 0 && m_byBase[i].hash == m_byBase[i - 1].hash &&
+            base(entry(idx)) == base(entry(m_byBase[i - 1].index)))
+            continue;
+        const MessageEntry &e = entry(idx);
+        const bool hasId = e.flags & MessageEntry::kHasMessageId;
+        reps.push_back({std::uint8_t(hasId), hasId ? e.key : e.size, idx});
+    }
     m_byBase.clear();
     m_byBase.shrink_to_fit();
-    const auto candidateKey = [this](std::uint32_t i) {
-        const MessageEntry &e = entry(i);
-        const bool hasId = e.flags & MessageEntry::kHasMessageId;
-        return std::pair<std::uint8_t, std::uint64_t>(hasId, hasId ? e.key : e.size);
+    const auto sameKey = [](const Candidate &a, const Candidate &b) {
+        return a.hasId == b.hasId && a.key == b.key;
     };
-    std::sort(reps.begin(), reps.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const auto ka = candidateKey(a), kb = candidateKey(b);
-        if (ka != kb)
-            return ka < kb;
-        return base(entry(a)) < base(entry(b));
+    std::sort(reps.begin(), reps.end(), [&](const Candidate &a, const Candidate &b) {
+        if (!sameKey(a, b))
+            return std::tie(a.hasId, a.key) < std::tie(b.hasId, b.key);
+        return base(entry(a.index)) < base(entry(b.index));
     });
+    std::vector<std::uint32_t> candidates;
     for (std::size_t i = 0; i < reps.size();) {
         std::size_t j = i + 1;
-        while (j < reps.size() && candidateKey(reps[j]) == candidateKey(reps[i]))
+        while (j < reps.size() && sameKey(reps[j], reps[i]))
             ++j;
-        if (j - i > 1)
-            confirmSameMessage(std::vector<std::uint32_t>(reps.begin() + i, reps.begin() + j));
+        if (j - i > 1) {
+            candidates.clear();
+            for (std::size_t k = i; k < j; ++k)
+                candidates.push_back(reps[k].index);
+            confirmSameMessage(candidates);
+        }
         i = j;
     }
 }
@@ -366,18 +442,19 @@ void FolderMessages::sameMessage()
 void FolderMessages::confirmSameMessage(const std::vector<std::uint32_t> &candidates)
 {
     // Exact comparison: (Message-ID, body hash) with an ID, the whole bytes without.
-    std::map<std::pair<std::string, std::string>,
+    // Keyed by raw digests: they order as their hex would, so groups come out as before.
+    std::map<std::pair<std::string, Sha256::Digest>,
              std::vector<std::pair<std::uint32_t, std::string>>>
         groups;
     for (const std::uint32_t idx : candidates) {
-        const auto d = digest(idx);
+        const FileDigest *d = digest(idx);
         if (!d)
             continue;
         const bool hasId = !d->messageId.empty();
         if (hasId != bool(entry(idx).flags & MessageEntry::kHasMessageId))
             continue; // changed under us
-        groups[{d->messageId, hasId ? d->body : d->full}].emplace_back(idx, hasId ? d->body
-                                                                                  : d->full);
+        const Sha256::Digest &sha = hasId ? d->body : d->full;
+        groups[{d->messageId, sha}].emplace_back(idx, Sha256::toHex(sha));
     }
     for (auto &[key, members] : groups) {
         if (members.size() < 2)

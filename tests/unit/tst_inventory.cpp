@@ -17,6 +17,7 @@
 #include <QtTest>
 
 #include <chrono>
+#include <cstddef>
 #include <ftw.h>
 #include <cstdio>
 #include <random>
@@ -168,7 +169,7 @@ void TestInventory::coldPassReadsEachMessageOnce()
     QVERIFY(first.memoProblem.empty());
     QVERIFY(sameAsFresh(tree, first));
     // The memo holds a summary and one message file per folder, all private.
-    QVERIFY(mailtree::exists(tree.memo + "/summary.json"));
+    QVERIFY(mailtree::exists(tree.memo + "/summary"));
     struct stat st;
     QCOMPARE(::stat(tree.memo.c_str(), &st), 0);
     QCOMPARE(st.st_mode & 0777, 0700u);
@@ -325,7 +326,7 @@ void TestInventory::damagedSummaryCostsAFullRead_data()
     QTest::newRow("byte flipped") << QStringLiteral("flip");
     QTest::newRow("empty") << QStringLiteral("empty");
     QTest::newRow("another version") << QStringLiteral("version");
-    QTest::newRow("not json") << QStringLiteral("garbage");
+    QTest::newRow("garbage") << QStringLiteral("garbage");
 }
 
 void TestInventory::damagedSummaryCostsAFullRead()
@@ -337,7 +338,7 @@ void TestInventory::damagedSummaryCostsAFullRead()
     tree.pass();
     // A change the damaged memo must not hide: a new message in .Sent.
     mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(400) + ":2,S", message(400));
-    const std::string path = tree.memo + "/summary.json";
+    const std::string path = InventorySummary::filePath(tree.memo);
     std::string text = mailtree::readFile(path);
     if (damage == QLatin1String("truncate"))
         text.resize(text.size() / 2);
@@ -346,9 +347,9 @@ void TestInventory::damagedSummaryCostsAFullRead()
     else if (damage == QLatin1String("empty"))
         text.clear();
     else if (damage == QLatin1String("version"))
-        text.replace(text.find("\"schemaVersion\":1"), 17, "\"schemaVersion\":9");
+        text.replace(text.find("mailmesh-inventory-summary 2"), 28, "mailmesh-inventory-summary 9");
     else
-        text = "{\"kind\":";
+        text = "mailmesh-inventory-summary";
     mailtree::writeFile(path, text);
     settle();
     const InventoryReport report = tree.pass();
@@ -370,10 +371,9 @@ void TestInventory::damagedMessageMemoCostsItsHeaders()
     const std::string path = tree.memo + "/folders/" + MessageMemo::fileNameFor(".Sent");
     std::string text = mailtree::readFile(path);
     QVERIFY(!text.empty());
-    // A size changed: without the checksum it would be believed.
-    const std::size_t at = text.find('\n') + 1;
-    const std::size_t space = text.find(' ', at);
-    text[space + 1] = text[space + 1] == '9' ? '8' : '9';
+    // The first record's size changed: without the checksum it would be believed.
+    const std::size_t firstRecord = sizeof(MessageMemo::Header) + 8; // ".Sent" padded to 8 bytes
+    text[firstRecord + offsetof(MessageMemo::Record, size)] ^= 0x01;
     mailtree::writeFile(path, text);
     mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(500) + ":2,S", message(500));
     settle();

@@ -121,7 +121,7 @@ std::uint64_t FolderMessages::readHeaders(const KnownMessage &known)
             m_progress.report(m_report.messages + i, 0, m_folderRel);
         }
         MessageEntry &e = m_entries[i];
-        if (known && known(e, base(e)))
+        if (known && known(static_cast<std::uint32_t>(i), e, base(e)))
             continue;
         ++opened;
         readHeader(e);
@@ -269,82 +269,137 @@ void FolderMessages::findGroups(const KnownDigest &known)
     m_knownDigest = nullptr;
 }
 
-bool FolderMessages::baseOrderLess(std::uint32_t a, std::uint32_t b) const
+void FolderMessages::KeyIndex::reset(std::size_t entries)
 {
-    const auto ba = base(entry(a)), bb = base(entry(b));
-    if (ba != bb)
-        return ba < bb;
+    std::size_t capacity = 16;
+    while (capacity < entries * 2)
+        capacity *= 2;
+    m_slots.assign(capacity, 0);
+    m_hashes.resize(entries);
+    m_mask = capacity - 1;
+}
+
+template <class SameKey>
+std::uint32_t FolderMessages::KeyIndex::insert(std::uint64_t hash, std::uint32_t index,
+                                               const SameKey &same)
+{
+    m_hashes[index] = hash;
+    for (std::size_t at = hash & m_mask;; at = (at + 1) & m_mask) {
+        if (m_slots[at] == 0) {
+            m_slots[at] = index + 1;
+            return index;
+        }
+        const std::uint32_t other = m_slots[at] - 1;
+        if (m_hashes[other] == hash && same(other))
+            return other;
+    }
+}
+
+template <class SameKey>
+std::optional<std::uint32_t> FolderMessages::KeyIndex::find(std::uint64_t hash,
+                                                            const SameKey &same) const
+{
+    if (m_slots.empty())
+        return std::nullopt;
+    for (std::size_t at = hash & m_mask; m_slots[at] != 0; at = (at + 1) & m_mask) {
+        const std::uint32_t other = m_slots[at] - 1;
+        if (m_hashes[other] == hash && same(other))
+            return other;
+    }
+    return std::nullopt;
+}
+
+void FolderMessages::Chains::link(std::uint32_t first, std::uint32_t index)
+{
+    if (next[first] == 0)
+        heads.push_back(first);
+    next[index] = next[first];
+    next[first] = index + 1;
+}
+
+std::vector<std::uint32_t> FolderMessages::Chains::members(std::uint32_t first) const
+{
+    std::vector<std::uint32_t> out{first};
+    for (std::uint32_t at = next[first]; at != 0; at = next[at - 1])
+        out.push_back(at - 1);
+    return out;
+}
+
+bool FolderMessages::nameOrderLess(std::uint32_t a, std::uint32_t b) const
+{
     if (entry(a).dir != entry(b).dir)
         return entry(a).dir < entry(b).dir;
     return name(entry(a)) < name(entry(b));
 }
 
-// Readable, non-conflict entries, those of one BASE together and in (subdir, name) order.
-void FolderMessages::sortByBase()
+// The names of one BASE in (subdir, name) order.
+std::vector<std::uint32_t> FolderMessages::sameBaseInOrder(std::uint32_t first) const
 {
-    m_byBase.clear();
-    for (std::uint32_t i = 0; i < m_entries.size(); ++i)
-        if (!(m_entries[i].flags & (MessageEntry::kConflictCopy | MessageEntry::kUnreadable)))
-            m_byBase.push_back({hashBytes(base(m_entries[i])), i});
-    std::sort(m_byBase.begin(), m_byBase.end(), [this](const BaseKey &a, const BaseKey &b) {
-        return a.hash != b.hash ? a.hash < b.hash : baseOrderLess(a.index, b.index);
-    });
+    std::vector<std::uint32_t> variants = m_sameBase.members(first);
+    std::sort(variants.begin(), variants.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return nameOrderLess(a, b); });
+    return variants;
 }
 
-// The first entry of m_byBase with this BASE, or end().
-std::vector<FolderMessages::BaseKey>::const_iterator
-FolderMessages::firstOfBase(std::string_view wanted) const
+std::optional<std::uint32_t> FolderMessages::firstOfBase(std::string_view wanted) const
 {
-    const std::uint64_t hash = hashBytes(wanted);
-    auto it = std::lower_bound(m_byBase.begin(), m_byBase.end(), hash,
-                               [](const BaseKey &k, std::uint64_t h) { return k.hash < h; });
-    for (; it != m_byBase.end() && it->hash == hash; ++it)
-        if (base(entry(it->index)) == wanted)
-            return it;
-    return m_byBase.end();
+    return m_bases.find(hashBytes(wanted),
+                        [&](std::uint32_t other) { return base(entry(other)) == wanted; });
+}
+
+// Readable, non-conflict entries by BASE.
+void FolderMessages::indexBases()
+{
+    m_bases.reset(m_entries.size());
+    m_sameBase.next.assign(m_entries.size(), 0);
+    m_sameBase.heads.clear();
+    m_baseFirsts.clear();
+    for (std::uint32_t i = 0; i < m_entries.size(); ++i) {
+        if (m_entries[i].flags & (MessageEntry::kConflictCopy | MessageEntry::kUnreadable))
+            continue;
+        const std::string_view b = base(m_entries[i]);
+        const std::uint32_t first = m_bases.insert(
+            hashBytes(b), i, [&](std::uint32_t other) { return base(entry(other)) == b; });
+        if (first == i)
+            m_baseFirsts.push_back(i);
+        else
+            m_sameBase.link(first, i);
+    }
 }
 
 void FolderMessages::flagDivergence()
 {
-    sortByBase();
-    std::vector<std::pair<std::size_t, std::size_t>> runs;
-    for (std::size_t i = 0; i < m_byBase.size();) {
-        const std::string_view b = base(entry(m_byBase[i].index));
-        std::size_t j = i + 1;
-        while (j < m_byBase.size() && m_byBase[j].hash == m_byBase[i].hash &&
-               base(entry(m_byBase[j].index)) == b)
-            ++j;
-        if (j - i > 1)
-            runs.emplace_back(i, j);
-        i = j;
-    }
-    // Reported in BASE order, as a sort by name would give, whatever the hashes' order.
-    std::sort(runs.begin(), runs.end(), [this](const auto &a, const auto &b) {
-        return base(entry(m_byBase[a.first].index)) < base(entry(m_byBase[b.first].index));
+    indexBases();
+    std::vector<std::vector<std::uint32_t>> variantSets;
+    variantSets.reserve(m_sameBase.heads.size());
+    for (const std::uint32_t first : m_sameBase.heads)
+        variantSets.push_back(sameBaseInOrder(first));
+    // Reported in BASE order, as a sort of the whole folder by name would give.
+    std::sort(variantSets.begin(), variantSets.end(), [this](const auto &a, const auto &b) {
+        return base(entry(a.front())) < base(entry(b.front()));
     });
-    for (const auto &[from, to] : runs)
-        flagDivergenceGroup(from, to);
+    for (const auto &variants : variantSets)
+        flagDivergenceGroup(variants);
 }
 
-void FolderMessages::flagDivergenceGroup(std::size_t from, std::size_t to)
+void FolderMessages::flagDivergenceGroup(const std::vector<std::uint32_t> &variants)
 {
     DupeGroup g;
     g.kind = DupeKind::FlagDivergence;
     std::vector<std::string_view> flagSets;
     Sha256::Digest firstSha{};
-    for (std::size_t k = from; k < to; ++k) {
-        const std::uint32_t idx = m_byBase[k].index;
+    for (const std::uint32_t idx : variants) {
         const FileDigest *d = digest(idx);
         if (!d)
             return; // unreadable member: no group, the problem is reported
-        if (k == from)
+        if (idx == variants.front())
             firstSha = d->full;
         else if (d->full != firstSha)
             g.removable = false;
         g.members.push_back(member(idx, Sha256::toHex(d->full)));
         flagSets.push_back(flagsOf(name(entry(idx))));
     }
-    const std::string b(base(entry(m_byBase[from].index)));
+    const std::string b(base(entry(variants.front())));
     const std::string keeperName = b + ":2," + DupeFinder::keeperFlags(flagSets);
     g.keeper = memberPath("cur", keeperName);
     // The variant that becomes the keeper: the one already named so, else the first in cur/.
@@ -372,13 +427,14 @@ void FolderMessages::syncConflicts()
         const auto parsed = ConflictName::parse(name(e));
         const std::string_view origBase = baseOf(parsed->original);
         const auto first = firstOfBase(origBase);
-        if (first == m_byBase.end())
+        if (!first)
             continue; // the original is gone: the copy is the only one, nothing to dedupe
         // Prefer the exact original name, else the first name of that BASE.
-        std::uint32_t orig = first->index;
-        for (auto jt = first; jt != m_byBase.end() && base(entry(jt->index)) == origBase; ++jt)
-            if (name(entry(jt->index)) == parsed->original && entry(jt->index).dir == e.dir)
-                orig = jt->index;
+        const std::vector<std::uint32_t> variants = sameBaseInOrder(*first);
+        std::uint32_t orig = variants.front();
+        for (const std::uint32_t v : variants)
+            if (name(entry(v)) == parsed->original && entry(v).dir == e.dir)
+                orig = v;
         const FileDigest *dc = digest(i);
         const FileDigest *dorig = digest(orig);
         if (!dc || !dorig)
@@ -397,46 +453,42 @@ void FolderMessages::syncConflicts()
 
 void FolderMessages::sameMessage()
 {
-    // One representative per BASE (flag-divergence covers the rest), conflict copies left out.
-    struct Candidate
-    {
-        std::uint8_t hasId;
-        std::uint64_t key; // Message-ID key, or the size without one
-        std::uint32_t index;
-    };
-    std::vector<Candidate> reps;
-    for (std::size_t i = 0; i < m_byBase.size(); ++i) {
-        const std::uint32_t idx = m_byBase[i].index;
-        if (i > 0 && m_byBase[i].hash == m_byBase[i - 1].hash &&
-            base(entry(idx)) == base(entry(m_byBase[i - 1].index)))
-            continue;
-        const MessageEntry &e = entry(idx);
+    // One representative per BASE, its first name (flag-divergence covers the rest); conflict
+    // copies left out. Candidates share the Message-ID key, or the size without a Message-ID.
+    const auto candidateKey = [this](std::uint32_t i) {
+        const MessageEntry &e = entry(i);
         const bool hasId = e.flags & MessageEntry::kHasMessageId;
-        reps.push_back({std::uint8_t(hasId), hasId ? e.key : e.size, idx});
-    }
-    m_byBase.clear();
-    m_byBase.shrink_to_fit();
-    const auto sameKey = [](const Candidate &a, const Candidate &b) {
-        return a.hasId == b.hasId && a.key == b.key;
+        return std::pair<std::uint8_t, std::uint64_t>(hasId, hasId ? e.key : e.size);
     };
-    std::sort(reps.begin(), reps.end(), [&](const Candidate &a, const Candidate &b) {
-        if (!sameKey(a, b))
-            return std::tie(a.hasId, a.key) < std::tie(b.hasId, b.key);
-        return base(entry(a.index)) < base(entry(b.index));
-    });
-    std::vector<std::uint32_t> candidates;
-    for (std::size_t i = 0; i < reps.size();) {
-        std::size_t j = i + 1;
-        while (j < reps.size() && sameKey(reps[j], reps[i]))
-            ++j;
-        if (j - i > 1) {
-            candidates.clear();
-            for (std::size_t k = i; k < j; ++k)
-                candidates.push_back(reps[k].index);
-            confirmSameMessage(candidates);
-        }
-        i = j;
+    KeyIndex keys;
+    keys.reset(m_entries.size());
+    Chains sameKey;
+    sameKey.next.assign(m_entries.size(), 0);
+    for (const std::uint32_t first : m_baseFirsts) {
+        const std::uint32_t rep =
+            m_sameBase.next[first] == 0 ? first : sameBaseInOrder(first).front();
+        const auto key = candidateKey(rep);
+        const std::uint32_t firstOfKey =
+            keys.insert(hashBytes(std::string_view(reinterpret_cast<const char *>(&key.second), 8)) ^
+                            key.first,
+                        rep, [&](std::uint32_t other) { return candidateKey(other) == key; });
+        if (firstOfKey != rep)
+            sameKey.link(firstOfKey, rep);
     }
+    // In key order, each set in BASE order: the order a sort of all representatives would give.
+    std::vector<std::vector<std::uint32_t>> sets;
+    sets.reserve(sameKey.heads.size());
+    for (const std::uint32_t first : sameKey.heads) {
+        std::vector<std::uint32_t> set = sameKey.members(first);
+        std::sort(set.begin(), set.end(),
+                  [this](std::uint32_t a, std::uint32_t b) { return base(entry(a)) < base(entry(b)); });
+        sets.push_back(std::move(set));
+    }
+    std::sort(sets.begin(), sets.end(), [&](const auto &a, const auto &b) {
+        return candidateKey(a.front()) < candidateKey(b.front());
+    });
+    for (const auto &set : sets)
+        confirmSameMessage(set);
 }
 
 void FolderMessages::confirmSameMessage(const std::vector<std::uint32_t> &candidates)

@@ -58,7 +58,8 @@ public:
 
     // A caller's memory of a message: fills size, key and kHasMessageId and returns true, or
     // returns false and the message is opened.
-    using KnownMessage = std::function<bool(MessageEntry &entry, std::string_view base)>;
+    using KnownMessage =
+        std::function<bool(std::uint32_t index, MessageEntry &entry, std::string_view base)>;
     // Size and Message-ID of every message: one open and one header read for each one `known`
     // does not know. Returns how many were opened; stops early (counting nothing) when cancelled.
     std::uint64_t readHeaders(const KnownMessage &known = {});
@@ -92,12 +93,31 @@ public:
     std::uint64_t digestsRemembered() const { return m_digestsRemembered; }
 
 private:
-    // An entry's place in the BASE order: hashes compare first, so sorting a big folder costs
-    // integer compares; names are compared only among equal hashes.
-    struct BaseKey
+    // Entries grouped by an exact key through an open-addressing table of entry indices: a busy
+    // folder changes every pass, and sorting all its names each time cost more than the rest.
+    // Only keys held by two or more entries (the duplicates) are ever sorted.
+    class KeyIndex
     {
-        std::uint64_t hash;
-        std::uint32_t index;
+    public:
+        void reset(std::size_t entries);
+        // The first entry with the same key as `index`, or `index` itself when it is the first.
+        template <class SameKey>
+        std::uint32_t insert(std::uint64_t hash, std::uint32_t index, const SameKey &same);
+        template <class SameKey>
+        std::optional<std::uint32_t> find(std::uint64_t hash, const SameKey &same) const;
+
+    private:
+        std::vector<std::uint32_t> m_slots; // entry index + 1, 0 when free
+        std::vector<std::uint64_t> m_hashes;
+        std::size_t m_mask = 0;
+    };
+    // The entries of one BASE, or of one candidate key: the first, and a link to the next.
+    struct Chains
+    {
+        std::vector<std::uint32_t> next; // entry index + 1, 0 at the end
+        std::vector<std::uint32_t> heads; // first entries of keys held more than once
+        void link(std::uint32_t first, std::uint32_t index);
+        std::vector<std::uint32_t> members(std::uint32_t first) const;
     };
 
     std::string display(const MessageEntry &e) const;
@@ -108,11 +128,12 @@ private:
     std::optional<FileDigest> rememberedDigest(std::uint32_t i);
     DupeMember member(std::uint32_t i, const std::string &sha = {}) const;
     void addGroup(DupeGroup group);
-    bool baseOrderLess(std::uint32_t a, std::uint32_t b) const;
-    std::vector<BaseKey>::const_iterator firstOfBase(std::string_view base) const;
-    void sortByBase();
+    bool nameOrderLess(std::uint32_t a, std::uint32_t b) const;
+    std::vector<std::uint32_t> sameBaseInOrder(std::uint32_t first) const;
+    std::optional<std::uint32_t> firstOfBase(std::string_view base) const;
+    void indexBases();
     void flagDivergence();
-    void flagDivergenceGroup(std::size_t from, std::size_t to);
+    void flagDivergenceGroup(const std::vector<std::uint32_t> &variants);
     void syncConflicts();
     void sameMessage();
     void confirmSameMessage(const std::vector<std::uint32_t> &candidates);
@@ -123,7 +144,9 @@ private:
     const ProgressSink &m_progress;
     NameArena m_names;
     std::vector<MessageEntry> m_entries;
-    std::vector<BaseKey> m_byBase;
+    KeyIndex m_bases;     // readable, non-conflict entries by BASE
+    Chains m_sameBase;
+    std::vector<std::uint32_t> m_baseFirsts; // one entry per BASE: the first indexed
     std::array<UniqueFd, 2> m_dirFds;
     std::array<bool, 2> m_dirOpenTried{};
     const KnownDigest *m_knownDigest = nullptr; // during findGroups only

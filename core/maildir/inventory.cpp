@@ -219,8 +219,8 @@ private:
         known.load();
         std::uint64_t remembered = 0;
         const std::uint64_t opened =
-            messages.readHeaders([&](MessageEntry &entry, std::string_view base) {
-                const bool hit = known.recall(entry, base);
+            messages.readHeaders([&](std::uint32_t index, MessageEntry &entry, std::string_view base) {
+                const bool hit = known.recall(index, entry, base);
                 remembered += hit ? 1 : 0;
                 return hit;
             });

@@ -38,8 +38,9 @@ public:
 
     // False when there is no usable file (then every message is opened).
     bool load();
-    // Fills size, key and kHasMessageId of `entry` when its (BASE, inode) is remembered.
-    bool recall(MessageEntry &entry, std::string_view base) const;
+    // Fills size, key and kHasMessageId of `entry` (entries()[index] of the FolderMessages later
+    // given to replaceWith) when its (BASE, inode) is remembered.
+    bool recall(std::uint32_t index, MessageEntry &entry, std::string_view base);
     // The digest remembered for (BASE, inode), to be checked against the file's size and mtime.
     std::optional<FolderMessages::FileDigest> recallDigest(const MessageEntry &entry,
                                                            std::string_view base) const;
@@ -84,19 +85,29 @@ public:
 
 private:
     bool parse();
-    std::vector<Record>::const_iterator find(std::uint64_t inode, std::string_view base) const;
+    void forget();
+    // Records are read in place from m_bytes (memcpy: the buffer has no alignment promise).
+    Record recordAt(std::size_t i) const;
+    std::uint64_t inodeAt(std::size_t i) const;
+    std::optional<std::size_t> find(std::uint64_t inode, std::string_view base) const;
     std::string_view text(std::uint32_t at, std::uint32_t len) const
     {
         return m_strings.substr(at, len);
     }
+    std::string build(const FolderMessages &messages) const;
 
     std::string m_dir;
     std::string m_folderRel;
     std::string m_file;
     std::string m_bytes; // the file as loaded (or last written): unchanged contents are not written
-    std::vector<Record> m_records;
-    std::vector<StoredDigest> m_digests;
+    std::size_t m_recordsAt = 0;
+    std::size_t m_recordCount = 0;
+    std::size_t m_digestsAt = 0;
+    std::size_t m_digestCount = 0;
     std::string_view m_strings; // into m_bytes
+    // Per record, the entry index + 1 that recalled it: kept records are written again in their
+    // order, so only the new messages need sorting.
+    std::vector<std::uint32_t> m_recalledBy;
 };
 
 } // namespace mm::maildir

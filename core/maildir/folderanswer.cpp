@@ -14,7 +14,8 @@ constexpr std::size_t kMaxFileBytes = std::size_t(256) << 20;
 
 std::optional<DupeKind> dupeKindFromName(std::string_view name)
 {
-    for (const DupeKind kind : {DupeKind::FlagDivergence, DupeKind::SyncConflict, DupeKind::SameMessage})
+    for (const DupeKind kind :
+         {DupeKind::FlagDivergence, DupeKind::SyncConflict, DupeKind::SameMessage})
         if (dupeKindName(kind) == name)
             return kind;
     return std::nullopt;
@@ -136,7 +137,8 @@ std::optional<FolderAnswer> FolderAnswer::load(const std::string &path, const st
             auto problem = parseProblem(fields);
             if (!problem)
                 return std::nullopt;
-            (*tag == "s" ? answer.scanProblems : answer.dupeProblems).push_back(std::move(*problem));
+            (*tag == "s" ? answer.scanProblems : answer.dupeProblems)
+                .push_back(std::move(*problem));
         } else if (*tag == "g") {
             const auto kindName = fields.next();
             const auto kind = kindName ? dupeKindFromName(*kindName) : std::nullopt;
@@ -170,7 +172,8 @@ std::optional<FolderAnswer> FolderAnswer::load(const std::string &path, const st
             auto shaText = parseField(*sha), nameText = parseField(*name);
             if (!shaText || !nameText)
                 return std::nullopt;
-            answer.groups.back().members.push_back({std::move(*nameText), *size, std::move(*shaText)});
+            answer.groups.back().members.push_back(
+                {std::move(*nameText), *size, std::move(*shaText)});
             --membersDue;
         } else {
             return std::nullopt;

@@ -15,7 +15,8 @@ constexpr std::size_t kMaxSummaryBytes = std::size_t(256) << 20;
 
 std::optional<FolderState> stateFromName(std::string_view name)
 {
-    for (const FolderState state : {FolderState::Classic, FolderState::CurOnly, FolderState::Broken})
+    for (const FolderState state :
+         {FolderState::Classic, FolderState::CurOnly, FolderState::Broken})
         if (folderStateName(state) == name)
             return state;
     return std::nullopt;
@@ -86,7 +87,8 @@ std::optional<std::pair<std::string, FolderMemo>> parseFolder(FieldReader &field
         return std::nullopt;
     if (*answer != "-") {
         std::uint64_t checksum = 0;
-        const auto r = std::from_chars(answer->data(), answer->data() + answer->size(), checksum, 16);
+        const auto r =
+            std::from_chars(answer->data(), answer->data() + answer->size(), checksum, 16);
         if (r.ec != std::errc() || r.ptr != answer->data() + answer->size())
             return std::nullopt;
         memo.hasAnswer = true;
@@ -107,8 +109,8 @@ std::optional<std::pair<std::string, FolderMemo>> parseFolder(FieldReader &field
 
 } // namespace
 
-std::optional<std::map<std::string, FolderMemo>>
-InventorySummary::load(const std::string &memoDir, const std::string &root)
+std::optional<std::map<std::string, FolderMemo>> InventorySummary::load(const std::string &memoDir,
+                                                                        const std::string &root)
 {
     const auto text = readBoundedFile(filePath(memoDir), kMaxSummaryBytes);
     if (!text)
@@ -174,7 +176,8 @@ Status InventorySummary::save(const std::string &memoDir, const std::string &roo
         appendNumber(out, memo.dupeMessages);
         if (memo.hasAnswer) {
             char buffer[16];
-            const auto end = std::to_chars(buffer, buffer + sizeof buffer, memo.answerChecksum, 16).ptr;
+            const auto end =
+                std::to_chars(buffer, buffer + sizeof buffer, memo.answerChecksum, 16).ptr;
             out.append(buffer, end);
         } else {
             out += '-';

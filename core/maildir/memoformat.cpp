@@ -14,7 +14,10 @@ namespace {
 
 constexpr std::uint64_t kMultiplier = 0x9E3779B97F4A7C15ull; // odd: multiplying is a bijection
 
-std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+std::uint64_t rotl(std::uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
 
 std::uint64_t finalMix(std::uint64_t h)
 {
@@ -26,7 +29,10 @@ std::uint64_t finalMix(std::uint64_t h)
     return h;
 }
 
-bool mustEscape(unsigned char c) { return c <= ' ' || c == '%' || c == 0x7f; }
+bool mustEscape(unsigned char c)
+{
+    return c <= ' ' || c == '%' || c == 0x7f;
+}
 
 int hexValue(char c)
 {

@@ -11,10 +11,10 @@
 #include <cstring>
 #include <fcntl.h>
 #include <iterator>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <limits>
+#include <sys/stat.h>
 #include <type_traits>
+#include <unistd.h>
 
 namespace mm::maildir {
 
@@ -27,7 +27,10 @@ constexpr std::size_t kMaxFileBytes = std::size_t(1) << 30; // ~10 million messa
 static_assert(std::is_trivially_copyable_v<MessageMemo::Header>);
 static_assert(sizeof(MessageMemo::Record) == 40 && sizeof(MessageMemo::StoredDigest) == 88);
 
-std::size_t padded(std::size_t n) { return (n + 7) & ~std::size_t(7); }
+std::size_t padded(std::size_t n)
+{
+    return (n + 7) & ~std::size_t(7);
+}
 
 // The whole file in one read into `out` (a memo of a big folder is megabytes: no chunked copy).
 bool readWholeFile(const std::string &path, std::size_t maxBytes, std::string &out)
@@ -53,8 +56,7 @@ bool readWholeFile(const std::string &path, std::size_t maxBytes, std::string &o
     return true;
 }
 
-template <class T>
-void appendPod(std::string &out, const T *items, std::size_t count)
+template <class T> void appendPod(std::string &out, const T *items, std::size_t count)
 {
     out.append(reinterpret_cast<const char *>(items), sizeof(T) * count);
 }

@@ -129,7 +129,8 @@ std::string formatInventory(const nlohmann::json &r)
                        " problems\n";
     text += "reused " + count(w, "foldersReused") + " folders, read " + count(w, "foldersRead") +
             " (" + count(w, "messagesListed") + " messages listed, " + count(w, "headersRead") +
-            " headers read, " + count(w, "bodiesHashed") + " bodies hashed)\n";
+            " headers read, " + count(w, "bodiesHashed") + " bodies hashed, " +
+            count(w, "bodiesRemembered") + " remembered)\n";
     const auto memo = r.value("memo", nlohmann::json::object());
     if (memo.contains("problem"))
         text += "memo: " + memo.value("problem", std::string()) + "\n";

@@ -3,6 +3,7 @@
 #include "maildir/conflictname.h"
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
+#include "maildir/memoformat.h"
 #include "maildir/messageheaders.h"
 #include "maildir/sha256.h"
 
@@ -96,6 +97,7 @@ void FolderMessages::add(std::uint8_t subdir, std::string_view name, std::uint64
     MessageEntry e;
     e.nameAt = m_names.add(name);
     e.nameLen = static_cast<std::uint16_t>(name.size());
+    e.baseLen = static_cast<std::uint16_t>(baseOf(name).size());
     e.dir = subdir;
     e.inode = inode;
     if (ConflictName::parse(name))
@@ -119,7 +121,7 @@ std::uint64_t FolderMessages::readHeaders(const KnownMessage &known)
             m_progress.report(m_report.messages + i, 0, m_folderRel);
         }
         MessageEntry &e = m_entries[i];
-        if (known && known(e, base(e)))
+        if (known && known(static_cast<std::uint32_t>(i), e, base(e)))
             continue;
         ++opened;
         readHeader(e);
@@ -166,16 +168,49 @@ void FolderMessages::readHeader(MessageEntry &e)
     }
 }
 
-std::optional<FolderMessages::FileDigest> FolderMessages::digest(std::uint32_t i)
+const FolderMessages::FileDigest *FolderMessages::digestOf(std::uint32_t index) const
 {
+    const auto found = m_digests.find(index);
+    return found == m_digests.end() ? nullptr : &found->second;
+}
+
+// The caller's remembered digest, if the file still has the size and mtime it had when hashed:
+// a message is never rewritten in place, but a stat is cheap next to a read, so it is checked.
+std::optional<FolderMessages::FileDigest> FolderMessages::rememberedDigest(std::uint32_t i)
+{
+    if (!m_knownDigest || !*m_knownDigest)
+        return std::nullopt;
+    const MessageEntry &e = m_entries[i];
+    auto known = (*m_knownDigest)(e, base(e));
+    if (!known)
+        return std::nullopt;
+    const std::string cname(name(e));
+    struct stat st
+    {
+    };
+    if (::fstatat(subdirFd(e.dir), cname.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode) || std::uint64_t(st.st_size) != known->statSize ||
+        std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != known->mtimeNs)
+        return std::nullopt;
+    return known;
+}
+
+const FolderMessages::FileDigest *FolderMessages::digest(std::uint32_t i)
+{
+    if (const FileDigest *done = digestOf(i))
+        return done; // a member of two candidate sets is read once
+    if (auto remembered = rememberedDigest(i)) {
+        ++m_digestsRemembered;
+        return &m_digests.emplace(i, std::move(*remembered)).first->second;
+    }
     const MessageEntry &e = m_entries[i];
     const std::string shown = display(e);
     const std::string cname(name(e));
     UniqueFd fd(::openat(subdirFd(e.dir), cname.c_str(),
                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    const auto problem = [&](std::string detail) {
+    const auto problem = [&](std::string detail) -> const FileDigest * {
         m_report.problems.push_back({ProblemKind::Unreadable, shown, std::move(detail)});
-        return std::nullopt;
+        return nullptr;
     };
     if (!fd.valid())
         return problem(errnoError(errno, "open", shown).message);
@@ -203,9 +238,11 @@ std::optional<FolderMessages::FileDigest> FolderMessages::digest(std::uint32_t i
     headers.finish();
     FileDigest out;
     out.messageId = headers.messageId().value_or(std::string());
-    out.full = Sha256::toHex(full.finish());
-    out.body = Sha256::toHex(body.finish());
-    return out;
+    out.full = full.finish();
+    out.body = body.finish();
+    out.statSize = static_cast<std::uint64_t>(st.st_size);
+    out.mtimeNs = std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    return &m_digests.emplace(i, std::move(out)).first->second;
 }
 
 DupeMember FolderMessages::member(std::uint32_t i, const std::string &sha) const
@@ -223,62 +260,146 @@ void FolderMessages::addGroup(DupeGroup group)
     m_report.groups.push_back(std::move(group));
 }
 
-void FolderMessages::findGroups()
+void FolderMessages::findGroups(const KnownDigest &known)
 {
+    m_knownDigest = &known;
     flagDivergence();
     syncConflicts();
     sameMessage();
+    m_knownDigest = nullptr;
 }
 
-// Indices of readable, non-conflict entries sorted by (BASE, subdir, name).
-void FolderMessages::sortByBase()
+void FolderMessages::KeyIndex::reset(std::size_t entries)
 {
-    m_byBase.clear();
-    for (std::uint32_t i = 0; i < m_entries.size(); ++i)
-        if (!(m_entries[i].flags & (MessageEntry::kConflictCopy | MessageEntry::kUnreadable)))
-            m_byBase.push_back(i);
-    std::sort(m_byBase.begin(), m_byBase.end(), [this](std::uint32_t a, std::uint32_t b) {
-        const auto ba = base(entry(a)), bb = base(entry(b));
-        if (ba != bb)
-            return ba < bb;
-        if (entry(a).dir != entry(b).dir)
-            return entry(a).dir < entry(b).dir;
-        return name(entry(a)) < name(entry(b));
-    });
+    std::size_t capacity = 16;
+    while (capacity < entries * 2)
+        capacity *= 2;
+    m_slots.assign(capacity, 0);
+    m_hashes.resize(entries);
+    m_mask = capacity - 1;
+}
+
+template <class SameKey>
+std::uint32_t FolderMessages::KeyIndex::insert(std::uint64_t hash, std::uint32_t index,
+                                               const SameKey &same)
+{
+    m_hashes[index] = hash;
+    for (std::size_t at = hash & m_mask;; at = (at + 1) & m_mask) {
+        if (m_slots[at] == 0) {
+            m_slots[at] = index + 1;
+            return index;
+        }
+        const std::uint32_t other = m_slots[at] - 1;
+        if (m_hashes[other] == hash && same(other))
+            return other;
+    }
+}
+
+template <class SameKey>
+std::optional<std::uint32_t> FolderMessages::KeyIndex::find(std::uint64_t hash,
+                                                            const SameKey &same) const
+{
+    if (m_slots.empty())
+        return std::nullopt;
+    for (std::size_t at = hash & m_mask; m_slots[at] != 0; at = (at + 1) & m_mask) {
+        const std::uint32_t other = m_slots[at] - 1;
+        if (m_hashes[other] == hash && same(other))
+            return other;
+    }
+    return std::nullopt;
+}
+
+void FolderMessages::Chains::link(std::uint32_t first, std::uint32_t index)
+{
+    if (next[first] == 0)
+        heads.push_back(first);
+    next[index] = next[first];
+    next[first] = index + 1;
+}
+
+std::vector<std::uint32_t> FolderMessages::Chains::members(std::uint32_t first) const
+{
+    std::vector<std::uint32_t> out{first};
+    for (std::uint32_t at = next[first]; at != 0; at = next[at - 1])
+        out.push_back(at - 1);
+    return out;
+}
+
+bool FolderMessages::nameOrderLess(std::uint32_t a, std::uint32_t b) const
+{
+    if (entry(a).dir != entry(b).dir)
+        return entry(a).dir < entry(b).dir;
+    return name(entry(a)) < name(entry(b));
+}
+
+// The names of one BASE in (subdir, name) order.
+std::vector<std::uint32_t> FolderMessages::sameBaseInOrder(std::uint32_t first) const
+{
+    std::vector<std::uint32_t> variants = m_sameBase.members(first);
+    std::sort(variants.begin(), variants.end(),
+              [this](std::uint32_t a, std::uint32_t b) { return nameOrderLess(a, b); });
+    return variants;
+}
+
+std::optional<std::uint32_t> FolderMessages::firstOfBase(std::string_view wanted) const
+{
+    return m_bases.find(hashBytes(wanted),
+                        [&](std::uint32_t other) { return base(entry(other)) == wanted; });
+}
+
+// Readable, non-conflict entries by BASE.
+void FolderMessages::indexBases()
+{
+    m_bases.reset(m_entries.size());
+    m_sameBase.next.assign(m_entries.size(), 0);
+    m_sameBase.heads.clear();
+    m_baseFirsts.clear();
+    for (std::uint32_t i = 0; i < m_entries.size(); ++i) {
+        if (m_entries[i].flags & (MessageEntry::kConflictCopy | MessageEntry::kUnreadable))
+            continue;
+        const std::string_view b = base(m_entries[i]);
+        const std::uint32_t first = m_bases.insert(
+            hashBytes(b), i, [&](std::uint32_t other) { return base(entry(other)) == b; });
+        if (first == i)
+            m_baseFirsts.push_back(i);
+        else
+            m_sameBase.link(first, i);
+    }
 }
 
 void FolderMessages::flagDivergence()
 {
-    sortByBase();
-    for (std::size_t i = 0; i < m_byBase.size();) {
-        std::size_t j = i + 1;
-        while (j < m_byBase.size() && base(entry(m_byBase[j])) == base(entry(m_byBase[i])))
-            ++j;
-        if (j - i > 1)
-            flagDivergenceGroup(i, j);
-        i = j;
-    }
+    indexBases();
+    std::vector<std::vector<std::uint32_t>> variantSets;
+    variantSets.reserve(m_sameBase.heads.size());
+    for (const std::uint32_t first : m_sameBase.heads)
+        variantSets.push_back(sameBaseInOrder(first));
+    // Reported in BASE order, as a sort of the whole folder by name would give.
+    std::sort(variantSets.begin(), variantSets.end(), [this](const auto &a, const auto &b) {
+        return base(entry(a.front())) < base(entry(b.front()));
+    });
+    for (const auto &variants : variantSets)
+        flagDivergenceGroup(variants);
 }
 
-void FolderMessages::flagDivergenceGroup(std::size_t from, std::size_t to)
+void FolderMessages::flagDivergenceGroup(const std::vector<std::uint32_t> &variants)
 {
     DupeGroup g;
     g.kind = DupeKind::FlagDivergence;
     std::vector<std::string_view> flagSets;
-    std::string firstSha;
-    for (std::size_t k = from; k < to; ++k) {
-        const std::uint32_t idx = m_byBase[k];
-        const auto d = digest(idx);
+    Sha256::Digest firstSha{};
+    for (const std::uint32_t idx : variants) {
+        const FileDigest *d = digest(idx);
         if (!d)
             return; // unreadable member: no group, the problem is reported
-        if (k == from)
+        if (idx == variants.front())
             firstSha = d->full;
         else if (d->full != firstSha)
             g.removable = false;
-        g.members.push_back(member(idx, d->full));
+        g.members.push_back(member(idx, Sha256::toHex(d->full)));
         flagSets.push_back(flagsOf(name(entry(idx))));
     }
-    const std::string b(base(entry(m_byBase[from])));
+    const std::string b(base(entry(variants.front())));
     const std::string keeperName = b + ":2," + DupeFinder::keeperFlags(flagSets);
     g.keeper = memberPath("cur", keeperName);
     // The variant that becomes the keeper: the one already named so, else the first in cur/.
@@ -299,32 +420,29 @@ void FolderMessages::flagDivergenceGroup(std::size_t from, std::size_t to)
 
 void FolderMessages::syncConflicts()
 {
-    // m_byBase is sorted by BASE: look the original up by binary search.
     for (std::uint32_t i = 0; i < m_entries.size(); ++i) {
         const MessageEntry &e = m_entries[i];
         if (!(e.flags & MessageEntry::kConflictCopy) || (e.flags & MessageEntry::kUnreadable))
             continue;
         const auto parsed = ConflictName::parse(name(e));
-        const std::string origBase(baseOf(parsed->original));
-        auto it = std::lower_bound(m_byBase.begin(), m_byBase.end(), origBase,
-                                   [this](std::uint32_t a, const std::string &b) {
-                                       return base(entry(a)) < std::string_view(b);
-                                   });
-        if (it == m_byBase.end() || base(entry(*it)) != origBase)
+        const std::string_view origBase = baseOf(parsed->original);
+        const auto first = firstOfBase(origBase);
+        if (!first)
             continue; // the original is gone: the copy is the only one, nothing to dedupe
         // Prefer the exact original name, else the first name of that BASE.
-        std::uint32_t orig = *it;
-        for (auto jt = it; jt != m_byBase.end() && base(entry(*jt)) == origBase; ++jt)
-            if (name(entry(*jt)) == parsed->original && entry(*jt).dir == e.dir)
-                orig = *jt;
-        const auto dc = digest(i);
-        const auto dorig = digest(orig);
+        const std::vector<std::uint32_t> variants = sameBaseInOrder(*first);
+        std::uint32_t orig = variants.front();
+        for (const std::uint32_t v : variants)
+            if (name(entry(v)) == parsed->original && entry(v).dir == e.dir)
+                orig = v;
+        const FileDigest *dc = digest(i);
+        const FileDigest *dorig = digest(orig);
         if (!dc || !dorig)
             continue;
         DupeGroup g;
         g.kind = DupeKind::SyncConflict;
-        g.members.push_back(member(orig, dorig->full));
-        g.members.push_back(member(i, dc->full));
+        g.members.push_back(member(orig, Sha256::toHex(dorig->full)));
+        g.members.push_back(member(i, Sha256::toHex(dc->full)));
         g.keeper = g.keeperSource = g.members.front().name;
         g.removable = dc->full == dorig->full;
         g.reason = g.removable ? "the original; the conflict copy holds the same bytes"
@@ -335,49 +453,60 @@ void FolderMessages::syncConflicts()
 
 void FolderMessages::sameMessage()
 {
-    // One representative per BASE (flag-divergence covers the rest), conflict copies left out.
-    std::vector<std::uint32_t> reps;
-    for (std::size_t i = 0; i < m_byBase.size(); ++i)
-        if (i == 0 || base(entry(m_byBase[i])) != base(entry(m_byBase[i - 1])))
-            reps.push_back(m_byBase[i]);
-    m_byBase.clear();
-    m_byBase.shrink_to_fit();
+    // One representative per BASE, its first name (flag-divergence covers the rest); conflict
+    // copies left out. Candidates share the Message-ID key, or the size without a Message-ID.
     const auto candidateKey = [this](std::uint32_t i) {
         const MessageEntry &e = entry(i);
         const bool hasId = e.flags & MessageEntry::kHasMessageId;
         return std::pair<std::uint8_t, std::uint64_t>(hasId, hasId ? e.key : e.size);
     };
-    std::sort(reps.begin(), reps.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const auto ka = candidateKey(a), kb = candidateKey(b);
-        if (ka != kb)
-            return ka < kb;
-        return base(entry(a)) < base(entry(b));
-    });
-    for (std::size_t i = 0; i < reps.size();) {
-        std::size_t j = i + 1;
-        while (j < reps.size() && candidateKey(reps[j]) == candidateKey(reps[i]))
-            ++j;
-        if (j - i > 1)
-            confirmSameMessage(std::vector<std::uint32_t>(reps.begin() + i, reps.begin() + j));
-        i = j;
+    KeyIndex keys;
+    keys.reset(m_entries.size());
+    Chains sameKey;
+    sameKey.next.assign(m_entries.size(), 0);
+    for (const std::uint32_t first : m_baseFirsts) {
+        const std::uint32_t rep =
+            m_sameBase.next[first] == 0 ? first : sameBaseInOrder(first).front();
+        const auto key = candidateKey(rep);
+        const std::uint32_t firstOfKey =
+            keys.insert(hashBytes(std::string_view(reinterpret_cast<const char *>(&key.second), 8)) ^
+                            key.first,
+                        rep, [&](std::uint32_t other) { return candidateKey(other) == key; });
+        if (firstOfKey != rep)
+            sameKey.link(firstOfKey, rep);
     }
+    // In key order, each set in BASE order: the order a sort of all representatives would give.
+    std::vector<std::vector<std::uint32_t>> sets;
+    sets.reserve(sameKey.heads.size());
+    for (const std::uint32_t first : sameKey.heads) {
+        std::vector<std::uint32_t> set = sameKey.members(first);
+        std::sort(set.begin(), set.end(),
+                  [this](std::uint32_t a, std::uint32_t b) { return base(entry(a)) < base(entry(b)); });
+        sets.push_back(std::move(set));
+    }
+    std::sort(sets.begin(), sets.end(), [&](const auto &a, const auto &b) {
+        return candidateKey(a.front()) < candidateKey(b.front());
+    });
+    for (const auto &set : sets)
+        confirmSameMessage(set);
 }
 
 void FolderMessages::confirmSameMessage(const std::vector<std::uint32_t> &candidates)
 {
     // Exact comparison: (Message-ID, body hash) with an ID, the whole bytes without.
-    std::map<std::pair<std::string, std::string>,
+    // Keyed by raw digests: they order as their hex would, so groups come out as before.
+    std::map<std::pair<std::string, Sha256::Digest>,
              std::vector<std::pair<std::uint32_t, std::string>>>
         groups;
     for (const std::uint32_t idx : candidates) {
-        const auto d = digest(idx);
+        const FileDigest *d = digest(idx);
         if (!d)
             continue;
         const bool hasId = !d->messageId.empty();
         if (hasId != bool(entry(idx).flags & MessageEntry::kHasMessageId))
             continue; // changed under us
-        groups[{d->messageId, hasId ? d->body : d->full}].emplace_back(idx, hasId ? d->body
-                                                                                  : d->full);
+        const Sha256::Digest &sha = hasId ? d->body : d->full;
+        groups[{d->messageId, sha}].emplace_back(idx, Sha256::toHex(sha));
     }
     for (auto &[key, members] : groups) {
         if (members.size() < 2)

@@ -6,6 +6,7 @@
 #include "maildir/inventorysummary.h"
 #include "maildir/jsonpath.h"
 #include "maildir/maildirwalker.h"
+#include "maildir/memoformat.h"
 #include "maildir/messagememo.h"
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
+#include <iterator>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,11 +41,11 @@ bool stillHolds(const FolderMemo &memo, const MaildirFolder &folder)
 
 // A file the agent may not read shows in no directory stamp (chmod moves only the file's
 // ctime): a folder that had one is read again until it has none.
-bool sawUnreadable(const FolderMemo &memo)
+bool sawUnreadable(const FolderAnswer &answer)
 {
     const auto unreadable = [](const Problem &p) { return p.kind == ProblemKind::Unreadable; };
-    return std::any_of(memo.scanProblems.begin(), memo.scanProblems.end(), unreadable) ||
-           std::any_of(memo.dupeProblems.begin(), memo.dupeProblems.end(), unreadable);
+    return std::any_of(answer.scanProblems.begin(), answer.scanProblems.end(), unreadable) ||
+           std::any_of(answer.dupeProblems.begin(), answer.dupeProblems.end(), unreadable);
 }
 
 class Pass
@@ -79,21 +81,24 @@ public:
             if (m_progress.cancelled())
                 return fail(ErrorCode::Cancelled, "inventory cancelled", m_root.path());
             FolderMemo memo;
+            FolderAnswer answer;
             const auto found = previous.find(folder.relPath);
-            if (found != previous.end() && stillHolds(found->second, folder)) {
-                memo = std::move(found->second);
+            const FolderMemo *before = found == previous.end() ? nullptr : &found->second;
+            if (before && stillHolds(*before, folder) && recallAnswer(folder.relPath, *before, answer)) {
+                memo = *before;
                 ++m_report.work.foldersReused;
             } else {
-                if (!readFolder(folder, memo))
+                if (!readFolder(folder, memo, answer))
                     return fail(ErrorCode::Cancelled, "inventory cancelled", m_root.path());
                 ++m_report.work.foldersRead;
-                memo.trusted = memo.opened && !sawUnreadable(memo) &&
+                memo.trusted = memo.opened && !sawUnreadable(answer) &&
                                memo.stamps.newestNs() < passStart - m_options.racyWindowNs;
                 if (!memo.trusted)
                     ++m_report.work.foldersUntrusted;
+                rememberAnswer(folder.relPath, before, answer, memo);
             }
             std::string relPath = folder.relPath;
-            addToReports(std::move(folder), memo);
+            addToReports(std::move(folder), memo, std::move(answer));
             m_progress.report(next.size() + 1, total, relPath);
             next.emplace(std::move(relPath), std::move(memo));
         }
@@ -129,9 +134,56 @@ private:
         m_report.walkProblems = dupes.problems.size();
     }
 
+    std::string answerPath(const std::string &relPath) const
+    {
+        return m_report.memoDir + "/folders/" + FolderAnswer::fileNameFor(relPath);
+    }
+
+    // The problems and groups of a folder the summary vouches for; false (read the folder) when
+    // its answer file is missing, damaged or not the one the summary was written with.
+    bool recallAnswer(const std::string &relPath, const FolderMemo &memo, FolderAnswer &answer)
+    {
+        if (!memo.hasAnswer)
+            return true;
+        auto loaded = FolderAnswer::load(answerPath(relPath), relPath, memo.answerChecksum);
+        if (!loaded)
+            return false;
+        answer = std::move(*loaded);
+        return true;
+    }
+
+    // Keeps a read folder's problems and groups in its answer file, written only when they
+    // changed: most changes to a busy folder leave its groups as they were.
+    void rememberAnswer(const std::string &relPath, const FolderMemo *before,
+                        const FolderAnswer &answer, FolderMemo &memo)
+    {
+        memo.hasAnswer = false;
+        if (m_report.memoDir.empty())
+            return;
+        const std::string path = answerPath(relPath);
+        if (answer.empty()) {
+            if ((!before || before->hasAnswer) && ::unlink(path.c_str()) == 0)
+                ++m_report.work.memoFilesRemoved;
+            return;
+        }
+        const std::string text = answer.toText(relPath);
+        const auto checked = checkTrailer(text);
+        if (!checked)
+            return; // cannot happen: toText writes a valid trailer
+        if (auto onDisk = readBoundedFile(path, text.size() + 1); !onDisk || *onDisk != text) {
+            if (auto written = replaceFileAtomically(path, text); !written) {
+                m_report.memoProblem = written.error().describe();
+                return;
+            }
+            ++m_report.work.memoFilesWritten;
+        }
+        memo.hasAnswer = true;
+        memo.answerChecksum = checked->checksum;
+    }
+
     // Lists the folder once: the scan counts what it finds and hands every message to the
     // duplicate search, which opens only those the memo does not know.
-    bool readFolder(const MaildirFolder &folder, FolderMemo &memo)
+    bool readFolder(const MaildirFolder &folder, FolderMemo &memo, FolderAnswer &answer)
     {
         memo.state = folder.state;
         memo.brokenReason = folder.brokenReason;
@@ -140,8 +192,8 @@ private:
         auto folderFd = openDirBeneath(m_root.fd(), folder.relPath, "");
         if (!folderFd) {
             const Problem problem{ProblemKind::Unreadable, folder.relPath, folderFd.error().message};
-            memo.scanProblems.push_back(problem);
-            memo.dupeProblems.push_back(problem);
+            answer.scanProblems.push_back(problem);
+            answer.dupeProblems.push_back(problem);
             return true;
         }
         memo.opened = true;
@@ -154,7 +206,7 @@ private:
             messages.add(subdir, name, inode);
         };
         visitor.readError = [&](std::uint8_t subdir, int error) { messages.addReadError(subdir, error); };
-        Scan::scanFolderAt(folderFd->get(), scan, memo.scanProblems, visitor);
+        Scan::scanFolderAt(folderFd->get(), scan, answer.scanProblems, visitor);
         // The duplicate search also looks into a broken folder's real new/ directory, which
         // the scan does not count.
         if (folder.state == FolderState::Broken)
@@ -167,23 +219,26 @@ private:
         known.load();
         std::uint64_t remembered = 0;
         const std::uint64_t opened =
-            messages.readHeaders([&](MessageEntry &entry, std::string_view base) {
-                const bool hit = known.recall(entry, base);
+            messages.readHeaders([&](std::uint32_t index, MessageEntry &entry, std::string_view base) {
+                const bool hit = known.recall(index, entry, base);
                 remembered += hit ? 1 : 0;
                 return hit;
             });
         if (m_progress.cancelled())
             return false;
-        messages.findGroups();
+        messages.findGroups([&](const MessageEntry &entry, std::string_view base) {
+            return known.recallDigest(entry, base);
+        });
         memo.dupeMessages = found.messages;
-        memo.groups = std::move(found.groups);
-        memo.dupeProblems = std::move(found.problems);
+        answer.groups = std::move(found.groups);
+        answer.dupeProblems = std::move(found.problems);
 
         InventoryWork &work = m_report.work;
         work.messagesListed += messages.entries().size();
         work.headersRead += opened;
         work.headersRemembered += remembered;
         work.bodiesHashed += messages.filesHashed();
+        work.bodiesRemembered += messages.digestsRemembered();
         work.bytesHashed += found.bytesRead;
         m_report.dupes.bytesRead += found.bytesRead;
         if (auto written = known.replaceWith(messages); !written)
@@ -193,7 +248,7 @@ private:
         return true;
     }
 
-    void addToReports(MaildirFolder folder, const FolderMemo &memo)
+    void addToReports(MaildirFolder folder, const FolderMemo &memo, FolderAnswer answer)
     {
         FolderScan scan;
         scan.folder = std::move(folder);
@@ -201,12 +256,12 @@ private:
         scan.newMessages = memo.newMessages;
         scan.tmpFiles = memo.tmpFiles;
         ScanReport &s = m_report.scan;
-        s.problems.insert(s.problems.end(), memo.scanProblems.begin(), memo.scanProblems.end());
+        std::move(answer.scanProblems.begin(), answer.scanProblems.end(), std::back_inserter(s.problems));
         s.totals.add(scan);
         s.folders.push_back(std::move(scan));
         DupesReport &d = m_report.dupes;
-        d.problems.insert(d.problems.end(), memo.dupeProblems.begin(), memo.dupeProblems.end());
-        d.groups.insert(d.groups.end(), memo.groups.begin(), memo.groups.end());
+        std::move(answer.dupeProblems.begin(), answer.dupeProblems.end(), std::back_inserter(d.problems));
+        std::move(answer.groups.begin(), answer.groups.end(), std::back_inserter(d.groups));
         d.messages += memo.dupeMessages;
         d.folders += memo.opened ? 1 : 0;
     }
@@ -218,12 +273,20 @@ private:
         if (m_report.memoDir.empty())
             return;
         InventoryWork &work = m_report.work;
-        for (const auto &[relPath, memo] : previous)
-            if (!next.count(relPath) &&
-                ::unlink(MessageMemo(m_report.memoDir, relPath).filePath().c_str()) == 0)
+        for (const auto &[relPath, memo] : previous) {
+            if (next.count(relPath))
+                continue;
+            if (::unlink(MessageMemo(m_report.memoDir, relPath).filePath().c_str()) == 0)
                 ++work.memoFilesRemoved;
-        if (!m_report.memoLoaded)
+            if (memo.hasAnswer && ::unlink(answerPath(relPath).c_str()) == 0)
+                ++work.memoFilesRemoved;
+        }
+        if (!m_report.memoLoaded) {
             sweepStrayMemos(next);
+            // The JSON summary of memo version 1, replaced by the line format.
+            if (::unlink((m_report.memoDir + "/summary.json").c_str()) == 0)
+                ++work.memoFilesRemoved;
+        }
         const bool changed = work.foldersRead > 0 || previous.size() != next.size() ||
                              !m_report.memoLoaded;
         if (!changed)
@@ -239,8 +302,11 @@ private:
     void sweepStrayMemos(const std::map<std::string, FolderMemo> &next)
     {
         std::set<std::string> keep;
-        for (const auto &entry : next)
-            keep.insert(MessageMemo::fileNameFor(entry.first));
+        for (const auto &[relPath, memo] : next) {
+            keep.insert(MessageMemo::fileNameFor(relPath));
+            if (memo.hasAnswer)
+                keep.insert(FolderAnswer::fileNameFor(relPath));
+        }
         const std::string dir = m_report.memoDir + "/folders";
         auto fd = openDirAt(AT_FDCWD, dir.c_str(), dir);
         if (!fd)
@@ -299,6 +365,7 @@ void to_json(nlohmann::json &j, const InventoryReport &report)
                  {"headersRead", w.headersRead},
                  {"headersRemembered", w.headersRemembered},
                  {"bodiesHashed", w.bodiesHashed},
+                 {"bodiesRemembered", w.bodiesRemembered},
                  {"bytesHashed", w.bytesHashed},
                  {"memoFilesWritten", w.memoFilesWritten},
                  {"memoFilesRemoved", w.memoFilesRemoved}};

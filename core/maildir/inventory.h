@@ -24,9 +24,10 @@ struct InventoryWork
     std::uint64_t headersRead = 0;      // messages opened for their size and Message-ID
     std::uint64_t headersRemembered = 0; // messages whose size and Message-ID came from the memo
     std::uint64_t bodiesHashed = 0;     // duplicate candidates read in full
+    std::uint64_t bodiesRemembered = 0; // duplicate candidates whose digests came from the memo
     std::uint64_t bytesHashed = 0;
-    std::uint64_t memoFilesWritten = 0; // per-folder message memos and the summary
-    std::uint64_t memoFilesRemoved = 0; // memos of folders that are gone
+    std::uint64_t memoFilesWritten = 0; // per-folder message memos and answers, and the summary
+    std::uint64_t memoFilesRemoved = 0; // memos of folders that are gone, answers emptied
 };
 
 // `scan` and `dupes` of one tree from one walk: `scan` and `dupes` are exactly what Scan::run and

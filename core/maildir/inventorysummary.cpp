@@ -1,164 +1,195 @@
 #include "maildir/inventorysummary.h"
 
 #include "maildir/fsutil.h"
-#include "maildir/jsonpath.h"
-#include "maildir/messagememo.h"
+#include "maildir/memoformat.h"
 
-#include <nlohmann/json.hpp>
+#include <charconv>
 
 namespace mm::maildir {
 
 namespace {
 
-constexpr std::string_view kKind = "mailmesh-inventory-summary";
-constexpr std::size_t kMaxSummaryBytes = std::size_t(1) << 30;
+constexpr std::string_view kMagic = "mailmesh-inventory-summary";
+constexpr std::string_view kVersion = "2";
+constexpr std::size_t kMaxSummaryBytes = std::size_t(256) << 20;
 
-// Problems keep their exact bytes here (detail too): a reused folder must answer exactly what
-// reading it again would.
-nlohmann::json problemToMemo(const Problem &problem)
+std::optional<FolderState> stateFromName(std::string_view name)
 {
-    nlohmann::json j = nlohmann::json::object();
-    j["kind"] = std::string(problemKindName(problem.kind));
-    putPath(j, "path", problem.path);
-    putPath(j, "detail", problem.detail);
-    return j;
-}
-
-Problem problemFromMemo(const nlohmann::json &j)
-{
-    const auto kind = problemKindFromName(j.at("kind").get<std::string>());
-    const auto path = readPath(j, "path");
-    const auto detail = readPath(j, "detail");
-    if (!kind || !path || !detail)
-        throw std::runtime_error("bad problem");
-    return Problem{*kind, *path, *detail};
-}
-
-nlohmann::json stampToMemo(const DirStamp &stamp)
-{
-    return nlohmann::json::array({stamp.inode, stamp.mtimeNs, stamp.ctimeNs, stamp.mode});
-}
-
-DirStamp stampFromMemo(const nlohmann::json &j)
-{
-    return DirStamp{j.at(0).get<std::uint64_t>(), j.at(1).get<std::int64_t>(),
-                    j.at(2).get<std::int64_t>(), j.at(3).get<std::uint32_t>()};
-}
-
-FolderState stateFromName(const std::string &name)
-{
-    for (const FolderState state : {FolderState::Classic, FolderState::CurOnly, FolderState::Broken})
+    for (const FolderState state :
+         {FolderState::Classic, FolderState::CurOnly, FolderState::Broken})
         if (folderStateName(state) == name)
             return state;
-    throw std::runtime_error("bad state");
+    return std::nullopt;
 }
 
-nlohmann::json folderToMemo(const std::string &relPath, const FolderMemo &memo)
+void appendNumber(std::string &out, std::int64_t value)
 {
-    nlohmann::json j = nlohmann::json::object();
-    putPath(j, "path", relPath);
-    j["state"] = std::string(folderStateName(memo.state));
-    if (!memo.brokenReason.empty())
-        j["brokenReason"] = memo.brokenReason;
-    j["hasTmp"] = memo.hasTmp;
-    j["stamps"] = {stampToMemo(memo.stamps.cur), stampToMemo(memo.stamps.newDir),
-                   stampToMemo(memo.stamps.tmp)};
-    j["trusted"] = memo.trusted;
-    j["opened"] = memo.opened;
-    j["counts"] = {memo.curMessages, memo.newMessages, memo.tmpFiles, memo.dupeMessages};
-    if (!memo.scanProblems.empty())
-        for (const Problem &p : memo.scanProblems)
-            j["scanProblems"].push_back(problemToMemo(p));
-    if (!memo.dupeProblems.empty())
-        for (const Problem &p : memo.dupeProblems)
-            j["dupeProblems"].push_back(problemToMemo(p));
-    if (!memo.groups.empty())
-        j["groups"] = memo.groups;
-    return j;
+    char buffer[24];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+    out.append(buffer, end);
+    out += ' ';
 }
 
-FolderMemo folderFromMemo(const nlohmann::json &j)
+void appendNumber(std::string &out, std::uint64_t value)
+{
+    char buffer[24];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+    out.append(buffer, end);
+    out += ' ';
+}
+
+void appendStamp(std::string &out, const DirStamp &s)
+{
+    appendNumber(out, s.inode);
+    appendNumber(out, s.mtimeNs);
+    appendNumber(out, s.ctimeNs);
+    appendNumber(out, std::uint64_t(s.mode));
+}
+
+std::optional<DirStamp> readStamp(FieldReader &fields)
+{
+    const auto inode = fields.number();
+    const auto mtime = fields.signedNumber();
+    const auto ctime = fields.signedNumber();
+    const auto mode = fields.number();
+    if (!inode || !mtime || !ctime || !mode || *mode > 0xFFFFFFFFu)
+        return std::nullopt;
+    return DirStamp{*inode, *mtime, *ctime, std::uint32_t(*mode)};
+}
+
+std::optional<bool> readBool(FieldReader &fields)
+{
+    const auto n = fields.number();
+    if (!n || *n > 1)
+        return std::nullopt;
+    return *n == 1;
+}
+
+// One "f" line after its tag; nullopt when anything in it is off.
+std::optional<std::pair<std::string, FolderMemo>> parseFolder(FieldReader &fields)
 {
     FolderMemo memo;
-    memo.state = stateFromName(j.at("state").get<std::string>());
-    memo.brokenReason = j.value("brokenReason", std::string());
-    memo.hasTmp = j.at("hasTmp").get<bool>();
-    const auto &stamps = j.at("stamps");
-    memo.stamps = {stampFromMemo(stamps.at(0)), stampFromMemo(stamps.at(1)),
-                   stampFromMemo(stamps.at(2))};
-    memo.trusted = j.at("trusted").get<bool>();
-    memo.opened = j.at("opened").get<bool>();
-    const auto &counts = j.at("counts");
-    memo.curMessages = counts.at(0).get<std::uint64_t>();
-    memo.newMessages = counts.at(1).get<std::uint64_t>();
-    memo.tmpFiles = counts.at(2).get<std::uint64_t>();
-    memo.dupeMessages = counts.at(3).get<std::uint64_t>();
-    if (const auto it = j.find("scanProblems"); it != j.end())
-        for (const auto &p : *it)
-            memo.scanProblems.push_back(problemFromMemo(p));
-    if (const auto it = j.find("dupeProblems"); it != j.end())
-        for (const auto &p : *it)
-            memo.dupeProblems.push_back(problemFromMemo(p));
-    if (const auto it = j.find("groups"); it != j.end())
-        for (const auto &g : *it) {
-            DupeGroup group;
-            from_json(g, group);
-            if (group.id.empty() || group.members.empty())
-                throw std::runtime_error("bad group");
-            memo.groups.push_back(std::move(group));
-        }
-    return memo;
+    const auto stateName = fields.next();
+    const auto state = stateName ? stateFromName(*stateName) : std::nullopt;
+    const auto hasTmp = readBool(fields), trusted = readBool(fields), opened = readBool(fields);
+    const auto cur = readStamp(fields), newDir = readStamp(fields), tmp = readStamp(fields);
+    const auto curMessages = fields.number(), newMessages = fields.number(),
+               tmpFiles = fields.number(), dupeMessages = fields.number();
+    const auto answer = fields.next();
+    const auto folder = fields.next(), brokenReason = fields.next();
+    if (!state || !hasTmp || !trusted || !opened || !cur || !newDir || !tmp || !curMessages ||
+        !newMessages || !tmpFiles || !dupeMessages || !answer || !folder || !brokenReason ||
+        !fields.atEnd())
+        return std::nullopt;
+    auto folderText = parseField(*folder);
+    auto reasonText = parseField(*brokenReason);
+    if (!folderText || !reasonText)
+        return std::nullopt;
+    if (*answer != "-") {
+        std::uint64_t checksum = 0;
+        const auto r =
+            std::from_chars(answer->data(), answer->data() + answer->size(), checksum, 16);
+        if (r.ec != std::errc() || r.ptr != answer->data() + answer->size())
+            return std::nullopt;
+        memo.hasAnswer = true;
+        memo.answerChecksum = checksum;
+    }
+    memo.state = *state;
+    memo.hasTmp = *hasTmp;
+    memo.trusted = *trusted;
+    memo.opened = *opened;
+    memo.stamps = {*cur, *newDir, *tmp};
+    memo.curMessages = *curMessages;
+    memo.newMessages = *newMessages;
+    memo.tmpFiles = *tmpFiles;
+    memo.dupeMessages = *dupeMessages;
+    memo.brokenReason = std::move(*reasonText);
+    return std::pair{std::move(*folderText), std::move(memo)};
 }
 
 } // namespace
 
-std::optional<std::map<std::string, FolderMemo>>
-InventorySummary::load(const std::string &memoDir, const std::string &root)
+std::optional<std::map<std::string, FolderMemo>> InventorySummary::load(const std::string &memoDir,
+                                                                        const std::string &root)
 {
-    auto text = readBoundedFile(filePath(memoDir), kMaxSummaryBytes);
+    const auto text = readBoundedFile(filePath(memoDir), kMaxSummaryBytes);
     if (!text)
         return std::nullopt;
-    // The trailer line guards against a torn or damaged file the JSON parser might still accept.
-    const std::size_t trailerAt = text->rfind("\nend ");
-    if (trailerAt == std::string::npos)
-        return std::nullopt;
-    const std::string_view body(text->data(), trailerAt + 1);
-    const std::string expectedTrailer =
-        "end " + std::to_string(memoChecksum(body)) + "\n";
-    if (text->compare(trailerAt + 1, std::string::npos, expectedTrailer) != 0)
+    const auto checked = checkTrailer(*text);
+    if (!checked)
         return std::nullopt;
     std::map<std::string, FolderMemo> folders;
-    try {
-        const auto j = nlohmann::json::parse(body);
-        if (j.at("kind").get<std::string>() != kKind || j.at("schemaVersion").get<int>() != kVersion ||
-            readPath(j, "root") != root)
+    std::string_view rest = checked->body;
+    std::uint64_t lines = 0;
+    while (!rest.empty()) {
+        const std::size_t eol = rest.find('\n');
+        if (eol == std::string_view::npos)
             return std::nullopt;
-        for (const auto &f : j.at("folders")) {
-            const auto path = readPath(f, "path");
-            if (!path)
+        FieldReader fields(rest.substr(0, eol));
+        rest.remove_prefix(eol + 1);
+        const auto tag = fields.next();
+        if (lines++ == 0) {
+            const auto version = fields.next();
+            const auto rootField = fields.next();
+            const auto rootText = rootField ? parseField(*rootField) : std::nullopt;
+            if (!tag || *tag != kMagic || !version || *version != kVersion || !rootText ||
+                *rootText != root || !fields.atEnd())
                 return std::nullopt;
-            folders.emplace(*path, folderFromMemo(f));
+            continue;
         }
-    } catch (const std::exception &) {
-        return std::nullopt; // damaged: the next pass reads everything and writes a good one
+        if (!tag || *tag != "f")
+            return std::nullopt;
+        auto folder = parseFolder(fields);
+        if (!folder)
+            return std::nullopt;
+        folders.insert(std::move(*folder));
     }
+    if (lines != checked->lines || lines == 0)
+        return std::nullopt;
     return folders;
 }
 
 Status InventorySummary::save(const std::string &memoDir, const std::string &root,
                               const std::map<std::string, FolderMemo> &folders)
 {
-    nlohmann::json j = nlohmann::json::object();
-    j["kind"] = std::string(kKind);
-    j["schemaVersion"] = kVersion;
-    putPath(j, "root", root);
-    j["folders"] = nlohmann::json::array();
-    for (const auto &[relPath, memo] : folders)
-        j["folders"].push_back(folderToMemo(relPath, memo));
-    std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    text += '\n';
-    text += "end " + std::to_string(memoChecksum(text)) + "\n";
-    return replaceFileAtomically(filePath(memoDir), text);
+    std::string out;
+    out.reserve(128 + folders.size() * 200);
+    out += kMagic;
+    out += ' ';
+    out += kVersion;
+    out += ' ';
+    appendField(out, root);
+    out += '\n';
+    for (const auto &[relPath, memo] : folders) {
+        out += "f ";
+        out += folderStateName(memo.state);
+        out += ' ';
+        appendNumber(out, std::uint64_t(memo.hasTmp));
+        appendNumber(out, std::uint64_t(memo.trusted));
+        appendNumber(out, std::uint64_t(memo.opened));
+        appendStamp(out, memo.stamps.cur);
+        appendStamp(out, memo.stamps.newDir);
+        appendStamp(out, memo.stamps.tmp);
+        appendNumber(out, memo.curMessages);
+        appendNumber(out, memo.newMessages);
+        appendNumber(out, memo.tmpFiles);
+        appendNumber(out, memo.dupeMessages);
+        if (memo.hasAnswer) {
+            char buffer[16];
+            const auto end =
+                std::to_chars(buffer, buffer + sizeof buffer, memo.answerChecksum, 16).ptr;
+            out.append(buffer, end);
+        } else {
+            out += '-';
+        }
+        out += ' ';
+        appendField(out, relPath);
+        out += ' ';
+        appendField(out, memo.brokenReason);
+        out += '\n';
+    }
+    out += memoTrailer(out, folders.size() + 1);
+    return replaceFileAtomically(filePath(memoDir), out);
 }
 
 } // namespace mm::maildir

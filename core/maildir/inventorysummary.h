@@ -1,15 +1,13 @@
 #pragma once
 
 #include "common/result.h"
-#include "maildir/dupes.h"
+#include "maildir/folderanswer.h"
 #include "maildir/maildirfolder.h"
-#include "maildir/problem.h"
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace mm::maildir {
 
@@ -29,25 +27,30 @@ struct FolderMemo
     std::uint64_t tmpFiles = 0;
     bool opened = false; // the folder directory opened (dupes counts it among its folders)
     std::uint64_t dupeMessages = 0;
-    std::vector<Problem> scanProblems;
-    std::vector<Problem> dupeProblems;
-    std::vector<DupeGroup> groups;
+    // Problems and groups live in the folder's answer file, read only when the folder is reused.
+    bool hasAnswer = false;
+    std::uint64_t answerChecksum = 0;
 };
 
-// The inventory's summary file, <memoDir>/summary.json: the root it belongs to and a FolderMemo
-// per folder path. Small (no per-message data) and rewritten, atomically, only after a pass
-// that read a folder or saw folders come or go.
+// The inventory's summary, <memoDir>/summary: the root it belongs to and one line per folder
+// with its stamps, state, counts and the checksum of its answer file. Read on every pass, so it
+// holds no group and no problem (those are in the per-folder answer files) and is a line format
+// without JSON:
+//   mailmesh-inventory-summary 2 <root>
+//   f <state> <hasTmp> <trusted> <opened> <cur: inode mtime ctime mode> <new: 4> <tmp: 4>
+//     <cur messages> <new messages> <tmp files> <dupe messages> <answer checksum or -> <folder>
+//     <broken reason>                                     (one line)
+//   end <lines> <hashBytes of the lines above, 16 hex>
+// Written atomically, only after a pass that read a folder or saw folders come or go.
 class InventorySummary
 {
 public:
-    static constexpr int kVersion = 1;
-
     // nullopt when the file is missing, unreadable, damaged, of another version or another root.
     static std::optional<std::map<std::string, FolderMemo>> load(const std::string &memoDir,
-                                                  const std::string &root);
+                                                                 const std::string &root);
     static Status save(const std::string &memoDir, const std::string &root,
                        const std::map<std::string, FolderMemo> &folders);
-    static std::string filePath(const std::string &memoDir) { return memoDir + "/summary.json"; }
+    static std::string filePath(const std::string &memoDir) { return memoDir + "/summary"; }
 };
 
 } // namespace mm::maildir

@@ -88,14 +88,16 @@ MaildirName MaildirName::parse(std::string_view fileName)
         name.problem = NameProblem::DotFile;
         return name;
     }
+    bool ascii = true; // nearly every name: then no UTF-8 check (the inventory parses each name)
     for (char ch : fileName) {
         const auto c = static_cast<unsigned char>(ch);
         if (c < 0x20 || c == 0x7f) {
             name.problem = NameProblem::ControlCharacter;
             return name;
         }
+        ascii = ascii && c < 0x80;
     }
-    if (!isValidUtf8(fileName)) {
+    if (!ascii && !isValidUtf8(fileName)) {
         name.problem = NameProblem::NotUtf8;
         return name;
     }

@@ -1,93 +1,67 @@
 #include "maildir/messagememo.h"
 
 #include "maildir/fsutil.h"
+#include "maildir/memoformat.h"
 #include "maildir/sha256.h"
+
+#include "maildir/uniquefd.h"
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fcntl.h>
+#include <iterator>
+#include <limits>
+#include <sys/stat.h>
+#include <type_traits>
 #include <unistd.h>
 
 namespace mm::maildir {
 
 namespace {
 
-constexpr std::string_view kMagic = "mailmesh-inventory-messages";
-constexpr std::size_t kMaxFileBytes = std::size_t(1) << 30; // ~12 million messages in one folder
+constexpr char kMagic[8] = {'M', 'M', 'I', 'N', 'V', 'M', 'S', 'G'};
+constexpr std::uint32_t kByteOrder = 0x01020304; // read back otherwise on another byte order
+constexpr std::size_t kMaxFileBytes = std::size_t(1) << 30; // ~10 million messages in one folder
 
-std::string hexOf(std::string_view bytes)
+static_assert(std::is_trivially_copyable_v<MessageMemo::Header>);
+static_assert(sizeof(MessageMemo::Record) == 40 && sizeof(MessageMemo::StoredDigest) == 88);
+
+std::size_t padded(std::size_t n)
 {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (const char c : bytes) {
-        out += kDigits[static_cast<unsigned char>(c) >> 4];
-        out += kDigits[static_cast<unsigned char>(c) & 15];
-    }
-    return out;
+    return (n + 7) & ~std::size_t(7);
 }
 
-std::string hex16(std::uint64_t value)
+// The whole file in one read into `out` (a memo of a big folder is megabytes: no chunked copy).
+bool readWholeFile(const std::string &path, std::size_t maxBytes, std::string &out)
 {
-    char buffer[17];
-    const auto end = std::to_chars(buffer, buffer + 16, value, 16).ptr;
-    std::string out(16 - std::size_t(end - buffer), '0');
-    out.append(buffer, end);
-    return out;
-}
-
-// Reads one unsigned number followed by `separator`; advances `p`.
-template <class T>
-bool readNumber(const char *&p, const char *end, T &value, char separator, int base = 10)
-{
-    const auto r = std::from_chars(p, end, value, base);
-    if (r.ec != std::errc() || r.ptr == end || *r.ptr != separator)
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st
+    {
+    };
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        std::uint64_t(st.st_size) > maxBytes)
         return false;
-    p = r.ptr + 1;
+    out.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += static_cast<std::size_t>(n);
+    }
+    out.resize(done); // shorter when it shrank meanwhile: then the checksum fails
     return true;
 }
 
+template <class T> void appendPod(std::string &out, const T *items, std::size_t count)
+{
+    out.append(reinterpret_cast<const char *>(items), sizeof(T) * count);
+}
+
 } // namespace
-
-std::uint64_t memoChecksum(std::string_view bytes)
-{
-    std::uint64_t h = 1469598103934665603ull;
-    for (const char c : bytes) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-Status replaceFileAtomically(const std::string &path, std::string_view text)
-{
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return fail(errnoError(errno, "create", tmp));
-    std::size_t off = 0;
-    while (off < text.size()) {
-        const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            const int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return fail(errnoError(err, "write", tmp));
-        }
-        off += static_cast<std::size_t>(w);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return fail(errnoError(err, "rename", path));
-    }
-    return {};
-}
 
 MessageMemo::MessageMemo(std::string memoDir, const std::string &folderRelPath)
     : m_dir(std::move(memoDir))
@@ -102,133 +76,240 @@ std::string MessageMemo::fileNameFor(const std::string &folderRelPath)
     return Sha256::toHex(Sha256::hash(folderRelPath)).substr(0, 32) + ".memo";
 }
 
-std::string MessageMemo::header() const
+void MessageMemo::forget()
 {
-    return std::string(kMagic) + " " + std::to_string(kVersion) + " " + hexOf(m_folderRel) + "\n";
+    m_recordsAt = m_recordCount = m_digestsAt = m_digestCount = 0;
+    m_strings = {};
+    m_recalledBy.clear();
 }
 
 bool MessageMemo::load()
 {
-    m_records.clear();
-    m_text.clear();
+    forget();
+    m_bytes.clear();
     if (m_file.empty())
         return false;
-    auto text = readBoundedFile(m_file, kMaxFileBytes);
-    if (!text)
+    if (!readWholeFile(m_file, kMaxFileBytes, m_bytes) || !parse()) {
+        forget(); // m_bytes stays: a damaged file differs from any good one, so it is replaced
         return false;
-    m_text = std::move(*text);
-    if (!parse()) {
-        m_records.clear();
-        m_text.clear();
+    }
+    m_recalledBy.assign(m_recordCount, 0);
+    return true;
+}
+
+MessageMemo::Record MessageMemo::recordAt(std::size_t i) const
+{
+    Record r;
+    std::memcpy(&r, m_bytes.data() + m_recordsAt + i * sizeof(Record), sizeof r);
+    return r;
+}
+
+std::uint64_t MessageMemo::inodeAt(std::size_t i) const
+{
+    std::uint64_t inode;
+    std::memcpy(&inode, m_bytes.data() + m_recordsAt + i * sizeof(Record), sizeof inode);
+    return inode;
+}
+
+// Checks every size and offset before trusting one: a damaged file must never index out of it.
+bool MessageMemo::parse()
+{
+    Header h{};
+    if (m_bytes.size() < sizeof h + 8)
         return false;
+    std::memcpy(&h, m_bytes.data(), sizeof h);
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kVersion ||
+        h.byteOrder != kByteOrder)
+        return false;
+    const std::uint64_t checksumAt = m_bytes.size() - 8;
+    std::uint64_t checksum = 0;
+    std::memcpy(&checksum, m_bytes.data() + checksumAt, 8);
+    if (hashBytes(std::string_view(m_bytes.data(), checksumAt)) != checksum)
+        return false;
+    const std::uint64_t limit = kMaxFileBytes;
+    if (h.records > limit / sizeof(Record) || h.digests > limit / sizeof(StoredDigest) ||
+        h.stringBytes > limit || h.folderBytes > limit)
+        return false;
+    const std::uint64_t recordsAt = sizeof h + padded(h.folderBytes);
+    const std::uint64_t digestsAt = recordsAt + h.records * sizeof(Record);
+    const std::uint64_t stringsAt = digestsAt + h.digests * sizeof(StoredDigest);
+    if (stringsAt + padded(h.stringBytes) != checksumAt)
+        return false;
+    if (std::string_view(m_bytes.data() + sizeof h, h.folderBytes) != m_folderRel)
+        return false; // another folder's memo under this name
+    m_recordsAt = recordsAt;
+    m_recordCount = h.records;
+    m_digestsAt = digestsAt;
+    m_digestCount = h.digests;
+    m_strings = std::string_view(m_bytes.data() + stringsAt, h.stringBytes);
+    std::uint64_t previousInode = 0;
+    for (std::size_t i = 0; i < m_recordCount; ++i) {
+        const Record r = recordAt(i);
+        if (std::uint64_t(r.baseAt) + r.baseLen > h.stringBytes || r.hasMessageId > 1 ||
+            r.digest > h.digests || r.inode < previousInode)
+            return false; // out of bounds, or not sorted as written (lookups rely on it)
+        previousInode = r.inode;
+    }
+    for (std::size_t i = 0; i < m_digestCount; ++i) {
+        StoredDigest d;
+        std::memcpy(&d, m_bytes.data() + m_digestsAt + i * sizeof d, sizeof d);
+        if (std::uint64_t(d.messageIdAt) + d.messageIdLen > h.stringBytes)
+            return false;
     }
     return true;
 }
 
-bool MessageMemo::parse()
+std::optional<std::size_t> MessageMemo::find(std::uint64_t inode, std::string_view base) const
 {
-    const std::string expectedHeader = header();
-    if (m_text.compare(0, expectedHeader.size(), expectedHeader) != 0)
-        return false;
-    // The trailer: the last line, "end <records> <checksum>".
-    if (m_text.size() < expectedHeader.size() + 1 || m_text.back() != '\n')
-        return false;
-    const std::size_t trailerAt = m_text.rfind('\n', m_text.size() - 2) + 1;
-    const std::string_view trailer(m_text.data() + trailerAt, m_text.size() - trailerAt);
-    if (trailer.substr(0, 4) != "end ")
-        return false;
-    const char *p = trailer.data() + 4, *end = trailer.data() + trailer.size();
-    std::uint64_t count = 0, checksum = 0;
-    if (!readNumber(p, end, count, ' ') || !readNumber(p, end, checksum, '\n', 16) || p != end)
-        return false;
-    if (memoChecksum(std::string_view(m_text.data(), trailerAt)) != checksum)
-        return false;
-    m_records.reserve(count);
-    std::size_t at = expectedHeader.size();
-    while (at < trailerAt) {
-        const std::size_t eol = m_text.find('\n', at);
-        const char *q = m_text.data() + at, *lineEnd = m_text.data() + eol;
-        Record r;
-        unsigned hasId = 0;
-        if (!readNumber(q, lineEnd, r.inode, ' ') || !readNumber(q, lineEnd, r.size, ' ') ||
-            !readNumber(q, lineEnd, r.key, ' ', 16) || !readNumber(q, lineEnd, hasId, ' ') ||
-            hasId > 1 || q == lineEnd)
-            return false;
-        r.hasMessageId = hasId == 1;
-        r.base = std::string_view(q, std::size_t(lineEnd - q));
-        if (!m_records.empty()) {
-            const Record &last = m_records.back();
-            if (std::tie(last.base, last.inode) >= std::tie(r.base, r.inode))
-                return false; // written sorted and unique: anything else was damaged
-        }
-        m_records.push_back(r);
-        at = eol + 1;
+    std::size_t low = 0, high = m_recordCount;
+    while (low < high) {
+        const std::size_t mid = low + (high - low) / 2;
+        if (inodeAt(mid) < inode)
+            low = mid + 1;
+        else
+            high = mid;
     }
-    return m_records.size() == count;
+    for (std::size_t i = low; i < m_recordCount && inodeAt(i) == inode; ++i) {
+        const Record r = recordAt(i);
+        if (text(r.baseAt, r.baseLen) == base)
+            return i;
+    }
+    return std::nullopt;
 }
 
-bool MessageMemo::recall(MessageEntry &entry, std::string_view base) const
+bool MessageMemo::recall(std::uint32_t index, MessageEntry &entry, std::string_view base)
 {
-    auto it = std::lower_bound(m_records.begin(), m_records.end(), base,
-                               [](const Record &r, std::string_view b) { return r.base < b; });
-    for (; it != m_records.end() && it->base == base; ++it)
-        if (it->inode == entry.inode) {
-            entry.size = it->size;
-            entry.key = it->key;
-            if (it->hasMessageId)
-                entry.flags |= MessageEntry::kHasMessageId;
-            return true;
+    const auto found = find(entry.inode, base);
+    if (!found)
+        return false;
+    const Record r = recordAt(*found);
+    entry.size = r.size;
+    entry.key = r.key;
+    if (r.hasMessageId)
+        entry.flags |= MessageEntry::kHasMessageId;
+    m_recalledBy[*found] = index + 1;
+    return true;
+}
+
+std::optional<FolderMessages::FileDigest> MessageMemo::recallDigest(const MessageEntry &entry,
+                                                                    std::string_view base) const
+{
+    const auto found = find(entry.inode, base);
+    if (!found)
+        return std::nullopt;
+    const Record r = recordAt(*found);
+    if (r.digest == 0)
+        return std::nullopt;
+    StoredDigest d;
+    std::memcpy(&d, m_bytes.data() + m_digestsAt + (r.digest - 1) * sizeof d, sizeof d);
+    FolderMessages::FileDigest out;
+    out.messageId = std::string(text(d.messageIdAt, d.messageIdLen));
+    out.full = d.full;
+    out.body = d.body;
+    out.statSize = d.statSize;
+    out.mtimeNs = d.mtimeNs;
+    return out;
+}
+
+// The file for `messages`: the remembered records they recalled, in the order they were
+// written, merged with the new messages, sorted among themselves.
+std::string MessageMemo::build(const FolderMessages &messages) const
+{
+    const auto &entries = messages.entries();
+    std::vector<bool> recalled(entries.size(), false);
+    std::vector<std::uint32_t> kept; // entry indices, in (inode, BASE) order
+    kept.reserve(m_recordCount);
+    for (std::size_t r = 0; r < m_recordCount; ++r)
+        if (m_recalledBy[r] != 0) {
+            kept.push_back(m_recalledBy[r] - 1);
+            recalled[m_recalledBy[r] - 1] = true;
         }
-    return false;
+    const auto before = [&](std::uint32_t a, std::uint32_t b) {
+        if (entries[a].inode != entries[b].inode)
+            return entries[a].inode < entries[b].inode;
+        return messages.base(entries[a]) < messages.base(entries[b]);
+    };
+    std::vector<std::uint32_t> added;
+    for (std::uint32_t i = 0; i < entries.size(); ++i)
+        if (!recalled[i] && !(entries[i].flags & MessageEntry::kUnreadable))
+            added.push_back(i);
+    std::sort(added.begin(), added.end(), before);
+    std::vector<std::uint32_t> order;
+    order.reserve(kept.size() + added.size());
+    std::merge(kept.begin(), kept.end(), added.begin(), added.end(), std::back_inserter(order),
+               before);
+
+    std::vector<Record> records;
+    records.reserve(order.size());
+    std::vector<StoredDigest> digests;
+    std::string strings;
+    strings.reserve(order.size() * 40);
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        const std::uint32_t i = order[k];
+        const MessageEntry &e = entries[i];
+        // Two names of one file (a hard link) share BASE and inode: remembered once.
+        if (k > 0 && !before(order[k - 1], i))
+            continue;
+        if (strings.size() > std::numeric_limits<std::uint32_t>::max() - 70000)
+            break; // beyond any real folder; the rest is simply read again next time
+        Record r{};
+        r.inode = e.inode;
+        r.size = e.size;
+        r.key = e.key;
+        r.baseAt = static_cast<std::uint32_t>(strings.size());
+        r.baseLen = e.baseLen;
+        r.hasMessageId = (e.flags & MessageEntry::kHasMessageId) ? 1 : 0;
+        strings.append(messages.base(e));
+        if (const FolderMessages::FileDigest *d = messages.digestOf(i);
+            d && d->messageId.size() <= 0xFFFF) {
+            StoredDigest s{};
+            s.statSize = d->statSize;
+            s.mtimeNs = d->mtimeNs;
+            s.full = d->full;
+            s.body = d->body;
+            s.messageIdAt = static_cast<std::uint32_t>(strings.size());
+            s.messageIdLen = static_cast<std::uint32_t>(d->messageId.size());
+            strings.append(d->messageId);
+            digests.push_back(s);
+            r.digest = static_cast<std::uint32_t>(digests.size());
+        }
+        records.push_back(r);
+    }
+
+    Header h{};
+    std::memcpy(h.magic, kMagic, sizeof kMagic);
+    h.version = kVersion;
+    h.byteOrder = kByteOrder;
+    h.records = records.size();
+    h.digests = digests.size();
+    h.stringBytes = strings.size();
+    h.folderBytes = m_folderRel.size();
+    std::string bytes;
+    bytes.reserve(sizeof h + padded(m_folderRel.size()) + records.size() * sizeof(Record) +
+                  digests.size() * sizeof(StoredDigest) + padded(strings.size()) + 8);
+    appendPod(bytes, &h, 1);
+    bytes += m_folderRel;
+    bytes.resize(sizeof h + padded(m_folderRel.size()), '\0');
+    appendPod(bytes, records.data(), records.size());
+    appendPod(bytes, digests.data(), digests.size());
+    bytes += strings;
+    bytes.resize(bytes.size() + padded(strings.size()) - strings.size(), '\0');
+    const std::uint64_t checksum = hashBytes(bytes);
+    appendPod(bytes, &checksum, 1);
+    return bytes;
 }
 
 Result<bool> MessageMemo::replaceWith(const FolderMessages &messages)
 {
     if (m_file.empty())
         return false;
-    const auto &entries = messages.entries();
-    std::vector<std::uint32_t> order;
-    order.reserve(entries.size());
-    for (std::uint32_t i = 0; i < entries.size(); ++i) {
-        const MessageEntry &e = entries[i];
-        // A name with a newline cannot be a line here: such a message is simply read each time.
-        if (!(e.flags & MessageEntry::kUnreadable) &&
-            messages.name(e).find('\n') == std::string_view::npos)
-            order.push_back(i);
-    }
-    const auto baseOf = [&](std::uint32_t i) {
-        return FolderMessages::baseOf(messages.name(entries[i]));
-    };
-    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-        const std::string_view ba = baseOf(a), bb = baseOf(b);
-        return ba != bb ? ba < bb : entries[a].inode < entries[b].inode;
-    });
-    std::string text = header();
-    text.reserve(text.size() + order.size() * 90);
-    std::size_t records = 0;
-    for (std::size_t k = 0; k < order.size(); ++k) {
-        const MessageEntry &e = entries[order[k]];
-        // Two names of one file (a hard link) share BASE and inode: remembered once.
-        if (k > 0 && entries[order[k - 1]].inode == e.inode && baseOf(order[k - 1]) == baseOf(order[k]))
-            continue;
-        text += std::to_string(e.inode);
-        text += ' ';
-        text += std::to_string(e.size);
-        text += ' ';
-        text += hex16(e.key);
-        text += (e.flags & MessageEntry::kHasMessageId) ? " 1 " : " 0 ";
-        text += baseOf(order[k]);
-        text += '\n';
-        ++records;
-    }
-    const std::uint64_t checksum = memoChecksum(text);
-    text += "end " + std::to_string(records) + " " + hex16(checksum) + "\n";
-    if (text == m_text)
+    std::string bytes = build(messages);
+    if (bytes == m_bytes)
         return false;
-    if (auto written = replaceFileAtomically(m_file, text); !written)
+    if (auto written = replaceFileAtomically(m_file, bytes); !written)
         return fail(written.error());
-    m_records.clear();
-    m_text = std::move(text);
+    forget();
+    m_bytes = std::move(bytes);
     return true;
 }
 

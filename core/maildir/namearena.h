@@ -19,7 +19,8 @@ public:
     std::uint64_t add(std::string_view name)
     {
         if (m_chunks.empty() || m_used + name.size() > kChunk) {
-            m_chunks.push_back(std::make_unique<char[]>(kChunk));
+            // Not zero-filled: a small folder touches only the pages its names need.
+            m_chunks.push_back(std::make_unique_for_overwrite<char[]>(kChunk));
             m_used = 0;
         }
         std::memcpy(m_chunks.back().get() + m_used, name.data(), name.size());

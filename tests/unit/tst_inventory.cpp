@@ -5,6 +5,7 @@
 #include "mailtreefixture.h"
 
 #include "maildir/dupes.h"
+#include "maildir/folderanswer.h"
 #include "maildir/inventory.h"
 #include "maildir/inventorysummary.h"
 #include "maildir/mailroot.h"
@@ -17,7 +18,10 @@
 #include <QtTest>
 
 #include <chrono>
+#include <cstddef>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -150,6 +154,11 @@ private Q_SLOTS:
     void damagedSummaryCostsAFullRead_data();
     void damagedSummaryCostsAFullRead();
     void damagedMessageMemoCostsItsHeaders();
+    void groupMembersAreNotHashedAgain();
+    void replacedMemberIsHashedAgain_data();
+    void replacedMemberIsHashedAgain();
+    void damagedAnswerCostsItsFolder_data();
+    void damagedAnswerCostsItsFolder();
     void noMemoDirStillAnswers();
     void randomMutationsMatchAFreshScan();
 };
@@ -168,7 +177,7 @@ void TestInventory::coldPassReadsEachMessageOnce()
     QVERIFY(first.memoProblem.empty());
     QVERIFY(sameAsFresh(tree, first));
     // The memo holds a summary and one message file per folder, all private.
-    QVERIFY(mailtree::exists(tree.memo + "/summary.json"));
+    QVERIFY(mailtree::exists(tree.memo + "/summary"));
     struct stat st;
     QCOMPARE(::stat(tree.memo.c_str(), &st), 0);
     QCOMPARE(st.st_mode & 0777, 0700u);
@@ -325,7 +334,7 @@ void TestInventory::damagedSummaryCostsAFullRead_data()
     QTest::newRow("byte flipped") << QStringLiteral("flip");
     QTest::newRow("empty") << QStringLiteral("empty");
     QTest::newRow("another version") << QStringLiteral("version");
-    QTest::newRow("not json") << QStringLiteral("garbage");
+    QTest::newRow("garbage") << QStringLiteral("garbage");
 }
 
 void TestInventory::damagedSummaryCostsAFullRead()
@@ -337,7 +346,7 @@ void TestInventory::damagedSummaryCostsAFullRead()
     tree.pass();
     // A change the damaged memo must not hide: a new message in .Sent.
     mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(400) + ":2,S", message(400));
-    const std::string path = tree.memo + "/summary.json";
+    const std::string path = InventorySummary::filePath(tree.memo);
     std::string text = mailtree::readFile(path);
     if (damage == QLatin1String("truncate"))
         text.resize(text.size() / 2);
@@ -346,9 +355,9 @@ void TestInventory::damagedSummaryCostsAFullRead()
     else if (damage == QLatin1String("empty"))
         text.clear();
     else if (damage == QLatin1String("version"))
-        text.replace(text.find("\"schemaVersion\":1"), 17, "\"schemaVersion\":9");
+        text.replace(text.find("mailmesh-inventory-summary 2"), 28, "mailmesh-inventory-summary 9");
     else
-        text = "{\"kind\":";
+        text = "mailmesh-inventory-summary";
     mailtree::writeFile(path, text);
     settle();
     const InventoryReport report = tree.pass();
@@ -370,10 +379,9 @@ void TestInventory::damagedMessageMemoCostsItsHeaders()
     const std::string path = tree.memo + "/folders/" + MessageMemo::fileNameFor(".Sent");
     std::string text = mailtree::readFile(path);
     QVERIFY(!text.empty());
-    // A size changed: without the checksum it would be believed.
-    const std::size_t at = text.find('\n') + 1;
-    const std::size_t space = text.find(' ', at);
-    text[space + 1] = text[space + 1] == '9' ? '8' : '9';
+    // The first record's size changed: without the checksum it would be believed.
+    const std::size_t firstRecord = sizeof(MessageMemo::Header) + 8; // ".Sent" padded to 8 bytes
+    text[firstRecord + offsetof(MessageMemo::Record, size)] ^= 0x01;
     mailtree::writeFile(path, text);
     mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(500) + ":2,S", message(500));
     settle();
@@ -388,6 +396,123 @@ void TestInventory::damagedMessageMemoCostsItsHeaders()
     mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(501) + ":2,S", message(501));
     settle();
     QCOMPARE(tree.pass().work.headersRead, 7u);
+}
+
+// A flag divergence of message `n` in `folder`: two names of one BASE, both hashed to compare.
+void addDivergence(Tree &tree, const std::string &folder, int n)
+{
+    mailtree::writeFile(tree.root + folder + "/cur/" + baseName(n) + ":2,FS", message(n));
+}
+
+void TestInventory::groupMembersAreNotHashedAgain()
+{
+    Tree tree;
+    buildTree(tree);
+    addDivergence(tree, "/.Sent", 5);
+    settle();
+    const InventoryReport first = tree.pass();
+    QCOMPARE(first.work.bodiesHashed, 2u);
+    QCOMPARE(first.dupes.groups.size(), std::size_t(1));
+    // A delivery makes .Sent be read again: its group is confirmed from the memo, not the disk.
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(100) + ":2,", message(100));
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.headersRead, 1u);
+    QCOMPARE(after.work.bodiesHashed, 0u);
+    QCOMPARE(after.work.bodiesRemembered, 2u);
+    QCOMPARE(after.work.bytesHashed, 0u);
+    QCOMPARE(after.dupes.groups.size(), std::size_t(1));
+    QVERIFY(sameAsFresh(tree, after));
+}
+
+void TestInventory::replacedMemberIsHashedAgain_data()
+{
+    QTest::addColumn<QString>("change");
+    QTest::addColumn<int>("headersRead");
+    QTest::addColumn<bool>("removable");
+    // A writer's rename over the name: another inode, so read as a new message.
+    QTest::newRow("replaced under the same name") << QStringLiteral("replace") << 1 << false;
+    // Same inode and bytes, another mtime: the digest is not believed, the file is read again.
+    QTest::newRow("mtime moved") << QStringLiteral("mtime") << 1 << true;
+}
+
+void TestInventory::replacedMemberIsHashedAgain()
+{
+    QFETCH(QString, change);
+    QFETCH(int, headersRead);
+    QFETCH(bool, removable);
+    Tree tree;
+    buildTree(tree);
+    addDivergence(tree, "/.Sent", 5);
+    settle();
+    tree.pass();
+    const std::string member = tree.root + "/.Sent/cur/" + baseName(5) + ":2,FS";
+    if (change == QLatin1String("replace")) {
+        const std::string staged = tree.root + "/.Sent/tmp/" + baseName(5);
+        mailtree::writeFile(staged, message(5, "another body, same Message-ID\n"));
+        QCOMPARE(::rename(staged.c_str(), member.c_str()), 0);
+    } else {
+        const timespec times[2] = {{0, UTIME_OMIT}, {1600000000, 0}};
+        QCOMPARE(::utimensat(AT_FDCWD, member.c_str(), times, AT_SYMLINK_NOFOLLOW), 0);
+        // A file's mtime shows in no directory stamp: a delivery makes the folder be read.
+        mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(100) + ":2,", message(100));
+    }
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.headersRead, std::uint64_t(headersRead));
+    QCOMPARE(after.work.bodiesHashed, 1u);     // the changed member
+    QCOMPARE(after.work.bodiesRemembered, 1u); // the other one
+    QCOMPARE(after.dupes.groups.size(), std::size_t(1));
+    QCOMPARE(after.dupes.groups.front().removable, removable);
+    QVERIFY(sameAsFresh(tree, after));
+}
+
+void TestInventory::damagedAnswerCostsItsFolder_data()
+{
+    QTest::addColumn<QString>("damage");
+    QTest::newRow("byte flipped") << QStringLiteral("flip");
+    QTest::newRow("truncated") << QStringLiteral("truncate");
+    QTest::newRow("missing") << QStringLiteral("missing");
+    QTest::newRow("another folder's") << QStringLiteral("other");
+}
+
+void TestInventory::damagedAnswerCostsItsFolder()
+{
+    QFETCH(QString, damage);
+    Tree tree;
+    buildTree(tree);
+    addDivergence(tree, "/.Sent", 5);
+    addDivergence(tree, "/.Archive", 10);
+    settle();
+    tree.pass();
+    const std::string folders = tree.memo + "/folders/";
+    const std::string path = folders + FolderAnswer::fileNameFor(".Sent");
+    std::string text = mailtree::readFile(path);
+    QVERIFY(!text.empty());
+    if (damage == QLatin1String("flip"))
+        text[text.size() / 2] ^= 0x01;
+    else if (damage == QLatin1String("truncate"))
+        text.resize(text.size() / 2);
+    else if (damage == QLatin1String("other"))
+        text = mailtree::readFile(folders + FolderAnswer::fileNameFor(".Archive"));
+    if (damage == QLatin1String("missing"))
+        QCOMPARE(::unlink(path.c_str()), 0);
+    else
+        mailtree::writeFile(path, text);
+    settle();
+    const InventoryReport report = tree.pass();
+    QVERIFY(report.memoLoaded);
+    QCOMPARE(report.work.foldersRead, 1u); // .Sent only, and from its message memo
+    QCOMPARE(report.work.foldersReused, 3u);
+    QCOMPARE(report.work.headersRead, 0u);
+    QCOMPARE(report.work.bodiesHashed, 0u);
+    QCOMPARE(report.dupes.groups.size(), std::size_t(2));
+    QVERIFY(sameAsFresh(tree, report));
+    // The answer was written again.
+    settle();
+    QCOMPARE(tree.pass().work.foldersReused, 4u);
 }
 
 void TestInventory::noMemoDirStillAnswers()

@@ -741,7 +741,7 @@ void TestProtocolServe::inventoryRemembersBetweenRequests()
     QCOMPARE(work(first, "foldersRead"), 3);
     QCOMPARE(work(first, "headersRead"), 10);
     QCOMPARE(first.value(QStringLiteral("groups")).toArray().size(), 1);
-    QVERIFY(QFile::exists(state + QStringLiteral("/inventory/summary.json")));
+    QVERIFY(QFile::exists(state + QStringLiteral("/inventory/summary")));
 
     // The same folders and groups as scan and dupes.
     const QJsonObject scan = QJsonDocument::fromJson(runOneShot({QStringLiteral("scan"), root, QStringLiteral("--json")}).out).object();

@@ -66,6 +66,26 @@ struct ChaosFigures
         return total;
     }
 
+    // Empty when the run kept every promise: the nodes settled, and nothing was lost, duplicated,
+    // given a UID twice or seen differently on two nodes. Else what broke, with the examples.
+    QString broken() const
+    {
+        QStringList what;
+        if (settleSeconds < 0)
+            what << QStringLiteral("the nodes never agreed");
+        const QList<std::pair<const char *, int>> counts{
+            {"duplicates", duplicates},
+            {"lost", lost},
+            {"UID conflicts", uidConflicts},
+            {"message disagreements", messageDisagreements},
+            {"folder disagreements", folderDisagreements},
+            {"subscription disagreements", subscriptionDisagreements}};
+        for (const auto &[name, count] : counts)
+            if (count != 0)
+                what << QStringLiteral("%1 %2").arg(QLatin1String(name)).arg(count);
+        return what.isEmpty() ? QString() : what.join(QStringLiteral(", ")) + u'\n' + examples.join(u'\n');
+    }
+
     QString summary() const
     {
         QStringList kinds;

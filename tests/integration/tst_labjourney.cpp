@@ -329,17 +329,10 @@ private Q_SLOTS:
         const mm::test::ChaosFigures figures = mm::test::MailboxChaos(cluster, options).run();
         record(u"chaos (%1 s of traffic, then settling)"_s.arg(options.seconds), clock.elapsed());
         qInfo().noquote() << "chaos on the lab:" << figures.summary();
-        const QByteArray examples = figures.examples.join(u'\n').toUtf8();
-        if (figures.settleSeconds < 0)
-            showSyncthingOnNodes();
-        QVERIFY2(figures.settleSeconds >= 0, "the nodes never agreed:\n" + examples);
         QVERIFY2(figures.totalOperations() > 100, qPrintable(figures.summary()));
-        QVERIFY2(figures.duplicates == 0, examples.constData());
-        QVERIFY2(figures.lost == 0, examples.constData());
-        QVERIFY2(figures.uidConflicts == 0, examples.constData());
-        QVERIFY2(figures.messageDisagreements == 0, examples.constData());
-        QVERIFY2(figures.folderDisagreements == 0, examples.constData());
-        QVERIFY2(figures.subscriptionDisagreements == 0, examples.constData());
+        if (!figures.broken().isEmpty())
+            showSyncthingOnNodes();
+        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
     }
 
     void theDashboardShowsTheLabCluster()

@@ -51,14 +51,7 @@ private Q_SLOTS:
         const ChaosFigures figures = MailboxChaos(cluster, longRun()).run();
         cluster.tearDown();
         qInfo().noquote() << "chaos, cur/-only:" << figures.summary();
-        const QByteArray examples = figures.examples.join(u'\n').toUtf8();
-        QVERIFY2(figures.settleSeconds >= 0, "the nodes never agreed:\n" + examples);
-        QVERIFY2(figures.duplicates == 0, examples.constData());
-        QVERIFY2(figures.lost == 0, examples.constData());
-        QVERIFY2(figures.uidConflicts == 0, examples.constData());
-        QVERIFY2(figures.messageDisagreements == 0, examples.constData());
-        QVERIFY2(figures.folderDisagreements == 0, examples.constData());
-        QVERIFY2(figures.subscriptionDisagreements == 0, examples.constData());
+        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
     }
 
     void stockDovecotDuplicates()

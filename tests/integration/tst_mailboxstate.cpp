@@ -295,15 +295,8 @@ private Q_SLOTS:
         MailboxChaos chaos(m_cluster, options);
         const ChaosFigures figures = chaos.run();
         qInfo().noquote() << "chaos:" << figures.summary();
-        const QByteArray examples = figures.examples.join(u'\n').toUtf8();
-        QVERIFY2(figures.settleSeconds >= 0, "the nodes never agreed:\n" + examples);
         QVERIFY2(figures.totalOperations() > 500, qPrintable(figures.summary()));
-        QVERIFY2(figures.duplicates == 0, examples.constData());
-        QVERIFY2(figures.lost == 0, examples.constData());
-        QVERIFY2(figures.uidConflicts == 0, examples.constData());
-        QVERIFY2(figures.messageDisagreements == 0, examples.constData());
-        QVERIFY2(figures.folderDisagreements == 0, examples.constData());
-        QVERIFY2(figures.subscriptionDisagreements == 0, examples.constData());
+        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
     }
 
     // Back to the single files stock Dovecot reads: every keyword and subscription survives.

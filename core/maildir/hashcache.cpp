@@ -1,5 +1,6 @@
 #include "maildir/hashcache.h"
 
+#include "maildir/memoformat.h"
 #include "maildir/sha256.h"
 
 #include <cerrno>
@@ -114,29 +115,8 @@ Status HashCache::save()
             text += base;
             text += '\n';
         }
-    const std::string tmp = m_file + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return fail(ErrorCode::IoError, tmp + ": " + std::strerror(errno), tmp);
-    std::size_t off = 0;
-    while (off < text.size()) {
-        const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            const int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return fail(ErrorCode::IoError, tmp + ": " + std::strerror(err), tmp);
-        }
-        off += static_cast<std::size_t>(w);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), m_file.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        return fail(ErrorCode::IoError, m_file + ": " + std::strerror(err), m_file);
-    }
+    if (Status written = replaceFileAtomically(m_file, text); !written)
+        return written;
     m_changed = false;
     return {};
 }

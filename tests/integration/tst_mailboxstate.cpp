@@ -6,7 +6,8 @@
 //   - concurrent SUBSCRIBE/UNSUBSCRIBE on different nodes end as the union of what clients did;
 //   - quota (the count backend) is the same on every node after concurrent appends;
 //   - a folder half deleted under Dovecot (as Syncthing applies a DELETE) never reuses a UID;
-//   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees;
+//   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees
+//     (only when MAILMESH_CHAOS_SECONDS is set, while the recreated-folder race is open);
 //   - revert folds every node's files back into the files stock Dovecot reads.
 // MAILMESH_CHAOS_SECONDS overrides the chaos run's length (tst_mailboxchaos runs the long one).
 

@@ -20,6 +20,9 @@ const std::vector<std::string_view> &CommandRegistry::definedCommands()
         "quarantine-list",
         "quarantine-purge",
         "manifest",
+        "keywords",
+        "keywords-settle",
+        "shared-state-fold",
         "diag-sleep",
     };
     return names;

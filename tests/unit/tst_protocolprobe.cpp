@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,7 @@ class TestProtocolProbe : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void everyImplementedCommandIsDefined();
     void osRelease_data();
     void osRelease();
     void versions_data();
@@ -147,6 +149,17 @@ private Q_SLOTS:
     void inventoryOfAMailRoot();
     void inventoryCanBeSkipped();
 };
+
+// An agent asked for a command that a newer one implements answers not-found ("defined, not
+// here"), never bad-request: that needs every implemented name in the defined list.
+void TestProtocolProbe::everyImplementedCommandIsDefined()
+{
+    CommandRegistry registry;
+    mm::agent::registerAgentCommands(registry);
+    const auto &defined = CommandRegistry::definedCommands();
+    for (const Command *command : registry.commands())
+        QVERIFY2(std::find(defined.begin(), defined.end(), command->name) != defined.end(), command->name.c_str());
+}
 
 void TestProtocolProbe::osRelease_data()
 {

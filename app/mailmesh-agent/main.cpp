@@ -2,6 +2,7 @@
 // core/protocol/protocol.md on stdin/stdout; every command also runs one-shot from a shell.
 
 #include "agentcommands.h"
+#include "changewatch.h"
 #include "oneshot.h"
 
 #include "protocol/commandline.h"
@@ -11,6 +12,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -23,6 +26,8 @@ namespace {
 void printUsage(std::FILE *stream, const mm::protocol::CommandRegistry &registry)
 {
     std::fprintf(stream, "usage: mailmesh-agent serve            JSON lines on stdin/stdout\n"
+                         "       mailmesh-agent watch-changes --syncthing-home DIR [--delay-ms N] [--verbose]\n"
+                         "                                    tells Syncthing what changed (a service)\n"
                          "       mailmesh-agent COMMAND ARGS... [--json]\n"
                          "       mailmesh-agent COMMAND --help\n"
                          "       mailmesh-agent --version\n\ncommands:\n");
@@ -41,6 +46,39 @@ void keepFreedMemoryForReuse()
     ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
     ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
 #endif
+}
+
+// `watch-changes --syncthing-home DIR [--delay-ms N] [--verbose]` (changewatch.h).
+int runChangeWatchCommand(const std::vector<std::string> &args, const mm::protocol::CommandRegistry &registry)
+{
+    mm::agent::ChangeWatchOptions options;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        const std::string &arg = args[i];
+        const auto value = [&](const char *name) -> std::optional<std::string> {
+            const std::string flag = name;
+            if (arg.starts_with(flag + "="))
+                return arg.substr(flag.size() + 1);
+            if (arg == flag && i + 1 < args.size())
+                return args[++i];
+            return std::nullopt;
+        };
+        if (auto home = value("--syncthing-home")) {
+            options.syncthingHome = *home;
+        } else if (auto delay = value("--delay-ms")) {
+            options.batchDelayMs = std::atoi(delay->c_str());
+        } else if (arg == "--verbose") {
+            options.verbose = true;
+        } else {
+            std::fprintf(stderr, "watch-changes: unknown option %s\n", arg.c_str());
+            printUsage(stderr, registry);
+            return mm::protocol::kExitUsage;
+        }
+    }
+    if (options.syncthingHome.empty() || options.batchDelayMs < 0) {
+        std::fprintf(stderr, "watch-changes: --syncthing-home DIR is required\n");
+        return mm::protocol::kExitUsage;
+    }
+    return mm::agent::runChangeWatch(options);
 }
 
 } // namespace
@@ -66,6 +104,8 @@ int main(int argc, char **argv)
         mm::protocol::Server server(registry, STDIN_FILENO, STDOUT_FILENO);
         return server.run();
     }
+    if (!args.empty() && args[0] == "watch-changes")
+        return runChangeWatchCommand(args, registry);
     if (args.empty() || args[0].starts_with("-")) {
         printUsage(stderr, registry);
         return mm::protocol::kExitUsage;

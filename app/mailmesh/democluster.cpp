@@ -42,6 +42,7 @@ void SandboxThread::run()
     sandbox::SandboxOptions options;
     options.nodeCount = kDemoNodes;
     options.dir = m_dir;
+    options.changeWatcher = cluster::locateAgentBinary();
     sandbox::Sandbox sandbox(options);
     if (const Status started = sandbox.start(); !started) {
         Q_EMIT failed(tr("The demo nodes did not start: %1").arg(QString::fromStdString(started.error().describe())));

@@ -1,5 +1,6 @@
 #include "sandboxcommand.h"
 
+#include "cluster/agentlocator.h"
 #include "sandbox/sandbox.h"
 
 #include <QDir>
@@ -61,6 +62,7 @@ int runSandboxCommand(const QStringList &arguments, QTextStream &out, QTextStrea
         options.nodeCount = nodeCount;
         options.dir = dir;
         options.persistent = true;
+        options.changeWatcher = mm::cluster::locateAgentBinary();
         if (!prefix.isEmpty())
             options.dovecotPrefix = prefix;
         Sandbox sandbox(options);

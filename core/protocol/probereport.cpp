@@ -654,6 +654,35 @@ std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml)
     return config;
 }
 
+std::optional<SyncthingLocalApi> parseSyncthingLocalApi(std::string_view xml)
+{
+    const auto document = childElements(xml);
+    const XmlElement *configuration = findChild(document, "configuration");
+    if (!configuration)
+        return std::nullopt;
+    SyncthingLocalApi api;
+    for (const XmlElement &section : childElements(configuration->content)) {
+        if (section.name == "gui") {
+            api.guiTls = goBool(xmlAttribute(section.attributes, "tls").value_or("false")).value_or(false);
+            const auto guiChildren = childElements(section.content);
+            if (const XmlElement *address = findChild(guiChildren, "address"))
+                api.guiAddress = xmlText(address->content);
+            if (const XmlElement *key = findChild(guiChildren, "apikey"))
+                api.apiKey = xmlText(key->content);
+        } else if (section.name == "folder") {
+            SyncthingLocalApi::Folder folder;
+            folder.id = xmlAttribute(section.attributes, "id").value_or("");
+            folder.path = xmlAttribute(section.attributes, "path").value_or("");
+            const auto folderChildren = childElements(section.content);
+            if (const XmlElement *paused = findChild(folderChildren, "paused"))
+                folder.paused = goBool(xmlText(paused->content)).value_or(false);
+            if (!folder.id.empty() && !folder.path.empty())
+                api.folders.push_back(std::move(folder));
+        }
+    }
+    return api;
+}
+
 bool isLoopbackGuiAddress(std::string_view address)
 {
     address = trim(address);

@@ -22,6 +22,23 @@ struct SyncthingConfig
     std::optional<bool> relaysEnabled;         // <options><relaysEnabled>
 };
 
+// What the change watcher (mailmesh-agent watch-changes) needs from config.xml: where the local
+// REST API listens, its key, and the folders to watch. Read by the Syncthing user's own process
+// and kept in memory only: the key never leaves the node.
+struct SyncthingLocalApi
+{
+    struct Folder
+    {
+        std::string id;
+        std::string path; // as written: absolute, or "~/..." for the user's home
+        bool paused = false;
+    };
+    std::string guiAddress; // "127.0.0.1:8384", "[::1]:8384" or "unix:///path"
+    bool guiTls = false;
+    std::string apiKey;
+    std::vector<Folder> folders;
+};
+
 // The answer to `probe` (protocol.md, "probe"): what the app needs to know about a node before
 // it deploys anything there.
 struct ProbeReport
@@ -138,6 +155,9 @@ std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml);
 // A GUI address ("127.0.0.1:8384", "[::1]:8384", "localhost:8384", optionally with http(s)://)
 // that only the node itself can reach: 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z), localhost.
 bool isLoopbackGuiAddress(std::string_view address);
+
+// nullopt when xml is not a Syncthing configuration.
+std::optional<SyncthingLocalApi> parseSyncthingLocalApi(std::string_view xml);
 // /etc/passwd: uid -> user name; the first entry of a uid wins, like getpwuid.
 std::map<std::uint32_t, std::string> parsePasswd(std::string_view text);
 // /proc/PID/cmdline (NUL-separated): the value of --home=X, --home X, -home=X or -home X (the

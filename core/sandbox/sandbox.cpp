@@ -42,11 +42,18 @@ struct Sandbox::Node
     std::unique_ptr<DaemonProcess> sshd;
     std::unique_ptr<DaemonProcess> syncthing;
     std::unique_ptr<DaemonProcess> dovecot;
+    // mailmesh-agent watch-changes beside Syncthing, as `prepare` runs it on a real node.
+    std::unique_ptr<DaemonProcess> changeWatcher;
 };
 
 namespace {
 
 constexpr int kProbeTimeoutMs = 1000;
+
+QString changeWatcherLogFile(const NodeInfo &info)
+{
+    return info.dir + u"/watch-changes.log"_s;
+}
 
 std::string str(const QString &text)
 {
@@ -488,13 +495,16 @@ Status Sandbox::checkAllRunning() const
         const std::pair<DaemonProcess *, QString> daemons[] = {
             {node->sshd.get(), node->info.sshdLogFile},
             {node->syncthing.get(), node->info.syncthingLogFile},
-            {node->dovecot.get(), node->info.dovecotLogFile}};
-        for (const auto &[daemon, log] : daemons)
-            if (!daemon || !daemon->isRunning())
+            {node->dovecot.get(), node->info.dovecotLogFile},
+            {node->changeWatcher.get(), changeWatcherLogFile(node->info)}};
+        for (const auto &[daemon, log] : daemons) {
+            const bool optional = log == changeWatcherLogFile(node->info) && m_options.changeWatcher.isEmpty();
+            if (!optional && (!daemon || !daemon->isRunning()))
                 return fail(ErrorCode::Unreachable,
                             (daemon ? daemon->spec().name : node->info.id).toStdString() +
                                 " exited: " + str(logTail(log)),
                             str(log));
+        }
     }
     return {};
 }
@@ -924,6 +934,34 @@ Status Sandbox::startSyncthingDaemon(Node &node)
     return node.syncthing->start();
 }
 
+Status Sandbox::startChangeWatcherDaemon(Node &node)
+{
+    if (m_options.changeWatcher.isEmpty())
+        return {};
+    DaemonProcess::Spec spec;
+    spec.name = node.info.id + u"/watch-changes"_s;
+    // A copy inside the sandbox, like the agent a real node has: the build tree may sit in a home
+    // the sandbox's mail user cannot enter.
+    spec.program = m_dir + u"/bin/mailmesh-agent"_s;
+    if (!QFileInfo::exists(spec.program)) {
+        QDir().mkpath(m_dir + u"/bin"_s);
+        if (!QFile::copy(m_options.changeWatcher, spec.program))
+            return fail(ErrorCode::IoError, "cannot copy the agent into the sandbox", str(m_options.changeWatcher));
+        QFile::setPermissions(spec.program, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
+                                                | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther);
+    }
+    spec.arguments = {u"watch-changes"_s, u"--syncthing-home="_s + node.info.syncthingHome};
+    spec.environment = userEnvironment(m_user, m_dir);
+    spec.logFile = changeWatcherLogFile(node.info);
+    spec.workingDirectory = node.info.syncthingHome;
+    spec.switchUser = m_user.needsSwitch();
+    spec.uid = m_user.uid();
+    spec.gid = m_user.gid();
+    spec.persistent = m_options.persistent;
+    node.changeWatcher = std::make_unique<DaemonProcess>(spec);
+    return node.changeWatcher->start();
+}
+
 Status Sandbox::startDovecotDaemon(Node &node)
 {
     DaemonProcess::Spec spec;
@@ -948,6 +986,8 @@ Status Sandbox::startDaemons()
         if (Status s = startSshd(*node); !s)
             return s;
         if (Status s = startSyncthingDaemon(*node); !s)
+            return s;
+        if (Status s = startChangeWatcherDaemon(*node); !s)
             return s;
         if (Status s = startDovecotDaemon(*node); !s)
             return s;
@@ -1036,7 +1076,8 @@ Status Sandbox::writeStateFile() const
         const std::pair<const char *, DaemonProcess *> daemons[] = {
             {"sshd", node->sshd.get()},
             {"syncthing", node->syncthing.get()},
-            {"dovecot", node->dovecot.get()}};
+            {"dovecot", node->dovecot.get()},
+            {"watch-changes", node->changeWatcher.get()}};
         for (const auto &[name, daemon] : daemons) {
             if (!daemon || daemon->pid() <= 0)
                 continue;
@@ -1077,13 +1118,14 @@ void Sandbox::tearDown()
     QSet<qint64> groups;
     // SIGTERM everything first so the daemons shut down in parallel, then wait for each.
     for (const auto &node : m_nodes)
-        for (DaemonProcess *daemon : {node->sshd.get(), node->syncthing.get(), node->dovecot.get()})
+        for (DaemonProcess *daemon :
+             {node->sshd.get(), node->syncthing.get(), node->dovecot.get(), node->changeWatcher.get()})
             if (daemon && daemon->pid() > 0) {
                 groups.insert(daemon->pgid());
                 ::kill(-static_cast<pid_t>(daemon->pgid()), SIGTERM);
             }
     for (const auto &node : m_nodes) {
-        for (auto *daemon : {&node->sshd, &node->syncthing, &node->dovecot})
+        for (auto *daemon : {&node->sshd, &node->syncthing, &node->dovecot, &node->changeWatcher})
             if (*daemon) {
                 (*daemon)->stop();
                 daemon->reset();

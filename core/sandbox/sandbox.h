@@ -28,6 +28,7 @@ namespace mm::sandbox {
 //   nodeK/ssh/      sshd_config, host key, authorized_keys, sshd.log
 //   nodeK/syncthing/ syncthing home (config.xml, keys, db), owned by the mail user
 //   nodeK/syncthing.log
+//   nodeK/watch-changes.log   mailmesh-agent watch-changes (when SandboxOptions::changeWatcher is set)
 //   nodeK/dovecot/  dovecot.conf, conf.d/*.conf (included last: drop overrides here), users,
 //                   run/ (base_dir), state/, dovecot.log, dovecot.stderr. dovecot.conf is
 //                   written in the syntax of the prefix's line (`dovecot --version`: 2.3 or 2.4)
@@ -101,6 +102,7 @@ private:
     Status prepareDirectory();
     Status prepareNodes();
     Status startDaemons();
+    Status startChangeWatcherDaemon(Node &node);
     Status waitUntilReady(const QList<int> &indexes, bool ssh, bool syncthing, bool dovecot);
     Status startSshd(Node &node);
     Status startSyncthingDaemon(Node &node);

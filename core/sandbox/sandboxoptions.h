@@ -24,6 +24,10 @@ struct SandboxOptions
     QString mailUser = QStringLiteral("test");
     // Readiness deadline for all nodes together.
     int startTimeoutMs = 60000;
+    // The mailmesh-agent binary: each node runs `mailmesh-agent watch-changes` beside Syncthing,
+    // as `prepare` sets up on a real node (docs/maildir-dovecot-syncthing.md, "Syncthing's
+    // watcher misses changes"). Empty: Syncthing's own watcher only.
+    QString changeWatcher;
     // Keep a temporary dir after teardown (to read the daemons' logs).
     bool keepDir = false;
 };

@@ -42,6 +42,9 @@ public:
         sandbox::SandboxOptions sandboxOptions;
         sandboxOptions.nodeCount = options.nodes;
         sandboxOptions.dovecotPrefix = options.dovecotPrefix;
+#ifdef MAILMESH_AGENT_BINARY
+        sandboxOptions.changeWatcher = QStringLiteral(MAILMESH_AGENT_BINARY);
+#endif
         // MAILMESH_TEST_KEEP=1 keeps the nodes' directories (logs, Maildirs) for a post-mortem.
         sandboxOptions.keepDir = !qEnvironmentVariableIsEmpty("MAILMESH_TEST_KEEP");
         m_sandbox = std::make_unique<sandbox::Sandbox>(sandboxOptions);

@@ -47,6 +47,9 @@ public:
         sandbox::SandboxOptions sandboxOptions;
         sandboxOptions.nodeCount = options.nodes;
         sandboxOptions.dovecotPrefix = options.dovecotPrefix;
+#ifdef MAILMESH_AGENT_BINARY
+        sandboxOptions.changeWatcher = QStringLiteral(MAILMESH_AGENT_BINARY);
+#endif
         sandboxOptions.curOnly = options.curOnly;
         // MAILMESH_TEST_KEEP=1 keeps the nodes' directories (logs, Maildirs) for a post-mortem.
         sandboxOptions.keepDir = !qEnvironmentVariableIsEmpty("MAILMESH_TEST_KEEP");

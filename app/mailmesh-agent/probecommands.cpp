@@ -1,7 +1,8 @@
 // `probe`: what a node is (OS, architecture, disk, inotify limits) and what it runs (Dovecot,
-// whether it is the cur/-only build, Syncthing: its config and processes), plus an inventory of
-// the mail root. Read-only. No NSS and no shell: uname(2), statvfs(3), files under /etc and
-// /proc (user names from /etc/passwd itself), and programs run directly.
+// whether it is the cur/-only build, Syncthing: its config and processes, the agent's
+// watch-changes service), plus an inventory of the mail root. Read-only. No NSS and no shell:
+// uname(2), statvfs(3), files under /etc and /proc (user names from /etc/passwd itself), and
+// programs run directly.
 
 #include "childprocess.h"
 #include "probeinventory.h"
@@ -230,10 +231,11 @@ void probeSyncthingConfig(protocol::ProbeReport &report, const std::string &home
                                   "): bind it to 127.0.0.1 and reach it through SSH");
 }
 
-// Scans /proc for processes named syncthing (comm, or the basename of exe). Zombies are left
-// out. Another user's exe link is unreadable without privileges; comm is readable by all.
-void probeSyncthingProcesses(protocol::ProbeReport &report,
-                             const std::map<std::uint32_t, std::string> &users)
+// Scans /proc for processes named syncthing (comm, or the basename of exe), and for the agent's
+// `watch-changes` service beside them (comm, then its command line). Zombies are left out.
+// Another user's exe link is unreadable without privileges; comm and cmdline are readable by all.
+void probeProcesses(protocol::ProbeReport &report,
+                    const std::map<std::uint32_t, std::string> &users)
 {
     maildir::UniqueFd proc(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!proc.valid()) {
@@ -260,6 +262,20 @@ void probeSyncthingProcesses(protocol::ProbeReport &report,
         const auto stat = statText ? protocol::parseProcStat(*statText) : std::nullopt;
         if (!stat || stat->state == 'Z')
             continue; // gone, or a zombie
+        const auto userOf = [&users](std::uint32_t uid) {
+            const auto user = users.find(uid);
+            return user == users.end() ? std::string() : user->second;
+        };
+        if (protocol::isAgentCommandName(stat->comm)) {
+            const auto cmdline = readSmallFile(dir + "cmdline");
+            const auto watcher =
+                cmdline ? protocol::parseChangeWatcherCmdline(*cmdline) : std::nullopt;
+            const auto status = watcher ? readSmallFile(dir + "status") : std::nullopt;
+            const auto uid = status ? protocol::parseProcStatusUid(*status) : std::nullopt;
+            if (uid) // else no watcher, or it exited between the reads
+                report.changeWatchers.push_back({pid, *uid, userOf(*uid), watcher->syncthingHome});
+            continue;
+        }
         bool named = stat->comm == "syncthing";
         if (!named) {
             std::array<char, 4096> target{};
@@ -279,8 +295,7 @@ void probeSyncthingProcesses(protocol::ProbeReport &report,
         process.pid = pid;
         process.ppid = stat->ppid;
         process.uid = *uid;
-        if (const auto user = users.find(*uid); user != users.end())
-            process.user = user->second;
+        process.user = userOf(*uid);
         if (const auto cmdline = readSmallFile(dir + "cmdline"))
             process.home = protocol::parseCmdlineHome(*cmdline);
         report.syncthing.processes.push_back(std::move(process));
@@ -354,7 +369,7 @@ Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::Progre
     if (*syncthingHome)
         probeSyncthingConfig(report, **syncthingHome);
     const auto users = readUsers(report);
-    probeSyncthingProcesses(report, users);
+    probeProcesses(report, users);
     if (progress.cancelled())
         return fail(ErrorCode::Cancelled, "probe was cancelled");
     progress.report(5, kSteps, "inventory");
@@ -415,6 +430,11 @@ std::string formatProbe(const nlohmann::json &json)
         out << "\nsyncthing pid " << process.pid << " as "
             << (process.user.empty() ? std::to_string(process.uid) : process.user)
             << (process.home ? ", --home " + *process.home : std::string());
+    for (const auto &watcher : r.changeWatchers)
+        out << "\nwatch-changes pid " << watcher.pid << " as "
+            << (watcher.user.empty() ? std::to_string(watcher.uid) : watcher.user)
+            << (watcher.syncthingHome ? ", --syncthing-home " + *watcher.syncthingHome
+                                      : std::string());
     if (r.inventory)
         out << "\ninventory     " << r.inventory->maildirs << " Maildirs, " << r.inventory->folders
             << " folders (" << r.inventory->classicFolders << " classic, "

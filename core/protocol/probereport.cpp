@@ -149,6 +149,25 @@ void from_json(const nlohmann::json &json, ProbeReport::SyncthingProcess &proces
     process.home = maildir::readPath(json, "home");
 }
 
+void to_json(nlohmann::json &json, const ProbeReport::ChangeWatcherProcess &process)
+{
+    json = nlohmann::json{
+        {"pid", process.pid}, {"uid", process.uid}, {"user", maildir::toValidUtf8(process.user)}};
+    if (process.syncthingHome)
+        maildir::putPath(json, "syncthingHome", *process.syncthingHome);
+    else
+        json["syncthingHome"] = nullptr;
+}
+
+void from_json(const nlohmann::json &json, ProbeReport::ChangeWatcherProcess &process)
+{
+    process = ProbeReport::ChangeWatcherProcess{};
+    process.pid = json.value("pid", std::int64_t{0});
+    process.uid = json.value("uid", std::uint32_t{0});
+    process.user = json.value("user", "");
+    process.syncthingHome = maildir::readPath(json, "syncthingHome");
+}
+
 void to_json(nlohmann::json &json, const ProbeReport::Owner &owner)
 {
     json = nlohmann::json{
@@ -230,6 +249,7 @@ void to_json(nlohmann::json &json, const ProbeReport &report)
     dovecot["curOnlyEvidence"] = report.dovecot.curOnlyEvidence;
     json["dovecot"] = std::move(dovecot);
     json["syncthing"] = syncthingJson(report.syncthing);
+    json["changeWatchers"] = report.changeWatchers;
     json["inventory"] =
         report.inventory ? nlohmann::json(*report.inventory) : nlohmann::json(nullptr);
     nlohmann::json warnings = nlohmann::json::array();
@@ -276,6 +296,11 @@ void from_json(const nlohmann::json &json, ProbeReport &report)
     if (const auto syncthing = json.find("syncthing");
         syncthing != json.end() && syncthing->is_object())
         readSyncthing(*syncthing, report.syncthing);
+    if (const auto watchers = json.find("changeWatchers");
+        watchers != json.end() && watchers->is_array())
+        for (const auto &watcher : *watchers)
+            if (watcher.is_object())
+                report.changeWatchers.push_back(watcher.get<ProbeReport::ChangeWatcherProcess>());
     if (const auto inventory = json.find("inventory");
         inventory != json.end() && inventory->is_object())
     {
@@ -740,7 +765,10 @@ std::map<std::uint32_t, std::string> parsePasswd(std::string_view text)
     return users;
 }
 
-std::optional<std::string> parseCmdlineHome(std::string_view cmdline)
+namespace {
+
+// /proc/PID/cmdline: NUL after every argument.
+std::vector<std::string_view> splitCmdline(std::string_view cmdline)
 {
     std::vector<std::string_view> args;
     while (!cmdline.empty()) {
@@ -748,6 +776,14 @@ std::optional<std::string> parseCmdlineHome(std::string_view cmdline)
         args.push_back(cmdline.substr(0, end));
         cmdline.remove_prefix(end == std::string_view::npos ? cmdline.size() : end + 1);
     }
+    return args;
+}
+
+} // namespace
+
+std::optional<std::string> parseCmdlineHome(std::string_view cmdline)
+{
+    const std::vector<std::string_view> args = splitCmdline(cmdline);
     std::optional<std::string> home;
     for (std::size_t i = 1; i < args.size(); ++i) {
         const std::string_view arg = args[i];
@@ -763,6 +799,31 @@ std::optional<std::string> parseCmdlineHome(std::string_view cmdline)
         }
     }
     return home;
+}
+
+bool isAgentCommandName(std::string_view comm)
+{
+    return comm == "mailmesh-agent" || comm.starts_with("agent-");
+}
+
+std::optional<ChangeWatcherCmdline> parseChangeWatcherCmdline(std::string_view cmdline)
+{
+    const std::vector<std::string_view> args = splitCmdline(cmdline);
+    if (args.size() < 2 || args[1] != "watch-changes")
+        return std::nullopt;
+    // As runChangeWatchCommand (app/mailmesh-agent/main.cpp) reads it.
+    ChangeWatcherCmdline parsed;
+    constexpr std::string_view kFlag = "--syncthing-home";
+    for (std::size_t i = 2; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        if (arg.size() > kFlag.size() && arg.starts_with(kFlag) && arg[kFlag.size()] == '=')
+            parsed.syncthingHome = std::string(arg.substr(kFlag.size() + 1));
+        else if (arg == kFlag && i + 1 < args.size())
+            parsed.syncthingHome = std::string(args[++i]);
+        else if (arg == "--delay-ms" && i + 1 < args.size())
+            ++i; // its value is no flag
+    }
+    return parsed;
 }
 
 std::optional<ProcStat> parseProcStat(std::string_view text)

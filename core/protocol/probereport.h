@@ -80,6 +80,17 @@ struct ProbeReport
         std::string user;                // from /etc/passwd; empty when the uid has no entry
         std::optional<std::string> home; // --home / -home on its command line (raw bytes)
     };
+    // A running `mailmesh-agent watch-changes` found under /proc
+    // (app/mailmesh-agent/changewatch.h): the service that tells Syncthing which paths changed,
+    // where its own watcher goes blind.
+    struct ChangeWatcherProcess
+    {
+        std::int64_t pid = 0;
+        std::uint32_t uid = 0; // effective uid
+        std::string user;      // from /etc/passwd; empty when the uid has no entry
+        // --syncthing-home on its command line (raw bytes)
+        std::optional<std::string> syncthingHome;
+    };
     struct Syncthing : Program
     {
         std::optional<std::string> home;         // the syncthingHome param, as asked
@@ -121,6 +132,7 @@ struct ProbeReport
     Inotify inotify;
     Dovecot dovecot;
     Syncthing syncthing;
+    std::vector<ChangeWatcherProcess> changeWatchers; // running watch-changes processes
     std::optional<Inventory> inventory; // with `path`
     std::vector<std::string> warnings;  // what could not be probed, and why
 };
@@ -129,6 +141,8 @@ void to_json(nlohmann::json &json, const ProbeReport &report);
 void from_json(const nlohmann::json &json, ProbeReport &report);
 void to_json(nlohmann::json &json, const ProbeReport::SyncthingProcess &process);
 void from_json(const nlohmann::json &json, ProbeReport::SyncthingProcess &process);
+void to_json(nlohmann::json &json, const ProbeReport::ChangeWatcherProcess &process);
+void from_json(const nlohmann::json &json, ProbeReport::ChangeWatcherProcess &process);
 void to_json(nlohmann::json &json, const ProbeReport::Owner &owner);
 void from_json(const nlohmann::json &json, ProbeReport::Owner &owner);
 void to_json(nlohmann::json &json, const ProbeReport::Inventory &inventory);
@@ -163,6 +177,17 @@ std::map<std::uint32_t, std::string> parsePasswd(std::string_view text);
 // /proc/PID/cmdline (NUL-separated): the value of --home=X, --home X, -home=X or -home X (the
 // last one wins, as in Syncthing's flag parsing); nullopt when absent.
 std::optional<std::string> parseCmdlineHome(std::string_view cmdline);
+// Whether a command name from /proc/PID/stat may be the agent: "mailmesh-agent" as prepare
+// installs it, or "agent-<sha256>", the copy AgentClient deploys (cut to 15 bytes by the kernel).
+bool isAgentCommandName(std::string_view comm);
+// /proc/PID/cmdline of the agent (NUL-separated): nullopt unless its first argument is
+// `watch-changes`; else the value of --syncthing-home=X or --syncthing-home X, as the agent reads
+// its own command line (the last one wins), nullopt inside when none is given.
+struct ChangeWatcherCmdline
+{
+    std::optional<std::string> syncthingHome;
+};
+std::optional<ChangeWatcherCmdline> parseChangeWatcherCmdline(std::string_view cmdline);
 // /proc/PID/stat: the command name (between the outer parentheses), the state letter and the
 // parent's pid.
 struct ProcStat

@@ -12,14 +12,17 @@
 #include <QDir>
 #include <QFile>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QStandardPaths>
 #include <QStorageInfo>
 #include <QSysInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <csignal>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -136,6 +139,8 @@ private Q_SLOTS:
     void cmdlineHome();
     void procFiles_data();
     void procFiles();
+    void changeWatcherCmdline_data();
+    void changeWatcherCmdline();
     void reportRoundTrip();
 
     void probesThisMachine();
@@ -148,6 +153,7 @@ private Q_SLOTS:
     void hostileSyncthingConfigIsNotRead();
     void inventoryOfAMailRoot();
     void inventoryCanBeSkipped();
+    void runningChangeWatcherIsListed();
 };
 
 // An agent asked for a command that a newer one implements answers not-found ("defined, not
@@ -504,6 +510,72 @@ void TestProtocolProbe::procFiles()
     QCOMPARE(parsedUid ? int(*parsedUid) : -1, uid);
 }
 
+void TestProtocolProbe::changeWatcherCmdline_data()
+{
+    using namespace std::string_literals;
+    QTest::addColumn<std::string>("comm");
+    QTest::addColumn<std::string>("cmdline");
+    QTest::addColumn<bool>("watcher");
+    QTest::addColumn<bool>("hasHome");
+    QTest::addColumn<std::string>("home");
+    // As systemd starts it (prepare's unit), from the agent's cache, and in a sandbox.
+    QTest::newRow("unit")
+        << "mailmesh-agent"s
+        << "/usr/local/lib/mailmesh/mailmesh-agent\0watch-changes\0--syncthing-home=/var/vmail/.config/syncthing\0"s
+        << true << true << "/var/vmail/.config/syncthing"s;
+    QTest::newRow("cached copy, --syncthing-home X")
+        << "agent-0123456789"s
+        << "/home/vmail/.cache/mailmesh/agent-0123456789abcdef\0watch-changes\0--syncthing-home\0/srv/st home\0--verbose\0"s
+        << true << true << "/srv/st home"s;
+    QTest::newRow("last one wins")
+        << "mailmesh-agent"s
+        << "a\0watch-changes\0--syncthing-home=/a\0--syncthing-home\0/b\0"s << true << true
+        << "/b"s;
+    QTest::newRow("a --delay-ms value is no flag")
+        << "mailmesh-agent"s
+        << "a\0watch-changes\0--syncthing-home=/a\0--delay-ms\0--syncthing-home=/b\0"s << true
+        << true << "/a"s;
+    QTest::newRow("non-utf8 home")
+        << "mailmesh-agent"s
+        << "a\0watch-changes\0--syncthing-home=/m\xe4il\0"s << true << true << "/m\xe4il"s;
+    QTest::newRow("no home") << "mailmesh-agent"s
+                             << "a\0watch-changes\0--verbose\0"s << true << false << std::string();
+    QTest::newRow("flag without value")
+        << "mailmesh-agent"s
+        << "a\0watch-changes\0--syncthing-home\0"s << true << false << std::string();
+    QTest::newRow("similar flag") << "mailmesh-agent"s
+                                  << "a\0watch-changes\0--syncthing-homes=/x\0"s << true << false
+                                  << std::string();
+    QTest::newRow("serve") << "agent-0123456789"s
+                           << "agent-0123\0serve\0"s << false << false << std::string();
+    QTest::newRow("watch-changes later")
+        << "mailmesh-agent"s
+        << "a\0probe\0watch-changes\0"s << false << false << std::string();
+    QTest::newRow("empty cmdline (kernel thread)")
+        << "mailmesh-agent"s << std::string() << false << false << std::string();
+    // Another program with the same arguments is not the agent.
+    QTest::newRow("other program")
+        << "sh"s
+        << "sh\0watch-changes\0--syncthing-home=/x\0"s << false << false << std::string();
+}
+
+void TestProtocolProbe::changeWatcherCmdline()
+{
+    QFETCH(std::string, comm);
+    QFETCH(std::string, cmdline);
+    QFETCH(bool, watcher);
+    QFETCH(bool, hasHome);
+    QFETCH(std::string, home);
+    const auto parsed =
+        isAgentCommandName(comm) ? parseChangeWatcherCmdline(cmdline) : std::nullopt;
+    QCOMPARE(parsed.has_value(), watcher);
+    if (!parsed)
+        return;
+    QCOMPARE(parsed->syncthingHome.has_value(), hasHome);
+    if (hasHome)
+        QCOMPARE(*parsed->syncthingHome, home);
+}
+
 void TestProtocolProbe::reportRoundTrip()
 {
     ProbeReport report;
@@ -525,6 +597,8 @@ void TestProtocolProbe::reportRoundTrip()
         SyncthingConfig{"0.0.0.0:8384", true, true, {"default", "tcp://:1"}, false, std::nullopt};
     report.syncthing.processes = {{812, 1, 5000, "vmail", std::string("/srv/st\xe4")},
                                   {813, 812, 0, "", std::nullopt}};
+    report.changeWatchers = {{845, 5000, "vmail", std::string("/srv/st\xe4")},
+                             {846, 0, "", std::nullopt}};
     ProbeReport::Inventory inventory;
     inventory.maildirs = 2;
     inventory.folders = 5;
@@ -575,6 +649,14 @@ void TestProtocolProbe::reportRoundTrip()
     QCOMPARE(back.syncthing.processes[0].uid, std::uint32_t(5000));
     QCOMPARE(back.syncthing.processes[1].ppid, std::int64_t(812));
     QVERIFY(!back.syncthing.processes[1].home.has_value());
+    JCOMPARE(wire.at("changeWatchers").at(0).at("user"), "vmail");
+    QVERIFY(wire.at("changeWatchers").at(0).contains("syncthingHomeBase64"));
+    QVERIFY(wire.at("changeWatchers").at(1).at("syncthingHome").is_null());
+    QCOMPARE(back.changeWatchers.size(), std::size_t(2));
+    QCOMPARE(back.changeWatchers[0].pid, std::int64_t(845));
+    QCOMPARE(back.changeWatchers[0].uid, std::uint32_t(5000));
+    QCOMPARE(back.changeWatchers[0].syncthingHome, report.changeWatchers[0].syncthingHome);
+    QVERIFY(!back.changeWatchers[1].syncthingHome.has_value());
     JCOMPARE(wire.at("inventory"), json::parse(R"({"maildirs":2,"folders":5,"classicFolders":3,
         "curOnlyFolders":1,"brokenFolders":1,"messages":1200,"bytes":123456789012,
         "owners":[{"uid":5000,"user":"vmail","files":1300},{"uid":0,"user":"root","files":2}],
@@ -590,6 +672,7 @@ void TestProtocolProbe::reportRoundTrip()
     QVERIFY(bare.at("syncthing").at("guiAddress").is_null());
     QVERIFY(bare.at("syncthing").at("listenAddresses").is_null());
     JCOMPARE(bare.at("syncthing").at("processes"), json::array());
+    JCOMPARE(bare.at("changeWatchers"), json::array());
     const ProbeReport bareBack = bare.get<ProbeReport>();
     QVERIFY(!bareBack.inventory && !bareBack.syncthing.config && !bareBack.syncthing.home);
 
@@ -949,6 +1032,45 @@ void TestProtocolProbe::inventoryCanBeSkipped()
     QVERIFY(linked->at("inventory").is_null());
     QVERIFY(linked->at("warnings").dump().find("no inventory of " + link.toStdString()) !=
             std::string::npos);
+}
+
+// The real agent's watch-changes, started here on a Syncthing home without config.xml (it waits
+// for one), is found under /proc with its home; the agent's other processes are not.
+void TestProtocolProbe::runningChangeWatcherIsListed()
+{
+    QTemporaryDir home;
+    QVERIFY(home.isValid());
+    const std::string agent = MAILMESH_AGENT_BINARY;
+    const std::string flag = "--syncthing-home=" + home.path().toStdString();
+    const pid_t pid = ::fork();
+    QVERIFY(pid >= 0);
+    if (pid == 0) {
+        const char *argv[] = {agent.c_str(), "watch-changes", flag.c_str(), nullptr};
+        ::execv(agent.c_str(), const_cast<char *const *>(argv));
+        ::_exit(127);
+    }
+    const auto stop = qScopeGuard([pid] {
+        ::kill(pid, SIGTERM);
+        ::waitpid(pid, nullptr, 0);
+    });
+    // Until the child has exec'd, /proc shows it as this test.
+    const auto execd = [cmdline = QStringLiteral("/proc/%1/cmdline").arg(pid)] {
+        QFile file(cmdline);
+        return file.open(QIODevice::ReadOnly) && file.readAll().contains("watch-changes");
+    };
+    for (int waited = 0; !execd() && waited < 5000; waited += 10)
+        ::usleep(10'000);
+    QVERIFY(execd());
+
+    const auto result = runProbe(json::object());
+    QVERIFY2(result.has_value(), result ? "" : result.error().message.c_str());
+    const ProbeReport report = result->get<ProbeReport>();
+    const auto found = std::find_if(report.changeWatchers.begin(), report.changeWatchers.end(),
+                                    [pid](const auto &watcher) { return watcher.pid == pid; });
+    QVERIFY2(found != report.changeWatchers.end(), result->at("changeWatchers").dump().c_str());
+    QCOMPARE(found->syncthingHome, std::optional<std::string>(home.path().toStdString()));
+    QCOMPARE(found->uid, std::uint32_t(::geteuid()));
+    QCOMPARE(found->user, userName(::geteuid()));
 }
 
 QTEST_APPLESS_MAIN(TestProtocolProbe)

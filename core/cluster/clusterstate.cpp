@@ -1,5 +1,6 @@
 #include "cluster/clusterstate.h"
 
+#include <QDir>
 #include <QHash>
 #include <QJsonObject>
 
@@ -127,6 +128,15 @@ ScanInventory inventoryFromScan(const QString &nodeId, const QJsonArray &folders
     if (migrated)
         inventory.classicFolders = classic;
     return inventory;
+}
+
+bool changeWatcherRunsFor(const QJsonArray &changeWatchers, const QString &syncthingHome)
+{
+    const QString wanted = syncthingHome.isEmpty() ? QString() : QDir::cleanPath(syncthingHome);
+    return std::any_of(changeWatchers.begin(), changeWatchers.end(), [&wanted](const QJsonValue &watcher) {
+        const QString home = watcher.toObject().value(QLatin1String("syncthingHome")).toString();
+        return wanted.isEmpty() || (!home.isEmpty() && QDir::cleanPath(home) == wanted);
+    });
 }
 
 } // namespace mm::cluster

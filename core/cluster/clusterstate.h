@@ -8,6 +8,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <optional>
 
 namespace mm::cluster {
 
@@ -34,7 +35,11 @@ struct NodeState
     bool dovecotCurOnlyEnabled = false;
     QString syncthingVersion;   // empty: REST API not reachable
     QDateTime lastSeen;         // last successful contact
-    bool inventoryTaken = false; // the agent's inventory (counts and duplicates) answered since connecting
+    bool inventoryTaken = false; // the agent's probe and inventory (counts and duplicates) both answered since connecting
+    // Whether `mailmesh-agent watch-changes` runs for the node's Syncthing home (from the probe);
+    // nullopt until the probe answered. Without it some changes (a folder deleted and made again,
+    // a path Syncthing's puller is writing) reach the other nodes only at the hourly full rescan.
+    std::optional<bool> changeWatcherRunning;
     QStringList problems;       // plain words, one per problem
 
     Health health() const;
@@ -139,5 +144,9 @@ struct ScanInventory
     QStringList classicFolders; // "node:path"
 };
 ScanInventory inventoryFromScan(const QString &nodeId, const QJsonArray &folders);
+
+// Whether the probe's `changeWatchers` (protocol.md, "probe") hold one for this Syncthing home.
+// Paths are compared cleaned ("/a/b/" is "/a/b"); an empty home takes any watcher.
+bool changeWatcherRunsFor(const QJsonArray &changeWatchers, const QString &syncthingHome);
 
 } // namespace mm::cluster

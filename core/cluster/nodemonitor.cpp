@@ -182,6 +182,11 @@ void NodeMonitor::onDisconnected(const Error &reason)
     m_state.reachability = Reachability::Unreachable;
     m_state.agentVersion.clear();
     m_state.inventoryTaken = false;
+    m_probeAnswered = false;
+    m_inventoryAnswered = false;
+    // Unknown until the next probe: an earlier answer says nothing about the node now.
+    m_state.changeWatcherRunning.reset();
+    clearProblem(QStringLiteral("changewatch"));
     m_state.syncthingVersion.clear();
     for (PeerSync &peer : m_peers)
         peer.connected = false;
@@ -268,7 +273,10 @@ void NodeMonitor::takeInventory()
                        m_state.dovecotCurOnlyBuild = dovecot.value(QStringLiteral("curOnlyBuild")).toBool();
                        m_state.dovecotCurOnlyEnabled = dovecot.value(QStringLiteral("curOnlyEnabled")).toBool();
                        clearProblem(QStringLiteral("probe"));
+                       noteChangeWatcher(probe->value(QStringLiteral("changeWatchers")).toArray());
                    }
+                   m_probeAnswered = true;
+                   m_state.inventoryTaken = m_probeAnswered && m_inventoryAnswered;
                    publish();
                });
 
@@ -280,7 +288,10 @@ void NodeMonitor::takeInventory()
     if (!m_node.stateDir.isEmpty())
         params.insert(QStringLiteral("stateDir"), m_node.stateDir);
     whenAgentFinished(m_agent->call(QStringLiteral("inventory"), params), this, [this](const Result<QJsonObject> &report) {
-        m_state.inventoryTaken = true;
+        // Settled (isSettled()) once the probe has answered too: status --check must not judge a
+        // node before it knows whether the node's change watcher runs.
+        m_inventoryAnswered = true;
+        m_state.inventoryTaken = m_probeAnswered && m_inventoryAnswered;
         if (!report) {
             setProblem(QStringLiteral("inventory"), tr("Inventory: %1").arg(describe(report.error())));
             publish();
@@ -293,6 +304,22 @@ void NodeMonitor::takeInventory()
         m_duplicateGroups = static_cast<int>(report->value(QStringLiteral("groups")).toArray().size());
         publish();
     });
+}
+
+void NodeMonitor::noteChangeWatcher(const QJsonArray &changeWatchers)
+{
+    // The probe lists every watch-changes process on the node; one must watch this node's
+    // Syncthing home. prepare installs it as a systemd service (sandbox nodes start it
+    // themselves), so missing means stopped, failing, or never installed.
+    const bool running = changeWatcherRunsFor(changeWatchers, m_node.syncthing.home);
+    m_state.changeWatcherRunning = running;
+    if (running)
+        clearProblem(QStringLiteral("changewatch"));
+    else
+        setProblem(QStringLiteral("changewatch"),
+                   tr("mailmesh-agent watch-changes is not running: some changes wait up to an hour (Syncthing's "
+                      "full rescan) to reach the other nodes; run `mailmeshctl prepare %1` again")
+                       .arg(m_node.id));
 }
 
 void NodeMonitor::pollSyncthing()

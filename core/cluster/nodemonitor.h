@@ -5,6 +5,7 @@
 #include "cluster/monitoroptions.h"
 #include "common/result.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QMap>
 #include <QObject>
@@ -62,6 +63,7 @@ private:
     void scheduleReconnect();
     void startAgent();
     void takeInventory();
+    void noteChangeWatcher(const QJsonArray &changeWatchers);
     void pollSyncthing();
     void startEvents();
     void stopEvents();
@@ -86,6 +88,9 @@ private:
     int m_reconnectDelayMs = 1000;
     bool m_running = false;
     bool m_tunnelOpen = false;
+    // Since connecting: the node counts as inventoried (NodeState::inventoryTaken) once both did.
+    bool m_probeAnswered = false;
+    bool m_inventoryAnswered = false;
 
     NodeState m_state;
     QMap<QString, QString> m_problems; // source -> text, so each source replaces its own

@@ -177,6 +177,8 @@ QJsonObject stateToJson(const ClusterState &state)
                                  {QStringLiteral("dovecotCurOnlyBuild"), node.dovecotCurOnlyBuild},
                                  {QStringLiteral("dovecotCurOnlyEnabled"), node.dovecotCurOnlyEnabled},
                                  {QStringLiteral("syncthingVersion"), node.syncthingVersion},
+                                 {QStringLiteral("changeWatcherRunning"),
+                                  node.changeWatcherRunning ? QJsonValue(*node.changeWatcherRunning) : QJsonValue()},
                                  {QStringLiteral("lastSeen"), node.lastSeen.toString(Qt::ISODate)},
                                  {QStringLiteral("problems"), QJsonArray::fromStringList(node.problems)}});
     QJsonArray peers;

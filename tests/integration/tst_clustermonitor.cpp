@@ -6,9 +6,14 @@
 #include "cluster/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QNetworkAccessManager>
 #include <QSignalSpy>
 #include <QTest>
+
+#include <csignal>
 
 using namespace mm;
 
@@ -25,12 +30,16 @@ const cluster::NodeState *nodeState(const cluster::ClusterSnapshot &snapshot, co
 bool everyoneHealthyAndInSync(const cluster::ClusterSnapshot &snapshot, QString *why)
 {
     for (const cluster::NodeState &node : snapshot->nodes) {
+        // Every sandbox node runs mailmesh-agent watch-changes beside Syncthing, as prepare
+        // makes a real node do: the probe must have found it.
         if (node.reachability != cluster::Reachability::Reachable || node.agentVersion.isEmpty()
-            || node.syncthingVersion.isEmpty() || !node.problems.isEmpty()) {
-            *why = QStringLiteral("%1: reachability %2, agent '%3', syncthing '%4', problems %5")
+            || node.syncthingVersion.isEmpty() || !node.problems.isEmpty() || node.changeWatcherRunning != true) {
+            *why = QStringLiteral("%1: reachability %2, agent '%3', syncthing '%4', change watcher %5, problems %6")
                        .arg(node.id)
                        .arg(int(node.reachability))
-                       .arg(node.agentVersion, node.syncthingVersion, node.problems.join(QStringLiteral("; ")));
+                       .arg(node.agentVersion, node.syncthingVersion,
+                            node.changeWatcherRunning ? QString::number(*node.changeWatcherRunning) : QStringLiteral("?"),
+                            node.problems.join(QStringLiteral("; ")));
             return false;
         }
     }
@@ -52,6 +61,13 @@ bool everyoneHealthyAndInSync(const cluster::ClusterSnapshot &snapshot, QString 
         return false;
     }
     return true;
+}
+
+sandbox::SandboxOptions sandboxOptions()
+{
+    sandbox::SandboxOptions options;
+    options.changeWatcher = QStringLiteral(MAILMESH_AGENT_BINARY);
+    return options;
 }
 
 } // namespace
@@ -171,8 +187,37 @@ private Q_SLOTS:
         restarted.stop();
     }
 
+    // Last: it stops node3's watch-changes for good (the sandbox does not restart it).
+    void aNodeWithoutItsChangeWatcherIsNamed()
+    {
+        QFile state(m_sandbox.dir() + QStringLiteral("/sandbox.json"));
+        QVERIFY(state.open(QIODevice::ReadOnly));
+        qint64 pid = 0;
+        for (const QJsonValue &process : QJsonDocument::fromJson(state.readAll())[QStringLiteral("processes")].toArray())
+            if (process[QStringLiteral("node")].toString() == QLatin1String("node3")
+                && process[QStringLiteral("daemon")].toString() == QLatin1String("watch-changes"))
+                pid = process[QStringLiteral("pid")].toInteger();
+        QVERIFY(pid > 0);
+        QCOMPARE(::kill(pid_t(pid), SIGTERM), 0);
+
+        cluster::ClusterMonitor monitor(m_cluster, m_options);
+        monitor.start();
+        const auto watcherOf = [&monitor](const char *id) {
+            const cluster::NodeState *node = nodeState(monitor.snapshot(), QLatin1String(id));
+            return node ? node->changeWatcherRunning : std::nullopt;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(watcherOf("node3").has_value(), 60'000);
+        QCOMPARE(watcherOf("node3"), std::optional<bool>(false));
+        const QString problems = nodeState(monitor.snapshot(), QStringLiteral("node3"))->problems.join(u' ');
+        QVERIFY2(problems.contains(QLatin1String("mailmesh-agent watch-changes is not running"))
+                     && problems.contains(QLatin1String("mailmeshctl prepare node3")),
+                 qPrintable(problems));
+        QTRY_COMPARE_WITH_TIMEOUT(watcherOf("node1"), std::optional<bool>(true), 60'000);
+        monitor.stop();
+    }
+
 private:
-    sandbox::Sandbox m_sandbox;
+    sandbox::Sandbox m_sandbox{sandboxOptions()};
     cluster::ClusterConfig m_cluster;
     cluster::MonitorOptions m_options;
     QNetworkAccessManager m_network;

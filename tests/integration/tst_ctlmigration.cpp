@@ -52,6 +52,8 @@ private Q_SLOTS:
         QVERIFY(m_home.isValid());
         sandbox::SandboxOptions options;
         options.dovecotPrefix = kPrefix;
+        // As prepare makes a real node do; status --check names a node without it.
+        options.changeWatcher = QStringLiteral(MAILMESH_AGENT_BINARY);
         m_sandbox = std::make_unique<sandbox::Sandbox>(options);
         QVERIFY2(m_sandbox->start(), "sandbox did not start");
         m_clusterFile = m_home.path() + QStringLiteral("/cluster.json");

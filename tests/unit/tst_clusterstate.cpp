@@ -1,6 +1,7 @@
 #include "cluster/clusterstate.h"
 #include "snapshotfactory.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QTest>
 
@@ -93,6 +94,28 @@ private Q_SLOTS:
         const ScanInventory after = inventoryFromScan(
             QStringLiteral("n1"), {folder("u/Maildir", "cur-only", 4, 0), folder("new/Maildir", "classic", 0, 1)});
         QCOMPARE(after.classicFolders, QStringList{QStringLiteral("n1:new/Maildir")});
+    }
+
+    // The probe's watch-changes processes (protocol.md, "probe") against the node's Syncthing home.
+    void changeWatcherIsFoundByItsSyncthingHome()
+    {
+        const auto watcher = [](const QJsonValue &home) {
+            return QJsonObject{{QStringLiteral("pid"), 845}, {QStringLiteral("user"), QStringLiteral("vmail")},
+                               {QStringLiteral("syncthingHome"), home}};
+        };
+        const QString home = QStringLiteral("/var/vmail/.config/syncthing");
+        QVERIFY(!changeWatcherRunsFor({}, home));
+        QVERIFY(changeWatcherRunsFor({watcher(home)}, home));
+        QVERIFY(changeWatcherRunsFor({watcher(QStringLiteral("/var/vmail/.config/syncthing/"))}, home));
+        QVERIFY(changeWatcherRunsFor({watcher(QStringLiteral("/var/vmail//.config/./syncthing"))}, home + u'/'));
+        // Another node's or user's Syncthing on the same machine (a sandbox, a second instance).
+        QVERIFY(!changeWatcherRunsFor({watcher(QStringLiteral("/srv/other/syncthing"))}, home));
+        QVERIFY(changeWatcherRunsFor({watcher(QStringLiteral("/srv/other/syncthing")), watcher(home)}, home));
+        // Started without --syncthing-home it watches nothing (the agent refuses to start).
+        QVERIFY(!changeWatcherRunsFor({watcher(QJsonValue())}, home));
+        // A node whose Syncthing home is not known takes any watcher.
+        QVERIFY(changeWatcherRunsFor({watcher(QStringLiteral("/srv/other/syncthing"))}, QString()));
+        QVERIFY(!changeWatcherRunsFor({}, QString()));
     }
 };
 

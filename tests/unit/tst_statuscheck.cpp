@@ -3,6 +3,7 @@
 #include "cluster/crossnodecheck.h"
 #include "cluster/statuscheck.h"
 
+#include <QJsonArray>
 #include <QTest>
 
 using namespace mm::cluster;
@@ -50,6 +51,8 @@ private Q_SLOTS:
         QTest::newRow("uid conflict") << QStringLiteral("uid") << 2 << QStringLiteral("1 UID conflict(s) (.Sent: UID 7 is a on n1, b on n2)");
         QTest::newRow("changed key") << QStringLiteral("key") << 2 << QStringLiteral("1 changed host key(s)");
         QTest::newRow("agent down") << QStringLiteral("agent") << 1 << QStringLiteral("n2 Agent: gone");
+        QTest::newRow("no change watcher") << QStringLiteral("watcher") << 1
+                                           << QStringLiteral("n2 mailmesh-agent watch-changes is not running");
         QTest::newRow("not settled") << QStringLiteral("unsettled") << 3 << QStringLiteral("MAILMESH UNKNOWN - not every node answered");
     }
 
@@ -78,6 +81,11 @@ private Q_SLOTS:
             state.nodes[0].hostKey = HostKeyState::Changed;
         else if (change == QLatin1String("agent"))
             state.nodes[1].problems << QStringLiteral("Agent: gone");
+        else if (change == QLatin1String("watcher")) {
+            state.nodes[1].changeWatcherRunning = false;
+            state.nodes[1].problems << QStringLiteral("mailmesh-agent watch-changes is not running: some changes wait "
+                                                      "up to an hour");
+        }
         else if (change == QLatin1String("unsettled"))
             settled = false;
         const StatusVerdict verdict = checkStatus(state, StatusThresholds{}, settled);
@@ -130,6 +138,21 @@ private Q_SLOTS:
         QCOMPARE(verdict.code, 2);
         QVERIFY2(verdict.line.contains(QLatin1String("keyword clash")), qPrintable(verdict.line));
         QVERIFY2(verdict.line.contains(QLatin1String("keywordclashes=1")), qPrintable(verdict.line));
+    }
+
+    // `status --json`: whether each node's change watcher runs, null until its probe answered.
+    void jsonSaysWhetherTheChangeWatcherRuns()
+    {
+        ClusterState state = healthyCluster();
+        state.nodes[0].changeWatcherRunning = true;
+        state.nodes[1].changeWatcherRunning = false;
+        QJsonArray nodes = stateToJson(state).value(QStringLiteral("nodes")).toArray();
+        QCOMPARE(nodes[0].toObject().value(QStringLiteral("changeWatcherRunning")), QJsonValue(true));
+        QCOMPARE(nodes[1].toObject().value(QStringLiteral("changeWatcherRunning")), QJsonValue(false));
+        state.nodes[1].changeWatcherRunning.reset();
+        nodes = stateToJson(state).value(QStringLiteral("nodes")).toArray();
+        QVERIFY(nodes[1].toObject().contains(QStringLiteral("changeWatcherRunning")));
+        QVERIFY(nodes[1].toObject().value(QStringLiteral("changeWatcherRunning")).isNull());
     }
 
     void thresholdsCanBeTurnedOff()

@@ -1,6 +1,7 @@
 #include "cluster/preparenodeworkflow.h"
 
 #include "cluster/clustersession.h"
+#include "cluster/clusterstate.h"
 #include "cluster/remotecalls.h"
 #include "maildir/statedir.h"
 #include "remote/agentcall.h"
@@ -17,6 +18,26 @@ namespace mm::cluster {
 namespace {
 
 constexpr const char *kSysctlFile = "/etc/sysctl.d/60-mailmesh-inotify.conf";
+
+// The change watcher's stable place: the agent in the mail user's cache is named by its hash and
+// replaced by every upgrade, and belongs to the user; a unit runs a root-owned copy instead.
+constexpr const char *kChangeWatcherBinary = "/usr/local/lib/mailmesh/mailmesh-agent";
+constexpr const char *kSystemdUnitDir = "/etc/systemd/system";
+
+QString directoryOf(const QString &path)
+{
+    return path.section(u'/', 0, -2);
+}
+
+// For the admin: the agent copied to its stable place as root (root's file, then one rename, so
+// a running watcher keeps the binary it started with).
+QStringList installAgentCopyCommands(const QString &source, const QString &binary)
+{
+    const QString staged = binary + QStringLiteral(".new");
+    return {remote::shellJoin({QStringLiteral("install"), QStringLiteral("-D"), QStringLiteral("-m"), QStringLiteral("0755"),
+                               source, staged}),
+            remote::shellJoin({QStringLiteral("mv"), QStringLiteral("-f"), staged, binary})};
+}
 
 } // namespace
 
@@ -38,6 +59,10 @@ PrepareNodeWorkflow::PrepareNodeWorkflow(ClusterConfig cluster, QString nodeId, 
     addStep(QStringLiteral("inotify"), tr("inotify watches cover every mail folder"), [this] { inotifyLimits(); });
     addStep(QStringLiteral("state"), tr("The journal and quarantine directory belongs to the mail user"),
             [this] { stateDir(); });
+    // Last: it runs beside the Syncthing and within the inotify limit the steps above set up.
+    addStep(QStringLiteral("watch-changes"),
+            tr("mailmesh-agent watch-changes tells Syncthing what changed, and starts with the system"),
+            [this] { changeWatcher(); });
 }
 
 PrepareNodeWorkflow::~PrepareNodeWorkflow()
@@ -312,7 +337,11 @@ void PrepareNodeWorkflow::guiOnLoopback()
 
 void PrepareNodeWorkflow::inotifyLimits()
 {
-    const qint64 needed = m_probe.value(QStringLiteral("inventory")).toObject().value(QStringLiteral("inotifyWatchesNeeded")).toInteger();
+    // Syncthing and mailmesh-agent watch-changes (the last step) each take a watch per directory
+    // of the mail root, both as the mail user, and the limit is per user: the probe's figure
+    // (one watcher's) counts twice.
+    const qint64 needed =
+        2 * m_probe.value(QStringLiteral("inventory")).toObject().value(QStringLiteral("inotifyWatchesNeeded")).toInteger();
     const QJsonValue current = m_probe.value(QStringLiteral("inotify")).toObject().value(QStringLiteral("maxUserWatches"));
     m_report.details.insert(QStringLiteral("inotifyWatchesNeeded"), needed);
     m_report.details.insert(QStringLiteral("maxUserWatches"), current);
@@ -322,7 +351,8 @@ void PrepareNodeWorkflow::inotifyLimits()
         return;
     }
     const qint64 target = inotifyWatchTarget(needed);
-    const QByteArray content = QStringLiteral("# Written by Mailmesh prepare: Syncthing watches 3 directories per Maildir folder.\n"
+    const QByteArray content = QStringLiteral("# Written by Mailmesh prepare: Syncthing and mailmesh-agent watch-changes each watch 3 "
+                                              "directories per Maildir folder.\n"
                                               "fs.inotify.max_user_watches = %1\n")
                                    .arg(target)
                                    .toUtf8();
@@ -385,6 +415,286 @@ void PrepareNodeWorkflow::stateDir()
                                }
                                completeStep(tr("created %1 for %2").arg(path, m_node.mailUser));
                            });
+        });
+}
+
+PrepareNodeWorkflow::ChangeWatcherFiles PrepareNodeWorkflow::changeWatcherFiles(const QString &mailUser,
+                                                                             const QString &syncthingHome)
+{
+    const QString units = QLatin1String(kSystemdUnitDir);
+    return {QLatin1String(kChangeWatcherBinary), units + QStringLiteral("/mailmesh-watch-changes@.service"),
+            changeWatcherUnitText(),
+            units + u'/' + changeWatcherUnit(mailUser) + QStringLiteral(".d/10-syncthing-home.conf"),
+            changeWatcherDropInText(syncthingHome)};
+}
+
+QString PrepareNodeWorkflow::changeWatcherUnit(const QString &mailUser)
+{
+    return QStringLiteral("mailmesh-watch-changes@%1.service").arg(mailUser);
+}
+
+QString PrepareNodeWorkflow::changeWatcherUnitText()
+{
+    // One template, the same on every node and for every user, beside Debian's syncthing@.service:
+    // the instance is the mail user. The one value that differs per node, its Syncthing home (the
+    // cluster file's syncthing.home, not necessarily the user's default, so %h cannot stand in),
+    // comes from the instance's drop-in as an environment variable. An ExecStart= override in the
+    // drop-in would copy the whole command line into each instance, and a later change of it
+    // here would miss the nodes prepared before.
+    // PartOf= stops and restarts the watcher with Syncthing; WantedBy= syncthing@ brings it back
+    // when Syncthing is started again after a stop that PartOf= carried over.
+    return QStringLiteral("# Written by Mailmesh prepare, which rewrites it when it differs.\n"
+                          "# mailmesh-agent watch-changes tells the Syncthing of user %i which paths changed,\n"
+                          "# where Syncthing's own watcher goes blind. The Syncthing home comes from the\n"
+                          "# instance's drop-in, mailmesh-watch-changes@%i.service.d/10-syncthing-home.conf.\n"
+                          "[Unit]\n"
+                          "Description=Mailmesh change watcher for the Syncthing of %i\n"
+                          "After=syncthing@%i.service\n"
+                          "PartOf=syncthing@%i.service\n"
+                          "\n"
+                          "[Service]\n"
+                          "User=%i\n"
+                          "ExecStart=")
+           + QLatin1String(kChangeWatcherBinary)
+           + QStringLiteral(" watch-changes --syncthing-home=${MAILMESH_SYNCTHING_HOME}\n"
+                            "Restart=always\n"
+                            "RestartSec=5\n"
+                            "NoNewPrivileges=yes\n"
+                            "\n"
+                            "[Install]\n"
+                            "WantedBy=multi-user.target\n"
+                            "WantedBy=syncthing@%i.service\n");
+}
+
+QString PrepareNodeWorkflow::changeWatcherDropInText(const QString &syncthingHome)
+{
+    // systemd expands specifiers (%) in Environment= first, then reads one quoted word with C
+    // escapes: whatever the home holds arrives as it is, and ${...} in ExecStart= makes it one
+    // argument, spaces included.
+    QString value;
+    for (const QChar c : syncthingHome) {
+        if (c == u'%')
+            value += QStringLiteral("%%");
+        else if (c == u'\\' || c == u'"')
+            value += u'\\' + QString(c);
+        else if (c.unicode() < 0x20 || c.unicode() == 0x7f)
+            value += QStringLiteral("\\x%1").arg(int(c.unicode()), 2, 16, QLatin1Char('0'));
+        else
+            value += c;
+    }
+    return QStringLiteral("# Written by Mailmesh prepare: this node's Syncthing home (syncthing.home in the cluster file).\n"
+                          "[Service]\n"
+                          "Environment=\"MAILMESH_SYNCTHING_HOME=")
+           + value + QStringLiteral("\"\n");
+}
+
+QString PrepareNodeWorkflow::changeWatcherFilesScript()
+{
+    // Readable by any user, so a dry run needs no root. The source lies in the mail user's cache,
+    // which that user may change at any time: root copies it first, then checks the copy's hash.
+    return QStringLiteral(
+        "set -e; mode=$1; source=$2; hash=$3; binary=$4; unit=$5; unitText=$6; dropIn=$7; dropInText=$8; "
+        "tmp=; trap 'if [ -n \"$tmp\" ]; then rm -f -- \"$tmp\"; fi' EXIT; "
+        "have=$( { sha256sum < \"$binary\" | cut -d' ' -f1; } 2>/dev/null ) || have=; "
+        "if [ \"$have\" != \"$hash\" ] || [ \"$(stat -c '%u %a' -- \"$binary\" 2>/dev/null)\" != '0 755' ]; then "
+        "echo binary; "
+        "if [ \"$mode\" = apply ]; then "
+        "dir=${binary%/*}; [ -d \"$dir\" ] || mkdir -p -m 0755 -- \"$dir\"; "
+        "tmp=$(mktemp \"$dir/.mailmesh-agent.XXXXXX\"); cat -- \"$source\" > \"$tmp\"; "
+        "got=$(sha256sum < \"$tmp\" | cut -d' ' -f1); "
+        "if [ \"$got\" != \"$hash\" ]; then echo \"$source is not the agent $hash (it hashes to $got)\" >&2; exit 3; fi; "
+        "chmod 0755 -- \"$tmp\"; mv -f -- \"$tmp\" \"$binary\"; tmp=; "
+        "fi; "
+        "fi; "
+        "put() { "
+        "if [ -f \"$1\" ] && printf '%s' \"$2\" | cmp -s - \"$1\"; then return 0; fi; "
+        "echo \"$3\"; [ \"$mode\" = apply ] || return 0; "
+        "[ -d \"${1%/*}\" ] || mkdir -p -m 0755 -- \"${1%/*}\"; "
+        "tmp=$(mktemp \"${1%/*}/.mailmesh.XXXXXX\"); printf '%s' \"$2\" > \"$tmp\"; "
+        "chmod 0644 -- \"$tmp\"; mv -f -- \"$tmp\" \"$1\"; tmp=; "
+        "}; "
+        "put \"$unit\" \"$unitText\" unit; put \"$dropIn\" \"$dropInText\" drop-in");
+}
+
+QStringList PrepareNodeWorkflow::changeWatcherFilesCommand(const QString &mode, const QString &source,
+                                                           const QString &sha256, const ChangeWatcherFiles &files)
+{
+    return {QStringLiteral("sh"), QStringLiteral("-c"), changeWatcherFilesScript(), QStringLiteral("sh"), mode, source,
+            sha256, files.binary, files.unit, files.unitText, files.dropIn, files.dropInText};
+}
+
+QList<QStringList> PrepareNodeWorkflow::changeWatcherServiceCommands(const QString &unit, bool unitFilesChanged,
+                                                                     bool binaryChanged, bool enabled, bool active)
+{
+    const auto systemctl = [&unit](const QString &verb) { return QStringList{QStringLiteral("systemctl"), verb, unit}; };
+    QList<QStringList> commands;
+    if (unitFilesChanged)
+        commands << QStringList{QStringLiteral("systemctl"), QStringLiteral("daemon-reload")};
+    // Enabled again after the unit changed: its [Install] section may name other targets now.
+    if (unitFilesChanged || !enabled)
+        commands << systemctl(QStringLiteral("enable"));
+    // A running watcher keeps the old binary and settings until it starts again.
+    if (unitFilesChanged || binaryChanged)
+        commands << systemctl(QStringLiteral("restart"));
+    else if (!active)
+        commands << systemctl(QStringLiteral("start"));
+    return commands;
+}
+
+QStringList PrepareNodeWorkflow::changeWatcherManualCommands(const QString &source, const QString &mailUser,
+                                                             const ChangeWatcherFiles &files)
+{
+    const QString unit = changeWatcherUnit(mailUser);
+    const auto writeFile = [](const QString &text, const QString &path) {
+        return QStringLiteral("printf %s ") + remote::shellQuote(text) + QStringLiteral(" > ") + remote::shellQuote(path);
+    };
+    return installAgentCopyCommands(source, files.binary)
+           + QStringList{remote::shellJoin({QStringLiteral("mkdir"), QStringLiteral("-p"), directoryOf(files.dropIn)}),
+                         writeFile(files.unitText, files.unit),
+                         writeFile(files.dropInText, files.dropIn),
+                         QStringLiteral("systemctl daemon-reload"),
+                         remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("enable"), unit}),
+                         remote::shellJoin({QStringLiteral("systemctl"), QStringLiteral("restart"), unit})};
+}
+
+QString PrepareNodeWorkflow::startChangeWatcherCommand(const QString &mailUser, const QString &syncthingHome)
+{
+    return remote::shellJoin({QStringLiteral("runuser"), QStringLiteral("-u"), mailUser, QStringLiteral("--"),
+                              QLatin1String(kChangeWatcherBinary), QStringLiteral("watch-changes"),
+                              QStringLiteral("--syncthing-home=") + syncthingHome})
+           + QStringLiteral(" >> ") + remote::shellQuote(syncthingHome + QStringLiteral("/watch-changes.log"))
+           + QStringLiteral(" 2>&1 &");
+}
+
+void PrepareNodeWorkflow::changeWatcher()
+{
+    // It reads Syncthing's config.xml and talks to its REST API: without Syncthing it would only
+    // fail and restart every few seconds. The syncthing step has asked for the install already.
+    if (!m_probe.value(QStringLiteral("syncthing")).toObject().value(QStringLiteral("found")).toBool()) {
+        skipStep(tr("Syncthing is not installed"));
+        return;
+    }
+    runNodeCommand(m_session->ssh(0), {QStringLiteral("test"), QStringLiteral("-d"), QStringLiteral("/run/systemd/system")},
+                   {}, this, [this](const Result<remote::SshCommand::Output> &systemd) {
+                       if (systemd)
+                           checkChangeWatcher();
+                       else
+                           changeWatcherWithoutSystemd();
+                   });
+}
+
+void PrepareNodeWorkflow::changeWatcherWithoutSystemd()
+{
+    const QJsonArray watchers = m_probe.value(QStringLiteral("changeWatchers")).toArray();
+    if (changeWatcherRunsFor(watchers, m_node.syncthing.home)) {
+        completeStep(tr("running for %1 (started outside systemd)").arg(m_node.syncthing.home));
+        return;
+    }
+    addManualAction(tr("start mailmesh-agent watch-changes as %1 now and at every boot (no systemd on this node)")
+                        .arg(m_node.mailUser),
+                    installAgentCopyCommands(m_session->agent(0)->remotePath(), QLatin1String(kChangeWatcherBinary))
+                        + QStringList{startChangeWatcherCommand(m_node.mailUser, m_node.syncthing.home)});
+    skipStep(tr("not running, and no systemd to start it"));
+}
+
+void PrepareNodeWorkflow::checkChangeWatcher()
+{
+    remote::AgentClient *agent = m_session->agent(0);
+    const ChangeWatcherFiles files = changeWatcherFiles(m_node.mailUser, m_node.syncthing.home);
+    const QString unit = changeWatcherUnit(m_node.mailUser);
+    const QStringList manual = changeWatcherManualCommands(agent->remotePath(), m_node.mailUser, files);
+    m_report.details.insert(QStringLiteral("changeWatcher"),
+                            QJsonObject{{QStringLiteral("unit"), unit}, {QStringLiteral("binary"), files.binary},
+                                        {QStringLiteral("syncthingHome"), m_node.syncthing.home}});
+    // What differs is checked as the login user (the files are world-readable): a dry run needs no
+    // root, and a run where all is in place touches nothing.
+    runNodeCommand(
+        m_session->ssh(0), changeWatcherFilesCommand(QStringLiteral("check"), agent->remotePath(), agent->binaryHash(), files),
+        {}, this, [this, files, unit, manual](const Result<remote::SshCommand::Output> &checked) {
+            if (!checked) {
+                failStep(onNode(m_node.id, checked.error()), tr("Check %1 and %2 on the node, then run prepare again.")
+                                                                 .arg(files.binary, files.unit));
+                return;
+            }
+            const QStringList differ = QString::fromUtf8(checked->standardOutput).split(u'\n', Qt::SkipEmptyParts);
+            // is-enabled and is-active answer in words (and exit non-zero unless enabled / active).
+            const QString stateScript = QStringLiteral("e=$(systemctl is-enabled \"$1\" 2>/dev/null) || true; "
+                                                       "a=$(systemctl is-active \"$1\" 2>/dev/null) || true; "
+                                                       "printf '%s\\n%s\\n' \"$e\" \"$a\"");
+            runNodeCommand(
+                m_session->ssh(0), {QStringLiteral("sh"), QStringLiteral("-c"), stateScript, QStringLiteral("sh"), unit}, {},
+                this, [this, files, unit, manual, differ](const Result<remote::SshCommand::Output> &state) {
+                    const QStringList words =
+                        state ? QString::fromUtf8(state->standardOutput).split(u'\n') : QStringList();
+                    const bool enabled = words.value(0) == QLatin1String("enabled");
+                    const bool active = words.value(1) == QLatin1String("active");
+                    const QList<QStringList> systemctl = changeWatcherServiceCommands(
+                        unit, differ.contains(QLatin1String("unit")) || differ.contains(QLatin1String("drop-in")),
+                        differ.contains(QLatin1String("binary")), enabled, active);
+                    if (differ.isEmpty() && systemctl.isEmpty()) {
+                        completeStep(tr("%1 runs %2").arg(unit, files.binary));
+                        return;
+                    }
+                    if (m_report.dryRun) {
+                        QStringList plan;
+                        if (differ.contains(QLatin1String("binary")))
+                            plan << tr("install the agent as %1").arg(files.binary);
+                        if (differ.contains(QLatin1String("unit")))
+                            plan << tr("write %1").arg(files.unit);
+                        if (differ.contains(QLatin1String("drop-in")))
+                            plan << tr("write %1").arg(files.dropIn);
+                        for (const QStringList &command : systemctl)
+                            plan << tr("run: %1").arg(remote::shellJoin(command));
+                        skipStep(tr("would %1").arg(plan.join(QStringLiteral(", "))));
+                        return;
+                    }
+                    applyChangeWatcher(files, unit, manual, enabled, active);
+                });
+        });
+}
+
+void PrepareNodeWorkflow::applyChangeWatcher(const ChangeWatcherFiles &files, const QString &unit,
+                                             const QStringList &manual, bool enabled, bool active)
+{
+    remote::AgentClient *agent = m_session->agent(0);
+    const auto cannot = [this, manual](const Error &error) {
+        addManualAction(tr("run mailmesh-agent watch-changes as %1 with the system (needs root)").arg(m_node.mailUser),
+                        manual);
+        skipStep(QString::fromStdString(error.describe()));
+    };
+    runNodeCommand(
+        m_session->ssh(0),
+        asRoot(changeWatcherFilesCommand(QStringLiteral("apply"), agent->remotePath(), agent->binaryHash(), files)), {},
+        this, [this, files, unit, cannot, enabled, active](const Result<remote::SshCommand::Output> &applied) {
+            if (!applied) {
+                cannot(applied.error());
+                return;
+            }
+            // What apply changed, not what the check saw: of the two answers, the later one holds.
+            const QStringList changed = QString::fromUtf8(applied->standardOutput).split(u'\n', Qt::SkipEmptyParts);
+            const bool binaryChanged = changed.contains(QLatin1String("binary"));
+            const QList<QStringList> systemctl = changeWatcherServiceCommands(
+                unit, changed.contains(QLatin1String("unit")) || changed.contains(QLatin1String("drop-in")),
+                binaryChanged, enabled, active);
+            QStringList done;
+            if (binaryChanged)
+                done << tr("installed the agent as %1").arg(files.binary);
+            if (changed.contains(QLatin1String("unit")))
+                done << tr("wrote %1").arg(files.unit);
+            if (changed.contains(QLatin1String("drop-in")))
+                done << tr("wrote %1").arg(files.dropIn);
+            QList<QStringList> commands;
+            for (const QStringList &command : systemctl) {
+                commands << asRoot(command);
+                done << tr("ran: %1").arg(remote::shellJoin(command));
+            }
+            runNodeCommands(m_session->ssh(0), commands, {}, this, [this, files, unit, done, cannot](const Status &ran) {
+                if (!ran) {
+                    cannot(ran.error());
+                    return;
+                }
+                completeStep(done.isEmpty() ? tr("%1 runs %2").arg(unit, files.binary) : done.join(QStringLiteral(", ")));
+            });
         });
 }
 

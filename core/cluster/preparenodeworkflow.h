@@ -26,7 +26,11 @@ class ClusterSession;
 //    raised through /etc/sysctl.d when the login user may;
 //  - the state dir (journals and quarantine) exists and belongs to the mail user, who runs the
 //    agent: its default beside the mail root (/var/.mailmesh-state/vmail) lies in a directory
-//    only root may write.
+//    only root may write;
+//  - mailmesh-agent watch-changes (app/mailmesh-agent/changewatch.h) runs beside Syncthing as
+//    the mail user and starts with the system: a root-owned copy of the agent this session
+//    deployed, a template unit mailmesh-watch-changes@.service and, per instance, a drop-in
+//    holding the node's Syncthing home; without systemd, the command to start it at boot.
 // What it cannot do itself (no root, no systemd) ends as a manual action with the exact
 // commands, and exit code 1. A dry run only checks.
 class PrepareNodeWorkflow : public Workflow
@@ -52,6 +56,41 @@ public:
     static QString generateSyncthingConfigCommand(const QString &mailUser, const QString &home);
     static QString bindGuiToLoopbackCommand(const QString &mailUser, const QString &home, const QString &port);
 
+    // The change watcher's files on a systemd node. The paths are fixed on a real node; tests
+    // move them into a temporary directory.
+    struct ChangeWatcherFiles
+    {
+        QString binary;     // the stable copy of the agent the unit runs
+        QString unit;       // the template unit
+        QString unitText;
+        QString dropIn;     // the instance's drop-in: the node's Syncthing home
+        QString dropInText;
+    };
+    static ChangeWatcherFiles changeWatcherFiles(const QString &mailUser, const QString &syncthingHome);
+    // "mailmesh-watch-changes@USER.service"
+    static QString changeWatcherUnit(const QString &mailUser);
+    static QString changeWatcherUnitText();
+    static QString changeWatcherDropInText(const QString &syncthingHome);
+    // POSIX sh (`sh -c SCRIPT sh MODE SOURCE SHA256 BINARY UNIT UNIT_TEXT DROPIN DROPIN_TEXT`):
+    // prints a line for each of the files that is not as wanted: "binary" (BINARY does not hash
+    // to SHA256, or is not root's with mode 0755), "unit", "drop-in". MODE "check" changes
+    // nothing (any user may run it); MODE "apply" (root) also puts each in place through a
+    // temporary name in the same directory and one rename; a SOURCE that does not hash to SHA256
+    // is refused with exit 3.
+    static QString changeWatcherFilesScript();
+    static QStringList changeWatcherFilesCommand(const QString &mode, const QString &source, const QString &sha256,
+                                                 const ChangeWatcherFiles &files);
+    // The systemctl commands that bring the unit where it should be, given what changed and its
+    // state: none when everything is in place (prepare run again changes nothing).
+    static QList<QStringList> changeWatcherServiceCommands(const QString &unit, bool unitFilesChanged,
+                                                           bool binaryChanged, bool enabled, bool active);
+    // For the admin when prepare may not act: every command to run as root, values quoted.
+    static QStringList changeWatcherManualCommands(const QString &source, const QString &mailUser,
+                                                   const ChangeWatcherFiles &files);
+    // Without systemd: the command that starts the watcher as the mail user, for the admin's
+    // init system.
+    static QString startChangeWatcherCommand(const QString &mailUser, const QString &syncthingHome);
+
 protected:
     void cleanUp() override;
 
@@ -65,6 +104,11 @@ private:
     void guiOnLoopback();
     void inotifyLimits();
     void stateDir();
+    void changeWatcher();
+    void changeWatcherWithoutSystemd();
+    void checkChangeWatcher();
+    void applyChangeWatcher(const ChangeWatcherFiles &files, const QString &unit, const QStringList &manual,
+                            bool enabled, bool active);
     void addManualAction(const QString &what, const QStringList &commands);
     // Runs argv as root: directly when logged in as root, else through `sudo -n`.
     QStringList asRoot(const QStringList &argv) const;

@@ -62,6 +62,9 @@ public:
     // Valid once ready.
     const QJsonObject &hello() const { return m_hello; }
     const QString &remotePath() const { return m_remotePath; }
+    // The sha256 of the deployed binary (lowercase hex), also the tail of remotePath(): what a
+    // copy of it elsewhere on the node must hash to.
+    const QString &binaryHash() const { return m_hash; }
     const QString &architecture() const { return m_architecture; }
     // Whether the last start() uploaded the binary (false: it was already there).
     bool uploaded() const { return m_uploaded; }

@@ -102,6 +102,9 @@ private Q_SLOTS:
                   "and configure with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>");
         sandbox::SandboxOptions options;
         options.dovecotPrefix = kPrefix;
+        // watch-changes beside Syncthing, as prepare leaves a real node: Fix It has only
+        // Syncthing to start.
+        options.changeWatcher = QStringLiteral(MAILMESH_AGENT_BINARY);
         m_sandbox = std::make_unique<sandbox::Sandbox>(options);
         QVERIFY2(m_sandbox->start(), "sandbox did not start");
         // Node 1 holds classic Maildirs with mail in new/ and cur/, in Maildir++ folders; the

@@ -4,7 +4,8 @@
 // sudo user whose root login is off.
 //
 //   init → add-node ×3 (host keys pinned) → mail over SMTP on node1 → prepare ×3 (syncthing@vmail
-//   through systemd) → pair over the network → deploy-dovecot --prefix (systemd restarts one node
+//   and mailmesh-watch-changes@vmail through systemd; again: nothing changes) → pair over the
+//   network → status names a node whose change watcher is stopped, prepare starts it again → deploy-dovecot --prefix (systemd restarts one node
 //   at a time, IMAPS answers somewhere throughout) → migrate (hold commands `systemctl stop postfix
 //   dovecot`) → mail sent over SMTP to node1 is read over IMAPS on node2 and node3 → revert.
 //
@@ -32,6 +33,7 @@
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QMap>
 #include <QProcess>
 #include <QSet>
 #include <QTemporaryDir>
@@ -63,6 +65,18 @@ QString stepState(const CtlRun &run, const QString &id)
             return step.toObject().value(u"state"_s).toString();
     return {};
 }
+
+QString stepDetail(const CtlRun &run, const QString &id)
+{
+    for (const QJsonValue &step : run.report.value(u"steps"_s).toArray())
+        if (step.toObject().value(u"id"_s).toString() == id)
+            return step.toObject().value(u"detail"_s).toString();
+    return {};
+}
+
+// What prepare installs on a systemd node beside syncthing@vmail.
+const QString kWatcherUnit = u"mailmesh-watch-changes@vmail"_s;
+const QString kAgentCopy = u"/usr/local/lib/mailmesh/mailmesh-agent"_s;
 
 qint64 percentile(QList<qint64> values, int percent)
 {
@@ -231,7 +245,30 @@ private Q_SLOTS:
             QCOMPARE(output(m_lab->runInNode(
                          i, {u"stat"_s, u"-c"_s, u"%U"_s, u"/var/.mailmesh-state/vmail"_s})),
                      QByteArray("vmail"));
+            // mailmesh-agent watch-changes beside it, from a root-owned copy of the agent.
+            QCOMPARE(stepState(prepared, u"watch-changes"_s), u"done"_s);
+            QCOMPARE(output(m_lab->runInNode(i, {u"systemctl"_s, u"is-enabled"_s, kWatcherUnit})),
+                     QByteArray("enabled"));
+            QCOMPARE(output(m_lab->runInNode(i, {u"systemctl"_s, u"is-active"_s, kWatcherUnit})),
+                     QByteArray("active"));
+            QCOMPARE(output(m_lab->runInNode(i, {u"stat"_s, u"-c"_s, u"%U %a"_s, kAgentCopy})),
+                     QByteArray("root 755"));
         }
+    }
+
+    void prepareAgainChangesNothing()
+    {
+        const auto mainPid = [this] {
+            return output(m_lab->runInNode(
+                0, {u"systemctl"_s, u"show"_s, u"-p"_s, u"MainPID"_s, u"--value"_s, kWatcherUnit}));
+        };
+        const QByteArray before = mainPid();
+        QVERIFY(before.toInt() > 0);
+        const CtlRun again = timed(u"prepare node1 again"_s, {u"prepare"_s, u"node1"_s});
+        QVERIFY2(again.exitCode == 0, failureOf(again).constData());
+        const QString detail = stepDetail(again, u"watch-changes"_s);
+        QVERIFY2(detail.contains(u"runs "_s) && !detail.contains(u"ran:"_s), qPrintable(detail));
+        QCOMPARE(mainPid(), before); // not restarted
     }
 
     void pairOverTheNetwork()
@@ -245,6 +282,50 @@ private Q_SLOTS:
         for (int i = 0; i < 3; ++i)
             certificates << readNodeFile(i, u"/var/vmail/.config/syncthing/cert.pem"_s);
         QCOMPARE(certificates.size(), 3);
+    }
+
+    // The probe lists each node's watcher, status says it runs; one stopped is named until
+    // prepare starts it again (a dry run only says it would).
+    void statusNamesANodeWithoutItsChangeWatcher()
+    {
+        const QJsonObject probe = QJsonDocument::fromJson(output(m_lab->runInNode(
+                                                              0, {kAgentCopy, u"probe"_s, u"--json"_s})))
+                                      .object();
+        const QJsonArray watchers = probe.value(u"changeWatchers"_s).toArray();
+        QVERIFY2(watchers.size() == 1, QJsonDocument(probe).toJson().constData());
+        QCOMPARE(watchers[0][u"user"_s].toString(), u"vmail"_s);
+        QCOMPARE(watchers[0][u"syncthingHome"_s].toString(), u"/var/vmail/.config/syncthing"_s);
+
+        const auto watcherRunning = [this] {
+            QMap<QString, QJsonValue> running;
+            const CtlRun status = ctl({u"status"_s});
+            const QJsonObject state = QJsonDocument::fromJson(status.output.split('\n').first()).object();
+            for (const QJsonValue &node : state.value(u"nodes"_s).toArray())
+                running.insert(node[u"id"_s].toString(), node[u"changeWatcherRunning"_s]);
+            return running;
+        };
+        for (const QJsonValue &running : watcherRunning())
+            QCOMPARE(running, QJsonValue(true));
+
+        QCOMPARE(output(m_lab->runInNode(2, {u"systemctl"_s, u"stop"_s, kWatcherUnit})), QByteArray());
+        QCOMPARE(watcherRunning().value(u"node3"_s), QJsonValue(false));
+        const CtlRun check = ctl({u"status"_s, u"--check"_s});
+        QVERIFY2(check.exitCode == 1 &&
+                     check.output.contains("node3 mailmesh-agent watch-changes is not running"),
+                 check.output.constData());
+
+        const CtlRun dryRun = ctl({u"prepare"_s, u"node3"_s, u"--dry-run"_s});
+        QCOMPARE(stepState(dryRun, u"watch-changes"_s), u"skipped"_s);
+        QVERIFY2(stepDetail(dryRun, u"watch-changes"_s).contains(u"would run: systemctl start"_s),
+                 qPrintable(stepDetail(dryRun, u"watch-changes"_s)));
+        QCOMPARE(output(m_lab->runInNode(2, {u"systemctl"_s, u"is-active"_s, kWatcherUnit})),
+                 QByteArray("inactive"));
+
+        const CtlRun prepared = timed(u"prepare node3 (watcher stopped)"_s, {u"prepare"_s, u"node3"_s});
+        QVERIFY2(prepared.exitCode == 0, failureOf(prepared).constData());
+        QCOMPARE(output(m_lab->runInNode(2, {u"systemctl"_s, u"is-active"_s, kWatcherUnit})),
+                 QByteArray("active"));
+        QCOMPARE(watcherRunning().value(u"node3"_s), QJsonValue(true));
     }
 
     void deployDovecotPrefixKeepsImapServing()

@@ -49,6 +49,45 @@ std::string parentOf(const std::string &path)
     return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
+// The scan request under way, if any. Syncthing restarts a folder when its configuration
+// changes, and a request queued on the folder's old runner before its first scan finished is never
+// answered (its handler waits for that scan): a reload aborts it, and it is sent again.
+class InFlightRequest
+{
+public:
+    class Lend
+    {
+    public:
+        Lend(InFlightRequest &owner, int fd)
+            : m_owner(owner)
+        {
+            std::lock_guard lock(m_owner.m_mutex);
+            m_owner.m_fd = fd;
+        }
+        ~Lend()
+        {
+            std::lock_guard lock(m_owner.m_mutex);
+            m_owner.m_fd = -1;
+        }
+        Lend(const Lend &) = delete;
+        Lend &operator=(const Lend &) = delete;
+
+    private:
+        InFlightRequest &m_owner;
+    };
+
+    void abort()
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_fd >= 0)
+            ::shutdown(m_fd, SHUT_RDWR);
+    }
+
+private:
+    std::mutex m_mutex;
+    int m_fd = -1;
+};
+
 // Syncthing's REST API on this node, by the address in config.xml: "host:port" with a numeric
 // or loopback host, or "unix:///path". Plain HTTP only: Mailmesh binds the GUI to loopback.
 class LocalApi
@@ -59,17 +98,31 @@ public:
     {
     }
 
-    // POSTs a scan; empty on success, else why not. Blocks until Syncthing has scanned (its
-    // handler waits for the folder's loop, after any pull under way has written its database).
-    std::string scan(const std::string &folderId, const std::vector<std::string> &subs) const
+    struct Outcome
+    {
+        enum Kind {
+            Scanned,    // Syncthing answered 200 once it had scanned
+            Refused,    // no connection, or Syncthing answered with an error
+            Unanswered, // sent, but no answer in time or aborted: it may or may not run
+        } kind;
+        std::string why;
+    };
+
+    // POSTs a scan. Blocks until Syncthing has scanned (its handler waits for the folder's loop,
+    // after any pull under way has written its database). The socket is lent to `inFlight`
+    // meanwhile, so that a reload can abort the request.
+    Outcome scan(const std::string &folderId, const std::vector<std::string> &subs, InFlightRequest &inFlight) const
     {
         if (m_api.guiTls)
-            return "Syncthing's GUI requires TLS; mailmesh needs it plain on loopback";
+            return {Outcome::Refused, "Syncthing's GUI requires TLS; mailmesh needs it plain on loopback"};
         const int fd = connectToApi();
         if (fd < 0)
-            return "cannot connect to Syncthing at " + m_api.guiAddress + ": " + std::strerror(errno);
+            return {Outcome::Refused, "cannot connect to Syncthing at " + m_api.guiAddress + ": " + std::strerror(errno)};
         maildir::UniqueFd socket(fd);
-        const timeval timeout{subs.empty() ? 1800 : 300, 0}; // a full scan of a million files takes a while
+        const InFlightRequest::Lend lent(inFlight, fd);
+        // A few paths take milliseconds, but wait behind a pull that may run for a while; a request
+        // queued on a folder runner Syncthing has just replaced is never answered.
+        const timeval timeout{60, 0};
         ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
         const std::string request = "POST " + scanRequestTarget(folderId, subs)
                                     + " HTTP/1.1\r\nHost: localhost\r\nX-API-Key: " + m_api.apiKey
@@ -77,7 +130,7 @@ public:
         for (std::size_t sent = 0; sent < request.size();) {
             const ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
             if (n <= 0)
-                return std::string("sending to Syncthing: ") + std::strerror(errno);
+                return {Outcome::Refused, std::string("sending to Syncthing: ") + std::strerror(errno)};
             sent += std::size_t(n);
         }
         std::string reply;
@@ -85,7 +138,7 @@ public:
         for (;;) {
             const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
             if (n < 0)
-                return std::string("reading Syncthing's answer: ") + std::strerror(errno);
+                return {Outcome::Unanswered, std::string("no answer from Syncthing: ") + std::strerror(errno)};
             if (n == 0)
                 break;
             reply.append(buffer, std::size_t(n));
@@ -93,11 +146,13 @@ public:
                 break;
         }
         const std::string statusLine = reply.substr(0, reply.find("\r\n"));
+        if (statusLine.empty())
+            return {Outcome::Unanswered, "Syncthing closed the connection without an answer"};
         if (statusLine.size() >= 12 && statusLine.compare(9, 3, "200") == 0)
-            return {};
+            return {Outcome::Scanned, {}};
         const auto body = reply.find("\r\n\r\n");
-        return "Syncthing answered " + (statusLine.empty() ? std::string("nothing") : statusLine)
-               + (body == std::string::npos ? std::string() : ": " + reply.substr(body + 4, 200));
+        return {Outcome::Refused, "Syncthing answered " + statusLine
+                                      + (body == std::string::npos ? std::string() : ": " + reply.substr(body + 4, 200))};
     }
 
 private:
@@ -180,6 +235,13 @@ public:
                 pending.paths.clear();
         }
         m_wake.notify_one();
+    }
+
+    // Forgets what waits for folders that are gone or paused.
+    void keepOnly(const std::set<std::string> &folders)
+    {
+        std::lock_guard lock(m_mutex);
+        std::erase_if(m_pending, [&](const auto &entry) { return !folders.contains(entry.first); });
     }
 
     struct Pending
@@ -304,6 +366,7 @@ private:
             std::lock_guard lock(m_apiMutex);
             m_api = std::make_shared<LocalApi>(*api);
         }
+        m_inFlight.abort();
         std::vector<WatchedFolder> next;
         for (const auto &config : api->folders) {
             if (config.paused)
@@ -323,6 +386,10 @@ private:
             next.push_back(std::move(folder));
         }
         m_folders = std::move(next);
+        std::set<std::string> watched;
+        for (const WatchedFolder &folder : m_folders)
+            watched.insert(folder.config.id);
+        m_queue.keepOnly(watched);
     }
 
     TreeWatcher::Filter filterFor(const std::string &root) const
@@ -387,22 +454,40 @@ private:
             for (auto &[folder, pending] : work) {
                 const std::vector<std::string> subs =
                     pending.whole ? std::vector<std::string>{} : scanSubsFor(pending.paths, kMaxSubsPerRequest);
-                const std::string error = api ? api->scan(folder, subs) : std::string("no configuration read yet");
-                if (error.empty()) {
-                    if (m_options.verbose)
-                        log("scanned " + folder + ": "
-                            + (subs.empty() ? std::string("everything") : std::to_string(subs.size()) + " paths"));
+                const LocalApi::Outcome outcome = api ? api->scan(folder, subs, m_inFlight)
+                                                      : LocalApi::Outcome{LocalApi::Outcome::Refused,
+                                                                          "no configuration read yet"};
+                const std::string what = subs.empty() ? std::string("everything") : std::to_string(subs.size()) + " paths";
+                switch (outcome.kind) {
+                case LocalApi::Outcome::Scanned:
+                    if (m_options.verbose) {
+                        std::string some;
+                        for (std::size_t i = 0; i < subs.size() && i < 4; ++i)
+                            some += (i ? ", " : " (") + subs[i];
+                        log("scanned " + folder + ": " + what + some + (subs.empty() ? "" : subs.size() > 4 ? ", ...)" : ")"));
+                    }
                     if (!lastError.empty())
                         log("Syncthing answers again");
                     lastError.clear();
                     continue;
+                case LocalApi::Outcome::Unanswered:
+                    // A few paths are asked for again. A whole-folder scan is not: it may still
+                    // be running (a million files take minutes), and a folder runner that never
+                    // answered was replaced by one that scans everything when it starts.
+                    if (!subs.empty())
+                        m_queue.add(folder, pending.paths, false);
+                    log("folder " + folder + ": " + outcome.why + " (" + what
+                        + (subs.empty() ? std::string(", left to Syncthing)") : std::string(", asking again)")));
+                    continue;
+                case LocalApi::Outcome::Refused:
+                    if (outcome.why != lastError)
+                        log("folder " + folder + ": " + outcome.why + " (trying again)");
+                    lastError = outcome.why;
+                    // Kept for the next round: Syncthing may be starting or restarting.
+                    m_queue.add(folder, pending.paths, pending.whole || subs.empty());
+                    std::this_thread::sleep_for(std::chrono::seconds(2));
+                    continue;
                 }
-                if (error != lastError)
-                    log("folder " + folder + ": " + error + " (trying again)");
-                lastError = error;
-                // Kept for the next round: Syncthing may be starting or restarting.
-                m_queue.add(folder, pending.paths, pending.whole || subs.empty());
-                std::this_thread::sleep_for(std::chrono::seconds(2));
             }
         }
     }
@@ -414,6 +499,7 @@ private:
     ScanQueue m_queue;
     std::mutex m_apiMutex;
     std::shared_ptr<LocalApi> m_api;
+    InFlightRequest m_inFlight;
 };
 
 char hexDigit(unsigned value)

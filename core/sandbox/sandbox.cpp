@@ -950,7 +950,8 @@ Status Sandbox::startChangeWatcherDaemon(Node &node)
         QFile::setPermissions(spec.program, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner | QFile::ReadGroup
                                                 | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther);
     }
-    spec.arguments = {u"watch-changes"_s, u"--syncthing-home="_s + node.info.syncthingHome};
+    // Verbose: one line per scan request, for the post-mortem a sandbox exists for.
+    spec.arguments = {u"watch-changes"_s, u"--syncthing-home="_s + node.info.syncthingHome, u"--verbose"_s};
     spec.environment = userEnvironment(m_user, m_dir);
     spec.logFile = changeWatcherLogFile(node.info);
     spec.workingDirectory = node.info.syncthingHome;

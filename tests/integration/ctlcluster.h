@@ -89,6 +89,7 @@ public:
     const CtlRun &lastRun() const { return m_last; }
 
     sandbox::Sandbox &sandbox() { return *m_sandbox; }
+    SyncthingRest &rest() { return *m_rest; }
     int size() const override { return int(m_sandbox->nodes().size()); }
     QString maildir(int n) const { return m_sandbox->node(n).maildir; }
     QJsonObject clusterFile() const

@@ -7,6 +7,8 @@ mailmesh_add_test(tst_protocolprobe LIBS mailmesh_agent_commands Qt6::Core)
 # The real agent's watch-changes, to be found under /proc.
 add_dependencies(tst_protocolprobe mailmesh-agent)
 target_compile_definitions(tst_protocolprobe PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
+# watch-changes: the recursive inotify watch against the real kernel, and the request it makes.
+mailmesh_add_test(tst_treewatcher LIBS mailmesh_agent_commands Qt6::Core)
 mailmesh_add_test(tst_protocolserver LIBS mailmesh_protocol Qt6::Core)
 mailmesh_add_test(tst_protocolstatelock LIBS mailmesh_maildir Qt6::Core)
 # Large answers: streamed by the agent, put back together by the app (issue #20).

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace mm::agent {
@@ -115,6 +116,23 @@ void TreeWatcher::forgetTree(const std::string &relPath)
     }
 }
 
+void TreeWatcher::rewatchAfterOverflow(Changes &changes)
+{
+    // The lost events may have made directories (never watched then), renamed some (their watches
+    // would go on reporting the old path) or deleted some. The caller's full scan does not mend
+    // the watches, so without this the watch stayed blind there until the agent restarted
+    // (tst_treewatcher, overflow). The tree is walked again: inotify_add_watch on a directory
+    // already watched returns its watch, now under its current path; a watch no longer met (moved
+    // out of the tree, or deleted with its IN_IGNORED lost) is removed.
+    const std::map<int, std::string> before = std::exchange(m_pathOfWatch, {});
+    watchTree({}, nullptr);
+    for (const auto &[wd, relPath] : before)
+        if (!m_pathOfWatch.contains(wd))
+            ::inotify_rm_watch(m_inotify.get(), wd);
+    if (m_pathOfWatch.empty())
+        changes.rootGone = true;
+}
+
 void TreeWatcher::readEvents(Changes &changes)
 {
     alignas(inotify_event) char buffer[64 * 1024];
@@ -127,6 +145,7 @@ void TreeWatcher::readEvents(Changes &changes)
             offset += ssize_t(sizeof(inotify_event) + event->len);
             if (event->mask & IN_Q_OVERFLOW) {
                 changes.overflowed = true;
+                rewatchAfterOverflow(changes);
                 continue;
             }
             const auto watch = m_pathOfWatch.find(event->wd);

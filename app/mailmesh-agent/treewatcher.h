@@ -7,7 +7,8 @@
 //   - a new directory is listed right after its watch is added, so files written into it
 //     before the watch existed are reported too;
 //   - nothing is dropped because another program (Syncthing's puller) is writing the same path;
-//   - a full kernel queue (IN_Q_OVERFLOW) is reported, so the caller can rescan everything.
+//   - a full kernel queue (IN_Q_OVERFLOW) is reported, so the caller can rescan everything, and
+//     the tree is walked again for the directories the lost events made, renamed or deleted.
 // It only says which paths changed, relative to the root; deciding what they mean is Syncthing's
 // scan. Directories for which pruneDir answers true are neither watched nor reported.
 
@@ -55,6 +56,7 @@ public:
 private:
     void watchTree(const std::string &relPath, Changes *report);
     void forgetTree(const std::string &relPath);
+    void rewatchAfterOverflow(Changes &changes);
     std::string absolute(const std::string &relPath) const;
 
     std::string m_root;

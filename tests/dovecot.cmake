@@ -67,8 +67,8 @@ set_tests_properties(tst_ctldeploydovecotpackages PROPERTIES RESOURCE_LOCK packa
                      ENVIRONMENT QTEST_FUNCTION_TIMEOUT=7200000)
 
 # Every piece of shared mailbox state under concurrent IMAP clients on different nodes: keyword
-# races, subscription races, a minute of chaos (only with MAILMESH_CHAOS_SECONDS set, while the
-# deleted-folder race is open), revert (docs/mailbox-state.md). Set up and
+# races, subscription races, a minute of chaos (only with MAILMESH_CHAOS_SECONDS set, while a
+# finding is open), revert (docs/mailbox-state.md). Set up and
 # migrated by mailmeshctl on three sandbox nodes with the patched Dovecot.
 mailmesh_add_test(tst_mailboxstate KIND integration TIMEOUT 1200 LIBS mailmesh_sandbox Qt6::Network)
 target_compile_definitions(tst_mailboxstate PRIVATE

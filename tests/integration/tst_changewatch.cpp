@@ -6,13 +6,17 @@
 //   - a folder deleted and made again under the same name, and mail put into it afterwards
 //     (the case Syncthing's watcher goes blind on);
 //   - a flag set on a message the moment it arrived from the other node (a rename of a file
-//     Syncthing's puller has just written, whose event Syncthing's watcher drops).
+//     Syncthing's puller has just written, whose event Syncthing's watcher drops);
+//   - a directory deleted on one node while another wrote into it is kept with the new file.
 
 #include "ctlcluster.h"
 
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
 #include <QTest>
 
 #include <functional>
@@ -133,7 +137,71 @@ private Q_SLOTS:
         }
     }
 
+    // A directory deleted on node 1 while node 2, its folder paused, wrote a new file into it.
+    // For a moment Syncthing holds the directory as deleted and the file as live, and node 2
+    // fails to delete the directory ("... is not empty"); it ends when node 1 pulls the file,
+    // makes the directory again and scans it: a change wins over a delete. Node 1's
+    // watch-changes is stopped here (and Syncthing's own watcher is off): Syncthing's puller
+    // does this on its own, nothing of Mailmesh's is needed for it.
+    void aDirectoryDeletedWhileWrittenElsewhereIsKept()
+    {
+        const QString dir = QStringLiteral("sandbox.test/kept");
+        QVERIFY(shell(0, QStringLiteral("mkdir -p %1 && echo one > %1/first").arg(dir)));
+        QVERIFY2(waitFor([&] { return QFileInfo::exists(mailRoot(1) + u'/' + dir + QStringLiteral("/first")); }),
+                 "the directory never reached node 2");
+        QVERIFY(m_cluster.waitQuiet());
+        QVERIFY(stopChangeWatcher(0));
+        QVERIFY(setPaused(1, true));
+        QVERIFY(shell(0, QStringLiteral("rm -r %1").arg(dir)));
+        int status = 0;
+        m_cluster.rest().call(0, "POST", QStringLiteral("/rest/db/scan?folder=mailmesh-mail&sub=") + dir, {}, &status);
+        QCOMPARE(status, 200);
+        QVERIFY(shell(1, QStringLiteral("echo two > %1/second").arg(dir)));
+        QVERIFY(setPaused(1, false));
+        QVERIFY2(waitFor([&] { return QFileInfo::exists(mailRoot(0) + u'/' + dir + QStringLiteral("/second")); },
+                         180000),
+                 "node 1 never got the file written on node 2 into the directory it deleted");
+        QVERIFY2(waitFor([&] { return pullErrors(0).isEmpty() && pullErrors(1).isEmpty(); }, 120000),
+                 qPrintable(pullErrors(0) + pullErrors(1)));
+        QVERIFY(!QFileInfo::exists(mailRoot(0) + u'/' + dir + QStringLiteral("/first")));
+    }
+
 private:
+    QString mailRoot(int n) { return m_cluster.sandbox().node(n).mailRoot; }
+
+    // As the mail user in the node's mail root, like a local program (Dovecot, an MTA).
+    bool shell(int n, const QString &command)
+    {
+        const auto ran = m_cluster.sandbox().runOnNode(
+            n, QStringLiteral("cd '%1' && %2").arg(mailRoot(n), command));
+        return ran && ran->exitCode == 0;
+    }
+
+    bool stopChangeWatcher(int n)
+    {
+        const QString home = m_cluster.sandbox().node(n).syncthingHome;
+        return QProcess::execute(QStringLiteral("pkill"),
+                                 {QStringLiteral("-f"), QStringLiteral("watch-changes --syncthing-home=") + home})
+               == 0;
+    }
+
+    bool setPaused(int n, bool paused)
+    {
+        int status = 0;
+        m_cluster.rest().call(n, "PATCH", QStringLiteral("/rest/config/folders/mailmesh-mail"),
+                              QJsonObject{{QStringLiteral("paused"), paused}}, &status);
+        return status == 200;
+    }
+
+    QString pullErrors(int n)
+    {
+        const QJsonObject answer =
+            m_cluster.rest().call(n, "GET", QStringLiteral("/rest/folder/errors?folder=mailmesh-mail")).toObject();
+        const QJsonArray errors = answer.value(QStringLiteral("errors")).toArray();
+        return errors.isEmpty() ? QString()
+                                : QStringLiteral("node %1: %2\n").arg(n + 1).arg(QString::fromUtf8(QJsonDocument(errors).toJson()));
+    }
+
     QList<ImapClient::Message> messages(int n, const QByteArray &folder)
     {
         ImapClient imap;

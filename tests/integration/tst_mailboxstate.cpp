@@ -7,7 +7,7 @@
 //   - quota (the count backend) is the same on every node after concurrent appends;
 //   - a folder half deleted under Dovecot (as Syncthing applies a DELETE) never reuses a UID;
 //   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees
-//     (only when MAILMESH_CHAOS_SECONDS is set, while the deleted-folder race is open);
+//     (only when MAILMESH_CHAOS_SECONDS is set, while a finding is open);
 //   - revert folds every node's files back into the files stock Dovecot reads.
 // MAILMESH_CHAOS_SECONDS overrides the chaos run's length (tst_mailboxchaos runs the long one).
 
@@ -290,13 +290,12 @@ private Q_SLOTS:
 
     void aMinuteOfChaosLosesNothing()
     {
-        // Out of the default run while one race is open: a folder deleted on one node while
-        // another writes into it can leave Syncthing retrying a directory deletion for ever
-        // (docs/maildir-dovecot-syncthing.md, "Open findings"). MAILMESH_CHAOS_SECONDS=60 runs
-        // it; tst_mailboxchaos (label slow) runs it longer.
+        // Out of the default run while one finding is open: a loaded run ended with one keyword
+        // name unknown on one node (docs/maildir-dovecot-syncthing.md, "Open findings").
+        // MAILMESH_CHAOS_SECONDS=60 runs it; tst_mailboxchaos (label slow) runs it longer.
         const int seconds = qEnvironmentVariableIntValue("MAILMESH_CHAOS_SECONDS");
         if (seconds <= 0)
-            QSKIP("set MAILMESH_CHAOS_SECONDS to run it (open finding: a folder deleted while another node writes into it)");
+            QSKIP("set MAILMESH_CHAOS_SECONDS to run it (open finding: a keyword name unknown on one node)");
         ChaosOptions options;
         options.seconds = seconds;
         MailboxChaos chaos(m_cluster, options);

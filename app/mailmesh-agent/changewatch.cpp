@@ -318,6 +318,14 @@ public:
                 drainHomeEvents();
                 reloadConfig();
             }
+            bool folderEvents = false;
+            for (std::size_t i = 0; i + 1 < fds.size(); ++i)
+                folderEvents = folderEvents || (fds[i + 1].revents & POLLIN);
+            // Events come in bursts (a delivery is a create, a write, a close and a rename): let a
+            // burst gather before reading it, one read instead of a wake-up per event. The scans
+            // they lead to wait for batchDelayMs anyway.
+            if (folderEvents)
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
             for (std::size_t i = 0; i < m_folders.size(); ++i)
                 if (i + 1 < fds.size() && (fds[i + 1].revents & POLLIN))
                     readFolder(m_folders[i]);

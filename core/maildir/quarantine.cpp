@@ -164,9 +164,15 @@ Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state, std
     auto runs = Journal::readAll(state);
     if (!runs)
         return fail(runs.error());
+    return list(state, *runs, rejected);
+}
+
+std::vector<QuarantineEntry> Quarantine::list(const StateDir &state, const std::vector<Journal::RunFile> &runs,
+                                              std::vector<std::string> *rejected)
+{
     std::vector<QuarantineEntry> entries;
     std::map<std::string, std::size_t> byId;
-    for (const auto &run : *runs) {
+    for (const auto &run : runs) {
         UniqueFd runDir;
         bool runDirOpened = false;
         for (const auto &record : run.records) {
@@ -199,8 +205,8 @@ Result<std::vector<QuarantineEntry>> Quarantine::list(const StateDir &state, std
     return entries;
 }
 
-Result<Quarantine::RestoreTarget> Quarantine::restoreTarget(const MailRoot &root, const StateDir &state,
-                                                           const QuarantineEntry &entry)
+Result<Quarantine::RestoreTarget> Quarantine::restoreTarget(const QuarantineEntry &entry, DirCache &rootDirs,
+                                                           DirCache &stateDirs)
 {
     if (!isPlainRelativePath(entry.originalPath) || entry.quarantinedPath != "quarantine/" + entry.id)
         return fail(ErrorCode::UnsafePath, "quarantine entry " + entry.id + " is not a plain one: not restored");
@@ -213,25 +219,26 @@ Result<Quarantine::RestoreTarget> Quarantine::restoreTarget(const MailRoot &root
     if (dirRel == "new" || dirRel.ends_with("/new")) {
         const std::string folderRel =
             dirRel.size() == 3 ? std::string() : dirRel.substr(0, dirRel.size() - 4);
-        auto folder = openDirBeneath(root.fd(), folderRel, root.path());
+        auto folder = rootDirs.open(folderRel);
         if (folder) {
             struct stat st;
-            if (::fstatat(folder->get(), "new", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            if (::fstatat((*folder)->get(), "new", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                 S_ISLNK(st.st_mode))
                 dirRel = joinRel(folderRel, "cur");
         }
     }
-    auto dir = openDirBeneath(root.fd(), dirRel, root.path());
+    auto dir = rootDirs.open(dirRel);
     if (!dir)
         return fail(dir.error());
-    auto runDir = openRunDir(state, entry.runId);
+    // quarantine/<runId>, below the state dir without following a symlink.
+    auto runDir = stateDirs.open("quarantine/" + entry.runId);
     if (!runDir)
         return fail(runDir.error());
     target.fromName = seqName(entry);
     // Only mail goes back into the tree that Syncthing replicates: a symlink or a device planted
     // in the quarantine stays where it is.
     struct stat st;
-    if (::fstatat(runDir->get(), target.fromName.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fstatat((*runDir)->get(), target.fromName.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return fail(errnoError(errno, "cannot restore " + entry.id, entry.quarantinedPath));
     if (!S_ISREG(st.st_mode))
         return fail(ErrorCode::UnsafePath, entry.quarantinedPath + " is not a regular file: not restored",

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "maildir/dircache.h"
 #include "maildir/journal.h"
 #include "maildir/mailroot.h"
 #include "maildir/statedir.h"
@@ -52,21 +53,25 @@ public:
     // hold up (see entryFromRecord) are left out and, when `rejected` is given, described there.
     static Result<std::vector<QuarantineEntry>> list(const StateDir &state,
                                                      std::vector<std::string> *rejected = nullptr);
+    // The same from runs the caller has read already (Journal::readAll of the same state dir).
+    static std::vector<QuarantineEntry> list(const StateDir &state, const std::vector<Journal::RunFile> &runs,
+                                             std::vector<std::string> *rejected = nullptr);
 
     // Where a quarantined file goes back to, both directories opened (below the state dir and
-    // below ROOT, never following a symlink). A file quarantined from new/ of a folder that is
-    // cur-only by now goes to cur/. Only a regular file is put back. The caller journals, syncs
-    // the journal, then renames (RENAME_NOREPLACE: never over an existing file).
+    // below ROOT, never following a symlink) through the caller's caches: rootDirs below ROOT,
+    // stateDirs below the state dir. A file quarantined from new/ of a folder that is cur-only by
+    // now goes to cur/. Only a regular file is put back. The caller journals, syncs the journal,
+    // then renames (RENAME_NOREPLACE: never over an existing file).
     struct RestoreTarget
     {
-        UniqueFd fromDir; // quarantine/<runId>
+        DirCache::Dir fromDir; // quarantine/<runId>
         std::string fromName;
-        UniqueFd toDir;
+        DirCache::Dir toDir;
         std::string toName;
         std::string toPath; // relative to ROOT
     };
-    static Result<RestoreTarget> restoreTarget(const MailRoot &root, const StateDir &state,
-                                               const QuarantineEntry &entry);
+    static Result<RestoreTarget> restoreTarget(const QuarantineEntry &entry, DirCache &rootDirs,
+                                               DirCache &stateDirs);
     // Deletes a quarantined file (quarantine-purge).
     static Status remove(const StateDir &state, const QuarantineEntry &entry);
 

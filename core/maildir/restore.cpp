@@ -1,5 +1,6 @@
 #include "maildir/restore.h"
 
+#include "maildir/dircache.h"
 #include "maildir/dirsync.h"
 #include "maildir/fsutil.h"
 #include "maildir/journal.h"
@@ -39,16 +40,17 @@ std::pair<std::string, std::string> splitRel(const std::string &rel)
     return {rel.substr(0, slash), rel.substr(slash + 1)};
 }
 
-bool existsBeneath(const MailRoot &root, const std::string &rel)
+// rootDirs: directories below ROOT (see DirCache).
+bool existsBeneath(DirCache &rootDirs, const std::string &rel)
 {
     const auto [dir, name] = splitRel(rel);
-    auto fd = openDirBeneath(root.fd(), dir, root.path());
+    auto fd = rootDirs.open(dir);
     if (!fd)
         return false;
     struct stat st
     {
     };
-    return ::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    return ::fstatat((*fd)->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 } // namespace
@@ -68,7 +70,7 @@ std::string stringField(const nlohmann::json &record, const char *key)
 struct Ready
 {
     std::size_t item; // index in report.items
-    UniqueFd fromDir, toDir;
+    DirCache::Dir fromDir, toDir;
     std::string fromName, toName;
     const QuarantineEntry *entry = nullptr; // null: an undone rename
     std::uint64_t seq = 0;                  // of the undo's move record
@@ -101,24 +103,26 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         if (!l)
             return fail(l.error());
         lock.emplace(std::move(*l));
-        // Runs whose quarantined files are all gone are not needed any more: out of the way.
-        if (auto runs = Journal::readAll(*state); runs)
-            (void)Journal::archiveSettled(*state, *runs);
+    }
+    auto runs = Journal::readAll(*state);
+    if (!options.dryRun && runs) {
+        // Runs whose quarantined files are all gone are not needed any more: out of the way (the
+        // journals read again only when some were moved).
+        const auto archived = Journal::archiveSettled(*state, *runs);
+        if (!archived || *archived != 0)
+            runs = Journal::readAll(*state);
     }
 
     // Everything to undo, oldest first, from the journals alone, nothing in them trusted: a
     // quarantined file's place is rebuilt from its id, paths must stay below ROOT.
-    auto runs = Journal::readAll(*state);
     if (!runs)
         return fail(runs.error());
     std::vector<std::string> rejected;
-    auto entries = Quarantine::list(*state, &rejected);
-    if (!entries)
-        return fail(entries.error());
+    const std::vector<QuarantineEntry> entries = Quarantine::list(*state, *runs, &rejected);
     for (const auto &why : rejected)
         report.problems.push_back({ProblemKind::ActionFailed, {}, why});
     std::map<std::string, QuarantineEntry> restorable;
-    for (auto &e : *entries)
+    for (const auto &e : entries)
         if (e.present && !e.restored)
             restorable[e.id] = e;
     std::vector<Step> steps;
@@ -191,6 +195,10 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
 
     // Checks first, then per batch: every intent journaled and synced, then the renames, then the
     // directories synced. Never over an existing name (RENAME_NOREPLACE), whatever the checks saw.
+    // Directories are opened through caches that live one batch: each folder of a batch is walked
+    // to once, not once or more per file, and nothing is trusted longer than the batch's renames.
+    DirCache rootDirs(root.fd(), root.path());
+    DirCache stateDirs(state->fd(), state->path());
     DirSync dirs;
     std::vector<Ready> batch;
     std::vector<std::size_t> dropped; // items that turned out to have nothing to do
@@ -202,12 +210,12 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         std::uint64_t lastSeq = 0;
         for (Ready &ready : batch) {
             RestoreReport::Item &item = report.items[ready.item];
-            if (renameAt2(ready.fromDir.get(), ready.fromName.c_str(), ready.toDir.get(), ready.toName.c_str(),
+            if (renameAt2(ready.fromDir->get(), ready.fromName.c_str(), ready.toDir->get(), ready.toName.c_str(),
                           RENAME_NOREPLACE) != 0) {
                 const int err = errno;
                 // An earlier step of the batch already put the name back: nothing to undo, as if
                 // the check had seen it.
-                if (!ready.entry && err == ENOENT && existsBeneath(root, item.to)) {
+                if (!ready.entry && err == ENOENT && existsBeneath(rootDirs, item.to)) {
                     dropped.push_back(ready.item);
                     continue;
                 }
@@ -217,8 +225,8 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
                 continue;
             }
             item.done = true;
-            dirs.add(ready.fromDir.get());
-            dirs.add(ready.toDir.get());
+            dirs.add(ready.fromDir->get());
+            dirs.add(ready.toDir->get());
             if (ready.entry) {
                 nlohmann::json record{{"type", "restored"}, {"id", ready.entry->id}, {"time", utcTimestamp()}};
                 putPath(record, "to", item.to);
@@ -228,6 +236,8 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
             }
         }
         batch.clear();
+        rootDirs.clear();
+        stateDirs.clear();
         if (lastSeq != 0)
             (void)journal->markApplied(lastSeq);
         if (auto synced = dirs.sync(root.path()); !synced)
@@ -243,12 +253,12 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         if (const auto *q = std::get_if<QuarantineEntry>(&step)) {
             RestoreReport::Item item{q->id, "restore", q->quarantinedPath, q->originalPath, false};
             // A cur-only folder's new/ is the symlink to cur/: the file lands there either way.
-            if (existsBeneath(root, q->originalPath)) {
+            if (existsBeneath(rootDirs, q->originalPath)) {
                 report.problems.push_back(
                     {ProblemKind::ActionFailed, q->originalPath,
                      "name taken since " + q->id + " was quarantined: not overwritten"});
             } else if (!options.dryRun) {
-                auto target = Quarantine::restoreTarget(root, *state, *q);
+                auto target = Quarantine::restoreTarget(*q, rootDirs, stateDirs);
                 if (!target) {
                     report.problems.push_back({ProblemKind::ActionFailed, q->originalPath, target.error().message});
                 } else {
@@ -263,20 +273,20 @@ Result<RestoreReport> Restore::run(const MailRoot &root, const RestoreOptions &o
         } else {
             const auto &u = std::get<UndoRename>(step);
             RestoreReport::Item item{u.id, "undo-rename", u.to, u.from, false};
-            if (!existsBeneath(root, u.to)) {
+            if (!existsBeneath(rootDirs, u.to)) {
                 // Never applied (killed before the rename) or renamed since: nothing to undo.
-                if (existsBeneath(root, u.from))
+                if (existsBeneath(rootDirs, u.from))
                     continue;
                 report.problems.push_back(
                     {ProblemKind::ActionFailed, u.to, "renamed since dedupe: not undone"});
-            } else if (existsBeneath(root, u.from)) {
+            } else if (existsBeneath(rootDirs, u.from)) {
                 report.problems.push_back(
                     {ProblemKind::ActionFailed, u.from, "name taken: rename not undone"});
             } else if (!options.dryRun) {
                 const auto [toDir, toName] = splitRel(u.to);
                 const auto [fromDir, fromName] = splitRel(u.from);
-                auto a = openDirBeneath(root.fd(), toDir, root.path());
-                auto b = openDirBeneath(root.fd(), fromDir, root.path());
+                auto a = rootDirs.open(toDir);
+                auto b = rootDirs.open(fromDir);
                 if (!a || !b) {
                     report.problems.push_back(
                         {ProblemKind::ActionFailed, u.to, (!a ? a.error() : b.error()).message});

@@ -6,6 +6,7 @@
 #include "mailtreefixture.h"
 
 #include "maildir/dedupe.h"
+#include "maildir/dircache.h"
 #include "maildir/journal.h"
 #include "maildir/quarantine.h"
 #include "maildir/quarantineadmin.h"
@@ -17,6 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mm::maildir;
 using namespace mailtree;
@@ -215,6 +219,63 @@ private Q_SLOTS:
         QVERIFY(!restored->problems.empty());
         QVERIFY(!exists(m_root + "/cur/1.M1P1.h:2,S"));
         QCOMPARE(readFile(m_outside), std::string("not mail, not Mailmesh's"));
+    }
+
+    // A folder swapped for a symlink out of ROOT after the dedupe: restore walks below ROOT one
+    // component at a time (through its per-batch directory cache) and puts nothing outside.
+    void aFolderSwappedForASymlinkIsNotFollowed()
+    {
+        makeFolder(m_root);
+        makeFolder(m_root + "/.F");
+        writeFile(m_root + "/.F/maildirfolder", "");
+        writeFile(m_root + "/.F/cur/1.M1P1.h:2,S", "Message-ID: <a@x>\n\nbody\n");
+        writeFile(m_root + "/.F/cur/1.M1P1.h:2,F", "Message-ID: <a@x>\n\nbody\n");
+        auto root = MailRoot::open(m_root);
+        QVERIFY(root);
+        DedupeOptions options;
+        options.stateDir = m_state;
+        auto deduped = Dedupe::run(*root, options);
+        QVERIFY2(deduped, deduped ? "" : deduped.error().message.c_str());
+        QCOMPARE(deduped->groupsResolved, 1u);
+        const std::string elsewhere = m_base + "/elsewhere";
+        QCOMPARE(::rename((m_root + "/.F").c_str(), elsewhere.c_str()), 0);
+        QCOMPARE(::symlink(elsewhere.c_str(), (m_root + "/.F").c_str()), 0);
+        auto restored = restoreAll();
+        QVERIFY2(restored, restored ? "" : restored.error().message.c_str());
+        QVERIFY(!restored->problems.empty());
+        QVERIFY(!exists(elsewhere + "/cur/1.M1P1.h:2,S"));
+        QVERIFY(exists(elsewhere + "/cur/1.M1P1.h:2,FS"));
+        QVERIFY(!exists(elsewhere + "/cur/1.M1P1.h:2,F"));
+        // The quarantined file stays in the quarantine.
+        QCOMPARE(listing(m_state + "/quarantine").size(), std::size_t(2)); // run dir + file
+    }
+
+    void dirCacheWalksBeneathOnly()
+    {
+        makeFolder(m_root + "/.F");
+        QCOMPARE(::symlink(m_base.c_str(), (m_root + "/link").c_str()), 0);
+        const int rootFd = ::open(m_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        QVERIFY(rootFd >= 0);
+        {
+            DirCache dirs(rootFd, m_root, 2);
+            auto cur = dirs.open(".F/cur");
+            QVERIFY(cur);
+            auto again = dirs.open(".F//cur/");
+            QVERIFY(again);
+            QCOMPARE((*again)->get(), (*cur)->get()); // one walk, one descriptor
+            QVERIFY(!dirs.open("link"));
+            QVERIFY(!dirs.open("link/vmail"));
+            QVERIFY(!dirs.open(".F/../.."));
+            QVERIFY(!dirs.open(".."));
+            QVERIFY(dirs.size() <= 2); // bounded
+            // A descriptor handed out stays open when the cache starts over.
+            QVERIFY(!dirs.open("new")); // no such directory
+            dirs.clear();
+            struct stat st;
+            QCOMPARE(::fstat((*cur)->get(), &st), 0);
+            QVERIFY(S_ISDIR(st.st_mode));
+        }
+        ::close(rootFd);
     }
 };
 

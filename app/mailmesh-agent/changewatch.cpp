@@ -411,7 +411,9 @@ private:
         return TreeWatcher::Filter{
             [homeRel](const std::string &rel) {
                 const std::string name = rel.substr(rel.rfind('/') + 1);
-                return name == "tmp" || name == ".stversions" || (!homeRel.empty() && rel == homeRel);
+                // tmp/ and Dovecot's folder-being-deleted are ignored by the folder's .stignore.
+                return name == "tmp" || name == "..DOVECOT-TRASHED" || name == ".stversions"
+                       || (!homeRel.empty() && rel == homeRel);
             },
             isChangeNoise};
     }

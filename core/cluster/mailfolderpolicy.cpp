@@ -30,6 +30,11 @@ QStringList dovecotAndSyncthingIgnores(UidPolicy policy)
         QStringLiteral("(?d)**/*.svbin"),
         // The contents of tmp/ are half-delivered mail; the directory itself must exist everywhere.
         QStringLiteral("(?d)**/tmp/**"),
+        // Dovecot renames a deleted folder here and then empties it: the deleting node's own
+        // business. Replicated, it lands on nodes whose Dovecot empties any such directory it
+        // finds before its own next DELETE (docs/maildir-dovecot-syncthing.md, "Open findings").
+        QStringLiteral("// A folder being deleted by the node's own Dovecot."),
+        QStringLiteral("(?d)**/..DOVECOT-TRASHED"),
         // A second guard beside the anchored home pattern below: should a Syncthing home sit in
         // the mail root under another path than the cluster file says, its identity, API key and
         // database still stay on their node. No Maildir holds files of these names. No (?d).

@@ -25,9 +25,11 @@ struct DovecotVersion
     // The patch's own revision, the number after "+mailmesh" (0: not our build). migrate needs
     // kRequiredRevision on every node: revision 2 keeps each node's new keywords and subscription
     // changes in files of its own (maildir_cur_only_node); revision 3 never reuses a UID when
-    // another node's DELETE of a folder is half applied (installers/dovecot/README.md).
+    // another node's DELETE of a folder is half applied; revision 4 reads a name carrying one
+    // keyword under two nodes' letters as one keyword, so a keyword removed elsewhere goes on
+    // every node (installers/dovecot/README.md).
     int mailmeshRevision() const;
-    static constexpr int kRequiredRevision = 3;
+    static constexpr int kRequiredRevision = 4;
     QString numeric() const; // "2.3.19.1"
     QString line() const;    // major.minor: "2.3", which decides the configuration syntax
 

@@ -63,6 +63,7 @@ MigrationWorkflow::MigrationWorkflow(ClusterConfig cluster, Direction direction,
     , m_direction(direction)
     , m_options(options)
 {
+    keepClusterChanges(ClusterChanges::KeptWhateverTheOutcome); // what it learnt about each node's Dovecot
     addStep(QStringLiteral("connect"), tr("Connect to every node"), [this] {
         connectNodes(ClusterSession::Syncthing | ClusterSession::Agent,
                      tr("Nothing was changed. Check that the node is up and that `mailmeshctl add-node` settled its "
@@ -148,8 +149,8 @@ void MigrationWorkflow::probeNodes()
             if (migrating() && !outdated->isEmpty()) {
                 failStep(Error{ErrorCode::Unsupported,
                                tr("%1 run a cur/-only build older than revision %2: concurrent first keywords there can "
-                                  "give one letter two meanings, and a folder deleted on another node can get old "
-                                  "UIDs reused")
+                                  "give one letter two meanings, a folder deleted on another node can get old UIDs "
+                                  "reused, and a keyword removed on one node can stay on another")
                                    .arg(outdated->join(QStringLiteral(", ")))
                                    .arg(DovecotVersion::kRequiredRevision)
                                    .toStdString(),

@@ -18,6 +18,8 @@
 #include "imapclient.h"
 
 #include <QElapsedTimer>
+#include <QFile>
+#include <QTime>
 #include <QMap>
 #include <QRegularExpression>
 #include <QSet>
@@ -118,6 +120,11 @@ public:
         : m_cluster(cluster)
         , m_options(options)
     {
+        const QString tracePath = qEnvironmentVariable("MAILMESH_CHAOS_TRACE");
+        if (!tracePath.isEmpty()) {
+            m_trace.setFileName(tracePath);
+            m_trace.open(QIODevice::WriteOnly | QIODevice::Truncate);
+        }
     }
 
     ChaosFigures run()
@@ -159,6 +166,21 @@ private:
     {
         std::lock_guard lock(m_mutex);
         ++m_figures.operations[kind];
+    }
+
+    // With MAILMESH_CHAOS_TRACE=FILE every command that changes mail or folders is written there
+    // with its time, node and answer: how a finding is followed through the nodes' own logs.
+    void trace(int node, const QString &text)
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_trace.isOpen())
+            return;
+        m_trace.write(QStringLiteral("%1 n%2 %3\n")
+                          .arg(QTime::currentTime().toString(QStringLiteral("HH:mm:ss.zzz")))
+                          .arg(node + 1)
+                          .arg(text)
+                          .toUtf8());
+        m_trace.flush();
     }
 
     void refused()
@@ -304,10 +326,14 @@ private:
             if (roll < 32) {
                 const QByteArray id = newMessageId("append", node);
                 creating(makeMessageId(id), current);
-                if (!imap.append(current.toUtf8(), makeMessage(id))) {
+                const bool appended = imap.append(current.toUtf8(), makeMessage(id));
+                if (!appended) {
                     notCreated(makeMessageId(id));
                     refused();
                 }
+                trace(node, QStringLiteral("APPEND %1 %2 %3 uid %4")
+                                .arg(current, QString::fromLatin1(id), appended ? QStringLiteral("ok") : QStringLiteral("refused"))
+                                .arg(imap.lastAppendUid().second));
                 count(QStringLiteral("append"));
             } else if (roll < 67 && !messages.isEmpty()) {
                 const ImapClient::Message m = pickMessage(messages);
@@ -327,12 +353,18 @@ private:
                     expunged(m.messageId);
                 else
                     refused();
+                trace(node, QStringLiteral("EXPUNGE %1 uid %2 %3 %4")
+                                .arg(current)
+                                .arg(m.uid)
+                                .arg(QString::fromLatin1(m.messageId), ok ? QStringLiteral("ok") : QStringLiteral("refused")));
                 messages.removeIf([&](const ImapClient::Message &x) { return x.uid == m.uid; });
                 count(QStringLiteral("expunge"));
             } else if (roll < 81) {
                 const QString name = own + QString::number(random() % 6);
-                if (!imap.command("CREATE " + name.toUtf8()))
+                const bool created = imap.command("CREATE " + name.toUtf8());
+                if (!created)
                     refused();
+                trace(node, QStringLiteral("CREATE %1 %2").arg(name, created ? QStringLiteral("ok") : QStringLiteral("refused")));
                 count(QStringLiteral("create"));
             } else if (roll < 85) {
                 const QStringList mine = folders.filter(QRegularExpression(QStringLiteral("^") + own));
@@ -343,8 +375,10 @@ private:
                 if (to == from)
                     continue;
                 folderRenaming(from, to);
-                if (!imap.command("RENAME " + from.toUtf8() + ' ' + to.toUtf8()))
+                const bool renamed = imap.command("RENAME " + from.toUtf8() + ' ' + to.toUtf8());
+                if (!renamed)
                     refused();
+                trace(node, QStringLiteral("RENAME %1 %2 %3").arg(from, to, renamed ? QStringLiteral("ok") : QStringLiteral("refused")));
                 folderRenaming(from, to);
                 count(QStringLiteral("rename"));
             } else if (roll < 88) {
@@ -360,8 +394,11 @@ private:
                 // Before and after: whatever reached the folder until the DELETE was done (it may
                 // wait for a lock for seconds) is gone with it, on purpose.
                 folderDeleted(victim);
-                if (!imap.command("DELETE " + victim.toUtf8()))
+                trace(node, QStringLiteral("DELETE %1 sent").arg(victim));
+                const bool deleted = imap.command("DELETE " + victim.toUtf8());
+                if (!deleted)
                     refused();
+                trace(node, QStringLiteral("DELETE %1 %2").arg(victim, deleted ? QStringLiteral("ok") : QStringLiteral("refused")));
                 folderDeleted(victim);
                 count(QStringLiteral("delete"));
             } else {
@@ -514,6 +551,7 @@ private:
     std::map<QByteArray, QSet<QString>> m_foldersOf; // Message-ID -> every folder it may have been in
     QSet<QByteArray> m_expunged;
     QSet<QByteArray> m_deletedWithFolder;
+    QFile m_trace;
 };
 
 } // namespace mm::test

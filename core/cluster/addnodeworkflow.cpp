@@ -59,6 +59,7 @@ AddNodeWorkflow::AddNodeWorkflow(ClusterConfig cluster, NodeConfig node, QString
     , m_acceptHostKey(std::move(acceptHostKey))
     , m_options(std::move(options))
 {
+    keepClusterChanges(ClusterChanges::KeptOnSuccess); // the node, once it passed every check
     addStep(QStringLiteral("validate"), tr("Check the node's settings"), [this] { validate(); });
     addStep(QStringLiteral("connect"), tr("Settle the host key and start the agent"), [this] { connectNode(); });
     addStep(QStringLiteral("probe"), tr("Probe the node"), [this] { probe(); });

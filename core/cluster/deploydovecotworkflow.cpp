@@ -97,6 +97,8 @@ DeployDovecotWorkflow::DeployDovecotWorkflow(ClusterConfig cluster, Options opti
 {
     if (!m_options.prefix.isEmpty())
         m_options.prefix = QDir::cleanPath(m_options.prefix);
+    // The facts of the nodes that now run the target build, whatever the outcome.
+    keepClusterChanges(ClusterChanges::KeptWhateverTheOutcome);
     addStep(QStringLiteral("connect"), tr("Connect to the nodes"), [this] { connectNodes(); });
     addStep(QStringLiteral("detect"), tr("Detect each node's system and Dovecot, and the target build"),
             [this] { detect(); });

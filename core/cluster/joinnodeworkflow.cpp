@@ -44,6 +44,9 @@ JoinNodeWorkflow::JoinNodeWorkflow(ClusterConfig cluster, QString nodeId, Option
     for (int i = 0; i < m_cluster.nodes.size(); ++i)
         if (m_cluster.nodes[i].id == m_nodeId)
             m_joinIndex = i;
+    // The new device id is kept only once every peer knows it: a failed run keeps the old one, so
+    // that the next run still removes it from the peers it could not reach this time.
+    keepClusterChanges(ClusterChanges::KeptOnSuccess);
     m_report.details.insert(QStringLiteral("node"), m_nodeId);
 
     addStep(QStringLiteral("validate"), tr("Check the cluster file"), [this] { validate(); });

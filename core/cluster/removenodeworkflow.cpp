@@ -37,6 +37,7 @@ RemoveNodeWorkflow::RemoveNodeWorkflow(ClusterConfig cluster, QString nodeId, Op
     , m_removed(findNode(cluster, m_nodeId))
 {
     m_reachTimer.setSingleShot(true);
+    keepClusterChanges(ClusterChanges::KeptOnSuccess); // the node leaves the file once every peer forgot it
     m_report.details.insert(QStringLiteral("node"), m_nodeId);
     addStep(QStringLiteral("validate"), tr("Check the cluster file"), [this] { validate(); });
     addStep(QStringLiteral("connect"), tr("Connect to the other nodes"), [this] {

@@ -183,6 +183,9 @@ void Workflow::reportProgress(WorkflowProgress progress)
 void Workflow::finish()
 {
     m_finished = true;
+    m_report.saveCluster = !m_report.dryRun
+                           && (m_keepClusterChanges == ClusterChanges::KeptWhateverTheOutcome
+                               || (m_keepClusterChanges == ClusterChanges::KeptOnSuccess && m_report.succeeded));
     cleanUp();
     Q_EMIT finished(m_report);
 }

@@ -54,6 +54,9 @@ struct WorkflowReport
     bool dryRun = false;
     bool succeeded = false;
     bool skippedItems = false; // a changing step left items out (reported in details)
+    // The cluster file must keep what the workflow changed in its cluster(): the caller saves it.
+    // Set when the run ends, from keepClusterChanges(); never after a dry run.
+    bool saveCluster = false;
     std::optional<Error> error;
     QString nextAction;
     QList<WorkflowStep> steps;
@@ -91,6 +94,16 @@ Q_SIGNALS:
 protected:
     Workflow(QString name, bool dryRun, QObject *parent);
 
+    // When the cluster file keeps what the workflow changed in its cluster: never (the default),
+    // after a successful run only, or whatever the outcome (facts learnt on the way).
+    enum class ClusterChanges
+    {
+        Dropped,
+        KeptOnSuccess,
+        KeptWhateverTheOutcome
+    };
+    void keepClusterChanges(ClusterChanges when) { m_keepClusterChanges = when; }
+
     using StepBody = std::function<void()>;
     void addStep(const QString &id, const QString &title, StepBody body);
 
@@ -121,6 +134,7 @@ private:
     bool m_started = false;
     bool m_finished = false;
     bool m_cancelled = false;
+    ClusterChanges m_keepClusterChanges = ClusterChanges::Dropped;
 };
 
 // "node2: message", the way every workflow names the node an error came from.

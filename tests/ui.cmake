@@ -1,9 +1,11 @@
-foreach(model nodesmodel mailboxesmodel syncmatrixmodel eventlogmodel)
+foreach(model nodesmodel mailboxesmodel syncmatrixmodel eventlogmodel synchistory linkstate)
   mailmesh_add_test(tst_${model} LIBS mailmesh_ui)
   set_tests_properties(tst_${model} PROPERTIES ENVIRONMENT QT_QPA_PLATFORM=offscreen)
 endforeach()
 # Both save screenshots into <build>/screenshots for a human to look at.
 mailmesh_add_test(tst_mainwindow KIND gui LIBS mailmesh_ui)
+# The cluster map and the lag charts after an hour of a five-node cluster in trouble.
+mailmesh_add_test(tst_clusterview KIND gui LIBS mailmesh_ui)
 mailmesh_add_test(tst_demo KIND gui LIBS mailmesh_demo mailmesh_ui TIMEOUT 900)
 set_tests_properties(tst_demo PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=900000;MAILMESH_AGENT=$<TARGET_FILE:mailmesh-agent>")
 add_dependencies(tst_demo mailmesh-agent)

@@ -1,7 +1,9 @@
 #include "ui/dashboardwidget.h"
 
 #include "cluster/clusterchanges.h"
+#include "ui/clustermapwidget.h"
 #include "ui/eventlogmodel.h"
+#include "ui/lagchartswidget.h"
 #include "ui/mailboxesmodel.h"
 #include "ui/mailboxfilterproxy.h"
 #include "ui/nodesmodel.h"
@@ -16,6 +18,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTabWidget>
@@ -63,6 +66,10 @@ DashboardWidget::DashboardWidget(QWidget *parent)
     // A handful of rows: measuring them is cheap and nothing gets cut off.
     m_nodesView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_nodesView->horizontalHeader()->setSectionResizeMode(NodesModel::Problems, QHeaderView::Stretch);
+    // Up to kNodesShownWhole rows stay in sight whatever the splitter below them is dragged to.
+    connect(nodesProxy, &QAbstractItemModel::modelReset, m_nodesView, [this] { fitNodesTableHeight(); });
+    connect(nodesProxy, &QAbstractItemModel::rowsInserted, m_nodesView, [this] { fitNodesTableHeight(); });
+    connect(nodesProxy, &QAbstractItemModel::rowsRemoved, m_nodesView, [this] { fitNodesTableHeight(); });
 
     m_syncView = createTable(m_syncMatrix, this);
     m_syncView->verticalHeader()->setVisible(true);
@@ -73,31 +80,66 @@ DashboardWidget::DashboardWidget(QWidget *parent)
 
     auto *nodesBox = new QGroupBox(tr("Nodes"), this);
     (new QVBoxLayout(nodesBox))->addWidget(m_nodesView);
-    auto *syncBox = new QGroupBox(tr("Sync (row: node, column: peer)"), this);
-    (new QVBoxLayout(syncBox))->addWidget(m_syncView);
-
-    auto *top = new QSplitter(Qt::Horizontal, this);
-    top->addWidget(nodesBox);
-    top->addWidget(syncBox);
-    // The nodes table carries the most columns; the matrix needs little more than a node name
-    // and "in sync" per peer.
-    top->setStretchFactor(0, 3);
-    top->setStretchFactor(1, 2);
-    top->setSizes({720, 460});
 
     auto *tabs = new QTabWidget(this);
+    tabs->setObjectName(QStringLiteral("detailTabs"));
     tabs->addTab(createMailboxesTab(), tr("&Mailboxes"));
     tabs->addTab(createEventLogTab(), tr("&Event log"));
 
+    // Nodes across the whole width, so that every column fits; the pictures below them; the
+    // long lists at the bottom.
     auto *split = new QSplitter(Qt::Vertical, this);
-    split->addWidget(top);
+    split->addWidget(nodesBox);
+    split->addWidget(createSyncPictures());
     split->addWidget(tabs);
-    split->setStretchFactor(0, 2);
+    split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 3);
+    split->setStretchFactor(2, 2);
+    split->setSizes({150, 300, 230});
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(createSummaryStrip());
     layout->addWidget(split, 1);
+}
+
+void DashboardWidget::fitNodesTableHeight()
+{
+    constexpr int kNodesShownWhole = 6;
+    const int rows = std::min(m_nodesView->model()->rowCount(), kNodesShownWhole);
+    m_nodesView->setMinimumHeight(m_nodesView->horizontalHeader()->sizeHint().height()
+                                  + std::max(rows, 1) * m_nodesView->verticalHeader()->defaultSectionSize()
+                                  + 2 * m_nodesView->frameWidth());
+}
+
+QWidget *DashboardWidget::createSyncPictures()
+{
+    auto *views = new QTabWidget(this);
+    views->setObjectName(QStringLiteral("syncViews"));
+    m_clusterMap = new ClusterMapWidget(views);
+    views->addTab(m_clusterMap, tr("Ma&p"));
+    views->setTabToolTip(0, tr("Every pair of nodes that syncs, coloured by its state, with how long it has not been in "
+                               "sync; hover for details"));
+    views->addTab(m_syncView, tr("Sync ma&trix"));
+    views->setTabToolTip(1, tr("Row: node, column: peer: how far each node sees each peer"));
+
+    m_lagCharts = new LagChartsWidget(this);
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidget(m_lagCharts);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    auto *chartsBox = new QGroupBox(tr("Last hour"), this);
+    chartsBox->setToolTip(tr("Per node: how long it has not been in sync with every peer, and how many items it still "
+                             "needs. Shaded: the node could not be reached."));
+    (new QVBoxLayout(chartsBox))->addWidget(scroll);
+
+    auto *row = new QSplitter(Qt::Horizontal, this);
+    row->addWidget(views);
+    row->addWidget(chartsBox);
+    row->setStretchFactor(0, 1);
+    row->setStretchFactor(1, 1);
+    row->setSizes({560, 600});
+    return row;
 }
 
 QWidget *DashboardWidget::createSummaryStrip()
@@ -224,6 +266,9 @@ void DashboardWidget::setSnapshot(const cluster::ClusterSnapshot &snapshot)
     m_snapshot = snapshot;
     m_nodes->setSnapshot(snapshot);
     m_syncMatrix->setSnapshot(snapshot);
+    m_history.add(*snapshot);
+    m_clusterMap->setState(*snapshot, m_history);
+    m_lagCharts->setHistory(m_history);
     m_mailboxes->setSnapshot(snapshot);
     updateSummary(*snapshot);
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cluster/clusterstate.h"
+#include "ui/synchistory.h"
 
 #include <QWidget>
 
@@ -9,17 +10,21 @@ class QLineEdit;
 class QCheckBox;
 class QTableView;
 class QSortFilterProxyModel;
+class QTabWidget;
 
 namespace mm::ui {
 
+class ClusterMapWidget;
 class EventLogModel;
+class LagChartsWidget;
 class MailboxesModel;
 class MailboxFilterProxy;
 class NodesModel;
 class SyncMatrixModel;
 
-// The cluster at a glance: summary strip, nodes, the sync matrix, mailboxes side by side and
-// the event log. It only shows snapshots; it never talks to nodes.
+// The cluster at a glance: summary strip, nodes, the cluster map (or the sync matrix) beside
+// the last hour's lag charts, mailboxes side by side and the event log. It only shows
+// snapshots; it never talks to nodes.
 class DashboardWidget : public QWidget
 {
     Q_OBJECT
@@ -31,6 +36,9 @@ public:
     EventLogModel *eventLog() const { return m_eventLog; }
     QTableView *nodesView() const { return m_nodesView; }
     QTableView *mailboxesView() const { return m_mailboxesView; }
+    ClusterMapWidget *clusterMap() const { return m_clusterMap; }
+    LagChartsWidget *lagCharts() const { return m_lagCharts; }
+    const SyncHistory &syncHistory() const { return m_history; }
 
 Q_SIGNALS:
     void exportEventLogRequested();
@@ -40,6 +48,8 @@ Q_SIGNALS:
 
 private:
     QWidget *createSummaryStrip();
+    QWidget *createSyncPictures();
+    void fitNodesTableHeight();
     QWidget *createMailboxesTab();
     QWidget *createEventLogTab();
     void updateSummary(const cluster::ClusterState &state);
@@ -55,6 +65,8 @@ private:
     QTableView *m_syncView = nullptr;
     QTableView *m_mailboxesView = nullptr;
     QTableView *m_eventView = nullptr;
+    ClusterMapWidget *m_clusterMap = nullptr;
+    LagChartsWidget *m_lagCharts = nullptr;
     QLabel *m_okLabel = nullptr;
     QLabel *m_warningLabel = nullptr;
     QLabel *m_errorLabel = nullptr;
@@ -64,6 +76,7 @@ private:
     QLabel *m_updatedLabel = nullptr;
 
     cluster::ClusterSnapshot m_snapshot;
+    SyncHistory m_history;
 };
 
 } // namespace mm::ui

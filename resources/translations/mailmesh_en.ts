@@ -162,6 +162,23 @@
     </message>
 </context>
 <context>
+    <name>mm::ui::ClusterMapWidget</name>
+    <message numerus="yes">
+        <source>%n item(s) behind</source>
+        <translation>
+            <numerusform>%n item behind</numerusform>
+            <numerusform>%n items behind</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 · %n item(s)</source>
+        <translation>
+            <numerusform>%1 · %n item</numerusform>
+            <numerusform>%1 · %n items</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>mm::ui::DuplicatesDialog</name>
     <message numerus="yes">
         <source>%n copies</source>

@@ -12,10 +12,12 @@
 #include <QApplication>
 #include <QColor>
 #include <QDir>
+#include <QHeaderView>
 #include <QImage>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
+#include <QScrollBar>
 #include <QSet>
 #include <QSettings>
 #include <QStandardPaths>
@@ -130,10 +132,31 @@ private Q_SLOTS:
         QCOMPARE(window.dashboard()->mailboxesView()->model()->rowCount(), 80);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard.png"))));
 
-        auto *tabs = window.dashboard()->findChild<QTabWidget *>();
+        auto *tabs = window.dashboard()->findChild<QTabWidget *>(QStringLiteral("detailTabs"));
         QVERIFY(tabs);
         tabs->setCurrentIndex(1);
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-event-log.png"))));
+    }
+
+    void theNodesTableFitsItsColumnsAtTheDefaultSize()
+    {
+        // Every column of every node readable without scrolling sideways: the long problem text
+        // is the one column that gives way (elided, whole in its tooltip).
+        QTemporaryDir dir;
+        const QString path = writeClusterFile(dir, {QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")});
+        ui::MainWindow window;
+        QVERIFY(window.openCluster(path));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.setSnapshot(busySnapshot());
+        QCoreApplication::processEvents();
+        QCOMPARE(window.size(), QSize(1180, 760));
+        QTableView *nodes = window.dashboard()->nodesView();
+        QVERIFY2(!nodes->horizontalScrollBar()->isVisible(),
+                 qPrintable(QStringLiteral("the columns need %1 px, the table has %2")
+                                .arg(nodes->horizontalHeader()->length())
+                                .arg(nodes->viewport()->width())));
+        QVERIFY2(!nodes->verticalScrollBar()->isVisible(), "three nodes should need no scrolling either");
     }
 
     void keywordClashesShowOnlyWhenThereAreSome()
@@ -174,7 +197,7 @@ private Q_SLOTS:
         ui::MainWindow window;
         QVERIFY(window.openCluster(path));
         window.setSnapshot(busySnapshot());
-        auto *tabs = window.dashboard()->findChild<QTabWidget *>();
+        auto *tabs = window.dashboard()->findChild<QTabWidget *>(QStringLiteral("detailTabs"));
         for (int page = 0; page < tabs->count(); ++page) {
             tabs->setCurrentIndex(page);
             const QStringList unreachable = test::unreachableByTab(&window);

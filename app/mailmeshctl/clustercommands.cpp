@@ -1,11 +1,10 @@
-#include "clustercommands.h"
+// The commands that set a cluster up and change it: init, add-node, prepare, pair, join,
+// remove-node, migrate, revert, deploy-dovecot. Each is one entry of the command table; the
+// workflows do the work (core/cluster), commandsupport.cpp runs them.
 
 #include "commandsupport.h"
-#include "duplicatecommands.h"
-#include "statuscommand.h"
 
 #include "cluster/addnodeworkflow.h"
-#include "cluster/clusterconfig.h"
 #include "cluster/deploydovecotworkflow.h"
 #include "cluster/joinnodeworkflow.h"
 #include "cluster/migrationworkflow.h"
@@ -20,42 +19,42 @@
 #include <QJsonDocument>
 #include <QProcess>
 
-#include <optional>
+using namespace Qt::StringLiterals;
 
 namespace mm::ctl {
 
 namespace {
 
-int initCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+CommandOutcome init(const CommandContext &context)
 {
-    const QString usage = QStringLiteral("mailmeshctl [--cluster FILE] init NAME [--uid-policy per-node|replicated] [--force]");
-    CommandLine line(arguments, {QStringLiteral("force")}, {QStringLiteral("uid-policy")}, {});
-    if (!line.error().isEmpty() || line.positionals().size() != 1)
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("init takes one NAME") : line.error(), usage);
-    const QString path = clusterPath(options);
-    if (QFileInfo::exists(path) && !line.isSet(QStringLiteral("force"))) {
-        err << "mailmeshctl: " << path << " already exists; pass --force to start a new cluster file over it, or "
-            << "--cluster to write another one\n";
-        return protocol::kExitUsage;
+    const QString path = clusterPath(context.options);
+    if (QFileInfo::exists(path) && !context.line.isSet(u"force"_s)) {
+        context.err << "mailmeshctl: " << path
+                    << " already exists; pass --force to start a new cluster file over it, or --cluster to write "
+                       "another one\n";
+        return {protocol::kExitUsage};
     }
     cluster::ClusterConfig config;
-    config.name = line.positionals().first();
-    if (line.isSet(QStringLiteral("uid-policy"))) {
-        const auto policy = cluster::uidPolicyFromName(line.value(QStringLiteral("uid-policy")));
+    config.name = context.line.positional(0);
+    if (context.line.isSet(u"uid-policy"_s)) {
+        const auto policy = cluster::uidPolicyFromName(context.line.value(u"uid-policy"_s));
         if (!policy)
-            return usageError(err, QStringLiteral("--uid-policy must be per-node or replicated"), usage);
+            return {usageError(context, u"--uid-policy must be per-node or replicated"_s)};
         config.uidPolicy = *policy;
     }
     if (const QStringList problems = config.validate(); !problems.isEmpty())
-        return usageError(err, problems.join(QStringLiteral("; ")), usage);
-    if (const int saved = saveCluster(config, options, err); saved != 0)
-        return saved;
-    if (options.json)
-        out << QJsonDocument(config.toJson()).toJson(QJsonDocument::Compact) << '\n';
-    else
-        out << "Cluster \"" << config.name << "\" written to " << path << " (uidPolicy " << cluster::uidPolicyName(config.uidPolicy)
-            << ").\nNext: mailmeshctl add-node ID --ssh ssh://root@HOST --mail-root PATH\n";
-    return protocol::kExitOk;
+        return {usageError(context, problems.join(u"; "_s))};
+    CommandOutcome outcome;
+    outcome.clusterToSave = config;
+    outcome.afterSave = [&out = context.out, json = context.options.json, config, path] {
+        if (json)
+            out << QJsonDocument(config.toJson()).toJson(QJsonDocument::Compact) << '\n';
+        else
+            out << "Cluster \"" << config.name << "\" written to " << path << " (uidPolicy "
+                << cluster::uidPolicyName(config.uidPolicy)
+                << ").\nNext: mailmeshctl add-node ID --ssh ssh://root@HOST --mail-root PATH\n";
+    };
+    return outcome;
 }
 
 QList<QStringList> commandLists(const QStringList &shellLines)
@@ -66,205 +65,147 @@ QList<QStringList> commandLists(const QStringList &shellLines)
     return commands;
 }
 
-int addNodeCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+Result<StartedWorkflow> addNode(const CommandLine &line, const cluster::ClusterConfig &config,
+                                const cluster::MonitorOptions &monitor, QObject *owner)
 {
-    const QString usage = QStringLiteral(
-        "mailmeshctl add-node ID --ssh ssh://[USER@]HOST[:PORT]|ALIAS --mail-root PATH [--mail-user USER]\n"
-        "            [--ssh-option OPT]... [--syncthing-home DIR] [--syncthing-gui HOST:PORT] [--sync-address URL]\n"
-        "            [--state-dir DIR] [--dovecot-prefix DIR] [--dovecot-config FILE] [--dovecot-reload CMD]\n"
-        "            [--dovecot-restart CMD] [--imap-port PORT]\n"
-        "            [--hold-command CMD]... [--resume-command CMD]... [--accept-host-key SHA256:...]");
-    CommandLine line(arguments, {},
-                     {QStringLiteral("ssh"), QStringLiteral("mail-root"), QStringLiteral("mail-user"),
-                      QStringLiteral("syncthing-home"), QStringLiteral("syncthing-gui"), QStringLiteral("sync-address"),
-                      QStringLiteral("state-dir"), QStringLiteral("dovecot-prefix"), QStringLiteral("dovecot-config"),
-                      QStringLiteral("dovecot-reload"), QStringLiteral("dovecot-restart"), QStringLiteral("imap-port"),
-                      QStringLiteral("accept-host-key")},
-                     {QStringLiteral("ssh-option"), QStringLiteral("hold-command"), QStringLiteral("resume-command")});
-    if (!line.error().isEmpty())
-        return usageError(err, line.error(), usage);
-    if (line.positionals().size() != 1 || !line.isSet(QStringLiteral("ssh")) || !line.isSet(QStringLiteral("mail-root")))
-        return usageError(err, QStringLiteral("add-node needs ID, --ssh and --mail-root"), usage);
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-
     cluster::NodeConfig node;
-    if (const cluster::NodeConfig *existing = config->node(line.positionals().first()))
+    if (const cluster::NodeConfig *existing = config.node(line.positional(0)))
         node = *existing; // re-adding updates what is given and keeps the rest
-    node.id = line.positionals().first();
-    node.ssh = line.value(QStringLiteral("ssh"));
-    node.mailRoot = line.value(QStringLiteral("mail-root"));
-    const auto setIfGiven = [&line](const char *option, QString &field) {
-        if (line.isSet(QLatin1String(option)))
-            field = line.value(QLatin1String(option));
+    node.id = line.positional(0);
+    node.ssh = line.value(u"ssh"_s);
+    node.mailRoot = line.value(u"mail-root"_s);
+    const auto setIfGiven = [&line](const QString &option, QString &field) {
+        if (line.isSet(option))
+            field = line.value(option);
     };
-    setIfGiven("mail-user", node.mailUser);
-    setIfGiven("state-dir", node.stateDir);
-    setIfGiven("syncthing-home", node.syncthing.home);
-    setIfGiven("syncthing-gui", node.syncthing.guiAddress);
-    setIfGiven("sync-address", node.syncthing.syncAddress);
-    setIfGiven("dovecot-prefix", node.dovecot.prefix);
-    setIfGiven("dovecot-config", node.dovecot.configFile);
-    if (line.isSet(QStringLiteral("dovecot-reload")))
-        node.dovecot.reloadCommand = commandLists({line.value(QStringLiteral("dovecot-reload"))});
-    if (line.isSet(QStringLiteral("dovecot-restart")))
-        node.dovecot.restartCommand = commandLists({line.value(QStringLiteral("dovecot-restart"))});
-    if (line.isSet(QStringLiteral("imap-port"))) {
+    setIfGiven(u"mail-user"_s, node.mailUser);
+    setIfGiven(u"state-dir"_s, node.stateDir);
+    setIfGiven(u"syncthing-home"_s, node.syncthing.home);
+    setIfGiven(u"syncthing-gui"_s, node.syncthing.guiAddress);
+    setIfGiven(u"sync-address"_s, node.syncthing.syncAddress);
+    setIfGiven(u"dovecot-prefix"_s, node.dovecot.prefix);
+    setIfGiven(u"dovecot-config"_s, node.dovecot.configFile);
+    if (line.isSet(u"dovecot-reload"_s))
+        node.dovecot.reloadCommand = commandLists({line.value(u"dovecot-reload"_s)});
+    if (line.isSet(u"dovecot-restart"_s))
+        node.dovecot.restartCommand = commandLists({line.value(u"dovecot-restart"_s)});
+    if (line.isSet(u"imap-port"_s)) {
         bool ok = false;
-        node.dovecot.imapPort = line.value(QStringLiteral("imap-port")).toInt(&ok);
+        node.dovecot.imapPort = line.value(u"imap-port"_s).toInt(&ok);
         if (!ok || node.dovecot.imapPort < 1 || node.dovecot.imapPort > 65535)
-            return usageError(err, QStringLiteral("--imap-port must be a port number"), usage);
+            return badUsage(u"--imap-port must be a port number"_s);
     }
-    if (!line.values(QStringLiteral("ssh-option")).isEmpty())
-        node.sshOptions = line.values(QStringLiteral("ssh-option"));
-    if (!line.values(QStringLiteral("hold-command")).isEmpty())
-        node.holdCommands = commandLists(line.values(QStringLiteral("hold-command")));
-    if (!line.values(QStringLiteral("resume-command")).isEmpty())
-        node.resumeCommands = commandLists(line.values(QStringLiteral("resume-command")));
-
-    QObject owner;
-    auto *workflow = new cluster::AddNodeWorkflow(*config, node, line.value(QStringLiteral("accept-host-key")),
-                                                  monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
-    if (workflow->report().succeeded)
-        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0)
-            return saved;
-    return exitCode;
+    if (line.isSet(u"ssh-option"_s))
+        node.sshOptions = line.values(u"ssh-option"_s);
+    if (line.isSet(u"hold-command"_s))
+        node.holdCommands = commandLists(line.values(u"hold-command"_s));
+    if (line.isSet(u"resume-command"_s))
+        node.resumeCommands = commandLists(line.values(u"resume-command"_s));
+    const QString acceptHostKey = line.value(u"accept-host-key"_s);
+    return startedWorkflow(new cluster::AddNodeWorkflow(config, node, acceptHostKey, monitor, owner));
 }
 
-int prepareCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+void printManualActions(const cluster::WorkflowReport &report, const CommandLine &, QTextStream &out, QTextStream &)
 {
-    const QString usage = QStringLiteral("mailmeshctl prepare ID [--dry-run]");
-    CommandLine line(arguments, {QStringLiteral("dry-run")}, {}, {});
-    if (!line.error().isEmpty() || line.positionals().size() != 1)
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("prepare takes one node ID") : line.error(), usage);
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    QObject owner;
-    auto *workflow = new cluster::PrepareNodeWorkflow(*config, line.positionals().first(), line.isSet(QStringLiteral("dry-run")),
-                                                      monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
-    if (!options.json) {
-        for (const QJsonValue &value : workflow->report().details.value(QStringLiteral("manualActions")).toArray()) {
-            const QJsonObject action = value.toObject();
-            out << "Manual action: " << action.value(QStringLiteral("what")).toString() << '\n';
-            for (const QJsonValue &command : action.value(QStringLiteral("commands")).toArray())
-                out << "    " << command.toString() << '\n';
-        }
+    for (const QJsonValue &value : report.details.value(u"manualActions"_s).toArray()) {
+        const QJsonObject action = value.toObject();
+        out << "Manual action: " << action.value(u"what"_s).toString() << '\n';
+        for (const QJsonValue &command : action.value(u"commands"_s).toArray())
+            out << "    " << command.toString() << '\n';
     }
-    return exitCode;
 }
 
-int migrationCommand(cluster::MigrationWorkflow::Direction direction, const QStringList &arguments,
-                     const GlobalOptions &options, QTextStream &out, QTextStream &err)
+// A dry run of join or remove-node shows what the real run would do.
+void printPlan(const cluster::WorkflowReport &report, const CommandLine &line, QTextStream &out, QTextStream &)
 {
-    const bool migrate = direction == cluster::MigrationWorkflow::Direction::Migrate;
-    const QString usage = migrate ? QStringLiteral("mailmeshctl migrate [--dry-run] [--allow-stock-dovecot]")
-                                  : QStringLiteral("mailmeshctl revert [--dry-run]");
-    CommandLine line(arguments,
-                     migrate ? QStringList{QStringLiteral("dry-run"), QStringLiteral("allow-stock-dovecot")}
-                             : QStringList{QStringLiteral("dry-run")},
-                     {}, {});
-    if (!line.error().isEmpty() || !line.positionals().isEmpty())
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("unexpected argument") : line.error(), usage);
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    cluster::MigrationWorkflow::Options workflowOptions;
-    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
-    workflowOptions.allowStockDovecot = line.isSet(QStringLiteral("allow-stock-dovecot"));
-    QObject owner;
-    auto *workflow = new cluster::MigrationWorkflow(*config, direction, workflowOptions, monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
-    // What was learnt about each node's Dovecot is kept, whatever the outcome; a dry run writes nothing.
-    if (!workflowOptions.dryRun && workflow->cluster() != *config)
-        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0 && exitCode == 0)
-            return saved;
-    return exitCode;
+    if (!line.isSet(u"dry-run"_s))
+        return;
+    out << "Plan:\n";
+    for (const QJsonValue &action : report.details.value(u"plan"_s).toArray())
+        out << "  " << action.toString() << '\n';
 }
 
-int deployDovecotCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out,
-                         QTextStream &err)
+WorkflowFactory migration(cluster::MigrationWorkflow::Direction direction)
 {
-    const QString usage = QStringLiteral(
-        "mailmeshctl deploy-dovecot (--packages DIR | --prefix DIR) [ID...] [--dry-run] [--allow-downgrade]\n"
-        "            [--check-user USER]");
-    CommandLine line(arguments, {QStringLiteral("dry-run"), QStringLiteral("allow-downgrade")},
-                     {QStringLiteral("packages"), QStringLiteral("prefix"), QStringLiteral("check-user")}, {});
-    if (!line.error().isEmpty())
-        return usageError(err, line.error(), usage);
-    if (line.isSet(QStringLiteral("packages")) == line.isSet(QStringLiteral("prefix")))
-        return usageError(err, QStringLiteral("give either --packages DIR or --prefix DIR"), usage);
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    cluster::DeployDovecotWorkflow::Options workflowOptions;
-    workflowOptions.prefix = line.value(QStringLiteral("prefix"));
-    workflowOptions.packagesDir = line.value(QStringLiteral("packages"));
-    workflowOptions.nodeIds = line.positionals();
-    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
-    workflowOptions.allowDowngrade = line.isSet(QStringLiteral("allow-downgrade"));
-    workflowOptions.checkUser = line.value(QStringLiteral("check-user"));
-    QObject owner;
-    auto *workflow = new cluster::DeployDovecotWorkflow(*config, workflowOptions, monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
+    return [direction](const CommandLine &line, const cluster::ClusterConfig &config,
+                       const cluster::MonitorOptions &monitor, QObject *owner) -> Result<StartedWorkflow> {
+        cluster::MigrationWorkflow::Options options;
+        options.dryRun = line.isSet(u"dry-run"_s);
+        options.allowStockDovecot = line.isSet(u"allow-stock-dovecot"_s);
+        return startedWorkflow(new cluster::MigrationWorkflow(config, direction, options, monitor, owner));
+    };
+}
+
+Result<StartedWorkflow> deployDovecot(const CommandLine &line, const cluster::ClusterConfig &config,
+                                      const cluster::MonitorOptions &monitor, QObject *owner)
+{
+    cluster::DeployDovecotWorkflow::Options options;
+    options.prefix = line.value(u"prefix"_s);
+    options.packagesDir = line.value(u"packages"_s);
+    options.nodeIds = line.positionals();
+    options.dryRun = line.isSet(u"dry-run"_s);
+    options.allowDowngrade = line.isSet(u"allow-downgrade"_s);
+    options.checkUser = line.value(u"check-user"_s);
+    return startedWorkflow(new cluster::DeployDovecotWorkflow(config, options, monitor, owner));
+}
+
+void printDeployment(const cluster::WorkflowReport &report, const CommandLine &line, QTextStream &out, QTextStream &err)
+{
     // Found on the way, whatever the outcome: a newer Debian build than the patched packages.
-    if (!options.json)
-        for (const QJsonValue &warning : workflow->report().details.value(QStringLiteral("warnings")).toArray())
-            err << "warning: " << warning.toString() << '\n';
-    if (workflowOptions.dryRun && !options.json) {
-        // The snippet each node would get, as a diff against what it has.
-        for (const QJsonValue &value : workflow->report().details.value(QStringLiteral("nodes")).toArray()) {
-            const QJsonObject node = value.toObject();
-            const QString diff = node.value(QStringLiteral("diff")).toString();
-            if (node.value(QStringLiteral("unchanged")).toBool() || diff.isEmpty())
-                continue;
-            out << "--- " << node.value(QStringLiteral("id")).toString() << ": "
-                << node.value(QStringLiteral("snippet")).toString() << '\n' << diff << '\n';
-        }
+    for (const QJsonValue &warning : report.details.value(u"warnings"_s).toArray())
+        err << "warning: " << warning.toString() << '\n';
+    if (!line.isSet(u"dry-run"_s))
+        return;
+    // The snippet each node would get, as a diff against what it has.
+    for (const QJsonValue &value : report.details.value(u"nodes"_s).toArray()) {
+        const QJsonObject node = value.toObject();
+        const QString diff = node.value(u"diff"_s).toString();
+        if (node.value(u"unchanged"_s).toBool() || diff.isEmpty())
+            continue;
+        out << "--- " << node.value(u"id"_s).toString() << ": " << node.value(u"snippet"_s).toString() << '\n'
+            << diff << '\n';
     }
-    // Facts of the nodes that now run the target build are kept, whatever the outcome.
-    if (!workflowOptions.dryRun && workflow->cluster() != *config)
-        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0 && exitCode == 0)
-            return saved;
-    return exitCode;
 }
 
-int pairCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+QJsonObject pairReport(int exitCode, const std::optional<Error> &failure)
 {
-    if (!arguments.isEmpty())
-        return usageError(err, QStringLiteral("pair takes no arguments"), QStringLiteral("mailmeshctl pair"));
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
+    QJsonObject report{{u"type"_s, u"report"_s},
+                       {u"workflow"_s, u"pair"_s},
+                       {u"succeeded"_s, !failure},
+                       {u"exitCode"_s, exitCode}};
+    if (failure)
+        report.insert(u"error"_s, QJsonObject{{u"code"_s, QString::fromUtf8(errorCodeName(failure->code).data())},
+                                              {u"message"_s, QString::fromStdString(failure->describe())}});
+    return report;
+}
+
+// PairWorkflow is no Workflow: it has its own signals and no report, so pair prints its own.
+CommandOutcome pair(const CommandContext &context)
+{
+    const cluster::ClusterConfig &config = *context.cluster;
+    QTextStream &out = context.out;
+    QTextStream &err = context.err;
+    const bool json = context.options.json;
     // A node added to a cluster that was paired before must not serve before its copy is
     // complete (docs/maildir-dovecot-syncthing.md, "Pitfall 3"); pair would let its Dovecot run
     // during the copy.
     QStringList paired, unpaired;
-    for (const cluster::NodeConfig &node : std::as_const(config->nodes))
+    for (const cluster::NodeConfig &node : config.nodes)
         (node.syncthing.deviceId.isEmpty() ? unpaired : paired) << node.id;
     if (!paired.isEmpty() && !unpaired.isEmpty()) {
-        err << "mailmeshctl: " << paired.join(QStringLiteral(", ")) << " are paired already; add "
-            << unpaired.join(QStringLiteral(", ")) << " with `mailmeshctl join ID`, which holds the new node's Dovecot "
-            << "until its copy is complete\n";
-        return protocol::kExitUsage;
+        err << "mailmeshctl: " << paired.join(u", "_s) << " are paired already; add " << unpaired.join(u", "_s)
+            << " with `mailmeshctl join ID`, which holds the new node's Dovecot until its copy is complete\n";
+        return {protocol::kExitUsage};
     }
     QObject owner;
-    cluster::PairWorkflow pair(*config, monitorOptions(&owner));
+    cluster::PairWorkflow pair(config, monitorOptions(&owner));
     QObject::connect(&pair, &cluster::PairWorkflow::progress, &pair, [&](const QString &step, int done, int total) {
-        if (options.json)
-            out << QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("progress")},
-                                             {QStringLiteral("step"), QStringLiteral("pair")},
-                                             {QStringLiteral("message"), step},
-                                             {QStringLiteral("done"), done},
-                                             {QStringLiteral("total"), total}})
+        if (json)
+            out << QJsonDocument(QJsonObject{{u"type"_s, u"progress"_s},
+                                             {u"step"_s, u"pair"_s},
+                                             {u"message"_s, step},
+                                             {u"done"_s, done},
+                                             {u"total"_s, total}})
                        .toJson(QJsonDocument::Compact)
                 << '\n';
         else
@@ -281,134 +222,151 @@ int pairCommand(const QStringList &arguments, const GlobalOptions &options, QTex
     pair.start();
     QCoreApplication::exec();
     if (failure) {
-        const int code = protocol::exitCodeFor(failure->code);
-        if (options.json)
-            out << QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("report")},
-                                             {QStringLiteral("workflow"), QStringLiteral("pair")},
-                                             {QStringLiteral("succeeded"), false},
-                                             {QStringLiteral("exitCode"), code},
-                                             {QStringLiteral("error"),
-                                              QJsonObject{{QStringLiteral("code"),
-                                                           QString::fromUtf8(errorCodeName(failure->code).data())},
-                                                          {QStringLiteral("message"),
-                                                           QString::fromStdString(failure->describe())}}}})
-                       .toJson(QJsonDocument::Compact)
-                << '\n';
+        const int exitCode = protocol::exitCodeFor(failure->code);
+        if (json)
+            out << QJsonDocument(pairReport(exitCode, failure)).toJson(QJsonDocument::Compact) << '\n';
         else
             out << "pair failed: " << QString::fromStdString(failure->describe()) << '\n';
-        return code;
+        return {exitCode};
     }
-    if (const int saved = saveCluster(pair.cluster(), options, err); saved != 0)
-        return saved;
-    if (options.json)
-        out << QJsonDocument(QJsonObject{{QStringLiteral("type"), QStringLiteral("report")},
-                                         {QStringLiteral("workflow"), QStringLiteral("pair")},
-                                         {QStringLiteral("succeeded"), true},
-                                         {QStringLiteral("exitCode"), 0}})
-                   .toJson(QJsonDocument::Compact)
-            << '\n';
-    else
-        out << "pair: every node is connected and in sync; device ids saved to " << clusterPath(options) << '\n';
-    return protocol::kExitOk;
+    CommandOutcome outcome;
+    outcome.clusterToSave = pair.cluster();
+    outcome.afterSave = [&out, json, path = clusterPath(context.options)] {
+        if (json)
+            out << QJsonDocument(pairReport(protocol::kExitOk, std::nullopt)).toJson(QJsonDocument::Compact) << '\n';
+        else
+            out << "pair: every node is connected and in sync; device ids saved to " << path << '\n';
+    };
+    return outcome;
 }
 
-int joinCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+Result<StartedWorkflow> join(const CommandLine &line, const cluster::ClusterConfig &config,
+                             const cluster::MonitorOptions &monitor, QObject *owner)
 {
-    const QString usage = QStringLiteral("mailmeshctl join ID [--dry-run] [--without-hold] [--timeout MINUTES]");
-    CommandLine line(arguments, {QStringLiteral("dry-run"), QStringLiteral("without-hold")}, {QStringLiteral("timeout")}, {});
-    if (!line.error().isEmpty() || line.positionals().size() != 1)
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("join takes one node ID") : line.error(), usage);
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    cluster::JoinNodeWorkflow::Options workflowOptions;
-    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
-    workflowOptions.withoutHold = line.isSet(QStringLiteral("without-hold"));
-    if (line.isSet(QStringLiteral("timeout"))) {
+    cluster::JoinNodeWorkflow::Options options;
+    options.dryRun = line.isSet(u"dry-run"_s);
+    options.withoutHold = line.isSet(u"without-hold"_s);
+    if (line.isSet(u"timeout"_s)) {
         bool ok = false;
-        const int minutes = line.value(QStringLiteral("timeout")).toInt(&ok);
+        const int minutes = line.value(u"timeout"_s).toInt(&ok);
         if (!ok || minutes < 1 || minutes > 7 * 24 * 60)
-            return usageError(err, QStringLiteral("--timeout takes minutes, 1 to 10080"), usage);
-        workflowOptions.syncTimeoutMs = minutes * 60'000;
+            return badUsage(u"--timeout takes minutes, 1 to 10080"_s);
+        options.syncTimeoutMs = minutes * 60'000;
     }
-    QObject owner;
-    auto *workflow = new cluster::JoinNodeWorkflow(*config, line.positionals().first(), workflowOptions,
-                                                   monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
-    if (workflowOptions.dryRun && !options.json) {
-        out << "Plan:\n";
-        for (const QJsonValue &action : workflow->report().details.value(QStringLiteral("plan")).toArray())
-            out << "  " << action.toString() << '\n';
-    }
-    // The new device id is recorded only once every peer knows it: a failed run keeps the old
-    // one, so that the next run still removes it from the peers it could not reach this time.
-    if (!workflowOptions.dryRun && workflow->report().succeeded && workflow->cluster() != *config)
-        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0)
-            return saved;
-    return exitCode;
+    return startedWorkflow(new cluster::JoinNodeWorkflow(config, line.positional(0), options, monitor, owner));
 }
 
-int removeNodeCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+Result<StartedWorkflow> removeNode(const CommandLine &line, const cluster::ClusterConfig &config,
+                                   const cluster::MonitorOptions &monitor, QObject *owner)
 {
-    const QString usage = QStringLiteral("mailmeshctl remove-node ID [--dry-run]");
-    CommandLine line(arguments, {QStringLiteral("dry-run")}, {}, {});
-    if (!line.error().isEmpty() || line.positionals().size() != 1)
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("remove-node takes one node ID") : line.error(),
-                          usage);
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    cluster::RemoveNodeWorkflow::Options workflowOptions;
-    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
-    QObject owner;
-    auto *workflow = new cluster::RemoveNodeWorkflow(*config, line.positionals().first(), workflowOptions,
-                                                     monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
-    if (workflowOptions.dryRun && !options.json) {
-        out << "Plan:\n";
-        for (const QJsonValue &action : workflow->report().details.value(QStringLiteral("plan")).toArray())
-            out << "  " << action.toString() << '\n';
-    }
-    if (!workflowOptions.dryRun && workflow->report().succeeded)
-        if (const int saved = saveCluster(workflow->cluster(), options, err); saved != 0)
-            return saved;
-    return exitCode;
+    cluster::RemoveNodeWorkflow::Options options;
+    options.dryRun = line.isSet(u"dry-run"_s);
+    return startedWorkflow(new cluster::RemoveNodeWorkflow(config, line.positional(0), options, monitor, owner));
 }
+
+const CommandArgument kNodeId{.name = u"ID"_s};
 
 } // namespace
 
-int runClusterCommand(const QString &command, const QStringList &arguments, const GlobalOptions &options,
-                      QTextStream &out, QTextStream &err)
+QList<Command> clusterCommands()
 {
-    if (command == QLatin1String("init"))
-        return initCommand(arguments, options, out, err);
-    if (command == QLatin1String("add-node"))
-        return addNodeCommand(arguments, options, out, err);
-    if (command == QLatin1String("dupes"))
-        return dupesCommand(arguments, options, out, err);
-    if (command == QLatin1String("dedupe"))
-        return dedupeCommand(arguments, options, out, err);
-    if (command == QLatin1String("quarantine"))
-        return quarantineCommand(arguments, options, out, err);
-    if (command == QLatin1String("status"))
-        return statusCommand(arguments, options, out, err);
-    if (command == QLatin1String("prepare"))
-        return prepareCommand(arguments, options, out, err);
-    if (command == QLatin1String("pair"))
-        return pairCommand(arguments, options, out, err);
-    if (command == QLatin1String("join"))
-        return joinCommand(arguments, options, out, err);
-    if (command == QLatin1String("remove-node"))
-        return removeNodeCommand(arguments, options, out, err);
-    if (command == QLatin1String("migrate"))
-        return migrationCommand(cluster::MigrationWorkflow::Direction::Migrate, arguments, options, out, err);
-    if (command == QLatin1String("deploy-dovecot"))
-        return deployDovecotCommand(arguments, options, out, err);
-    if (command == QLatin1String("revert"))
-        return migrationCommand(cluster::MigrationWorkflow::Direction::Revert, arguments, options, out, err);
-    return -1;
+    return {
+        {.name = u"init"_s,
+         .summary = u"start a cluster file (never over an existing one without --force)"_s,
+         .arguments = {{.name = u"NAME"_s}},
+         .options = {{.name = u"uid-policy"_s, .valueName = u"per-node|replicated"_s,
+                      .help = u"whether dovecot-uidlist replicates (default per-node: each node numbers its own)"_s},
+                     {.name = u"force"_s, .help = u"write over an existing cluster file"_s}},
+         .clusterFile = ClusterFile::Named,
+         .run = init},
+        {.name = u"add-node"_s,
+         .summary = u"probe a node and add it to the cluster file (or update it)"_s,
+         .arguments = {kNodeId},
+         .options =
+             {{.name = u"ssh"_s, .valueName = u"ADDRESS"_s, .help = u"ssh://[USER@]HOST[:PORT] or an ssh alias"_s,
+               .required = true},
+              {.name = u"mail-root"_s, .valueName = u"PATH"_s, .help = u"the tree Syncthing shares, e.g. /var/vmail"_s,
+               .required = true},
+              {.name = u"mail-user"_s, .valueName = u"USER"_s, .help = u"the user who owns the mail files"_s},
+              {.name = u"ssh-option"_s, .valueName = u"OPT"_s, .help = u"an ssh -o option, e.g. IdentityFile=..."_s,
+               .repeated = true},
+              {.name = u"syncthing-home"_s, .valueName = u"DIR"_s, .help = u"Syncthing's home on the node"_s},
+              {.name = u"syncthing-gui"_s, .valueName = u"HOST:PORT"_s,
+               .help = u"Syncthing's GUI address on the node"_s},
+              {.name = u"sync-address"_s, .valueName = u"URL"_s, .help = u"the address the other nodes sync with"_s},
+              {.name = u"state-dir"_s, .valueName = u"DIR"_s,
+               .help = u"journals and quarantine (default beside the mail root)"_s},
+              {.name = u"dovecot-prefix"_s, .valueName = u"DIR"_s, .help = u"where the node's Dovecot is installed"_s},
+              {.name = u"dovecot-config"_s, .valueName = u"FILE"_s, .help = u"the node's dovecot.conf"_s},
+              {.name = u"dovecot-reload"_s, .valueName = u"CMD"_s, .help = u"how to reload Dovecot on the node"_s},
+              {.name = u"dovecot-restart"_s, .valueName = u"CMD"_s, .help = u"how to restart Dovecot on the node"_s},
+              {.name = u"imap-port"_s, .valueName = u"PORT"_s, .help = u"the node's IMAP port"_s},
+              {.name = u"hold-command"_s, .valueName = u"CMD"_s,
+               .help = u"stops delivery or IMAP during a migration or join, e.g. \"postfix stop\""_s, .repeated = true},
+              {.name = u"resume-command"_s, .valueName = u"CMD"_s, .help = u"starts them again afterwards"_s,
+               .repeated = true},
+              {.name = u"accept-host-key"_s, .valueName = u"SHA256:..."_s,
+               .help = u"pin this host key when known_hosts does not know it"_s}},
+         .workflow = addNode},
+        {.name = u"prepare"_s,
+         .summary = u"Syncthing as the mail user, GUI on loopback, inotify, mailmesh-agent watch-changes as a "
+                    u"service"_s,
+         .arguments = {kNodeId},
+         .options = {{.name = u"dry-run"_s, .help = u"only check; change nothing"_s}},
+         .workflow =
+             [](const CommandLine &line, const cluster::ClusterConfig &config, const cluster::MonitorOptions &monitor,
+                QObject *owner) -> Result<StartedWorkflow> {
+             return startedWorkflow(new cluster::PrepareNodeWorkflow(config, line.positional(0),
+                                                                     line.isSet(u"dry-run"_s), monitor, owner));
+         },
+         .printReport = printManualActions},
+        {.name = u"pair"_s,
+         .summary = u"pair every node's Syncthing, share the mail root, wait until every node is in sync"_s,
+         .run = pair},
+        {.name = u"join"_s,
+         .summary = u"add a node to a live cluster: held until its copy is complete, cur/-only setting, then "
+                    u"released"_s,
+         .arguments = {kNodeId},
+         .options = {{.name = u"dry-run"_s, .help = u"show the plan; hold and change nothing"_s},
+                     {.name = u"without-hold"_s,
+                      .help = u"the node's Dovecot and MTA are stopped by hand: run no hold or resume commands"_s},
+                     {.name = u"timeout"_s, .valueName = u"MINUTES"_s,
+                      .help = u"how long the first copy may take (default 60)"_s}},
+         .workflow = join,
+         .printReport = printPlan},
+        {.name = u"remove-node"_s,
+         .summary = u"unshare and forget a node everywhere (also a dead one); its mail stays on its disk"_s,
+         .arguments = {kNodeId},
+         .options = {{.name = u"dry-run"_s, .help = u"show the plan; change nothing"_s}},
+         .workflow = removeNode,
+         .printReport = printPlan},
+        {.name = u"migrate"_s,
+         .summary = u"convert every Maildir to cur/-only, on every node"_s,
+         .options = {{.name = u"dry-run"_s, .help = u"stop after the plan: nothing is paused, held or written"_s},
+                     {.name = u"allow-stock-dovecot"_s,
+                      .help = u"go on where a node runs stock Dovecot (it must get the patched build before "
+                              u"clients use it)"_s}},
+         .workflow = migration(cluster::MigrationWorkflow::Direction::Migrate)},
+        {.name = u"revert"_s,
+         .summary = u"turn every Maildir classic again, in reverse order"_s,
+         .options = {{.name = u"dry-run"_s, .help = u"stop after the plan: nothing is paused, held or written"_s}},
+         .workflow = migration(cluster::MigrationWorkflow::Direction::Revert)},
+        {.name = u"deploy-dovecot"_s,
+         .summary = u"put the cur/-only Dovecot on the nodes (all, or the IDs given), setting off"_s,
+         .arguments = {{.name = u"ID"_s, .optional = true, .repeated = true}},
+         .options = {{.name = u"packages"_s, .valueName = u"DIR"_s,
+                      .help = u"the patched .debs on this machine, installed with apt and held"_s,
+                      .alternatives = u"build"_s},
+                     {.name = u"prefix"_s, .valueName = u"DIR"_s,
+                      .help = u"a patched build installed in this directory on every node"_s,
+                      .alternatives = u"build"_s},
+                     {.name = u"dry-run"_s, .help = u"stop after render: show each node's snippet diff"_s},
+                     {.name = u"allow-downgrade"_s, .help = u"install an older build than the node runs"_s},
+                     {.name = u"check-user"_s, .valueName = u"USER"_s,
+                      .help = u"after the restart, read this user's mailbox with doveadm"_s}},
+         .workflow = deployDovecot,
+         .printReport = printDeployment},
+    };
 }
 
 } // namespace mm::ctl

@@ -1,4 +1,5 @@
-#include "duplicatecommands.h"
+// The commands about duplicates and the quarantine: dupes, dedupe, quarantine list, restore
+// and purge.
 
 #include "commandsupport.h"
 
@@ -8,12 +9,15 @@
 #include <QJsonArray>
 #include <QJsonObject>
 
+using namespace Qt::StringLiterals;
+
 namespace mm::ctl {
 
 namespace {
 
-void printGroups(const QJsonArray &groups, QTextStream &out)
+void printGroups(const cluster::WorkflowReport &report, const CommandLine &, QTextStream &out, QTextStream &)
 {
+    const QJsonArray groups = report.details.value(u"groups"_s).toArray();
     if (groups.isEmpty()) {
         out << "No duplicate groups.\n";
         return;
@@ -38,105 +42,103 @@ void printGroups(const QJsonArray &groups, QTextStream &out)
     }
 }
 
-int runAndPrint(cluster::ClusterWorkflow *workflow, const GlobalOptions &options, QTextStream &out, QTextStream &err,
-                bool showGroups)
+void printQuarantine(const cluster::WorkflowReport &report, const CommandLine &, QTextStream &out, QTextStream &)
 {
-    const int exitCode = runWorkflow(workflow, options, out, err);
-    if (!options.json && showGroups)
-        printGroups(workflow->report().details.value(QStringLiteral("groups")).toArray(), out);
-    return exitCode;
+    for (const QJsonValue &value : report.details.value(u"nodes"_s).toArray()) {
+        const QJsonObject node = value.toObject();
+        for (const QJsonValue &entry : node.value(u"result"_s).toObject().value(u"entries"_s).toArray()) {
+            const QJsonObject e = entry.toObject();
+            out << node.value(u"id"_s).toString() << "  " << e.value(u"id"_s).toString() << "  "
+                << e.value(u"time"_s).toString() << "  " << e.value(u"reason"_s).toString() << "  "
+                << e.value(u"originalPath"_s).toString()
+                << (e.value(u"restored"_s).toBool() ? u"  (restored)"_s : QString()) << '\n';
+        }
+    }
 }
+
+// --group and --id take several values at once too: "a,b" is "a" and "b".
+QStringList commaSeparated(const QStringList &values)
+{
+    QStringList items;
+    for (const QString &value : values)
+        items << value.split(u',', Qt::SkipEmptyParts);
+    return items;
+}
+
+Result<StartedWorkflow> dupes(const CommandLine &, const cluster::ClusterConfig &config,
+                              const cluster::MonitorOptions &monitor, QObject *owner)
+{
+    return startedWorkflow(new cluster::DuplicatesWorkflow(config, {}, monitor, owner));
+}
+
+Result<StartedWorkflow> dedupe(const CommandLine &line, const cluster::ClusterConfig &config,
+                               const cluster::MonitorOptions &monitor, QObject *owner)
+{
+    cluster::DuplicatesWorkflow::Options options;
+    options.mode = cluster::DuplicatesWorkflow::Mode::Resolve;
+    options.dryRun = line.isSet(u"dry-run"_s);
+    options.groups = commaSeparated(line.values(u"group"_s));
+    return startedWorkflow(new cluster::DuplicatesWorkflow(config, options, monitor, owner));
+}
+
+WorkflowFactory quarantine(cluster::QuarantineWorkflow::Action action)
+{
+    return [action](const CommandLine &line, const cluster::ClusterConfig &config,
+                    const cluster::MonitorOptions &monitor, QObject *owner) -> Result<StartedWorkflow> {
+        cluster::QuarantineWorkflow::Options options;
+        options.action = action;
+        options.dryRun = line.isSet(u"dry-run"_s);
+        options.node = line.value(u"node"_s);
+        options.all = line.isSet(u"all"_s);
+        options.ids = commaSeparated(line.values(u"id"_s));
+        if (action == cluster::QuarantineWorkflow::Action::Purge) {
+            bool ok = false;
+            options.olderThanDays = line.value(u"older-than"_s).toInt(&ok);
+            if (!ok || options.olderThanDays < 0)
+                return badUsage(u"--older-than takes DAYS, 0 or more"_s);
+        }
+        return startedWorkflow(new cluster::QuarantineWorkflow(config, options, monitor, owner));
+    };
+}
+
+const CommandOption kDryRun{.name = u"dry-run"_s, .help = u"show what would change; change nothing"_s};
 
 } // namespace
 
-int dupesCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+QList<Command> duplicateCommands()
 {
-    CommandLine line(arguments, {}, {}, {});
-    if (!line.error().isEmpty() || !line.positionals().isEmpty())
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("dupes takes no arguments") : line.error(),
-                          QStringLiteral("mailmeshctl dupes [--json]"));
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    QObject owner;
-    cluster::DuplicatesWorkflow::Options workflowOptions;
-    auto *workflow = new cluster::DuplicatesWorkflow(*config, workflowOptions, monitorOptions(&owner), &owner);
-    return runAndPrint(workflow, options, out, err, true);
-}
-
-int dedupeCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
-{
-    CommandLine line(arguments, {QStringLiteral("dry-run")}, {}, {QStringLiteral("group")});
-    if (!line.error().isEmpty() || !line.positionals().isEmpty())
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("unexpected argument") : line.error(),
-                          QStringLiteral("mailmeshctl dedupe [--group ID]... [--dry-run]"));
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    cluster::DuplicatesWorkflow::Options workflowOptions;
-    workflowOptions.mode = cluster::DuplicatesWorkflow::Mode::Resolve;
-    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
-    for (const QString &group : line.values(QStringLiteral("group")))
-        workflowOptions.groups << group.split(u',', Qt::SkipEmptyParts);
-    QObject owner;
-    auto *workflow = new cluster::DuplicatesWorkflow(*config, workflowOptions, monitorOptions(&owner), &owner);
-    return runAndPrint(workflow, options, out, err, false);
-}
-
-int quarantineCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
-{
-    const QString usage = QStringLiteral(
-        "mailmeshctl quarantine list\n"
-        "       mailmeshctl quarantine restore --node ID (--id ID... | --all) [--dry-run]\n"
-        "       mailmeshctl quarantine purge --older-than DAYS [--dry-run]");
-    CommandLine line(arguments.mid(1), {QStringLiteral("dry-run"), QStringLiteral("all")},
-                     {QStringLiteral("node"), QStringLiteral("older-than")}, {QStringLiteral("id")});
-    if (!line.error().isEmpty() || !line.positionals().isEmpty())
-        return usageError(err, line.error().isEmpty() ? QStringLiteral("unexpected argument") : line.error(), usage);
-    cluster::QuarantineWorkflow::Options workflowOptions;
-    workflowOptions.dryRun = line.isSet(QStringLiteral("dry-run"));
-    const QString verb = arguments.value(0);
-    if (verb == QLatin1String("list")) {
-        workflowOptions.action = cluster::QuarantineWorkflow::Action::List;
-    } else if (verb == QLatin1String("restore")) {
-        workflowOptions.action = cluster::QuarantineWorkflow::Action::Restore;
-        workflowOptions.node = line.value(QStringLiteral("node"));
-        workflowOptions.all = line.isSet(QStringLiteral("all"));
-        for (const QString &id : line.values(QStringLiteral("id")))
-            workflowOptions.ids << id.split(u',', Qt::SkipEmptyParts);
-        if (workflowOptions.node.isEmpty() || workflowOptions.all == !workflowOptions.ids.isEmpty())
-            return usageError(err, QStringLiteral("restore needs --node and either --id or --all"), usage);
-    } else if (verb == QLatin1String("purge")) {
-        workflowOptions.action = cluster::QuarantineWorkflow::Action::Purge;
-        bool ok = false;
-        workflowOptions.olderThanDays = line.value(QStringLiteral("older-than")).toInt(&ok);
-        if (!ok || workflowOptions.olderThanDays < 0)
-            return usageError(err, QStringLiteral("purge needs --older-than DAYS (0 or more)"), usage);
-    } else {
-        return usageError(err, QStringLiteral("quarantine needs list, restore or purge"), usage);
-    }
-    int exitCode = 0;
-    std::optional<cluster::ClusterConfig> config = loadCluster(options, err, exitCode);
-    if (!config)
-        return exitCode;
-    QObject owner;
-    auto *workflow = new cluster::QuarantineWorkflow(*config, workflowOptions, monitorOptions(&owner), &owner);
-    exitCode = runWorkflow(workflow, options, out, err);
-    if (!options.json && workflowOptions.action == cluster::QuarantineWorkflow::Action::List) {
-        for (const QJsonValue &value : workflow->report().details.value(QStringLiteral("nodes")).toArray()) {
-            const QJsonObject node = value.toObject();
-            for (const QJsonValue &entry : node.value(QStringLiteral("result")).toObject().value(QStringLiteral("entries")).toArray()) {
-                const QJsonObject e = entry.toObject();
-                out << node.value(QStringLiteral("id")).toString() << "  " << e.value(QStringLiteral("id")).toString() << "  "
-                    << e.value(QStringLiteral("time")).toString() << "  " << e.value(QStringLiteral("reason")).toString() << "  "
-                    << e.value(QStringLiteral("originalPath")).toString()
-                    << (e.value(QStringLiteral("restored")).toBool() ? QStringLiteral("  (restored)") : QString()) << '\n';
-            }
-        }
-    }
-    return exitCode;
+    return {
+        {.name = u"dupes"_s,
+         .summary = u"duplicate groups on every node, and the differences between the nodes"_s,
+         .workflow = dupes,
+         .printReport = printGroups},
+        {.name = u"dedupe"_s,
+         .summary = u"settle duplicate groups on one node; Syncthing carries the result to the others"_s,
+         .options = {{.name = u"group"_s, .valueName = u"ID"_s,
+                      .help = u"only this group (again for more); default: every group found on every node"_s,
+                      .repeated = true},
+                     kDryRun},
+         .workflow = dedupe},
+        {.name = u"quarantine list"_s,
+         .summary = u"every node's quarantine"_s,
+         .workflow = quarantine(cluster::QuarantineWorkflow::Action::List),
+         .printReport = printQuarantine},
+        {.name = u"quarantine restore"_s,
+         .summary = u"put quarantined files back on the node that holds them (they replicate from there)"_s,
+         .options = {{.name = u"node"_s, .valueName = u"ID"_s, .help = u"the node that holds the files"_s,
+                      .required = true},
+                     {.name = u"id"_s, .valueName = u"ID"_s, .help = u"this entry (again for more)"_s, .repeated = true,
+                      .alternatives = u"entries"_s},
+                     {.name = u"all"_s, .help = u"every entry, newest first"_s, .alternatives = u"entries"_s},
+                     kDryRun},
+         .workflow = quarantine(cluster::QuarantineWorkflow::Action::Restore)},
+        {.name = u"quarantine purge"_s,
+         .summary = u"delete the entries older than DAYS on every node: the only command that deletes mail"_s,
+         .options = {{.name = u"older-than"_s, .valueName = u"DAYS"_s, .help = u"the age of the entries to delete"_s,
+                      .required = true},
+                     kDryRun},
+         .workflow = quarantine(cluster::QuarantineWorkflow::Action::Purge)},
+    };
 }
 
 } // namespace mm::ctl

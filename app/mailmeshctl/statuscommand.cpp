@@ -1,4 +1,8 @@
-#include "statuscommand.h"
+// `status`: the cluster as the monitor sees it. One-shot waits until every node answered (or
+// --timeout); --watch prints every change until interrupted; --check prints one line and exits by
+// the Nagios convention.
+
+#include "commandsupport.h"
 
 #include "cluster/agentlocator.h"
 #include "cluster/clustermonitor.h"
@@ -13,6 +17,8 @@
 
 #include <atomic>
 #include <csignal>
+
+using namespace Qt::StringLiterals;
 
 namespace mm::ctl {
 
@@ -76,64 +82,39 @@ void printTable(const cluster::ClusterState &state, const QString &name, QTextSt
         << "; classic folders after migration: " << state.classicFolders.size() << '\n';
 }
 
-} // namespace
-
-int statusCommand(const QStringList &arguments, const GlobalOptions &options, QTextStream &out, QTextStream &err)
+CommandOutcome status(const CommandContext &context)
 {
-    const QString usage = QStringLiteral(
-        "mailmeshctl status [--json] [--watch] [--check] [--timeout SECONDS]\n"
-        "            [--warn-lag ITEMS] [--crit-lag ITEMS] [--warn-conflicts N] [--crit-conflicts N]\n"
-        "            [--warn-duplicates N] [--crit-duplicates N] [--warn-unreachable N] [--crit-unreachable N]");
+    const CommandLine &line = context.line;
+    const GlobalOptions &options = context.options;
+    QTextStream &out = context.out;
+    QTextStream &err = context.err;
     cluster::StatusThresholds thresholds;
     int timeoutSeconds = 60;
-    bool watch = false;
-    bool check = false;
-    const QList<std::pair<QString, qint64 *>> lagLimits{{QStringLiteral("--warn-lag"), &thresholds.warnLagItems},
-                                                       {QStringLiteral("--crit-lag"), &thresholds.critLagItems}};
-    const QList<std::pair<QString, int *>> countLimits{{QStringLiteral("--warn-conflicts"), &thresholds.warnConflicts},
-                                                      {QStringLiteral("--crit-conflicts"), &thresholds.critConflicts},
-                                                      {QStringLiteral("--warn-duplicates"), &thresholds.warnDuplicates},
-                                                      {QStringLiteral("--crit-duplicates"), &thresholds.critDuplicates},
-                                                      {QStringLiteral("--warn-unreachable"), &thresholds.warnUnreachable},
-                                                      {QStringLiteral("--crit-unreachable"), &thresholds.critUnreachable},
-                                                      {QStringLiteral("--timeout"), &timeoutSeconds}};
-    for (qsizetype i = 0; i < arguments.size(); ++i) {
-        const QString &argument = arguments[i];
-        if (argument == QLatin1String("--watch")) {
-            watch = true;
-            continue;
-        }
-        if (argument == QLatin1String("--check")) {
-            check = true;
-            continue;
-        }
-        bool known = false;
-        bool ok = false;
-        const QString value = arguments.value(i + 1);
-        for (const auto &[name, target] : lagLimits)
-            if (argument == name) {
-                known = true;
-                *target = value.toLongLong(&ok);
-            }
-        for (const auto &[name, target] : countLimits)
-            if (argument == name) {
-                known = true;
-                *target = value.toInt(&ok);
-            }
-        if (!known || !ok) {
-            err << "mailmeshctl: " << (known ? argument + QStringLiteral(" needs a number") : QStringLiteral("unknown argument ") + argument)
-                << "\nusage: " << usage << '\n';
-            return check ? kNagiosUnknown : protocol::kExitUsage;
-        }
-        ++i;
-    }
+    const bool watch = line.isSet(u"watch"_s);
+    const bool check = line.isSet(u"check"_s);
+    const QList<std::pair<QString, qint64 *>> lagLimits{{u"warn-lag"_s, &thresholds.warnLagItems},
+                                                       {u"crit-lag"_s, &thresholds.critLagItems}};
+    const QList<std::pair<QString, int *>> countLimits{{u"warn-conflicts"_s, &thresholds.warnConflicts},
+                                                      {u"crit-conflicts"_s, &thresholds.critConflicts},
+                                                      {u"warn-duplicates"_s, &thresholds.warnDuplicates},
+                                                      {u"crit-duplicates"_s, &thresholds.critDuplicates},
+                                                      {u"warn-unreachable"_s, &thresholds.warnUnreachable},
+                                                      {u"crit-unreachable"_s, &thresholds.critUnreachable},
+                                                      {u"timeout"_s, &timeoutSeconds}};
+    bool ok = true;
+    for (const auto &[name, target] : lagLimits)
+        if (line.isSet(name) && (*target = line.value(name).toLongLong(&ok), !ok))
+            return {usageError(context, QStringLiteral("--%1 needs a number").arg(name))};
+    for (const auto &[name, target] : countLimits)
+        if (line.isSet(name) && (*target = line.value(name).toInt(&ok), !ok))
+            return {usageError(context, QStringLiteral("--%1 needs a number").arg(name))};
     if (watch && check) {
         err << "mailmeshctl: --check judges once; use it without --watch (cron runs it again)\n";
-        return kNagiosUnknown;
+        return {kNagiosUnknown};
     }
 
-    const QString path = options.clusterFile.isEmpty() ? cluster::ClusterConfig::defaultPath() : options.clusterFile;
-    Result<cluster::ClusterConfig> config = cluster::ClusterConfig::load(path);
+    // Not the common preamble: with --check a cluster file that cannot be read is a verdict too.
+    Result<cluster::ClusterConfig> config = cluster::ClusterConfig::load(clusterPath(options));
     if (!config) {
         if (check) {
             // A file that is there but refused (a forbidden ssh option, a broken field) is a
@@ -141,13 +122,13 @@ int statusCommand(const QStringList &arguments, const GlobalOptions &options, QT
             if (config.error().code == ErrorCode::InvalidData) {
                 out << "MAILMESH CRITICAL - cluster file refused: " << QString::fromStdString(config.error().describe())
                     << '\n';
-                return kNagiosCritical;
+                return {kNagiosCritical};
             }
             out << "MAILMESH UNKNOWN - " << QString::fromStdString(config.error().describe()) << '\n';
-            return kNagiosUnknown;
+            return {kNagiosUnknown};
         }
         err << "mailmeshctl: " << QString::fromStdString(config.error().describe()) << '\n';
-        return protocol::exitCodeFor(config.error().code);
+        return {protocol::exitCodeFor(config.error().code)};
     }
 
     QNetworkAccessManager network;
@@ -225,7 +206,40 @@ int statusCommand(const QStringList &arguments, const GlobalOptions &options, QT
     std::signal(SIGTERM, previousTerm);
     monitor.stop();
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-    return exitCode;
+    return {exitCode};
+}
+
+CommandOption threshold(const QString &name, const QString &valueName, const QString &help)
+{
+    return {.name = name, .valueName = valueName, .help = help};
+}
+
+} // namespace
+
+QList<Command> statusCommands()
+{
+    return {
+        {.name = u"status"_s,
+         .summary = u"the cluster's health once every node answered; --check for cron and Nagios"_s,
+         .options = {{.name = u"watch"_s, .help = u"print every change until interrupted"_s},
+                     {.name = u"check"_s,
+                      .help = u"one line with performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN"_s},
+                     threshold(u"timeout"_s, u"SECONDS"_s, u"how long the nodes get to answer (default 60)"_s),
+                     threshold(u"warn-lag"_s, u"ITEMS"_s, u"items behind on a link that warn (default 100; -1: off)"_s),
+                     threshold(u"crit-lag"_s, u"ITEMS"_s, u"items behind that are critical (default 1000)"_s),
+                     threshold(u"warn-conflicts"_s, u"N"_s, u"Syncthing conflict copies that warn (default 1)"_s),
+                     threshold(u"crit-conflicts"_s, u"N"_s, u"conflict copies that are critical (default 10)"_s),
+                     threshold(u"warn-duplicates"_s, u"N"_s, u"duplicate groups that warn (default 1)"_s),
+                     threshold(u"crit-duplicates"_s, u"N"_s, u"duplicate groups that are critical (default off)"_s),
+                     threshold(u"warn-unreachable"_s, u"N"_s, u"unreachable nodes that warn (default off)"_s),
+                     threshold(u"crit-unreachable"_s, u"N"_s, u"unreachable nodes that are critical (default 1)"_s)},
+         .clusterFile = ClusterFile::Named,
+         .run = status,
+         .badUsageExitCode =
+             [](const QStringList &words) {
+                 return words.contains(u"--check"_s) ? kNagiosUnknown : int(protocol::kExitUsage);
+             }},
+    };
 }
 
 } // namespace mm::ctl

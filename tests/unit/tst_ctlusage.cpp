@@ -2,11 +2,16 @@
 // answers `--help` (exit 0, on stdout) with a usage that names it and a line of help for each
 // option; the top-level usage lists every command; bad usage exits 2 with the command's usage;
 // no "(s)" in any of it; the man page names every command. Needs no cluster and no network.
+// And the parser that reads a command's words by its spec (app/mailmeshctl/commandline.cpp).
+
+#include "commandline.h"
 
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
+
+using namespace Qt::StringLiterals;
 
 namespace {
 
@@ -72,6 +77,29 @@ const QStringList kKnownCommands{
     QStringLiteral("quarantine restore"), QStringLiteral("quarantine purge"), QStringLiteral("status"),
     QStringLiteral("sandbox up"),     QStringLiteral("sandbox down"),      QStringLiteral("lab up"),
     QStringLiteral("lab add"),        QStringLiteral("lab down")};
+
+// Specs shaped like join, deploy-dovecot and quarantine restore, for the parser's cases.
+mm::ctl::Command specNamed(const QString &name)
+{
+    using mm::ctl::CommandOption;
+    if (name == QLatin1String("join"))
+        return {.name = name,
+                .arguments = {{.name = QStringLiteral("ID")}},
+                .options = {{.name = QStringLiteral("dry-run")},
+                            {.name = QStringLiteral("timeout"), .valueName = QStringLiteral("MINUTES")}}};
+    if (name == QLatin1String("deploy"))
+        return {.name = name,
+                .arguments = {{.name = QStringLiteral("ID"), .optional = true, .repeated = true}},
+                .options = {{.name = QStringLiteral("packages"), .valueName = QStringLiteral("DIR"),
+                             .alternatives = QStringLiteral("build")},
+                            {.name = QStringLiteral("prefix"), .valueName = QStringLiteral("DIR"),
+                             .alternatives = QStringLiteral("build")}}};
+    return {.name = name,
+            .options = {{.name = QStringLiteral("node"), .valueName = QStringLiteral("ID"), .required = true},
+                        {.name = QStringLiteral("id"), .valueName = QStringLiteral("ID"), .repeated = true,
+                         .alternatives = QStringLiteral("entries")},
+                        {.name = QStringLiteral("all"), .alternatives = QStringLiteral("entries")}}};
+}
 
 } // namespace
 
@@ -190,6 +218,84 @@ private Q_SLOTS:
         static const QRegularExpression plural(QStringLiteral("\\w\\((s|es)\\)"));
         const QRegularExpressionMatch found = plural.match(everything);
         QVERIFY2(!found.hasMatch(), qPrintable(everything.mid(found.capturedStart() - 60, 120)));
+    }
+
+    void parsesWordsBySpec_data()
+    {
+        QTest::addColumn<QString>("spec");
+        QTest::addColumn<QStringList>("words");
+        QTest::addColumn<QString>("error");
+        QTest::addColumn<QStringList>("positionals");
+        QTest::addColumn<QString>("option");
+        QTest::addColumn<QStringList>("values");
+        const QString none;
+        const QString join = QStringLiteral("join"), deploy = QStringLiteral("deploy"), restore = QStringLiteral("restore");
+        QTest::newRow("one argument") << join << QStringList{u"n1"_s} << none << QStringList{u"n1"_s} << none << QStringList{};
+        QTest::newRow("missing argument") << join << QStringList{} << u"missing ID"_s << QStringList{} << none << QStringList{};
+        QTest::newRow("one word too many") << join << QStringList{u"n1"_s, u"n2"_s} << u"unexpected argument n2"_s
+                                 << QStringList{} << none << QStringList{};
+        QTest::newRow("a flag") << join << QStringList{u"--dry-run"_s, u"n1"_s} << none << QStringList{u"n1"_s}
+                      << u"dry-run"_s << QStringList{QString()};
+        QTest::newRow("a flag with a value") << join << QStringList{u"n1"_s, u"--dry-run=yes"_s}
+                                   << u"--dry-run takes no value"_s << QStringList{} << none << QStringList{};
+        QTest::newRow("a value") << join << QStringList{u"n1"_s, u"--timeout"_s, u"5"_s} << none << QStringList{u"n1"_s}
+                       << u"timeout"_s << QStringList{u"5"_s};
+        QTest::newRow("an inline value") << join << QStringList{u"--timeout=5"_s, u"n1"_s} << none << QStringList{u"n1"_s}
+                               << u"timeout"_s << QStringList{u"5"_s};
+        QTest::newRow("the last value counts") << join << QStringList{u"n1"_s, u"--timeout=5"_s, u"--timeout=7"_s} << none
+                                     << QStringList{u"n1"_s} << u"timeout"_s << QStringList{u"7"_s};
+        QTest::newRow("a value missing") << join << QStringList{u"n1"_s, u"--timeout"_s} << u"--timeout needs a value"_s
+                               << QStringList{} << none << QStringList{};
+        QTest::newRow("an unknown option") << join << QStringList{u"n1"_s, u"--foo=1"_s} << u"unknown option --foo"_s
+                                 << QStringList{} << none << QStringList{};
+        QTest::newRow("-- ends the options") << join << QStringList{u"--"_s, u"--n1"_s} << none << QStringList{u"--n1"_s}
+                                   << none << QStringList{};
+        QTest::newRow("no alternative") << deploy << QStringList{} << u"give one of --packages DIR or --prefix DIR"_s
+                              << QStringList{} << none << QStringList{};
+        QTest::newRow("both alternatives") << deploy << QStringList{u"--packages"_s, u"a"_s, u"--prefix"_s, u"b"_s}
+                                 << u"give only one of --packages DIR or --prefix DIR"_s << QStringList{} << none
+                                 << QStringList{};
+        QTest::newRow("a repeated argument") << deploy << QStringList{u"n1"_s, u"--prefix"_s, u"/p"_s, u"n2"_s} << none
+                                   << QStringList{u"n1"_s, u"n2"_s} << u"prefix"_s << QStringList{u"/p"_s};
+        QTest::newRow("a repeated option") << restore << QStringList{u"--node"_s, u"x"_s, u"--id"_s, u"1"_s, u"--id=2"_s}
+                                 << none << QStringList{} << u"id"_s << QStringList{u"1"_s, u"2"_s};
+        QTest::newRow("a required option missing") << restore << QStringList{u"--all"_s} << u"missing --node ID"_s
+                                         << QStringList{} << none << QStringList{};
+    }
+
+    void parsesWordsBySpec()
+    {
+        QFETCH(QString, spec);
+        QFETCH(QStringList, words);
+        QFETCH(QString, error);
+        mm::ctl::GlobalOptions globals;
+        const mm::ctl::Command command = specNamed(spec);
+        const mm::ctl::CommandLine line(command, words, globals);
+        QCOMPARE(line.error(), error);
+        if (!error.isEmpty())
+            return;
+        QFETCH(QStringList, positionals);
+        QFETCH(QString, option);
+        QFETCH(QStringList, values);
+        QCOMPARE(line.positionals(), positionals);
+        if (!option.isEmpty())
+            QCOMPARE(line.values(option), values);
+    }
+
+    void takesGlobalOptionsAndHelpAnywhere()
+    {
+        mm::ctl::GlobalOptions globals;
+        const mm::ctl::Command join = specNamed(QStringLiteral("join"));
+        const mm::ctl::CommandLine line(join, {u"n1"_s, u"--json"_s, u"--cluster"_s, u"/c.json"_s}, globals);
+        QVERIFY(line.error().isEmpty());
+        QVERIFY(globals.json);
+        QCOMPARE(globals.clusterFile, u"/c.json"_s);
+        const mm::ctl::CommandLine inlined(join, {u"--cluster=/d.json"_s, u"n1"_s}, globals);
+        QCOMPARE(globals.clusterFile, u"/d.json"_s);
+        // Asking for help is never bad usage, whatever else the words hold.
+        const mm::ctl::CommandLine help(join, {u"--foo"_s, u"--help"_s}, globals);
+        QVERIFY(help.helpRequested());
+        QVERIFY(help.error().isEmpty());
     }
 
     void manPageNamesEveryCommand()

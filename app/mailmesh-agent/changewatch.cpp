@@ -3,6 +3,7 @@
 #include "treewatcher.h"
 
 #include "maildir/fsutil.h"
+#include "maildir/statedir.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -411,9 +412,10 @@ private:
         return TreeWatcher::Filter{
             [homeRel](const std::string &rel) {
                 const std::string name = rel.substr(rel.rfind('/') + 1);
-                // tmp/ and Dovecot's folder-being-deleted are ignored by the folder's .stignore.
+                // tmp/, Dovecot's folder-being-deleted and the state dir of a mail root that is a
+                // mount point are ignored by the folder's .stignore.
                 return name == "tmp" || name == "..DOVECOT-TRASHED" || name == ".stversions"
-                       || (!homeRel.empty() && rel == homeRel);
+                       || rel == maildir::StateDir::kInRootName || (!homeRel.empty() && rel == homeRel);
             },
             isChangeNoise};
     }

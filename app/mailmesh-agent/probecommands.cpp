@@ -10,6 +10,7 @@
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
 #include "maildir/mailroot.h"
+#include "maildir/statedir.h"
 
 #include "protocol/command.h"
 #include "protocol/params.h"
@@ -373,6 +374,9 @@ Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::Progre
     if (progress.cancelled())
         return fail(ErrorCode::Cancelled, "probe was cancelled");
     progress.report(5, kSteps, "inventory");
+    if (*path)
+        if (auto root = maildir::MailRoot::open(**path))
+            report.defaultStateDir = maildir::StateDir::defaultPathFor(root->path());
     if (*path && !*skipInventory) {
         // The walk reports folders; on the wire they stay step 5 of 6, naming the folder.
         const maildir::ProgressSink walkProgress = progress.withCallback(

@@ -1,5 +1,6 @@
 #include "cluster/clusterconfig.h"
 
+#include "maildir/statedir.h"
 #include "remote/sshaddress.h"
 #include "remote/sshoptionpolicy.h"
 
@@ -303,9 +304,13 @@ QStringList ClusterConfig::validate() const
             problems << at + QStringLiteral("mailRoot: \"%1\" must be an absolute path below /").arg(node.mailRoot);
         if (!node.stateDir.isEmpty() && !node.stateDir.startsWith(QLatin1Char('/')))
             problems << at + QStringLiteral("stateDir: \"%1\" must be an absolute path").arg(node.stateDir);
+        const QString inRootStateDir = node.mailRoot + u'/' + QLatin1String(maildir::StateDir::kInRootName);
         if (!node.stateDir.isEmpty()
-            && (node.stateDir == node.mailRoot || node.stateDir.startsWith(node.mailRoot + QLatin1Char('/'))))
-            problems << at + QStringLiteral("stateDir: must lie outside the mail root, or Syncthing would replicate the quarantine");
+            && (node.stateDir == node.mailRoot || node.stateDir.startsWith(node.mailRoot + QLatin1Char('/')))
+            && node.stateDir != inRootStateDir && !node.stateDir.startsWith(inRootStateDir + u'/'))
+            problems << at + QStringLiteral("stateDir: must lie outside the mail root (or be %1), or Syncthing would "
+                                            "replicate the quarantine")
+                                 .arg(inRootStateDir);
         if (node.dovecot.imapPort < 1 || node.dovecot.imapPort > 65535)
             problems << at + QStringLiteral("dovecot.imapPort: %1 is not a port number").arg(node.dovecot.imapPort);
         if (node.holdCommands.isEmpty() != node.resumeCommands.isEmpty())

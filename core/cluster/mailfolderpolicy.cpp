@@ -35,6 +35,10 @@ QStringList dovecotAndSyncthingIgnores(UidPolicy policy)
         // finds before its own next DELETE (docs/maildir-dovecot-syncthing.md, "Open findings").
         QStringLiteral("// A folder being deleted by the node's own Dovecot."),
         QStringLiteral("(?d)**/..DOVECOT-TRASHED"),
+        // A mail root that is a mount point keeps its journals and quarantine here
+        // (core/maildir/statedir.h): per node, and never deleted by Syncthing, so no (?d).
+        QStringLiteral("// This node's journals and quarantine, when the mail root is a mount point."),
+        QStringLiteral("/.mailmesh-state"),
         // A second guard beside the anchored home pattern below: should a Syncthing home sit in
         // the mail root under another path than the cluster file says, its identity, API key and
         // database still stay on their node. No Maildir holds files of these names. No (?d).

@@ -381,12 +381,43 @@ void PrepareNodeWorkflow::inotifyLimits()
 
 void PrepareNodeWorkflow::stateDir()
 {
-    const QString path = m_node.stateDir.isEmpty()
-                             ? QString::fromStdString(maildir::StateDir::defaultPathFor(QDir::cleanPath(m_node.mailRoot).toStdString()))
-                             : m_node.stateDir;
+    // The agent's own default as the probe saw it on the node (inside the root when the root is a
+    // mount point); an older agent without it: the default beside the root.
+    const QString probedDefault = m_probe.value(QStringLiteral("defaultStateDir")).toString();
+    const QString path = !m_node.stateDir.isEmpty() ? m_node.stateDir
+                         : !probedDefault.isEmpty()
+                             ? probedDefault
+                             : QString::fromStdString(maildir::StateDir::defaultPathFor(QDir::cleanPath(m_node.mailRoot).toStdString()));
     m_report.details.insert(QStringLiteral("stateDir"), path);
     remote::SshCommand::Options asMailUser;
     asMailUser.runAs = m_node.mailUser;
+    if (path.startsWith(QDir::cleanPath(m_node.mailRoot) + u'/')) {
+        // ROOT/.mailmesh-state: the mail user makes it in its own root; the root's mode is
+        // never touched.
+        const QStringList create{QStringLiteral("install"), QStringLiteral("-d"), QStringLiteral("-m"),
+                                 QStringLiteral("0700"), path};
+        if (m_report.dryRun) {
+            runNodeCommand(m_session->ssh(0), {QStringLiteral("test"), QStringLiteral("-d"), path}, asMailUser, this,
+                           [this, path](const Result<remote::SshCommand::Output> &exists) {
+                               if (exists)
+                                   completeStep(path);
+                               else
+                                   skipStep(tr("would create %1 for %2").arg(path, m_node.mailUser));
+                           });
+            return;
+        }
+        runNodeCommand(m_session->ssh(0), create, asMailUser, this,
+                       [this, path](const Result<remote::SshCommand::Output> &created) {
+                           if (!created) {
+                               failStep(onNode(m_node.id, created.error()),
+                                        tr("Give %1 write access to its mail root, then run prepare again.")
+                                            .arg(m_node.mailUser));
+                               return;
+                           }
+                           completeStep(path);
+                       });
+        return;
+    }
     runNodeCommand(
         m_session->ssh(0), {QStringLiteral("sh"), QStringLiteral("-c"), QStringLiteral("[ -O \"$1\" ] && [ -w \"$1\" ]"),
                             QStringLiteral("sh"), path},

@@ -6,13 +6,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
 namespace mm::maildir {
 
+bool StateDir::isMountPoint(const std::string &absoluteRoot)
+{
+    struct stat root;
+    struct stat parent;
+    if (::stat(absoluteRoot.c_str(), &root) != 0 || ::stat(joinRel(absoluteRoot, "..").c_str(), &parent) != 0)
+        return false;
+    return root.st_dev != parent.st_dev || root.st_ino == parent.st_ino;
+}
+
 std::string StateDir::defaultPathFor(const std::string &absoluteRoot)
 {
+    if (isMountPoint(absoluteRoot))
+        return joinRel(absoluteRoot, kInRootName);
     const std::size_t slash = absoluteRoot.rfind('/');
     const std::string parent = slash == 0 ? std::string("/") : absoluteRoot.substr(0, slash);
     return joinRel(joinRel(parent, ".mailmesh-state"), absoluteRoot.substr(slash + 1));
@@ -30,13 +42,24 @@ std::string absolutePath(const std::string &path)
     return joinRel(cwd, path);
 }
 
-// The deepest existing ancestor of path (or path itself), opened.
-Result<UniqueFd> openNearestExisting(std::string path)
+struct NearestExisting
 {
+    UniqueFd fd;
+    std::string missing; // the part of the path below it that does not exist yet ("" or "a/b")
+};
+
+// The deepest existing ancestor of path (or path itself), opened.
+Result<NearestExisting> openNearestExisting(const std::string &wanted)
+{
+    std::string path = wanted;
     for (;;) {
         const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0)
-            return UniqueFd(fd);
+        if (fd >= 0) {
+            std::string missing = wanted.substr(std::min(path.size(), wanted.size()));
+            while (!missing.empty() && missing.front() == '/')
+                missing.erase(0, 1);
+            return NearestExisting{UniqueFd(fd), std::move(missing)};
+        }
         if (errno != ENOENT)
             return fail(errnoError(errno, "cannot open", path));
         const std::size_t slash = path.rfind('/');
@@ -48,7 +71,7 @@ Result<UniqueFd> openNearestExisting(std::string path)
 
 } // namespace
 
-Status StateDir::checkPlacement(int fd) const
+Status StateDir::checkPlacement(int fd, std::string_view missing) const
 {
     struct stat st;
     if (::fstat(fd, &st) != 0)
@@ -61,12 +84,25 @@ Status StateDir::checkPlacement(int fd) const
     // Walk up with ".." comparing inodes: catches every alias (symlinks, bind mounts of the same
     // filesystem) that a textual prefix test would miss.
     UniqueFd current(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+    struct stat below = {}; // the directory the walk came up from
     for (int depth = 0; depth < 4096; ++depth) {
         if (::fstat(current.get(), &st) != 0)
             return fail(errnoError(errno, "fstat", m_path));
-        if (st.st_dev == m_rootDevice && st.st_ino == m_rootInode)
+        if (st.st_dev == m_rootDevice && st.st_ino == m_rootInode) {
+            // ROOT/.mailmesh-state (and below) is the one place inside the root allowed: reached
+            // from it, or about to be created there.
+            struct stat inRoot;
+            if (depth > 0 && ::fstatat(current.get(), kInRootName, &inRoot, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(inRoot.st_mode) && inRoot.st_dev == below.st_dev && inRoot.st_ino == below.st_ino)
+                return {};
+            if (depth == 0 && missing.substr(0, missing.find('/')) == kInRootName)
+                return {};
             return fail(ErrorCode::UnsafePath,
-                        m_path + ": the state dir may not be inside the mail root", m_path);
+                        m_path + ": the state dir may not be inside the mail root, except as ROOT/" +
+                            kInRootName,
+                        m_path);
+        }
+        below = st;
         UniqueFd parent(::openat(current.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!parent.valid())
             return fail(errnoError(errno, "cannot open parent", m_path));
@@ -91,7 +127,7 @@ Result<StateDir> StateDir::resolve(const MailRoot &root, const std::string &requ
     auto nearest = openNearestExisting(state.m_path);
     if (!nearest)
         return fail(nearest.error());
-    if (auto status = state.checkPlacement(nearest->get()); !status)
+    if (auto status = state.checkPlacement(nearest->fd.get(), nearest->missing); !status)
         return fail(status.error());
     return state;
 }

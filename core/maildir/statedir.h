@@ -6,12 +6,17 @@
 #include "maildir/uniquefd.h"
 
 #include <string>
+#include <string_view>
 
 namespace mm::maildir {
 
-// Where journals and the quarantine live. Default <dirname(ROOT)>/.mailmesh-state/<basename(ROOT)>.
-// Refused inside ROOT (it would be walked, replicated by Syncthing, and could be mistaken for a
-// folder) and on another filesystem than ROOT (quarantining must stay a rename, never a copy).
+// Where journals and the quarantine live. Default <dirname(ROOT)>/.mailmesh-state/<basename(ROOT)>;
+// when ROOT is a mount point (a mail disk of its own, as /var/vmail often is), that would be on
+// another filesystem, so the default is ROOT/.mailmesh-state, the one place inside ROOT allowed:
+// the walkers never enter it (maildirwalker.cpp) and Syncthing ignores it (mailfolderpolicy.cpp).
+// Refused elsewhere inside ROOT (it would be walked, replicated by Syncthing, and could be
+// mistaken for a folder) and on another filesystem than ROOT (quarantining must stay a rename,
+// never a copy).
 //
 // Layout:  .lock                flock()ed by changing commands
 //          journal/<runId>.jsonl one file per run, JSON lines (see Journal)
@@ -19,7 +24,14 @@ namespace mm::maildir {
 class StateDir
 {
 public:
+    // The name of the state dir directly inside a mail root that is a mount point.
+    static constexpr const char *kInRootName = ".mailmesh-state";
+
+    // Looks at the file system: whether absoluteRoot is a mount point decides.
     static std::string defaultPathFor(const std::string &absoluteRoot);
+    // The root's own device differs from its parent's ("/" counts as one). False when either
+    // cannot be looked at.
+    static bool isMountPoint(const std::string &absoluteRoot);
 
     // Resolves and checks without creating anything (dry runs call only this). `requested` empty
     // means the default.
@@ -45,7 +57,8 @@ public:
     std::string quarantineDir() const { return m_path + "/quarantine"; }
 
 private:
-    Status checkPlacement(int fd) const;
+    // fd: the state dir, or its deepest existing ancestor with `missing` the path below it.
+    Status checkPlacement(int fd, std::string_view missing = {}) const;
     Status checkOwnership(int fd) const;
 
     std::string m_path;

@@ -252,6 +252,8 @@ void to_json(nlohmann::json &json, const ProbeReport &report)
     json["changeWatchers"] = report.changeWatchers;
     json["inventory"] =
         report.inventory ? nlohmann::json(*report.inventory) : nlohmann::json(nullptr);
+    json["defaultStateDir"] =
+        report.defaultStateDir ? nlohmann::json(*report.defaultStateDir) : nlohmann::json(nullptr);
     nlohmann::json warnings = nlohmann::json::array();
     for (const auto &warning : report.warnings)
         warnings.push_back(maildir::toValidUtf8(warning));
@@ -301,6 +303,8 @@ void from_json(const nlohmann::json &json, ProbeReport &report)
         for (const auto &watcher : *watchers)
             if (watcher.is_object())
                 report.changeWatchers.push_back(watcher.get<ProbeReport::ChangeWatcherProcess>());
+    if (const auto stateDir = json.find("defaultStateDir"); stateDir != json.end() && stateDir->is_string())
+        report.defaultStateDir = stateDir->get<std::string>();
     if (const auto inventory = json.find("inventory");
         inventory != json.end() && inventory->is_object())
     {

@@ -134,6 +134,9 @@ struct ProbeReport
     Syncthing syncthing;
     std::vector<ChangeWatcherProcess> changeWatchers; // running watch-changes processes
     std::optional<Inventory> inventory; // with `path`
+    // With `path`: where the agent keeps journals and quarantine when the cluster file names no
+    // stateDir (StateDir::defaultPathFor: inside the root when the root is a mount point).
+    std::optional<std::string> defaultStateDir;
     std::vector<std::string> warnings;  // what could not be probed, and why
 };
 

@@ -19,6 +19,10 @@ struct SandboxOptions
     // Dovecot refuses to start with it) and the seeded Maildir gets the link new -> cur instead
     // of a real new/. Off: a classic Maildir and no such setting.
     bool curOnly = false;
+    // A patched node as `mailmeshctl deploy-dovecot` leaves it before any migration:
+    // conf.d/99-mailmesh-cur-only.conf says `maildir_cur_only = no`, which migrate switches.
+    // Only for a patched prefix (a stock Dovecot refuses the setting); ignored with curOnly.
+    bool curOnlySettingOff = false;
     // IMAP login = user@domain; Maildir = <mail root>/<domain>/<user>/Maildir.
     QString mailDomain = QStringLiteral("sandbox.test");
     QString mailUser = QStringLiteral("test");

@@ -4,6 +4,8 @@
 #include "cluster/clustermonitor.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/sandboxcluster.h"
+#include "demodovecot.h"
+#include "demotrafficthread.h"
 #include "sandbox/sandbox.h"
 
 #include <QDir>
@@ -19,10 +21,11 @@ constexpr int kDemoNodes = 3;
 
 } // namespace
 
-SandboxThread::SandboxThread(QString dir, QByteArray seedScript, QObject *parent)
+SandboxThread::SandboxThread(QString dir, QByteArray seedScript, QString dovecotPrefix, QObject *parent)
     : QThread(parent)
     , m_dir(std::move(dir))
     , m_seedScript(std::move(seedScript))
+    , m_dovecotPrefix(std::move(dovecotPrefix))
 {
 }
 
@@ -43,6 +46,10 @@ void SandboxThread::run()
     options.nodeCount = kDemoNodes;
     options.dir = m_dir;
     options.changeWatcher = cluster::locateAgentBinary();
+    if (!m_dovecotPrefix.isEmpty()) {
+        options.dovecotPrefix = m_dovecotPrefix;
+        options.curOnlySettingOff = true;
+    }
     sandbox::Sandbox sandbox(options);
     if (const Status started = sandbox.start(); !started) {
         Q_EMIT failed(tr("The demo nodes did not start: %1").arg(QString::fromStdString(started.error().describe())));
@@ -91,15 +98,67 @@ void DemoCluster::start()
         Q_EMIT failed(tr("The demo's sample mail script is missing from this build."));
         return;
     }
-    Q_EMIT progress(tr("Starting three local nodes (sshd, Syncthing, Dovecot)…"));
-    m_thread = new SandboxThread(demoDirectory(), seed.readAll(), this);
+    m_seedScript = seed.readAll();
+    m_dovecot = new DemoDovecot(this);
+    connect(m_dovecot, &DemoDovecot::progress, this, &DemoCluster::progress);
+    connect(m_dovecot, &DemoDovecot::found, this, [this](const QString &prefix) {
+        m_runsCurOnlyBuild = true;
+        startSandbox(prefix);
+    });
+    connect(m_dovecot, &DemoDovecot::unavailable, this, [this](const QString &reason) {
+        m_stockReason = reason;
+        startSandbox({});
+    });
+    m_dovecot->find();
+}
+
+void DemoCluster::startSandbox(const QString &dovecotPrefix)
+{
+    m_dovecotPrefix = dovecotPrefix.isEmpty() ? QStringLiteral("/usr") : dovecotPrefix;
+    Q_EMIT progress(m_runsCurOnlyBuild ? tr("Starting three local nodes (sshd, Syncthing, the cur/-only Dovecot)…")
+                                       : tr("Starting three local nodes (sshd, Syncthing, the stock Dovecot)…"));
+    m_thread = new SandboxThread(demoDirectory(), m_seedScript, dovecotPrefix, this);
     connect(m_thread, &SandboxThread::sandboxReady, this, &DemoCluster::onSandboxStarted, Qt::QueuedConnection);
     connect(m_thread, &SandboxThread::failed, this, &DemoCluster::failed, Qt::QueuedConnection);
     m_thread->start();
 }
 
+void DemoCluster::setTrafficOn(bool on)
+{
+    if (m_traffic)
+        m_traffic->setSwitchedOn(on);
+}
+
+bool DemoCluster::isTrafficOn() const
+{
+    return m_traffic && m_traffic->isSwitchedOn();
+}
+
+void DemoCluster::setTrafficHeld(bool held)
+{
+    if (m_traffic)
+        m_traffic->setHeld(held);
+}
+
+bool DemoCluster::isTrafficHeld() const
+{
+    return m_traffic && m_traffic->isHeld();
+}
+
+bool DemoCluster::isTrafficBusy() const
+{
+    return m_traffic && m_traffic->isBusy();
+}
+
 void DemoCluster::stop()
 {
+    if (m_traffic) {
+        Q_EMIT trafficAvailable(false);
+        delete m_traffic; // waits for the round under way: it talks to the nodes
+        m_traffic = nullptr;
+    }
+    delete m_dovecot; // a build still running is killed with it
+    m_dovecot = nullptr;
     if (m_monitor)
         m_monitor->stop();
     delete m_pair;
@@ -120,6 +179,7 @@ void DemoCluster::onSandboxStarted(const QJsonObject &description)
         return;
     }
     m_cluster = std::move(*cluster);
+    m_description = description;
     const QString dir = description.value(QStringLiteral("dir")).toString();
     m_clusterFile = dir + QStringLiteral("/cluster.json");
     m_options.network = &m_network;
@@ -149,7 +209,21 @@ void DemoCluster::onPaired()
     m_monitor = new cluster::ClusterMonitor(m_cluster, m_options, this);
     Q_EMIT clusterReady(m_clusterFile, m_monitor);
     m_monitor->start();
-    Q_EMIT progress(tr("Demo cluster ready: 3 nodes, paired and in sync"));
+    m_traffic = new DemoTrafficThread(m_description, this);
+    connect(m_traffic, &DemoTrafficThread::figuresChanged, this, [this](const sandbox::DemoTraffic::Figures &figures) {
+        m_trafficFigures = figures;
+        Q_EMIT trafficFiguresChanged(figures);
+    });
+    connect(m_traffic, &DemoTrafficThread::problem, this, &DemoCluster::trafficProblem);
+    m_traffic->start();
+    Q_EMIT trafficAvailable(true);
+    if (m_runsCurOnlyBuild)
+        Q_EMIT progress(tr("Demo cluster ready: 3 nodes, paired and in sync, running the cur/-only Dovecot with its "
+                           "setting off: Migrate to cur/-only… switches it on"));
+    else
+        Q_EMIT progress(tr("Demo cluster ready: 3 nodes on the stock Dovecot, so the migration stops at its Dovecot "
+                           "check (the cur/-only build: %1; installers/dovecot/build-prefix.sh 2.3 builds it)")
+                            .arg(m_stockReason));
 }
 
 } // namespace mm::app

@@ -2,6 +2,7 @@
 #include "cluster/clustermonitor.h"
 #include "cluster/pluralforms.h"
 #include "democluster.h"
+#include "demotrafficbar.h"
 #include "ui/mainwindow.h"
 #include "ui/statuspresentation.h"
 
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 
     if (parser.isSet(demoOption)) {
         auto *demo = new mm::app::DemoCluster(&app);
+        window.addToolBar(Qt::TopToolBarArea, new mm::app::DemoTrafficBar(demo, &window));
         QObject::connect(demo, &mm::app::DemoCluster::progress, &window,
                          [&window](const QString &message) { window.statusBar()->showMessage(message); });
         QObject::connect(demo, &mm::app::DemoCluster::failed, &window, [&window](const QString &reason) {

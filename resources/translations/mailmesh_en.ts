@@ -71,6 +71,33 @@
     </message>
 </context>
 <context>
+    <name>mm::app::DemoDovecot</name>
+    <message numerus="yes">
+        <source>Building the cur/-only Dovecot once, cached for the next demo (about 20 minutes on two cores; %n minute(s) so far)</source>
+        <translation>
+            <numerusform>Building the cur/-only Dovecot once, cached for the next demo (about 20 minutes on two cores; %n minute so far)</numerusform>
+            <numerusform>Building the cur/-only Dovecot once, cached for the next demo (about 20 minutes on two cores; %n minutes so far)</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>mm::app::DemoTrafficBar</name>
+    <message numerus="yes">
+        <source>%n new message(s)</source>
+        <translation>
+            <numerusform>%n new message</numerusform>
+            <numerusform>%n new messages</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n duplicate(s)</source>
+        <translation>
+            <numerusform>%n duplicate</numerusform>
+            <numerusform>%n duplicates</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>mm::cluster::ClusterWorkflow</name>
     <message numerus="yes">
         <source>%n node(s) reachable, agent running</source>

@@ -35,8 +35,8 @@ struct GlobalOptions
     bool json = false;   // --json
 };
 
-// Every member of the spec structs has a default, so that a table entry names only what it sets
-// (designated initializers).
+// Every member of the spec structs has a default (even `{}`): a table entry names only what it
+// sets with designated initializers, and g++ warns about a member left out that has none.
 
 // A positional word, e.g. ID of `join ID`.
 struct CommandArgument

@@ -1,4 +1,4 @@
-foreach(model nodesmodel mailboxesmodel syncmatrixmodel eventlogmodel synchistory linkstate)
+foreach(model nodesmodel mailboxesmodel syncmatrixmodel eventlogmodel synchistory linkstate mimeheader)
   mailmesh_add_test(tst_${model} LIBS mailmesh_ui)
   set_tests_properties(tst_${model} PROPERTIES ENVIRONMENT QT_QPA_PLATFORM=offscreen)
 endforeach()

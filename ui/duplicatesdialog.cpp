@@ -4,6 +4,7 @@
 #include "cluster/headersworkflow.h"
 #include "cluster/quarantineworkflow.h"
 #include "ui/jsontablemodel.h"
+#include "ui/mimeheader.h"
 #include "ui/tableviewsetup.h"
 
 #include <QDialogButtonBox>
@@ -20,6 +21,7 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTimer>
 #include <QVBoxLayout>
 
 namespace mm::ui {
@@ -40,6 +42,30 @@ QString memberNames(const QJsonObject &group)
     for (const QJsonValue &member : group.value(QStringLiteral("members")).toArray())
         names << member.toObject().value(QStringLiteral("name")).toString();
     return names.join(QStringLiteral(", "));
+}
+
+// One of the first copy's Subject, From and Date, decoded for reading ("" when the agent could
+// not read that copy, or the message has no such field).
+QString groupHeader(const QJsonObject &group, const QString &field)
+{
+    const QJsonObject headers = group.value(QStringLiteral("headers")).toObject();
+    return decodeHeaderForDisplay(rawJsonField(headers, field)).simplified();
+}
+
+QString orDash(const QString &text)
+{
+    return text.isEmpty() ? QStringLiteral("—") : text;
+}
+
+// A Date header as a time to sort by and show in the local zone; the text as it is when it does
+// not parse (RFC 5322 allows a trailing comment such as "(UTC)").
+QVariant groupDate(const QJsonObject &group)
+{
+    QString text = groupHeader(group, QStringLiteral("date"));
+    if (const qsizetype comment = text.indexOf(u'('); comment > 0)
+        text = text.left(comment).trimmed();
+    const QDateTime date = QDateTime::fromString(text, Qt::RFC2822Date);
+    return date.isValid() ? QVariant(date.toLocalTime()) : QVariant(orDash(groupHeader(group, QStringLiteral("date"))));
 }
 
 QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
@@ -75,6 +101,7 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
     })
     , m_tabs(new QTabWidget(this))
     , m_preview(new QPlainTextEdit(this))
+    , m_previewDelay(new QTimer(this))
     , m_findings(new QPlainTextEdit(this))
     , m_purgeDays(new QSpinBox(this))
     , m_status(new QLabel(this))
@@ -82,8 +109,16 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
     setWindowTitle(tr("Duplicates — %1").arg(m_cluster.name));
     const QLocale locale;
     m_groups = new JsonTableModel(
-        {{tr("Group"), tr("The group's id: the same on every node that has it"),
-          [](const QJsonObject &g) { return g.value(QStringLiteral("id")); }},
+        {{tr("Subject"), tr("The Subject of the group's first copy; hover for the group's id"),
+          [](const QJsonObject &g) { return orDash(groupHeader(g, QStringLiteral("subject"))); }, false,
+          [](const QJsonObject &g) {
+              return tr("%1\nGroup %2 (the same id on every node that has it)")
+                  .arg(orDash(groupHeader(g, QStringLiteral("subject"))), g.value(QStringLiteral("id")).toString());
+          }},
+         {tr("From"), tr("The sender, from the first copy's header"),
+          [](const QJsonObject &g) { return orDash(groupHeader(g, QStringLiteral("from"))); }},
+         {tr("Date"), tr("The Date header of the first copy, in your time zone"),
+          [](const QJsonObject &g) { return groupDate(g); }},
          {tr("Kind"),
           tr("flag-divergence: one message under several names; sync-conflict: a Syncthing conflict copy; "
              "same-message: the same Message-ID and body under different names"),
@@ -129,25 +164,36 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
         this);
     m_groupsView = makeTable(m_groups, this);
     m_groupsView->setObjectName(QStringLiteral("groupsView"));
+    m_groupsView->setTextElideMode(Qt::ElideMiddle);
     m_quarantineView = makeTable(m_quarantine, this);
     m_quarantineView->setObjectName(QStringLiteral("quarantineView"));
 
     // Groups tab: the table, the preview of the selected group's first copy, the actions.
     auto *groupsTab = new QWidget(this);
     auto *scanButton = new QPushButton(tr("&Scan"), groupsTab);
-    auto *previewButton = new QPushButton(tr("&Preview"), groupsTab);
     auto *resolveSelectedButton = new QPushButton(tr("Resolve &Selected…"), groupsTab);
     auto *resolveAllButton = new QPushButton(tr("Resolve &All…"), groupsTab);
     resolveSelectedButton->setObjectName(QStringLiteral("resolveSelected"));
     resolveAllButton->setObjectName(QStringLiteral("resolveAll"));
     connect(scanButton, &QPushButton::clicked, this, &DuplicatesDialog::scan);
-    connect(previewButton, &QPushButton::clicked, this, &DuplicatesDialog::previewSelected);
+    // The preview follows the selection; a short pause lets arrow keys run over rows without a
+    // header read for each one.
+    m_previewDelay->setSingleShot(true);
+    m_previewDelay->setInterval(250);
+    connect(m_previewDelay, &QTimer::timeout, this, &DuplicatesDialog::previewSelected);
+    connect(m_groupsView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        m_preview->clear();
+        m_preview->setPlaceholderText(selectedRows(m_groupsView).isEmpty()
+                                          ? tr("Select a group to read its first copy's header.")
+                                          : tr("Reading the header…"));
+        m_previewDelay->start();
+    });
     connect(resolveSelectedButton, &QPushButton::clicked, this, &DuplicatesDialog::resolveSelected);
     connect(resolveAllButton, &QPushButton::clicked, this, &DuplicatesDialog::resolveAll);
     m_preview->setObjectName(QStringLiteral("preview"));
     m_preview->setReadOnly(true);
     m_preview->setTabChangesFocus(true);
-    m_preview->setPlaceholderText(tr("Select a group and press Preview to read its first copy's header."));
+    m_preview->setPlaceholderText(tr("Select a group to read its first copy's header."));
     auto *splitter = new QSplitter(Qt::Vertical, groupsTab);
     splitter->addWidget(m_groupsView);
     splitter->addWidget(m_preview);
@@ -155,7 +201,6 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
     splitter->setStretchFactor(1, 1);
     auto *groupButtons = new QHBoxLayout;
     groupButtons->addWidget(scanButton);
-    groupButtons->addWidget(previewButton);
     groupButtons->addStretch(1);
     groupButtons->addWidget(resolveSelectedButton);
     groupButtons->addWidget(resolveAllButton);
@@ -202,7 +247,7 @@ DuplicatesDialog::DuplicatesDialog(cluster::ClusterConfig cluster, cluster::Moni
     layout->addWidget(m_tabs, 1);
     layout->addWidget(m_status);
     layout->addWidget(buttons);
-    resize(980, 560);
+    resize(1100, 560);
 }
 
 DuplicatesDialog::~DuplicatesDialog()
@@ -233,6 +278,9 @@ void DuplicatesDialog::runWorkflow(cluster::ClusterWorkflow *workflow,
             m_status->clear();
         done(report);
         Q_EMIT workflowFinished(report);
+        // A selection made while this ran still wants its preview.
+        if (!m_running && m_previewWanted)
+            m_previewDelay->start();
     });
     workflow->start();
 }
@@ -247,6 +295,21 @@ void DuplicatesDialog::scan()
         const QJsonArray groups = report.details.value(QStringLiteral("groups")).toArray();
         m_groups->setRows(groups);
         m_groupsView->resizeColumnsToContents();
+        // Subject, From and Date stay whole where they can; file and folder names give way first
+        // (elided in the middle, whole in their tooltips), so that a row fits without scrolling.
+        enum { Subject, From, Date, Kind, Folder, Copies, Size, Nodes, Keeper };
+        int total = 0;
+        for (int column = 0; column < m_groups->columnCount(); ++column)
+            total += m_groupsView->columnWidth(column);
+        const int available = m_groupsView->viewport()->width();
+        for (int column : {Keeper, Folder, Nodes, From, Subject}) {
+            if (total <= available)
+                break;
+            const int width = m_groupsView->columnWidth(column);
+            const int narrower = std::max(std::min(width, 120), width - (total - available));
+            m_groupsView->setColumnWidth(column, narrower);
+            total -= width - narrower;
+        }
         showFindings(report.details.value(QStringLiteral("diff")).toObject());
         m_status->setText(groups.isEmpty() ? tr("No duplicates on any node.")
                                            : tr("%n duplicate group(s).", nullptr, int(groups.size())));
@@ -305,23 +368,32 @@ void DuplicatesDialog::showFindings(const QJsonObject &diff)
 
 void DuplicatesDialog::previewSelected()
 {
+    m_previewDelay->stop();
     const QList<int> rows = selectedRows(m_groupsView);
+    m_previewWanted = !rows.isEmpty() && m_running;
     if (rows.isEmpty() || m_running)
         return;
     const QJsonObject group = m_groups->row(rows.first());
+    const QString groupId = group.value(QStringLiteral("id")).toString();
     const QString node = strings(group.value(QStringLiteral("presentOn"))).value(0);
     const QString folder = group.value(QStringLiteral("folder")).toString();
     const QString name = group.value(QStringLiteral("members")).toArray().first().toObject().value(QStringLiteral("name")).toString();
     const QString path = folder.isEmpty() ? name : folder + u'/' + name;
     runWorkflow(new cluster::HeadersWorkflow(m_cluster, node, path, m_options, this),
-                [this, node, path](const cluster::WorkflowReport &report) {
-                    if (!report.succeeded)
+                [this, node, path, groupId](const cluster::WorkflowReport &report) {
+                    // The selection moved on while the header was read: its own preview follows.
+                    const QList<int> selected = selectedRows(m_groupsView);
+                    if (!report.succeeded || selected.isEmpty()
+                        || m_groups->row(selected.first()).value(QStringLiteral("id")).toString() != groupId)
                         return;
                     QStringList lines{tr("%1 on %2").arg(path, node), QString()};
                     const QJsonObject headers = report.details.value(QStringLiteral("headers")).toObject();
-                    for (const QJsonValue &field : headers.value(QStringLiteral("fields")).toArray())
-                        lines << QStringLiteral("%1: %2").arg(field.toObject().value(QStringLiteral("name")).toString(),
-                                                              field.toObject().value(QStringLiteral("value")).toString());
+                    for (const QJsonValue &value : headers.value(QStringLiteral("fields")).toArray()) {
+                        const QJsonObject field = value.toObject();
+                        lines << QStringLiteral("%1: %2").arg(
+                            decodeHeaderForDisplay(rawJsonField(field, QStringLiteral("name"))),
+                            decodeHeaderForDisplay(rawJsonField(field, QStringLiteral("value"))));
+                    }
                     m_preview->setPlainText(lines.join(u'\n'));
                 });
 }

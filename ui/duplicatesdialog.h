@@ -14,6 +14,7 @@ class QPushButton;
 class QSpinBox;
 class QTabWidget;
 class QTableView;
+class QTimer;
 
 namespace mm::cluster {
 class ClusterWorkflow;
@@ -23,8 +24,8 @@ namespace mm::ui {
 
 class JsonTableModel;
 
-// Duplicates across the cluster: the groups (kind, copies, sizes, the nodes they are on, the
-// keeper), a preview of a copy's header, Resolve for the selection or all after one
+// Duplicates across the cluster: the groups (the first copy's Subject, From and Date, kind,
+// copies, sizes, the nodes they are on, the keeper), a preview of the selected group's header, Resolve for the selection or all after one
 // confirmation; the quarantine of every node with Restore and Purge; and what the nodes
 // disagree on (UID conflicts, flag disagreements, missing messages) with what that means for
 // IMAP clients. Every action is a core/cluster workflow; this dialog only shows them.
@@ -70,6 +71,8 @@ private:
     QTableView *m_groupsView;
     QTableView *m_quarantineView;
     QPlainTextEdit *m_preview;
+    QTimer *m_previewDelay;
+    bool m_previewWanted = false; // the selection changed while another workflow ran
     QPlainTextEdit *m_findings;
     QSpinBox *m_purgeDays;
     QLabel *m_status;

@@ -92,6 +92,8 @@ Result<nlohmann::json> runDupes(const nlohmann::json &params, const maildir::Pro
     auto report = maildir::DupeFinder::find(*root, progress);
     if (!report)
         return tl::unexpected(report.error());
+    // Subject, From and Date let the admin recognise each group (the app's duplicates view).
+    maildir::DupeFinder::describeGroups(*root, *report);
     return streamIfLarge(nlohmann::json(*report), items, {{"groups", "group"}, {"problems", "problem"}});
 }
 

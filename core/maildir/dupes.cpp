@@ -4,6 +4,7 @@
 #include "maildir/fsutil.h"
 #include "maildir/jsonpath.h"
 #include "maildir/maildirwalker.h"
+#include "maildir/messageheaders.h"
 #include "maildir/sha256.h"
 
 #include <nlohmann/json.hpp>
@@ -99,6 +100,27 @@ Result<DupesReport> DupeFinder::find(const MailRoot &root, const ProgressSink &p
     return report;
 }
 
+void DupeFinder::describeGroups(const MailRoot &root, DupesReport &report)
+{
+    for (DupeGroup &group : report.groups) {
+        if (group.members.empty())
+            continue;
+        const std::string path = joinRel(group.folder, group.members.front().name);
+        const std::size_t slash = path.rfind('/');
+        const std::string dir = slash == std::string::npos ? std::string() : path.substr(0, slash);
+        const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+        auto fd = openDirBeneath(root.fd(), dir, root.path());
+        if (!fd)
+            continue;
+        auto headers = MessageHeaders::readAt(fd->get(), name.c_str(), path);
+        if (!headers)
+            continue;
+        group.headers = DupeHeaders{headers->first("Subject").value_or(std::string()),
+                                    headers->first("From").value_or(std::string()),
+                                    headers->first("Date").value_or(std::string())};
+    }
+}
+
 void to_json(nlohmann::json &j, const DupeMember &member)
 {
     j = nlohmann::json::object();
@@ -119,6 +141,13 @@ void to_json(nlohmann::json &j, const DupeGroup &group)
     putPath(j, "keeperSource", group.keeperSource);
     j["reason"] = group.reason;
     j["removable"] = group.removable;
+    if (group.headers) {
+        nlohmann::json headers = nlohmann::json::object();
+        putPath(headers, "subject", group.headers->subject);
+        putPath(headers, "from", group.headers->from);
+        putPath(headers, "date", group.headers->date);
+        j["headers"] = std::move(headers);
+    }
 }
 
 void to_json(nlohmann::json &j, const DupesReport &report)
@@ -151,6 +180,11 @@ void from_json(const nlohmann::json &j, DupeGroup &group)
     group.keeperSource = readPath(j, "keeperSource").value_or(std::string());
     group.reason = j.value("reason", std::string());
     group.removable = j.value("removable", false);
+    group.headers.reset();
+    if (const auto it = j.find("headers"); it != j.end() && it->is_object())
+        group.headers = DupeHeaders{readPath(*it, "subject").value_or(std::string()),
+                                    readPath(*it, "from").value_or(std::string()),
+                                    readPath(*it, "date").value_or(std::string())};
 }
 
 } // namespace mm::maildir

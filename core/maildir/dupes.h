@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,15 @@ struct DupeMember
     std::string sha256; // of the whole file, when it was read (flag-divergence, sync-conflict)
 };
 
+// How a person recognises a message: three fields of its header, raw as in the file (they
+// may be MIME encoded words, RFC 2047; decoding them is for whoever displays them).
+struct DupeHeaders
+{
+    std::string subject;
+    std::string from;
+    std::string date;
+};
+
 struct DupeGroup
 {
     std::string id; // first 16 hex digits of SHA-256 over the sorted member paths (ROOT-relative)
@@ -44,6 +54,8 @@ struct DupeGroup
     std::string keeperSource;
     std::string reason;    // why this keeper
     bool removable = true; // false: members differ in content, reported and never auto-removed
+    // The first member's Subject, From and Date; filled by describeGroups() (dupes) only.
+    std::optional<DupeHeaders> headers;
 };
 
 struct DupesReport
@@ -76,6 +88,11 @@ public:
     static std::string keeperFlags(const std::vector<std::string_view> &flagSets);
 
     static std::string groupId(const std::string &folder, const std::vector<DupeMember> &members);
+
+    // Reads the header of each group's first member (the copy a preview shows) for its
+    // Subject, From and Date: one header read per group, never a body. A member that cannot be
+    // read (gone since, unreadable) leaves its group without headers.
+    static void describeGroups(const MailRoot &root, DupesReport &report);
 };
 
 void to_json(nlohmann::json &j, const DupeMember &member);

@@ -16,6 +16,7 @@
 #include <QNetworkAccessManager>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTableView>
@@ -49,7 +50,10 @@ private Q_SLOTS:
         const QString maildir = m_sandbox.node(0).maildir;
         const auto seeded = m_sandbox.runOnNode(0, QStringLiteral(
             "set -e; cd '%1'; for i in 1 2 3; do "
-            "printf 'Message-ID: <m%s@example.org>\\r\\nSubject: message %s\\r\\n\\r\\nbody\\r\\n' $i $i "
+            // From and Subject MIME encoded, as a mail client writes "Jörg" and "Grüße".
+            "printf 'Message-ID: <m%s@example.org>\\r\\nFrom: =?UTF-8?Q?J=C3=B6rg?= <joerg@example.org>\\r\\n"
+            "Date: Tue, 14 Nov 2023 22:13:2%s +0000\\r\\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= message %s\\r\\n"
+            "\\r\\nbody\\r\\n' $i $i $i "
             "> \"cur/170000000$i.M${i}P1.n1:2,S\"; done")
             .arg(maildir));
         QVERIFY2(seeded && seeded->exitCode == 0, seeded ? seeded->standardError.constData() : "ssh failed");
@@ -94,13 +98,31 @@ private Q_SLOTS:
         dialog.scan();
         QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
         QCOMPARE(groups->model()->rowCount(), 1);
-        QCOMPARE(groups->model()->index(0, 1).data().toString(), QStringLiteral("flag-divergence"));
-        QCOMPARE(groups->model()->index(0, 5).data().toString(), QStringLiteral("node1, node2, node3"));
+        // A group reads as the message it is: Subject, From and Date, decoded, instead of a hash.
+        const auto header = [groups](int column) { return groups->model()->headerData(column, Qt::Horizontal).toString(); };
+        QCOMPARE((QStringList{header(0), header(1), header(2), header(3)}),
+                 (QStringList{QStringLiteral("Subject"), QStringLiteral("From"), QStringLiteral("Date"), QStringLiteral("Kind")}));
+        QCOMPARE(groups->model()->index(0, 0).data().toString(), QStringLiteral("Grüße message 2"));
+        QCOMPARE(groups->model()->index(0, 1).data().toString(), QStringLiteral("Jörg <joerg@example.org>"));
+        QCOMPARE(groups->model()->index(0, 2).data().toDateTime(),
+                 QDateTime(QDate(2023, 11, 14), QTime(22, 13, 22), Qt::UTC));
+        QVERIFY(groups->model()->index(0, 0).data(Qt::ToolTipRole).toString().contains(QLatin1String("Group ")));
+        QVERIFY2(!groups->horizontalScrollBar()->isVisible(), "a group's row should fit the dialog");
+        QCOMPARE(groups->model()->index(0, 3).data().toString(), QStringLiteral("flag-divergence"));
+        QCOMPARE(groups->model()->index(0, 7).data().toString(), QStringLiteral("node1, node2, node3"));
 
+        // The preview follows the selection, with no button to press.
+        auto *preview = dialog.findChild<QPlainTextEdit *>(QStringLiteral("preview"));
+        QVERIFY(preview->toPlainText().isEmpty());
         groups->selectRow(0);
-        dialog.previewSelected();
         QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
-        QVERIFY(dialog.findChild<QPlainTextEdit *>(QStringLiteral("preview"))->toPlainText().contains(QLatin1String("Subject: message 2")));
+        QVERIFY2(preview->toPlainText().contains(QStringLiteral("Subject: Grüße message 2")), qPrintable(preview->toPlainText()));
+        QVERIFY(preview->toPlainText().contains(QStringLiteral("From: Jörg <joerg@example.org>")));
+        groups->clearSelection();
+        QTRY_VERIFY(preview->toPlainText().isEmpty()); // nothing selected, no stale header
+        groups->selectRow(0);
+        QVERIFY(waitForWorkflow(finished, ++runs).succeeded);
+        QVERIFY(preview->toPlainText().contains(QStringLiteral("Subject: Grüße message 2")));
         QVERIFY(dialog.grab().save(screenshotPath(QStringLiteral("duplicates-groups.png"))));
 
         auto *findingsTabs = dialog.findChild<QTabWidget *>();

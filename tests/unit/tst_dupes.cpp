@@ -55,6 +55,7 @@ private Q_SLOTS:
     void onlyWithinOneFolder();
     void classicFolderNewAndCur();
     void groupIdIsStable();
+    void groupsAreDescribedByTheirFirstCopysHeader();
     void dedupeDryRunChangesNothing();
     void dedupeSelectedGroupRestoreAndPurge();
 };
@@ -351,6 +352,45 @@ void TestDupes::dedupeSelectedGroupRestoreAndPurge()
     QCOMPARE(old->purged.size(), std::size_t(2));
     QVERIFY(QuarantineAdmin::list(*root, state.toStdString())->entries.empty());
     QVERIFY(listing(state + QStringLiteral("/quarantine")).isEmpty());
+}
+
+void TestDupes::groupsAreDescribedByTheirFirstCopysHeader()
+{
+    QTemporaryDir dir;
+    const QString root = dir.path() + QStringLiteral("/Maildir");
+    makeFolder(root);
+    // Raw as in the file: an encoded word stays encoded, a folded line is unfolded.
+    const QByteArray header = "From: =?ISO-8859-1?Q?J=F6rg?= <joerg@example.org>\r\n"
+                              "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+                              "Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n  from the lake\r\n";
+    writeFile(root + QStringLiteral("/cur/1.M1P1.h:2,S"), message("<a@x>", "body\r\n", header));
+    writeFile(root + QStringLiteral("/cur/1.M1P1.h:2,FS"), message("<a@x>", "body\r\n", header));
+    auto mailRoot = MailRoot::open(root.toStdString());
+    QVERIFY(mailRoot);
+    auto report = DupeFinder::find(*mailRoot);
+    QVERIFY(report);
+    QCOMPARE(report->groups.size(), std::size_t(1));
+    QVERIFY(!report->groups.front().headers); // find() alone reads no more than it needs
+
+    DupeFinder::describeGroups(*mailRoot, *report);
+    const DupeGroup &group = report->groups.front();
+    QVERIFY(group.headers);
+    QCOMPARE(group.headers->from, std::string("=?ISO-8859-1?Q?J=F6rg?= <joerg@example.org>"));
+    QCOMPARE(group.headers->date, std::string("Tue, 14 Nov 2023 22:13:20 +0000"));
+    QCOMPARE(group.headers->subject, std::string("=?UTF-8?B?R3LDvMOfZQ==?=  from the lake"));
+
+    const nlohmann::json json = group;
+    QCOMPARE(json.at("headers").at("subject").get<std::string>(), group.headers->subject);
+    DupeGroup back = json.get<DupeGroup>();
+    QVERIFY(back.headers);
+    QCOMPARE(back.headers->from, group.headers->from);
+
+    // A copy gone since it was found leaves its group undescribed, and nothing fails.
+    QVERIFY(QFile::remove(root + QStringLiteral("/cur/") + QString::fromStdString(group.members.front().name).mid(4)));
+    report->groups.front().headers.reset();
+    DupeFinder::describeGroups(*mailRoot, *report);
+    QVERIFY(!report->groups.front().headers);
+    QVERIFY(!nlohmann::json(report->groups.front()).contains("headers"));
 }
 
 QTEST_GUILESS_MAIN(TestDupes)

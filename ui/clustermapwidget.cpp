@@ -3,10 +3,12 @@
 #include "ui/statuspresentation.h"
 
 #include <QHelpEvent>
+#include <QLineF>
 #include <QPainter>
 #include <QPainterPath>
 #include <QToolTip>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -372,13 +374,14 @@ void ClusterMapWidget::paintEvent(QPaintEvent *)
 
 QString ClusterMapWidget::toolTipAt(const QPointF &point) const
 {
+    const auto describe = [](const SyncHistory::Link &link) {
+        return QStringLiteral("%1 – %2: %3\n%4\n%5")
+            .arg(link.first, link.second, linkStateText(link.state),
+                 linkStateDescription(link.state), link.details);
+    };
     for (qsizetype i = 0; i < m_placedLabels.size(); ++i)
-        if (m_placedLabels.at(i).rect.contains(point)) {
-            const SyncHistory::Link &link = m_links.at(m_labelLinks.at(i));
-            return QStringLiteral("%1 – %2: %3\n%4\n%5")
-                .arg(link.first, link.second, linkStateText(link.state),
-                     linkStateDescription(link.state), link.details);
-        }
+        if (m_placedLabels.at(i).rect.contains(point))
+            return describe(m_links.at(m_labelLinks.at(i)));
     for (qsizetype i = 0; i < m_placedNodes.size(); ++i)
         if (m_placedNodes.at(i).rect.contains(point)) {
             const Node &node = m_nodes.at(i);
@@ -394,6 +397,23 @@ QString ClusterMapWidget::toolTipAt(const QPointF &point) const
     for (qsizetype i = 0; i < m_placedLegend.size(); ++i)
         if (m_placedLegend.at(i).rect.contains(point))
             return linkStateDescription(states.at(i));
+    // On a line itself: a crowded view may have left its label out.
+    const auto centreOf = [this](const QString &id) {
+        for (const Placed &node : std::as_const(m_placedNodes))
+            if (node.what == id)
+                return node.rect.center();
+        return QPointF();
+    };
+    for (const SyncHistory::Link &link : std::as_const(m_links)) {
+        const QPointF from = centreOf(link.first), along = centreOf(link.second) - from;
+        const qreal length2 = QPointF::dotProduct(along, along);
+        if (length2 <= 0)
+            continue;
+        const qreal t = std::clamp(QPointF::dotProduct(point - from, along) / length2, 0.0, 1.0);
+        const QPointF nearest = from + along * t;
+        if (QLineF(point, nearest).length() <= 2 * kLinkWidth)
+            return describe(link);
+    }
     return {};
 }
 

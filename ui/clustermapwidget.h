@@ -35,6 +35,9 @@ public:
     QList<Placed> placedLabels() const { return m_placedLabels; }
     QList<Placed> placedLegend() const { return m_placedLegend; }
 
+    // What hovering there tells: a link's both directions, a node's problems, a legend entry.
+    QString toolTipAt(const QPointF &point) const;
+
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
@@ -62,7 +65,6 @@ private:
     qreal layoutLegend(const QRectF &area);
     void layoutNodes(const QRectF &area);
     void layoutLabels();
-    QString toolTipAt(const QPointF &point) const;
 
     QList<Node> m_nodes;
     QList<SyncHistory::Link> m_links;

@@ -196,6 +196,46 @@ private Q_SLOTS:
         everything = map.placedNodes() + map.placedLabels() + map.placedLegend();
         const QStringList crowded = overlaps(everything, QRectF(map.rect()));
         QVERIFY2(crowded.isEmpty(), qPrintable(crowded.join(QStringLiteral("; "))));
+
+        // Hovering tells the details: a label, a node, and a line whose label gave way.
+        for (const auto &label : map.placedLabels())
+            if (label.what == QStringLiteral("mx1–backup1"))
+                QVERIFY2(
+                    map.toolTipAt(label.rect.center()).contains(QStringLiteral("mx1 → backup1: ")),
+                    qPrintable(map.toolTipAt(label.rect.center())));
+        for (const auto &node : map.placedNodes())
+            if (node.what == QStringLiteral("mx3"))
+                QVERIFY(map.toolTipAt(node.rect.center())
+                            .contains(QStringLiteral("Connection refused")));
+        QStringList labelled;
+        for (const auto &label : map.placedLabels())
+            labelled << label.what;
+        for (const ui::SyncHistory::Link &link : history.links()) {
+            const QString what = link.first + u'–' + link.second;
+            if (labelled.contains(what))
+                continue;
+            QPointF from, to;
+            for (const auto &node : map.placedNodes()) {
+                if (node.what == link.first)
+                    from = node.rect.center();
+                if (node.what == link.second)
+                    to = node.rect.center();
+            }
+            // A point on the line, outside both boxes and every label.
+            for (qreal t = 0.3; t <= 0.7; t += 0.05) {
+                const QPointF onTheLine = from + (to - from) * t;
+                const bool covered =
+                    std::any_of(everything.cbegin(), everything.cend(), [&](const auto &placed) {
+                        return placed.rect.contains(onTheLine);
+                    });
+                if (covered)
+                    continue;
+                QVERIFY2(map.toolTipAt(onTheLine).startsWith(link.first + QStringLiteral(" – ") +
+                                                             link.second),
+                         qPrintable(what + QStringLiteral(": ") + map.toolTipAt(onTheLine)));
+                break;
+            }
+        }
     }
 
     void theChartsShowTheLastHourPerNode()

@@ -99,7 +99,7 @@ QString ClusterMapWidget::nodeCaption(const Node &node) const
     if (node.reachability == cluster::Reachability::Unknown)
         return tr("not reached yet");
     if (node.itemsBehind > 0)
-        return tr("%n item(s) behind", nullptr, int(std::min<qint64>(node.itemsBehind, INT_MAX)));
+        return tr("%Ln item(s) behind", nullptr, int(std::min<qint64>(node.itemsBehind, INT_MAX)));
     return healthText(node.health);
 }
 
@@ -120,7 +120,7 @@ QString ClusterMapWidget::linkLabel(const SyncHistory::Link &link) const
         break;
     }
     // The lag first: it is what the colour stands for.
-    return tr("%1 · %n item(s)", nullptr, int(std::min<qint64>(link.itemsBehind, INT_MAX)))
+    return tr("%1 · %Ln item(s)", nullptr, int(std::min<qint64>(link.itemsBehind, INT_MAX)))
         .arg(lagText(link.lagSeconds, link.lagAtLeast));
 }
 

@@ -191,17 +191,17 @@
 <context>
     <name>mm::ui::ClusterMapWidget</name>
     <message numerus="yes">
-        <source>%n item(s) behind</source>
+        <source>%Ln item(s) behind</source>
         <translation>
-            <numerusform>%n item behind</numerusform>
-            <numerusform>%n items behind</numerusform>
+            <numerusform>%Ln item behind</numerusform>
+            <numerusform>%Ln items behind</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <source>%1 · %n item(s)</source>
+        <source>%1 · %Ln item(s)</source>
         <translation>
-            <numerusform>%1 · %n item</numerusform>
-            <numerusform>%1 · %n items</numerusform>
+            <numerusform>%1 · %Ln item</numerusform>
+            <numerusform>%1 · %Ln items</numerusform>
         </translation>
     </message>
 </context>

@@ -44,6 +44,17 @@ foreach(bench bench_uidcollisions bench_dovecotpropagation)
   set_tests_properties(${bench} PROPERTIES RESOURCE_LOCK sandbox)
 endforeach()
 
+# Real clusters of 3, 5 and 10 sandbox nodes set up through mailmeshctl: pair and migrate times,
+# a delivery until it is on every node, and the dashboard monitor's CPU and RSS (label bench).
+mailmesh_add_test(bench_clusterscale KIND bench TIMEOUT 5400 LIBS mailmesh_cluster mailmesh_sandbox)
+target_include_directories(bench_clusterscale PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+target_compile_definitions(bench_clusterscale PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(bench_clusterscale mailmesh-agent mailmeshctl)
+set_tests_properties(bench_clusterscale PROPERTIES RESOURCE_LOCK sandbox)
+
 # deploy-dovecot end to end: stock nodes get the patched prefix, a rerun changes nothing, a
 # broken template (MAILMESH_DOVECOT_TEMPLATE_DIR) is rolled back, migrate works afterwards.
 mailmesh_add_test(tst_ctldeploydovecot KIND integration TIMEOUT 900 LIBS mailmesh_sandbox)

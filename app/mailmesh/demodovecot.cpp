@@ -31,8 +31,12 @@ DemoDovecot::DemoDovecot(QObject *parent)
 
 DemoDovecot::~DemoDovecot()
 {
-    if (m_process.state() != QProcess::NotRunning && m_process.processId() > 0)
-        ::kill(-pid_t(m_process.processId()), SIGTERM);
+    m_process.disconnect(this); // its end is no news to anyone now
+    if (m_process.state() == QProcess::NotRunning || m_process.processId() <= 0)
+        return;
+    ::kill(-pid_t(m_process.processId()), SIGTERM);
+    // Reaping a process just told to stop, bounded (docs/conventions.md, "Asynchronous code").
+    m_process.waitForFinished(1000);
 }
 
 QString DemoDovecot::locateBuildScript()

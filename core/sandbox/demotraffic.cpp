@@ -11,6 +11,7 @@
 #include <QRandomGenerator>
 #include <QThread>
 
+#include <algorithm>
 #include <latch>
 #include <thread>
 #include <vector>

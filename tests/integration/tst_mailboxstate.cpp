@@ -4,6 +4,7 @@
 //   - the first keyword of three clients, one per node, keeps its meaning everywhere;
 //   - one keyword first used on two nodes at once is one keyword, and migrate settles its letters;
 //   - a name carrying both letters of such a keyword is one keyword, and loses a removed keyword;
+//   - a folder deleted on one node while the others keep opening it stays deleted;
 //   - concurrent SUBSCRIBE/UNSUBSCRIBE on different nodes end as the union of what clients did;
 //   - quota (the count backend) is the same on every node after concurrent appends;
 //   - a folder half deleted under Dovecot (as Syncthing applies a DELETE) never reuses a UID;
@@ -228,6 +229,74 @@ private Q_SLOTS:
         }
     }
 
+    // A folder deleted on one node while clients on the other nodes keep opening it stays deleted.
+    // Syncthing applies the DELETE file by file; revision 3 made dovecot-keywords.d/ again
+    // whenever it synced a folder without one, so a SELECT between Syncthing removing that
+    // directory and the folder's own made the folder non-empty: it came back, empty, everywhere.
+    void aFolderDeletedWhileOthersOpenItStaysDeleted()
+    {
+        const QStringList doomed{u"Doomed1"_s, u"Doomed2"_s, u"Doomed3"_s, u"Doomed4"_s};
+        {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, 0));
+            for (const QString &folder : doomed) {
+                QVERIFY(imap.command("CREATE " + folder.toUtf8()));
+                for (int i = 0; i < 10; ++i)
+                    QVERIFY(imap.append(folder.toUtf8(), makeMessage(folder.toUtf8() + QByteArray::number(i))));
+            }
+            imap.logout();
+        }
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 1; n < 3; ++n)
+            for (const QString &folder : doomed)
+                QTRY_COMPARE_WITH_TIMEOUT(QDir(m_cluster.maildir(n) + u"/."_s + folder + u"/cur"_s).entryList(QDir::Files).size(),
+                                          10, 20000);
+
+        // Nodes 2 and 3 open the folders over and over while node 1 deletes them one by one.
+        std::atomic<bool> stop{false};
+        std::vector<std::thread> openers;
+        for (int n = 1; n < 3; ++n)
+            openers.emplace_back([this, n, &doomed, &stop] {
+                ImapClient imap;
+                if (!m_cluster.login(imap, n))
+                    return;
+                while (!stop) {
+                    for (const QString &folder : doomed) {
+                        imap.command("STATUS " + folder.toUtf8() + " (MESSAGES UIDNEXT)");
+                        imap.command("SELECT " + folder.toUtf8());
+                    }
+                    if (!imap.isConnected() && !m_cluster.login(imap, n))
+                        return;
+                }
+                imap.logout();
+            });
+        {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, 0));
+            for (const QString &folder : doomed)
+                QVERIFY2(imap.command("DELETE " + folder.toUtf8()), imap.lastStatus().constData());
+            imap.logout();
+        }
+        QTest::qWait(1500);
+        const bool quiet = m_cluster.waitQuiet();
+        QTest::qWait(1500);
+        stop = true;
+        for (std::thread &opener : openers)
+            opener.join();
+        QVERIFY(quiet);
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n) {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, n));
+            const QStringList listed = imap.listMailboxes();
+            for (const QString &folder : doomed) {
+                QVERIFY2(!listed.contains(folder), qPrintable(u"%1 came back on node %2"_s.arg(folder).arg(n + 1)));
+                QVERIFY2(!QDir(m_cluster.maildir(n) + u"/."_s + folder).exists(),
+                         qPrintable(u"%1 is on node %2's disk again"_s.arg(folder).arg(n + 1)));
+            }
+        }
+    }
+
     // Two clients on two nodes each create and subscribe to a folder at the same moment; then an
     // UNSUBSCRIBE on one node races a SUBSCRIBE of another folder on a second.
     void concurrentSubscriptionsAreAllKept()
@@ -367,7 +436,7 @@ private Q_SLOTS:
         // MAILMESH_CHAOS_SECONDS=60 runs it; tst_mailboxchaos (label slow) runs it longer.
         const int seconds = qEnvironmentVariableIntValue("MAILMESH_CHAOS_SECONDS");
         if (seconds <= 0)
-            QSKIP("set MAILMESH_CHAOS_SECONDS to run it (open finding: a keyword name unknown on one node)");
+            QSKIP("set MAILMESH_CHAOS_SECONDS to run it (open finding: mail appended into a just-deleted folder, lost in quiet runs)");
         ChaosOptions options;
         options.seconds = seconds;
         MailboxChaos chaos(m_cluster, options);

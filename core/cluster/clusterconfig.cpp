@@ -267,7 +267,12 @@ const NodeConfig *ClusterConfig::node(const QString &id) const
 
 NodeConfig *ClusterConfig::node(const QString &id)
 {
-    return const_cast<NodeConfig *>(std::as_const(*this).node(id));
+    // A non-const walk: `nodes` is implicitly shared, and only a non-const access detaches it, so
+    // a change through the pointer never reaches other copies of this config.
+    for (NodeConfig &candidate : nodes)
+        if (candidate.id == id)
+            return &candidate;
+    return nullptr;
 }
 
 QStringList ClusterConfig::validate() const

@@ -87,6 +87,19 @@ private Q_SLOTS:
         QVERIFY(loaded->node(QStringLiteral("nope")) == nullptr);
     }
 
+    // A change through node() stays in the config it was made on: copies share the node list
+    // until one of them changes it (the CLI compares a workflow's cluster with a copy to decide
+    // whether to save).
+    void aNodeChangedThroughOneCopyLeavesTheOtherAlone()
+    {
+        const ClusterConfig original = sampleCluster();
+        ClusterConfig changed = original;
+        changed.node(QStringLiteral("mx2"))->ssh = QStringLiteral("mx2-new");
+        QCOMPARE(original.node(QStringLiteral("mx2"))->ssh, QStringLiteral("mx2"));
+        QCOMPARE(changed.node(QStringLiteral("mx2"))->ssh, QStringLiteral("mx2-new"));
+        QVERIFY(!(changed == original));
+    }
+
     void reportsEveryBadFieldByName_data()
     {
         QTest::addColumn<QByteArray>("json");

@@ -14,7 +14,8 @@
 // node stayed unreachable, a daemon outlived its sandbox); it asserts no time.
 //
 //   bench_clusterscale [deliveries] [monitor-seconds]     (default 50 and 60)
-//   bench_clusterscale --watch CLUSTER-FILE SSH-CONFIG KNOWN-HOSTS SECONDS   (the monitor's own process)
+//   bench_clusterscale --watch CLUSTER-FILE SSH-CONFIG KNOWN-HOSTS SECONDS   (the monitor's own
+//   process)
 
 #include "ctlrunner.h"
 
@@ -49,7 +50,10 @@ namespace {
 
 const QString kDovecotPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
 
-bool patchedDovecot() { return !kDovecotPrefix.isEmpty(); }
+bool patchedDovecot()
+{
+    return !kDovecotPrefix.isEmpty();
+}
 
 double percentile(QList<double> values, double p)
 {
@@ -66,13 +70,14 @@ QString loadAverage()
     if (!file.open(QIODevice::ReadOnly))
         return QStringLiteral("?");
     const QList<QByteArray> fields = file.readAll().split(' ');
-    return fields.size() >= 3 ? QString::fromLatin1(fields[0] + ' ' + fields[1] + ' ' + fields[2]) : QStringLiteral("?");
+    return fields.size() >= 3 ? QString::fromLatin1(fields[0] + ' ' + fields[1] + ' ' + fields[2])
+                              : QStringLiteral("?");
 }
 
 double cpuSeconds(const rusage &usage)
 {
-    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-           + double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 rusage usageOf(int who)
@@ -108,7 +113,8 @@ struct TimedRun
 // in sync".
 QString pairPhase(const QString &message)
 {
-    if (message.startsWith(QLatin1String("Connecting")) || message.startsWith(QLatin1String("Learnt")))
+    if (message.startsWith(QLatin1String("Connecting")) ||
+        message.startsWith(QLatin1String("Learnt")))
         return QStringLiteral("connect");
     if (message.startsWith(QLatin1String("Shared")))
         return QStringLiteral("share");
@@ -134,7 +140,8 @@ TimedRun runTimed(const QString &home, const QString &clusterFile, const QString
             const double now = double(clock.nsecsElapsed()) / 1e9;
             if (type == QLatin1String("step")) {
                 starts.append({object.value(QStringLiteral("id")).toString(), now});
-            } else if (type == QLatin1String("progress") && object.value(QStringLiteral("step")).toString() == QLatin1String("pair")) {
+            } else if (type == QLatin1String("progress") &&
+                       object.value(QStringLiteral("step")).toString() == QLatin1String("pair")) {
                 // pair is no step workflow: its phases are told apart by its progress messages.
                 const QString phase = pairPhase(object.value(QStringLiteral("message")).toString());
                 if (starts.isEmpty() || starts.last().first != phase)
@@ -151,7 +158,8 @@ TimedRun runTimed(const QString &home, const QString &clusterFile, const QString
     if (process.state() != QProcess::NotRunning) {
         process.kill();
         process.waitForFinished();
-        run.failure = QStringLiteral("mailmeshctl %1 did not finish within 20 minutes").arg(arguments.join(u' '));
+        run.failure = QStringLiteral("mailmeshctl %1 did not finish within 20 minutes")
+                          .arg(arguments.join(u' '));
         return run;
     }
     run.seconds = double(clock.nsecsElapsed()) / 1e9;
@@ -159,14 +167,20 @@ TimedRun runTimed(const QString &home, const QString &clusterFile, const QString
     if (!starts.isEmpty()) // the process starting and reading its cluster file
         run.steps.append({QStringLiteral("start"), starts.front().second});
     for (qsizetype i = 0; i < starts.size(); ++i)
-        run.steps.append({starts[i].first, (i + 1 < starts.size() ? starts[i + 1].second : run.seconds) - starts[i].second});
+        run.steps.append(
+            {starts[i].first,
+             (i + 1 < starts.size() ? starts[i + 1].second : run.seconds) - starts[i].second});
     run.succeeded = process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
     if (!run.succeeded)
-        run.failure = QStringLiteral("mailmeshctl %1: exit %2: %3\n...%4")
-                          .arg(arguments.join(u' '))
-                          .arg(process.exitCode())
-                          .arg(report.value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString(),
-                               QString::fromUtf8(tail + process.readAllStandardError().right(1000)));
+        run.failure =
+            QStringLiteral("mailmeshctl %1: exit %2: %3\n...%4")
+                .arg(arguments.join(u' '))
+                .arg(process.exitCode())
+                .arg(report.value(QStringLiteral("error"))
+                         .toObject()
+                         .value(QStringLiteral("message"))
+                         .toString(),
+                     QString::fromUtf8(tail + process.readAllStandardError().right(1000)));
     return run;
 }
 
@@ -208,18 +222,23 @@ public:
             return QString::fromStdString(started.error().describe());
         m_sandboxSeconds = double(clock.nsecsElapsed()) / 1e9;
         clock.restart();
-        if (const TimedRun init = run({QStringLiteral("init"), QStringLiteral("cluster-scale")}); !init.succeeded)
+        if (const TimedRun init = run({QStringLiteral("init"), QStringLiteral("cluster-scale")});
+            !init.succeeded)
             return init.failure;
         for (const mm::sandbox::NodeInfo &node : m_sandbox->nodes())
-            if (const TimedRun added = run(sandboxAddNodeArguments(node) << QStringLiteral("--accept-host-key")
-                                                                          << node.sshHostKeyFingerprint);
+            if (const TimedRun added =
+                    run(sandboxAddNodeArguments(node)
+                        << QStringLiteral("--accept-host-key") << node.sshHostKeyFingerprint);
                 !added.succeeded)
                 return added.failure;
         m_addNodesSeconds = double(clock.nsecsElapsed()) / 1e9;
         return {};
     }
 
-    TimedRun run(const QStringList &arguments) { return runTimed(m_home.path(), m_clusterFile, arguments); }
+    TimedRun run(const QStringList &arguments)
+    {
+        return runTimed(m_home.path(), m_clusterFile, arguments);
+    }
 
     QString clusterFile() const { return m_clusterFile; }
     mm::sandbox::Sandbox &sandbox() { return *m_sandbox; }
@@ -247,8 +266,8 @@ private:
 // (under the same name, through new -> cur) on a migrated one.
 bool arrived(const QString &maildir, const QString &name)
 {
-    return QFileInfo::exists(maildir + QStringLiteral("/new/") + name)
-           || QFileInfo::exists(maildir + QStringLiteral("/cur/") + name);
+    return QFileInfo::exists(maildir + QStringLiteral("/new/") + name) ||
+           QFileInfo::exists(maildir + QStringLiteral("/cur/") + name);
 }
 
 // Delivers `count` messages on node 1 one after another; the seconds until each was on every
@@ -258,15 +277,22 @@ QList<double> measureDeliveries(const mm::sandbox::Sandbox &sandbox, int count, 
     QList<double> seconds;
     const QList<mm::sandbox::NodeInfo> nodes = sandbox.nodes();
     for (int i = 0; i < count; ++i) {
-        const QString name = QStringLiteral("%1.M%2P%3.scale%4").arg(1800000000 + i).arg(i).arg(::getpid()).arg(nodes.size());
+        const QString name = QStringLiteral("%1.M%2P%3.scale%4")
+                                 .arg(1800000000 + i)
+                                 .arg(i)
+                                 .arg(::getpid())
+                                 .arg(nodes.size());
         const QString staged = nodes[0].maildir + QStringLiteral("/tmp/") + name;
         QFile file(staged);
         if (!file.open(QIODevice::WriteOnly)) {
             *failure = QStringLiteral("cannot write %1").arg(staged);
             return {};
         }
-        file.write(QStringLiteral("Message-ID: <%1@bench>\r\nSubject: scale %2\r\n\r\n").arg(name).arg(i).toUtf8()
-                   + QByteArray(2000, 'x') + "\r\n");
+        file.write(QStringLiteral("Message-ID: <%1@bench>\r\nSubject: scale %2\r\n\r\n")
+                       .arg(name)
+                       .arg(i)
+                       .toUtf8() +
+                   QByteArray(2000, 'x') + "\r\n");
         file.close();
         // The mail belongs to the sandbox's mail user, so must a delivery: else Syncthing (that
         // user) could not replace it.
@@ -289,7 +315,9 @@ QList<double> measureDeliveries(const mm::sandbox::Sandbox &sandbox, int count, 
                 QThread::msleep(5);
         }
         if (waitingFor < nodes.size()) {
-            *failure = QStringLiteral("delivery %1 never reached %2 within 120 s").arg(i + 1).arg(nodes[waitingFor].id);
+            *failure = QStringLiteral("delivery %1 never reached %2 within 120 s")
+                           .arg(i + 1)
+                           .arg(nodes[waitingFor].id);
             return {};
         }
         seconds << double(clock.nsecsElapsed()) / 1e9;
@@ -311,10 +339,14 @@ struct MonitorCost
 
     QJsonObject toJson() const
     {
-        return {{QStringLiteral("processCpuSeconds"), processCpuSeconds}, {QStringLiteral("sshCpuSeconds"), sshCpuSeconds},
-                {QStringLiteral("settleSeconds"), settleSeconds}, {QStringLiteral("processCpuToSettle"), processCpuToSettle},
-                {QStringLiteral("sshCpuToSettle"), sshCpuToSettle}, {QStringLiteral("rssBeforeKb"), double(rssBeforeKb)},
-                {QStringLiteral("peakRssKb"), double(peakRssKb)}, {QStringLiteral("snapshots"), snapshots}};
+        return {{QStringLiteral("processCpuSeconds"), processCpuSeconds},
+                {QStringLiteral("sshCpuSeconds"), sshCpuSeconds},
+                {QStringLiteral("settleSeconds"), settleSeconds},
+                {QStringLiteral("processCpuToSettle"), processCpuToSettle},
+                {QStringLiteral("sshCpuToSettle"), sshCpuToSettle},
+                {QStringLiteral("rssBeforeKb"), double(rssBeforeKb)},
+                {QStringLiteral("peakRssKb"), double(peakRssKb)},
+                {QStringLiteral("snapshots"), snapshots}};
     }
     static MonitorCost fromJson(const QJsonObject &object)
     {
@@ -338,7 +370,8 @@ double childrenCpuSeconds()
     double seconds = cpuSeconds(usageOf(RUSAGE_CHILDREN));
     const double ticksPerSecond = double(sysconf(_SC_CLK_TCK));
     const QString self = QString::number(::getpid());
-    for (const QFileInfo &entry : QDir(QStringLiteral("/proc")).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+    for (const QFileInfo &entry :
+         QDir(QStringLiteral("/proc")).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
         QFile file(entry.filePath() + QStringLiteral("/stat"));
         if (!file.open(QIODevice::ReadOnly))
             continue;
@@ -353,7 +386,8 @@ double childrenCpuSeconds()
 
 // The dashboard's monitor, with its default periods, watching the cluster for `seconds`. Runs in
 // a process of its own (see watchInFreshProcess), so that its CPU and RSS are the monitor's alone.
-int watchCluster(const QString &clusterFile, const QString &sshConfig, const QString &knownHosts, int seconds)
+int watchCluster(const QString &clusterFile, const QString &sshConfig, const QString &knownHosts,
+                 int seconds)
 {
     const auto config = mm::cluster::ClusterConfig::load(clusterFile);
     if (!config) {
@@ -380,7 +414,8 @@ int watchCluster(const QString &clusterFile, const QString &sshConfig, const QSt
                          ++cost.snapshots;
                          if (cost.settleSeconds < 0 && mm::cluster::isSettled(*snapshot)) {
                              cost.settleSeconds = double(clock.nsecsElapsed()) / 1e9;
-                             cost.processCpuToSettle = cpuSeconds(usageOf(RUSAGE_SELF)) - processBefore;
+                             cost.processCpuToSettle =
+                                 cpuSeconds(usageOf(RUSAGE_SELF)) - processBefore;
                              cost.sshCpuToSettle = childrenCpuSeconds() - sshBefore;
                          }
                      });
@@ -396,20 +431,23 @@ int watchCluster(const QString &clusterFile, const QString &sshConfig, const QSt
         if (node.reachability != mm::cluster::Reachability::Reachable)
             unreachable << node.id;
     if (monitor.snapshot()->nodes.isEmpty() || !unreachable.isEmpty()) {
-        std::fprintf(stderr, "the monitor could not reach %s\n", qPrintable(unreachable.join(QStringLiteral(", "))));
+        std::fprintf(stderr, "the monitor could not reach %s\n",
+                     qPrintable(unreachable.join(QStringLiteral(", "))));
         return 1;
     }
     std::printf("%s\n", QJsonDocument(cost.toJson()).toJson(QJsonDocument::Compact).constData());
     return 0;
 }
 
-std::optional<MonitorCost> watchInFreshProcess(const QString &clusterFile, const mm::sandbox::Sandbox &sandbox,
-                                               int seconds, QString *failure)
+std::optional<MonitorCost> watchInFreshProcess(const QString &clusterFile,
+                                               const mm::sandbox::Sandbox &sandbox, int seconds,
+                                               QString *failure)
 {
     QProcess watcher;
     watcher.start(QCoreApplication::applicationFilePath(),
                   {QStringLiteral("--watch"), clusterFile, sandbox.sshConfigFile(),
-                   sandbox.dir() + QStringLiteral("/client/mailmesh_known_hosts"), QString::number(seconds)});
+                   sandbox.dir() + QStringLiteral("/client/mailmesh_known_hosts"),
+                   QString::number(seconds)});
     if (!watcher.waitForFinished((seconds + 120) * 1000)) {
         watcher.kill();
         watcher.waitForFinished();
@@ -418,7 +456,8 @@ std::optional<MonitorCost> watchInFreshProcess(const QString &clusterFile, const
     }
     const QByteArray output = watcher.readAllStandardOutput().trimmed();
     if (watcher.exitStatus() != QProcess::NormalExit || watcher.exitCode() != 0) {
-        *failure = QStringLiteral("monitor: ") + QString::fromUtf8(watcher.readAllStandardError().right(2000));
+        *failure = QStringLiteral("monitor: ") +
+                   QString::fromUtf8(watcher.readAllStandardError().right(2000));
         return std::nullopt;
     }
     return MonitorCost::fromJson(QJsonDocument::fromJson(output.split('\n').last()).object());
@@ -455,7 +494,8 @@ int runSize(const Plan &plan, int deliveries, int monitorSeconds, SizeFigures *f
         if (!failure.isEmpty())
             std::fprintf(stderr, "%d nodes: %s\n", plan.nodes, qPrintable(failure));
         if (!survivors.isEmpty()) {
-            std::fprintf(stderr, "%d nodes: daemons outlived the sandbox:\n%s\n", plan.nodes, qPrintable(survivors));
+            std::fprintf(stderr, "%d nodes: daemons outlived the sandbox:\n%s\n", plan.nodes,
+                         qPrintable(survivors));
             return 1;
         }
         return code;
@@ -464,14 +504,16 @@ int runSize(const Plan &plan, int deliveries, int monitorSeconds, SizeFigures *f
         return finish(1);
     figures->sandboxSeconds = cluster.sandboxSeconds();
     figures->addNodesSeconds = cluster.addNodesSeconds();
-    std::printf("   sandbox up %.1f s, init + add-node %.1f s\n", figures->sandboxSeconds, figures->addNodesSeconds);
+    std::printf("   sandbox up %.1f s, init + add-node %.1f s\n", figures->sandboxSeconds,
+                figures->addNodesSeconds);
 
     figures->pair = cluster.run({QStringLiteral("pair")});
     if (!figures->pair.succeeded) {
         failure = figures->pair.failure;
         return finish(1);
     }
-    std::printf("   pair %.1f s (%s)\n", figures->pair.seconds, qPrintable(describeSteps(figures->pair)));
+    std::printf("   pair %.1f s (%s)\n", figures->pair.seconds,
+                qPrintable(describeSteps(figures->pair)));
     std::fflush(stdout);
 
     if (plan.migrate && patchedDovecot()) {
@@ -480,7 +522,8 @@ int runSize(const Plan &plan, int deliveries, int monitorSeconds, SizeFigures *f
             failure = figures->migrate->failure;
             return finish(1);
         }
-        std::printf("   migrate %.1f s (%s)\n", figures->migrate->seconds, qPrintable(describeSteps(*figures->migrate)));
+        std::printf("   migrate %.1f s (%s)\n", figures->migrate->seconds,
+                    qPrintable(describeSteps(*figures->migrate)));
         std::fflush(stdout);
     }
 
@@ -488,26 +531,34 @@ int runSize(const Plan &plan, int deliveries, int monitorSeconds, SizeFigures *f
         figures->deliveries = measureDeliveries(cluster.sandbox(), deliveries, &failure);
         if (figures->deliveries.isEmpty())
             return finish(1);
-        std::printf("   %d deliveries into node 1, until on all %d nodes: p50 %.2f s  p95 %.2f s  max %.2f s\n",
-                    int(figures->deliveries.size()), plan.nodes, percentile(figures->deliveries, 0.5),
-                    percentile(figures->deliveries, 0.95), percentile(figures->deliveries, 1.0));
+        std::printf("   %d deliveries into node 1, until on all %d nodes: p50 %.2f s  p95 %.2f s  "
+                    "max %.2f s\n",
+                    int(figures->deliveries.size()), plan.nodes,
+                    percentile(figures->deliveries, 0.5), percentile(figures->deliveries, 0.95),
+                    percentile(figures->deliveries, 1.0));
         std::fflush(stdout);
 
-        figures->monitor = watchInFreshProcess(cluster.clusterFile(), cluster.sandbox(), monitorSeconds, &failure);
+        figures->monitor =
+            watchInFreshProcess(cluster.clusterFile(), cluster.sandbox(), monitorSeconds, &failure);
         if (!figures->monitor)
             return finish(1);
         const MonitorCost &cost = *figures->monitor;
-        std::printf("   monitor for %d s: %.2f CPU s in its process + %.2f in its ssh clients; settled after %.1f s "
-                    "(%.2f + %.2f CPU s by then); %d snapshots; RSS %.1f MB before it was made, peak %.1f MB\n",
+        std::printf("   monitor for %d s: %.2f CPU s in its process + %.2f in its ssh clients; "
+                    "settled after %.1f s "
+                    "(%.2f + %.2f CPU s by then); %d snapshots; RSS %.1f MB before it was made, "
+                    "peak %.1f MB\n",
                     monitorSeconds, cost.processCpuSeconds, cost.sshCpuSeconds, cost.settleSeconds,
-                    cost.processCpuToSettle, cost.sshCpuToSettle, cost.snapshots, double(cost.rssBeforeKb) / 1024,
-                    double(cost.peakRssKb) / 1024);
+                    cost.processCpuToSettle, cost.sshCpuToSettle, cost.snapshots,
+                    double(cost.rssBeforeKb) / 1024, double(cost.peakRssKb) / 1024);
     }
     figures->load = loadAverage();
     return finish(0);
 }
 
-double ratio(double value, double baseline) { return baseline > 0 ? value / baseline : 0; }
+double ratio(double value, double baseline)
+{
+    return baseline > 0 ? value / baseline : 0;
+}
 
 } // namespace
 
@@ -520,9 +571,12 @@ int main(int argc, char **argv)
     const int deliveries = argc > 1 ? std::max(5, std::atoi(argv[1])) : 50;
     const int monitorSeconds = argc > 2 ? std::max(10, std::atoi(argv[2])) : 60;
 
-    std::printf("real sandbox clusters on 127.0.0.1, %d CPUs; Dovecot %s\n", int(std::thread::hardware_concurrency()),
-                patchedDovecot() ? qPrintable(QStringLiteral("patched, ") + kDovecotPrefix)
-                                 : "stock (/usr): MAILMESH_DOVECOT_PREFIX is not configured, so migrate is skipped");
+    std::printf(
+        "real sandbox clusters on 127.0.0.1, %d CPUs; Dovecot %s\n",
+        int(std::thread::hardware_concurrency()),
+        patchedDovecot()
+            ? qPrintable(QStringLiteral("patched, ") + kDovecotPrefix)
+            : "stock (/usr): MAILMESH_DOVECOT_PREFIX is not configured, so migrate is skipped");
     std::fflush(stdout);
     const Plan plans[] = {{3, true, true}, {5, true, false}, {10, true, true}};
     QList<SizeFigures> results;
@@ -551,43 +605,57 @@ int main(int argc, char **argv)
     } else {
         std::printf("  migrate:  not measured (no patched Dovecot)\n");
     }
-    const double p50Three = percentile(three.deliveries, 0.5), p95Three = percentile(three.deliveries, 0.95);
-    const double p50Ten = percentile(ten.deliveries, 0.5), p95Ten = percentile(ten.deliveries, 0.95);
-    std::printf("  delivery until on every node: 3 nodes p50 %.2f s p95 %.2f s max %.2f s; 10 nodes p50 %.2f s "
+    const double p50Three = percentile(three.deliveries, 0.5),
+                 p95Three = percentile(three.deliveries, 0.95);
+    const double p50Ten = percentile(ten.deliveries, 0.5),
+                 p95Ten = percentile(ten.deliveries, 0.95);
+    std::printf("  delivery until on every node: 3 nodes p50 %.2f s p95 %.2f s max %.2f s; 10 "
+                "nodes p50 %.2f s "
                 "p95 %.2f s max %.2f s; ratio 10/3 p50 %.2fx p95 %.2fx\n",
-                p50Three, p95Three, percentile(three.deliveries, 1.0), p50Ten, p95Ten, percentile(ten.deliveries, 1.0),
-                ratio(p50Ten, p50Three), ratio(p95Ten, p95Three));
+                p50Three, p95Three, percentile(three.deliveries, 1.0), p50Ten, p95Ten,
+                percentile(ten.deliveries, 1.0), ratio(p50Ten, p50Three), ratio(p95Ten, p95Three));
     const MonitorCost &monitorThree = *three.monitor;
     const MonitorCost &monitorTen = *ten.monitor;
     const auto percentOfCore = [monitorSeconds](double cpu) { return 100 * cpu / monitorSeconds; };
-    std::printf("  monitor over %d s, its process: 3 nodes %.2f CPU s (%.2f %% of a core), 10 nodes %.2f CPU s "
+    std::printf("  monitor over %d s, its process: 3 nodes %.2f CPU s (%.2f %% of a core), 10 "
+                "nodes %.2f CPU s "
                 "(%.2f %%); ratio 10/3 %.2fx\n",
-                monitorSeconds, monitorThree.processCpuSeconds, percentOfCore(monitorThree.processCpuSeconds),
-                monitorTen.processCpuSeconds, percentOfCore(monitorTen.processCpuSeconds),
+                monitorSeconds, monitorThree.processCpuSeconds,
+                percentOfCore(monitorThree.processCpuSeconds), monitorTen.processCpuSeconds,
+                percentOfCore(monitorTen.processCpuSeconds),
                 ratio(monitorTen.processCpuSeconds, monitorThree.processCpuSeconds));
-    std::printf("  monitor over %d s, its ssh clients: 3 nodes %.2f CPU s (%.2f %%), 10 nodes %.2f CPU s (%.2f %%); "
+    std::printf("  monitor over %d s, its ssh clients: 3 nodes %.2f CPU s (%.2f %%), 10 nodes %.2f "
+                "CPU s (%.2f %%); "
                 "ratio 10/3 %.2fx\n",
-                monitorSeconds, monitorThree.sshCpuSeconds, percentOfCore(monitorThree.sshCpuSeconds),
-                monitorTen.sshCpuSeconds, percentOfCore(monitorTen.sshCpuSeconds),
+                monitorSeconds, monitorThree.sshCpuSeconds,
+                percentOfCore(monitorThree.sshCpuSeconds), monitorTen.sshCpuSeconds,
+                percentOfCore(monitorTen.sshCpuSeconds),
                 ratio(monitorTen.sshCpuSeconds, monitorThree.sshCpuSeconds));
     const auto steadyCpu = [](const MonitorCost &cost) {
-        return cost.processCpuSeconds - cost.processCpuToSettle + cost.sshCpuSeconds - cost.sshCpuToSettle;
+        return cost.processCpuSeconds - cost.processCpuToSettle + cost.sshCpuSeconds -
+               cost.sshCpuToSettle;
     };
-    const auto steadySeconds = [monitorSeconds](const MonitorCost &cost) { return monitorSeconds - cost.settleSeconds; };
-    std::printf("  monitor once settled, process + ssh: 3 nodes %.2f CPU s in %.0f s (%.2f %%), 10 nodes %.2f CPU s "
+    const auto steadySeconds = [monitorSeconds](const MonitorCost &cost) {
+        return monitorSeconds - cost.settleSeconds;
+    };
+    std::printf("  monitor once settled, process + ssh: 3 nodes %.2f CPU s in %.0f s (%.2f %%), 10 "
+                "nodes %.2f CPU s "
                 "in %.0f s (%.2f %%); ratio 10/3 of the share %.2fx\n",
                 steadyCpu(monitorThree), steadySeconds(monitorThree),
                 100 * steadyCpu(monitorThree) / steadySeconds(monitorThree), steadyCpu(monitorTen),
                 steadySeconds(monitorTen), 100 * steadyCpu(monitorTen) / steadySeconds(monitorTen),
-                ratio(steadyCpu(monitorTen) / steadySeconds(monitorTen), steadyCpu(monitorThree) / steadySeconds(monitorThree)));
-    std::printf("  monitor peak RSS of its process: 3 nodes %.1f MB (%.1f MB before the monitor was made), 10 nodes "
+                ratio(steadyCpu(monitorTen) / steadySeconds(monitorTen),
+                      steadyCpu(monitorThree) / steadySeconds(monitorThree)));
+    std::printf("  monitor peak RSS of its process: 3 nodes %.1f MB (%.1f MB before the monitor "
+                "was made), 10 nodes "
                 "%.1f MB (%.1f MB); ratio 10/3 %.2fx, of the growth %.2fx\n",
                 double(monitorThree.peakRssKb) / 1024, double(monitorThree.rssBeforeKb) / 1024,
                 double(monitorTen.peakRssKb) / 1024, double(monitorTen.rssBeforeKb) / 1024,
                 ratio(double(monitorTen.peakRssKb), double(monitorThree.peakRssKb)),
                 ratio(double(monitorTen.peakRssKb - monitorTen.rssBeforeKb),
                       double(monitorThree.peakRssKb - monitorThree.rssBeforeKb)));
-    std::printf("  10 nodes x 10,000 folders, one snapshot's CPU: see bench_snapshotscale (recorded replies)\n");
+    std::printf("  10 nodes x 10,000 folders, one snapshot's CPU: see bench_snapshotscale "
+                "(recorded replies)\n");
     std::printf("  load average at the end of each size: ");
     for (const SizeFigures &figures : results)
         std::printf("%d nodes %s; ", figures.nodes, qPrintable(figures.load));

@@ -6,6 +6,7 @@
 
 #include "cluster/agentlocator.h"
 #include "cluster/clustermonitor.h"
+#include "cluster/pluralforms.h"
 #include "cluster/statuscheck.h"
 #include "protocol/exitcodes.h"
 
@@ -42,8 +43,8 @@ QString percent(double value)
 void printTable(const cluster::ClusterState &state, const QString &name, QTextStream &out)
 {
     const cluster::ClusterState::Summary summary = state.summary();
-    out << "Cluster \"" << name << "\": " << summary.ok << " ok, " << summary.warnings << " warning(s), "
-        << summary.errors << " error(s)\n\n";
+    out << "Cluster \"" << name << "\": " << summary.ok << " ok, " << cluster::counted(summary.warnings, "warning", "warnings")
+        << ", " << cluster::counted(summary.errors, "error", "errors") << "\n\n";
     out << QStringLiteral("%1 %2 %3 %4 %5\n")
                .arg(QStringLiteral("NODE"), -10)
                .arg(QStringLiteral("HEALTH"), -8)
@@ -71,7 +72,8 @@ void printTable(const cluster::ClusterState &state, const QString &name, QTextSt
     for (const cluster::PeerSync &peer : state.peers)
         out << "  " << peer.nodeId << " sees " << peer.peerId << ": "
             << (peer.connected ? percent(peer.completion) : QStringLiteral("not connected"))
-            << (peer.needItems > 0 ? QStringLiteral(", %1 item(s) to go").arg(peer.needItems) : QString()) << '\n';
+            << (peer.needItems > 0 ? QStringLiteral(", %1 to go").arg(cluster::counted(peer.needItems, "item", "items"))
+                                : QString()) << '\n';
     int disagreeing = 0;
     const QStringList ids = state.nodeIds();
     for (const cluster::MailboxCounts &mailbox : state.mailboxes)

@@ -1,5 +1,7 @@
 #include "cluster/migrationworkflow.h"
 
+#include "cluster/pluralforms.h"
+
 #include "cluster/clustersession.h"
 #include "cluster/dovecotcontrol.h"
 #include "cluster/dovecotversion.h"
@@ -565,8 +567,8 @@ void MigrationWorkflow::verify()
                             wrong << folder.value(QStringLiteral("path")).toString();
                     }
                     if (!wrong.isEmpty() && !m_report.skippedItems) {
-                        done(fail(ErrorCode::Conflict, QStringLiteral("%1 folder(s) are not %2: %3")
-                                                           .arg(wrong.size())
+                        done(fail(ErrorCode::Conflict, QStringLiteral("%1 not %2: %3")
+                                                           .arg(counted(wrong.size(), "folder is", "folders are"))
                                                            .arg(wantedState, wrong.mid(0, 5).join(QStringLiteral(", ")))
                                                            .toStdString()));
                         return;

@@ -16,4 +16,9 @@ bool installPluralForms()
     return QCoreApplication::installTranslator(translator);
 }
 
+QString counted(qint64 count, const char *one, const char *many)
+{
+    return QStringLiteral("%1 %2").arg(count).arg(QLatin1String(count == 1 ? one : many));
+}
+
 } // namespace mm::cluster

@@ -1,5 +1,7 @@
 #include "cluster/statuscheck.h"
 
+#include "cluster/pluralforms.h"
+
 #include <QJsonArray>
 
 #include <algorithm>
@@ -116,22 +118,21 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
         reasons << reason;
     };
     raise(level(unreachable, thresholds.warnUnreachable, thresholds.critUnreachable),
-          QStringLiteral("%1 node(s) unreachable").arg(unreachable));
-    raise(changedKeys > 0 ? 2 : 0, QStringLiteral("%1 changed host key(s)").arg(changedKeys));
+          counted(unreachable, "node", "nodes") + QStringLiteral(" unreachable"));
+    raise(changedKeys > 0 ? 2 : 0, counted(changedKeys, "changed host key", "changed host keys"));
     raise(state.uidConflicts > 0 ? 2 : 0,
-          QStringLiteral("%1 UID conflict(s)%2")
-              .arg(state.uidConflicts)
-              .arg(state.uidConflictDetails.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(state.uidConflictDetails.first())));
+          counted(state.uidConflicts, "UID conflict", "UID conflicts")
+              + (state.uidConflictDetails.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(state.uidConflictDetails.first())));
     // A letter meaning two keywords shows clients the wrong keyword (a wrong $Junk hides mail).
     raise(state.keywordClashes > 0 ? 2 : 0,
           QObject::tr("%n keyword clash(es)", nullptr, state.keywordClashes)
               + (state.keywordClashDetails.isEmpty() ? QString()
                                                      : QStringLiteral(" (%1)").arg(state.keywordClashDetails.first())));
-    raise(level(lag, thresholds.warnLagItems, thresholds.critLagItems), QStringLiteral("%1 item(s) behind").arg(lag));
+    raise(level(lag, thresholds.warnLagItems, thresholds.critLagItems), counted(lag, "item", "items") + QStringLiteral(" behind"));
     raise(level(conflicts, thresholds.warnConflicts, thresholds.critConflicts),
           QStringLiteral("%1 conflict copies").arg(conflicts));
     raise(level(state.duplicateGroups, thresholds.warnDuplicates, thresholds.critDuplicates),
-          QStringLiteral("%1 duplicate group(s)").arg(state.duplicateGroups));
+          counted(state.duplicateGroups, "duplicate group", "duplicate groups"));
     // A node in trouble that no threshold above covers (agent down, Syncthing unreachable...).
     if (code == 0 && !troubled.isEmpty())
         raise(1, troubled.join(QStringLiteral(", ")));
@@ -141,14 +142,13 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
     }
 
     static const char *const kNames[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-    const QString summary = QStringLiteral("%1/%2 nodes reachable, %3/%4 peer links in sync, %5 duplicate group(s), "
-                                           "%6 UID conflict(s)")
+    const QString summary = QStringLiteral("%1/%2 nodes reachable, %3/%4 peer links in sync, %5, %6")
                                 .arg(state.nodes.size() - unreachable)
                                 .arg(state.nodes.size())
                                 .arg(peersInSync)
                                 .arg(state.peers.size())
-                                .arg(state.duplicateGroups)
-                                .arg(state.uidConflicts);
+                                .arg(counted(state.duplicateGroups, "duplicate group", "duplicate groups"),
+                                     counted(state.uidConflicts, "UID conflict", "UID conflicts"));
     const QString perfdata =
         QStringLiteral("nodes=%1 unreachable=%2 lag=%3 conflicts=%4 duplicates=%5 uidconflicts=%6 keywordclashes=%7")
             .arg(state.nodes.size())

@@ -384,7 +384,7 @@ private Q_SLOTS:
         }
         const CtlRun check = ctl({QStringLiteral("status"), QStringLiteral("--check")});
         QVERIFY2(check.exitCode == 2, check.output.constData());
-        QVERIFY2(check.output.contains("1 UID conflict(s) (example.org/bob/Maildir/.Sent: UID 1 is"), check.output.constData());
+        QVERIFY2(check.output.contains("1 UID conflict (example.org/bob/Maildir/.Sent: UID 1 is"), check.output.constData());
         for (int i = 0; i < 2; ++i)
             QVERIFY(QFile::remove(m_sandbox->node(i).mailRoot + sent));
     }

@@ -43,13 +43,13 @@ private Q_SLOTS:
         QTest::addColumn<int>("code");
         QTest::addColumn<QString>("mentions");
         QTest::newRow("healthy") << QString() << 0 << QStringLiteral("MAILMESH OK - 2/2 nodes reachable, 2/2 peer links in sync");
-        QTest::newRow("lag warns") << QStringLiteral("lag150") << 1 << QStringLiteral("150 item(s) behind");
-        QTest::newRow("lag critical") << QStringLiteral("lag5000") << 2 << QStringLiteral("5000 item(s) behind");
-        QTest::newRow("unreachable") << QStringLiteral("down") << 2 << QStringLiteral("1 node(s) unreachable");
-        QTest::newRow("duplicates warn") << QStringLiteral("dupes") << 1 << QStringLiteral("4 duplicate group(s)");
+        QTest::newRow("lag warns") << QStringLiteral("lag150") << 1 << QStringLiteral("150 items behind");
+        QTest::newRow("lag critical") << QStringLiteral("lag5000") << 2 << QStringLiteral("5000 items behind");
+        QTest::newRow("unreachable") << QStringLiteral("down") << 2 << QStringLiteral("1 node unreachable");
+        QTest::newRow("duplicates warn") << QStringLiteral("dupes") << 1 << QStringLiteral("4 duplicate groups");
         QTest::newRow("conflict copies") << QStringLiteral("conflicts") << 2 << QStringLiteral("12 conflict copies");
-        QTest::newRow("uid conflict") << QStringLiteral("uid") << 2 << QStringLiteral("1 UID conflict(s) (.Sent: UID 7 is a on n1, b on n2)");
-        QTest::newRow("changed key") << QStringLiteral("key") << 2 << QStringLiteral("1 changed host key(s)");
+        QTest::newRow("uid conflict") << QStringLiteral("uid") << 2 << QStringLiteral("1 UID conflict (.Sent: UID 7 is a on n1, b on n2)");
+        QTest::newRow("changed key") << QStringLiteral("key") << 2 << QStringLiteral("1 changed host key");
         QTest::newRow("agent down") << QStringLiteral("agent") << 1 << QStringLiteral("n2 Agent: gone");
         QTest::newRow("no change watcher") << QStringLiteral("watcher") << 1
                                            << QStringLiteral("n2 mailmesh-agent watch-changes is not running");

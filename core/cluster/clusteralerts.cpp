@@ -39,10 +39,10 @@ QList<ClusterAlerts::Alert> ClusterAlerts::update(const ClusterState &state, con
         if (seconds >= m_thresholds.syncStallSeconds && !m_stallReported.value(key)) {
             m_stallReported.insert(key, true);
             alerts.append({Alert::Kind::SyncStalled, QObject::tr("Sync stalled: %1 → %2").arg(peer.nodeId, peer.peerId),
-                           peer.connected ? QObject::tr("%1% for %2 minutes, %3 item(s) to go")
+                           peer.connected ? QObject::tr("%1% for %2 minutes, %3 to go")
                                                 .arg(peer.completion, 0, 'f', 0)
                                                 .arg(seconds / 60)
-                                                .arg(peer.needItems)
+                                                .arg(QObject::tr("%n item(s)", nullptr, int(peer.needItems)))
                                           : QObject::tr("not connected for %1 minutes").arg(seconds / 60),
                            false});
         }

@@ -1005,10 +1005,10 @@ void DeployDovecotWorkflow::verify()
                                    const QString line = QString::fromUtf8(status->standardOutput).trimmed();
                                    const qint64 messages = line.section(u'=', 1).toLongLong();
                                    state(position).details.insert(QStringLiteral("checkUserMessages"), messages);
-                                   *summary << tr("%1: %2, IMAP answers, %3's INBOX holds %4 message(s)")
+                                   *summary << tr("%1: %2, IMAP answers, %3's INBOX holds %4")
                                                    .arg(nodeConfig(position).id, state(position).target->text,
-                                                        m_options.checkUser)
-                                                   .arg(messages);
+                                                        m_options.checkUser,
+                                                        tr("%n message(s)", nullptr, int(messages)));
                                    done({});
                                });
             });

@@ -148,14 +148,13 @@ void DuplicatesWorkflow::compareManifests()
             const maildir::ManifestDiff diff = maildir::ManifestDiff::compare(*manifests);
             nlohmann::json json = diff;
             m_report.details.insert(QStringLiteral("diff"), toQt(json));
-            completeStep(tr("%1 folder(s) compared, %2 equal everywhere; %3 missing message(s), %4 flag disagreement(s), "
-                            "%5 keyword clash(es), %6 UID conflict(s)")
-                             .arg(diff.foldersCompared)
+            completeStep(tr("%1 compared, %2 equal everywhere; %3, %4, %5, %6")
+                             .arg(tr("%n folder(s)", nullptr, int(diff.foldersCompared)))
                              .arg(diff.foldersEqual)
-                             .arg(diff.missingMessages.size())
-                             .arg(diff.flagDisagreements.size())
-                             .arg(diff.keywordClashes.size())
-                             .arg(diff.uidConflicts.size()));
+                             .arg(tr("%n missing message(s)", nullptr, int(diff.missingMessages.size())),
+                                  tr("%n flag disagreement(s)", nullptr, int(diff.flagDisagreements.size())),
+                                  tr("%n keyword clash(es)", nullptr, int(diff.keywordClashes.size())),
+                                  tr("%n UID conflict(s)", nullptr, int(diff.uidConflicts.size()))));
         },
         tr("Nothing was changed. Fix the cause on that node, then run this command again."));
 }
@@ -215,8 +214,7 @@ void DuplicatesWorkflow::resolve()
         m_report.details.insert(QStringLiteral("dedupe"), *result);
         if (!result->value(QStringLiteral("problems")).toArray().isEmpty())
             m_report.skippedItems = true;
-        completeStep(tr("%1 group(s) settled on %2%3")
-                         .arg(result->value(QStringLiteral("groupsResolved")).toInt())
+        completeStep(tr("%n group(s) settled on %1%2", nullptr, result->value(QStringLiteral("groupsResolved")).toInt())
                          .arg(m_cluster.nodes[kResolver].id,
                               m_options.dryRun ? tr(" (dry run: nothing changed)") : tr("; Syncthing carries it to the others")));
     });

@@ -235,12 +235,12 @@ void JoinNodeWorkflow::inspect()
             const qint64 folders = inventory.value(QStringLiteral("folders")).toInteger();
             if (!m_continuing && (messages > 0 || folders > 0)) {
                 failStep(onNode(m_nodeId, Error{ErrorCode::Conflict,
-                                                tr("the mail root %1 is not empty: %2 Maildir folder(s), %3 message(s); "
+                                                tr("the mail root %1 is not empty: %2, %3; "
                                                    "a joining node gets its copy from the cluster and must start "
                                                    "empty, or its own mail would replicate to every node")
                                                     .arg(node.mailRoot)
-                                                    .arg(folders)
-                                                    .arg(messages)
+                                                    .arg(tr("%n Maildir folder(s)", nullptr, int(folders)),
+                                                         tr("%n message(s)", nullptr, int(messages)))
                                                     .toStdString(),
                                                 {}}),
                          tr("Nothing was changed. Move the old mail aside on the node (e.g. `mv %1 %1.before-join && "
@@ -462,8 +462,8 @@ void JoinNodeWorkflow::verify()
                           }
                           if (!classic.isEmpty()) {
                               failStep(onNode(m_nodeId, Error{ErrorCode::Conflict,
-                                                              tr("%1 folder(s) are not cur/-only after the copy: %2")
-                                                                  .arg(classic.size())
+                                                              tr("%n folder(s) not cur/-only after the copy: %1", nullptr,
+                                                                 int(classic.size()))
                                                                   .arg(classic.mid(0, 5).join(QStringLiteral(", ")))
                                                                   .toStdString(),
                                                               {}}),

@@ -248,11 +248,11 @@ void MigrationWorkflow::plan()
                     if (migrating()) {
                         const QJsonObject totals = planned->value(QStringLiteral("totals")).toObject();
                         plan = totals;
-                        *summary << tr("%1: %2 folder(s) to convert, %3 message(s) to move from new/, %4 problem(s)")
-                                        .arg(id)
-                                        .arg(totals.value(QStringLiteral("converted")).toInteger())
-                                        .arg(number(totals.value(QStringLiteral("moved")).toInteger()))
-                                        .arg(totals.value(QStringLiteral("problems")).toInteger());
+                        *summary << tr("%1: %2 to convert, %3 to move from new/, %4")
+                                        .arg(id,
+                                             tr("%Ln folder(s)", nullptr, int(totals.value(QStringLiteral("converted")).toInteger())),
+                                             tr("%Ln message(s)", nullptr, int(totals.value(QStringLiteral("moved")).toInteger())),
+                                             tr("%n problem(s)", nullptr, int(totals.value(QStringLiteral("problems")).toInteger())));
                     } else {
                         const qint64 folders = planned->value(QStringLiteral("reverted")).toArray().size();
                         plan = QJsonObject{{QStringLiteral("folders"), folders},
@@ -260,7 +260,7 @@ void MigrationWorkflow::plan()
                                             planned->value(QStringLiteral("alreadyClassic"))},
                                            {QStringLiteral("problems"),
                                             planned->value(QStringLiteral("problems")).toArray().size()}};
-                        *summary << tr("%1: %2 folder(s) to turn classic").arg(id).arg(folders);
+                        *summary << tr("%1: %2 to turn classic").arg(id, tr("%n folder(s)", nullptr, int(folders)));
                     }
                     plan.insert(QStringLiteral("problemList"), planned->value(QStringLiteral("problems")));
                     nodeDetails(index).insert(QStringLiteral("plan"), plan);

@@ -86,12 +86,13 @@ void QuarantineWorkflow::run()
                 completeStep(tr("%n entr(ies) across the cluster", nullptr, int(*totals)));
                 break;
             case Action::Restore:
-                completeStep(tr("%1 file(s) %2 on %3")
-                                 .arg(*totals)
-                                 .arg(m_options.dryRun ? tr("would be restored") : tr("restored"), m_options.node));
+                completeStep(tr("%1 %2 on %3")
+                                 .arg(tr("%n file(s)", nullptr, int(*totals)),
+                                      m_options.dryRun ? tr("would be restored") : tr("restored"), m_options.node));
                 break;
             case Action::Purge:
-                completeStep(tr("%1 entr(ies) %2").arg(*totals).arg(m_options.dryRun ? tr("would be purged") : tr("purged")));
+                completeStep(tr("%n entr(ies) %1", nullptr, int(*totals))
+                                 .arg(m_options.dryRun ? tr("would be purged") : tr("purged")));
                 break;
             }
         },

@@ -447,7 +447,7 @@ Status Sandbox::start()
         discardAttempt();
     }
     m_startupMs = clock.elapsed();
-    qInfo("sandbox: %d node(s) up in %lld ms in %s", int(m_nodes.size()),
+    qInfo("sandbox: nodes up: %d, in %lld ms in %s", int(m_nodes.size()),
           static_cast<long long>(m_startupMs), qPrintable(m_dir));
     return {};
 }
@@ -1150,7 +1150,7 @@ void Sandbox::tearDown()
                      qPrintable(ProcessTable::describe(left)));
     }
     m_running = false;
-    qInfo("sandbox: %d node(s) down in %lld ms", int(m_nodes.size()),
+    qInfo("sandbox: nodes down: %d, in %lld ms", int(m_nodes.size()),
           static_cast<long long>(clock.elapsed()));
     m_nodes.clear();
     if (m_temporaryDir && !m_options.keepDir && !survivors)

@@ -69,6 +69,13 @@
             <numerusform>%n keyword clashes</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n item(s)</source>
+        <translation>
+            <numerusform>%n item</numerusform>
+            <numerusform>%n items</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>mm::app::DemoDovecot</name>
@@ -116,6 +123,13 @@
             <numerusform>%n nodes reachable, agent running</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n message(s)</source>
+        <translation>
+            <numerusform>%n message</numerusform>
+            <numerusform>%n messages</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>mm::cluster::DuplicatesWorkflow</name>
@@ -133,6 +147,48 @@
             <numerusform>%n groups to settle</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n folder(s)</source>
+        <translation>
+            <numerusform>%n folder</numerusform>
+            <numerusform>%n folders</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n missing message(s)</source>
+        <translation>
+            <numerusform>%n missing message</numerusform>
+            <numerusform>%n missing messages</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n flag disagreement(s)</source>
+        <translation>
+            <numerusform>%n flag disagreement</numerusform>
+            <numerusform>%n flag disagreements</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n keyword clash(es)</source>
+        <translation>
+            <numerusform>%n keyword clash</numerusform>
+            <numerusform>%n keyword clashes</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n UID conflict(s)</source>
+        <translation>
+            <numerusform>%n UID conflict</numerusform>
+            <numerusform>%n UID conflicts</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n group(s) settled on %1%2</source>
+        <translation>
+            <numerusform>%n group settled on %1%2</numerusform>
+            <numerusform>%n groups settled on %1%2</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>mm::cluster::JoinNodeWorkflow</name>
@@ -141,6 +197,27 @@
         <translation>
             <numerusform>%1 joins %n other node</numerusform>
             <numerusform>%1 joins %n other nodes</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n Maildir folder(s)</source>
+        <translation>
+            <numerusform>%n Maildir folder</numerusform>
+            <numerusform>%n Maildir folders</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n message(s)</source>
+        <translation>
+            <numerusform>%n message</numerusform>
+            <numerusform>%n messages</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n folder(s) not cur/-only after the copy: %1</source>
+        <translation>
+            <numerusform>%n folder not cur/-only after the copy: %1</numerusform>
+            <numerusform>%n folders not cur/-only after the copy: %1</numerusform>
         </translation>
     </message>
 </context>
@@ -167,6 +244,34 @@
             <numerusform>%n keyword tables or subscription files written on each node</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%Ln folder(s)</source>
+        <translation>
+            <numerusform>%Ln folder</numerusform>
+            <numerusform>%Ln folders</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln message(s)</source>
+        <translation>
+            <numerusform>%Ln message</numerusform>
+            <numerusform>%Ln messages</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n problem(s)</source>
+        <translation>
+            <numerusform>%n problem</numerusform>
+            <numerusform>%n problems</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n folder(s)</source>
+        <translation>
+            <numerusform>%n folder</numerusform>
+            <numerusform>%n folders</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>mm::cluster::QuarantineWorkflow</name>
@@ -175,6 +280,20 @@
         <translation>
             <numerusform>%n entry across the cluster</numerusform>
             <numerusform>%n entries across the cluster</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n file(s)</source>
+        <translation>
+            <numerusform>%n file</numerusform>
+            <numerusform>%n files</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n entr(ies) %1</source>
+        <translation>
+            <numerusform>%n entry %1</numerusform>
+            <numerusform>%n entries %1</numerusform>
         </translation>
     </message>
 </context>
@@ -270,6 +389,20 @@
         <translation>
             <numerusform>%n problem, left untouched: %1</numerusform>
             <numerusform>%n problems, left untouched: %1</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln folder(s)</source>
+        <translation>
+            <numerusform>%Ln folder</numerusform>
+            <numerusform>%Ln folders</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln message(s)</source>
+        <translation>
+            <numerusform>%Ln message</numerusform>
+            <numerusform>%Ln messages</numerusform>
         </translation>
     </message>
 </context>

@@ -1,9 +1,11 @@
 // The English plural forms: "%n node(s)" reads "1 node" and "3 nodes" once installed, and the
-// committed translation covers every "%n" message in the sources (lupdate finds them).
+// committed translation covers every "%n" message in the sources (lupdate finds them). No other
+// text a user reads says "(s)": every string literal in app/, core/ and ui/ is scanned.
 
 #include "cluster/pluralforms.h"
 
 #include <QCoreApplication>
+#include <QDirIterator>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -70,6 +72,40 @@ private Q_SLOTS:
         const QSet<QString> missing = needed - committed;
         QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("no plural forms for: %1 (resources/translations/README.md)")
                                                    .arg(QStringList(missing.cbegin(), missing.cend()).join(QStringLiteral(" | ")))));
+    }
+
+    // "7 folder(s) converted" is what the issue saw in the wizard: a count must go through a "%n"
+    // (or "%Ln") message with its forms, or through cluster::counted() for untranslated English.
+    void noStringLiteralSaysPluralInParentheses()
+    {
+        static const QRegularExpression literal(QStringLiteral("\"((?:[^\"\\\\\\n]|\\\\.)*)\""));
+        static const QRegularExpression parenthesisedPlural(QStringLiteral("\\w\\((s|es|ies)\\)"));
+        QStringList found;
+        for (const char *dir : {"app", "core", "ui"}) {
+            QDirIterator files(QStringLiteral(MAILMESH_SOURCE_DIR "/") + QLatin1String(dir),
+                               {QStringLiteral("*.cpp"), QStringLiteral("*.h")}, QDir::Files, QDirIterator::Subdirectories);
+            while (files.hasNext()) {
+                const QString path = files.next();
+                QFile file(path);
+                QVERIFY(file.open(QIODevice::ReadOnly));
+                int lineNumber = 0;
+                for (const QByteArray &raw : file.readAll().split('\n')) {
+                    ++lineNumber;
+                    QString line = QString::fromUtf8(raw);
+                    // A comment's own quotes are not text a user reads.
+                    if (const qsizetype comment = line.indexOf(QLatin1String("//"));
+                        comment >= 0 && !line.trimmed().startsWith(u'"') && line.left(comment).count(u'"') % 2 == 0)
+                        line.truncate(comment);
+                    for (const QRegularExpressionMatch &match : literal.globalMatch(line)) {
+                        const QString text = match.captured(1);
+                        if (text.contains(parenthesisedPlural) && !text.contains(QLatin1String("%n"))
+                            && !text.contains(QLatin1String("%Ln")))
+                            found << QStringLiteral("%1:%2: %3").arg(path.mid(int(qstrlen(MAILMESH_SOURCE_DIR)) + 1)).arg(lineNumber).arg(text);
+                    }
+                }
+            }
+        }
+        QVERIFY2(found.isEmpty(), qPrintable(found.join(u'\n')));
     }
 };
 

@@ -195,8 +195,8 @@ void MigrationPage::showPlan(const cluster::WorkflowReport &report)
         const qint64 already = plan.value(QStringLiteral("alreadyCurOnly")).toInteger();
         QString text = converted == 0
                            ? tr("nothing to convert (%1 folders already cur/-only)").arg(locale.toString(already))
-                           : tr("%1 folder(s) to convert, %2 message(s) to move from new/ to cur/")
-                                 .arg(locale.toString(converted), locale.toString(moved));
+                           : tr("%1 to convert, %2 to move from new/ to cur/")
+                                 .arg(tr("%Ln folder(s)", nullptr, int(converted)), tr("%Ln message(s)", nullptr, int(moved)));
         QStringList problems;
         for (const QJsonValue &problem : plan.value(QStringLiteral("problemList")).toArray()) {
             const QJsonObject p = problem.toObject();
@@ -236,14 +236,13 @@ void MigrationPage::finished(bool dryRun, const cluster::WorkflowReport &report)
     if (!report.succeeded)
         return;
     // The plan column now says what was done.
-    const QLocale locale;
     for (const QJsonValue &value : report.details.value(QStringLiteral("nodes")).toArray()) {
         const QJsonObject node = value.toObject();
         const QJsonObject totals = node.value(QStringLiteral("result")).toObject().value(QStringLiteral("totals")).toObject();
         if (QLabel *label = m_planLabels.value(node.value(QStringLiteral("id")).toString()); label && !totals.isEmpty())
-            label->setText(tr("%1 folder(s) converted, %2 message(s) moved from new/ to cur/")
-                               .arg(locale.toString(totals.value(QStringLiteral("converted")).toInteger()),
-                                    locale.toString(totals.value(QStringLiteral("moved")).toInteger())));
+            label->setText(tr("%1 converted, %2 moved from new/ to cur/")
+                               .arg(tr("%Ln folder(s)", nullptr, int(totals.value(QStringLiteral("converted")).toInteger())),
+                                    tr("%Ln message(s)", nullptr, int(totals.value(QStringLiteral("moved")).toInteger()))));
     }
     QString verdict = tr("Migrated.");
     for (const cluster::WorkflowStep &step : report.steps)

@@ -18,6 +18,7 @@
 //   process)
 
 #include "ctlrunner.h"
+#include "benchstats.h"
 
 #include "cluster/clustermonitor.h"
 #include "cluster/statuscheck.h"
@@ -48,20 +49,13 @@
 
 namespace {
 
+using mm::bench::percentile;
+
 const QString kDovecotPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
 
 bool patchedDovecot()
 {
     return !kDovecotPrefix.isEmpty();
-}
-
-double percentile(QList<double> values, double p)
-{
-    if (values.isEmpty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    const auto i = qsizetype(std::ceil(p * double(values.size()))) - 1;
-    return values[std::clamp<qsizetype>(i, 0, values.size() - 1)];
 }
 
 QString loadAverage()

@@ -5,6 +5,7 @@
 //   bench_dovecotpropagation [samples]      (default 30)
 
 #include "sandboxmailcluster.h"
+#include "benchstats.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -26,14 +27,7 @@ QTextStream &out()
     return s;
 }
 
-double percentile(QList<double> v, double p)
-{
-    if (v.isEmpty())
-        return 0;
-    std::sort(v.begin(), v.end());
-    const auto i = qsizetype(std::min<double>(v.size() - 1, std::ceil(p * v.size()) - 1));
-    return v[std::max<qsizetype>(0, i)];
-}
+using mm::bench::percentile;
 
 } // namespace
 

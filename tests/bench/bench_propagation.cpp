@@ -8,6 +8,7 @@
 //   bench_propagation [deliveries] [default-deliveries]     (default 100 and 20)
 
 #include "cluster/pairworkflow.h"
+#include "benchstats.h"
 #include "cluster/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 
@@ -28,14 +29,7 @@
 
 namespace {
 
-double percentile(QList<double> values, double p)
-{
-    if (values.isEmpty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    const auto i = qsizetype(std::ceil(p * double(values.size()))) - 1;
-    return values[std::clamp<qsizetype>(i, 0, values.size() - 1)];
-}
+using mm::bench::percentile;
 
 // One REST call to a node's Syncthing, the way an admin would script it.
 bool patchFolder(const mm::sandbox::NodeInfo &node, const QString &folderId, const QByteArray &json)

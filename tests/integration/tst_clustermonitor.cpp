@@ -199,6 +199,15 @@ private Q_SLOTS:
                 pid = process[QStringLiteral("pid")].toInteger();
         QVERIFY(pid > 0);
         QCOMPARE(::kill(pid_t(pid), SIGTERM), 0);
+        // The node's probe lists processes from /proc: wait until the watcher has really exited
+        // (a zombie has an empty command line), or the monitor's first probe may still see it.
+        const QString cmdline = QStringLiteral("/proc/%1/cmdline").arg(pid);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&cmdline] {
+                QFile file(cmdline);
+                return !file.open(QIODevice::ReadOnly) || file.readAll().isEmpty();
+            }(),
+            30'000);
 
         cluster::ClusterMonitor monitor(m_cluster, m_options);
         monitor.start();

@@ -67,8 +67,16 @@ public:
 
     ~ImapClient() { logout(); }
 
-    // False once the server closed the session (BYE, e.g. the selected mailbox was deleted).
+    // False once the server closed the session (BYE, e.g. the selected mailbox was deleted), or
+    // once a command went unanswered (see setAnswerTimeout()).
     bool isConnected() const { return m_socket && m_socket->state() == QAbstractSocket::ConnectedState; }
+
+    // How long to wait for each line of an answer. A command still unanswered then is given up:
+    // the session is closed, since its late answer would land on the next command's tag, and
+    // lastCommandTimedOut() says so. The server may still carry the command out afterwards, so
+    // its outcome is unknown rather than refused. Dovecot's own lock waits end after 60 s or so.
+    void setAnswerTimeout(int milliseconds) { m_answerTimeoutMs = milliseconds; }
+    bool lastCommandTimedOut() const { return m_timedOut; }
 
     // Sends one command, collects untagged responses; true on a tagged OK.
     bool command(const QByteArray &cmd, QList<QByteArray> *untagged = nullptr)
@@ -198,8 +206,8 @@ private:
         QByteArray line;
         for (;;) {
             while (!m_socket->canReadLine()) {
-                if (!m_socket->waitForReadyRead(20000))
-                    return line;
+                if (!m_socket->waitForReadyRead(m_answerTimeoutMs))
+                    return givenUp();
             }
             QByteArray part = m_socket->readLine();
             line += part;
@@ -209,8 +217,8 @@ private:
                 return line;
             qint64 need = m.captured(1).toLongLong();
             while (need > 0) {
-                if (m_socket->bytesAvailable() == 0 && !m_socket->waitForReadyRead(20000))
-                    return line;
+                if (m_socket->bytesAvailable() == 0 && !m_socket->waitForReadyRead(m_answerTimeoutMs))
+                    return givenUp();
                 const QByteArray chunk = m_socket->read(need);
                 need -= chunk.size();
                 line += chunk;
@@ -218,8 +226,19 @@ private:
         }
     }
 
+    // An empty line (the caller's "no answer"); a session still open after a timeout is closed.
+    QByteArray givenUp()
+    {
+        if (m_socket->state() == QAbstractSocket::ConnectedState) {
+            m_timedOut = true;
+            m_socket->abort();
+        }
+        return {};
+    }
+
     bool readUntilTagged(const QByteArray &tag, QList<QByteArray> *untagged)
     {
+        m_timedOut = false;
         for (;;) {
             const QByteArray line = readResponseLine();
             if (line.isEmpty())
@@ -235,6 +254,8 @@ private:
 
     std::unique_ptr<QTcpSocket> m_socket;
     int m_tag = 0;
+    int m_answerTimeoutMs = 20000;
+    bool m_timedOut = false;
     quint32 m_uidValidity = 0;
     QByteArray m_lastStatus;
 };

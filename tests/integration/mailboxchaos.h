@@ -41,12 +41,16 @@ struct ChaosOptions
     int deliveryIntervalMs = 700; // per node
     unsigned seed = 20261205;
     int settleTimeoutMs = 180000;
+    // A client waits this long for each answer. Dovecot gives up its own lock waits after 60 s,
+    // so a command unanswered after this is a hung server, and counts as broken.
+    int answerTimeoutMs = 180000;
 };
 
 struct ChaosFigures
 {
     QMap<QString, qint64> operations; // by kind
     qint64 failedCommands = 0;        // NO/BAD answers (a folder renamed away meanwhile, ...)
+    int unanswered = 0;               // commands still unanswered after ChaosOptions::answerTimeoutMs
     int messagesCreated = 0;          // appended + delivered
     int expunged = 0;
     int duplicates = 0;   // (node, folder, Message-ID) seen more than once
@@ -76,6 +80,7 @@ struct ChaosFigures
         if (settleSeconds < 0)
             what << QStringLiteral("the nodes never agreed");
         const QList<std::pair<const char *, int>> counts{
+            {"commands unanswered", unanswered},
             {"duplicates", duplicates},
             {"lost", lost},
             {"UID conflicts", uidConflicts},
@@ -93,7 +98,7 @@ struct ChaosFigures
         QStringList kinds;
         for (auto it = operations.begin(); it != operations.end(); ++it)
             kinds << QStringLiteral("%1 %2").arg(it.key()).arg(it.value());
-        return QStringLiteral("%1 operations (%2; %3 refused), %4 messages created, %5 expunged, %6 at the end; "
+        return QStringLiteral("%1 operations (%2; %3 refused, %15 of them unanswered), %4 messages created, %5 expunged, %6 at the end; "
                               "duplicates %7, lost %8, resurrected %9, UID conflicts %10, message disagreements %11, "
                               "folder disagreements %12, subscription disagreements %13; settled in %14 s")
             .arg(totalOperations())
@@ -109,7 +114,8 @@ struct ChaosFigures
             .arg(messageDisagreements)
             .arg(folderDisagreements)
             .arg(subscriptionDisagreements)
-            .arg(settleSeconds, 0, 'f', 1);
+            .arg(settleSeconds, 0, 'f', 1)
+            .arg(unanswered);
     }
 };
 
@@ -183,10 +189,21 @@ private:
         m_trace.flush();
     }
 
-    void refused()
+    // Counts a failed command; one the server never answered is a finding of its own (its
+    // outcome is unknown: the server may still carry it out). What the trace says of it.
+    QString refused(const ImapClient &imap, int node, const QString &what)
     {
         std::lock_guard lock(m_mutex);
         ++m_figures.failedCommands;
+        if (!imap.lastCommandTimedOut())
+            return QStringLiteral("refused");
+        ++m_figures.unanswered;
+        if (m_figures.examples.size() < 12)
+            m_figures.examples << QStringLiteral("node %1: %2 unanswered after %3 s")
+                                      .arg(node + 1)
+                                      .arg(what)
+                                      .arg(m_options.answerTimeoutMs / 1000);
+        return QStringLiteral("unanswered");
     }
 
     void example(const QString &text)
@@ -292,6 +309,7 @@ private:
         const QString own = QStringLiteral("n%1f").arg(node + 1);
 
         ImapClient imap;
+        imap.setAnswerTimeout(m_options.answerTimeoutMs);
         if (!m_cluster.login(imap, node)) {
             example(QStringLiteral("node %1 client %2 could not log in").arg(node + 1).arg(index));
             return;
@@ -327,12 +345,13 @@ private:
                 const QByteArray id = newMessageId("append", node);
                 creating(makeMessageId(id), current);
                 const bool appended = imap.append(current.toUtf8(), makeMessage(id));
+                QString answer = QStringLiteral("ok");
                 if (!appended) {
                     notCreated(makeMessageId(id));
-                    refused();
+                    answer = refused(imap, node, QStringLiteral("APPEND to ") + current);
                 }
                 trace(node, QStringLiteral("APPEND %1 %2 %3 uid %4")
-                                .arg(current, QString::fromLatin1(id), appended ? QStringLiteral("ok") : QStringLiteral("refused"))
+                                .arg(current, QString::fromLatin1(id), answer)
                                 .arg(imap.lastAppendUid().second));
                 count(QStringLiteral("append"));
             } else if (roll < 67 && !messages.isEmpty()) {
@@ -343,28 +362,26 @@ private:
                                       .arg(m.uid)
                                       .arg(add ? QStringLiteral("+") : QStringLiteral("-"), flag)
                                       .toUtf8()))
-                    refused();
+                    refused(imap, node, QStringLiteral("STORE in ") + current);
                 count(flag.startsWith(u'\\') ? QStringLiteral("flag") : QStringLiteral("keyword"));
             } else if (roll < 75 && !messages.isEmpty()) {
                 const ImapClient::Message m = pickMessage(messages);
                 const bool ok = imap.command(QStringLiteral("UID STORE %1 +FLAGS.SILENT (\\Deleted)").arg(m.uid).toUtf8())
                                 && imap.command(QStringLiteral("UID EXPUNGE %1").arg(m.uid).toUtf8());
+                const QString answer = ok ? QStringLiteral("ok") : refused(imap, node, QStringLiteral("EXPUNGE in ") + current);
                 if (ok)
                     expunged(m.messageId);
-                else
-                    refused();
                 trace(node, QStringLiteral("EXPUNGE %1 uid %2 %3 %4")
                                 .arg(current)
                                 .arg(m.uid)
-                                .arg(QString::fromLatin1(m.messageId), ok ? QStringLiteral("ok") : QStringLiteral("refused")));
+                                .arg(QString::fromLatin1(m.messageId), answer));
                 messages.removeIf([&](const ImapClient::Message &x) { return x.uid == m.uid; });
                 count(QStringLiteral("expunge"));
             } else if (roll < 81) {
                 const QString name = own + QString::number(random() % 6);
                 const bool created = imap.command("CREATE " + name.toUtf8());
-                if (!created)
-                    refused();
-                trace(node, QStringLiteral("CREATE %1 %2").arg(name, created ? QStringLiteral("ok") : QStringLiteral("refused")));
+                trace(node, QStringLiteral("CREATE %1 %2")
+                                .arg(name, created ? QStringLiteral("ok") : refused(imap, node, QStringLiteral("CREATE ") + name)));
                 count(QStringLiteral("create"));
             } else if (roll < 85) {
                 const QStringList mine = folders.filter(QRegularExpression(QStringLiteral("^") + own));
@@ -375,10 +392,10 @@ private:
                 if (to == from)
                     continue;
                 folderRenaming(from, to);
+                trace(node, QStringLiteral("RENAME %1 %2 sent").arg(from, to));
                 const bool renamed = imap.command("RENAME " + from.toUtf8() + ' ' + to.toUtf8());
-                if (!renamed)
-                    refused();
-                trace(node, QStringLiteral("RENAME %1 %2 %3").arg(from, to, renamed ? QStringLiteral("ok") : QStringLiteral("refused")));
+                trace(node, QStringLiteral("RENAME %1 %2 %3")
+                                .arg(from, to, renamed ? QStringLiteral("ok") : refused(imap, node, QStringLiteral("RENAME ") + from)));
                 folderRenaming(from, to);
                 count(QStringLiteral("rename"));
             } else if (roll < 88) {
@@ -396,15 +413,14 @@ private:
                 folderDeleted(victim);
                 trace(node, QStringLiteral("DELETE %1 sent").arg(victim));
                 const bool deleted = imap.command("DELETE " + victim.toUtf8());
-                if (!deleted)
-                    refused();
-                trace(node, QStringLiteral("DELETE %1 %2").arg(victim, deleted ? QStringLiteral("ok") : QStringLiteral("refused")));
+                trace(node, QStringLiteral("DELETE %1 %2")
+                                .arg(victim, deleted ? QStringLiteral("ok") : refused(imap, node, QStringLiteral("DELETE ") + victim)));
                 folderDeleted(victim);
                 count(QStringLiteral("delete"));
             } else {
                 const QString folder = pick(folders);
                 if (!imap.command((chance(70) ? "SUBSCRIBE " : "UNSUBSCRIBE ") + folder.toUtf8()))
-                    refused();
+                    refused(imap, node, QStringLiteral("SUBSCRIBE ") + folder);
                 count(QStringLiteral("subscribe"));
             }
         }

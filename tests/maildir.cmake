@@ -6,6 +6,8 @@ mailmesh_add_test(tst_convert LIBS mailmesh_maildir)
 # durable (checked with strace on the real agent) and finished runs are archived.
 mailmesh_add_test(tst_quarantine LIBS mailmesh_maildir)
 mailmesh_add_test(tst_statedir LIBS mailmesh_maildir)
+# Issue #25: the replication canary's probes on a node, and the walkers never counting them.
+mailmesh_add_test(tst_canarydir LIBS mailmesh_maildir)
 mailmesh_add_test(tst_journal LIBS mailmesh_maildir TIMEOUT 600)
 add_dependencies(tst_journal mailmesh-agent)
 mailmesh_add_test(tst_convertcrash KIND integration LIBS mailmesh_maildir TIMEOUT 900)

@@ -17,6 +17,7 @@ std::vector<protocol::Command> diagnosticCommands();
 std::vector<protocol::Command> maildirCommands();
 std::vector<protocol::Command> dupeCommands();
 std::vector<protocol::Command> sharedStateCommands();
+std::vector<protocol::Command> canaryCommands();
 
 namespace {
 
@@ -28,6 +29,7 @@ constexpr Factory kFactories[] = {
     maildirCommands,
     dupeCommands,
     sharedStateCommands,
+    canaryCommands,
 };
 
 } // namespace

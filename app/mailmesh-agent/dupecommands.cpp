@@ -201,10 +201,17 @@ Result<nlohmann::json> runQuarantineList(const nlohmann::json &params,
     auto state = stateDirParam(params);
     if (!state)
         return tl::unexpected(state.error());
+    auto totalsOnly = protocol::optionalBool(params, "totalsOnly", false);
+    if (!totalsOnly)
+        return tl::unexpected(totalsOnly.error());
     auto listing = maildir::QuarantineAdmin::list(*root, *state);
     if (!listing)
         return tl::unexpected(listing.error());
-    return streamIfLarge(nlohmann::json(*listing), items, {{"entries", "entry"}, {"problems", "problem"}});
+    nlohmann::json result = *listing;
+    // The monitor wants the size only, not one entry per file over the wire.
+    if (*totalsOnly)
+        result["entries"] = nlohmann::json::array();
+    return streamIfLarge(std::move(result), items, {{"entries", "entry"}, {"problems", "problem"}});
 }
 
 std::string formatQuarantineList(const nlohmann::json &r)
@@ -460,7 +467,7 @@ std::vector<protocol::Command> dupeCommands()
     list.name = "quarantine-list";
     list.summary = "the files in ROOT's quarantine";
     list.arguments = {{"root", ValueKind::Path}};
-    list.options = {state};
+    list.options = {{"--totals-only", "totalsOnly", ValueKind::Flag, "count and totalBytes, no entries"}, state};
     list.run = runQuarantineList;
     list.formatText = formatQuarantineList;
     commands.push_back(std::move(list));

@@ -1,5 +1,6 @@
 #include "maildir/maildirwalker.h"
 
+#include "maildir/canarydir.h"
 #include "maildir/dirreader.h"
 #include "maildir/fsutil.h"
 #include "maildir/keywordfiles.h"
@@ -23,6 +24,13 @@ namespace {
 bool isSkippedName(std::string_view name)
 {
     return name == ".stfolder" || name == ".stversions" || name == ".mailmesh-state";
+}
+
+// The replication canary's probes lie directly in ROOT (canarydir.h): not mail. Deeper down the
+// same name would be a user's Maildir++ folder, which is walked as any other.
+bool isCanaryDir(std::string_view relPath, std::string_view name)
+{
+    return relPath.empty() && name == CanaryDir::kDirName;
 }
 
 bool isMessageDirName(std::string_view name)
@@ -111,7 +119,7 @@ private:
             DirReader reader(dirFd.get());
             DirEntry entry;
             while (reader.next(entry)) {
-                if (entry.type == DT_DIR && !isSkippedName(entry.name))
+                if (entry.type == DT_DIR && !isSkippedName(entry.name) && !isCanaryDir(relPath, entry.name))
                     childDirs.emplace_back(entry.name);
                 else if (entry.type == DT_LNK)
                     problem(ProblemKind::Symlink, joinRel(relPath, entry.name),

@@ -23,7 +23,8 @@ struct MaildirTree
 // Finds Maildirs without ever following a symlink or crossing into another filesystem. A
 // directory is a Maildir (or a folder of one) when it has cur/ or new/; Maildir++ folders are the
 // ".Name" directories of a Maildir, LAYOUT=fs folders its other subdirectories holding cur/ or
-// new/. Syncthing's .stfolder/.stversions and Mailmesh's .mailmesh-state are never entered.
+// new/. Syncthing's .stfolder/.stversions and Mailmesh's .mailmesh-state are never entered, nor
+// the canary's ROOT/.mailmesh-canary (canarydir.h).
 // Does not read cur/ or new/ (scan does): the walk costs a few system calls per directory.
 class MaildirWalker
 {

@@ -23,6 +23,9 @@ const std::vector<std::string_view> &CommandRegistry::definedCommands()
         "keywords",
         "keywords-settle",
         "shared-state-fold",
+        "canary-write",
+        "canary-list",
+        "canary-remove",
         "diag-sleep",
     };
     return names;

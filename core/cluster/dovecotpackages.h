@@ -13,7 +13,7 @@ namespace mm::cluster {
 
 // Which of the .deb files that installers/dovecot/build-debs.sh makes fit a node.
 // build-debs names them as dpkg does, NAME_VERSION_ARCH.deb, VERSION being Debian's with
-// "+mailmesh4" appended: dovecot-core_2.3.19.1+dfsg1-2.1+deb12u6+mailmesh4_amd64.deb.
+// "+mailmesh5" appended: dovecot-core_2.3.19.1+dfsg1-2.1+deb12u6+mailmesh5_amd64.deb.
 namespace dovecotpackages {
 
 struct Selection
@@ -28,7 +28,7 @@ struct Selection
 Result<Selection> select(const QStringList &fileNames, const QString &osId, const QString &versionId,
                          const QString &architecture);
 
-// The Debian release a package version was built for: "12" for "...+deb12u6+mailmesh4";
+// The Debian release a package version was built for: "12" for "...+deb12u6+mailmesh5";
 // without a debNN tag, from the Dovecot line (2.3 ships in 12, 2.4 in 13). Empty: unknown.
 QString debianReleaseOf(const QString &version);
 

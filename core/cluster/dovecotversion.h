@@ -27,9 +27,10 @@ struct DovecotVersion
     // changes in files of its own (maildir_cur_only_node); revision 3 never reuses a UID when
     // another node's DELETE of a folder is half applied; revision 4 reads a name carrying one
     // keyword under two nodes' letters as one keyword, so a keyword removed elsewhere goes on
-    // every node (installers/dovecot/README.md).
+    // every node; revision 5 lists no folder without cur/ and never lets a RENAME carry another
+    // session's uidlist lock along (installers/dovecot/README.md).
     int mailmeshRevision() const;
-    static constexpr int kRequiredRevision = 4;
+    static constexpr int kRequiredRevision = 5;
     QString numeric() const; // "2.3.19.1"
     QString line() const;    // major.minor: "2.3", which decides the configuration syntax
 

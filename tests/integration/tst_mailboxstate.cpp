@@ -21,6 +21,7 @@
 #include <QDirIterator>
 #include <QJsonArray>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTest>
 
 #include <atomic>
@@ -295,6 +296,79 @@ private Q_SLOTS:
                          qPrintable(u"%1 is on node %2's disk again"_s.arg(folder).arg(n + 1)));
             }
         }
+    }
+
+    // What Syncthing keeps of a folder deleted on one node when a file in it raced the delete:
+    // the directory, another node's keyword file in it, and no cur/. A chaos run left one, and
+    // the cluster never settled: every node listed the folder, none could select it. Revision 5:
+    // with maildir_cur_only_node such a directory is no folder, neither listed nor selectable,
+    // and a CREATE of its name makes the folder whole on every node.
+    void aFolderLeftWithoutCurIsNoFolder()
+    {
+        const QString remnant = u"/.Remnant/dovecot-keywords.d"_s;
+        const auto made = m_cluster.sandbox().runOnNode(
+            0, u"mkdir -p '%1' && printf '0 $Gone\\n' > '%1/node3'"_s.arg(m_cluster.maildir(0) + remnant));
+        QVERIFY(made && made->exitCode == 0);
+        for (int n = 1; n < 3; ++n)
+            QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(m_cluster.maildir(n) + remnant + u"/node3"_s), 30000);
+        for (int n = 0; n < 3; ++n) {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, n));
+            QVERIFY2(!imap.listMailboxes().contains(u"Remnant"_s), qPrintable(u"node %1 lists it"_s.arg(n + 1)));
+            QVERIFY(!imap.command("SELECT Remnant"));
+            QVERIFY(!imap.command("STATUS Remnant (MESSAGES)"));
+        }
+
+        {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, 1));
+            QVERIFY2(imap.command("CREATE Remnant"), imap.lastStatus().constData());
+            QVERIFY2(imap.append("Remnant", makeMessage("remnant1")), imap.lastStatus().constData());
+        }
+        QVERIFY(m_cluster.waitQuiet());
+        for (int n = 0; n < 3; ++n) {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, n));
+            QTRY_VERIFY_WITH_TIMEOUT(imap.listMailboxes().contains(u"Remnant"_s), 20000);
+            bool ok = false;
+            QTRY_COMPARE_WITH_TIMEOUT(imap.fetchAll("Remnant", &ok).size(), 1, 20000);
+            QVERIFY(ok);
+        }
+        ImapClient imap;
+        QVERIFY(m_cluster.login(imap, 1));
+        QVERIFY(imap.command("DELETE Remnant"));
+        QVERIFY(m_cluster.waitQuiet());
+    }
+
+    // A folder renamed while another session of the node holds its uidlist lock (in the middle of
+    // a sync) took the lock file along: its holder could not remove it, and Dovecot never takes
+    // over a dotlock whose process is alive, so every later sync of the renamed folder on that
+    // node waited for the lock timeout (two minutes) and failed. Chaos runs saw an APPEND wait six
+    // minutes and a DELETE hold the mailbox list lock for one. Revision 5 removes the lock file
+    // that came along. Here the holder is a live process whose lock sits in the folder.
+    void aRenameTakesNoLockAlong()
+    {
+        const int n = 1;
+        ImapClient imap;
+        imap.setAnswerTimeout(60000); // below Dovecot's uidlist lock timeout of 122 s
+        QVERIFY(m_cluster.login(imap, n));
+        QVERIFY(imap.command("CREATE Moving"));
+        QVERIFY(imap.append("Moving", makeMessage("moving1")));
+        const QString lock = m_cluster.maildir(n) + u"/.Moving/dovecot-uidlist.lock"_s;
+        const auto holder = m_cluster.sandbox().runOnNode(
+            n, u"sleep 600 >/dev/null 2>&1 & echo \"$!:$(hostname)\" > '%1'; echo $!"_s.arg(lock));
+        QVERIFY(holder && holder->exitCode == 0);
+        const QString holderPid = QString::fromLatin1(holder->standardOutput).trimmed();
+        const auto stopHolder = qScopeGuard([&] { m_cluster.sandbox().runOnNode(n, u"kill "_s + holderPid); });
+
+        QVERIFY2(imap.command("RENAME Moving Moved"), imap.lastStatus().constData());
+        QVERIFY2(!QFile::exists(m_cluster.maildir(n) + u"/.Moved/dovecot-uidlist.lock"_s), "the lock came along");
+        QVERIFY2(imap.append("Moved", makeMessage("moved2")), imap.lastStatus().constData());
+        bool ok = false;
+        QCOMPARE(imap.fetchAll("Moved", &ok).size(), 2);
+        QVERIFY(ok);
+        QVERIFY(imap.command("DELETE Moved"));
+        QVERIFY(m_cluster.waitQuiet());
     }
 
     // Two clients on two nodes each create and subscribe to a folder at the same moment; then an

@@ -14,6 +14,9 @@ mailmesh_add_test(tst_workflowreport LIBS mailmesh_cluster
                           ${PROJECT_SOURCE_DIR}/app/mailmeshctl/workflowprinter.h)
 target_include_directories(tst_workflowreport PRIVATE ${PROJECT_SOURCE_DIR}/app/mailmeshctl)
 mailmesh_add_test(tst_statuscheck LIBS mailmesh_cluster)
+# Issue #25: status --prometheus (the exposition writer, read back by a strict parser of the text
+# format), the canary's history and its thresholds in status --check.
+mailmesh_add_test(tst_prometheustext LIBS mailmesh_cluster)
 # Manual actions quote every value; files on nodes are written through mktemp names.
 mailmesh_add_test(tst_preparenodeworkflow LIBS mailmesh_cluster)
 # deploy-dovecot's decisions: snippets per Dovecot line, versions, package selection.

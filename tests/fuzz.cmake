@@ -73,6 +73,7 @@ mailmesh_add_fuzz_target(fuzz_maildirname SOURCES fuzz/fuzz_maildirname.cpp LIBS
 mailmesh_add_fuzz_target(fuzz_clusterconfig QT
                          SOURCES fuzz/fuzz_clusterconfig.cpp
                                  ${PROJECT_SOURCE_DIR}/core/cluster/clusterconfig.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/cluster/homenodes.cpp
                                  ${PROJECT_SOURCE_DIR}/core/cluster/uidpolicy.cpp
                                  ${PROJECT_SOURCE_DIR}/core/remote/sshaddress.cpp
                                  ${PROJECT_SOURCE_DIR}/core/remote/sshoptionpolicy.cpp

@@ -15,6 +15,7 @@ namespace mm::ctl {
 QList<Command> clusterCommands();
 QList<Command> duplicateCommands();
 QList<Command> statusCommands();
+QList<Command> canaryCommands();
 QList<Command> sandboxCommands();
 QList<Command> labCommands();
 
@@ -23,7 +24,7 @@ namespace {
 using Factory = QList<Command> (*)();
 
 constexpr Factory kFactories[] = {
-    clusterCommands, duplicateCommands, statusCommands, sandboxCommands, labCommands,
+    clusterCommands, duplicateCommands, statusCommands, canaryCommands, sandboxCommands, labCommands,
 };
 
 } // namespace

@@ -3,8 +3,10 @@
 // the Nagios convention.
 
 #include "commandsupport.h"
+#include "homecommands.h"
 
 #include "cluster/agentlocator.h"
+#include "cluster/clustermetrics.h"
 #include "cluster/clustermonitor.h"
 #include "cluster/pluralforms.h"
 #include "cluster/statuscheck.h"
@@ -14,6 +16,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
+#include <QSaveFile>
 #include <QTimer>
 
 #include <atomic>
@@ -38,6 +41,22 @@ constexpr int kNagiosUnknown = 3;
 QString percent(double value)
 {
     return QString::number(value, 'f', value >= 100 ? 0 : 1) + u'%';
+}
+
+void printCanary(const cluster::ClusterState &state, QTextStream &out)
+{
+    if (state.canary.isEmpty())
+        return;
+    out << "\nReplication canary (latest; p95 over the last hour):\n";
+    for (const cluster::CanaryPairLatency &pair : state.canary)
+        out << "  " << pair.origin << " -> " << pair.observer << ": "
+            << (pair.latestSeconds ? QString::number(*pair.latestSeconds, 'f', 2) + QStringLiteral(" s") : pair.latestFailure)
+            << (pair.p95Seconds ? QStringLiteral("; p95 %1 s of %2").arg(*pair.p95Seconds, 0, 'f', 2)
+                                      .arg(cluster::counted(pair.samples, "run", "runs"))
+                                : QString())
+            << '\n';
+    if (!state.canaryLeftBehind.isEmpty())
+        out << "  probes not seen deleted: " << state.canaryLeftBehind.join(QStringLiteral(", ")) << '\n';
 }
 
 void printTable(const cluster::ClusterState &state, const QString &name, QTextStream &out)
@@ -82,6 +101,19 @@ void printTable(const cluster::ClusterState &state, const QString &name, QTextSt
     out << "\nMailboxes: " << state.mailboxes.size() << ", disagreeing: " << disagreeing
         << "; duplicate groups: " << state.duplicateGroups << "; UID conflicts: " << state.uidConflicts
         << "; classic folders after migration: " << state.classicFolders.size() << '\n';
+    printCanary(state, out);
+}
+
+// The metrics file for node_exporter's textfile collector, replaced whole (QSaveFile writes a
+// temporary file beside it and renames it), so the collector never reads half of it.
+bool writeMetricsFile(const QString &path, const QString &text, QTextStream &err)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(text.toUtf8()) < 0 || !file.commit()) {
+        err << "mailmeshctl: cannot write " << path << ": " << file.errorString() << '\n';
+        return false;
+    }
+    return true;
 }
 
 CommandOutcome status(const CommandContext &context)
@@ -94,6 +126,10 @@ CommandOutcome status(const CommandContext &context)
     int timeoutSeconds = 60;
     const bool watch = line.isSet(u"watch"_s);
     const bool check = line.isSet(u"check"_s);
+    const bool prometheus = line.isSet(u"prometheus"_s);
+    const QString outputFile = line.value(u"output"_s);
+    const bool canary = !line.isSet(u"no-canary"_s);
+    int canaryTimeoutSeconds = 60;
     const QList<std::pair<QString, qint64 *>> lagLimits{{u"warn-lag"_s, &thresholds.warnLagItems},
                                                        {u"crit-lag"_s, &thresholds.critLagItems}};
     const QList<std::pair<QString, int *>> countLimits{{u"warn-conflicts"_s, &thresholds.warnConflicts},
@@ -102,7 +138,10 @@ CommandOutcome status(const CommandContext &context)
                                                       {u"crit-duplicates"_s, &thresholds.critDuplicates},
                                                       {u"warn-unreachable"_s, &thresholds.warnUnreachable},
                                                       {u"crit-unreachable"_s, &thresholds.critUnreachable},
-                                                      {u"timeout"_s, &timeoutSeconds}};
+                                                      {u"timeout"_s, &timeoutSeconds},
+                                                      {u"canary-timeout"_s, &canaryTimeoutSeconds}};
+    const QList<std::pair<QString, double *>> secondLimits{{u"canary-warn"_s, &thresholds.warnCanarySeconds},
+                                                          {u"canary-crit"_s, &thresholds.critCanarySeconds}};
     bool ok = true;
     for (const auto &[name, target] : lagLimits)
         if (line.isSet(name) && (*target = line.value(name).toLongLong(&ok), !ok))
@@ -110,6 +149,21 @@ CommandOutcome status(const CommandContext &context)
     for (const auto &[name, target] : countLimits)
         if (line.isSet(name) && (*target = line.value(name).toInt(&ok), !ok))
             return {usageError(context, QStringLiteral("--%1 needs a number").arg(name))};
+    for (const auto &[name, target] : secondLimits)
+        if (line.isSet(name) && (*target = line.value(name).toDouble(&ok), !ok))
+            return {usageError(context, QStringLiteral("--%1 needs a number of seconds").arg(name))};
+    if (canaryTimeoutSeconds < 1)
+        return {usageError(context, QStringLiteral("--canary-timeout needs at least 1 second"))};
+    if (!outputFile.isEmpty() && !prometheus)
+        return {usageError(context, QStringLiteral("--output writes the --prometheus metrics; give both"))};
+    if (prometheus && (watch || check || options.json))
+        return {usageError(context, QStringLiteral("--prometheus prints metrics once; it goes with neither --watch, --check nor --json"))};
+    qint64 autoFailoverSeconds = -1;
+    if (line.isSet(u"auto-failover"_s)) {
+        autoFailoverSeconds = line.value(u"auto-failover"_s).toLongLong(&ok);
+        if (!ok || autoFailoverSeconds < 0 || !check)
+            return {usageError(context, QStringLiteral("--auto-failover needs --check and a number of seconds"))};
+    }
     if (watch && check) {
         err << "mailmeshctl: --check judges once; use it without --watch (cron runs it again)\n";
         return {kNagiosUnknown};
@@ -137,15 +191,33 @@ CommandOutcome status(const CommandContext &context)
     cluster::MonitorOptions monitorOptions;
     monitorOptions.agentBinary = cluster::locateAgentBinary();
     monitorOptions.network = &network;
+    monitorOptions.canaryTimeoutMs = canaryTimeoutSeconds * 1000;
+    // A one-shot status runs one canary itself, once the nodes answered; --watch keeps the
+    // dashboard's schedule.
+    if (!watch || !canary)
+        monitorOptions.canaryIntervalMs = 0;
     cluster::ClusterMonitor monitor(*config, monitorOptions);
 
     int exitCode = 0;
     bool settledOnce = false;
+    cluster::ClusterSnapshot lastChecked;
     const auto report = [&](const cluster::ClusterSnapshot &snapshot, bool settled) {
         if (check) {
             const cluster::StatusVerdict verdict = cluster::checkStatus(*snapshot, thresholds, settled);
             out << verdict.line << '\n';
             exitCode = verdict.code;
+            lastChecked = snapshot;
+        } else if (prometheus) {
+            // Exit 0 whenever the metrics were written: a node down is in them (mailmesh_node_up),
+            // and `status --prometheus > f.tmp && mv f.tmp f.prom` must still replace the file.
+            const QString text = cluster::clusterMetrics(*snapshot, settled);
+            if (outputFile.isEmpty())
+                out << text;
+            exitCode = outputFile.isEmpty() || writeMetricsFile(outputFile, text, err)
+                           ? 0
+                           : protocol::exitCodeFor(ErrorCode::IoError);
+            out.flush();
+            return;
         } else if (options.json) {
             QJsonObject object = cluster::stateToJson(*snapshot);
             object.insert(QStringLiteral("settled"), settled);
@@ -184,6 +256,9 @@ CommandOutcome status(const CommandContext &context)
                              if (!settled)
                                  return;
                              settledOnce = true;
+                             // The canary's figures belong in the one report: it runs first.
+                             if (!watch && canary && monitor.runCanary())
+                                 return;
                              report(snapshot, true);
                              if (!watch)
                                  QCoreApplication::exit(0);
@@ -192,6 +267,12 @@ CommandOutcome status(const CommandContext &context)
                          if (watch)
                              report(snapshot, settled);
                      });
+    QObject::connect(&monitor, &cluster::ClusterMonitor::canaryFinished, &monitor, [&] {
+        if (watch)
+            return;
+        report(monitor.snapshot(), true);
+        QCoreApplication::exit(0);
+    });
     g_stop = false;
     auto previous = std::signal(SIGINT, onStopSignal);
     auto previousTerm = std::signal(SIGTERM, onStopSignal);
@@ -207,6 +288,9 @@ CommandOutcome status(const CommandContext &context)
     std::signal(SIGINT, previous);
     std::signal(SIGTERM, previousTerm);
     monitor.stop();
+    // After the monitor's event loop: a failover runs a workflow of its own.
+    if (autoFailoverSeconds >= 0 && lastChecked)
+        exitCode = autoFailover(*lastChecked, clusterPath(options), autoFailoverSeconds, exitCode, out);
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     return {exitCode};
 }
@@ -234,7 +318,15 @@ QList<Command> statusCommands()
                      threshold(u"warn-duplicates"_s, u"N"_s, u"duplicate groups that warn (default 1)"_s),
                      threshold(u"crit-duplicates"_s, u"N"_s, u"duplicate groups that are critical (default off)"_s),
                      threshold(u"warn-unreachable"_s, u"N"_s, u"unreachable nodes that warn (default off)"_s),
-                     threshold(u"crit-unreachable"_s, u"N"_s, u"unreachable nodes that are critical (default 1)"_s)},
+                     threshold(u"auto-failover"_s, u"SECONDS"_s,
+                               u"with --check: fail over a node unreachable this long (from cron; never moves users back)"_s),
+                     threshold(u"crit-unreachable"_s, u"N"_s, u"unreachable nodes that are critical (default 1)"_s),
+                     {.name = u"no-canary"_s, .help = u"skip the replication canary (by default one run once the nodes answered)"_s},
+                     threshold(u"canary-timeout"_s, u"SECONDS"_s, u"how long a canary probe gets to reach every node (default 60)"_s),
+                     threshold(u"canary-warn"_s, u"SECONDS"_s, u"canary latency on a pair that warns (default 10; -1: off)"_s),
+                     threshold(u"canary-crit"_s, u"SECONDS"_s, u"canary latency that is critical (default 60); a probe that never arrives always is"_s),
+                     {.name = u"prometheus"_s, .help = u"print the metrics in Prometheus's text format (node_exporter's textfile collector)"_s},
+                     threshold(u"output"_s, u"FILE"_s, u"with --prometheus: write FILE whole (a temporary file renamed into place)"_s)},
          .clusterFile = ClusterFile::Named,
          .run = status,
          .badUsageExitCode =

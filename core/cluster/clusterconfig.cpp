@@ -336,6 +336,7 @@ QStringList ClusterConfig::validate() const
             letterOwners.insert(letter, node.id);
         }
     }
+    problems << homes.validate();
     return problems;
 }
 
@@ -344,11 +345,14 @@ QJsonObject ClusterConfig::toJson() const
     QJsonArray nodeArray;
     for (const NodeConfig &node : nodes)
         nodeArray.append(nodeToJson(node));
-    return QJsonObject{{QStringLiteral("schemaVersion"), kSchemaVersion},
+    QJsonObject object{{QStringLiteral("schemaVersion"), kSchemaVersion},
                        {QStringLiteral("name"), name},
                        {QStringLiteral("uidPolicy"), uidPolicyName(uidPolicy)},
                        {QStringLiteral("folderId"), folderId},
                        {QStringLiteral("nodes"), nodeArray}};
+    if (!homes.isEmpty())
+        object.insert(QStringLiteral("homes"), homes.toJson());
+    return object;
 }
 
 Result<ClusterConfig> ClusterConfig::fromJson(const QJsonObject &object)
@@ -398,6 +402,7 @@ Result<ClusterConfig> ClusterConfig::readCurrentShape(const QJsonObject &object)
         else
             config.nodes << nodeFromJson(nodeArray[i].toObject(), path, problems);
     }
+    config.homes = HomesSettings::fromJson(read.object(QStringLiteral("homes")), problems);
     if (problems.isEmpty())
         problems = config.validate();
     if (!problems.isEmpty())

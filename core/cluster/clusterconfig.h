@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/homenodes.h"
 #include "cluster/uidpolicy.h"
 #include "common/result.h"
 
@@ -75,6 +76,9 @@ struct ClusterConfig
     UidPolicy uidPolicy = UidPolicy::PerNode;
     QString folderId = QStringLiteral("mailmesh-mail"); // the Syncthing folder sharing mail roots
     QList<NodeConfig> nodes;
+    // Home nodes: the admin's overrides, drained nodes, IMAP addresses (homenodes.h). Optional:
+    // a file without the section reads as an empty one, and an empty one is not written.
+    HomesSettings homes;
 
     const NodeConfig *node(const QString &id) const;
     NodeConfig *node(const QString &id);

@@ -1,5 +1,6 @@
 #include "cluster/clustermonitor.h"
 
+#include "cluster/canaryrun.h"
 #include "cluster/crossnodecheck.h"
 #include "cluster/nodemonitor.h"
 
@@ -22,9 +23,15 @@ ClusterMonitor::ClusterMonitor(ClusterConfig cluster, MonitorOptions options, QO
             [this](const QStringList &uidConflicts, const QStringList &keywordClashes) {
         m_uidConflicts = uidConflicts;
         m_keywordClashes = keywordClashes;
+        const bool first = !m_crossNodeChecked;
         m_crossNodeChecked = true;
         rebuildSnapshot();
+        // The dashboard's first canary run as soon as the nodes answered, then on schedule.
+        if (first && m_options.canaryIntervalMs > 0 && m_canaryHistory.isEmpty())
+            runCanary();
     });
+    m_canaryTimer.setInterval(m_options.canaryIntervalMs);
+    connect(&m_canaryTimer, &QTimer::timeout, this, &ClusterMonitor::runCanary);
     m_coalesce.setSingleShot(true);
     m_coalesce.setInterval(100);
     connect(&m_coalesce, &QTimer::timeout, this, &ClusterMonitor::rebuildSnapshot);
@@ -46,6 +53,32 @@ void ClusterMonitor::start()
     for (NodeMonitor *node : m_nodes)
         node->start();
     m_crossNodeTimer.start();
+    if (m_options.canaryIntervalMs > 0)
+        m_canaryTimer.start();
+}
+
+bool ClusterMonitor::runCanary()
+{
+    if (canaryRunning())
+        return false;
+    delete m_canaryRun;
+    CanaryOptions options;
+    options.timeoutMs = m_options.canaryTimeoutMs;
+    options.pollMs = m_options.canaryPollMs;
+    m_canaryRun = new CanaryRun(m_nodes, options, ++m_canarySequence, this);
+    connect(m_canaryRun, &CanaryRun::finished, this, [this](const CanaryReport &report) {
+        m_lastCanary = report;
+        m_canaryHistory.add(report);
+        rebuildSnapshot();
+        Q_EMIT canaryFinished(report);
+    });
+    m_canaryRun->start();
+    return true;
+}
+
+bool ClusterMonitor::canaryRunning() const
+{
+    return m_canaryRun && m_canaryRun->isRunning();
 }
 
 void ClusterMonitor::startCrossNodeCheck()
@@ -56,6 +89,7 @@ void ClusterMonitor::startCrossNodeCheck()
 void ClusterMonitor::stop()
 {
     m_crossNodeTimer.stop();
+    m_canaryTimer.stop();
     for (NodeMonitor *node : m_nodes)
         node->stop();
 }
@@ -75,6 +109,9 @@ void ClusterMonitor::rebuildSnapshot()
     state->keywordClashes = static_cast<int>(m_keywordClashes.size());
     state->keywordClashDetails = m_keywordClashes;
     state->crossNodeChecked = m_crossNodeChecked;
+    state->canary = m_canaryHistory.latencies(state->takenAt);
+    state->canaryLastRunAt = m_lastCanary.finishedAt;
+    state->canaryLeftBehind = m_lastCanary.leftBehind;
     if (!m_crossNodeChecked && !m_crossNodeCheck->isRunning()) {
         bool inventoried = true;
         for (const NodeState &node : state->nodes)

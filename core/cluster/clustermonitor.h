@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cluster/canaryhistory.h"
+#include "cluster/canaryreport.h"
 #include "cluster/clusterconfig.h"
 #include "cluster/clusterstate.h"
 #include "cluster/monitoroptions.h"
@@ -11,6 +13,7 @@
 
 namespace mm::cluster {
 
+class CanaryRun;
 class CrossNodeCheck;
 class NodeMonitor;
 
@@ -33,8 +36,14 @@ public:
     // How it reaches the nodes; workflows started from the same window reach them the same way.
     const MonitorOptions &options() const { return m_options; }
 
+    // Starts a replication canary run now (the schedule is MonitorOptions::canaryIntervalMs);
+    // false while one runs. canaryFinished() follows, and a snapshot that carries it.
+    bool runCanary();
+    bool canaryRunning() const;
+
 Q_SIGNALS:
     void snapshotChanged(const mm::cluster::ClusterSnapshot &snapshot);
+    void canaryFinished(const mm::cluster::CanaryReport &report);
 
 private:
     void rebuildSnapshot();
@@ -50,6 +59,11 @@ private:
     QStringList m_uidConflicts;
     QStringList m_keywordClashes;
     bool m_crossNodeChecked = false;
+    CanaryRun *m_canaryRun = nullptr;
+    QTimer m_canaryTimer;
+    CanaryHistory m_canaryHistory;
+    CanaryReport m_lastCanary;
+    quint64 m_canarySequence = 0;
 };
 
 } // namespace mm::cluster

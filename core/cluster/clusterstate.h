@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cluster/canaryreport.h"
+
 #include <QDateTime>
 #include <QJsonArray>
 #include <QList>
@@ -40,6 +42,9 @@ struct NodeState
     // nullopt until the probe answered. Without it some changes (a folder deleted and made again,
     // a path Syncthing's puller is writing) reach the other nodes only at the hourly full rescan.
     std::optional<bool> changeWatcherRunning;
+    // The node's quarantine (files dedupe and friends set aside); nullopt until it was listed.
+    std::optional<qint64> quarantinedFiles;
+    std::optional<qint64> quarantinedBytes;
     QStringList problems;       // plain words, one per problem
 
     Health health() const;
@@ -102,6 +107,11 @@ struct ClusterState
     QStringList keywordClashDetails; // "folder: keyword letter a is $Junk on node1, Work on node2"
     bool crossNodeChecked = false;  // a cross-node comparison (UID conflicts) has completed
     QStringList classicFolders; // "node:path" of folders with a real new/ after migration
+    // The replication canary, per origin -> observer pair: the latest run and the last hour.
+    // Empty until a run finished (docs/monitoring.md, "The replication canary").
+    QList<CanaryPairLatency> canary;
+    QDateTime canaryLastRunAt;
+    QStringList canaryLeftBehind; // probes the latest run could not see gone: "node: probe"
 
     QStringList nodeIds() const;
     const PeerSync *peer(const QString &nodeId, const QString &peerId) const;

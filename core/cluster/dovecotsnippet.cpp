@@ -67,13 +67,17 @@ Result<QByteArray> render(const QByteArray &text, const QMap<QString, QString> &
 
 Result<QByteArray> loadTemplate(const QString &line)
 {
-    const QString name = QStringLiteral("90-mailmesh-%1.conf.in").arg(line);
+    return loadTemplateFile(QStringLiteral("90-mailmesh-%1.conf.in").arg(line));
+}
+
+Result<QByteArray> loadTemplateFile(const QString &name)
+{
     const QString dir = qEnvironmentVariable(kTemplateDirVariable);
     const QString path = dir.isEmpty() ? QStringLiteral(":/mailmesh/dovecot/") + name : dir + u'/' + name;
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return fail(ErrorCode::Unsupported,
-                    str(QStringLiteral("no configuration template for Dovecot %1 (%2)").arg(line, path)));
+                    str(QStringLiteral("no configuration template %1 (%2)").arg(name, path)));
     return file.readAll();
 }
 

@@ -28,6 +28,8 @@ Result<QByteArray> render(const QByteArray &text, const QMap<QString, QString> &
 
 // The template for a Dovecot line ("2.3", "2.4"): built in, or from kTemplateDirVariable.
 Result<QByteArray> loadTemplate(const QString &line);
+// Any template by its file name ("95-mailmesh-homes-2.4.conf.in"), from the same places.
+Result<QByteArray> loadTemplateFile(const QString &name);
 
 // mail_location as 2.3 writes it: "maildir:~/Maildir:INDEX=/var/idx/%u:LAYOUT=fs".
 struct MailLocation

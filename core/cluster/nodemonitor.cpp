@@ -3,6 +3,7 @@
 #include "cluster/dovecotcontrol.h"
 #include "cluster/nodeconnection.h"
 #include "cluster/remotecalls.h"
+#include "maildir/canarydir.h"
 #include "remote/agentcall.h"
 #include "remote/agentclient.h"
 #include "remote/sshsession.h"
@@ -139,14 +140,22 @@ void NodeMonitor::startEvents()
         m_connection->syncthing(),
         {QStringLiteral("StateChanged"), QStringLiteral("FolderSummary"), QStringLiteral("FolderCompletion"),
          QStringLiteral("DeviceConnected"), QStringLiteral("DeviceDisconnected"), QStringLiteral("FolderErrors"),
-         QStringLiteral("FolderPaused"), QStringLiteral("FolderResumed")},
+         QStringLiteral("FolderPaused"), QStringLiteral("FolderResumed"),
+         // Only for the replication canary: a probe written or deleted here by Syncthing.
+         QStringLiteral("ItemFinished")},
         remote::SyncthingEventStream::Source::Events, this);
     m_events->setPollTimeoutSeconds(m_options.eventPollSeconds);
     const auto pollSoon = [this] {
         if (!m_eventPoll.isActive())
             m_eventPoll.start();
     };
-    connect(m_events, &remote::SyncthingEventStream::eventReceived, this, pollSoon);
+    connect(m_events, &remote::SyncthingEventStream::eventReceived, this, [this, pollSoon](const QJsonObject &event) {
+        // Every pulled file finishes an item: polling the folder's state for each would be noise.
+        if (event.value(QStringLiteral("type")).toString() == QLatin1String("ItemFinished"))
+            noteItemFinished(event);
+        else
+            pollSoon();
+    });
     connect(m_events, &remote::SyncthingEventStream::ready, this, pollSoon);
     m_events->start();
 }
@@ -157,6 +166,21 @@ void NodeMonitor::stopEvents()
     // Before the Syncthing client it uses goes away with its connection.
     delete m_events;
     m_events = nullptr;
+}
+
+void NodeMonitor::noteItemFinished(const QJsonObject &event)
+{
+    const QJsonObject data = event.value(QStringLiteral("data")).toObject();
+    if (data.value(QStringLiteral("folder")).toString() != m_folderId || !data.value(QStringLiteral("error")).isNull())
+        return;
+    const QString prefix = QLatin1String(maildir::CanaryDir::kDirName) + u'/';
+    const QString item = data.value(QStringLiteral("item")).toString();
+    if (!item.startsWith(prefix) || item.indexOf(u'/', prefix.size()) >= 0)
+        return;
+    const QString name = item.mid(prefix.size());
+    if (!maildir::CanaryProbeName::parse(name.toStdString()))
+        return;
+    Q_EMIT canaryProbeChanged(name, data.value(QStringLiteral("action")).toString() != QLatin1String("delete"));
 }
 
 void NodeMonitor::onConnectFailed(const Error &error)
@@ -184,6 +208,7 @@ void NodeMonitor::onDisconnected(const Error &reason)
     m_state.inventoryTaken = false;
     m_probeAnswered = false;
     m_inventoryAnswered = false;
+    m_sinceQuarantineMeasured.invalidate();
     // Unknown until the next probe: an earlier answer says nothing about the node now.
     m_state.changeWatcherRunning.reset();
     clearProblem(QStringLiteral("changewatch"));
@@ -253,6 +278,20 @@ void NodeMonitor::fetchManifest(const QJsonObject &params, QObject *context,
     });
 }
 
+void NodeMonitor::callAgentOnRoot(const QString &command, const QJsonObject &params, QObject *context,
+                                  std::function<void(const Result<QJsonObject> &)> done)
+{
+    if (!agentReady()) {
+        QTimer::singleShot(0, context, [done = std::move(done), id = m_node.id] {
+            done(fail(ErrorCode::Unreachable, QStringLiteral("%1: agent not running").arg(id).toStdString()));
+        });
+        return;
+    }
+    QJsonObject request = params;
+    request.insert(QStringLiteral("root"), m_node.mailRoot);
+    whenAgentFinished(m_agent->call(command, request), context, std::move(done));
+}
+
 void NodeMonitor::takeInventory()
 {
     if (!m_agent || m_agent->state() != remote::AgentClient::State::Ready)
@@ -280,6 +319,9 @@ void NodeMonitor::takeInventory()
                    publish();
                });
 
+    if (!m_sinceQuarantineMeasured.isValid() || m_sinceQuarantineMeasured.hasExpired(m_options.quarantinePollMs))
+        measureQuarantine();
+
     // One `inventory` gives the folder counts and the duplicate groups. The agent remembers what
     // it saw in the node's state dir, so a pass reads only the folders changed since the last
     // one (docs/monitoring.md). The agent is deployed from this very build (AgentClient, by
@@ -304,6 +346,25 @@ void NodeMonitor::takeInventory()
         m_duplicateGroups = static_cast<int>(report->value(QStringLiteral("groups")).toArray().size());
         publish();
     });
+}
+
+void NodeMonitor::measureQuarantine()
+{
+    m_sinceQuarantineMeasured.start();
+    QJsonObject params{{QStringLiteral("root"), m_node.mailRoot}, {QStringLiteral("totalsOnly"), true}};
+    if (!m_node.stateDir.isEmpty())
+        params.insert(QStringLiteral("stateDir"), m_node.stateDir);
+    whenAgentFinished(m_agent->call(QStringLiteral("quarantine-list"), params), this,
+                      [this](const Result<QJsonObject> &listing) {
+                          if (!listing) {
+                              m_state.quarantinedFiles.reset();
+                              m_state.quarantinedBytes.reset();
+                          } else {
+                              m_state.quarantinedFiles = listing->value(QStringLiteral("count")).toInteger();
+                              m_state.quarantinedBytes = listing->value(QStringLiteral("totalBytes")).toInteger();
+                          }
+                          publish();
+                      });
 }
 
 void NodeMonitor::noteChangeWatcher(const QJsonArray &changeWatchers)

@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QMap>
+#include <QElapsedTimer>
 #include <QObject>
 #include <QTimer>
 
@@ -50,9 +51,16 @@ public:
     // items collected; fails at once when the agent is not ready.
     void fetchManifest(const QJsonObject &params, QObject *context,
                        std::function<void(const Result<QList<QJsonObject>> &)> done);
+    // One call of the agent on the node's mail root (params get `root`); fails at once when the
+    // agent is not ready. For the canary's probe commands.
+    void callAgentOnRoot(const QString &command, const QJsonObject &params, QObject *context,
+                         std::function<void(const Result<QJsonObject> &)> done);
 
 Q_SIGNALS:
     void changed();
+    // Syncthing on this node finished writing (present) or deleting a replication canary probe
+    // (core/maildir/canarydir.h): the canary hears of an arrival without waiting for its poll.
+    void canaryProbeChanged(const QString &probeName, bool present);
 
 private:
     void connectSession();
@@ -63,10 +71,12 @@ private:
     void scheduleReconnect();
     void startAgent();
     void takeInventory();
+    void measureQuarantine();
     void noteChangeWatcher(const QJsonArray &changeWatchers);
     void pollSyncthing();
     void startEvents();
     void stopEvents();
+    void noteItemFinished(const QJsonObject &event);
     void setProblem(const QString &source, const QString &text);
     void clearProblem(const QString &source);
     void publish();
@@ -91,6 +101,7 @@ private:
     // Since connecting: the node counts as inventoried (NodeState::inventoryTaken) once both did.
     bool m_probeAnswered = false;
     bool m_inventoryAnswered = false;
+    QElapsedTimer m_sinceQuarantineMeasured; // invalid: not measured since connecting
 
     NodeState m_state;
     QMap<QString, QString> m_problems; // source -> text, so each source replaces its own

@@ -63,6 +63,69 @@ int level(qint64 value, qint64 warn, qint64 crit)
     return 0;
 }
 
+int secondsLevel(double value, double warn, double crit)
+{
+    if (crit >= 0 && value >= crit)
+        return 2;
+    if (warn >= 0 && value >= warn)
+        return 1;
+    return 0;
+}
+
+QString seconds(double value)
+{
+    return QString::number(value, 'f', value < 10 ? 2 : 1) + QStringLiteral(" s");
+}
+
+// The canary's latest run: the slowest pair against the limits; a probe that never arrived is
+// critical; a pair the run could not measure (a node down, a refused write) is left to the
+// other checks. Pairs with a node that is not reachable are judged by --crit-unreachable.
+struct CanaryVerdict
+{
+    int code = 0;
+    QString reason;
+    std::optional<double> slowest;
+};
+
+CanaryVerdict judgeCanary(const ClusterState &state, const StatusThresholds &thresholds)
+{
+    CanaryVerdict verdict;
+    QStringList timedOut;
+    QString slowestPair;
+    for (const CanaryPairLatency &pair : state.canary) {
+        if (pair.measuredAt != state.canaryLastRunAt)
+            continue; // a pair of an earlier run (a node since removed)
+        if (pair.latestSeconds) {
+            if (!verdict.slowest || *pair.latestSeconds > *verdict.slowest) {
+                verdict.slowest = pair.latestSeconds;
+                slowestPair = pair.origin + QStringLiteral("->") + pair.observer;
+            }
+        } else if (pair.latestFailure == QLatin1String("timeout")) {
+            timedOut << pair.origin + QStringLiteral("->") + pair.observer;
+        }
+    }
+    if (!timedOut.isEmpty()) {
+        verdict.code = 2;
+        verdict.reason = QStringLiteral("canary probe did not arrive: %1").arg(timedOut.join(QStringLiteral(", ")));
+        return verdict;
+    }
+    if (verdict.slowest) {
+        verdict.code = secondsLevel(*verdict.slowest, thresholds.warnCanarySeconds, thresholds.critCanarySeconds);
+        verdict.reason = QStringLiteral("canary %1 took %2").arg(slowestPair, seconds(*verdict.slowest));
+    }
+    return verdict;
+}
+
+QJsonValue optionalNumber(const std::optional<double> &value)
+{
+    return value ? QJsonValue(*value) : QJsonValue();
+}
+
+QJsonValue optionalNumber(const std::optional<qint64> &value)
+{
+    return value ? QJsonValue(*value) : QJsonValue();
+}
+
 } // namespace
 
 bool isSettled(const ClusterState &state)
@@ -133,6 +196,8 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
           QStringLiteral("%1 conflict copies").arg(conflicts));
     raise(level(state.duplicateGroups, thresholds.warnDuplicates, thresholds.critDuplicates),
           counted(state.duplicateGroups, "duplicate group", "duplicate groups"));
+    const CanaryVerdict canary = judgeCanary(state, thresholds);
+    raise(canary.code, canary.reason);
     // A node in trouble that no threshold above covers (agent down, Syncthing unreachable...).
     if (code == 0 && !troubled.isEmpty())
         raise(1, troubled.join(QStringLiteral(", ")));
@@ -149,7 +214,7 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
                                 .arg(state.peers.size())
                                 .arg(counted(state.duplicateGroups, "duplicate group", "duplicate groups"),
                                      counted(state.uidConflicts, "UID conflict", "UID conflicts"));
-    const QString perfdata =
+    QString perfdata =
         QStringLiteral("nodes=%1 unreachable=%2 lag=%3 conflicts=%4 duplicates=%5 uidconflicts=%6 keywordclashes=%7")
             .arg(state.nodes.size())
             .arg(unreachable)
@@ -158,6 +223,11 @@ StatusVerdict checkStatus(const ClusterState &state, const StatusThresholds &thr
             .arg(state.duplicateGroups)
             .arg(state.uidConflicts)
             .arg(state.keywordClashes);
+    if (canary.slowest)
+        perfdata += QStringLiteral(" canary=%1s;%2;%3")
+                        .arg(*canary.slowest, 0, 'f', 3)
+                        .arg(thresholds.warnCanarySeconds >= 0 ? QString::number(thresholds.warnCanarySeconds) : QString(),
+                             thresholds.critCanarySeconds >= 0 ? QString::number(thresholds.critCanarySeconds) : QString());
     return {code, QStringLiteral("MAILMESH %1 - %2%3 | %4")
                       .arg(QLatin1String(kNames[code]),
                            reasons.isEmpty() ? QString() : reasons.join(QStringLiteral("; ")) + QStringLiteral("; "),
@@ -180,6 +250,8 @@ QJsonObject stateToJson(const ClusterState &state)
                                  {QStringLiteral("changeWatcherRunning"),
                                   node.changeWatcherRunning ? QJsonValue(*node.changeWatcherRunning) : QJsonValue()},
                                  {QStringLiteral("lastSeen"), node.lastSeen.toString(Qt::ISODate)},
+                                 {QStringLiteral("quarantinedFiles"), optionalNumber(node.quarantinedFiles)},
+                                 {QStringLiteral("quarantinedBytes"), optionalNumber(node.quarantinedBytes)},
                                  {QStringLiteral("problems"), QJsonArray::fromStringList(node.problems)}});
     QJsonArray peers;
     for (const PeerSync &peer : state.peers)
@@ -207,6 +279,21 @@ QJsonObject stateToJson(const ClusterState &state)
                                      {QStringLiteral("messages"), counts},
                                      {QStringLiteral("agrees"), mailbox.agrees(ids)}});
     }
+    QJsonArray canaryPairs;
+    for (const CanaryPairLatency &pair : state.canary)
+        canaryPairs.append(QJsonObject{{QStringLiteral("origin"), pair.origin},
+                                       {QStringLiteral("observer"), pair.observer},
+                                       {QStringLiteral("measuredAt"), pair.measuredAt.toString(Qt::ISODateWithMs)},
+                                       {QStringLiteral("latestSeconds"), optionalNumber(pair.latestSeconds)},
+                                       {QStringLiteral("latestFailure"), pair.latestFailure},
+                                       {QStringLiteral("p95Seconds"), optionalNumber(pair.p95Seconds)},
+                                       {QStringLiteral("samples"), pair.samples},
+                                       {QStringLiteral("failures"), pair.failures}});
+    const QJsonObject canary{
+        {QStringLiteral("lastRunAt"),
+         state.canaryLastRunAt.isValid() ? QJsonValue(state.canaryLastRunAt.toString(Qt::ISODateWithMs)) : QJsonValue()},
+        {QStringLiteral("pairs"), canaryPairs},
+        {QStringLiteral("leftBehind"), QJsonArray::fromStringList(state.canaryLeftBehind)}};
     const ClusterState::Summary summary = state.summary();
     return QJsonObject{{QStringLiteral("schemaVersion"), 1},
                        {QStringLiteral("takenAt"), state.takenAt.toString(Qt::ISODateWithMs)},
@@ -222,7 +309,8 @@ QJsonObject stateToJson(const ClusterState &state)
                        {QStringLiteral("uidConflictDetails"), QJsonArray::fromStringList(state.uidConflictDetails)},
                        {QStringLiteral("keywordClashes"), state.keywordClashes},
                        {QStringLiteral("keywordClashDetails"), QJsonArray::fromStringList(state.keywordClashDetails)},
-                       {QStringLiteral("classicFolders"), QJsonArray::fromStringList(state.classicFolders)}};
+                       {QStringLiteral("classicFolders"), QJsonArray::fromStringList(state.classicFolders)},
+                       {QStringLiteral("canary"), canary}};
 }
 
 } // namespace mm::cluster

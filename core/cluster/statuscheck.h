@@ -18,6 +18,10 @@ struct StatusThresholds
     int critDuplicates = -1;
     int warnUnreachable = -1;    // nodes that cannot be reached
     int critUnreachable = 1;
+    // The replication canary's latest latency on any pair, in seconds. A probe that did not
+    // arrive within the run's timeout is critical whatever these say.
+    double warnCanarySeconds = 10;
+    double critCanarySeconds = 60;
 };
 
 // The Nagios convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.

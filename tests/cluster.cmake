@@ -2,6 +2,8 @@ mailmesh_add_test(tst_clusterconfig LIBS mailmesh_cluster)
 mailmesh_add_test(tst_keywordletters LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterstate LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clusterchanges LIBS mailmesh_cluster)
+# Home nodes: rendezvous hashing, overrides, drained nodes, the passwd-file, the failover clock.
+mailmesh_add_test(tst_homenodes LIBS mailmesh_cluster)
 mailmesh_add_test(tst_clustermonitor KIND integration LIBS mailmesh_cluster mailmesh_sandbox TIMEOUT 900)
 target_compile_definitions(tst_clustermonitor PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
 add_dependencies(tst_clustermonitor mailmesh-agent)

@@ -16,6 +16,7 @@ QList<Command> clusterCommands();
 QList<Command> duplicateCommands();
 QList<Command> statusCommands();
 QList<Command> canaryCommands();
+QList<Command> homeCommands();
 QList<Command> sandboxCommands();
 QList<Command> labCommands();
 
@@ -24,7 +25,7 @@ namespace {
 using Factory = QList<Command> (*)();
 
 constexpr Factory kFactories[] = {
-    clusterCommands, duplicateCommands, statusCommands, canaryCommands, sandboxCommands, labCommands,
+    clusterCommands, duplicateCommands, statusCommands, canaryCommands, homeCommands, sandboxCommands, labCommands,
 };
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "cluster/migrationworkflow.h"
 #include "cluster/pairworkflow.h"
 #include "cluster/preparenodeworkflow.h"
+#include "cluster/rekeynodeworkflow.h"
 #include "cluster/removenodeworkflow.h"
 #include "protocol/exitcodes.h"
 
@@ -264,6 +265,38 @@ Result<StartedWorkflow> removeNode(const CommandLine &line, const cluster::Clust
     return startedWorkflow(new cluster::RemoveNodeWorkflow(config, line.positional(0), options, monitor, owner));
 }
 
+Result<StartedWorkflow> rekey(const CommandLine &line, const cluster::ClusterConfig &config,
+                              const cluster::MonitorOptions &monitor, QObject *owner)
+{
+    return startedWorkflow(new cluster::RekeyNodeWorkflow(config, line.positional(0), line.value(u"accept-host-key"_s),
+                                                          monitor, owner));
+}
+
+// Both fingerprints, and how to decide: the admin compares the offered key on the node's own
+// console, never through the connection in question.
+void printRekey(const cluster::WorkflowReport &report, const CommandLine &line, QTextStream &out, QTextStream &)
+{
+    const QJsonObject details = report.details;
+    const QString node = details.value(u"node"_s).toString();
+    if (!report.succeeded || !details.value(u"keyChanged"_s).toBool())
+        return;
+    if (line.isSet(u"accept-host-key"_s)) {
+        out << node << ": pinned " << details.value(u"pinnedHostKey"_s).toString() << " (was "
+            << details.value(u"previousHostKey"_s).toString() << ")\n";
+        return;
+    }
+    const QString offered = details.value(u"offeredHostKey"_s).toString();
+    out << node << "'s host key changed.\n"
+        << "  pinned:  " << details.value(u"pinnedHostKey"_s).toString() << '\n'
+        << "  offered: " << offered << " (" << details.value(u"offeredKeyType"_s).toString() << ")\n"
+        << "A key changes when the node was reinstalled or its keys were regenerated, and when someone sits "
+           "between you and the node. Compare the offered key with the node's own, read on the node itself "
+           "(its console, or a channel you trust), not over this connection:\n"
+        << "  " << cluster::RekeyNodeWorkflow::compareCommand() << '\n'
+        << "If they match, confirm:\n"
+        << "  mailmeshctl rekey " << node << " --accept-host-key " << offered << '\n';
+}
+
 const CommandArgument kNodeId{.name = u"ID"_s};
 
 } // namespace
@@ -340,6 +373,13 @@ QList<Command> clusterCommands()
          .options = {{.name = u"dry-run"_s, .help = u"show the plan; change nothing"_s}},
          .workflow = removeNode,
          .printReport = printPlan},
+        {.name = u"rekey"_s,
+         .summary = u"show a node's changed host key; with --accept-host-key, pin it after you compared it"_s,
+         .arguments = {kNodeId},
+         .options = {{.name = u"accept-host-key"_s, .valueName = u"SHA256:..."_s,
+                      .help = u"the offered key you compared on the node: pinned only if the node still offers it"_s}},
+         .workflow = rekey,
+         .printReport = printRekey},
         {.name = u"migrate"_s,
          .summary = u"convert every Maildir to cur/-only, on every node"_s,
          .options = {{.name = u"dry-run"_s, .help = u"stop after the plan: nothing is paused, held or written"_s},

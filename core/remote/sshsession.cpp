@@ -555,6 +555,54 @@ Status SshSession::acceptHostKey(const HostKey &key)
     return {};
 }
 
+Result<QByteArray> SshSession::replaceHostKey(const HostKey &key, const QString &previousFingerprint)
+{
+    if (!key.isValid() || key.hostName.isEmpty() || key.hostName.contains(QLatin1Char(' ')))
+        return fail(ErrorCode::BadRequest, "not a host key");
+    if (m_options.knownHostsFile.isEmpty())
+        return fail(ErrorCode::BadRequest, "no known_hosts file is configured for Mailmesh");
+    QFile file(m_options.knownHostsFile);
+    QByteArray before;
+    if (file.open(QIODevice::ReadOnly)) {
+        before = file.readAll();
+        file.close();
+    }
+    QByteArray after;
+    for (const QByteArray &raw : before.split('\n')) {
+        if (raw.isEmpty())
+            continue;
+        const auto pinned = HostKey::fromKnownHostsLine(QString::fromUtf8(raw));
+        if (pinned && pinned->hostName == key.hostName) {
+            if (pinned->fingerprint() == previousFingerprint)
+                continue; // the key being replaced
+            if (pinned->type == key.type && pinned->keyBase64 != key.keyBase64)
+                return fail(ErrorCode::Conflict,
+                            QStringLiteral("%1 has the %2 key %3 pinned, not %4; nothing was replaced")
+                                .arg(key.hostName, key.type, pinned->fingerprint(), previousFingerprint)
+                                .toStdString(),
+                            m_options.knownHostsFile.toStdString());
+        }
+        after += raw + '\n';
+    }
+    after += key.knownHostsLine().toUtf8() + '\n';
+    if (Status written = restoreKnownHosts(after); !written)
+        return fail(written.error());
+    return before;
+}
+
+Status SshSession::restoreKnownHosts(const QByteArray &content)
+{
+    QDir().mkpath(QFileInfo(m_options.knownHostsFile).absolutePath());
+    QSaveFile file(m_options.knownHostsFile);
+    if (!file.open(QIODevice::WriteOnly) || file.write(content) != content.size())
+        return fail(ErrorCode::IoError, file.errorString().toStdString(), m_options.knownHostsFile.toStdString());
+    if (!file.commit())
+        return fail(ErrorCode::IoError, file.errorString().toStdString(), m_options.knownHostsFile.toStdString());
+    // Only its owner reads which hosts the admin manages.
+    QFile::setPermissions(m_options.knownHostsFile, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    return {};
+}
+
 SshCommand *SshSession::makeCommand(const QStringList &argv, SshCommand::Mode mode,
                                     SshCommand::Options options)
 {

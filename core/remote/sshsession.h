@@ -64,6 +64,11 @@ public:
     const std::optional<HostKey> &connectedHostKey() const { return m_connectedHostKey; }
     // Appends the key to Mailmesh's known_hosts (the admin said yes to its fingerprint).
     Status acceptHostKey(const HostKey &key);
+    // Re-keying (the node was reinstalled and the admin confirmed its new key): replaces this
+    // host's pinned key, which must be previousFingerprint, by `key`. Refused when the file
+    // pins another key for the host. Returns the file's content before, for restoreKnownHosts().
+    Result<QByteArray> replaceHostKey(const HostKey &key, const QString &previousFingerprint);
+    Status restoreKnownHosts(const QByteArray &content);
 
     // Runs argv (quoted for the remote shell, never glued) over the master.
     SshCommand *run(const QStringList &argv, SshCommand::Options options = {});

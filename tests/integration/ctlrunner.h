@@ -54,6 +54,21 @@ inline CtlRun finishMailmeshctl(QProcess &process)
     return run;
 }
 
+// What people read: the same run without --json (no report is picked out), stdout and stderr.
+inline QByteArray runMailmeshctlForPeople(const QString &home, const QString &clusterFile, const QStringList &arguments)
+{
+    QProcess process;
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("HOME"), home);
+    environment.insert(QStringLiteral("XDG_CONFIG_HOME"), home + QStringLiteral("/.config"));
+    environment.insert(QStringLiteral("MAILMESH_AGENT"), QStringLiteral(MAILMESH_AGENT_BINARY));
+    process.setProcessEnvironment(environment);
+    process.start(QStringLiteral(MAILMESHCTL_BINARY), QStringList{QStringLiteral("--cluster"), clusterFile} + arguments);
+    if (!process.waitForFinished(600000))
+        process.kill();
+    return process.readAllStandardOutput() + process.readAllStandardError();
+}
+
 inline CtlRun runMailmeshctl(const QString &home, const QString &clusterFile, const QStringList &arguments,
                              const QList<QPair<QString, QString>> &extraEnvironment = {})
 {

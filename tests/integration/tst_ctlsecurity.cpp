@@ -139,6 +139,63 @@ private Q_SLOTS:
         QVERIFY2(run.output.contains(wrong.toUtf8()) && run.output.contains(node.sshHostKeyFingerprint.toUtf8()),
                  run.output.constData());
     }
+
+    // Issue #25: a reinstalled node offers a new host key. `rekey` shows both fingerprints and
+    // changes nothing; the pin is replaced only for the key the admin confirms, and only while
+    // the node still offers it: a key that changed again, or a wrong one, is refused.
+    void rekeyReplacesThePinOnlyForTheConfirmedKey()
+    {
+        const QString home = m_home.filePath(QStringLiteral("rekey"));
+        const QString clusterFile = home + QStringLiteral("/cluster.json");
+        CtlRun run = runMailmeshctl(home, clusterFile, {QStringLiteral("init"), QStringLiteral("rekeying")});
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
+        const QString original = m_sandbox->node(0).sshHostKeyFingerprint;
+        run = runMailmeshctl(home, clusterFile,
+                             sandboxAddNodeArguments(m_sandbox->node(0)) << QStringLiteral("--accept-host-key") << original);
+        QVERIFY2(run.exitCode == 0 || run.exitCode == 1, failureOf(run).constData());
+        const QString id = m_sandbox->node(0).id;
+        const auto pinned = [&] { return clusterNode(clusterFile, id).value(QStringLiteral("hostKey")).toString(); };
+        const auto details = [](const CtlRun &r) { return r.report.value(QStringLiteral("details")).toObject(); };
+
+        run = runMailmeshctl(home, clusterFile, {QStringLiteral("rekey"), id});
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
+        QCOMPARE(details(run).value(QStringLiteral("keyChanged")).toBool(true), false);
+
+        QVERIFY(m_sandbox->restartSshdWithNewHostKey(0));
+        const QString reinstalled = m_sandbox->node(0).sshHostKeyFingerprint;
+        QVERIFY(reinstalled != original);
+        // Looking shows both and changes nothing.
+        run = runMailmeshctl(home, clusterFile, {QStringLiteral("rekey"), id});
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
+        QCOMPARE(details(run).value(QStringLiteral("pinnedHostKey")).toString(), original);
+        QCOMPARE(details(run).value(QStringLiteral("offeredHostKey")).toString(), reinstalled);
+        QCOMPARE(pinned(), original);
+        const QByteArray text = runMailmeshctlForPeople(home, clusterFile, {QStringLiteral("rekey"), id});
+        QVERIFY2(text.contains(original.toUtf8()) && text.contains(reinstalled.toUtf8()) && text.contains("ssh-keygen -lf")
+                     && text.contains("--accept-host-key " + reinstalled.toUtf8()),
+                 text.constData());
+
+        // A key the node does not offer is refused, and so is one that changed again since.
+        const QString wrong = QStringLiteral("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        run = runMailmeshctl(home, clusterFile, {QStringLiteral("rekey"), id, QStringLiteral("--accept-host-key"), wrong});
+        QVERIFY2(run.exitCode != 0, "a key the node does not offer was accepted");
+        QCOMPARE(pinned(), original);
+        QVERIFY(m_sandbox->restartSshdWithNewHostKey(0));
+        const QString again = m_sandbox->node(0).sshHostKeyFingerprint;
+        run = runMailmeshctl(home, clusterFile,
+                             {QStringLiteral("rekey"), id, QStringLiteral("--accept-host-key"), reinstalled});
+        QVERIFY2(run.exitCode != 0, "a key that changed again was accepted");
+        const QString message = run.report.value(QStringLiteral("error")).toObject().value(QStringLiteral("message")).toString();
+        QVERIFY2(message.contains(again) && message.contains(reinstalled), qPrintable(message));
+        QCOMPARE(pinned(), original);
+
+        // The confirmed key that the node offers is pinned, and commands connect with it.
+        run = runMailmeshctl(home, clusterFile, {QStringLiteral("rekey"), id, QStringLiteral("--accept-host-key"), again});
+        QVERIFY2(run.exitCode == 0, failureOf(run).constData());
+        QCOMPARE(pinned(), again);
+        run = runMailmeshctl(home, clusterFile, {QStringLiteral("prepare"), id, QStringLiteral("--dry-run")});
+        QVERIFY2(run.exitCode == 0 || run.exitCode == 1, failureOf(run).constData());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCtlSecurity)

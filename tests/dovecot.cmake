@@ -88,6 +88,16 @@ target_compile_definitions(tst_mailboxstate PRIVATE
                            MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
 add_dependencies(tst_mailboxstate mailmesh-agent mailmeshctl)
 set_tests_properties(tst_mailboxstate PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=1200000)
+# The replication canary (every pair measured, probes removed, never a mailbox, a message or a
+# duplicate, a node without Syncthing times out) and status --prometheus read back by a strict
+# parser of the text format (issue #25).
+mailmesh_add_test(tst_canary KIND integration TIMEOUT 900 LIBS mailmesh_sandbox Qt6::Network)
+target_compile_definitions(tst_canary PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_canary mailmesh-agent mailmeshctl)
+set_tests_properties(tst_canary PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=900000)
 # mailmesh-agent watch-changes alone carries changes Syncthing's own watcher misses (it is
 # switched off there): deliveries, a folder made again, a flag set on arrival.
 mailmesh_add_test(tst_changewatch KIND integration TIMEOUT 900 LIBS mailmesh_sandbox Qt6::Network)
@@ -132,3 +142,14 @@ function(mailmesh_label_dovecot_tests)
   endforeach()
 endfunction()
 cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} CALL mailmesh_label_dovecot_tests)
+
+# Home nodes end to end (issue #25): homes show/deploy, IMAP logins through a node that is not
+# the user's home, concurrent clients through every node, failover and --return with a node's
+# Dovecot stopped, and status --check --auto-failover.
+mailmesh_add_test(tst_ctlhomes KIND integration TIMEOUT 600 LIBS mailmesh_cluster mailmesh_sandbox)
+target_include_directories(tst_ctlhomes PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+target_compile_definitions(tst_ctlhomes PRIVATE
+                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+add_dependencies(tst_ctlhomes mailmesh-agent mailmeshctl)

@@ -87,6 +87,9 @@ public:
         return {};
     }
     const CtlRun &lastRun() const { return m_last; }
+    // For a test that runs mailmeshctl itself (without --json, say): the same HOME and file.
+    QString homePath() const { return m_home.path(); }
+    QString clusterFilePath() const { return m_clusterFile; }
 
     sandbox::Sandbox &sandbox() { return *m_sandbox; }
     SyncthingRest &rest() { return *m_rest; }

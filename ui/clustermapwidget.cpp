@@ -77,6 +77,7 @@ void ClusterMapWidget::setState(const cluster::ClusterState &state, const SyncHi
         m_nodes << node;
     }
     m_links = history.links();
+    m_canary = state.canary;
     update();
 }
 
@@ -122,6 +123,48 @@ QString ClusterMapWidget::linkLabel(const SyncHistory::Link &link) const
     // The lag first: it is what the colour stands for.
     return tr("%1 · %Ln item(s)", nullptr, int(std::min<qint64>(link.itemsBehind, INT_MAX)))
         .arg(lagText(link.lagSeconds, link.lagAtLeast));
+}
+
+QString ClusterMapWidget::canaryLabel(const SyncHistory::Link &link) const
+{
+    std::optional<double> slowest;
+    QString failure;
+    for (const cluster::CanaryPairLatency &pair : m_canary) {
+        const bool onLink = (pair.origin == link.first && pair.observer == link.second)
+                            || (pair.origin == link.second && pair.observer == link.first);
+        if (!onLink)
+            continue;
+        if (!pair.latestSeconds)
+            failure = pair.latestFailure == QLatin1String("timeout") ? tr("canary lost") : tr("canary not run");
+        else if (!slowest || *pair.latestSeconds > *slowest)
+            slowest = pair.latestSeconds;
+    }
+    if (!failure.isEmpty())
+        return failure;
+    return slowest ? tr("canary %1").arg(secondsText(*slowest)) : QString();
+}
+
+QString ClusterMapWidget::canaryDetails(const SyncHistory::Link &link) const
+{
+    QStringList lines;
+    for (const cluster::CanaryPairLatency &pair : m_canary) {
+        const bool onLink = (pair.origin == link.first && pair.observer == link.second)
+                            || (pair.origin == link.second && pair.observer == link.first);
+        if (!onLink)
+            continue;
+        QString line = tr("Canary %1 → %2: ").arg(pair.origin, pair.observer)
+                       + (pair.latestSeconds ? secondsText(*pair.latestSeconds)
+                                             : tr("not arrived (%1)").arg(pair.latestFailure));
+        if (pair.p95Seconds)
+            line += tr("; p95 %1 over %n run(s) in the last hour", nullptr, pair.samples).arg(secondsText(*pair.p95Seconds));
+        lines << line;
+    }
+    return lines.join(u'\n');
+}
+
+QString ClusterMapWidget::secondsText(double seconds)
+{
+    return seconds < 10 ? tr("%1 s").arg(seconds, 0, 'f', 1) : lagText(qint64(std::lround(seconds)), false);
 }
 
 QSizeF ClusterMapWidget::nodeBoxSize(const Node &node) const
@@ -273,6 +316,10 @@ void ClusterMapWidget::layoutLabels()
     });
     for (qsizetype index : order) {
         const SyncHistory::Link &link = m_links.at(index);
+        // An in-sync link says what the canary measured on it, room permitting.
+        const QString canary = link.state == LinkState::InSync ? canaryLabel(link) : QString();
+        if (!canary.isEmpty() && place(index, linkLabel(link) + QStringLiteral(" · ") + canary))
+            continue;
         if (place(index, linkLabel(link)) || urgency(link.state) > 1)
             continue;
         // Crowded: the lag alone, and if even that finds no room, on the middle of its line.
@@ -374,10 +421,13 @@ void ClusterMapWidget::paintEvent(QPaintEvent *)
 
 QString ClusterMapWidget::toolTipAt(const QPointF &point) const
 {
-    const auto describe = [](const SyncHistory::Link &link) {
-        return QStringLiteral("%1 – %2: %3\n%4\n%5")
-            .arg(link.first, link.second, linkStateText(link.state),
-                 linkStateDescription(link.state), link.details);
+    const auto describe = [this](const SyncHistory::Link &link) {
+        QString text = QStringLiteral("%1 – %2: %3\n%4\n%5")
+                           .arg(link.first, link.second, linkStateText(link.state),
+                                linkStateDescription(link.state), link.details);
+        if (const QString canary = canaryDetails(link); !canary.isEmpty())
+            text += u'\n' + canary;
+        return text;
     };
     for (qsizetype i = 0; i < m_placedLabels.size(); ++i)
         if (m_placedLabels.at(i).rect.contains(point))

@@ -13,7 +13,8 @@ namespace mm::ui {
 // line coloured by its state (linkstate.h) with its lag written on it, and a legend. It shows
 // what it is given; hovering a node or a link label tells the details. When the view is too
 // small for every label, the ones that say "all is well" or repeat a node's own caption (in
-// sync, node unreachable) give way first.
+// sync, node unreachable) give way first. A link the replication canary measured says how long a
+// probe took (the slower direction); hovering it tells both directions and the last hour's p95.
 class ClusterMapWidget : public QWidget
 {
     Q_OBJECT
@@ -59,6 +60,11 @@ private:
 
     QString nodeCaption(const Node &node) const;
     QString linkLabel(const SyncHistory::Link &link) const;
+    // The replication canary on a link: the slower direction's latest latency, or why a probe
+    // did not arrive; empty when no run measured it (docs/monitoring.md).
+    QString canaryLabel(const SyncHistory::Link &link) const;
+    QString canaryDetails(const SyncHistory::Link &link) const;
+    static QString secondsText(double seconds);
     QSizeF nodeBoxSize(const Node &node) const;
     QList<LinkState> legendStates() const;
     // Lays the legend out in rows from the bottom of `area`; returns its height.
@@ -68,6 +74,7 @@ private:
 
     QList<Node> m_nodes;
     QList<SyncHistory::Link> m_links;
+    QList<cluster::CanaryPairLatency> m_canary;
     QList<Placed> m_placedNodes;
     QList<Placed> m_placedLabels;
     QList<qsizetype> m_labelLinks; // the index in m_links of each placed label

@@ -310,6 +310,13 @@
 <context>
     <name>mm::ui::ClusterMapWidget</name>
     <message numerus="yes">
+        <source>; p95 %1 over %n run(s) in the last hour</source>
+        <translation>
+            <numerusform>; p95 %1 over %n run in the last hour</numerusform>
+            <numerusform>; p95 %1 over %n runs in the last hour</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
         <source>%Ln item(s) behind</source>
         <translation>
             <numerusform>%Ln item behind</numerusform>

@@ -238,6 +238,48 @@ private Q_SLOTS:
         }
     }
 
+    // Three nodes in sync; the replication canary measured every pair, one probe got lost.
+    void theMapShowsTheCanaryOnItsLinks()
+    {
+        const QStringList nodes{QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")};
+        auto state = std::make_shared<cluster::ClusterState>(*test::snapshotOf(nodes));
+        state->takenAt = kStart;
+        for (const QString &id : nodes)
+            state->folders << cluster::FolderState{id, QStringLiteral("idle"), 0, 0, 0, {}};
+        const auto pair = [&](const char *origin, const char *observer, std::optional<double> latest, double p95) {
+            state->canary << cluster::CanaryPairLatency{QLatin1String(origin), QLatin1String(observer), kStart, latest,
+                                                        latest ? QString() : QStringLiteral("timeout"), p95, 12, latest ? 0 : 1};
+        };
+        pair("mx1", "mx2", 0.62, 0.9);
+        pair("mx2", "mx1", 0.71, 1.2);
+        pair("mx1", "mx3", 1.4, 2.1);
+        pair("mx3", "mx1", 0.8, 1.0);
+        pair("mx2", "mx3", 0.55, 0.8);
+        pair("mx3", "mx2", {}, 0.9);
+        ui::SyncHistory history;
+        history.add(*state);
+        ui::ClusterMapWidget map;
+        map.resize(560, 340);
+        map.setState(*state, history);
+        map.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&map));
+        QVERIFY(map.grab().save(screenshotPath(QStringLiteral("cluster-map-canary.png"))));
+
+        QMap<QString, ui::ClusterMapWidget::Placed> labels;
+        for (const auto &label : map.placedLabels())
+            labels.insert(label.what, label);
+        QCOMPARE(labels.size(), 3);
+        QCOMPARE(labels.value(QStringLiteral("mx1–mx2")).text, QStringLiteral("in sync · canary 0.7 s"));
+        QCOMPARE(labels.value(QStringLiteral("mx1–mx3")).text, QStringLiteral("in sync · canary 1.4 s"));
+        QCOMPARE(labels.value(QStringLiteral("mx2–mx3")).text, QStringLiteral("in sync · canary lost"));
+        const QStringList problems =
+            overlaps(map.placedNodes() + map.placedLabels() + map.placedLegend(), QRectF(map.rect()));
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QStringLiteral("; "))));
+        const QString tip = map.toolTipAt(labels.value(QStringLiteral("mx2–mx3")).rect.center());
+        QVERIFY2(tip.contains(QStringLiteral("Canary mx2 → mx3: 0.6 s; p95 0.8 s over 12 runs in the last hour")), qPrintable(tip));
+        QVERIFY2(tip.contains(QStringLiteral("Canary mx3 → mx2: not arrived (timeout)")), qPrintable(tip));
+    }
+
     void theChartsShowTheLastHourPerNode()
     {
         ui::SyncHistory history;

@@ -27,6 +27,9 @@ target_compile_definitions(tst_migrationdialog PRIVATE
                            MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}")
 add_dependencies(tst_migrationdialog mailmesh-agent)
 set_tests_properties(tst_migrationdialog PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=900000")
+# Re-keying a reinstalled node from the dashboard, against one sandbox node.
+mailmesh_add_test(tst_rekeydialog KIND gui LIBS mailmesh_ui mailmesh_sandbox TIMEOUT 300)
+set_tests_properties(tst_rekeydialog PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen")
 # The duplicates view against a paired sandbox cluster: find, preview, resolve, restore.
 mailmesh_add_test(tst_duplicatesdialog KIND gui LIBS mailmesh_ui mailmesh_sandbox TIMEOUT 900)
 target_compile_definitions(tst_duplicatesdialog PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")

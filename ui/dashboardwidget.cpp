@@ -178,6 +178,12 @@ QWidget *DashboardWidget::createSummaryStrip()
     layout->addStretch(1);
     layout->addWidget(m_updatedLabel);
     layout->addSpacing(12);
+    m_rekeyButton = new QPushButton(strip);
+    m_rekeyButton->setObjectName(QStringLiteral("rekeyButton"));
+    m_rekeyButton->setToolTip(tr("The node offers another SSH host key than the pinned one: compare it and decide"));
+    m_rekeyButton->hide();
+    connect(m_rekeyButton, &QPushButton::clicked, this, [this] { Q_EMIT rekeyRequested(m_rekeyNode); });
+    layout->addWidget(m_rekeyButton);
     auto *duplicates = new QPushButton(tr("&Duplicates…"), strip);
     duplicates->setObjectName(QStringLiteral("duplicatesButton"));
     duplicates->setToolTip(tr("Duplicate groups on every node, what the nodes disagree on, and the quarantine"));
@@ -294,6 +300,14 @@ void DashboardWidget::updateSummary(const cluster::ClusterState &state)
            "wrong keyword (a wrong $Junk moves mail out of sight). Run `mailmeshctl migrate` to settle the "
            "tables.\n%1")
             .arg(state.keywordClashDetails.join(u'\n')));
+    m_rekeyNode.clear();
+    for (const cluster::NodeState &node : state.nodes)
+        if (node.hostKey == cluster::HostKeyState::Changed) {
+            m_rekeyNode = node.id;
+            break;
+        }
+    m_rekeyButton->setVisible(!m_rekeyNode.isEmpty());
+    m_rekeyButton->setText(tr("&Re-key %1…").arg(m_rekeyNode));
     m_updatedLabel->setText(state.takenAt.isValid()
                                 ? tr("Updated %1").arg(state.takenAt.toLocalTime().toString(QStringLiteral("HH:mm:ss")))
                                 : tr("No data yet"));

@@ -7,6 +7,7 @@
 
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QCheckBox;
 class QTableView;
 class QSortFilterProxyModel;
@@ -45,6 +46,8 @@ Q_SIGNALS:
     // The one-click migration's button.
     void migrateRequested();
     void duplicatesRequested();
+    // A node offers another host key than its pinned one: the admin asked to re-key it.
+    void rekeyRequested(const QString &nodeId);
 
 private:
     QWidget *createSummaryStrip();
@@ -74,6 +77,8 @@ private:
     QLabel *m_keywordClashesLabel = nullptr; // shown only when there are any
     QLabel *m_uidConflictsLabel = nullptr;
     QLabel *m_updatedLabel = nullptr;
+    QPushButton *m_rekeyButton = nullptr; // shown while a node's host key changed
+    QString m_rekeyNode;
 
     cluster::ClusterSnapshot m_snapshot;
     SyncHistory m_history;

@@ -8,6 +8,7 @@
 #include "ui/duplicatesdialog.h"
 #include "ui/eventlogmodel.h"
 #include "ui/migrationdialog.h"
+#include "ui/rekeydialog.h"
 #include "ui/notificationsettingsdialog.h"
 #include "ui/setupwizard.h"
 #include "ui/statuspresentation.h"
@@ -83,6 +84,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_dashboard, &DashboardWidget::exportEventLogRequested, this, &MainWindow::exportEventLog);
     connect(m_dashboard, &DashboardWidget::migrateRequested, this, &MainWindow::openMigrationDialog);
     connect(m_dashboard, &DashboardWidget::duplicatesRequested, this, &MainWindow::openDuplicatesDialog);
+    connect(m_dashboard, &DashboardWidget::rekeyRequested, this, &MainWindow::openRekeyDialog);
     statusBar()->showMessage(tr("No cluster open"));
 
     resize(1180, 760);
@@ -278,6 +280,24 @@ void MainWindow::openDuplicatesDialog()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
     dialog->scan();
+}
+
+void MainWindow::openRekeyDialog(const QString &nodeId)
+{
+    if (m_clusterPath.isEmpty() || nodeId.isEmpty())
+        return;
+    auto *dialog = new RekeyDialog(m_cluster, nodeId, m_workflowOptions, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &RekeyDialog::rekeyed, this, [this, dialog] {
+        // The new pin belongs in the cluster file; reopening it restarts the monitor with it.
+        if (Status saved = dialog->cluster().save(m_clusterPath); !saved) {
+            statusBar()->showMessage(tr("Cannot save %1: %2").arg(m_clusterPath, QString::fromStdString(saved.error().describe())));
+            return;
+        }
+        openCluster(m_clusterPath);
+    });
+    dialog->open();
+    dialog->look();
 }
 
 void MainWindow::updateRecentMenu()

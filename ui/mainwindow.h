@@ -55,6 +55,7 @@ private:
     void exportEventLog();
     void openMigrationDialog();
     void openDuplicatesDialog();
+    void openRekeyDialog(const QString &nodeId);
     void notify(const QList<cluster::ClusterAlerts::Alert> &alerts);
     // The tray shows the cluster's worst health as a badge, and the counts as its tooltip.
     void updateTray(const cluster::ClusterState &state);

@@ -146,10 +146,22 @@ cmake_language(DEFER DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} CALL mailmesh_label_d
 # Home nodes end to end (issue #25): homes show/deploy, IMAP logins through a node that is not
 # the user's home, concurrent clients through every node, failover and --return with a node's
 # Dovecot stopped, and status --check --auto-failover.
-mailmesh_add_test(tst_ctlhomes KIND integration TIMEOUT 600 LIBS mailmesh_cluster mailmesh_sandbox)
-target_include_directories(tst_ctlhomes PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-target_compile_definitions(tst_ctlhomes PRIVATE
-                           MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
-                           MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
-                           MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
-add_dependencies(tst_ctlhomes mailmesh-agent mailmeshctl)
+# tst_ctlhomes24: the same on the 2.4 build (label slow, like tst_dovecotcluster24: CI builds no
+# 2.4 prefix).
+foreach(line "" 24)
+  set(test tst_ctlhomes${line})
+  if(line STREQUAL "")
+    mailmesh_add_test(${test} KIND integration TIMEOUT 600
+                      SOURCES integration/tst_ctlhomes.cpp LIBS mailmesh_cluster mailmesh_sandbox)
+  else()
+    mailmesh_add_test(${test} KIND integration LABELS slow TIMEOUT 600
+                      SOURCES integration/tst_ctlhomes.cpp LIBS mailmesh_cluster mailmesh_sandbox)
+  endif()
+  target_include_directories(${test} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  target_compile_definitions(${test} PRIVATE
+                             MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT${line}_PREFIX}"
+                             MAILMESH_DOVECOT_PREFIX_VARIABLE="MAILMESH_DOVECOT${line}_PREFIX"
+                             MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
+                             MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>")
+  add_dependencies(${test} mailmesh-agent mailmeshctl)
+endforeach()

@@ -354,7 +354,10 @@ QString dovecot24Config(const DovecotConfigValues &values)
            "}\n"_s
                .arg(QString::fromLatin1(ProcessTable::kDirVariable),
                     QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile) +
-           dovecotServices(values, QString(), u"$SET:default_internal_user"_s);
+           // The user by name: 2.4 (2.4.1) resolves $SET:default_internal_user inside this service
+           // block to the built-in default (dovecot), and the rootless auth-worker then fails to
+           // setgid, which breaks `doveadm user '*'` (user listing runs in the auth-worker).
+           dovecotServices(values, QString(), values.userName);
 }
 
 } // namespace

@@ -92,9 +92,11 @@ private:
 
 void TestCtlHomes::initTestCase()
 {
-    const QString prefix = qEnvironmentVariable("MAILMESH_DOVECOT_PREFIX", QStringLiteral(MAILMESH_DOVECOT_PREFIX));
+    // tst_ctlhomes runs the 2.3 build, tst_ctlhomes24 the 2.4 one (their own variable each).
+    const QString variable = QStringLiteral(MAILMESH_DOVECOT_PREFIX_VARIABLE);
+    const QString prefix = qEnvironmentVariable(variable.toLatin1().constData(), QStringLiteral(MAILMESH_DOVECOT_PREFIX));
     if (prefix.isEmpty())
-        QSKIP("no patched Dovecot prefix (MAILMESH_DOVECOT_PREFIX)");
+        QSKIP(qPrintable(u"no patched Dovecot prefix (%1)"_s.arg(variable)));
     mm::sandbox::SandboxOptions options;
     options.nodeCount = 3;
     options.dovecotPrefix = prefix;

@@ -26,24 +26,26 @@ using cluster::HomesWorkflow;
 
 WorkflowFactory homesWorkflow(HomesWorkflow::Mode mode)
 {
-    return [mode](const CommandLine &line, const cluster::ClusterConfig &config, const cluster::MonitorOptions &monitor,
-                  QObject *owner) -> Result<StartedWorkflow> {
-        HomesWorkflow::Options options;
-        options.mode = mode;
-        options.dryRun = line.isSet(u"dry-run"_s);
-        if (mode == HomesWorkflow::Mode::Failover) {
-            options.node = line.positional(0);
-            if (line.isSet(u"return"_s))
-                options.mode = HomesWorkflow::Mode::Return;
-            if (!config.node(options.node))
-                return badUsage(u"there is no node \"%1\" in the cluster"_s.arg(options.node));
-        }
-        return startedWorkflow(new HomesWorkflow(config, options, monitor, owner));
-    };
+    return
+        [mode](const CommandLine &line, const cluster::ClusterConfig &config,
+               const cluster::MonitorOptions &monitor, QObject *owner) -> Result<StartedWorkflow> {
+            HomesWorkflow::Options options;
+            options.mode = mode;
+            options.dryRun = line.isSet(u"dry-run"_s);
+            if (mode == HomesWorkflow::Mode::Failover) {
+                options.node = line.positional(0);
+                if (line.isSet(u"return"_s))
+                    options.mode = HomesWorkflow::Mode::Return;
+                if (!config.node(options.node))
+                    return badUsage(u"there is no node \"%1\" in the cluster"_s.arg(options.node));
+            }
+            return startedWorkflow(new HomesWorkflow(config, options, monitor, owner));
+        };
 }
 
 // USER  HOME  WHY, then how many users each node is home to.
-void printHomes(const cluster::WorkflowReport &report, const CommandLine &, QTextStream &out, QTextStream &)
+void printHomes(const cluster::WorkflowReport &report, const CommandLine &, QTextStream &out,
+                QTextStream &)
 {
     const QJsonArray homes = report.details.value(u"homes"_s).toArray();
     if (homes.isEmpty() && !report.details.contains(u"homes"_s))
@@ -60,7 +62,10 @@ void printHomes(const cluster::WorkflowReport &report, const CommandLine &, QTex
         if (home.contains(u"movedFrom"_s))
             why += u", moves from %1"_s.arg(home.value(u"movedFrom"_s).toString());
         out << u"%1  %2 %3\n"_s.arg(home.value(u"user"_s).toString(), -int(width))
-                   .arg(home.value(u"node"_s).toString().isEmpty() ? u"-"_s : home.value(u"node"_s).toString(), -10)
+                   .arg(home.value(u"node"_s).toString().isEmpty()
+                            ? u"-"_s
+                            : home.value(u"node"_s).toString(),
+                        -10)
                    .arg(why);
     }
     for (const QJsonValue &note : report.details.value(u"notes"_s).toArray())
@@ -74,7 +79,8 @@ CommandOutcome setHome(const CommandContext &context, bool clear)
     const QString user = context.line.positional(0);
     cluster::ClusterConfig config = *context.cluster;
     if (!cluster::homenodes::isUsableUserName(user))
-        return {usageError(context, u"\"%1\" is not a user name a passwd-file can hold"_s.arg(user))};
+        return {
+            usageError(context, u"\"%1\" is not a user name a passwd-file can hold"_s.arg(user))};
     QString message;
     if (clear) {
         if (!config.homes.overrides.remove(user)) {
@@ -89,13 +95,16 @@ CommandOutcome setHome(const CommandContext &context, bool clear)
         config.homes.overrides.insert(user, node);
         message = u"%1: home is %2."_s.arg(user, node);
         if (config.homes.drained.contains(node))
-            message += u" %1 is drained: the user stays on a failover node until `mailmeshctl failover --return %1`."_s.arg(node);
+            message +=
+                u" %1 is drained: the user stays on a failover node until `mailmeshctl failover --return %1`."_s
+                    .arg(node);
     }
     CommandOutcome outcome;
     outcome.clusterToSave = config;
     outcome.afterSave = [&out = context.out, json = context.options.json, message, config] {
         if (json)
-            out << QJsonDocument(QJsonObject{{u"type"_s, u"homes"_s}, {u"homes"_s, config.homes.toJson()}})
+            out << QJsonDocument(
+                       QJsonObject{{u"type"_s, u"homes"_s}, {u"homes"_s, config.homes.toJson()}})
                        .toJson(QJsonDocument::Compact)
                 << '\n';
         else
@@ -121,14 +130,16 @@ QString failOver(const QString &clusterFile, const QString &node, bool &ok)
     options.mode = HomesWorkflow::Mode::Failover;
     options.node = node;
     HomesWorkflow workflow(*config, options, monitor);
-    QObject::connect(&workflow, &cluster::Workflow::finished, &workflow, [] { QCoreApplication::exit(0); });
+    QObject::connect(&workflow, &cluster::Workflow::finished, &workflow,
+                     [] { QCoreApplication::exit(0); });
     workflow.start();
     if (!workflow.isFinished())
         QCoreApplication::exec();
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     const cluster::WorkflowReport &report = workflow.report();
     if (!report.succeeded)
-        return QString::fromStdString(report.error ? report.error->describe() : std::string("failed"));
+        return QString::fromStdString(report.error ? report.error->describe()
+                                                   : std::string("failed"));
     if (report.saveCluster)
         if (const Status saved = workflow.cluster().save(clusterFile); !saved)
             return QString::fromStdString(saved.error().describe());
@@ -138,19 +149,21 @@ QString failOver(const QString &clusterFile, const QString &node, bool &ok)
     for (auto it = perNode.begin(); it != perNode.end(); ++it)
         if (it.key() != node)
             targets << it.key();
-    return u"%1 moved to %2"_s.arg(cluster::counted(report.details.value(u"moved"_s).toInt(), "user", "users"),
-                                   targets.join(u", "_s));
+    return u"%1 moved to %2"_s.arg(
+        cluster::counted(report.details.value(u"moved"_s).toInt(), "user", "users"),
+        targets.join(u", "_s));
 }
 
 } // namespace
 
-int autoFailover(const cluster::ClusterState &state, const QString &clusterFile, qint64 seconds, int verdictCode,
-                 QTextStream &out)
+int autoFailover(const cluster::ClusterState &state, const QString &clusterFile, qint64 seconds,
+                 int verdictCode, QTextStream &out)
 {
     const QString clockFile = cluster::FailoverClock::stateFileFor(clusterFile);
     Result<cluster::FailoverClock> clock = cluster::FailoverClock::load(clockFile);
     if (!clock) {
-        out << "MAILMESH FAILOVER - not judged: " << QString::fromStdString(clock.error().describe()) << '\n';
+        out << "MAILMESH FAILOVER - not judged: "
+            << QString::fromStdString(clock.error().describe()) << '\n';
         return std::max(verdictCode, kNagiosCritical);
     }
     Result<cluster::ClusterConfig> config = cluster::ClusterConfig::load(clusterFile);
@@ -167,28 +180,31 @@ int autoFailover(const cluster::ClusterState &state, const QString &clusterFile,
     const QDateTime now = QDateTime::currentDateTimeUtc();
     clock->observe(reachable, unreachable, now);
     if (const Status saved = clock->save(clockFile); !saved)
-        out << "MAILMESH FAILOVER - cannot remember when nodes went down: " << QString::fromStdString(saved.error().describe())
-            << '\n';
+        out << "MAILMESH FAILOVER - cannot remember when nodes went down: "
+            << QString::fromStdString(saved.error().describe()) << '\n';
     int code = verdictCode;
     for (const QString &node : clock->due(order, reachable, config->homes.drained, seconds, now)) {
         const QDateTime since = clock->downSince(node);
         bool ok = false;
         const QString outcome = failOver(clusterFile, node, ok);
-        out << "MAILMESH FAILOVER - " << node << " unreachable since " << since.toString(Qt::ISODate) << " ("
-            << since.secsTo(now) << " s): " << (ok ? outcome : u"failover failed: "_s + outcome) << '\n';
+        out << "MAILMESH FAILOVER - " << node << " unreachable since "
+            << since.toString(Qt::ISODate) << " (" << since.secsTo(now)
+            << " s): " << (ok ? outcome : u"failover failed: "_s + outcome) << '\n';
         if (!ok)
             code = std::max(code, kNagiosCritical);
     }
     for (const QString &node : std::as_const(config->homes.drained))
         if (reachable.contains(node))
-            out << "MAILMESH FAILOVER - " << node << " answers again but stays drained; `mailmeshctl failover --return "
-                << node << "` moves its users back\n";
+            out << "MAILMESH FAILOVER - " << node
+                << " answers again but stays drained; `mailmeshctl failover --return " << node
+                << "` moves its users back\n";
     return code;
 }
 
 QList<Command> homeCommands()
 {
-    const CommandOption dryRun{.name = u"dry-run"_s, .help = u"show the table and what would move; change nothing"_s};
+    const CommandOption dryRun{.name = u"dry-run"_s,
+                               .help = u"show the table and what would move; change nothing"_s};
     return {
         {.name = u"homes show"_s,
          .summary = u"every mail user's home node and why (hash, override, failover)"_s,
@@ -203,15 +219,18 @@ QList<Command> homeCommands()
          .arguments = {{.name = u"USER"_s}},
          .run = [](const CommandContext &context) { return setHome(context, true); }},
         {.name = u"homes deploy"_s,
-         .summary = u"write the home table on every node and reload Dovecot: logins go to each user's home"_s,
+         .summary =
+             u"write the home table on every node and reload Dovecot: logins go to each user's home"_s,
          .options = {dryRun},
          .workflow = homesWorkflow(HomesWorkflow::Mode::Deploy),
          .printReport = printHomes},
         {.name = u"failover"_s,
-         .summary = u"move the users of NODE to the other nodes (--return: back to NODE); deploys the table"_s,
+         .summary =
+             u"move the users of NODE to the other nodes (--return: back to NODE); deploys the table"_s,
          .arguments = {{.name = u"NODE"_s}},
          .options = {dryRun,
-                     {.name = u"return"_s, .help = u"NODE serves its users again: they move back to it"_s}},
+                     {.name = u"return"_s,
+                      .help = u"NODE serves its users again: they move back to it"_s}},
          .workflow = homesWorkflow(HomesWorkflow::Mode::Failover),
          .printReport = printHomes},
     };

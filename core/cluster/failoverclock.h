@@ -24,13 +24,15 @@ public:
 
     // One look at the cluster: nodes seen up are forgotten, nodes seen down keep the first time
     // they were seen down (now for a new one).
-    void observe(const QStringList &reachable, const QStringList &unreachable, const QDateTime &now);
+    void observe(const QStringList &reachable, const QStringList &unreachable,
+                 const QDateTime &now);
 
     // Nodes down for at least thresholdSeconds that are not drained yet, in the given order. None
     // when no node is reachable (Mailmesh itself may be the one cut off), and never so many that
     // no reachable, undrained node would be left.
-    QStringList due(const QStringList &nodeOrder, const QStringList &reachable, const QStringList &drained,
-                    qint64 thresholdSeconds, const QDateTime &now) const;
+    QStringList due(const QStringList &nodeOrder, const QStringList &reachable,
+                    const QStringList &drained, qint64 thresholdSeconds,
+                    const QDateTime &now) const;
 
     QDateTime downSince(const QString &node) const { return m_downSince.value(node); }
     const QMap<QString, QDateTime> &entries() const { return m_downSince; }

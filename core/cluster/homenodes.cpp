@@ -18,7 +18,8 @@ const QString kImapAddresses = QStringLiteral("imapAddresses");
 
 const QRegularExpression &nodeIdPattern()
 {
-    static const QRegularExpression pattern(QRegularExpression::anchoredPattern(QStringLiteral("[a-z0-9][a-z0-9-]{0,31}")));
+    static const QRegularExpression pattern(
+        QRegularExpression::anchoredPattern(QStringLiteral("[a-z0-9][a-z0-9-]{0,31}")));
     return pattern;
 }
 
@@ -56,17 +57,21 @@ QStringList HomesSettings::validate() const
     for (auto it = overrides.begin(); it != overrides.end(); ++it) {
         const QString at = QStringLiteral("homes.overrides.%1: ").arg(it.key());
         if (!homenodes::isUsableUserName(it.key()))
-            problems << at + QStringLiteral("is not a user name a passwd-file can hold (no ':', spaces or control characters)");
+            problems << at + QStringLiteral("is not a user name a passwd-file can hold (no ':', "
+                                            "spaces or control characters)");
         if (!nodeIdPattern().match(it.value()).hasMatch())
             problems << at + QStringLiteral("\"%1\" is not a node id").arg(it.value());
     }
     for (qsizetype i = 0; i < drained.size(); ++i)
         if (!nodeIdPattern().match(drained[i]).hasMatch())
-            problems << QStringLiteral("homes.drained[%1]: \"%2\" is not a node id").arg(i).arg(drained[i]);
+            problems << QStringLiteral("homes.drained[%1]: \"%2\" is not a node id")
+                            .arg(i)
+                            .arg(drained[i]);
     for (auto it = imapAddresses.begin(); it != imapAddresses.end(); ++it) {
         const homenodes::Endpoint endpoint = homenodes::parseAddress(it.value(), 143);
         if (endpoint.host.isEmpty() || endpoint.port == 0)
-            problems << QStringLiteral("homes.imapAddresses.%1: \"%2\" is not HOST or HOST:PORT").arg(it.key(), it.value());
+            problems << QStringLiteral("homes.imapAddresses.%1: \"%2\" is not HOST or HOST:PORT")
+                            .arg(it.key(), it.value());
     }
     return problems;
 }
@@ -137,7 +142,8 @@ QString hashedHome(const QString &user, const QStringList &nodeIds)
     quint64 bestWeight = 0;
     for (const QString &node : nodeIds) {
         const quint64 w = weight(node, user);
-        // Ties (never seen with SHA-256, but possible) go to the smaller id, so every caller agrees.
+        // Ties (never seen with SHA-256, but possible) go to the smaller id, so every caller
+        // agrees.
         if (best.isEmpty() || w > bestWeight || (w == bestWeight && node < best)) {
             best = node;
             bestWeight = w;
@@ -146,7 +152,8 @@ QString hashedHome(const QString &user, const QStringList &nodeIds)
     return best;
 }
 
-QList<HomeAssignment> assign(const QStringList &users, const QStringList &nodeIds, const HomesSettings &settings)
+QList<HomeAssignment> assign(const QStringList &users, const QStringList &nodeIds,
+                             const HomesSettings &settings)
 {
     QStringList available;
     for (const QString &node : nodeIds)
@@ -181,23 +188,27 @@ bool isUsableUserName(const QString &user)
 {
     if (user.isEmpty() || user.startsWith(u'#'))
         return false;
-    return std::none_of(user.begin(), user.end(),
-                        [](QChar c) { return c == u':' || c.isSpace() || c.category() == QChar::Other_Control; });
+    return std::none_of(user.begin(), user.end(), [](QChar c) {
+        return c == u':' || c.isSpace() || c.category() == QChar::Other_Control;
+    });
 }
 
 QByteArray passwdFile(const QList<HomeAssignment> &homes, const QMap<QString, Endpoint> &endpoints)
 {
     QByteArray text = QByteArrayLiteral(
         "# Written by Mailmesh (mailmeshctl homes --deploy / failover). Do not edit: change the\n"
-        "# cluster file's \"homes\" section and deploy again. Each line sends a login to the user's\n"
+        "# cluster file's \"homes\" section and deploy again. Each line sends a login to the "
+        "user's\n"
         "# home node (proxy_maybe: served here when this node is the home); the password is still\n"
         "# checked by the node's own passdb (noauthenticate).\n");
     for (const HomeAssignment &home : homes) {
         const Endpoint endpoint = endpoints.value(home.node);
         if (home.node.isEmpty() || endpoint.host.isEmpty() || !isUsableUserName(home.user))
             continue;
-        text += home.user.toUtf8() + QByteArrayLiteral(":::::::noauthenticate proxy_maybe=y host=")
-                + endpoint.host.toUtf8() + QByteArrayLiteral(" port=") + QByteArray::number(endpoint.port) + '\n';
+        text += home.user.toUtf8() +
+                QByteArrayLiteral(":::::::noauthenticate proxy_maybe=y host=") +
+                endpoint.host.toUtf8() + QByteArrayLiteral(" port=") +
+                QByteArray::number(endpoint.port) + '\n';
     }
     return text;
 }

@@ -22,7 +22,10 @@ struct HomesSettings
     // Without one: the host of the node's Syncthing sync address, and its dovecot.imapPort.
     QMap<QString, QString> imapAddresses;
 
-    bool isEmpty() const { return overrides.isEmpty() && drained.isEmpty() && imapAddresses.isEmpty(); }
+    bool isEmpty() const
+    {
+        return overrides.isEmpty() && drained.isEmpty() && imapAddresses.isEmpty();
+    }
     // Problems, each naming its field ("homes.overrides.bob@x: ...").
     QStringList validate() const;
     QJsonObject toJson() const;
@@ -44,9 +47,9 @@ QString homeReasonName(HomeReason reason);
 struct HomeAssignment
 {
     QString user;
-    QString node;         // empty with HomeReason::Nowhere
+    QString node; // empty with HomeReason::Nowhere
     HomeReason reason = HomeReason::Hash;
-    QString preferred;    // where it would live with no node drained (override or hash)
+    QString preferred; // where it would live with no node drained (override or hash)
 
     friend bool operator==(const HomeAssignment &, const HomeAssignment &) = default;
 };
@@ -59,7 +62,8 @@ namespace homenodes {
 QString hashedHome(const QString &user, const QStringList &nodeIds);
 
 // Every user's home. Overrides to a node not in nodeIds are ignored (the node was removed).
-QList<HomeAssignment> assign(const QStringList &users, const QStringList &nodeIds, const HomesSettings &settings);
+QList<HomeAssignment> assign(const QStringList &users, const QStringList &nodeIds,
+                             const HomesSettings &settings);
 
 // A user name Dovecot's passwd-file can carry: no ':', no whitespace or control characters,
 // not empty, not starting with '#'.

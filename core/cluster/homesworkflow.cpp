@@ -56,9 +56,11 @@ QMap<QString, homenodes::Endpoint> homeEndpoints(const ClusterConfig &cluster)
     QMap<QString, homenodes::Endpoint> endpoints;
     for (const NodeConfig &node : cluster.nodes) {
         homenodes::Endpoint endpoint;
-        if (const QString address = cluster.homes.imapAddresses.value(node.id); !address.isEmpty()) {
+        if (const QString address = cluster.homes.imapAddresses.value(node.id);
+            !address.isEmpty()) {
             endpoint = homenodes::parseAddress(address, node.dovecot.imapPort);
-        } else if (const QString host = hostOfSyncAddress(node.syncthing.syncAddress); !host.isEmpty()) {
+        } else if (const QString host = hostOfSyncAddress(node.syncthing.syncAddress);
+                   !host.isEmpty()) {
             endpoint = {host, node.dovecot.imapPort};
         } else if (const auto ssh = remote::SshAddress::parse(node.ssh)) {
             endpoint = {ssh->host, node.dovecot.imapPort};
@@ -73,7 +75,8 @@ namespace homefiles {
 
 QString passwdPath(const DovecotFacts &dovecot)
 {
-    return QFileInfo(dovecotcontrol::configFile(dovecot)).path() + u'/' + QLatin1String(kPasswdName);
+    return QFileInfo(dovecotcontrol::configFile(dovecot)).path() + u'/' +
+           QLatin1String(kPasswdName);
 }
 
 QString snippetPath(const DovecotFacts &dovecot)
@@ -83,7 +86,8 @@ QString snippetPath(const DovecotFacts &dovecot)
 
 Result<QByteArray> snippet(const QString &line, const QString &passwdPath)
 {
-    const Result<QByteArray> text = dovecotsnippet::loadTemplateFile(QStringLiteral("95-mailmesh-homes-%1.conf.in").arg(line));
+    const Result<QByteArray> text =
+        dovecotsnippet::loadTemplateFile(QStringLiteral("95-mailmesh-homes-%1.conf.in").arg(line));
     if (!text)
         return text;
     return dovecotsnippet::render(*text, {{QStringLiteral("passwdFile"), passwdPath}});
@@ -91,9 +95,11 @@ Result<QByteArray> snippet(const QString &line, const QString &passwdPath)
 
 } // namespace homefiles
 
-HomesWorkflow::HomesWorkflow(ClusterConfig cluster, Options options, MonitorOptions monitorOptions, QObject *parent)
-    : Workflow(options.mode == Mode::Show || options.mode == Mode::Deploy ? QStringLiteral("homes")
-                                                                          : QStringLiteral("failover"),
+HomesWorkflow::HomesWorkflow(ClusterConfig cluster, Options options, MonitorOptions monitorOptions,
+                             QObject *parent)
+    : Workflow(options.mode == Mode::Show || options.mode == Mode::Deploy
+                   ? QStringLiteral("homes")
+                   : QStringLiteral("failover"),
                options.dryRun || options.mode == Mode::Show, parent)
     , m_cluster(std::move(cluster))
     , m_settingsBefore(m_cluster.homes)
@@ -111,11 +117,13 @@ HomesWorkflow::HomesWorkflow(ClusterConfig cluster, Options options, MonitorOpti
                 [this] { mark(); });
     }
     addStep(QStringLiteral("connect"), tr("Connect to the nodes"), [this] { connectNodes(); });
-    addStep(QStringLiteral("users"), tr("List the mail users (doveadm user '*')"), [this] { listUsers(); });
+    addStep(QStringLiteral("users"), tr("List the mail users (doveadm user '*')"),
+            [this] { listUsers(); });
     addStep(QStringLiteral("plan"), tr("Give every user a home node"), [this] { plan(); });
     if (m_options.mode == Mode::Show || m_options.dryRun)
         return;
-    addStep(QStringLiteral("write"), tr("Write the home table and its passdb on every node"), [this] { write(); });
+    addStep(QStringLiteral("write"), tr("Write the home table and its passdb on every node"),
+            [this] { write(); });
     addStep(QStringLiteral("reload"), tr("Reload Dovecot"), [this] { reload(); });
 }
 
@@ -140,7 +148,9 @@ void HomesWorkflow::mark()
 {
     const QString &node = m_options.node;
     if (!m_cluster.node(node)) {
-        failStep(Error{ErrorCode::BadRequest, "there is no node " + node.toStdString() + " in the cluster", {}},
+        failStep(Error{ErrorCode::BadRequest,
+                       "there is no node " + node.toStdString() + " in the cluster",
+                       {}},
                  tr("Name one of the cluster's nodes."));
         return;
     }
@@ -162,8 +172,11 @@ void HomesWorkflow::mark()
         if (!drained.contains(candidate.id) && candidate.id != node)
             ++serving;
     if (serving == 0) {
-        failStep(Error{ErrorCode::BadRequest, node.toStdString() + " is the last node serving users; nothing to fail over to", {}},
-                 tr("Return another node first (`mailmeshctl failover --return NODE`)."));
+        failStep(
+            Error{ErrorCode::BadRequest,
+                  node.toStdString() + " is the last node serving users; nothing to fail over to",
+                  {}},
+            tr("Return another node first (`mailmeshctl failover --return NODE`)."));
         return;
     }
     drained << node;
@@ -198,7 +211,8 @@ QList<int> HomesWorkflow::reachedNodes() const
 void HomesWorkflow::connectNodes()
 {
     if (m_cluster.nodes.isEmpty()) {
-        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}}, tr("Add nodes with `mailmeshctl add-node` first."));
+        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
+                 tr("Add nodes with `mailmeshctl add-node` first."));
         return;
     }
     auto left = std::make_shared<int>(int(m_cluster.nodes.size()));
@@ -208,30 +222,33 @@ void HomesWorkflow::connectNodes()
         completeStep(tr("%1 reachable").arg(counted(reachedNodes().size(), "node", "nodes")));
     };
     for (int i = 0; i < m_cluster.nodes.size(); ++i) {
-        auto *session = new ClusterSession({m_cluster.nodes[i]}, m_monitorOptions, ClusterSession::Ssh, this);
+        auto *session =
+            new ClusterSession({m_cluster.nodes[i]}, m_monitorOptions, ClusterSession::Ssh, this);
         m_sessions[std::size_t(i)] = session;
         connect(session, &ClusterSession::ready, this, [this, i, settle] {
             reportProgress({{}, m_cluster.nodes[i].id, 1, 1, -1, tr("connected")});
             settle();
         });
-        connect(session, &ClusterSession::failed, this, [this, i, settle](const QString &, const Error &error) {
-            if (isFinished())
-                return;
-            if (!tolerate(i, error)) {
-                failStep(error, tr("%1 must answer to take part. If it is down, `mailmeshctl failover %1` moves its "
-                                   "users to the other nodes.")
-                                    .arg(m_cluster.nodes[i].id));
-                return;
-            }
-            settle();
-        });
+        connect(session, &ClusterSession::failed, this,
+                [this, i, settle](const QString &, const Error &error) {
+                    if (isFinished())
+                        return;
+                    if (!tolerate(i, error)) {
+                        failStep(error, tr("%1 must answer to take part. If it is down, "
+                                           "`mailmeshctl failover %1` moves its "
+                                           "users to the other nodes.")
+                                            .arg(m_cluster.nodes[i].id));
+                        return;
+                    }
+                    settle();
+                });
         session->open();
     }
 }
 
 void HomesWorkflow::forReachedNodes(
-    const std::function<void(int index, std::function<void(const Status &)> done)> &perNode, std::function<void()> allDone,
-    const QString &nextAction)
+    const std::function<void(int index, std::function<void(const Status &)> done)> &perNode,
+    std::function<void()> allDone, const QString &nextAction)
 {
     const QList<int> nodes = reachedNodes();
     auto left = std::make_shared<int>(int(nodes.size()));
@@ -258,52 +275,66 @@ void HomesWorkflow::forReachedNodes(
 void HomesWorkflow::listUsers()
 {
     auto found = std::make_shared<QStringList>();
-    const QString nextAction = tr("Check that `doveadm user '*'` lists the users on that node (its userdb must support "
-                                  "listing: passwd-file and SQL with iterate_query do).");
+    const QString nextAction =
+        tr("Check that `doveadm user '*'` lists the users on that node (its userdb must support "
+           "listing: passwd-file and SQL with iterate_query do).");
     forReachedNodes(
         [this, found](int i, std::function<void(const Status &)> done) {
             const DovecotFacts &dovecot = m_cluster.nodes[i].dovecot;
-            const QString versionCommand = tool(dovecot, QStringLiteral("sbin"), QStringLiteral("dovecot"))
-                                           + QStringLiteral(" --version");
-            const QStringList list = withConfig(dovecot, {tool(dovecot, QStringLiteral("bin"), QStringLiteral("doveadm"))})
-                                     << QStringLiteral("user") << QStringLiteral("*");
+            const QString versionCommand =
+                tool(dovecot, QStringLiteral("sbin"), QStringLiteral("dovecot")) +
+                QStringLiteral(" --version");
+            const QStringList list =
+                withConfig(dovecot,
+                           {tool(dovecot, QStringLiteral("bin"), QStringLiteral("doveadm"))})
+                << QStringLiteral("user") << QStringLiteral("*");
             ClusterSession *session = m_sessions[std::size_t(i)];
-            runAdminCommand(session->ssh(0), list, {}, this,
-                            [this, i, found, done, session, dovecot, versionCommand](
-                                const Result<remote::SshCommand::Output> &users) {
-                                if (!users) {
-                                    done(fail(ErrorCode::IoError,
-                                              (QStringLiteral("doveadm user '*' failed (is Dovecot running?): ")
-                                               + brief(users.error().message))
-                                                  .toStdString()));
-                                    return;
-                                }
-                                const QStringList listed = homenodes::parseUserList(users->standardOutput);
-                                for (const QString &user : listed)
-                                    if (!found->contains(user))
-                                        *found << user;
-                                reportProgress({{}, m_cluster.nodes[i].id, 1, 1, -1,
-                                                counted(listed.size(), "user", "users")});
-                                const auto known = DovecotVersion::parse(dovecot.version);
-                                if (known) {
-                                    m_dovecotLines[std::size_t(i)] = known->line();
-                                    done({});
-                                    return;
-                                }
-                                runNodeCommand(session->ssh(0), {QStringLiteral("sh"), QStringLiteral("-c"), versionCommand},
-                                               {}, this, [this, i, done](const Result<remote::SshCommand::Output> &version) {
-                                                   const auto parsed = version ? DovecotVersion::parse(QString::fromUtf8(
-                                                                                     version->standardOutput).trimmed())
-                                                                               : std::nullopt;
-                                                   if (!parsed) {
-                                                       done(fail(ErrorCode::Unsupported,
-                                                                 "cannot tell which Dovecot runs here (dovecot --version)"));
-                                                       return;
-                                                   }
-                                                   m_dovecotLines[std::size_t(i)] = parsed->line();
-                                                   done({});
-                                               });
-                            });
+            runAdminCommand(
+                session->ssh(0), list, {}, this,
+                [this, i, found, done, session, dovecot,
+                 versionCommand](const Result<remote::SshCommand::Output> &users) {
+                    if (!users) {
+                        done(fail(
+                            ErrorCode::IoError,
+                            (QStringLiteral("doveadm user '*' failed (is Dovecot running?): ") +
+                             brief(users.error().message))
+                                .toStdString()));
+                        return;
+                    }
+                    const QStringList listed = homenodes::parseUserList(users->standardOutput);
+                    for (const QString &user : listed)
+                        if (!found->contains(user))
+                            *found << user;
+                    reportProgress({{},
+                                    m_cluster.nodes[i].id,
+                                    1,
+                                    1,
+                                    -1,
+                                    counted(listed.size(), "user", "users")});
+                    const auto known = DovecotVersion::parse(dovecot.version);
+                    if (known) {
+                        m_dovecotLines[std::size_t(i)] = known->line();
+                        done({});
+                        return;
+                    }
+                    runNodeCommand(
+                        session->ssh(0),
+                        {QStringLiteral("sh"), QStringLiteral("-c"), versionCommand}, {}, this,
+                        [this, i, done](const Result<remote::SshCommand::Output> &version) {
+                            const auto parsed =
+                                version ? DovecotVersion::parse(
+                                              QString::fromUtf8(version->standardOutput).trimmed())
+                                        : std::nullopt;
+                            if (!parsed) {
+                                done(fail(
+                                    ErrorCode::Unsupported,
+                                    "cannot tell which Dovecot runs here (dovecot --version)"));
+                                return;
+                            }
+                            m_dovecotLines[std::size_t(i)] = parsed->line();
+                            done({});
+                        });
+                });
         },
         [this, found] {
             m_users = *found;
@@ -323,13 +354,18 @@ void HomesWorkflow::plan()
     for (const QString &user : std::as_const(m_users))
         (homenodes::isUsableUserName(user) ? usable : unusable) << user;
     for (const QString &user : std::as_const(unusable))
-        m_notes << tr("user \"%1\" left out: a passwd-file cannot hold that name; it is served wherever it connects").arg(user);
+        m_notes << tr("user \"%1\" left out: a passwd-file cannot hold that name; it is served "
+                      "wherever it connects")
+                       .arg(user);
     m_homes = homenodes::assign(usable, nodeIds, m_cluster.homes);
     const QMap<QString, homenodes::Endpoint> endpoints = homeEndpoints(m_cluster);
     for (const QString &id : std::as_const(nodeIds))
         if (!endpoints.contains(id)) {
-            failStep(Error{ErrorCode::BadRequest, "no IMAP address known for " + id.toStdString(), {}},
-                     tr("Set it in the cluster file: \"homes\": {\"imapAddresses\": {\"%1\": \"HOST[:PORT]\"}}.").arg(id));
+            failStep(
+                Error{ErrorCode::BadRequest, "no IMAP address known for " + id.toStdString(), {}},
+                tr("Set it in the cluster file: \"homes\": {\"imapAddresses\": {\"%1\": "
+                   "\"HOST[:PORT]\"}}.")
+                    .arg(id));
             return;
         }
     m_passwdFile = homenodes::passwdFile(m_homes, endpoints);
@@ -348,7 +384,8 @@ void HomesWorkflow::plan()
                           {QStringLiteral("reason"), homeReasonName(home.reason)},
                           {QStringLiteral("preferred"), home.preferred}};
         if (!home.node.isEmpty())
-            entry.insert(QStringLiteral("address"), QStringLiteral("%1:%2").arg(endpoint.host).arg(endpoint.port));
+            entry.insert(QStringLiteral("address"),
+                         QStringLiteral("%1:%2").arg(endpoint.host).arg(endpoint.port));
         if (before.value(home.user) != home.node) {
             entry.insert(QStringLiteral("movedFrom"), before.value(home.user));
             ++moved;
@@ -360,14 +397,19 @@ void HomesWorkflow::plan()
     QStringList summary;
     for (const QString &id : std::as_const(nodeIds)) {
         counts.insert(id, perNode.value(id));
-        summary << QStringLiteral("%1 %2%3").arg(id).arg(perNode.value(id))
-                       .arg(m_cluster.homes.drained.contains(id) ? QStringLiteral(" (drained)") : QString());
+        summary << QStringLiteral("%1 %2%3")
+                       .arg(id)
+                       .arg(perNode.value(id))
+                       .arg(m_cluster.homes.drained.contains(id) ? QStringLiteral(" (drained)")
+                                                                 : QString());
     }
     m_report.details.insert(QStringLiteral("homes"), homes);
     m_report.details.insert(QStringLiteral("usersPerNode"), counts);
-    m_report.details.insert(QStringLiteral("drained"), QJsonArray::fromStringList(m_cluster.homes.drained));
+    m_report.details.insert(QStringLiteral("drained"),
+                            QJsonArray::fromStringList(m_cluster.homes.drained));
     m_report.details.insert(QStringLiteral("moved"), moved);
-    QString detail = counted(m_homes.size(), "user", "users") + QStringLiteral(": ") + summary.join(QStringLiteral(", "));
+    QString detail = counted(m_homes.size(), "user", "users") + QStringLiteral(": ") +
+                     summary.join(QStringLiteral(", "));
     if (m_options.mode == Mode::Failover || m_options.mode == Mode::Return)
         detail += QStringLiteral("; ") + counted(moved, "user moves", "users move");
     if (!m_notes.isEmpty())
@@ -381,7 +423,8 @@ void HomesWorkflow::write()
         [this](int i, std::function<void(const Status &)> done) {
             const DovecotFacts &dovecot = m_cluster.nodes[i].dovecot;
             const QString passwd = homefiles::passwdPath(dovecot);
-            const Result<QByteArray> snippet = homefiles::snippet(m_dovecotLines[std::size_t(i)], passwd);
+            const Result<QByteArray> snippet =
+                homefiles::snippet(m_dovecotLines[std::size_t(i)], passwd);
             if (!snippet) {
                 done(fail(snippet.error()));
                 return;
@@ -392,55 +435,93 @@ void HomesWorkflow::write()
             remote::SshCommand::Options config;
             config.input = *snippet;
             const QString snippetFile = homefiles::snippetPath(dovecot);
-            const QStringList check = withConfig(dovecot, {tool(dovecot, QStringLiteral("bin"), QStringLiteral("doveconf"))})
-                                      << QStringLiteral("-n");
-            // The table first: the snippet never points at a file that is not there yet.
-            runInOrder({[this, ssh, passwd, table](auto next) {
-                            runAdminCommand(ssh, dovecotcontrol::writeFileAtomically(passwd), table, this,
-                                            [next](const Result<remote::SshCommand::Output> &r) {
-                                                next(r ? Status{} : Status(fail(r.error())));
-                                            });
-                        },
-                        [this, ssh, snippetFile, config](auto next) {
-                            runAdminCommand(ssh, dovecotcontrol::writeFileAtomically(snippetFile), config, this,
-                                            [next](const Result<remote::SshCommand::Output> &r) {
-                                                next(r ? Status{} : Status(fail(r.error())));
-                                            });
-                        },
-                        [this, ssh, check, snippetFile](auto next) {
-                            runAdminCommand(ssh, check, {}, this,
-                                            [this, ssh, snippetFile, next](const Result<remote::SshCommand::Output> &r) {
-                                                if (r) {
-                                                    next({});
-                                                    return;
-                                                }
-                                                // A snippet Dovecot refuses would stop its next start:
-                                                // take it away again.
-                                                runAdminCommand(ssh, {QStringLiteral("rm"), QStringLiteral("-f"), snippetFile},
-                                                                {}, this,
-                                                                [next, error = r.error()](const auto &) {
-                                                                    Error refused = error;
-                                                                    refused.message = "doveconf refuses the home table's "
-                                                                                      "passdb (removed again): "
-                                                                                      + error.message;
-                                                                    next(fail(refused));
-                                                                });
-                                            });
-                        }},
-                       [this, i, done](const Status &outcome) {
-                           if (outcome)
-                               reportProgress({{}, m_cluster.nodes[i].id, 1, 1, -1, tr("written")});
-                           done(outcome);
-                       });
+            const QStringList check =
+                withConfig(dovecot,
+                           {tool(dovecot, QStringLiteral("bin"), QStringLiteral("doveconf"))})
+                << QStringLiteral("-n");
+            // What the node has now, the two files with a separator no passwd-file holds: a
+            // node that has both already is left alone and not reloaded, so a deploy from cron
+            // changes nothing when nothing changed.
+            const QStringList current{
+                QStringLiteral("sh"),
+                QStringLiteral("-c"),
+                QStringLiteral(
+                    "cat -- \"$1\" 2>/dev/null; printf '\\001'; cat -- \"$2\" 2>/dev/null; true"),
+                QStringLiteral("sh"),
+                passwd,
+                snippetFile};
+            const QByteArray wanted = m_passwdFile + '\x01' + *snippet;
+            runAdminCommand(
+                ssh, current, {}, this,
+                [this, i, ssh, passwd, table, snippetFile, config, check, wanted,
+                 done](const Result<remote::SshCommand::Output> &present) {
+                    if (present && present->standardOutput == wanted) {
+                        m_unchanged.insert(i);
+                        reportProgress({{}, m_cluster.nodes[i].id, 1, 1, -1, tr("unchanged")});
+                        done({});
+                        return;
+                    }
+                    // The table first: the snippet never points at a file that is not there yet.
+                    runInOrder(
+                        {[this, ssh, passwd, table](auto next) {
+                             runAdminCommand(ssh, dovecotcontrol::writeFileAtomically(passwd),
+                                             table, this,
+                                             [next](const Result<remote::SshCommand::Output> &r) {
+                                                 next(r ? Status{} : Status(fail(r.error())));
+                                             });
+                         },
+                         [this, ssh, snippetFile, config](auto next) {
+                             runAdminCommand(ssh, dovecotcontrol::writeFileAtomically(snippetFile),
+                                             config, this,
+                                             [next](const Result<remote::SshCommand::Output> &r) {
+                                                 next(r ? Status{} : Status(fail(r.error())));
+                                             });
+                         },
+                         [this, ssh, check, snippetFile](auto next) {
+                             runAdminCommand(
+                                 ssh, check, {}, this,
+                                 [this, ssh, snippetFile,
+                                  next](const Result<remote::SshCommand::Output> &r) {
+                                     if (r) {
+                                         next({});
+                                         return;
+                                     }
+                                     // A snippet Dovecot refuses would stop its next start:
+                                     // take it away again.
+                                     runAdminCommand(
+                                         ssh,
+                                         {QStringLiteral("rm"), QStringLiteral("-f"), snippetFile},
+                                         {}, this, [next, error = r.error()](const auto &) {
+                                             Error refused = error;
+                                             refused.message = "doveconf refuses the home table's "
+                                                               "passdb (removed again): " +
+                                                               error.message;
+                                             next(fail(refused));
+                                         });
+                                 });
+                         }},
+                        [this, i, done](const Status &outcome) {
+                            if (outcome)
+                                reportProgress(
+                                    {{}, m_cluster.nodes[i].id, 1, 1, -1, tr("written")});
+                            done(outcome);
+                        });
+                });
         },
         [this] {
-            const QList<int> reached = reachedNodes();
             QJsonArray written;
-            for (const int i : reached)
-                written.append(m_cluster.nodes[i].id);
+            QJsonArray unchanged;
+            for (const int i : reachedNodes())
+                (m_unchanged.contains(i) ? unchanged : written).append(m_cluster.nodes[i].id);
             m_report.details.insert(QStringLiteral("written"), written);
-            completeStep(tr("%1 on %2").arg(QString::fromLatin1(homefiles::kSnippetName),
-                                            counted(reached.size(), "node", "nodes")));
+            m_report.details.insert(QStringLiteral("unchanged"), unchanged);
+            QString detail = tr("%1 on %2")
+                                 .arg(QString::fromLatin1(homefiles::kSnippetName),
+                                      counted(written.size(), "node", "nodes"));
+            if (!unchanged.isEmpty())
+                detail += QStringLiteral("; ") +
+                          counted(unchanged.size(), "node had it already", "nodes had it already");
+            completeStep(detail);
         },
         tr("Fix the node's Dovecot configuration, then run the command again."));
 }
@@ -449,13 +530,23 @@ void HomesWorkflow::reload()
 {
     forReachedNodes(
         [this](int i, std::function<void(const Status &)> done) {
-            runAdminCommands(m_sessions[std::size_t(i)]->ssh(0), dovecotcontrol::reload(m_cluster.nodes[i].dovecot), {}, this,
-                             done);
+            if (m_unchanged.contains(i)) {
+                done({});
+                return;
+            }
+            runAdminCommands(m_sessions[std::size_t(i)]->ssh(0),
+                             dovecotcontrol::reload(m_cluster.nodes[i].dovecot), {}, this, done);
         },
         [this] {
             if (!m_notes.isEmpty())
-                m_report.details.insert(QStringLiteral("notes"), QJsonArray::fromStringList(m_notes));
-            completeStep(counted(reachedNodes().size(), "node reloaded", "nodes reloaded"));
+                m_report.details.insert(QStringLiteral("notes"),
+                                        QJsonArray::fromStringList(m_notes));
+            const qsizetype reloaded = reachedNodes().size() - m_unchanged.size();
+            if (reloaded == 0) {
+                skipStep(tr("nothing changed on any node"));
+                return;
+            }
+            completeStep(counted(reloaded, "node reloaded", "nodes reloaded"));
         },
         tr("Reload Dovecot on that node by hand (doveadm reload), or run the command again."));
 }

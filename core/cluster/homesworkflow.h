@@ -56,7 +56,8 @@ public:
         bool dryRun = false; // up to the plan
     };
 
-    HomesWorkflow(ClusterConfig cluster, Options options, MonitorOptions monitorOptions, QObject *parent = nullptr);
+    HomesWorkflow(ClusterConfig cluster, Options options, MonitorOptions monitorOptions,
+                  QObject *parent = nullptr);
     ~HomesWorkflow() override;
 
     const ClusterConfig &cluster() const { return m_cluster; }
@@ -76,16 +77,19 @@ private:
     // A failure on a drained node is noted and the node left out; on any other it fails the step.
     bool tolerate(int index, const Error &error);
     QList<int> reachedNodes() const;
-    void forReachedNodes(const std::function<void(int index, std::function<void(const Status &)> done)> &perNode,
-                         std::function<void()> allDone, const QString &nextAction);
+    void forReachedNodes(
+        const std::function<void(int index, std::function<void(const Status &)> done)> &perNode,
+        std::function<void()> allDone, const QString &nextAction);
 
     ClusterConfig m_cluster;
     HomesSettings m_settingsBefore;
     Options m_options;
     MonitorOptions m_monitorOptions;
-    std::vector<ClusterSession *> m_sessions; // one per node, so one node down does not close the others
-    std::vector<QString> m_dovecotLines;      // per node: "2.3"/"2.4"
-    QSet<int> m_leftOut;                      // drained nodes that did not answer or failed
+    std::vector<ClusterSession *>
+        m_sessions;                      // one per node, so one node down does not close the others
+    std::vector<QString> m_dovecotLines; // per node: "2.3"/"2.4"
+    QSet<int> m_leftOut;                 // drained nodes that did not answer or failed
+    QSet<int> m_unchanged;               // nodes that had the table and snippet already
     QStringList m_notes;
     QStringList m_users;
     QList<HomeAssignment> m_homes;

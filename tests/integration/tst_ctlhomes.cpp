@@ -39,7 +39,8 @@ QByteArray passwordOf(const QString &user)
 
 QJsonObject homeOf(const CtlRun &run, const QString &user)
 {
-    for (const QJsonValue &value : run.report.value(u"details"_s).toObject().value(u"homes"_s).toArray())
+    for (const QJsonValue &value :
+         run.report.value(u"details"_s).toObject().value(u"homes"_s).toArray())
         if (value.toObject().value(u"user"_s).toString() == user)
             return value.toObject();
     return {};
@@ -56,13 +57,17 @@ private Q_SLOTS:
     void cleanupTestCase();
     void showGivesEveryUserAHome();
     void aLoginThroughAnotherNodeLandsOnTheHome();
+    void aSecondDeployChangesNothing();
     void concurrentLoginsThroughEveryNodeLandOnOneStore();
     void failoverMovesTheUsersOfAStoppedNode();
     void returnMovesThemBack();
     void autoFailoverFromStatusCheck();
 
 private:
-    CtlRun ctl(const QStringList &arguments) { return runMailmeshctl(m_home.path(), m_clusterFile, arguments); }
+    CtlRun ctl(const QStringList &arguments)
+    {
+        return runMailmeshctl(m_home.path(), m_clusterFile, arguments);
+    }
     quint16 imapPort(int n) const { return m_sandbox->node(n).imapPort; }
     QString address(const QString &user) const { return user + u'@' + kDomain; }
     // The user's directory on node n: Dovecot makes it at the first login there.
@@ -80,21 +85,23 @@ private:
     QJsonObject clusterJson() const
     {
         QFile file(m_clusterFile);
-        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object() : QJsonObject();
+        return file.open(QIODevice::ReadOnly) ? QJsonDocument::fromJson(file.readAll()).object()
+                                              : QJsonObject();
     }
 
     QTemporaryDir m_home;
     QString m_clusterFile;
     std::unique_ptr<mm::sandbox::Sandbox> m_sandbox;
-    QString m_user;       // a user whose home is node2
-    QString m_failedTo;   // where m_user went when node2 was drained
+    QString m_user;     // a user whose home is node2
+    QString m_failedTo; // where m_user went when node2 was drained
 };
 
 void TestCtlHomes::initTestCase()
 {
     // tst_ctlhomes runs the 2.3 build, tst_ctlhomes24 the 2.4 one (their own variable each).
     const QString variable = QStringLiteral(MAILMESH_DOVECOT_PREFIX_VARIABLE);
-    const QString prefix = qEnvironmentVariable(variable.toLatin1().constData(), QStringLiteral(MAILMESH_DOVECOT_PREFIX));
+    const QString prefix = qEnvironmentVariable(variable.toLatin1().constData(),
+                                                QStringLiteral(MAILMESH_DOVECOT_PREFIX));
     if (prefix.isEmpty())
         QSKIP(qPrintable(u"no patched Dovecot prefix (%1)"_s.arg(variable)));
     mm::sandbox::SandboxOptions options;
@@ -110,10 +117,12 @@ void TestCtlHomes::initTestCase()
         const mm::sandbox::NodeInfo node = m_sandbox->node(n);
         QByteArray users;
         for (const QString &user : kUsers)
-            users += address(user).toUtf8() + ":{PLAIN}" + passwordOf(user) + ':' + QByteArray::number(m_sandbox->user().uid())
-                     + ':' + QByteArray::number(m_sandbox->user().gid()) + "::" + node.mailRoot.toUtf8() + '/'
-                     + kDomain.toUtf8() + '/' + user.toUtf8() + "::\n";
-        const auto written = m_sandbox->runOnNode(n, u"cat > '%1/dovecot/users'"_s.arg(node.dir), 30000, users);
+            users += address(user).toUtf8() + ":{PLAIN}" + passwordOf(user) + ':' +
+                     QByteArray::number(m_sandbox->user().uid()) + ':' +
+                     QByteArray::number(m_sandbox->user().gid()) + "::" + node.mailRoot.toUtf8() +
+                     '/' + kDomain.toUtf8() + '/' + user.toUtf8() + "::\n";
+        const auto written =
+            m_sandbox->runOnNode(n, u"cat > '%1/dovecot/users'"_s.arg(node.dir), 30000, users);
         QVERIFY(written && written->exitCode == 0);
     }
 
@@ -143,7 +152,8 @@ void TestCtlHomes::showGivesEveryUserAHome()
 {
     const CtlRun run = ctl({u"homes"_s, u"show"_s});
     QVERIFY2(run.exitCode == 0, run.output.constData());
-    QCOMPARE(run.report.value(u"details"_s).toObject().value(u"homes"_s).toArray().size(), kUsers.size());
+    QCOMPARE(run.report.value(u"details"_s).toObject().value(u"homes"_s).toArray().size(),
+             kUsers.size());
     const QJsonObject home = homeOf(run, address(m_user));
     QCOMPARE(home.value(u"node"_s).toString(), u"node2"_s);
     QCOMPARE(home.value(u"reason"_s).toString(), u"hash"_s);
@@ -165,11 +175,13 @@ void TestCtlHomes::aLoginThroughAnotherNodeLandsOnTheHome()
 
     const CtlRun deployed = ctl({u"homes"_s, u"deploy"_s});
     QVERIFY2(deployed.exitCode == 0, deployed.output.constData());
-    QCOMPARE(deployed.report.value(u"details"_s).toObject().value(u"written"_s).toArray().size(), 3);
+    QCOMPARE(deployed.report.value(u"details"_s).toObject().value(u"written"_s).toArray().size(),
+             3);
 
     for (const int via : {0, 2}) {
         const QStringList folders = foldersVia(via, m_user);
-        QVERIFY2(folders.contains(u"OnlyOnNode2"_s), qPrintable(u"through node%1: %2"_s.arg(via + 1).arg(folders.join(u", "_s))));
+        QVERIFY2(folders.contains(u"OnlyOnNode2"_s),
+                 qPrintable(u"through node%1: %2"_s.arg(via + 1).arg(folders.join(u", "_s))));
     }
     QVERIFY(!hasHomeOn(0, m_user));
     QVERIFY(!hasHomeOn(2, m_user));
@@ -179,7 +191,23 @@ void TestCtlHomes::aLoginThroughAnotherNodeLandsOnTheHome()
     // Dovecot says so itself.
     QFile log(m_sandbox->node(0).dovecotLogFile);
     QVERIFY(log.open(QIODevice::ReadOnly));
-    QVERIFY(log.readAll().contains("proxy(" + address(m_user).toUtf8() + ",127.0.0.1:" + QByteArray::number(imapPort(1))));
+    QVERIFY(log.readAll().contains("proxy(" + address(m_user).toUtf8() +
+                                   ",127.0.0.1:" + QByteArray::number(imapPort(1))));
+}
+
+void TestCtlHomes::aSecondDeployChangesNothing()
+{
+    const QString snippet = m_sandbox->node(0).dovecotConfD + u"/95-mailmesh-homes.conf"_s;
+    const QDateTime before = QFileInfo(snippet).lastModified();
+    const CtlRun again = ctl({u"homes"_s, u"deploy"_s});
+    QVERIFY2(again.exitCode == 0, again.output.constData());
+    const QJsonObject details = again.report.value(u"details"_s).toObject();
+    QCOMPARE(details.value(u"unchanged"_s).toArray().size(), 3);
+    QVERIFY(details.value(u"written"_s).toArray().isEmpty());
+    QCOMPARE(QFileInfo(snippet).lastModified(), before);
+    for (const QJsonValue &step : again.report.value(u"steps"_s).toArray())
+        if (step.toObject().value(u"id"_s).toString() == u"reload"_s)
+            QCOMPARE(step.toObject().value(u"state"_s).toString(), u"skipped"_s);
 }
 
 void TestCtlHomes::concurrentLoginsThroughEveryNodeLandOnOneStore()
@@ -197,7 +225,8 @@ void TestCtlHomes::concurrentLoginsThroughEveryNodeLandOnOneStore()
             loggedIn.arrive_and_wait();
             if (!in)
                 return;
-            const QByteArray message = "Subject: through node" + QByteArray::number(n + 1) + "\r\n\r\nhello\r\n";
+            const QByteArray message =
+                "Subject: through node" + QByteArray::number(n + 1) + "\r\n\r\nhello\r\n";
             ok[n] = imap.append("INBOX", message);
             appended[n] = imap.lastAppendUid();
         });
@@ -234,12 +263,14 @@ void TestCtlHomes::failoverMovesTheUsersOfAStoppedNode()
     QCOMPARE(home.value(u"movedFrom"_s).toString(), u"node2"_s);
     m_failedTo = home.value(u"node"_s).toString();
     QVERIFY(m_failedTo == u"node1"_s || m_failedTo == u"node3"_s);
-    QCOMPARE(clusterJson().value(u"homes"_s).toObject().value(u"drained"_s).toArray(), QJsonArray{u"node2"_s});
+    QCOMPARE(clusterJson().value(u"homes"_s).toObject().value(u"drained"_s).toArray(),
+             QJsonArray{u"node2"_s});
     // node2's Dovecot is down: it was left out, and the report says so.
     QVERIFY(!run.report.value(u"details"_s).toObject().value(u"notes"_s).toArray().isEmpty());
 
     const QStringList folders = foldersVia(0, m_user);
-    QVERIFY2(folders.contains(u"INBOX"_s) && !folders.contains(u"OnlyOnNode2"_s), qPrintable(folders.join(u", "_s)));
+    QVERIFY2(folders.contains(u"INBOX"_s) && !folders.contains(u"OnlyOnNode2"_s),
+             qPrintable(folders.join(u", "_s)));
     const int failoverIndex = m_failedTo == u"node1"_s ? 0 : 2;
     QVERIFY(hasHomeOn(failoverIndex, m_user));
     QVERIFY(!hasHomeOn(2 - failoverIndex, m_user));
@@ -263,7 +294,8 @@ void TestCtlHomes::autoFailoverFromStatusCheck()
     QJsonArray nodes = cluster.value(u"nodes"_s).toArray();
     QJsonObject ghost = nodes.last().toObject();
     ghost.insert(u"id"_s, u"node4"_s);
-    ghost.insert(u"ssh"_s, u"ssh://%1@127.0.0.1:%2"_s.arg(m_sandbox->user().name()).arg(mm::sandbox::findFreeLoopbackPort()));
+    ghost.insert(u"ssh"_s, u"ssh://%1@127.0.0.1:%2"_s.arg(m_sandbox->user().name())
+                               .arg(mm::sandbox::findFreeLoopbackPort()));
     ghost.remove(u"hostKey"_s);
     nodes.append(ghost);
     cluster.insert(u"nodes"_s, nodes);
@@ -272,17 +304,21 @@ void TestCtlHomes::autoFailoverFromStatusCheck()
     file.write(QJsonDocument(cluster).toJson());
     file.close();
 
-    const QStringList check{u"status"_s, u"--check"_s, u"--no-canary"_s, u"--timeout"_s, u"20"_s,
-                            u"--auto-failover"_s, u"0"_s};
+    const QStringList check{u"status"_s,    u"--check"_s, u"--no-canary"_s,
+                            u"--timeout"_s, u"20"_s,      u"--auto-failover"_s,
+                            u"0"_s};
     const CtlRun first = ctl(check);
-    QVERIFY2(first.output.contains("MAILMESH FAILOVER - node4 unreachable since"), first.output.constData());
+    QVERIFY2(first.output.contains("MAILMESH FAILOVER - node4 unreachable since"),
+             first.output.constData());
     QVERIFY2(first.output.contains("moved to node1, node2, node3"), first.output.constData());
-    QCOMPARE(clusterJson().value(u"homes"_s).toObject().value(u"drained"_s).toArray(), QJsonArray{u"node4"_s});
+    QCOMPARE(clusterJson().value(u"homes"_s).toObject().value(u"drained"_s).toArray(),
+             QJsonArray{u"node4"_s});
     QVERIFY(QFile::exists(m_clusterFile + u".down-since.json"_s));
     // The next run judges again but fails over nothing twice, and never returns a node.
     const CtlRun second = ctl(check);
     QVERIFY2(!second.output.contains("unreachable since"), second.output.constData());
-    QCOMPARE(clusterJson().value(u"homes"_s).toObject().value(u"drained"_s).toArray(), QJsonArray{u"node4"_s});
+    QCOMPARE(clusterJson().value(u"homes"_s).toObject().value(u"drained"_s).toArray(),
+             QJsonArray{u"node4"_s});
     // Logins still land on the homes: node4 had none to serve, m_user is still node2's.
     QVERIFY(foldersVia(2, m_user).contains(u"OnlyOnNode2"_s));
 }

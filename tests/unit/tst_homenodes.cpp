@@ -196,22 +196,27 @@ void TestHomeNodes::distributionIsRoughlyEven()
     const auto counts = countsPerNode(homenodes::assign(usersOf(3000), nodesOf(3), {}));
     QCOMPARE(counts.size(), 3);
     for (auto it = counts.begin(); it != counts.end(); ++it)
-        QVERIFY2(it.value() > 850 && it.value() < 1150, qPrintable(u"%1: %2"_s.arg(it.key()).arg(it.value())));
+        QVERIFY2(it.value() > 850 && it.value() < 1150,
+                 qPrintable(u"%1: %2"_s.arg(it.key()).arg(it.value())));
 }
 
 void TestHomeNodes::passwdFileLines()
 {
-    const QList<HomeAssignment> homes{{u"alice@example.org"_s, u"node2"_s, HomeReason::Hash, u"node2"_s},
-                                      {u"bad:user"_s, u"node1"_s, HomeReason::Hash, u"node1"_s},
-                                      {u"carol@example.org"_s, u"node1"_s, HomeReason::Override, u"node1"_s}};
-    const QByteArray file =
-        homenodes::passwdFile(homes, {{u"node1"_s, {u"10.0.0.1"_s, 143}}, {u"node2"_s, {u"10.0.0.2"_s, 10143}}});
+    const QList<HomeAssignment> homes{
+        {u"alice@example.org"_s, u"node2"_s, HomeReason::Hash, u"node2"_s},
+        {u"bad:user"_s, u"node1"_s, HomeReason::Hash, u"node1"_s},
+        {u"carol@example.org"_s, u"node1"_s, HomeReason::Override, u"node1"_s}};
+    const QByteArray file = homenodes::passwdFile(
+        homes, {{u"node1"_s, {u"10.0.0.1"_s, 143}}, {u"node2"_s, {u"10.0.0.2"_s, 10143}}});
     QStringList lines;
     for (const QByteArray &line : file.split('\n'))
         if (!line.isEmpty() && !line.startsWith('#'))
             lines << QString::fromUtf8(line);
-    QCOMPARE(lines, QStringList({u"alice@example.org:::::::noauthenticate proxy_maybe=y host=10.0.0.2 port=10143"_s,
-                                 u"carol@example.org:::::::noauthenticate proxy_maybe=y host=10.0.0.1 port=143"_s}));
+    QCOMPARE(
+        lines,
+        QStringList(
+            {u"alice@example.org:::::::noauthenticate proxy_maybe=y host=10.0.0.2 port=10143"_s,
+             u"carol@example.org:::::::noauthenticate proxy_maybe=y host=10.0.0.1 port=143"_s}));
 }
 
 void TestHomeNodes::userNames_data()
@@ -317,7 +322,8 @@ void TestHomeNodes::clusterFileRefusesBadHomes()
         "homes": {"drained": "node1"}})";
     const auto shape = ClusterConfig::fromJson(QJsonDocument::fromJson(badShape).object());
     QVERIFY(!shape);
-    QVERIFY2(shape.error().message.find("homes.drained") != std::string::npos, shape.error().message.c_str());
+    QVERIFY2(shape.error().message.find("homes.drained") != std::string::npos,
+             shape.error().message.c_str());
 
     const QByteArray badValues = R"({"schemaVersion": 2, "name": "bad", "nodes": [],
         "homes": {"overrides": {"a:b": "node1", "bob": "Node 2"}, "imapAddresses": {"node1": "a b"}}})";
@@ -338,9 +344,11 @@ void TestHomeNodes::clockRemembersTheFirstTimeDown()
     clock.observe({u"node1"_s, u"node3"_s}, {u"node2"_s}, t0.addSecs(60));
     QCOMPARE(clock.downSince(u"node2"_s), t0);
     QVERIFY(clock.due(nodes, {u"node1"_s, u"node3"_s}, {}, 300, t0.addSecs(299)).isEmpty());
-    QCOMPARE(clock.due(nodes, {u"node1"_s, u"node3"_s}, {}, 300, t0.addSecs(300)), QStringList{u"node2"_s});
+    QCOMPARE(clock.due(nodes, {u"node1"_s, u"node3"_s}, {}, 300, t0.addSecs(300)),
+             QStringList{u"node2"_s});
     // Once drained it is not due again; seen up, it is forgotten.
-    QVERIFY(clock.due(nodes, {u"node1"_s, u"node3"_s}, {u"node2"_s}, 300, t0.addSecs(900)).isEmpty());
+    QVERIFY(
+        clock.due(nodes, {u"node1"_s, u"node3"_s}, {u"node2"_s}, 300, t0.addSecs(900)).isEmpty());
     clock.observe(nodes, {}, t0.addSecs(1000));
     QVERIFY(!clock.downSince(u"node2"_s).isValid());
 }

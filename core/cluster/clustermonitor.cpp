@@ -90,6 +90,10 @@ void ClusterMonitor::stop()
 {
     m_crossNodeTimer.stop();
     m_canaryTimer.stop();
+    // Before the node monitors it calls: a run cut short reports nothing (the next run sweeps
+    // its probes).
+    delete m_canaryRun;
+    m_canaryRun = nullptr;
     for (NodeMonitor *node : m_nodes)
         node->stop();
 }

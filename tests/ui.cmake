@@ -30,6 +30,12 @@ set_tests_properties(tst_migrationdialog PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM
 # Re-keying a reinstalled node from the dashboard, against one sandbox node.
 mailmesh_add_test(tst_rekeydialog KIND gui LIBS mailmesh_ui mailmesh_sandbox TIMEOUT 300)
 set_tests_properties(tst_rekeydialog PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen")
+# The read-only Home Nodes dialog on three sandbox nodes (stock Dovecot): homes show, a drained
+# node and an override; saves homes-dialog.png.
+mailmesh_add_test(tst_homesdialog KIND gui LIBS mailmesh_ui mailmesh_sandbox TIMEOUT 300)
+set_tests_properties(tst_homesdialog PROPERTIES ENVIRONMENT
+                     "QT_QPA_PLATFORM=offscreen;MAILMESH_AGENT=$<TARGET_FILE:mailmesh-agent>")
+add_dependencies(tst_homesdialog mailmesh-agent)
 # The duplicates view against a paired sandbox cluster: find, preview, resolve, restore.
 mailmesh_add_test(tst_duplicatesdialog KIND gui LIBS mailmesh_ui mailmesh_sandbox TIMEOUT 900)
 target_compile_definitions(tst_duplicatesdialog PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")

@@ -7,6 +7,7 @@
 #include "ui/dashboardwidget.h"
 #include "ui/duplicatesdialog.h"
 #include "ui/eventlogmodel.h"
+#include "ui/homesdialog.h"
 #include "ui/migrationdialog.h"
 #include "ui/rekeydialog.h"
 #include "ui/notificationsettingsdialog.h"
@@ -104,6 +105,17 @@ void MainWindow::createMenus()
     updateRecentMenu();
     file->addSeparator();
     file->addAction(tr("&Export Event Log…"), this, &MainWindow::exportEventLog);
+    // Read-only: who lives where (docs/home-nodes.md); changing it stays with mailmeshctl.
+    file->addAction(tr("&Home Nodes…"), this, [this] {
+        if (m_clusterPath.isEmpty())
+            return;
+        if (m_workflowOptions.agentBinary.isEmpty())
+            m_workflowOptions.agentBinary = cluster::locateAgentBinary();
+        auto *dialog = new HomesDialog(m_cluster, m_workflowOptions, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->open();
+        dialog->refresh();
+    });
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), qApp, &QApplication::closeAllWindows);
     quit->setShortcut(QKeySequence::Quit);

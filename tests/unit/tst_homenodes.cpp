@@ -76,6 +76,7 @@ private Q_SLOTS:
     void addresses();
     void userListFromDoveadm();
     void endpointsFromTheClusterFile();
+    void snippetsPerDovecotLine();
     void clusterFileKeepsTheHomesSection();
     void clusterFileWithoutHomesStillLoads();
     void clusterFileRefusesBadHomes();
@@ -290,6 +291,37 @@ void TestHomeNodes::endpointsFromTheClusterFile()
     // Nothing to go by but the ssh address: its host.
     QCOMPARE(endpoints.value(u"node3"_s).host, u"mx3.example.org"_s);
     QCOMPARE(endpoints.value(u"node3"_s).port, 143);
+}
+
+void TestHomeNodes::snippetsPerDovecotLine()
+{
+    mm::cluster::DovecotFacts packaged;
+    QCOMPARE(mm::cluster::homefiles::passwdPath(packaged), u"/etc/dovecot/mailmesh-homes.passwd"_s);
+    QCOMPARE(mm::cluster::homefiles::snippetPath(packaged),
+             u"/etc/dovecot/conf.d/95-mailmesh-homes.conf"_s);
+    mm::cluster::DovecotFacts prefixed;
+    prefixed.prefix = u"/opt/dovecot"_s;
+    QCOMPARE(mm::cluster::homefiles::passwdPath(prefixed),
+             u"/opt/dovecot/etc/dovecot/mailmesh-homes.passwd"_s);
+
+    const QString table = u"/etc/dovecot/mailmesh-homes.passwd"_s;
+    const auto v23 = mm::cluster::homefiles::snippet(u"2.3"_s, table);
+    QVERIFY(v23);
+    QVERIFY(v23->contains("protocol imap {\n  passdb {\n    driver = passwd-file\n    args = " +
+                          table.toUtf8() + '\n'));
+    const auto v24 = mm::cluster::homefiles::snippet(u"2.4"_s, table);
+    QVERIFY(v24);
+    QVERIFY(v24->contains(
+        "  passdb mailmesh-homes {\n    driver = passwd-file\n    passwd_file_path = " +
+        table.toUtf8()));
+    for (const QByteArray &text : {*v23, *v24}) {
+        // First in line, adding fields only: every result goes on to the node's own passdb.
+        QVERIFY(text.contains("result_success = continue\n"));
+        QVERIFY(text.contains("result_failure = continue\n"));
+        QVERIFY(text.contains("result_internalfail = continue\n"));
+        QVERIFY(!text.contains("{{"));
+    }
+    QVERIFY(!mm::cluster::homefiles::snippet(u"2.5"_s, table)); // no template: refused, not guessed
 }
 
 void TestHomeNodes::clusterFileKeepsTheHomesSection()

@@ -191,11 +191,15 @@ void DemoCluster::onSandboxStarted(const QJsonObject &description)
 
     Q_EMIT progress(tr("Pairing the nodes' Syncthing and sharing the mail root…"));
     m_pair = new cluster::PairWorkflow(m_cluster, m_options, this);
-    connect(m_pair, &cluster::PairWorkflow::progress, this, [this](const QString &step) { Q_EMIT progress(step); });
-    connect(m_pair, &cluster::PairWorkflow::failed, this, [this](const Error &error) {
-        Q_EMIT failed(tr("Pairing failed: %1").arg(QString::fromStdString(error.describe())));
+    connect(m_pair, &cluster::Workflow::stepStarted, this,
+            [this](int, const QString &, const QString &title) { Q_EMIT progress(title + QStringLiteral("…")); });
+    connect(m_pair, &cluster::Workflow::finished, this, [this](const cluster::WorkflowReport &report) {
+        if (report.succeeded)
+            onPaired();
+        else
+            Q_EMIT failed(tr("Pairing failed: %1")
+                              .arg(report.error ? QString::fromStdString(report.error->describe()) : QString()));
     });
-    connect(m_pair, &cluster::PairWorkflow::succeeded, this, &DemoCluster::onPaired);
     m_pair->start();
 }
 

@@ -14,7 +14,6 @@
 #include "cluster/removenodeworkflow.h"
 #include "protocol/exitcodes.h"
 
-#include <QCoreApplication>
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -168,77 +167,20 @@ void printDeployment(const cluster::WorkflowReport &report, const CommandLine &l
     }
 }
 
-QJsonObject pairReport(int exitCode, const std::optional<Error> &failure)
+Result<StartedWorkflow> pair(const CommandLine &, const cluster::ClusterConfig &config,
+                             const cluster::MonitorOptions &monitor, QObject *owner)
 {
-    QJsonObject report{{u"type"_s, u"report"_s},
-                       {u"workflow"_s, u"pair"_s},
-                       {u"succeeded"_s, !failure},
-                       {u"exitCode"_s, exitCode}};
-    if (failure)
-        report.insert(u"error"_s, QJsonObject{{u"code"_s, QString::fromUtf8(errorCodeName(failure->code).data())},
-                                              {u"message"_s, QString::fromStdString(failure->describe())}});
-    return report;
-}
-
-// PairWorkflow is no Workflow: it has its own signals and no report, so pair prints its own.
-CommandOutcome pair(const CommandContext &context)
-{
-    const cluster::ClusterConfig &config = *context.cluster;
-    QTextStream &out = context.out;
-    QTextStream &err = context.err;
-    const bool json = context.options.json;
     // A node added to a cluster that was paired before must not serve before its copy is
     // complete (docs/maildir-dovecot-syncthing.md, "Pitfall 3"); pair would let its Dovecot run
     // during the copy.
     QStringList paired, unpaired;
     for (const cluster::NodeConfig &node : config.nodes)
         (node.syncthing.deviceId.isEmpty() ? unpaired : paired) << node.id;
-    if (!paired.isEmpty() && !unpaired.isEmpty()) {
-        err << "mailmeshctl: " << paired.join(u", "_s) << " are paired already; add " << unpaired.join(u", "_s)
-            << " with `mailmeshctl join ID`, which holds the new node's Dovecot until its copy is complete\n";
-        return {protocol::kExitUsage};
-    }
-    QObject owner;
-    cluster::PairWorkflow pair(config, monitorOptions(&owner));
-    QObject::connect(&pair, &cluster::PairWorkflow::progress, &pair, [&](const QString &step, int done, int total) {
-        if (json)
-            out << QJsonDocument(QJsonObject{{u"type"_s, u"progress"_s},
-                                             {u"step"_s, u"pair"_s},
-                                             {u"message"_s, step},
-                                             {u"done"_s, done},
-                                             {u"total"_s, total}})
-                       .toJson(QJsonDocument::Compact)
-                << '\n';
-        else
-            err << "  " << step << '\n';
-        out.flush();
-        err.flush();
-    });
-    std::optional<Error> failure;
-    QObject::connect(&pair, &cluster::PairWorkflow::succeeded, &pair, [] { QCoreApplication::exit(0); });
-    QObject::connect(&pair, &cluster::PairWorkflow::failed, &pair, [&](const Error &error) {
-        failure = error;
-        QCoreApplication::exit(0);
-    });
-    pair.start();
-    QCoreApplication::exec();
-    if (failure) {
-        const int exitCode = protocol::exitCodeFor(failure->code);
-        if (json)
-            out << QJsonDocument(pairReport(exitCode, failure)).toJson(QJsonDocument::Compact) << '\n';
-        else
-            out << "pair failed: " << QString::fromStdString(failure->describe()) << '\n';
-        return {exitCode};
-    }
-    CommandOutcome outcome;
-    outcome.clusterToSave = pair.cluster();
-    outcome.afterSave = [&out, json, path = clusterPath(context.options)] {
-        if (json)
-            out << QJsonDocument(pairReport(protocol::kExitOk, std::nullopt)).toJson(QJsonDocument::Compact) << '\n';
-        else
-            out << "pair: every node is connected and in sync; device ids saved to " << path << '\n';
-    };
-    return outcome;
+    if (!paired.isEmpty() && !unpaired.isEmpty())
+        return badUsage(u"%1 are paired already; add %2 with `mailmeshctl join ID`, which holds the new node's "
+                        u"Dovecot until its copy is complete"_s
+                            .arg(paired.join(u", "_s), unpaired.join(u", "_s)));
+    return startedWorkflow(new cluster::PairWorkflow(config, monitor, owner));
 }
 
 Result<StartedWorkflow> join(const CommandLine &line, const cluster::ClusterConfig &config,
@@ -355,7 +297,7 @@ QList<Command> clusterCommands()
          .printReport = printManualActions},
         {.name = u"pair"_s,
          .summary = u"pair every node's Syncthing, share the mail root, wait until every node is in sync"_s,
-         .run = pair},
+         .workflow = pair},
         {.name = u"join"_s,
          .summary = u"add a node to a live cluster: held until its copy is complete, cur/-only setting, then "
                     u"released"_s,

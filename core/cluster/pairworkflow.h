@@ -1,25 +1,21 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/monitoroptions.h"
-#include "common/result.h"
-
-#include <QElapsedTimer>
-#include <QObject>
-#include <QTimer>
-
-#include <vector>
+#include "cluster/clusterworkflow.h"
 
 namespace mm::cluster {
-
-class NodeConnection;
 
 // `pair`: every node's Syncthing knows every other node (full mesh, explicit addresses, so
 // discovery and relays may stay off), the mail root is shared as one folder with Mailmesh's
 // options and ignores, and the workflow waits until every device is connected, every folder
-// idle and every completion 100%. Every step is idempotent: adding a device or folder that is
-// already there replaces it with the same content, so a rerun continues where one stopped.
-class PairWorkflow : public QObject
+// idle and every completion 100%:
+//
+//   validate → connect (every node's Syncthing) → identify (device ids) → share (peers added
+//   paused, the folder shared paused, its ignores, resumed) → resume (the peers) → wait
+//
+// Every step is idempotent: adding a device or folder that is already there replaces it with
+// the same content, so a rerun continues where one stopped. cluster() carries every node's
+// device id; the report asks for it to be saved once the run succeeded.
+class PairWorkflow : public ClusterWorkflow
 {
     Q_OBJECT
 
@@ -27,33 +23,13 @@ public:
     PairWorkflow(ClusterConfig cluster, MonitorOptions options, QObject *parent = nullptr);
     ~PairWorkflow() override;
 
-    void start();
-    void cancel();
-
-    // The cluster with every node's Syncthing device id filled in (valid after success).
-    const ClusterConfig &cluster() const { return m_cluster; }
-
-Q_SIGNALS:
-    void progress(const QString &step, int done, int total);
-    void succeeded();
-    void failed(const mm::Error &error);
-
 private:
-    void onNodeReady(std::size_t index);
-    void configureNode(std::size_t index);
-    void checkInSync();
-    void finish(const Status &outcome);
-    void stepDone();
-    void resumeDevices();
-
-    ClusterConfig m_cluster;
-    MonitorOptions m_options;
-    std::vector<NodeConnection *> m_connections;
-    int m_pending = 0;
-    int m_configured = 0;
-    QTimer m_syncCheck;
-    QElapsedTimer m_waiting;
-    bool m_finished = false;
+    void validate();
+    void identify();
+    void share();
+    void shareOn(int index, std::function<void(const Status &)> done);
+    void resume();
+    void wait();
 };
 
 } // namespace mm::cluster

@@ -115,6 +115,16 @@
     </message>
 </context>
 <context>
+    <name>mm::cluster::PairWorkflow</name>
+    <message numerus="yes">
+        <source>%n node(s) to pair</source>
+        <translation>
+            <numerusform>%n node to pair</numerusform>
+            <numerusform>%n nodes to pair</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>mm::cluster::DeployDovecotWorkflow</name>
     <message numerus="yes">
         <source>%n node(s) reachable, agent running</source>

@@ -102,19 +102,6 @@ struct TimedRun
     QString failure;
 };
 
-// PairWorkflow's messages: "Connecting to every node's Syncthing", "Learnt node2's device id",
-// "Shared the mail root on 2 of 3 nodes", "Waiting for sync: ...", "Every node is connected and
-// in sync".
-QString pairPhase(const QString &message)
-{
-    if (message.startsWith(QLatin1String("Connecting")) ||
-        message.startsWith(QLatin1String("Learnt")))
-        return QStringLiteral("connect");
-    if (message.startsWith(QLatin1String("Shared")))
-        return QStringLiteral("share");
-    return QStringLiteral("sync");
-}
-
 TimedRun runTimed(const QString &home, const QString &clusterFile, const QStringList &arguments)
 {
     TimedRun run;
@@ -134,12 +121,6 @@ TimedRun runTimed(const QString &home, const QString &clusterFile, const QString
             const double now = double(clock.nsecsElapsed()) / 1e9;
             if (type == QLatin1String("step")) {
                 starts.append({object.value(QStringLiteral("id")).toString(), now});
-            } else if (type == QLatin1String("progress") &&
-                       object.value(QStringLiteral("step")).toString() == QLatin1String("pair")) {
-                // pair is no step workflow: its phases are told apart by its progress messages.
-                const QString phase = pairPhase(object.value(QStringLiteral("message")).toString());
-                if (starts.isEmpty() || starts.last().first != phase)
-                    starts.append({phase, now});
             } else if (type == QLatin1String("report")) {
                 report = object;
             }

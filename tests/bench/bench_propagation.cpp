@@ -108,9 +108,10 @@ int main(int argc, char **argv)
     mm::cluster::PairWorkflow pair(*config, options);
     QEventLoop loop;
     bool paired = false;
-    QObject::connect(&pair, &mm::cluster::PairWorkflow::succeeded, &loop, [&] { paired = true; loop.quit(); });
-    QObject::connect(&pair, &mm::cluster::PairWorkflow::failed, &loop, [&](const mm::Error &error) {
-        std::fprintf(stderr, "pair: %s\n", error.message.c_str());
+    QObject::connect(&pair, &mm::cluster::Workflow::finished, &loop, [&](const mm::cluster::WorkflowReport &report) {
+        paired = report.succeeded;
+        if (!paired)
+            std::fprintf(stderr, "pair: %s\n", report.error ? report.error->message.c_str() : "failed");
         loop.quit();
     });
     pair.start();

@@ -65,9 +65,10 @@ private Q_SLOTS:
         m_options.ssh.knownHostsFile = m_sandbox.dir() + QStringLiteral("/client/mailmesh_known_hosts");
         m_options.ssh.readKnownHostsFiles.clear();
         cluster::PairWorkflow pair(*config, m_options);
-        QSignalSpy paired(&pair, &cluster::PairWorkflow::succeeded);
+        QSignalSpy paired(&pair, &cluster::Workflow::finished);
         pair.start();
         QVERIFY(paired.wait(180000));
+        QVERIFY(paired.first().first().value<cluster::WorkflowReport>().succeeded);
         m_cluster = pair.cluster();
 
         // One message under a second name with more flags, as two nodes flagging it at once

@@ -111,12 +111,13 @@ private Q_SLOTS:
         for (cluster::NodeConfig &node : unpaired.nodes)
             node.syncthing.deviceId.clear(); // the workflow must learn them itself
         cluster::PairWorkflow pair(unpaired, m_options);
-        QSignalSpy succeeded(&pair, &cluster::PairWorkflow::succeeded);
-        QSignalSpy failed(&pair, &cluster::PairWorkflow::failed);
-        QSignalSpy progress(&pair, &cluster::PairWorkflow::progress);
+        QSignalSpy finished(&pair, &cluster::Workflow::finished);
+        QSignalSpy progress(&pair, &cluster::Workflow::progressed);
         pair.start();
-        QTRY_VERIFY_WITH_TIMEOUT(!succeeded.isEmpty() || !failed.isEmpty(), 200'000);
-        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(QString::fromStdString(failed[0][0].value<Error>().describe())));
+        QVERIFY(finished.wait(200'000));
+        const auto report = finished.first().first().value<cluster::WorkflowReport>();
+        QVERIFY2(report.succeeded, report.error ? report.error->message.c_str() : "failed");
+        QVERIFY(report.saveCluster); // the device ids belong in the cluster file
         QVERIFY(progress.count() >= 3);
         for (qsizetype i = 0; i < m_cluster.nodes.size(); ++i)
             QCOMPARE(pair.cluster().nodes[i].syncthing.deviceId, m_cluster.nodes[i].syncthing.deviceId);
@@ -128,9 +129,10 @@ private Q_SLOTS:
 
         // Pairing again changes nothing and succeeds.
         cluster::PairWorkflow again(m_cluster, m_options);
-        QSignalSpy againSucceeded(&again, &cluster::PairWorkflow::succeeded);
+        QSignalSpy againFinished(&again, &cluster::Workflow::finished);
         again.start();
-        QVERIFY(againSucceeded.wait(200'000));
+        QVERIFY(againFinished.wait(200'000));
+        QVERIFY(againFinished.first().first().value<cluster::WorkflowReport>().succeeded);
     }
 
     void eventsReachTheMonitorBetweenPolls()

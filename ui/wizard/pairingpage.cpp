@@ -13,7 +13,6 @@ namespace mm::ui {
 PairingPage::PairingPage(SetupSession *session, QWidget *parent)
     : SetupPage(session, parent)
     , m_intro(new QLabel(this))
-    , m_log(new QLabel(this))
     , m_devices(new QLabel(this))
     , m_view(new WorkflowView(this))
 {
@@ -24,8 +23,6 @@ PairingPage::PairingPage(SetupSession *session, QWidget *parent)
                         "addresses (no discovery or relays needed), shares the mail root as one folder with "
                         "Mailmesh's ignores, and waits until every node is connected and in sync. Mail already on "
                         "one node is copied to the others now."));
-    m_log->setWordWrap(true);
-    m_log->setTextFormat(Qt::RichText);
     m_devices->setWordWrap(true);
     m_devices->setTextFormat(Qt::RichText);
     m_devices->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -35,7 +32,6 @@ PairingPage::PairingPage(SetupSession *session, QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_intro);
     layout->addSpacing(8);
-    layout->addWidget(m_log);
     layout->addWidget(m_view);
     layout->addWidget(m_devices);
     layout->addStretch(1);
@@ -57,53 +53,23 @@ void PairingPage::initializePage()
     m_devices->setVisible(session()->isPaired() && !devices.isEmpty());
 }
 
-void PairingPage::addLogLine(const QString &line)
-{
-    if (!m_lines.isEmpty() && m_lines.last() == line)
-        return;
-    // Waiting repeats itself with other lagging nodes: keep the latest of those.
-    if (!m_lines.isEmpty() && line.startsWith(tr("Waiting for sync")) && m_lines.last().startsWith(tr("Waiting for sync")))
-        m_lines.removeLast();
-    m_lines << line;
-    QStringList shown;
-    for (const QString &entry : m_lines.mid(qMax<qsizetype>(0, m_lines.size() - 8)))
-        shown << QStringLiteral("✔&nbsp;") + entry.toHtmlEscaped();
-    if (!shown.isEmpty() && m_pair)
-        shown.last().replace(0, 1, QStringLiteral("▶"));
-    m_log->setText(shown.join(QStringLiteral("<br>")));
-}
-
 void PairingPage::startPairing()
 {
     if (m_pair)
         return;
-    m_lines.clear();
     m_devices->hide();
     auto *pair = new cluster::PairWorkflow(session()->cluster(), session()->monitorOptions(), this);
     m_pair = pair;
-    m_view->setProgress(tr("Starting…"), 0, 0);
-    connect(pair, &cluster::PairWorkflow::progress, this, [this](const QString &step, int done, int total) {
-        addLogLine(step);
-        m_view->setProgress(step, done, total);
-    });
-    connect(pair, &cluster::PairWorkflow::succeeded, this, [this, pair] {
-        session()->recordPaired(pair->cluster());
+    m_view->follow(pair);
+    connect(pair, &cluster::Workflow::finished, this, [this, pair](const cluster::WorkflowReport &report) {
         m_pair = nullptr;
         pair->deleteLater();
-        addLogLine(tr("Every node is connected and in sync"));
-        m_view->setSucceeded(tr("Paired: every node is connected and in sync. The device ids are saved in the cluster "
-                                "file when you go on."));
-        initializePage();
-        Q_EMIT completeChanged();
-    });
-    connect(pair, &cluster::PairWorkflow::failed, this, [this, pair](const Error &error) {
-        m_pair = nullptr;
-        pair->deleteLater();
-        m_view->setFailed(QString::fromStdString(error.describe()),
-                          error.code == ErrorCode::Cancelled
-                              ? tr("Pairing was stopped. Retry continues where it stopped: every step can run twice.")
-                              : tr("Check that Syncthing runs on every node (previous page, Fix It), then retry; "
-                                   "pairing continues where it stopped."));
+        if (report.succeeded) {
+            session()->recordPaired(pair->cluster());
+            m_view->setSucceeded(tr("Paired: every node is connected and in sync. The device ids are saved in the "
+                                    "cluster file when you go on."));
+            initializePage();
+        }
         Q_EMIT completeChanged();
     });
     pair->start();

@@ -32,14 +32,10 @@ public:
     void startPairing();
 
 private:
-    void addLogLine(const QString &line);
-
     QLabel *m_intro;
-    QLabel *m_log;
     QLabel *m_devices;
     WorkflowView *m_view;
     QPointer<cluster::PairWorkflow> m_pair;
-    QStringList m_lines;
 };
 
 } // namespace mm::ui

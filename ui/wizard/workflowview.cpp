@@ -146,22 +146,17 @@ void WorkflowView::showSteps(const QList<cluster::WorkflowStep> &steps)
 
 void WorkflowView::showProgress(const cluster::WorkflowProgress &progress)
 {
-    setProgress((progress.node.isEmpty() ? QString() : progress.node + QStringLiteral(": ")) + progress.message,
-                progress.done, progress.total);
-}
-
-void WorkflowView::setProgress(const QString &message, qint64 done, qint64 total)
-{
     m_error->hide();
     m_retry->hide();
     m_progress->show();
-    if (total > 0) {
+    if (progress.total > 0) {
         m_progress->setRange(0, 1000);
-        m_progress->setValue(int(qBound(qint64(0), done * 1000 / total, qint64(1000))));
-        m_progress->setFormat(QStringLiteral("%1 / %2").arg(done).arg(total));
+        m_progress->setValue(int(qBound(qint64(0), progress.done * 1000 / progress.total, qint64(1000))));
+        m_progress->setFormat(QStringLiteral("%1 / %2").arg(progress.done).arg(progress.total));
     } else {
         m_progress->setRange(0, 0);
     }
+    const QString message = (progress.node.isEmpty() ? QString() : progress.node + QStringLiteral(": ")) + progress.message;
     m_message->setText(message);
     m_message->setVisible(!message.isEmpty());
 }

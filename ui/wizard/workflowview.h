@@ -12,8 +12,9 @@ class QPushButton;
 namespace mm::ui {
 
 // A workflow as the admin follows it: its steps with their state and detail, a progress bar
-// for the running step, and on failure the error, what to do next and a Retry button. Also
-// shows the older signal style (PairWorkflow) through setProgress/setFailed/setSucceeded.
+// for the running step, and on failure the error, what to do next and a Retry button.
+// setFailed/setSucceeded show a page's own verdict where no workflow runs (a refused input,
+// a cluster paired before).
 class WorkflowView : public QWidget
 {
     Q_OBJECT
@@ -26,7 +27,6 @@ public:
     void showReport(const cluster::WorkflowReport &report);
     void clear();
 
-    void setProgress(const QString &message, qint64 done, qint64 total);
     void setFailed(const QString &error, const QString &nextAction);
     void setSucceeded(const QString &message);
     void setRetryText(const QString &text);

@@ -68,8 +68,11 @@ void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &n
     connect(m_session, &ClusterSession::nodeOpened, this, [this](int index) {
         reportProgress({{}, m_cluster.nodes[index].id, 1, 1, -1, tr("connected")});
     });
-    connect(m_session, &ClusterSession::ready, this,
-            [this] { completeStep(tr("%n node(s) reachable, agent running", nullptr, m_session->size())); });
+    connect(m_session, &ClusterSession::ready, this, [this, parts] {
+        completeStep(parts.testFlag(ClusterSession::Agent)
+                         ? tr("%n node(s) reachable, agent running", nullptr, m_session->size())
+                         : tr("%n node(s) reachable", nullptr, m_session->size()));
+    });
     connect(m_session, &ClusterSession::failed, this,
             [this, nextAction](const QString &, const Error &error) { failStep(error, nextAction); });
     m_session->open();

@@ -113,6 +113,13 @@
             <numerusform>%n nodes reachable, agent running</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>%n node(s) reachable</source>
+        <translation>
+            <numerusform>%n node reachable</numerusform>
+            <numerusform>%n nodes reachable</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>mm::cluster::PairWorkflow</name>

@@ -254,13 +254,25 @@ bool NodeMonitor::agentReady() const
     return m_agent && m_agent->state() == remote::AgentClient::State::Ready;
 }
 
+namespace {
+
+// A call made while the node's agent is not running fails, on the next turn of the event loop
+// like a real answer: callers never see their callback run before the call returned.
+template <typename Done>
+void answerAgentNotRunning(QObject *context, const QString &nodeId, Done done)
+{
+    QTimer::singleShot(0, context, [done = std::move(done), nodeId] {
+        done(fail(ErrorCode::Unreachable, QStringLiteral("%1: agent not running").arg(nodeId).toStdString()));
+    });
+}
+
+} // namespace
+
 void NodeMonitor::fetchManifest(const QJsonObject &params, QObject *context,
                                 std::function<void(const Result<QList<QJsonObject>> &)> done)
 {
     if (!agentReady()) {
-        QTimer::singleShot(0, context, [done = std::move(done), id = m_node.id] {
-            done(fail(ErrorCode::Unreachable, QStringLiteral("%1: agent not running").arg(id).toStdString()));
-        });
+        answerAgentNotRunning(context, m_node.id, std::move(done));
         return;
     }
     QJsonObject request = params;
@@ -282,9 +294,7 @@ void NodeMonitor::callAgentOnRoot(const QString &command, const QJsonObject &par
                                   std::function<void(const Result<QJsonObject> &)> done)
 {
     if (!agentReady()) {
-        QTimer::singleShot(0, context, [done = std::move(done), id = m_node.id] {
-            done(fail(ErrorCode::Unreachable, QStringLiteral("%1: agent not running").arg(id).toStdString()));
-        });
+        answerAgentNotRunning(context, m_node.id, std::move(done));
         return;
     }
     QJsonObject request = params;

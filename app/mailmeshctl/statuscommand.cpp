@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <memory>
 
 using namespace Qt::StringLiterals;
 
@@ -239,6 +240,7 @@ CommandOutcome status(const CommandContext &context)
         }
     };
 
+    cluster::ClusterSnapshot beforeCanary; // the settled cluster the one-shot report judges
     QTimer deadline;
     deadline.setSingleShot(true);
     QObject::connect(&deadline, &QTimer::timeout, &monitor, [&] {
@@ -256,9 +258,13 @@ CommandOutcome status(const CommandContext &context)
                              if (!settled)
                                  return;
                              settledOnce = true;
-                             // The canary's figures belong in the one report: it runs first.
-                             if (!watch && canary && monitor.runCanary())
+                             // The canary's figures belong in the one report: it runs first. The
+                             // cluster is judged as it was before: the probes themselves keep the
+                             // links busy for a moment.
+                             if (!watch && canary && monitor.runCanary()) {
+                                 beforeCanary = snapshot;
                                  return;
+                             }
                              report(snapshot, true);
                              if (!watch)
                                  QCoreApplication::exit(0);
@@ -270,7 +276,12 @@ CommandOutcome status(const CommandContext &context)
     QObject::connect(&monitor, &cluster::ClusterMonitor::canaryFinished, &monitor, [&] {
         if (watch)
             return;
-        report(monitor.snapshot(), true);
+        const cluster::ClusterSnapshot latest = monitor.snapshot();
+        auto judged = std::make_shared<cluster::ClusterState>(beforeCanary ? *beforeCanary : *latest);
+        judged->canary = latest->canary;
+        judged->canaryLastRunAt = latest->canaryLastRunAt;
+        judged->canaryLeftBehind = latest->canaryLeftBehind;
+        report(judged, true);
         QCoreApplication::exit(0);
     });
     g_stop = false;

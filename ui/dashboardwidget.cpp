@@ -308,6 +308,8 @@ void DashboardWidget::updateSummary(const cluster::ClusterState &state)
         }
     m_rekeyButton->setVisible(!m_rekeyNode.isEmpty());
     m_rekeyButton->setText(tr("&Re-key %1…").arg(m_rekeyNode));
+    // Its text changes with the node: never let the strip squeeze it below what it says.
+    m_rekeyButton->setMinimumWidth(m_rekeyButton->sizeHint().width());
     m_updatedLabel->setText(state.takenAt.isValid()
                                 ? tr("Updated %1").arg(state.takenAt.toLocalTime().toString(QStringLiteral("HH:mm:ss")))
                                 : tr("No data yet"));

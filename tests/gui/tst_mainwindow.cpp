@@ -17,6 +17,7 @@
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QSet>
 #include <QSettings>
@@ -188,6 +189,28 @@ private Q_SLOTS:
         QVERIFY(label->isVisible());
         QVERIFY2(label->toolTip().contains(QStringLiteral("$NotJunk on mx2")), qPrintable(label->toolTip()));
         QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-keyword-clashes.png"))));
+    }
+
+    // Issue #25: the re-key button shows only while a node offers a changed host key, and names it.
+    void aChangedHostKeyOffersReKeying()
+    {
+        QTemporaryDir dir;
+        const QString path = writeClusterFile(dir, {QStringLiteral("mx1"), QStringLiteral("mx2"), QStringLiteral("mx3")});
+        ui::MainWindow window;
+        QVERIFY(window.openCluster(path));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto *rekey = window.dashboard()->findChild<QPushButton *>(QStringLiteral("rekeyButton"));
+        QVERIFY(rekey);
+        window.setSnapshot(busySnapshot());
+        QVERIFY(!rekey->isVisible());
+
+        auto changed = std::make_shared<cluster::ClusterState>(*busySnapshot());
+        changed->nodes[1].hostKey = cluster::HostKeyState::Changed;
+        window.setSnapshot(changed);
+        QVERIFY(rekey->isVisible());
+        QVERIFY2(rekey->text().contains(QStringLiteral("mx2")), qPrintable(rekey->text()));
+        QVERIFY(window.grab().save(screenshotPath(QStringLiteral("dashboard-rekey.png"))));
     }
 
     void theDashboardWorksFromTheKeyboardAndExplainsItsColumns()

@@ -72,6 +72,44 @@ void emitInParts(const nlohmann::json &element, const std::string &itemKey, cons
     }
 }
 
+// The bytes nlohmann writes for a string: its own bytes when they are printable ASCII other than
+// '"' and '\\' (names, digests, paths), else at most 6 a byte ("\u001f", or U+FFFD for a byte
+// that is not UTF-8).
+std::size_t stringSizeBound(const std::string &text)
+{
+    for (const char ch : text)
+        if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\')
+            return 6 * text.size() + 2;
+    return text.size() + 2;
+}
+
+// At least as many bytes as nlohmann would write for `value`, with a number counted as 32: a
+// walk of the tree that formats nothing, so that the usual answer, far below kStreamAbove, is
+// not written out once just to be measured.
+std::size_t dumpedSizeBound(const nlohmann::json &value)
+{
+    switch (value.type()) {
+    case nlohmann::json::value_t::object: {
+        std::size_t size = 2;
+        for (auto it = value.begin(); it != value.end(); ++it)
+            size += stringSizeBound(it.key()) + 2 + dumpedSizeBound(*it);
+        return size;
+    }
+    case nlohmann::json::value_t::array: {
+        std::size_t size = 2;
+        for (const auto &element : value)
+            size += dumpedSizeBound(element) + 1;
+        return size;
+    }
+    case nlohmann::json::value_t::string:
+        return stringSizeBound(value.get_ref<const std::string &>());
+    case nlohmann::json::value_t::binary:
+        return 64 + 4 * value.get_binary().size(); // "bytes":[n,...] and "subtype"
+    default:
+        return 32; // numbers, booleans, null
+    }
+}
+
 } // namespace
 
 std::size_t problemCount(const nlohmann::json &result, const std::string &kind)
@@ -102,6 +140,8 @@ std::size_t dumpedSize(const nlohmann::json &value)
 nlohmann::json streamIfLarge(nlohmann::json result, const protocol::ItemSink &items,
                              const std::vector<StreamedList> &lists)
 {
+    if (dumpedSizeBound(result) <= kStreamAbove)
+        return result; // surely small enough: no need to measure it exactly
     // Measured element by element: the whole document is never written out just to see.
     std::size_t total = 0;
     for (auto it = result.begin(); it != result.end(); ++it) {

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <vector>
 
 namespace mm::maildir {
@@ -141,9 +142,11 @@ ssize_t readFully(int fd, char *buffer, std::size_t size)
 Status readInChunks(int fd, const std::string &displayPath,
                     const std::function<void(std::string_view chunk)> &onChunk)
 {
-    std::vector<char> buffer(64 * 1024);
+    // Not zeroed: it is read into before any use (the inventory reads hundreds of small files).
+    constexpr std::size_t kBufferSize = 64 * 1024;
+    const auto buffer = std::make_unique_for_overwrite<char[]>(kBufferSize);
     while (true) {
-        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        const ssize_t n = ::read(fd, buffer.get(), kBufferSize);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -151,7 +154,7 @@ Status readInChunks(int fd, const std::string &displayPath,
         }
         if (n == 0)
             return {};
-        onChunk(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        onChunk(std::string_view(buffer.get(), static_cast<std::size_t>(n)));
     }
 }
 

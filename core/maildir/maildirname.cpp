@@ -3,6 +3,8 @@
 #include "maildir/jsonpath.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 namespace mm::maildir {
 
@@ -63,6 +65,27 @@ bool parseSizeFields(std::string_view base, MaildirName &name)
     return true;
 }
 
+// True when every byte is in 0x20..0x7e, eight bytes at a time: a byte below 0x20 borrows when
+// 0x20 is taken from it, a byte of 0x7f or more carries when 0x01 is added to it.
+bool isPrintableAscii(std::string_view s)
+{
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+    const char *p = s.data();
+    std::size_t n = s.size();
+    std::uint64_t bad = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        bad |= (w - 0x20 * kOnes) | (w + 0x01 * kOnes) | w;
+    }
+    for (; n > 0; ++p, --n) {
+        const auto c = static_cast<unsigned char>(*p);
+        bad |= (c < 0x20 || c > 0x7e) ? kHigh : 0;
+    }
+    return (bad & kHigh) == 0;
+}
+
 bool isFlagLetter(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -88,15 +111,17 @@ MaildirName MaildirName::parse(std::string_view fileName)
         name.problem = NameProblem::DotFile;
         return name;
     }
-    bool ascii = true; // nearly every name: then no UTF-8 check (the inventory parses each name)
-    for (char ch : fileName) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c < 0x20 || c == 0x7f) {
-            name.problem = NameProblem::ControlCharacter;
-            return name;
+    // Nearly every name is printable ASCII: then no byte-wise look and no UTF-8 check (the
+    // inventory parses every name of each folder it lists).
+    const bool ascii = isPrintableAscii(fileName);
+    if (!ascii)
+        for (char ch : fileName) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c < 0x20 || c == 0x7f) {
+                name.problem = NameProblem::ControlCharacter;
+                return name;
+            }
         }
-        ascii = ascii && c < 0x80;
-    }
     if (!ascii && !isValidUtf8(fileName)) {
         name.problem = NameProblem::NotUtf8;
         return name;

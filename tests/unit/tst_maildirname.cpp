@@ -25,6 +25,7 @@ class TestMaildirName : public QObject
 private Q_SLOTS:
     void parse_data();
     void parse();
+    void everyByteAtEveryPlace();
     void conflict_data();
     void conflict();
     void syncthingTemp_data();
@@ -145,6 +146,39 @@ void TestMaildirName::parse()
         QCOMPARE(parsed.vsize ? qlonglong(*parsed.vsize) : -1LL, vsize);
         QCOMPARE(parsed.flagsSorted, sorted);
     }
+}
+
+// parse() looks at eight bytes at a time for a name that is printable ASCII: each byte value at
+// each place (in the first word, the last whole word and the tail) gives what a look at every
+// byte gives.
+void TestMaildirName::everyByteAtEveryPlace()
+{
+    const std::string plain = "1700000000.M1P2.node1,S=1234:2,S"; // 32 bytes
+    const std::string withTail = plain + "R";                         // 33: one byte past a word
+    for (const std::string &name : {plain, withTail}) {
+        for (const std::size_t at : {std::size_t(1), std::size_t(7), std::size_t(8),
+                                     std::size_t(23), name.size() - 1}) {
+            for (int value = 1; value < 256; ++value) {
+                std::string changed = name;
+                changed[at] = char(value);
+                const MaildirName parsed = MaildirName::parse(changed);
+                const bool control = value < 0x20 || value == 0x7f;
+                if (control) {
+                    QCOMPARE(q(nameProblemName(parsed.problem)), QStringLiteral("control-character"));
+                } else if (value >= 0x80) {
+                    // A lone byte above 0x7f is never UTF-8.
+                    QCOMPARE(q(nameProblemName(parsed.problem)), QStringLiteral("not-utf8"));
+                } else {
+                    QVERIFY2(parsed.problem != NameProblem::ControlCharacter &&
+                                 parsed.problem != NameProblem::NotUtf8,
+                             qPrintable(QStringLiteral("byte %1 at %2").arg(value).arg(at)));
+                }
+            }
+        }
+    }
+    // Valid UTF-8 across a word boundary is still accepted.
+    const std::string utf8 = std::string("1700000") + "\xc3\xa9" + "000.M1P2.node1:2,S";
+    QCOMPARE(q(nameProblemName(MaildirName::parse(utf8).problem)), QStringLiteral("none"));
 }
 
 void TestMaildirName::conflict_data()

@@ -4,6 +4,7 @@
 
 #include "maildir/fsutil.h"
 #include "maildir/statedir.h"
+#include "node/syncthingconfig.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -94,7 +95,7 @@ private:
 class LocalApi
 {
 public:
-    explicit LocalApi(protocol::SyncthingLocalApi api)
+    explicit LocalApi(node::SyncthingLocalApi api)
         : m_api(std::move(api))
     {
     }
@@ -216,7 +217,7 @@ private:
         return fd;
     }
 
-    protocol::SyncthingLocalApi m_api;
+    node::SyncthingLocalApi m_api;
 };
 
 // What is waiting to be scanned, per folder; filled by the watching thread, drained by the
@@ -272,7 +273,7 @@ private:
 
 struct WatchedFolder
 {
-    protocol::SyncthingLocalApi::Folder config;
+    node::SyncthingLocalApi::Folder config;
     std::string root; // resolved path
     std::unique_ptr<TreeWatcher> watcher;
 };
@@ -362,7 +363,7 @@ private:
             m_configError = text.error().message;
             return;
         }
-        auto api = protocol::parseSyncthingLocalApi(*text);
+        auto api = node::parseSyncthingLocalApi(*text);
         if (!api || api->apiKey.empty() || api->guiAddress.empty()) {
             const std::string why = file + ": no <configuration> with a GUI address and API key";
             if (m_configError != why)

@@ -8,8 +8,6 @@
 // stays in memory), follows folders as they are added or removed, asks for one full scan of each
 // folder when it starts watching it (what changed while nobody watched), and runs until SIGTERM.
 
-#include "protocol/probereport.h"
-
 #include <set>
 #include <string>
 #include <vector>

@@ -11,6 +11,12 @@
 #include "maildir/fsutil.h"
 #include "maildir/mailroot.h"
 #include "maildir/statedir.h"
+#include "node/dovecotversion.h"
+#include "node/osrelease.h"
+#include "node/passwd.h"
+#include "node/proc.h"
+#include "node/syncthingconfig.h"
+#include "node/textlines.h"
 
 #include "protocol/command.h"
 #include "protocol/params.h"
@@ -72,7 +78,7 @@ void probeOs(protocol::ProbeReport &report)
         report.warnings.push_back("neither /etc/os-release nor /usr/lib/os-release is readable");
         return;
     }
-    auto fields = protocol::parseOsRelease(*text);
+    auto fields = node::parseOsRelease(*text);
     report.os.id = fields["ID"];
     report.os.versionId = fields["VERSION_ID"];
     report.os.prettyName = fields["PRETTY_NAME"];
@@ -148,11 +154,11 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
     const auto version = ChildProcess::run(dovecot.path, {"--version"});
     if (!version || version->exitCode != 0) {
         report.warnings.push_back(dovecot.path + " --version failed" +
-                                  (version ? ": " + protocol::parseDovecotVersion(version->output)
+                                  (version ? ": " + node::dovecotVersionLine(version->output)
                                            : ": " + version.error().message));
     } else {
-        dovecot.version = protocol::parseDovecotVersion(version->output);
-        if (protocol::isCurOnlyDovecotVersion(dovecot.version)) {
+        dovecot.version = node::dovecotVersionLine(version->output);
+        if (node::isCurOnlyDovecotVersion(dovecot.version)) {
             dovecot.curOnlyBuild = true;
             dovecot.curOnlyEvidence = "version-suffix";
         }
@@ -177,20 +183,20 @@ void probeDovecot(protocol::ProbeReport &report, const std::string &explicitPath
     std::vector<std::string> arguments;
     if (!configFile.empty())
         arguments = {"-c", configFile};
-    const std::string settingName = protocol::curOnlySettingName(dovecot.version);
+    const std::string settingName = node::curOnlySettingName(dovecot.version);
     arguments.insert(arguments.end(), {"-h", settingName});
     const auto setting = ChildProcess::run(doveconf, arguments);
     if (!setting) {
         report.warnings.push_back(setting.error().message);
         return;
     }
-    dovecot.curOnlyEnabled = protocol::parseCurOnlySetting(setting->output, setting->exitCode);
+    dovecot.curOnlyEnabled = node::parseCurOnlySetting(setting->output, setting->exitCode);
     if (dovecot.curOnlyEnabled && !dovecot.curOnlyBuild) {
         dovecot.curOnlyBuild = true;
         dovecot.curOnlyEvidence = "doveconf-setting";
     }
     // A stock doveconf prints nothing (or "Unknown setting") for a setting it does not know.
-    const std::string answer = protocol::parseDovecotVersion(setting->output);
+    const std::string answer(node::text::firstLine(setting->output));
     if (!dovecot.curOnlyEnabled && !answer.empty() &&
         answer.find("Unknown setting") == std::string::npos)
         report.warnings.push_back(doveconf + " -h " + settingName + ": " + answer);
@@ -204,7 +210,7 @@ std::map<std::uint32_t, std::string> readUsers(protocol::ProbeReport &report)
         report.warnings.push_back("/etc/passwd is not readable (" + why + "): user names are left empty");
         return {};
     }
-    return protocol::parsePasswd(*text);
+    return node::parsePasswd(*text);
 }
 
 void probeSyncthingConfig(protocol::ProbeReport &report, const std::string &home)
@@ -218,7 +224,7 @@ void probeSyncthingConfig(protocol::ProbeReport &report, const std::string &home
         report.warnings.push_back(file + " is not readable: " + why);
         return;
     }
-    syncthing.config = protocol::parseSyncthingConfig(*text);
+    syncthing.config = node::parseSyncthingConfig(*text);
     if (!syncthing.config) {
         report.warnings.push_back(file + " is not a Syncthing configuration");
         return;
@@ -226,7 +232,7 @@ void probeSyncthingConfig(protocol::ProbeReport &report, const std::string &home
     const auto &config = *syncthing.config;
     if (config.guiAddress.empty())
         report.warnings.push_back(file + " sets no GUI address");
-    else if (!protocol::isLoopbackGuiAddress(config.guiAddress))
+    else if (!node::isLoopbackGuiAddress(config.guiAddress))
         report.warnings.push_back("Syncthing's GUI and REST API listen on " + config.guiAddress +
                                   ", not on loopback (" + file +
                                   "): bind it to 127.0.0.1 and reach it through SSH");
@@ -260,19 +266,19 @@ void probeProcesses(protocol::ProbeReport &report,
     for (const std::int64_t pid : pids) {
         const std::string dir = "/proc/" + std::to_string(pid) + "/";
         const auto statText = readSmallFile(dir + "stat");
-        const auto stat = statText ? protocol::parseProcStat(*statText) : std::nullopt;
+        const auto stat = statText ? node::parseProcStat(*statText) : std::nullopt;
         if (!stat || stat->state == 'Z')
             continue; // gone, or a zombie
         const auto userOf = [&users](std::uint32_t uid) {
             const auto user = users.find(uid);
             return user == users.end() ? std::string() : user->second;
         };
-        if (protocol::isAgentCommandName(stat->comm)) {
+        if (node::isAgentCommandName(stat->comm)) {
             const auto cmdline = readSmallFile(dir + "cmdline");
             const auto watcher =
-                cmdline ? protocol::parseChangeWatcherCmdline(*cmdline) : std::nullopt;
+                cmdline ? node::parseChangeWatcherCmdline(*cmdline) : std::nullopt;
             const auto status = watcher ? readSmallFile(dir + "status") : std::nullopt;
-            const auto uid = status ? protocol::parseProcStatusUid(*status) : std::nullopt;
+            const auto uid = status ? node::parseProcStatusUid(*status) : std::nullopt;
             if (uid) // else no watcher, or it exited between the reads
                 report.changeWatchers.push_back({pid, *uid, userOf(*uid), watcher->syncthingHome});
             continue;
@@ -289,7 +295,7 @@ void probeProcesses(protocol::ProbeReport &report,
         if (!named)
             continue;
         const auto status = readSmallFile(dir + "status");
-        const auto uid = status ? protocol::parseProcStatusUid(*status) : std::nullopt;
+        const auto uid = status ? node::parseProcStatusUid(*status) : std::nullopt;
         if (!uid)
             continue; // exited between the reads
         protocol::ProbeReport::SyncthingProcess process;
@@ -298,7 +304,7 @@ void probeProcesses(protocol::ProbeReport &report,
         process.uid = *uid;
         process.user = userOf(*uid);
         if (const auto cmdline = readSmallFile(dir + "cmdline"))
-            process.home = protocol::parseCmdlineHome(*cmdline);
+            process.home = node::parseCmdlineHome(*cmdline);
         report.syncthing.processes.push_back(std::move(process));
     }
 }
@@ -322,7 +328,7 @@ void probeSyncthing(protocol::ProbeReport &report, const std::string &explicitPa
         report.warnings.push_back(syncthing.path + " --version failed");
         return;
     }
-    syncthing.version = protocol::parseSyncthingVersion(version->output);
+    syncthing.version = node::parseSyncthingVersion(version->output);
 }
 
 Result<nlohmann::json> probe(const nlohmann::json &params, const maildir::ProgressSink &progress,

@@ -1,6 +1,6 @@
 #include "cluster/dovecotcontrol.h"
 
-#include "cluster/dovecotversion.h"
+#include "node/dovecotversion.h"
 
 #include <QFileInfo>
 
@@ -56,12 +56,9 @@ QStringList readCurOnlySetting(const DovecotFacts &dovecot)
 {
     // 2.4 keeps maildir settings in the `maildir` named filter; the bare name would print the
     // global default.
-    const auto version = DovecotVersion::parse(dovecot.version);
-    const bool filtered = version && version->numbers.size() >= 2
-                          && (version->numbers[0] > 2 || (version->numbers[0] == 2 && version->numbers[1] >= 4));
     return withConfig(dovecot, {tool(dovecot, QStringLiteral("doveconf"))})
            << QStringLiteral("-h")
-           << (filtered ? QStringLiteral("maildir/maildir_cur_only") : QStringLiteral("maildir_cur_only"));
+           << QString::fromStdString(node::curOnlySettingName(dovecot.version.toStdString()));
 }
 
 QList<QStringList> reload(const DovecotFacts &dovecot)

@@ -1,46 +1,19 @@
 #pragma once
 
+#include "node/syncthingconfig.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace mm::protocol {
 
-// What the probe reads from Syncthing's config.xml. The API key is never read.
-struct SyncthingConfig
-{
-    std::string guiAddress;                    // <gui><address>, e.g. "127.0.0.1:8384"
-    bool guiEnabled = true;                    // <gui enabled="...">
-    bool guiTls = false;                       // <gui tls="...">
-    std::vector<std::string> listenAddresses;  // <options><listenAddress>, in order
-    std::optional<bool> globalAnnounceEnabled; // <options><globalAnnounceEnabled>
-    std::optional<bool> relaysEnabled;         // <options><relaysEnabled>
-};
-
-// What the change watcher (mailmesh-agent watch-changes) needs from config.xml: where the local
-// REST API listens, its key, and the folders to watch. Read by the Syncthing user's own process
-// and kept in memory only: the key never leaves the node.
-struct SyncthingLocalApi
-{
-    struct Folder
-    {
-        std::string id;
-        std::string path; // as written: absolute, or "~/..." for the user's home
-        bool paused = false;
-    };
-    std::string guiAddress; // "127.0.0.1:8384", "[::1]:8384" or "unix:///path"
-    bool guiTls = false;
-    std::string apiKey;
-    std::vector<Folder> folders;
-};
-
 // The answer to `probe` (protocol.md, "probe"): what the app needs to know about a node before
-// it deploys anything there.
+// it deploys anything there. The agent fills it with the readers of core/node (os-release,
+// /etc/passwd, /proc, config.xml, `dovecot --version`); this layer only carries it as JSON.
 struct ProbeReport
 {
     struct Os
@@ -94,7 +67,7 @@ struct ProbeReport
     struct Syncthing : Program
     {
         std::optional<std::string> home;         // the syncthingHome param, as asked
-        std::optional<SyncthingConfig> config;   // <home>/config.xml, when it was read
+        std::optional<node::SyncthingConfig> config; // <home>/config.xml, when it was read
         std::vector<SyncthingProcess> processes; // running Syncthing processes
     };
     struct Owner
@@ -150,57 +123,5 @@ void to_json(nlohmann::json &json, const ProbeReport::Owner &owner);
 void from_json(const nlohmann::json &json, ProbeReport::Owner &owner);
 void to_json(nlohmann::json &json, const ProbeReport::Inventory &inventory);
 void from_json(const nlohmann::json &json, ProbeReport::Inventory &inventory);
-
-// Parsers of what the probe reads, kept pure so they can be tested on recorded text.
-// os-release(5): KEY=value lines, values optionally quoted, '#' comments.
-std::map<std::string, std::string> parseOsRelease(std::string_view text);
-// `dovecot --version`: "2.3.19.1 (9b53102964)" or "2.3.19.1+mailmesh1 (...)": the first line.
-std::string parseDovecotVersion(std::string_view output);
-bool isCurOnlyDovecotVersion(std::string_view version);
-// The name doveconf -h takes for maildir_cur_only: 2.4 keeps maildir settings in the `maildir`
-// named filter, and its doveconf prints the global default for the bare name
-// ("maildir/maildir_cur_only"); 2.3 takes "maildir_cur_only".
-std::string curOnlySettingName(std::string_view dovecotVersion);
-// `doveconf -h maildir_cur_only`: "yes"/"no"; nullopt when the setting is unknown (a stock
-// 2.3 doveconf prints nothing and exits 0; others fail with "Unknown setting").
-std::optional<bool> parseCurOnlySetting(std::string_view output, int exitCode);
-// `syncthing --version`: "syncthing v1.19.2-ds1 "Fermium Flea" (...)" -> "v1.19.2-ds1".
-std::string parseSyncthingVersion(std::string_view output);
-// Syncthing's config.xml, scanned by hand (top-level <gui> and <options> only). nullopt when the
-// text has no <configuration> element.
-std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml);
-// A GUI address ("127.0.0.1:8384", "[::1]:8384", "localhost:8384", optionally with http(s)://)
-// that only the node itself can reach: 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z), localhost.
-bool isLoopbackGuiAddress(std::string_view address);
-
-// nullopt when xml is not a Syncthing configuration.
-std::optional<SyncthingLocalApi> parseSyncthingLocalApi(std::string_view xml);
-// /etc/passwd: uid -> user name; the first entry of a uid wins, like getpwuid.
-std::map<std::uint32_t, std::string> parsePasswd(std::string_view text);
-// /proc/PID/cmdline (NUL-separated): the value of --home=X, --home X, -home=X or -home X (the
-// last one wins, as in Syncthing's flag parsing); nullopt when absent.
-std::optional<std::string> parseCmdlineHome(std::string_view cmdline);
-// Whether a command name from /proc/PID/stat may be the agent: "mailmesh-agent" as prepare
-// installs it, or "agent-<sha256>", the copy AgentClient deploys (cut to 15 bytes by the kernel).
-bool isAgentCommandName(std::string_view comm);
-// /proc/PID/cmdline of the agent (NUL-separated): nullopt unless its first argument is
-// `watch-changes`; else the value of --syncthing-home=X or --syncthing-home X, as the agent reads
-// its own command line (the last one wins), nullopt inside when none is given.
-struct ChangeWatcherCmdline
-{
-    std::optional<std::string> syncthingHome;
-};
-std::optional<ChangeWatcherCmdline> parseChangeWatcherCmdline(std::string_view cmdline);
-// /proc/PID/stat: the command name (between the outer parentheses), the state letter and the
-// parent's pid.
-struct ProcStat
-{
-    std::string comm;
-    char state = '?';
-    std::int64_t ppid = 0;
-};
-std::optional<ProcStat> parseProcStat(std::string_view text);
-// /proc/PID/status: the effective uid (second field of the "Uid:" line).
-std::optional<std::uint32_t> parseProcStatusUid(std::string_view text);
 
 } // namespace mm::protocol

@@ -1,7 +1,8 @@
 #include "sandbox/dovecotversion.h"
 
+#include "node/dovecotversion.h"
+
 #include <QProcess>
-#include <QRegularExpression>
 
 using namespace Qt::StringLiterals;
 
@@ -9,17 +10,17 @@ namespace mm::sandbox {
 
 Result<DovecotVersion> DovecotVersion::parse(const QByteArray &versionOutput)
 {
-    const QString firstWord = QString::fromLatin1(versionOutput.trimmed()).section(u' ', 0, 0);
-    static const QRegularExpression release(u"^(\\d+)\\.(\\d+)(?:\\.(\\d+))?"_s);
-    const QRegularExpressionMatch match = release.match(firstWord);
-    if (!match.hasMatch())
+    const auto parsed = node::DovecotVersion::parse(versionOutput.toStdString());
+    if (!parsed || parsed->numbers.size() < 2)
         return fail(ErrorCode::InvalidData,
-                    "not a Dovecot version: \"" + firstWord.toStdString() + '"');
+                    "not a Dovecot version: \"" +
+                        QString::fromLatin1(versionOutput.trimmed()).section(u' ', 0, 0).toStdString() +
+                        '"');
     DovecotVersion version;
-    version.major = match.captured(1).toInt();
-    version.minor = match.captured(2).toInt();
-    version.patch = match.captured(3).toInt();
-    version.text = firstWord;
+    version.major = parsed->major();
+    version.minor = parsed->minor();
+    version.patch = parsed->number(2);
+    version.text = QString::fromStdString(parsed->word);
     return version;
 }
 

@@ -22,7 +22,8 @@ struct DovecotVersion
     // 2.4 replaced mail_location by mail_driver/mail_path and requires dovecot_config_version.
     bool hasVersionedConfig() const { return major > 2 || (major == 2 && minor >= 4); }
 
-    // From `dovecot --version` output: "2.3.19.1+mailmesh1 (9f5d2c3a5f)", "2.4.1-4 (7e3b3e2)".
+    // From `dovecot --version` output: "2.3.19.1+mailmesh1 (9f5d2c3a5f)", "2.4.1-4 (7e3b3e2)",
+    // read by node::DovecotVersion; a version without a minor number is refused here.
     static Result<DovecotVersion> parse(const QByteArray &versionOutput);
     // Runs PREFIX/sbin/dovecot --version.
     static Result<DovecotVersion> ofPrefix(const QString &prefix);

@@ -6,6 +6,11 @@
 
 #include "agentcommands.h"
 
+#include "node/dovecotversion.h"
+#include "node/osrelease.h"
+#include "node/passwd.h"
+#include "node/proc.h"
+#include "node/syncthingconfig.h"
 #include "protocol/probereport.h"
 #include "protocol/version.h"
 
@@ -29,6 +34,7 @@
 #include <string>
 #include <vector>
 
+using namespace mm::node;
 using namespace mm::protocol;
 using nlohmann::json;
 
@@ -224,7 +230,7 @@ void TestProtocolProbe::versions()
     QFETCH(std::string, dovecotOutput);
     QFETCH(std::string, dovecotVersion);
     QFETCH(bool, curOnly);
-    QCOMPARE(parseDovecotVersion(dovecotOutput), dovecotVersion);
+    QCOMPARE(dovecotVersionLine(dovecotOutput), dovecotVersion);
     QCOMPARE(isCurOnlyDovecotVersion(dovecotVersion), curOnly);
 
     QCOMPARE(parseSyncthingVersion(
@@ -274,7 +280,7 @@ void TestProtocolProbe::curOnlySettingName()
 {
     QFETCH(std::string, version);
     QFETCH(std::string, name);
-    QCOMPARE(mm::protocol::curOnlySettingName(version), name);
+    QCOMPARE(mm::node::curOnlySettingName(version), name);
 }
 
 void TestProtocolProbe::syncthingConfig_data()

@@ -13,7 +13,7 @@
 #include "changewatch.h"
 #include "treewatcher.h"
 
-#include "protocol/probereport.h"
+#include "node/syncthingconfig.h"
 
 #include <QDir>
 #include <QFile>
@@ -549,7 +549,7 @@ void TestTreeWatcher::syncthingLocalApi()
 )";
     // (1.19 writes id="" on the template folder; an id here makes sure it is left out for being
     // inside <defaults>, not only for being unnamed.)
-    const auto api = mm::protocol::parseSyncthingLocalApi(xml);
+    const auto api = mm::node::parseSyncthingLocalApi(xml);
     QVERIFY(api.has_value());
     QCOMPARE(QString::fromStdString(api->guiAddress), QStringLiteral("127.0.0.1:8384"));
     QCOMPARE(QString::fromStdString(api->apiKey), QStringLiteral("recorded-key-not-secret"));
@@ -563,7 +563,7 @@ void TestTreeWatcher::syncthingLocalApi()
     QCOMPARE(api->folders[1].paused, true);
 
     // TLS required by the GUI: reported, so watch-changes can say why it cannot talk to it.
-    const auto tls = mm::protocol::parseSyncthingLocalApi(
+    const auto tls = mm::node::parseSyncthingLocalApi(
         "<configuration><gui tls=\"true\"><address>[::1]:8384</address><apikey>k</apikey></gui>"
         "</configuration>");
     QVERIFY(tls.has_value());
@@ -571,9 +571,9 @@ void TestTreeWatcher::syncthingLocalApi()
     QCOMPARE(QString::fromStdString(tls->guiAddress), QStringLiteral("[::1]:8384"));
     QCOMPARE(tls->folders.size(), std::size_t(0));
 
-    QVERIFY(!mm::protocol::parseSyncthingLocalApi("").has_value());
-    QVERIFY(!mm::protocol::parseSyncthingLocalApi("{\"gui\": {\"apikey\": \"k\"}}").has_value());
-    QVERIFY(!mm::protocol::parseSyncthingLocalApi(
+    QVERIFY(!mm::node::parseSyncthingLocalApi("").has_value());
+    QVERIFY(!mm::node::parseSyncthingLocalApi("{\"gui\": {\"apikey\": \"k\"}}").has_value());
+    QVERIFY(!mm::node::parseSyncthingLocalApi(
                  "<gui><address>127.0.0.1:8384</address><apikey>k</apikey></gui>"
                  "<folder id=\"mail\" path=\"/var/vmail\"/>")
                  .has_value());

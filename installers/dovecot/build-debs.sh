@@ -7,7 +7,7 @@
 #                                                  chroot made with debootstrap (needs root)
 #
 # The Debian source package gets our patch as the last entry of debian/patches/series and a
-# changelog entry whose version carries "+mailmesh5", so `dpkg -l` and `dovecot --version` both
+# changelog entry whose version carries "+mailmesh6", so `dpkg -l` and `dovecot --version` both
 # tell the build from stock. Install the result with `apt install ./dovecot-core_*.deb
 # ./dovecot-imapd_*.deb` and hold it (`apt-mark hold dovecot-core dovecot-imapd`).
 # Packages land in outdir (default ${MAILMESH_CACHE:-/var/cache/mailmesh}/debs-<12|13>).
@@ -35,7 +35,7 @@ work=$cache/build/debs-$release
 tree=$(unpack_source "$work")
 cp "$patch_file" "$tree/debian/patches/mailmesh-cur-only.patch"
 echo "mailmesh-cur-only.patch" >> "$tree/debian/patches/series"
-version="${chosen}+mailmesh5"
+version="${chosen}+mailmesh6"
 {
   echo "dovecot (${version}) UNRELEASED; urgency=medium"
   echo

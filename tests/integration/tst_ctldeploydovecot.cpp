@@ -95,7 +95,7 @@ private Q_SLOTS:
         run = ctl({QStringLiteral("deploy-dovecot"), QStringLiteral("--packages"), packages.path()});
         QCOMPARE(run.exitCode, 2);
         QVERIFY2(errorMessage(run).contains(QLatin1String("build-debs.sh 12")), run.output.constData());
-        QFile deb(packages.path() + QStringLiteral("/dovecot-core_2.3.19.1+dfsg1-2.1+deb12u6+mailmesh5_amd64.deb"));
+        QFile deb(packages.path() + QStringLiteral("/dovecot-core_2.3.19.1+dfsg1-2.1+deb12u6+mailmesh6_amd64.deb"));
         QVERIFY(deb.open(QIODevice::WriteOnly));
         deb.close();
         // Named like a package but not one: refused while reading its version, before any upload.

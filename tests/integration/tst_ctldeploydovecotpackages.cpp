@@ -5,7 +5,7 @@
 // dpkg call runs inside the chroot; the host's packages are never touched by the test itself.
 //
 // A failed restart puts the previous packages back (and IMAP keeps answering); the deployment
-// then installs and holds the +mailmesh5 build, doveconf knows maildir_cur_only, IMAP answers
+// then installs and holds the +mailmesh6 build, doveconf knows maildir_cur_only, IMAP answers
 // CAPABILITY from the new build; a second run changes nothing.
 //
 // Needs root (chroot, mount) and the node's Debian mirror. The packages come from
@@ -212,13 +212,13 @@ private Q_SLOTS:
         QCOMPARE(versions.keys(), (QStringList{u"dovecot-core"_s, u"dovecot-imapd"_s}));
         for (const QString &version : versions)
             QCOMPARE(version, m_buildVersion);
-        QVERIFY(m_buildVersion.endsWith(u"+mailmesh5"_s));
+        QVERIFY(m_buildVersion.endsWith(u"+mailmesh6"_s));
         QCOMPARE(heldPackages(), (QStringList{u"dovecot-core"_s, u"dovecot-imapd"_s}));
 
         const Ran all = inRoot({u"sh"_s, u"-c"_s, u"doveconf -a | grep maildir_cur_only"_s});
         QVERIFY2(all.exitCode == 0 && all.out.contains("maildir_cur_only = no"), all.out.constData());
         QCOMPARE(inRoot({u"doveconf"_s, u"-h"_s, u"maildir_cur_only"_s}).out.trimmed(), QByteArray("no"));
-        QVERIFY(inRoot({u"dovecot"_s, u"--version"_s}).out.contains("+mailmesh5"));
+        QVERIFY(inRoot({u"dovecot"_s, u"--version"_s}).out.contains("+mailmesh6"));
         QCOMPARE(runningMaster(), u"/usr/sbin/dovecot"_s);
         const QString capability = imapCapability(m_imapPort);
         QVERIFY2(capability.contains(u"* CAPABILITY IMAP4rev1"_s), qPrintable(capability));

@@ -191,8 +191,8 @@ void TestDovecotCluster::patchedBuildIdentifiesItself()
     QProcess version;
     version.start(patchedDovecot(), {QStringLiteral("--version")});
     QVERIFY(version.waitForFinished(10000));
-    QVERIFY2(version.readAllStandardOutput().contains("+mailmesh5"),
-             "dovecot --version must carry the +mailmesh5 suffix");
+    QVERIFY2(version.readAllStandardOutput().contains("+mailmesh6"),
+             "dovecot --version must carry the +mailmesh6 suffix");
 
     // With the setting absent the build is stock: doveconf shows the default "no".
     const QByteArray minimalConfig =

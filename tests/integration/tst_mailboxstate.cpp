@@ -8,6 +8,7 @@
 //   - concurrent SUBSCRIBE/UNSUBSCRIBE on different nodes end as the union of what clients did;
 //   - quota (the count backend) is the same on every node after concurrent appends;
 //   - a folder half deleted under Dovecot (as Syncthing applies a DELETE) never reuses a UID;
+//   - three nodes opening new folders at the same moment give them three UIDVALIDITY values;
 //   - a minute of chaos (mailboxchaos.h) loses nothing, duplicates nothing, and every node agrees
 //     (only when MAILMESH_CHAOS_SECONDS is set, while a finding is open);
 //   - revert folds every node's files back into the files stock Dovecot reads.
@@ -86,8 +87,7 @@ private Q_SLOTS:
         const QJsonArray nodes = m_cluster.clusterFile().value(QStringLiteral("nodes")).toArray();
         QCOMPARE(nodes.size(), 3);
         for (int n = 0; n < nodes.size(); ++n) {
-            const QString letters = nodes[n].toObject().value(QStringLiteral("dovecot")).toObject().value(
-                QStringLiteral("keywordLetters")).toString();
+            const QString letters = keywordLettersOf(n);
             QVERIFY(letters.size() >= 8);
             for (const QChar letter : letters) {
                 QVERIFY(!seen.contains(letter));
@@ -371,6 +371,67 @@ private Q_SLOTS:
         QVERIFY(m_cluster.waitQuiet());
     }
 
+    // Every node numbers a folder's messages itself, so a client moved to another node (a failover)
+    // must see another UIDVALIDITY there and resync. Dovecot counts UIDVALIDITY up from the time of
+    // the first folder, and the nodes, migrated together, handed out equal values (the demo's
+    // cross-node check reported UID conflicts). Revision 6: each node's values are the index of
+    // its first keyword letter modulo 26, so they never meet. Here three clients, one per node,
+    // open six new folders at the same moment; then a folder deleted and made again on one node
+    // gets a value it never had, still of its class.
+    void eachNodeHandsOutUidvaliditiesOfItsOwn()
+    {
+        constexpr int kFolders = 6;
+        {
+            ImapClient imap;
+            QVERIFY(m_cluster.login(imap, 0));
+            for (int f = 1; f <= kFolders; ++f)
+                QVERIFY2(imap.command("CREATE Fresh" + QByteArray::number(f)), imap.lastStatus().constData());
+        }
+        QVERIFY(m_cluster.waitQuiet());
+
+        std::vector<std::vector<quint32>> uidValidities(3, std::vector<quint32>(kFolders, 0));
+        runConcurrently(3, [&](int n, StartLine &start) -> QString {
+            ImapClient imap;
+            const bool in = m_cluster.login(imap, n);
+            start.arriveAndWait();
+            if (!in)
+                return u"node%1: no login"_s.arg(n + 1);
+            for (int f = 0; f < kFolders; ++f) {
+                if (!imap.select("Fresh" + QByteArray::number(f + 1)))
+                    return u"node%1: SELECT Fresh%2: %3"_s.arg(n + 1).arg(f + 1).arg(QString::fromUtf8(imap.lastStatus()));
+                uidValidities[std::size_t(n)][std::size_t(f)] = imap.uidValidity();
+            }
+            return {};
+        });
+
+        for (int n = 0; n < 3; ++n) {
+            const int ownClass = firstKeywordLetter(n).unicode() - u'a';
+            QVERIFY(ownClass >= 0 && ownClass < 26);
+            for (int f = 0; f < kFolders; ++f)
+                QVERIFY2(int(uidValidities[std::size_t(n)][std::size_t(f)] % 26) == ownClass,
+                         qPrintable(u"node%1 gave Fresh%2 UIDVALIDITY %3, not of its class %4"_s.arg(n + 1).arg(f + 1)
+                                        .arg(uidValidities[std::size_t(n)][std::size_t(f)]).arg(ownClass)));
+        }
+        for (int f = 0; f < kFolders; ++f) {
+            const QSet<quint32> distinct{uidValidities[0][std::size_t(f)], uidValidities[1][std::size_t(f)],
+                                         uidValidities[2][std::size_t(f)]};
+            QVERIFY2(distinct.size() == 3, qPrintable(u"Fresh%1 has one UIDVALIDITY on two nodes"_s.arg(f + 1)));
+        }
+
+        ImapClient imap;
+        QVERIFY(m_cluster.login(imap, 1));
+        QVERIFY(imap.command("DELETE Fresh1"));
+        QVERIFY(imap.command("CREATE Fresh1"));
+        QVERIFY(imap.select("Fresh1"));
+        const quint32 again = imap.uidValidity();
+        QVERIFY2(again != uidValidities[1][0], "a folder made again got its old UIDVALIDITY");
+        QCOMPARE(int(again % 26), firstKeywordLetter(1).unicode() - u'a');
+        QVERIFY(imap.command("CLOSE")); // Dovecot deletes no selected folder
+        for (int f = 1; f <= kFolders; ++f)
+            QVERIFY2(imap.command("DELETE Fresh" + QByteArray::number(f)), imap.lastStatus().constData());
+        QVERIFY(m_cluster.waitQuiet());
+    }
+
     // Two clients on two nodes each create and subscribe to a folder at the same moment; then an
     // UNSUBSCRIBE on one node races a SUBSCRIBE of another folder on a second.
     void concurrentSubscriptionsAreAllKept()
@@ -641,6 +702,20 @@ private:
             if (readAll(cur.filePath(name)).contains("Message-ID: " + messageId))
                 names << name;
         return names;
+    }
+
+    // Node n's keyword letters, as migrate wrote them into the cluster file.
+    QString keywordLettersOf(int n)
+    {
+        const QJsonArray nodes = m_cluster.clusterFile().value(QStringLiteral("nodes")).toArray();
+        return nodes[n].toObject().value(QStringLiteral("dovecot")).toObject().value(
+            QStringLiteral("keywordLetters")).toString();
+    }
+
+    QChar firstKeywordLetter(int n)
+    {
+        const QString letters = keywordLettersOf(n);
+        return letters.isEmpty() ? QChar() : letters.front();
     }
 
     QSet<QChar> keywordLettersInNames(int n, const QString &keyword)

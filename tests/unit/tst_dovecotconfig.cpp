@@ -227,7 +227,7 @@ private Q_SLOTS:
         QTest::addColumn<bool>("mailmesh");
         QTest::addColumn<int>("revision");
         QTest::newRow("patched") << u"2.3.19.1+mailmesh1 (9b53102964)\n"_s << true << u"2.3.19.1"_s << u"2.3"_s << true << 1;
-        QTest::newRow("current") << u"2.3.19.1+mailmesh5 (9b53102964)"_s << true << u"2.3.19.1"_s << u"2.3"_s << true
+        QTest::newRow("current") << u"2.3.19.1+mailmesh6 (9b53102964)"_s << true << u"2.3.19.1"_s << u"2.3"_s << true
                                  << int(DovecotVersion::kRequiredRevision);
         QTest::newRow("stock") << u"2.3.19.1 (9b53102964)"_s << true << u"2.3.19.1"_s << u"2.3"_s << false << 0;
         QTest::newRow("2.4") << u"2.4.1+mailmesh1 (7bad6a24160e34ce)"_s << true << u"2.4.1"_s << u"2.4"_s << true << 1;

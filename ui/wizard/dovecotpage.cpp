@@ -95,7 +95,7 @@ void DovecotPage::updateSourceWidgets()
 {
     const bool packages = m_source->currentData().toInt() == Packages;
     m_locationLabel->setText(packages ? tr("&Packages in:") : tr("&Patched build at:"));
-    m_prefix->setPlaceholderText(packages ? tr("the directory holding dovecot-core_…+mailmesh5_amd64.deb and the rest")
+    m_prefix->setPlaceholderText(packages ? tr("the directory holding dovecot-core_…+mailmesh6_amd64.deb and the rest")
                                           : tr("/opt/dovecot-mailmesh (the patched build, installed on every node)"));
     m_prefix->setToolTip(packages ? tr("A directory on this computer with the .deb files build-debs.sh made; the ones "
                                        "that fit each node's Debian release are uploaded")

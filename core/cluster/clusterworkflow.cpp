@@ -15,11 +15,20 @@ ClusterWorkflow::ClusterWorkflow(QString name, bool dryRun, ClusterConfig cluste
     : Workflow(std::move(name), dryRun, parent)
     , m_cluster(std::move(cluster))
     , m_monitorOptions(std::move(monitorOptions))
-    , m_nodeDetails(std::size_t(m_cluster.nodes.size()))
 {
+    QList<int> every;
     for (int i = 0; i < m_cluster.nodes.size(); ++i)
-        m_nodeDetails[std::size_t(i)].insert(QStringLiteral("id"), m_cluster.nodes[i].id);
+        every << i;
+    selectNodes(every);
     m_pollTimer.setSingleShot(true);
+}
+
+void ClusterWorkflow::selectNodes(const QList<int> &clusterIndices)
+{
+    m_selected = clusterIndices;
+    m_nodeDetails.assign(std::size_t(m_selected.size()), QJsonObject{});
+    for (int i = 0; i < nodeCount(); ++i)
+        m_nodeDetails[std::size_t(i)].insert(QStringLiteral("id"), node(i).id);
 }
 
 ClusterWorkflow::~ClusterWorkflow()
@@ -59,14 +68,17 @@ void ClusterWorkflow::publishDetails()
 
 void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &nextAction)
 {
-    if (m_cluster.nodes.isEmpty()) {
+    if (nodeCount() == 0) {
         failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
                  tr("Add nodes with `mailmeshctl add-node` first."));
         return;
     }
-    m_session = new ClusterSession(m_cluster.nodes, m_monitorOptions, parts, this);
+    QList<NodeConfig> nodes;
+    for (int i = 0; i < nodeCount(); ++i)
+        nodes << node(i);
+    m_session = new ClusterSession(nodes, m_monitorOptions, parts, this);
     connect(m_session, &ClusterSession::nodeOpened, this, [this](int index) {
-        reportProgress({{}, m_cluster.nodes[index].id, 1, 1, -1, tr("connected")});
+        reportProgress({{}, node(index).id, 1, 1, -1, tr("connected")});
     });
     connect(m_session, &ClusterSession::ready, this, [this, parts] {
         completeStep(parts.testFlag(ClusterSession::Agent)
@@ -74,27 +86,81 @@ void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &n
                          : tr("%n node(s) reachable", nullptr, m_session->size()));
     });
     connect(m_session, &ClusterSession::failed, this,
-            [this, nextAction](const QString &, const Error &error) { failStep(error, nextAction); });
+            [this, nextAction](const QString &, const Error &error) {
+                if (!isFinished())
+                    failStep(error, nextAction);
+            });
     m_session->open();
 }
 
 void ClusterWorkflow::forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction)
 {
-    auto left = std::make_shared<int>(static_cast<int>(m_cluster.nodes.size()));
+    auto left = std::make_shared<int>(nodeCount());
     auto failed = std::make_shared<bool>(false);
-    for (int i = 0; i < m_cluster.nodes.size(); ++i) {
+    for (int i = 0; i < nodeCount(); ++i) {
         perNode(i, [this, i, left, failed, allDone, nextAction](const Status &outcome) {
             if (*failed || isFinished())
                 return;
             if (!outcome) {
                 *failed = true;
-                failStep(onNode(m_cluster.nodes[i].id, outcome.error()), nextAction);
+                failStep(onNode(node(i).id, outcome.error()), nextAction);
                 return;
             }
             if (--*left == 0)
                 allDone();
         });
     }
+}
+
+void ClusterWorkflow::forEachNodeSettled(const QList<int> &indices, const NodeTask &perNode,
+                                         std::function<void(const std::optional<Error> &)> settled)
+{
+    if (indices.isEmpty()) {
+        settled(std::nullopt);
+        return;
+    }
+    auto left = std::make_shared<int>(int(indices.size()));
+    auto firstError = std::make_shared<std::optional<Error>>();
+    for (int index : indices) {
+        perNode(index, [this, index, left, firstError, settled](const Status &outcome) {
+            if (isFinished())
+                return;
+            if (!outcome && !*firstError)
+                *firstError = onNode(node(index).id, outcome.error());
+            if (--*left > 0)
+                return;
+            QTimer::singleShot(0, this, [this, firstError, settled] {
+                if (!isFinished())
+                    settled(*firstError);
+            });
+        });
+    }
+}
+
+void ClusterWorkflow::forEachNodeInTurn(const QList<int> &indices, const NodeTask &perNode, std::function<void()> allDone,
+                                        std::function<void(const Error &)> failed)
+{
+    auto next = std::make_shared<std::function<void(qsizetype)>>();
+    *next = [this, indices, perNode, allDone, failed, next](qsizetype at) {
+        if (at == indices.size()) {
+            // Not `*next = nullptr` here: that would destroy the function running now.
+            QTimer::singleShot(0, this, [next] { *next = nullptr; });
+            allDone();
+            return;
+        }
+        const int index = indices[at];
+        perNode(index, [this, index, at, next, failed](const Status &outcome) {
+            if (isFinished())
+                return;
+            if (!outcome) {
+                *next = nullptr;
+                failed(onNode(node(index).id, outcome.error()));
+                return;
+            }
+            (*next)(at + 1);
+        });
+    };
+    (*next)(0);
 }
 
 remote::AgentCall *ClusterWorkflow::callAgent(int index, const QString &command, const QJsonObject &params)
@@ -107,12 +173,12 @@ remote::AgentCall *ClusterWorkflow::callAgent(int index, const QString &command,
 
 QJsonObject ClusterWorkflow::mailParams(int index, bool dryRun) const
 {
-    const NodeConfig &node = m_cluster.nodes[index];
-    QJsonObject params{{QStringLiteral("root"), node.mailRoot}};
+    const NodeConfig &config = node(index);
+    QJsonObject params{{QStringLiteral("root"), config.mailRoot}};
     if (dryRun)
         params.insert(QStringLiteral("dryRun"), true);
-    if (!node.stateDir.isEmpty())
-        params.insert(QStringLiteral("stateDir"), node.stateDir);
+    if (!config.stateDir.isEmpty())
+        params.insert(QStringLiteral("stateDir"), config.stateDir);
     return params;
 }
 
@@ -125,7 +191,10 @@ void ClusterWorkflow::waitUntilInSync(int timeoutMs, int pollMs, std::function<v
         std::vector<remote::SyncthingClient *> clients;
         for (int i = 0; i < m_session->size(); ++i)
             clients.push_back(m_session->syncthing(i));
-        checkClusterInSync(m_cluster.nodes, clients, m_cluster.folderId, this,
+        QList<NodeConfig> nodes;
+        for (int i = 0; i < nodeCount(); ++i)
+            nodes << node(i);
+        checkClusterInSync(nodes, clients, m_cluster.folderId, this,
                            [this, timeoutMs, pollMs, inSync, timedOut, round](const QStringList &lagging) {
                                if (isFinished())
                                    return;

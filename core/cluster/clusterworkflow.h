@@ -11,6 +11,7 @@
 #include <QTimer>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 namespace mm::remote {
@@ -19,9 +20,13 @@ class AgentCall;
 
 namespace mm::cluster {
 
-// A workflow that works on every node of a cluster at once: the session to every node, agent
-// calls that cancel() reaches, per-node fan-out, waiting for Syncthing to settle, and the
-// per-node part of the report (details.nodes, in cluster order).
+// A workflow that works on the nodes of a cluster at once: the session to every node, agent
+// calls that cancel() reaches, per-node fan-out (all at once, or one node after the other),
+// waiting for Syncthing to settle, and the per-node part of the report (details.nodes, in
+// cluster order).
+//
+// A node `index` counts the nodes the workflow works on: every node of the cluster, or the
+// ones selectNodes() chose (deploy-dovecot --node); node(index) is its entry in cluster().
 class ClusterWorkflow : public Workflow
 {
     Q_OBJECT
@@ -39,6 +44,13 @@ protected:
     void cancelRunningWork() override;
     void cleanUp() override;
 
+    // Works on these nodes of the cluster only (indices into cluster().nodes, in cluster order);
+    // call before connectNodes(). Without it: every node.
+    void selectNodes(const QList<int> &clusterIndices);
+    int nodeCount() const { return int(m_selected.size()); }
+    NodeConfig &node(int index) { return m_cluster.nodes[m_selected[index]]; }
+    const NodeConfig &node(int index) const { return m_cluster.nodes[m_selected[index]]; }
+
     // A step body: opens the session with the given parts; on failure the step fails with
     // `nextAction`.
     void connectNodes(ClusterSession::Parts parts, const QString &nextAction);
@@ -47,6 +59,17 @@ protected:
     // (naming its node), or allDone() runs once every node called done({}).
     using NodeTask = std::function<void(int index, std::function<void(const Status &)> done)>;
     void forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction);
+    // Runs `perNode` on the given nodes at once and waits until every one of them called done,
+    // failed or not, so that no node's work is still under way when the step ends (a rollback
+    // never races a write). Then `settled` runs with the first error (naming its node), or none;
+    // queued, outside the signal of a call the session owns, since ending the step closes it.
+    void forEachNodeSettled(const QList<int> &indices, const NodeTask &perNode,
+                            std::function<void(const std::optional<Error> &firstError)> settled);
+    // Runs `perNode` on the given nodes one after the other, in that order, each once the one
+    // before succeeded: at most one node is in the middle of a change (a restart, an install).
+    // The first failure stops the round and goes to `failed` (naming its node).
+    void forEachNodeInTurn(const QList<int> &indices, const NodeTask &perNode, std::function<void()> allDone,
+                           std::function<void(const Error &error)> failed);
 
     // An agent call that cancel() reaches.
     remote::AgentCall *callAgent(int index, const QString &command, const QJsonObject &params);
@@ -66,6 +89,7 @@ protected:
 private:
     void publishDetails();
 
+    QList<int> m_selected; // cluster indices of the nodes worked on
     QList<remote::AgentCall *> m_runningCalls;
     QTimer m_pollTimer;
     QElapsedTimer m_waiting;

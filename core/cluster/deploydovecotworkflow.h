@@ -1,11 +1,7 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/debianversion.h"
-#include "cluster/dovecotpackages.h"
+#include "cluster/clusterworkflow.h"
 #include "cluster/dovecotversion.h"
-#include "cluster/monitoroptions.h"
-#include "cluster/workflow.h"
 #include "remote/sshcommand.h"
 
 #include <QByteArray>
@@ -13,16 +9,40 @@
 #include <QMap>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
-namespace mm::remote {
-class AgentCall;
-} // namespace mm::remote
-
 namespace mm::cluster {
 
-class ClusterSession;
+class DovecotInstallStrategy;
+
+// What deploy-dovecot knows and did on one node, for the steps and the rollback.
+struct DeployNodeState
+{
+    DovecotFacts before;            // as the cluster file had it, configFile made explicit
+    QString osId, osVersionId, architecture;
+    std::optional<DovecotVersion> current, target;
+    QString runningBinary;          // /proc/<master>/exe; empty: unknown or not running
+    bool runningReplaced = false;   // the master's binary was replaced on disk since it started
+    qint64 masterPid = 0;
+    QString mailLocation;
+    QMap<QString, QString> runtimeDirs; // base_dir, state_dir of the Dovecot the node runs now
+    QByteArray rendered;
+    QByteArray previousSnippet;
+    bool hadSnippet = false;
+    bool curOnlyExists = false;
+    bool curOnlyOn = false;
+    bool unchanged = false;
+    // What this run changed, for rollback (the strategy keeps what its install changed).
+    bool snippetWritten = false;
+    bool curOnlyWritten = false;
+    bool restarted = false;
+    // Commands run as root (sudo -n for another login user): always with --packages; with
+    // --prefix when the login user may not write the configuration (Debian's /etc/dovecot
+    // is root's; the admin logs in as a sudo user where root may not).
+    bool asRoot = false;
+};
 
 // `deploy-dovecot`: puts the cur/-only Dovecot on nodes, with its setting off.
 //
@@ -35,11 +55,18 @@ class ClusterSession;
 // previous one kept in memory and as 90-mailmesh.conf.mailmesh-previous) and, when migrate
 // never ran, 99-mailmesh-cur-only.conf with the setting off; validate runs the target's
 // `doveconf -n` over it; restart uses the node's restart command (or systemd: dovecot.service,
-// pointed at a prefix build by a drop-in), one node at a time, so at most one node's IMAP is down; verify checks the running master is the target
-// binary, speaks IMAP through an ssh tunnel and, for --check-user, asks doveadm for a mailbox.
+// pointed at a prefix build by a drop-in), one node at a time, so at most one node's IMAP is
+// down; verify checks the running master is the target binary, speaks IMAP through an ssh tunnel and, for --check-user, asks doveadm for a mailbox.
 // A node that already runs the target with the same snippet is left alone ("unchanged").
 // Any failure from configure on rolls every changed node back: snippets restored, nodes that
 // were restarted started again with their previous binary.
+//
+// --prefix and --packages are two DovecotInstallStrategy classes (deploydovecotprefix.h,
+// deploydovecotpackages.h): how the target build is detected and installed, how an install is
+// rolled back, and which prefix the restart starts. The steps around them are the same.
+//
+// --prefix: detect runs the prefix's `dovecot --version` (it must be a +mailmesh build) and
+// reads the MAILMESH-BUILD-INFO warning build-prefix.sh left there.
 //
 // --packages: detect reads the installed dovecot packages (dpkg-query) and the real version of
 // the .debs (their control fields, read by the node's dpkg-deb from the first kB of the file),
@@ -54,7 +81,7 @@ class ClusterSession;
 //
 // Restart commands run as `env MAILMESH_DOVECOT_PREFIX=P MAILMESH_DOVECOT_CONFIG=C CMD...`:
 // P is the prefix to start (the target, or the previous one on rollback; /usr for packages).
-class DeployDovecotWorkflow : public Workflow
+class DeployDovecotWorkflow : public ClusterWorkflow
 {
     Q_OBJECT
 
@@ -74,88 +101,49 @@ public:
                           QObject *parent = nullptr);
     ~DeployDovecotWorkflow() override;
 
-    // The cluster with what this run changed (dovecot.prefix, version, curOnlyBuild).
-    const ClusterConfig &cluster() const { return m_cluster; }
-
 protected:
-    void cancelRunningWork() override;
     void cleanUp() override;
 
 private:
-    struct NodeState
-    {
-        int clusterIndex = -1;
-        QJsonObject details;
-        DovecotFacts before;            // as the cluster file had it, configFile made explicit
-        QString osId, osVersionId, architecture;
-        std::optional<DovecotVersion> current, target;
-        QString runningBinary;          // /proc/<master>/exe; empty: unknown or not running
-        qint64 masterPid = 0;
-        QString mailLocation;
-        QMap<QString, QString> runtimeDirs; // base_dir, state_dir of the Dovecot the node runs now
-        QByteArray rendered;
-        QByteArray previousSnippet;
-        bool hadSnippet = false;
-        bool curOnlyExists = false;
-        bool curOnlyOn = false;
-        bool unchanged = false;
-        // What this run changed, for rollback.
-        bool snippetWritten = false;
-        bool curOnlyWritten = false;
-        bool restarted = false;
-        // --packages.
-        bool runningReplaced = false;              // the master's binary was replaced on disk since it started
-        dovecotpackages::NodePackages packagesBefore;
-        std::optional<dovecotpackages::InstallPlan> plan;
-        std::optional<DebianVersion> newerDistributionVersion;
-        QString stagingDir;                        // the private temp dir holding the uploaded .debs
-        bool packagesTouched = false;              // apt ran: roll the packages back on failure
-        // Commands run as root (sudo -n for another login user): always with --packages; with
-        // --prefix when the login user may not write the configuration (Debian's /etc/dovecot
-        // is root's; the admin logs in as a sudo user where root may not).
-        bool asRoot = false;
-    };
+    friend class DovecotInstallStrategy;
     using Done = std::function<void(const Status &)>;
-    using NodeTask = std::function<void(int position, Done done)>;
 
-    void connectNodes();
+    void connectSelected();
     void detect();
+    void install();
     void render();
     void configure();
     void validate();
     void restart();
     void verify();
     void checkUpdates();
-    void install();
 
     void detectNode(int position, Done done);
     void detectMaster(int position, Done done);
-    void decideRoot(int position, std::function<void()> next);
     void renderNode(int position, Done done);
     void renderSnippet(int position, Done done);
     void restartNode(int position, const QString &prefix, Done done);
     // Without a restart command on a systemd node: dovecot.service, pointed at the prefix.
     QList<QStringList> systemdRestart(int position, const QString &prefix) const;
     void waitForImap(int position, int timeoutMs, Done done);
-    void detectPackages(int position, Done done);
-    void readDistributionVersion(int position, Done done);
-    void installNode(int position, Done done);
-    void stagePackages(int position, Done done);
-    void checkInstalled(int position, Done done);
-    void removeStagingDir(int position, Done done);
-    void restorePackages(int position, Done done);
     void rollBack(int position, Done done);
-    void runOn(int position, const QStringList &argv, const remote::SshCommand::Options &options, QObject *context,
+    // Runs argv on the node, as root when the node's commands run as root.
+    void runOn(int position, const QStringList &argv, const remote::SshCommand::Options &options,
                std::function<void(const Result<remote::SshCommand::Output> &)> done);
-    void runAllOn(int position, const QList<QStringList> &commands, Done done);
+    // Runs the commands one after the other with these options; nothing after the run ended.
+    void runAllOn(int position, const QList<QStringList> &commands, const remote::SshCommand::Options &options, Done done);
     // Rolls every changed node back, then fails the step with what was undone.
     void failAndRollBack(const Error &error, const QString &nextAction);
 
-    // Runs perNode on every selected node at once (only the changing ones when changingOnly).
-    void forEachNode(const NodeTask &perNode, std::function<void()> allDone, bool changingOnly, bool rollBackOnFailure);
-    NodeConfig &nodeConfig(int position) { return m_cluster.nodes[m_nodes[std::size_t(position)].clusterIndex]; }
-    NodeState &state(int position) { return m_nodes[std::size_t(position)]; }
-    bool packagesMode() const { return !m_options.packagesDir.isEmpty(); }
+    // The step runs perNode on every selected node (only the changing ones when changingOnly)
+    // and ends once all of them did: the first failure fails it, after a rollback when asked.
+    void forEachSelected(const std::function<void(int position, Done done)> &perNode, std::function<void()> allDone,
+                         bool changingOnly, bool rollBackOnFailure);
+    // A step summary of one line per node, sorted.
+    void completeWithSummary(const std::shared_ptr<QStringList> &summary);
+    QList<int> positions(bool changingOnly) const;
+    DeployNodeState &state(int position) { return m_nodes[std::size_t(position)]; }
+    const DeployNodeState &state(int position) const { return m_nodes[std::size_t(position)]; }
     // Package commands run as root: directly, or through sudo -n for another login user.
     static remote::SshCommand::Options asRoot(QByteArray input = {});
     void addWarning(const QString &warning);
@@ -164,18 +152,11 @@ private:
     QString snippetPath(int position) const;
     QString nothingChangedAdvice() const;
     QStringList changingNodes() const;
-    void publishDetails();
 
-    ClusterConfig m_cluster;
     Options m_options;
-    MonitorOptions m_monitorOptions;
-    ClusterSession *m_session = nullptr;
-    std::vector<NodeState> m_nodes;
-    QList<remote::AgentCall *> m_runningCalls;
+    std::unique_ptr<DovecotInstallStrategy> m_strategy;
+    std::vector<DeployNodeState> m_nodes;
     bool m_rollingBack = false;
-    // --packages: the start of each dovecot-core .deb up to its control fields, read once (what
-    // the nodes' dpkg-deb reads the real version from), by file name.
-    QMap<QString, QByteArray> m_controlHeads;
     QStringList m_warnings;
 };
 

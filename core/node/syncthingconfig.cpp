@@ -275,17 +275,25 @@ std::string lowercase(std::string_view text)
     return out;
 }
 
-} // namespace
-
-std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml)
+// The top-level elements of <configuration>; nullopt when the document has none.
+std::optional<std::vector<XmlElement>> configurationSections(std::string_view xml)
 {
     const auto document = childElements(xml);
     const XmlElement *configuration = findChild(document, "configuration");
     if (!configuration)
         return std::nullopt;
+    return childElements(configuration->content);
+}
+
+} // namespace
+
+std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml)
+{
+    const auto sections = configurationSections(xml);
+    if (!sections)
+        return std::nullopt;
     SyncthingConfig config;
-    const auto sections = childElements(configuration->content);
-    if (const XmlElement *gui = findChild(sections, "gui")) {
+    if (const XmlElement *gui = findChild(*sections, "gui")) {
         config.guiEnabled =
             goBool(xmlAttribute(gui->attributes, "enabled").value_or("true")).value_or(true);
         config.guiTls =
@@ -294,7 +302,7 @@ std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml)
         if (const XmlElement *address = findChild(guiChildren, "address"))
             config.guiAddress = xmlText(address->content);
     }
-    if (const XmlElement *options = findChild(sections, "options")) {
+    if (const XmlElement *options = findChild(*sections, "options")) {
         for (const XmlElement &option : childElements(options->content)) {
             if (option.name == "listenAddress")
                 config.listenAddresses.push_back(xmlText(option.content));
@@ -309,12 +317,11 @@ std::optional<SyncthingConfig> parseSyncthingConfig(std::string_view xml)
 
 std::optional<SyncthingLocalApi> parseSyncthingLocalApi(std::string_view xml)
 {
-    const auto document = childElements(xml);
-    const XmlElement *configuration = findChild(document, "configuration");
-    if (!configuration)
+    const auto sections = configurationSections(xml);
+    if (!sections)
         return std::nullopt;
     SyncthingLocalApi api;
-    for (const XmlElement &section : childElements(configuration->content)) {
+    for (const XmlElement &section : *sections) {
         if (section.name == "gui") {
             api.guiTls = goBool(xmlAttribute(section.attributes, "tls").value_or("false")).value_or(false);
             const auto guiChildren = childElements(section.content);

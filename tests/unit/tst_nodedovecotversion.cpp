@@ -124,28 +124,29 @@ private Q_SLOTS:
         QCOMPARE(mm::node::curOnlySettingName(output), std::string("maildir_cur_only"));
     }
 
-    void compare_data()
+    // Versions from old to new; a row holds versions that compare equal (the suffix, the git id
+    // and trailing zeros do not count). Every pair is compared both ways.
+    void compareOrdersByNumbersOnly()
     {
-        QTest::addColumn<std::string>("a");
-        QTest::addColumn<std::string>("b");
-        QTest::addColumn<int>("order");
-        QTest::newRow("suffix ignored") << std::string("2.3.19.1+mailmesh1 (x)") << std::string("2.3.19.1 (y)") << 0;
-        QTest::newRow("trailing zero") << std::string("2.3.19") << std::string("2.3.19.0") << 0;
-        QTest::newRow("older fourth part") << std::string("2.3.19") << std::string("2.3.19.1") << -1;
-        QTest::newRow("numbers, not text") << std::string("2.3.9") << std::string("2.3.19.1") << -1;
-        QTest::newRow("newer line") << std::string("2.4.1-4") << std::string("2.3.21.1") << 1;
-        QTest::newRow("Debian revision ignored") << std::string("2.4.1-4") << std::string("2.4.1") << 0;
-    }
-    void compare()
-    {
-        QFETCH(std::string, a);
-        QFETCH(std::string, b);
-        QFETCH(int, order);
-        const auto left = DovecotVersion::parse(a);
-        const auto right = DovecotVersion::parse(b);
-        QVERIFY(left && right);
-        QCOMPARE(DovecotVersion::compare(*left, *right), order);
-        QCOMPARE(DovecotVersion::compare(*right, *left), -order);
+        const std::vector<std::vector<std::string>> ascending{
+            {"1.2.3"},
+            {"2.3.9"},
+            {"2.3.19", "2.3.19.0", "2.3.19-1 (x)"},
+            {"2.3.19.1 (9b53102964)", "2.3.19.1+mailmesh1 (9b53102964)", "2.3.19.1+mailmesh5"},
+            {"2.3.21.1"},
+            {"2.4.1", "2.4.1-4 (7d8c0e5759)", "2.4.1-4+mailmesh5 (7d8c0e5759)"},
+            {"3"},
+        };
+        for (std::size_t i = 0; i < ascending.size(); ++i)
+            for (std::size_t j = 0; j < ascending.size(); ++j)
+                for (const std::string &a : ascending[i])
+                    for (const std::string &b : ascending[j]) {
+                        const auto left = DovecotVersion::parse(a);
+                        const auto right = DovecotVersion::parse(b);
+                        QVERIFY2(left && right, (a + " / " + b).c_str());
+                        const int expected = i < j ? -1 : (i > j ? 1 : 0);
+                        QVERIFY2(DovecotVersion::compare(*left, *right) == expected, (a + " vs " + b).c_str());
+                    }
     }
 
     void numericAndNumber()

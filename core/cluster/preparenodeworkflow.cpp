@@ -43,12 +43,16 @@ QStringList installAgentCopyCommands(const QString &source, const QString &binar
 
 PrepareNodeWorkflow::PrepareNodeWorkflow(ClusterConfig cluster, QString nodeId, bool dryRun, MonitorOptions options,
                                          QObject *parent)
-    : Workflow(QStringLiteral("prepare"), dryRun, parent)
-    , m_cluster(std::move(cluster))
-    , m_options(std::move(options))
+    : ClusterWorkflow(QStringLiteral("prepare"), dryRun, std::move(cluster), std::move(options), parent)
 {
-    if (const NodeConfig *node = m_cluster.node(nodeId))
-        m_node = *node;
+    // The one node prepared; the others are neither connected nor reported.
+    QList<int> selected;
+    for (int i = 0; i < m_cluster.nodes.size(); ++i)
+        if (m_cluster.nodes[i].id == nodeId)
+            selected << i;
+    selectNodes(selected);
+    if (nodeCount() > 0)
+        m_node = node(0);
     else
         m_node.id = nodeId;
     addStep(QStringLiteral("connect"), tr("Connect and start the agent"), [this] { connectNode(); });
@@ -67,7 +71,7 @@ PrepareNodeWorkflow::PrepareNodeWorkflow(ClusterConfig cluster, QString nodeId, 
 
 PrepareNodeWorkflow::~PrepareNodeWorkflow()
 {
-    cleanUp();
+    PrepareNodeWorkflow::cleanUp();
 }
 
 qint64 PrepareNodeWorkflow::inotifyWatchTarget(qint64 needed)
@@ -79,11 +83,7 @@ qint64 PrepareNodeWorkflow::inotifyWatchTarget(qint64 needed)
 void PrepareNodeWorkflow::cleanUp()
 {
     m_report.details.insert(QStringLiteral("manualActions"), m_manualActions);
-    if (m_session) {
-        m_session->close();
-        m_session->deleteLater();
-        m_session = nullptr;
-    }
+    ClusterWorkflow::cleanUp();
 }
 
 void PrepareNodeWorkflow::addManualAction(const QString &what, const QStringList &commands)
@@ -114,18 +114,14 @@ void PrepareNodeWorkflow::connectNode()
                  tr("Run add-node again with --mail-user and --syncthing-home."));
         return;
     }
-    m_session = new ClusterSession({m_node}, m_options, ClusterSession::Agent, this);
-    connect(m_session, &ClusterSession::ready, this, [this] { completeStep(); });
-    connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
-        failStep(error, tr("Check that the node is up and its host key is pinned (add-node), then run prepare again."));
-    });
-    m_session->open();
+    connectNodes(ClusterSession::Agent,
+                 tr("Check that the node is up and its host key is pinned (add-node), then run prepare again."));
 }
 
 void PrepareNodeWorkflow::probe()
 {
     const QJsonObject params{{QStringLiteral("path"), m_node.mailRoot}, {QStringLiteral("syncthingHome"), m_node.syncthing.home}};
-    whenAgentFinished(m_session->agent(0)->call(QStringLiteral("probe"), params), this,
+    whenAgentFinished(callAgent(0, QStringLiteral("probe"), params), this,
                       [this](const Result<QJsonObject> &probe) {
                           if (!probe) {
                               failStep(onNode(m_node.id, probe.error()), tr("Check the mail root, then run prepare again."));

@@ -1,8 +1,6 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/monitoroptions.h"
-#include "cluster/workflow.h"
+#include "cluster/clusterworkflow.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -33,7 +31,7 @@ class ClusterSession;
 //    holding the node's Syncthing home; without systemd, the command to start it at boot.
 // What it cannot do itself (no root, no systemd) ends as a manual action with the exact
 // commands, and exit code 1. A dry run only checks.
-class PrepareNodeWorkflow : public Workflow
+class PrepareNodeWorkflow : public ClusterWorkflow
 {
     Q_OBJECT
 
@@ -113,10 +111,7 @@ private:
     // Runs argv as root: directly when logged in as root, else through `sudo -n`.
     QStringList asRoot(const QStringList &argv) const;
 
-    ClusterConfig m_cluster;
     NodeConfig m_node;
-    MonitorOptions m_options;
-    ClusterSession *m_session = nullptr;
     QJsonObject m_probe;
     QJsonArray m_manualActions;
     bool m_configGenerated = false;

@@ -1,10 +1,13 @@
 #include "maildir/inventory.h"
 
+#include "maildir/conflictname.h"
 #include "maildir/dirreader.h"
+#include "maildir/folderlisting.h"
 #include "maildir/foldermessages.h"
 #include "maildir/fsutil.h"
 #include "maildir/inventorysummary.h"
 #include "maildir/jsonpath.h"
+#include "maildir/maildirname.h"
 #include "maildir/maildirwalker.h"
 #include "maildir/memoformat.h"
 #include "maildir/messagememo.h"
@@ -88,14 +91,23 @@ public:
                 memo = *before;
                 ++m_report.work.foldersReused;
             } else {
-                if (!readFolder(folder, memo, answer))
-                    return fail(ErrorCode::Cancelled, "inventory cancelled", m_root.path());
+                std::optional<FolderListing> listing;
+                const bool updated = before && updateFolder(folder, *before, memo, answer, listing);
+                if (!updated) {
+                    memo = FolderMemo{};
+                    answer = FolderAnswer{};
+                    listing.reset();
+                    if (!readFolder(folder, memo, answer, listing))
+                        return fail(ErrorCode::Cancelled, "inventory cancelled", m_root.path());
+                }
                 ++m_report.work.foldersRead;
                 memo.trusted = memo.opened && !sawUnreadable(answer) &&
                                memo.stamps.newestNs() < passStart - m_options.racyWindowNs;
                 if (!memo.trusted)
                     ++m_report.work.foldersUntrusted;
-                rememberAnswer(folder.relPath, before, answer, memo);
+                if (!updated) // an update leaves the answer as it was
+                    rememberAnswer(folder.relPath, before, answer, memo);
+                rememberListing(folder.relPath, memo, listing);
             }
             std::string relPath = folder.relPath;
             addToReports(std::move(folder), memo, std::move(answer));
@@ -181,9 +193,261 @@ private:
         memo.answerChecksum = checked->checksum;
     }
 
+    std::string listingPath(const std::string &relPath) const
+    {
+        return m_report.memoDir + "/folders/" + FolderListing::fileNameFor(relPath);
+    }
+
+    // Keeps the listing a pass read or updated for the next one; a folder without one (not
+    // plain) loses the old one, which its new stamps would make unusable anyway.
+    void rememberListing(const std::string &relPath, const FolderMemo &memo,
+                         std::optional<FolderListing> &listing)
+    {
+        if (m_report.memoDir.empty())
+            return;
+        const std::string path = listingPath(relPath);
+        if (!listing) {
+            ::unlink(path.c_str());
+            return;
+        }
+        listing->stamps = memo.stamps;
+        listing->curMessages = memo.curMessages;
+        listing->newMessages = memo.newMessages;
+        listing->hasAnswer = memo.hasAnswer;
+        listing->answerChecksum = memo.hasAnswer ? memo.answerChecksum : 0;
+        if (auto written = replaceFileAtomically(path, listing->toBytes(relPath)); !written)
+            m_report.memoProblem = written.error().describe();
+        else
+            ++m_report.work.listingsWritten;
+    }
+
+    // A changed folder whose only changes are new messages and renames is updated from its
+    // listing memo instead of being rebuilt, when the answer provably stays what it was:
+    // - the listing memo, the answer file and the message memo are the ones the summary line
+    //   was written with, and the folder was plain then (folderlisting.h);
+    // - every entry still listed has the (subdir, name, inode) it had;
+    // - every entry gone was renamed: an entry with its inode and BASE is listed, and that BASE
+    //   is held by no other entry and no group (a flag change of a message in no group);
+    // - every other new entry is a readable message with a valid name, not a conflict copy,
+    //   whose BASE and candidate key no other entry has: it joins no group and starts none;
+    // - every remembered duplicate candidate still has the size and mtime it had when hashed
+    //   (the check a full read makes before believing a digest).
+    // Then the groups and problems are the old ones and only the counts move. Anything else,
+    // or anything that cannot be read, returns false, and the folder is read in full.
+    bool updateFolder(const MaildirFolder &folder, const FolderMemo &before, FolderMemo &memo,
+                      FolderAnswer &answer, std::optional<FolderListing> &nextListing)
+    {
+        if (m_report.memoDir.empty() || !before.opened || folder.state == FolderState::Broken ||
+            before.state != folder.state || before.brokenReason != folder.brokenReason ||
+            before.hasTmp != folder.hasTmp ||
+            before.dupeMessages != before.curMessages + before.newMessages)
+            return false;
+        const std::string &rel = folder.relPath;
+        auto listing = FolderListing::load(listingPath(rel), rel);
+        if (!listing || listing->stamps != before.stamps ||
+            listing->curMessages != before.curMessages ||
+            listing->newMessages != before.newMessages || listing->hasAnswer != before.hasAnswer ||
+            (before.hasAnswer && listing->answerChecksum != before.answerChecksum) ||
+            listing->entries.size() != before.dupeMessages)
+            return false;
+        FolderAnswer old;
+        if (!recallAnswer(rel, before, old) || !old.scanProblems.empty() || !old.dupeProblems.empty())
+            return false;
+        MessageMemo known(m_report.memoDir, rel);
+        if (!known.load())
+            return false;
+        const std::vector<std::uint64_t> hashedInodes = known.hashedInodes();
+        auto folderFd = openDirBeneath(m_root.fd(), rel, "");
+        if (!folderFd)
+            return false;
+
+        struct Listed
+        {
+            std::uint8_t subdir;
+            std::uint64_t inode;
+            std::string name;
+        };
+        constexpr std::size_t kMaxChanges = 64; // beyond that a full read is as cheap
+        std::vector<bool> kept(listing->entries.size(), false);
+        std::vector<Listed> added, hashed;
+        std::uint64_t counts[2] = {0, 0};
+        for (std::uint8_t subdir = 0; subdir < 2; ++subdir) {
+            if (subdir == 1 && folder.state != FolderState::Classic)
+                break;
+            auto dirFd = openDirAt(folderFd->get(), FolderMessages::kSubdirs[subdir],
+                                   FolderMessages::kSubdirs[subdir]);
+            if (!dirFd)
+                return false;
+            DirReader reader(dirFd->get());
+            DirEntry entry;
+            while (reader.next(entry)) {
+                if (entry.type != DT_REG || entry.name.empty() || entry.name.front() == '.')
+                    return false; // not a message: the scan has something to say about it
+                ++counts[subdir];
+                const FolderListing::Entry *was =
+                    listing->find(FolderListing::nameHash(subdir, entry.name, entry.inode));
+                if (was && was->inode == entry.inode && was->subdir == subdir) {
+                    kept[std::size_t(was - listing->entries.data())] = true;
+                } else {
+                    if (added.size() >= kMaxChanges)
+                        return false;
+                    added.push_back({subdir, entry.inode, std::string(entry.name)});
+                }
+                if (std::binary_search(hashedInodes.begin(), hashedInodes.end(), entry.inode))
+                    hashed.push_back({subdir, entry.inode, std::string(entry.name)});
+            }
+            if (reader.error() != 0)
+                return false;
+        }
+
+        std::vector<FolderListing::Entry> next, gone;
+        next.reserve(listing->entries.size() + added.size());
+        for (std::size_t i = 0; i < kept.size(); ++i)
+            (kept[i] ? next : gone).push_back(listing->entries[i]);
+        const std::size_t keptCount = next.size(); // in name hash order
+        if (gone.size() > kMaxChanges)
+            return false;
+        std::vector<std::uint64_t> groupBases;
+        for (const DupeGroup &group : old.groups)
+            for (const DupeMember &member : group.members) {
+                const std::string_view name = std::string_view(member.name).substr(member.name.find('/') + 1);
+                groupBases.push_back(hashBytes(baseOf(name)));
+            }
+        std::sort(groupBases.begin(), groupBases.end());
+        const auto baseHeldByOthers = [&](std::uint64_t baseHash) {
+            std::size_t holders = 0;
+            for (const FolderListing::Entry &e : listing->entries)
+                holders += e.baseHash == baseHash ? 1 : 0;
+            return holders > 1;
+        };
+
+        DupesReport found;
+        FolderMessages fresh(folderFd->get(), rel, found, m_progress);
+        std::vector<bool> goneRenamed(gone.size(), false);
+        for (const Listed &a : added) {
+            if (!MaildirName::parse(a.name).valid() || ConflictName::parse(a.name))
+                return false;
+            const std::uint64_t baseHash = hashBytes(baseOf(a.name));
+            bool renamed = false;
+            for (std::size_t g = 0; g < gone.size() && !renamed; ++g) {
+                if (goneRenamed[g] || gone[g].inode != a.inode || gone[g].baseHash != baseHash)
+                    continue;
+                if (std::binary_search(groupBases.begin(), groupBases.end(), baseHash) ||
+                    baseHeldByOthers(baseHash))
+                    return false;
+                FolderListing::Entry e = gone[g];
+                e.nameHash = FolderListing::nameHash(a.subdir, a.name, a.inode);
+                e.subdir = a.subdir;
+                next.push_back(e);
+                goneRenamed[g] = renamed = true;
+            }
+            if (!renamed)
+                fresh.add(a.subdir, a.name, a.inode);
+        }
+        if (std::find(goneRenamed.begin(), goneRenamed.end(), false) != goneRenamed.end())
+            return false; // a message went away: its groups may change
+
+        std::size_t notRemembered = 0;
+        for (const FolderListing::Entry &e : next)
+            notRemembered += e.notRemembered;
+        if (notRemembered + fresh.entries().size() > FolderListing::kMaxNotRemembered)
+            return false; // time the message memo learnt them: a full read
+        const std::uint64_t opened = fresh.readHeaders();
+        if (m_progress.cancelled() || !found.problems.empty())
+            return false;
+        std::vector<std::uint64_t> newBases, newCandidates;
+        std::vector<FolderListing::Entry> brandNew;
+        for (const MessageEntry &m : fresh.entries()) {
+            if (m.flags & (MessageEntry::kUnreadable | MessageEntry::kConflictCopy))
+                return false;
+            FolderListing::Entry e;
+            e.nameHash = FolderListing::nameHash(m.dir, fresh.name(m), m.inode);
+            e.inode = m.inode;
+            e.baseHash = hashBytes(fresh.base(m));
+            e.hasMessageId = (m.flags & MessageEntry::kHasMessageId) ? 1 : 0;
+            e.candidate = FolderListing::candidateOf(e.hasMessageId, m.key, m.size);
+            e.subdir = m.dir;
+            e.notRemembered = 1;
+            newBases.push_back(e.baseHash);
+            newCandidates.push_back(e.candidate);
+            brandNew.push_back(e);
+        }
+        std::sort(newBases.begin(), newBases.end());
+        std::sort(newCandidates.begin(), newCandidates.end());
+        if (std::adjacent_find(newBases.begin(), newBases.end()) != newBases.end() ||
+            std::adjacent_find(newCandidates.begin(), newCandidates.end()) != newCandidates.end())
+            return false; // two new ones alike
+        if (!brandNew.empty())
+            for (const FolderListing::Entry &e : next)
+                if (std::binary_search(newBases.begin(), newBases.end(), e.baseHash) ||
+                    std::binary_search(newCandidates.begin(), newCandidates.end(), e.candidate))
+                    return false; // a new one like an old one: maybe a new group
+
+        std::uint64_t digestsChecked = 0;
+        for (const Listed &h : hashed) {
+            MessageEntry probe;
+            probe.inode = h.inode;
+            const auto digest = known.recallDigest(probe, baseOf(h.name));
+            if (!digest)
+                continue;
+            auto dirFd = openDirAt(folderFd->get(), FolderMessages::kSubdirs[h.subdir],
+                                   FolderMessages::kSubdirs[h.subdir]);
+            struct stat st
+            {
+            };
+            if (!dirFd || ::fstatat(dirFd->get(), h.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(st.st_mode) || std::uint64_t(st.st_size) != digest->statSize ||
+                std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec != digest->mtimeNs)
+                return false; // changed in place: a full read hashes it again
+            ++digestsChecked;
+        }
+
+        std::uint64_t tmpFiles = 0;
+        if (folder.hasTmp) {
+            auto tmpFd = openDirAt(folderFd->get(), "tmp", joinRel(rel, "tmp"));
+            if (!tmpFd)
+                return false;
+            DirReader reader(tmpFd->get());
+            DirEntry entry;
+            while (reader.next(entry))
+                ++tmpFiles;
+            if (reader.error() != 0)
+                return false;
+        }
+
+        // The kept entries are in order already: only the few renamed and new ones are sorted.
+        const auto byName = [](const auto &a, const auto &b) { return a.nameHash < b.nameHash; };
+        next.insert(next.end(), brandNew.begin(), brandNew.end());
+        std::sort(next.begin() + std::ptrdiff_t(keptCount), next.end(), byName);
+        std::inplace_merge(next.begin(), next.begin() + std::ptrdiff_t(keptCount), next.end(), byName);
+        if (std::adjacent_find(next.begin(), next.end(), [](const auto &a, const auto &b) {
+                return a.nameHash == b.nameHash;
+            }) != next.end())
+            return false;
+
+        memo = before;
+        memo.stamps = folder.stamps;
+        memo.curMessages = counts[0];
+        memo.newMessages = counts[1];
+        memo.tmpFiles = tmpFiles;
+        memo.dupeMessages = counts[0] + counts[1];
+        answer = std::move(old);
+        listing->entries = std::move(next);
+        nextListing = std::move(listing);
+
+        InventoryWork &work = m_report.work;
+        ++work.foldersUpdated;
+        work.messagesListed += memo.dupeMessages;
+        work.headersRead += opened;
+        work.headersRemembered += memo.dupeMessages - opened;
+        work.bodiesRemembered += digestsChecked;
+        return true;
+    }
+
     // Lists the folder once: the scan counts what it finds and hands every message to the
     // duplicate search, which opens only those the memo does not know.
-    bool readFolder(const MaildirFolder &folder, FolderMemo &memo, FolderAnswer &answer)
+    bool readFolder(const MaildirFolder &folder, FolderMemo &memo, FolderAnswer &answer,
+                    std::optional<FolderListing> &listing)
     {
         memo.state = folder.state;
         memo.brokenReason = folder.brokenReason;
@@ -245,7 +509,42 @@ private:
             m_report.memoProblem = written.error().describe();
         else if (*written)
             ++work.memoFilesWritten;
+        listing = plainListing(folder, memo, answer, messages);
         return true;
+    }
+
+    // The listing of a folder read in full, when it is plain: every entry of cur/ and new/ a
+    // readable message with a valid name and no conflict copy, and no problem at all.
+    static std::optional<FolderListing> plainListing(const MaildirFolder &folder,
+                                                     const FolderMemo &memo,
+                                                     const FolderAnswer &answer,
+                                                     const FolderMessages &messages)
+    {
+        if (folder.state == FolderState::Broken || !memo.opened || !answer.scanProblems.empty() ||
+            !answer.dupeProblems.empty() ||
+            messages.entries().size() != memo.curMessages + memo.newMessages)
+            return std::nullopt;
+        FolderListing listing;
+        listing.entries.reserve(messages.entries().size());
+        for (const MessageEntry &m : messages.entries()) {
+            if (m.flags & (MessageEntry::kUnreadable | MessageEntry::kConflictCopy))
+                return std::nullopt;
+            FolderListing::Entry e;
+            e.nameHash = FolderListing::nameHash(m.dir, messages.name(m), m.inode);
+            e.inode = m.inode;
+            e.baseHash = hashBytes(messages.base(m));
+            e.hasMessageId = (m.flags & MessageEntry::kHasMessageId) ? 1 : 0;
+            e.candidate = FolderListing::candidateOf(e.hasMessageId, m.key, m.size);
+            e.subdir = m.dir;
+            listing.entries.push_back(e);
+        }
+        std::sort(listing.entries.begin(), listing.entries.end(),
+                  [](const auto &a, const auto &b) { return a.nameHash < b.nameHash; });
+        if (std::adjacent_find(listing.entries.begin(), listing.entries.end(),
+                               [](const auto &a, const auto &b) { return a.nameHash == b.nameHash; }) !=
+            listing.entries.end())
+            return std::nullopt;
+        return listing;
     }
 
     void addToReports(MaildirFolder folder, const FolderMemo &memo, FolderAnswer answer)
@@ -280,6 +579,7 @@ private:
                 ++work.memoFilesRemoved;
             if (memo.hasAnswer && ::unlink(answerPath(relPath).c_str()) == 0)
                 ++work.memoFilesRemoved;
+            ::unlink(listingPath(relPath).c_str());
         }
         if (!m_report.memoLoaded) {
             sweepStrayMemos(next);
@@ -304,6 +604,7 @@ private:
         std::set<std::string> keep;
         for (const auto &[relPath, memo] : next) {
             keep.insert(MessageMemo::fileNameFor(relPath));
+            keep.insert(FolderListing::fileNameFor(relPath));
             if (memo.hasAnswer)
                 keep.insert(FolderAnswer::fileNameFor(relPath));
         }

@@ -19,6 +19,9 @@ struct InventoryWork
 {
     std::uint64_t foldersReused = 0;    // answered from the memo, not listed
     std::uint64_t foldersRead = 0;      // listed (new, changed, untrusted, or no memo)
+    // Of those, listed and updated from their listing memo (only new messages and renames that
+    // change no group), not rebuilt: their groups were not looked for again.
+    std::uint64_t foldersUpdated = 0;
     std::uint64_t foldersUntrusted = 0; // remembered as "read again next time" (racy, unreadable)
     std::uint64_t messagesListed = 0;   // messages in the folders read
     std::uint64_t headersRead = 0;      // messages opened for their size and Message-ID
@@ -28,6 +31,7 @@ struct InventoryWork
     std::uint64_t bytesHashed = 0;
     std::uint64_t memoFilesWritten = 0; // per-folder message memos and answers, and the summary
     std::uint64_t memoFilesRemoved = 0; // memos of folders that are gone, answers emptied
+    std::uint64_t listingsWritten = 0;  // per-folder listing memos (folderlisting.h)
 };
 
 // `scan` and `dupes` of one tree from one walk: `scan` and `dupes` are exactly what Scan::run and

@@ -211,6 +211,15 @@ std::optional<FolderMessages::FileDigest> MessageMemo::recallDigest(const Messag
     return out;
 }
 
+std::vector<std::uint64_t> MessageMemo::hashedInodes() const
+{
+    std::vector<std::uint64_t> inodes;
+    for (std::size_t i = 0; i < m_recordCount; ++i)
+        if (const Record r = recordAt(i); r.digest != 0)
+            inodes.push_back(r.inode);
+    return inodes; // records are sorted by inode
+}
+
 // The file for `messages`: the remembered records they recalled, in the order they were
 // written, merged with the new messages, sorted among themselves.
 std::string MessageMemo::build(const FolderMessages &messages) const

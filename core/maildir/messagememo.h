@@ -50,6 +50,8 @@ public:
     Result<bool> replaceWith(const FolderMessages &messages);
 
     const std::string &filePath() const { return m_file; }
+    // The inodes of the messages remembered with digests (the duplicate candidates), sorted.
+    std::vector<std::uint64_t> hashedInodes() const;
 
     struct Header
     {

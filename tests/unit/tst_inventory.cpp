@@ -6,6 +6,7 @@
 
 #include "maildir/dupes.h"
 #include "maildir/folderanswer.h"
+#include "maildir/folderlisting.h"
 #include "maildir/inventory.h"
 #include "maildir/inventorysummary.h"
 #include "maildir/mailroot.h"
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -161,6 +163,13 @@ private Q_SLOTS:
     void damagedAnswerCostsItsFolder();
     void noMemoDirStillAnswers();
     void randomMutationsMatchAFreshScan();
+    // A changed folder updated from its listing memo instead of being rebuilt (folderlisting.h).
+    void newNamesOnlyUpdateTheFolder();
+    void removedNameRebuildsTheFolder();
+    void renamedNameUpdatesUnlessGrouped();
+    void newDuplicateIsFoundAfterUpdates();
+    void damagedListingCostsItsFolder();
+    void randomChangesUpdateAndMatchAFreshScan();
 };
 
 void TestInventory::coldPassReadsEachMessageOnce()
@@ -630,6 +639,219 @@ void TestInventory::randomMutationsMatchAFreshScan()
     }
     QVERIFY(reused > 0); // the memo was used, not only rebuilt
     QVERIFY(untouched > 0);
+}
+
+void TestInventory::newNamesOnlyUpdateTheFolder()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    QCOMPARE(tree.pass().work.listingsWritten, 4u); // every folder of the tree is plain
+    const std::string cur = tree.root + "/.Sent/cur/";
+    mailtree::writeFile(cur + baseName(100) + ":2,", message(100));
+    mailtree::writeFile(cur + baseName(101) + ":2,S", message(101));
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.foldersUpdated, 1u);
+    QCOMPARE(after.work.messagesListed, 7u);
+    QCOMPARE(after.work.headersRead, 2u); // the new ones only
+    QCOMPARE(after.work.listingsWritten, 1u);
+    QCOMPARE(after.work.memoFilesWritten, 1u); // the summary; the message memo is left as it was
+    QCOMPARE(after.scan.totals.curMessages, 22u);
+    QVERIFY(sameAsFresh(tree, after));
+    // A classic folder's new/ too, and the pass after that reuses everything again.
+    mailtree::writeFile(tree.root + "/.Classic/new/" + baseName(102), message(102));
+    settle();
+    const InventoryReport classic = tree.pass();
+    QCOMPARE(classic.work.foldersUpdated, 1u);
+    QCOMPARE(classic.scan.totals.newMessages, 1u);
+    QVERIFY(sameAsFresh(tree, classic));
+    settle();
+    const InventoryReport again = tree.pass();
+    QCOMPARE(again.work.foldersRead, 0u);
+    QVERIFY(sameAsFresh(tree, again));
+}
+
+void TestInventory::removedNameRebuildsTheFolder()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    const std::string cur = tree.root + "/.Sent/cur/";
+    QCOMPARE(::unlink((cur + baseName(6) + ":2,S").c_str()), 0);
+    mailtree::writeFile(cur + baseName(100) + ":2,", message(100)); // and one new
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.foldersUpdated, 0u);
+    QCOMPARE(after.work.headersRead, 1u); // the rebuild opens only what its message memo lacks
+    QCOMPARE(after.scan.totals.curMessages, 20u);
+    QVERIFY(sameAsFresh(tree, after));
+    // A message moved to another folder: gone from one (rebuilt), new in the other (updated).
+    QCOMPARE(::rename((cur + baseName(7) + ":2,S").c_str(),
+                      (tree.root + "/.Archive/cur/" + baseName(7) + ":2,S").c_str()),
+             0);
+    settle();
+    const InventoryReport moved = tree.pass();
+    QCOMPARE(moved.work.foldersRead, 2u);
+    QCOMPARE(moved.work.foldersUpdated, 1u);
+    QVERIFY(sameAsFresh(tree, moved));
+}
+
+void TestInventory::renamedNameUpdatesUnlessGrouped()
+{
+    Tree tree;
+    buildTree(tree);
+    addDivergence(tree, "/.Sent", 5); // 5 has two names: a group
+    settle();
+    QCOMPARE(tree.pass().dupes.groups.size(), std::size_t(1));
+    const std::string cur = tree.root + "/.Sent/cur/";
+    // A flag change of a message in no group: the same inode and BASE under another name.
+    QCOMPARE(::rename((cur + baseName(6) + ":2,S").c_str(), (cur + baseName(6) + ":2,RS").c_str()), 0);
+    settle();
+    const InventoryReport flagged = tree.pass();
+    QCOMPARE(flagged.work.foldersUpdated, 1u);
+    QCOMPARE(flagged.work.headersRead, 0u);
+    QCOMPARE(flagged.work.bodiesRemembered, 2u); // the group's members still checked by lstat
+    QCOMPARE(flagged.dupes.groups.size(), std::size_t(1));
+    QVERIFY(sameAsFresh(tree, flagged));
+    // Dovecot moving a message from new/ to cur/ with its flags is a rename too.
+    const std::string classic = tree.root + "/.Classic/";
+    mailtree::writeFile(classic + "new/" + baseName(103), message(103));
+    settle();
+    QCOMPARE(tree.pass().work.foldersUpdated, 1u);
+    QCOMPARE(::rename((classic + "new/" + baseName(103)).c_str(),
+                      (classic + "cur/" + baseName(103) + ":2,S").c_str()),
+             0);
+    settle();
+    const InventoryReport seen = tree.pass();
+    QCOMPARE(seen.work.foldersUpdated, 1u);
+    QCOMPARE(seen.scan.totals.newMessages, 0u);
+    QVERIFY(sameAsFresh(tree, seen));
+    // A flag change of a group member changes the group: the folder is rebuilt.
+    QCOMPARE(::rename((cur + baseName(5) + ":2,FS").c_str(), (cur + baseName(5) + ":2,FRS").c_str()), 0);
+    settle();
+    const InventoryReport member = tree.pass();
+    QCOMPARE(member.work.foldersRead, 1u);
+    QCOMPARE(member.work.foldersUpdated, 0u);
+    QCOMPARE(member.dupes.groups.size(), std::size_t(1));
+    QVERIFY(sameAsFresh(tree, member));
+}
+
+void TestInventory::newDuplicateIsFoundAfterUpdates()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    // A message delivered to .Sent (an update), then the same message into .Archive: another
+    // folder, so no group (duplicates are looked for within a folder), and .Archive is updated.
+    const std::string sent = tree.root + "/.Sent/cur/", archive = tree.root + "/.Archive/cur/";
+    mailtree::writeFile(sent + baseName(200) + ":2,", message(200));
+    settle();
+    QCOMPARE(tree.pass().work.foldersUpdated, 1u);
+    mailtree::writeFile(archive + baseName(201) + ":2,S", message(200));
+    settle();
+    const InventoryReport across = tree.pass();
+    QCOMPARE(across.work.foldersUpdated, 1u);
+    QCOMPARE(across.dupes.groups.size(), std::size_t(0));
+    QVERIFY(sameAsFresh(tree, across));
+    // The same message again in .Sent, whose first copy only the listing memo knows: the
+    // folder is rebuilt and the group shows on this very pass.
+    mailtree::writeFile(sent + baseName(202) + ":2,S", message(200));
+    settle();
+    const InventoryReport twice = tree.pass();
+    QCOMPARE(twice.work.foldersUpdated, 0u);
+    QCOMPARE(twice.work.foldersRead, 1u);
+    QCOMPARE(twice.dupes.groups.size(), std::size_t(1));
+    QVERIFY(sameAsFresh(tree, twice));
+    // Two copies arriving together in a folder, and a second name of an old message's BASE.
+    mailtree::writeFile(archive + baseName(203) + ":2,", message(300));
+    mailtree::writeFile(archive + baseName(204) + ":2,", message(300));
+    mailtree::writeFile(tree.root + "/cur/" + baseName(1) + ":2,F", message(1));
+    settle();
+    const InventoryReport both = tree.pass();
+    QCOMPARE(both.work.foldersUpdated, 0u);
+    QCOMPARE(both.dupes.groups.size(), std::size_t(3));
+    QVERIFY(sameAsFresh(tree, both));
+}
+
+void TestInventory::damagedListingCostsItsFolder()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    const std::string path = tree.memo + "/folders/" + FolderListing::fileNameFor(".Sent");
+    std::string bytes = mailtree::readFile(path);
+    QVERIFY(bytes.size() > 200);
+    bytes[bytes.size() - 20] ^= 0x01; // an entry's byte: only the checksum tells
+    mailtree::writeFile(path, bytes);
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(100) + ":2,", message(100));
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.foldersUpdated, 0u);
+    QVERIFY(sameAsFresh(tree, after));
+    // Another folder's listing under this name is not believed either.
+    mailtree::writeFile(path, mailtree::readFile(tree.memo + "/folders/" + FolderListing::fileNameFor(".Archive")));
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(101) + ":2,", message(101));
+    settle();
+    const InventoryReport other = tree.pass();
+    QCOMPARE(other.work.foldersUpdated, 0u);
+    QVERIFY(sameAsFresh(tree, other));
+}
+
+// Deliveries, flag changes, copies and expunges at random: whether a folder is updated or
+// rebuilt, the answer is a fresh scan's, and most passes update.
+void TestInventory::randomChangesUpdateAndMatchAFreshScan()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    std::mt19937 random(24);
+    const std::vector<std::string> folders{"/cur/", "/.Sent/cur/", "/.Archive/cur/", "/.Classic/cur/"};
+    int next = 1000;
+    std::uint64_t updated = 0;
+    for (int round = 0; round < 30; ++round) {
+        const std::string dir = tree.root + folders[random() % folders.size()];
+        std::vector<std::string> names;
+        if (DIR *d = ::opendir(dir.c_str())) {
+            while (dirent *e = ::readdir(d))
+                if (e->d_name[0] != '.')
+                    names.emplace_back(e->d_name);
+            ::closedir(d);
+        }
+        std::sort(names.begin(), names.end());
+        const std::string some = names.empty() ? std::string() : names[random() % names.size()];
+        const std::string someBase = some.substr(0, some.find(':'));
+        switch (random() % 8) {
+        case 0: // expunge
+            if (!some.empty())
+                ::unlink((dir + some).c_str());
+            break;
+        case 1: // flag change
+            if (!some.empty())
+                ::rename((dir + some).c_str(), (dir + someBase + ":2," + "FRST"[random() % 4]).c_str());
+            break;
+        case 2: // the same message again, under a new BASE
+            if (!some.empty())
+                mailtree::writeFile(dir + baseName(next++) + ":2,S", mailtree::readFile(dir + some));
+            break;
+        default: // deliveries
+            for (int i = 0; i < 3; ++i, ++next)
+                mailtree::writeFile(dir + baseName(next) + ":2,", message(next));
+        }
+        if (random() % 2)
+            settle();
+        const InventoryReport report = tree.pass();
+        updated += report.work.foldersUpdated;
+        QVERIFY2(sameAsFresh(tree, report), qPrintable(QStringLiteral("round %1").arg(round)));
+    }
+    QVERIFY(updated > 5);
 }
 
 QTEST_GUILESS_MAIN(TestInventory)

@@ -345,7 +345,8 @@ private Q_SLOTS:
     // over a dotlock whose process is alive, so every later sync of the renamed folder on that
     // node waited for the lock timeout (two minutes) and failed. Chaos runs saw an APPEND wait six
     // minutes and a DELETE hold the mailbox list lock for one. Revision 5 removes the lock file
-    // that came along. Here the holder is a live process whose lock sits in the folder.
+    // that came along; revision 6 also those of the folder's children, which the rename moves
+    // too. Here the holder is a live process whose lock sits in the folder and in its child.
     void aRenameTakesNoLockAlong()
     {
         const int n = 1;
@@ -353,21 +354,29 @@ private Q_SLOTS:
         imap.setAnswerTimeout(60000); // below Dovecot's uidlist lock timeout of 122 s
         QVERIFY(m_cluster.login(imap, n));
         QVERIFY(imap.command("CREATE Moving"));
+        QVERIFY(imap.command("CREATE Moving.Child"));
         QVERIFY(imap.append("Moving", makeMessage("moving1")));
-        const QString lock = m_cluster.maildir(n) + u"/.Moving/dovecot-uidlist.lock"_s;
+        QVERIFY(imap.append("Moving.Child", makeMessage("movingchild1")));
+        const QString maildir = m_cluster.maildir(n);
         const auto holder = m_cluster.sandbox().runOnNode(
-            n, u"sleep 600 >/dev/null 2>&1 & echo \"$!:$(hostname)\" > '%1'; echo $!"_s.arg(lock));
+            n, u"sleep 600 >/dev/null 2>&1 & for d in '%1/.Moving' '%1/.Moving.Child'; do "
+               u"echo \"$!:$(hostname)\" > \"$d/dovecot-uidlist.lock\"; done; echo $!"_s.arg(maildir));
         QVERIFY(holder && holder->exitCode == 0);
         const QString holderPid = QString::fromLatin1(holder->standardOutput).trimmed();
         const auto stopHolder = qScopeGuard([&] { m_cluster.sandbox().runOnNode(n, u"kill "_s + holderPid); });
 
         QVERIFY2(imap.command("RENAME Moving Moved"), imap.lastStatus().constData());
-        QVERIFY2(!QFile::exists(m_cluster.maildir(n) + u"/.Moved/dovecot-uidlist.lock"_s), "the lock came along");
-        QVERIFY2(imap.append("Moved", makeMessage("moved2")), imap.lastStatus().constData());
-        bool ok = false;
-        QCOMPARE(imap.fetchAll("Moved", &ok).size(), 2);
-        QVERIFY(ok);
-        QVERIFY(imap.command("DELETE Moved"));
+        QVERIFY2(!QFile::exists(maildir + u"/.Moved/dovecot-uidlist.lock"_s), "the lock came along");
+        QVERIFY2(!QFile::exists(maildir + u"/.Moved.Child/dovecot-uidlist.lock"_s), "the child's lock came along");
+        for (const QByteArray &folder : {QByteArray("Moved"), QByteArray("Moved.Child")}) {
+            QVERIFY2(imap.append(folder, makeMessage(folder + "2")), imap.lastStatus().constData());
+            bool ok = false;
+            QCOMPARE(imap.fetchAll(folder, &ok).size(), 2);
+            QVERIFY(ok);
+        }
+        QVERIFY(imap.command("CLOSE")); // Dovecot deletes no selected folder
+        QVERIFY2(imap.command("DELETE Moved.Child"), imap.lastStatus().constData());
+        QVERIFY2(imap.command("DELETE Moved"), imap.lastStatus().constData());
         QVERIFY(m_cluster.waitQuiet());
     }
 

@@ -56,6 +56,16 @@ void ClusterWorkflow::cleanUp()
         m_session->deleteLater();
         m_session = nullptr;
     }
+    for (std::vector<ClusterSession *> *sessions : {&m_nodeSessions, &m_leftOutSessions}) {
+        for (ClusterSession *session : *sessions) {
+            if (!session)
+                continue;
+            session->disconnect(this);
+            session->close();
+            session->deleteLater();
+        }
+        sessions->clear();
+    }
 }
 
 void ClusterWorkflow::publishDetails()
@@ -91,6 +101,68 @@ void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &n
                     failStep(error, nextAction);
             });
     m_session->open();
+}
+
+void ClusterWorkflow::connectEachNode(ClusterSession::Parts parts,
+                                      std::function<bool(int, const Error &)> mayLeaveOut,
+                                      std::function<QString(int)> failAdvice)
+{
+    if (nodeCount() == 0) {
+        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
+                 tr("Add nodes with `mailmeshctl add-node` first."));
+        return;
+    }
+    m_nodeSessions.assign(std::size_t(nodeCount()), nullptr);
+    auto left = std::make_shared<int>(nodeCount());
+    auto reached = std::make_shared<int>(0);
+    const auto settle = [this, left, reached] {
+        if (--*left > 0 || isFinished())
+            return;
+        completeStep(tr("%n node(s) reachable", nullptr, *reached));
+    };
+    for (int i = 0; i < nodeCount(); ++i) {
+        auto *session = new ClusterSession({node(i)}, m_monitorOptions, parts, this);
+        m_nodeSessions[std::size_t(i)] = session;
+        connect(session, &ClusterSession::ready, this, [this, i, reached, settle] {
+            reportProgress({{}, node(i).id, 1, 1, -1, tr("connected")});
+            ++*reached;
+            settle();
+        });
+        connect(session, &ClusterSession::failed, this,
+                [this, i, settle, mayLeaveOut, failAdvice](const QString &, const Error &error) {
+                    if (isFinished())
+                        return;
+                    if (!mayLeaveOut(i, error)) {
+                        failStep(error, failAdvice(i));
+                        return;
+                    }
+                    // Closed later, with the others: this runs inside the session's own signal.
+                    m_nodeSessions[std::size_t(i)]->disconnect(this);
+                    m_leftOutSessions.push_back(std::exchange(m_nodeSessions[std::size_t(i)], nullptr));
+                    settle();
+                });
+        session->open();
+    }
+}
+
+bool ClusterWorkflow::isConnected(int index) const
+{
+    return sessionOf(index).first != nullptr;
+}
+
+std::pair<ClusterSession *, int> ClusterWorkflow::sessionOf(int index) const
+{
+    if (m_session)
+        return {m_session, index};
+    if (std::size_t(index) < m_nodeSessions.size())
+        return {m_nodeSessions[std::size_t(index)], 0};
+    return {nullptr, 0};
+}
+
+remote::SshSession *ClusterWorkflow::ssh(int index) const
+{
+    const auto [session, at] = sessionOf(index);
+    return session->ssh(at);
 }
 
 void ClusterWorkflow::forEachNode(const NodeTask &perNode, std::function<void()> allDone, const QString &nextAction)
@@ -165,7 +237,8 @@ void ClusterWorkflow::forEachNodeInTurn(const QList<int> &indices, const NodeTas
 
 remote::AgentCall *ClusterWorkflow::callAgent(int index, const QString &command, const QJsonObject &params)
 {
-    remote::AgentCall *call = m_session->agent(index)->call(command, params);
+    const auto [session, at] = sessionOf(index);
+    remote::AgentCall *call = session->agent(at)->call(command, params);
     m_runningCalls.append(call);
     connect(call, &QObject::destroyed, this, [this, call] { m_runningCalls.removeAll(call); });
     return call;

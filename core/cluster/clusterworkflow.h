@@ -12,10 +12,12 @@
 
 #include <functional>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace mm::remote {
 class AgentCall;
+class SshSession;
 } // namespace mm::remote
 
 namespace mm::cluster {
@@ -54,6 +56,15 @@ protected:
     // A step body: opens the session with the given parts; on failure the step fails with
     // `nextAction`.
     void connectNodes(ClusterSession::Parts parts, const QString &nextAction);
+    // Like connectNodes(), with a session of its own for each node, so that a node that does not
+    // answer does not close the others: when mayLeaveOut(index, error) says so, the run goes on
+    // without that node (isConnected(index) stays false); any other node's failure fails the
+    // step with failAdvice(index).
+    void connectEachNode(ClusterSession::Parts parts, std::function<bool(int index, const Error &error)> mayLeaveOut,
+                         std::function<QString(int index)> failAdvice);
+    bool isConnected(int index) const;
+    // The node's ssh session, whichever way the nodes were connected.
+    remote::SshSession *ssh(int index) const;
 
     // Runs `perNode(index, done)` on every node at once; the step fails with the first error
     // (naming its node), or allDone() runs once every node called done({}).
@@ -88,8 +99,13 @@ protected:
 
 private:
     void publishDetails();
+    // The session that holds node `index`, and the node's index in it.
+    std::pair<ClusterSession *, int> sessionOf(int index) const;
 
     QList<int> m_selected; // cluster indices of the nodes worked on
+    // connectEachNode(): one session per node (m_session stays null); null for a node left out.
+    std::vector<ClusterSession *> m_nodeSessions;
+    std::vector<ClusterSession *> m_leftOutSessions; // closed with the others when the run ends
     QList<remote::AgentCall *> m_runningCalls;
     QTimer m_pollTimer;
     QElapsedTimer m_waiting;

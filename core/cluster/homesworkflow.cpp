@@ -97,15 +97,12 @@ Result<QByteArray> snippet(const QString &line, const QString &passwdPath)
 
 HomesWorkflow::HomesWorkflow(ClusterConfig cluster, Options options, MonitorOptions monitorOptions,
                              QObject *parent)
-    : Workflow(options.mode == Mode::Show || options.mode == Mode::Deploy
-                   ? QStringLiteral("homes")
-                   : QStringLiteral("failover"),
-               options.dryRun || options.mode == Mode::Show, parent)
-    , m_cluster(std::move(cluster))
+    : ClusterWorkflow(options.mode == Mode::Show || options.mode == Mode::Deploy ? QStringLiteral("homes")
+                                                                                 : QStringLiteral("failover"),
+                      options.dryRun || options.mode == Mode::Show, std::move(cluster), std::move(monitorOptions),
+                      parent)
     , m_settingsBefore(m_cluster.homes)
     , m_options(std::move(options))
-    , m_monitorOptions(std::move(monitorOptions))
-    , m_sessions(std::size_t(m_cluster.nodes.size()), nullptr)
     , m_dovecotLines(std::size_t(m_cluster.nodes.size()))
 {
     const bool changesTheFile = m_options.mode == Mode::Failover || m_options.mode == Mode::Return;
@@ -116,7 +113,16 @@ HomesWorkflow::HomesWorkflow(ClusterConfig cluster, Options options, MonitorOpti
                                                  : tr("Mark %1 serving again").arg(m_options.node),
                 [this] { mark(); });
     }
-    addStep(QStringLiteral("connect"), tr("Connect to the nodes"), [this] { connectNodes(); });
+    addStep(QStringLiteral("connect"), tr("Connect to the nodes"), [this] {
+        // One session per node: a drained node that is down is left out, the others go on.
+        connectEachNode(
+            ClusterSession::Ssh, [this](int index, const Error &error) { return tolerate(index, error); },
+            [this](int index) {
+                return tr("%1 must answer to take part. If it is down, `mailmeshctl failover %1` moves its users to "
+                          "the other nodes.")
+                    .arg(m_cluster.nodes[index].id);
+            });
+    });
     addStep(QStringLiteral("users"), tr("List the mail users (doveadm user '*')"),
             [this] { listUsers(); });
     addStep(QStringLiteral("plan"), tr("Give every user a home node"), [this] { plan(); });
@@ -127,22 +133,7 @@ HomesWorkflow::HomesWorkflow(ClusterConfig cluster, Options options, MonitorOpti
     addStep(QStringLiteral("reload"), tr("Reload Dovecot"), [this] { reload(); });
 }
 
-HomesWorkflow::~HomesWorkflow()
-{
-    HomesWorkflow::cleanUp();
-}
-
-void HomesWorkflow::cleanUp()
-{
-    for (ClusterSession *&session : m_sessions) {
-        if (!session)
-            continue;
-        session->disconnect(this);
-        session->close();
-        session->deleteLater();
-        session = nullptr;
-    }
-}
+HomesWorkflow::~HomesWorkflow() = default;
 
 void HomesWorkflow::mark()
 {
@@ -203,47 +194,9 @@ QList<int> HomesWorkflow::reachedNodes() const
 {
     QList<int> reached;
     for (int i = 0; i < m_cluster.nodes.size(); ++i)
-        if (!m_leftOut.contains(i) && m_sessions[std::size_t(i)])
+        if (!m_leftOut.contains(i) && isConnected(i))
             reached << i;
     return reached;
-}
-
-void HomesWorkflow::connectNodes()
-{
-    if (m_cluster.nodes.isEmpty()) {
-        failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
-                 tr("Add nodes with `mailmeshctl add-node` first."));
-        return;
-    }
-    auto left = std::make_shared<int>(int(m_cluster.nodes.size()));
-    const auto settle = [this, left] {
-        if (--*left > 0 || isFinished())
-            return;
-        completeStep(tr("%1 reachable").arg(counted(reachedNodes().size(), "node", "nodes")));
-    };
-    for (int i = 0; i < m_cluster.nodes.size(); ++i) {
-        auto *session =
-            new ClusterSession({m_cluster.nodes[i]}, m_monitorOptions, ClusterSession::Ssh, this);
-        m_sessions[std::size_t(i)] = session;
-        connect(session, &ClusterSession::ready, this, [this, i, settle] {
-            reportProgress({{}, m_cluster.nodes[i].id, 1, 1, -1, tr("connected")});
-            settle();
-        });
-        connect(session, &ClusterSession::failed, this,
-                [this, i, settle](const QString &, const Error &error) {
-                    if (isFinished())
-                        return;
-                    if (!tolerate(i, error)) {
-                        failStep(error, tr("%1 must answer to take part. If it is down, "
-                                           "`mailmeshctl failover %1` moves its "
-                                           "users to the other nodes.")
-                                            .arg(m_cluster.nodes[i].id));
-                        return;
-                    }
-                    settle();
-                });
-        session->open();
-    }
 }
 
 void HomesWorkflow::forReachedNodes(
@@ -288,10 +241,10 @@ void HomesWorkflow::listUsers()
                 withConfig(dovecot,
                            {tool(dovecot, QStringLiteral("bin"), QStringLiteral("doveadm"))})
                 << QStringLiteral("user") << QStringLiteral("*");
-            ClusterSession *session = m_sessions[std::size_t(i)];
+            remote::SshSession *nodeSsh = ssh(i);
             runAdminCommand(
-                session->ssh(0), list, {}, this,
-                [this, i, found, done, session, dovecot,
+                nodeSsh, list, {}, this,
+                [this, i, found, done, nodeSsh, dovecot,
                  versionCommand](const Result<remote::SshCommand::Output> &users) {
                     if (!users) {
                         done(fail(
@@ -318,7 +271,7 @@ void HomesWorkflow::listUsers()
                         return;
                     }
                     runNodeCommand(
-                        session->ssh(0),
+                        nodeSsh,
                         {QStringLiteral("sh"), QStringLiteral("-c"), versionCommand}, {}, this,
                         [this, i, done](const Result<remote::SshCommand::Output> &version) {
                             const auto parsed =
@@ -429,7 +382,7 @@ void HomesWorkflow::write()
                 done(fail(snippet.error()));
                 return;
             }
-            remote::SshSession *ssh = m_sessions[std::size_t(i)]->ssh(0);
+            remote::SshSession *ssh = this->ssh(i);
             remote::SshCommand::Options table;
             table.input = m_passwdFile;
             remote::SshCommand::Options config;
@@ -534,7 +487,7 @@ void HomesWorkflow::reload()
                 done({});
                 return;
             }
-            runAdminCommands(m_sessions[std::size_t(i)]->ssh(0),
+            runAdminCommands(ssh(i),
                              dovecotcontrol::reload(m_cluster.nodes[i].dovecot), {}, this, done);
         },
         [this] {

@@ -1,9 +1,7 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
+#include "cluster/clusterworkflow.h"
 #include "cluster/homenodes.h"
-#include "cluster/monitoroptions.h"
-#include "cluster/workflow.h"
 
 #include <QMap>
 #include <QSet>
@@ -37,7 +35,7 @@ Result<QByteArray> snippet(const QString &line, const QString &passwdPath);
 // Dovecot is reloaded. Every node that is not drained must answer. A drained node is written
 // too when it answers (so that clients still connecting to it are sent on), and skipped when it
 // does not: it keeps its old table until it is back and `homes --deploy` runs.
-class HomesWorkflow : public Workflow
+class HomesWorkflow : public ClusterWorkflow
 {
     Q_OBJECT
 
@@ -60,14 +58,8 @@ public:
                   QObject *parent = nullptr);
     ~HomesWorkflow() override;
 
-    const ClusterConfig &cluster() const { return m_cluster; }
-
-protected:
-    void cleanUp() override;
-
 private:
     void mark();
-    void connectNodes();
     void listUsers();
     void plan();
     void write();
@@ -81,12 +73,8 @@ private:
         const std::function<void(int index, std::function<void(const Status &)> done)> &perNode,
         std::function<void()> allDone, const QString &nextAction);
 
-    ClusterConfig m_cluster;
     HomesSettings m_settingsBefore;
     Options m_options;
-    MonitorOptions m_monitorOptions;
-    std::vector<ClusterSession *>
-        m_sessions;                      // one per node, so one node down does not close the others
     std::vector<QString> m_dovecotLines; // per node: "2.3"/"2.4"
     QSet<int> m_leftOut;                 // drained nodes that did not answer or failed
     QSet<int> m_unchanged;               // nodes that had the table and snippet already

@@ -72,9 +72,9 @@ mailmesh_add_fuzz_target(fuzz_maildirname SOURCES fuzz/fuzz_maildirname.cpp LIBS
 # Cluster files with hostile values: the Qt code that reads them, built from its sources.
 mailmesh_add_fuzz_target(fuzz_clusterconfig QT
                          SOURCES fuzz/fuzz_clusterconfig.cpp
-                                 ${PROJECT_SOURCE_DIR}/core/cluster/clusterconfig.cpp
-                                 ${PROJECT_SOURCE_DIR}/core/cluster/homenodes.cpp
-                                 ${PROJECT_SOURCE_DIR}/core/cluster/uidpolicy.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/cluster/config/clusterconfig.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/cluster/config/homenodes.cpp
+                                 ${PROJECT_SOURCE_DIR}/core/cluster/config/uidpolicy.cpp
                                  ${PROJECT_SOURCE_DIR}/core/remote/sshaddress.cpp
                                  ${PROJECT_SOURCE_DIR}/core/remote/sshoptionpolicy.cpp
                          LIBS mailmesh_common Qt6::Core Qt6::Network)

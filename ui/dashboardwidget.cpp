@@ -1,6 +1,6 @@
 #include "ui/dashboardwidget.h"
 
-#include "cluster/clusterchanges.h"
+#include "cluster/monitor/clusterchanges.h"
 #include "ui/clustermapwidget.h"
 #include "ui/eventlogmodel.h"
 #include "ui/lagchartswidget.h"

@@ -1,8 +1,8 @@
 #include "ui/duplicatesdialog.h"
 
-#include "cluster/duplicatesworkflow.h"
-#include "cluster/headersworkflow.h"
-#include "cluster/quarantineworkflow.h"
+#include "cluster/workflows/duplicatesworkflow.h"
+#include "cluster/workflows/headersworkflow.h"
+#include "cluster/workflows/quarantineworkflow.h"
 #include "ui/jsontablemodel.h"
 #include "ui/mimeheader.h"
 #include "ui/tableviewsetup.h"

@@ -1,6 +1,6 @@
 #include "ui/homesdialog.h"
 
-#include "cluster/homesworkflow.h"
+#include "cluster/workflows/homesworkflow.h"
 #include "ui/jsontablemodel.h"
 #include "ui/tableviewsetup.h"
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/monitoroptions.h"
-#include "cluster/workflow.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/monitor/monitoroptions.h"
+#include "cluster/workflows/workflow.h"
 
 #include <QDialog>
 

@@ -2,8 +2,8 @@
 
 #include "ui/statuspresentation.h"
 
-#include "cluster/agentlocator.h"
-#include "cluster/clustermonitor.h"
+#include "cluster/session/agentlocator.h"
+#include "cluster/monitor/clustermonitor.h"
 #include "ui/dashboardwidget.h"
 #include "ui/duplicatesdialog.h"
 #include "ui/eventlogmodel.h"
@@ -11,7 +11,7 @@
 #include "ui/migrationdialog.h"
 #include "ui/rekeydialog.h"
 #include "ui/notificationsettingsdialog.h"
-#include "ui/setupwizard.h"
+#include "ui/wizard/setupwizard.h"
 #include "ui/statuspresentation.h"
 
 #include <QAction>

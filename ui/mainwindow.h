@@ -1,9 +1,9 @@
 #pragma once
 
-#include "cluster/clusteralerts.h"
-#include "cluster/clusterconfig.h"
-#include "cluster/clusterstate.h"
-#include "cluster/monitoroptions.h"
+#include "cluster/monitor/clusteralerts.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/monitor/clusterstate.h"
+#include "cluster/monitor/monitoroptions.h"
 
 #include <QMainWindow>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/migrationworkflow.h"
-#include "cluster/monitoroptions.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/workflows/migrationworkflow.h"
+#include "cluster/monitor/monitoroptions.h"
 
 #include <QDialog>
 #include <QMap>

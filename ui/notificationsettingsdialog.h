@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cluster/clusteralerts.h"
+#include "cluster/monitor/clusteralerts.h"
 
 #include <QDialog>
 

@@ -1,6 +1,6 @@
 #include "ui/rekeydialog.h"
 
-#include "cluster/rekeynodeworkflow.h"
+#include "cluster/workflows/rekeynodeworkflow.h"
 
 #include <QCheckBox>
 #include <QDialogButtonBox>

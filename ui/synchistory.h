@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cluster/clusterstate.h"
+#include "cluster/monitor/clusterstate.h"
 #include "ui/linkstate.h"
 
 #include <QDateTime>

@@ -1,9 +1,9 @@
 #include "democluster.h"
 
-#include "cluster/agentlocator.h"
-#include "cluster/clustermonitor.h"
-#include "cluster/pairworkflow.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/session/agentlocator.h"
+#include "cluster/monitor/clustermonitor.h"
+#include "cluster/workflows/pairworkflow.h"
+#include "cluster/config/sandboxcluster.h"
 #include "demodovecot.h"
 #include "demotrafficthread.h"
 #include "sandbox/sandbox.h"

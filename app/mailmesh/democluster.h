@@ -1,7 +1,7 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/monitoroptions.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/monitor/monitoroptions.h"
 #include "common/result.h"
 #include "sandbox/demotraffic.h"
 

@@ -1,5 +1,5 @@
-#include "cluster/agentlocator.h"
-#include "cluster/clustermonitor.h"
+#include "cluster/session/agentlocator.h"
+#include "cluster/monitor/clustermonitor.h"
 #include "cluster/pluralforms.h"
 #include "democluster.h"
 #include "demotrafficbar.h"

@@ -4,14 +4,14 @@
 
 #include "commandsupport.h"
 
-#include "cluster/addnodeworkflow.h"
-#include "cluster/deploydovecotworkflow.h"
-#include "cluster/joinnodeworkflow.h"
-#include "cluster/migrationworkflow.h"
-#include "cluster/pairworkflow.h"
-#include "cluster/preparenodeworkflow.h"
-#include "cluster/rekeynodeworkflow.h"
-#include "cluster/removenodeworkflow.h"
+#include "cluster/workflows/addnodeworkflow.h"
+#include "cluster/workflows/deploydovecotworkflow.h"
+#include "cluster/workflows/joinnodeworkflow.h"
+#include "cluster/workflows/migrationworkflow.h"
+#include "cluster/workflows/pairworkflow.h"
+#include "cluster/workflows/preparenodeworkflow.h"
+#include "cluster/workflows/rekeynodeworkflow.h"
+#include "cluster/workflows/removenodeworkflow.h"
 #include "protocol/exitcodes.h"
 
 #include <QFileInfo>

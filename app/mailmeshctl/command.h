@@ -4,8 +4,8 @@
 // options it takes, and its handler. The usage, `COMMAND --help` and the parser are all made
 // from this spec (commandtable.h, commandline.h); commandsupport.h runs it.
 
-#include "cluster/clusterconfig.h"
-#include "cluster/monitoroptions.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/monitor/monitoroptions.h"
 #include "common/result.h"
 
 #include <QList>

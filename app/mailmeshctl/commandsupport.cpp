@@ -2,7 +2,7 @@
 
 #include "workflowprinter.h"
 
-#include "cluster/agentlocator.h"
+#include "cluster/session/agentlocator.h"
 #include "protocol/exitcodes.h"
 
 #include <QCoreApplication>

@@ -3,8 +3,8 @@
 
 #include "commandsupport.h"
 
-#include "cluster/duplicatesworkflow.h"
-#include "cluster/quarantineworkflow.h"
+#include "cluster/workflows/duplicatesworkflow.h"
+#include "cluster/workflows/quarantineworkflow.h"
 
 #include <QJsonArray>
 #include <QJsonObject>

@@ -1,13 +1,13 @@
 // Home nodes: `homes show|set|clear|deploy` and `failover`. Each user gets a home node that every
-// node's Dovecot proxies its IMAP logins to (core/cluster/homesworkflow.h, docs/home-nodes.md).
+// node's Dovecot proxies its IMAP logins to (core/cluster/workflows/homesworkflow.h, docs/home-nodes.md).
 
 #include "homecommands.h"
 
 #include "commandsupport.h"
 
-#include "cluster/agentlocator.h"
-#include "cluster/failoverclock.h"
-#include "cluster/homesworkflow.h"
+#include "cluster/session/agentlocator.h"
+#include "cluster/config/failoverclock.h"
+#include "cluster/workflows/homesworkflow.h"
 #include "cluster/pluralforms.h"
 #include "protocol/exitcodes.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cluster/clusterstate.h"
+#include "cluster/monitor/clusterstate.h"
 
 #include <QString>
 #include <QTextStream>

@@ -4,7 +4,7 @@
 
 #include "commandsupport.h"
 
-#include "cluster/agentlocator.h"
+#include "cluster/session/agentlocator.h"
 #include "protocol/exitcodes.h"
 #include "sandbox/sandbox.h"
 

@@ -5,11 +5,11 @@
 #include "commandsupport.h"
 #include "homecommands.h"
 
-#include "cluster/agentlocator.h"
-#include "cluster/clustermetrics.h"
-#include "cluster/clustermonitor.h"
+#include "cluster/session/agentlocator.h"
+#include "cluster/monitor/clustermetrics.h"
+#include "cluster/monitor/clustermonitor.h"
 #include "cluster/pluralforms.h"
-#include "cluster/statuscheck.h"
+#include "cluster/monitor/statuscheck.h"
 #include "protocol/exitcodes.h"
 
 #include <QCoreApplication>

@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char *kTmpName = "tmp";
 
-// Node ids as the cluster file allows them (core/cluster/clusterconfig.cpp).
+// Node ids as the cluster file allows them (core/cluster/config/clusterconfig.cpp).
 bool isNodeId(std::string_view id)
 {
     if (id.empty() || id.size() > 32)

@@ -38,7 +38,7 @@ struct MessageEntry
     std::uint8_t flags = 0;
 };
 
-// The messages of one folder and the duplicate groups among them (ARCHITECTURE.md, "Duplicate").
+// The messages of one folder and the duplicate groups among them (docs/architecture.md, "Duplicates").
 // Shared by DupeFinder, which lists and reads every message, and Inventory, which takes the
 // listing from its scan and opens only the messages it has not seen before: both group alike.
 class FolderMessages

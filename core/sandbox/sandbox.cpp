@@ -845,7 +845,7 @@ Status Sandbox::writeDovecotConfig(Node &node)
     if (Status owned = m_user.own(values.stateDir); !owned)
         return owned;
     if (m_options.curOnlySettingOff && !m_options.curOnly) {
-        // The name and text deploy-dovecot and migrate use (core/cluster/dovecotcontrol.h);
+        // The name and text deploy-dovecot and migrate use (core/cluster/dovecot/dovecotcontrol.h);
         // owned by the node's admin, who rewrites it when migrating.
         const QString snippet = info.dovecotConfD + u"/99-mailmesh-cur-only.conf"_s;
         if (Status written = writeFile(snippet, "maildir_cur_only = no\n", kPublicFile); !written)

@@ -20,8 +20,8 @@
 #include "ctlrunner.h"
 #include "benchstats.h"
 
-#include "cluster/clustermonitor.h"
-#include "cluster/statuscheck.h"
+#include "cluster/monitor/clustermonitor.h"
+#include "cluster/monitor/statuscheck.h"
 #include "sandbox/sandbox.h"
 
 #include <QCoreApplication>

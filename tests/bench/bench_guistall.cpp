@@ -8,7 +8,7 @@
 // CPU while the sandbox's daemons, which share the machine, were busy: the load average printed
 // beside it says how busy the machine was.
 
-#include "cluster/clustermonitor.h"
+#include "cluster/monitor/clustermonitor.h"
 #include "democluster.h"
 #include "ui/mainwindow.h"
 

@@ -7,9 +7,9 @@
 //
 //   bench_propagation [deliveries] [default-deliveries]     (default 100 and 20)
 
-#include "cluster/pairworkflow.h"
+#include "cluster/workflows/pairworkflow.h"
 #include "benchstats.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/config/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 
 #include <QCoreApplication>

@@ -7,7 +7,7 @@
 // Baseline in the same run: parsing the same replies with QJsonDocument alone.
 // Goal (issue: cluster workflows part 2): one snapshot under 100 ms of CPU.
 
-#include "cluster/clusterstate.h"
+#include "cluster/monitor/clusterstate.h"
 #include "maildir/scan.h"
 #include "ui/dashboardwidget.h"
 

@@ -7,7 +7,7 @@
 // Built with Qt (the cluster file code is Qt's JSON), from the few sources it needs, in the
 // clang/libFuzzer tree: see tests/fuzz.cmake.
 
-#include "cluster/clusterconfig.h"
+#include "cluster/config/clusterconfig.h"
 #include "remote/sshaddress.h"
 #include "remote/sshoptionpolicy.h"
 

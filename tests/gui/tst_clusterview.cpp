@@ -4,7 +4,7 @@
 // would: nothing drawn over anything else, nothing cut off at the edges.
 
 #include "../unit/snapshotfactory.h"
-#include "cluster/clusterconfig.h"
+#include "cluster/config/clusterconfig.h"
 #include "cluster/pluralforms.h"
 #include "screenshots.h"
 #include "ui/clustermapwidget.h"

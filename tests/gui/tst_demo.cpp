@@ -7,7 +7,7 @@
 // <build>/screenshots.
 
 #include "screenshots.h"
-#include "cluster/clustermonitor.h"
+#include "cluster/monitor/clustermonitor.h"
 #include "cluster/pluralforms.h"
 #include "democluster.h"
 #include "demotrafficbar.h"

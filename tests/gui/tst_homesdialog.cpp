@@ -2,8 +2,8 @@
 // lists users): it runs `homes show` itself and shows every user's home and why, with a drained
 // node and an override; saves homes-dialog.png for a person to look at.
 
-#include "cluster/homenodes.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/config/homenodes.h"
+#include "cluster/config/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 #include "screenshots.h"
 #include "ui/homesdialog.h"

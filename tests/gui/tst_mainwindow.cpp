@@ -1,7 +1,7 @@
 #include "keyboardcheck.h"
 #include "screenshots.h"
 #include "../unit/snapshotfactory.h"
-#include "cluster/clusterconfig.h"
+#include "cluster/config/clusterconfig.h"
 #include "cluster/pluralforms.h"
 #include "ui/dashboardwidget.h"
 #include "ui/eventlogmodel.h"

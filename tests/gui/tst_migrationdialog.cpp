@@ -3,9 +3,9 @@
 
 #include "keyboardcheck.h"
 #include "screenshots.h"
-#include "cluster/pairworkflow.h"
+#include "cluster/workflows/pairworkflow.h"
 #include "cluster/pluralforms.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/config/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 #include "ui/migrationdialog.h"
 #include "ui/migrationplanmodel.h"

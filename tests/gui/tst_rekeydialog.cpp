@@ -4,7 +4,7 @@
 
 #include "screenshots.h"
 #include "cluster/pluralforms.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/config/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 #include "ui/rekeydialog.h"
 

@@ -1,9 +1,9 @@
 // PairWorkflow and ClusterMonitor against three real sandbox nodes (sshd, syncthing, dovecot on
 // 127.0.0.1): pairing through SSH tunnels, then live snapshots while nodes misbehave.
 
-#include "cluster/clustermonitor.h"
-#include "cluster/pairworkflow.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/monitor/clustermonitor.h"
+#include "cluster/workflows/pairworkflow.h"
+#include "cluster/config/sandboxcluster.h"
 #include "sandbox/sandbox.h"
 
 #include <QFile>

@@ -6,9 +6,9 @@
 // node1 land elsewhere; `failover --return` moves them back; `status --check --auto-failover`
 // fails over a node that does not answer, once.
 
-#include "cluster/clusterconfig.h"
-#include "cluster/homenodes.h"
-#include "cluster/sandboxcluster.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/config/homenodes.h"
+#include "cluster/config/sandboxcluster.h"
 #include "ctlrunner.h"
 #include "imapclient.h"
 #include "sandbox/freeport.h"

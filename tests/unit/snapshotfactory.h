@@ -2,7 +2,7 @@
 
 // Builds ClusterState snapshots for model and view tests.
 
-#include "cluster/clusterstate.h"
+#include "cluster/monitor/clusterstate.h"
 
 namespace mm::test {
 

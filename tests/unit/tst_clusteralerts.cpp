@@ -1,7 +1,7 @@
 // The tray's rules: each alert once when its condition starts, stalls only past the threshold,
 // and nothing for what was already there when the app started.
 
-#include "cluster/clusteralerts.h"
+#include "cluster/monitor/clusteralerts.h"
 
 #include <QTest>
 

@@ -1,4 +1,4 @@
-#include "cluster/clusterchanges.h"
+#include "cluster/monitor/clusterchanges.h"
 #include "snapshotfactory.h"
 
 #include <QTest>

@@ -1,4 +1,4 @@
-#include "cluster/clusterconfig.h"
+#include "cluster/config/clusterconfig.h"
 
 #include <QJsonDocument>
 #include <QTemporaryDir>

@@ -1,4 +1,4 @@
-#include "cluster/clusterstate.h"
+#include "cluster/monitor/clusterstate.h"
 #include "snapshotfactory.h"
 
 #include <QJsonArray>

@@ -2,9 +2,9 @@
 // `apt-cache policy` (recorded on Debian 12 nodes), dpkg-query's list, the install plan, the
 // apt command lines that install and roll back, and the .deb control head sent to dpkg-deb.
 
-#include "cluster/aptpolicy.h"
-#include "cluster/debianversion.h"
-#include "cluster/dovecotpackages.h"
+#include "cluster/dovecot/aptpolicy.h"
+#include "cluster/dovecot/debianversion.h"
+#include "cluster/dovecot/dovecotpackages.h"
 
 #include <QFile>
 #include <QTemporaryDir>

@@ -1,10 +1,10 @@
 // What deploy-dovecot decides before it touches a node: the snippet rendered for each Dovecot
 // line, version comparison (downgrades), and which .deb files fit a node's distribution.
 
-#include "cluster/dovecotcontrol.h"
-#include "cluster/dovecotpackages.h"
-#include "cluster/dovecotsnippet.h"
-#include "cluster/dovecotversion.h"
+#include "cluster/dovecot/dovecotcontrol.h"
+#include "cluster/dovecot/dovecotpackages.h"
+#include "cluster/dovecot/dovecotsnippet.h"
+#include "cluster/dovecot/dovecotversion.h"
 
 #include <QTemporaryDir>
 #include <QTest>

@@ -1,11 +1,11 @@
-// Home nodes (core/cluster/homenodes.h): rendezvous hashing that stays put as nodes come and
+// Home nodes (core/cluster/config/homenodes.h): rendezvous hashing that stays put as nodes come and
 // go, the admin's overrides, drained nodes, the passwd-file Dovecot reads, the cluster file's
 // "homes" section, and the clock behind `status --check --auto-failover`.
 
-#include "cluster/clusterconfig.h"
-#include "cluster/failoverclock.h"
-#include "cluster/homenodes.h"
-#include "cluster/homesworkflow.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/config/failoverclock.h"
+#include "cluster/config/homenodes.h"
+#include "cluster/workflows/homesworkflow.h"
 
 #include <QJsonDocument>
 #include <QTemporaryDir>

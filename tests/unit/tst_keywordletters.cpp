@@ -1,9 +1,9 @@
-// Keyword letters of its own for every node (core/cluster/keywordletters.h): never two owners for
+// Keyword letters of its own for every node (core/cluster/config/keywordletters.h): never two owners for
 // a letter, kept once given, and taken from the richest nodes when a node joins a full cluster.
 
-#include "cluster/clusterconfig.h"
-#include "cluster/dovecotcontrol.h"
-#include "cluster/keywordletters.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/dovecot/dovecotcontrol.h"
+#include "cluster/config/keywordletters.h"
 
 #include <QSet>
 #include <QtTest>

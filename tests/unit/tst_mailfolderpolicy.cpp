@@ -3,7 +3,7 @@
 // elsewhere adds nothing. Found on the lab's Debian nodes, where syncthing@vmail keeps
 // /var/vmail/.config/syncthing and pairing copied node1's keys to every node.
 
-#include "cluster/mailfolderpolicy.h"
+#include "cluster/config/mailfolderpolicy.h"
 
 #include <QTest>
 

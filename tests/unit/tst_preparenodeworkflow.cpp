@@ -3,8 +3,8 @@
 // and files on nodes are written through a mktemp name, never a predictable one. Each command
 // is run by a real /bin/sh with the programs replaced by a function that prints its arguments.
 
-#include "cluster/dovecotcontrol.h"
-#include "cluster/preparenodeworkflow.h"
+#include "cluster/dovecot/dovecotcontrol.h"
+#include "cluster/workflows/preparenodeworkflow.h"
 
 #include <QCryptographicHash>
 #include <QDir>

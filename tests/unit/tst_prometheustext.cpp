@@ -8,10 +8,10 @@
 #include "prometheustextparser.h"
 #include "snapshotfactory.h"
 
-#include "cluster/canaryhistory.h"
-#include "cluster/clustermetrics.h"
-#include "cluster/prometheustext.h"
-#include "cluster/statuscheck.h"
+#include "cluster/monitor/canaryhistory.h"
+#include "cluster/monitor/clustermetrics.h"
+#include "cluster/monitor/prometheustext.h"
+#include "cluster/monitor/statuscheck.h"
 
 #include <QtTest>
 

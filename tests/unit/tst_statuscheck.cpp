@@ -1,7 +1,7 @@
 // `status --check`: the Nagios verdict from a snapshot, and when a snapshot counts as settled.
 
-#include "cluster/crossnodecheck.h"
-#include "cluster/statuscheck.h"
+#include "cluster/monitor/crossnodecheck.h"
+#include "cluster/monitor/statuscheck.h"
 
 #include <QJsonArray>
 #include <QTest>

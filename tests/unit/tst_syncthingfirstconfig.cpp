@@ -4,7 +4,7 @@
 // bare `systemctl enable --now syncthing@vmail` made ~/Sync (inside the mail root) and dialled
 // the internet's discovery servers and relays.
 
-#include "cluster/preparenodeworkflow.h"
+#include "cluster/workflows/preparenodeworkflow.h"
 
 #include <QFile>
 #include <QProcess>

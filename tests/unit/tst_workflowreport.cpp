@@ -1,9 +1,9 @@
 // What mailmeshctl and the GUI read from a workflow: the report's exit codes and JSON, the
 // Dovecot command lines built from a node's facts, and the terminal progress line.
 
-#include "cluster/dovecotcontrol.h"
-#include "cluster/preparenodeworkflow.h"
-#include "cluster/workflow.h"
+#include "cluster/dovecot/dovecotcontrol.h"
+#include "cluster/workflows/preparenodeworkflow.h"
+#include "cluster/workflows/workflow.h"
 #include "workflowprinter.h"
 
 #include <QJsonArray>

@@ -1,6 +1,6 @@
 #include "ui/wizard/connectpage.h"
 
-#include "cluster/addnodeworkflow.h"
+#include "cluster/workflows/addnodeworkflow.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cluster/workflow.h"
+#include "cluster/workflows/workflow.h"
 #include "ui/wizard/setuppage.h"
 
 #include <QHash>

@@ -3,7 +3,7 @@
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 
-#include "cluster/deploydovecotworkflow.h"
+#include "cluster/workflows/deploydovecotworkflow.h"
 
 #include <QCheckBox>
 #include <QComboBox>

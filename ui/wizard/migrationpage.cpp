@@ -1,6 +1,6 @@
 #include "ui/wizard/migrationpage.h"
 
-#include "cluster/migrationworkflow.h"
+#include "cluster/workflows/migrationworkflow.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
-#include "cluster/workflow.h"
+#include "cluster/config/clusterconfig.h"
+#include "cluster/workflows/workflow.h"
 #include "ui/wizard/setuppage.h"
 
 #include <QHash>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cluster/clusterconfig.h"
+#include "cluster/config/clusterconfig.h"
 
 #include <QAbstractTableModel>
 #include <QHash>

@@ -1,6 +1,6 @@
 #include "ui/wizard/pairingpage.h"
 
-#include "cluster/pairworkflow.h"
+#include "cluster/workflows/pairworkflow.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 

@@ -1,7 +1,7 @@
 #include "ui/wizard/probepage.h"
 
-#include "cluster/addnodeworkflow.h"
-#include "cluster/preparenodeworkflow.h"
+#include "cluster/workflows/addnodeworkflow.h"
+#include "cluster/workflows/preparenodeworkflow.h"
 #include "ui/wizard/setupsession.h"
 #include "ui/wizard/workflowview.h"
 

@@ -1,7 +1,7 @@
 #include "ui/wizard/setupsession.h"
 
-#include "cluster/agentlocator.h"
-#include "ui/setupwizard.h"
+#include "cluster/session/agentlocator.h"
+#include "ui/wizard/setupwizard.h"
 
 #include <QCryptographicHash>
 #include <QFileInfo>

@@ -602,9 +602,13 @@ private:
         NameList &names = listing.messages;
         std::vector<std::uint32_t> order(names.size());
         std::iota(order.begin(), order.end(), 0u);
+        // Each name's BASE found once, not twice per comparison (most of the plan's CPU time).
+        std::vector<std::uint32_t> baseLen(names.size());
+        for (std::size_t n = 0; n < names.size(); ++n)
+            baseLen[n] = static_cast<std::uint32_t>(baseOf(names[n]).size());
         std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
             const std::string_view na = names[a], nb = names[b];
-            const std::string_view ba = baseOf(na), bb = baseOf(nb);
+            const std::string_view ba = na.substr(0, baseLen[a]), bb = nb.substr(0, baseLen[b]);
             return ba != bb ? ba < bb : na < nb;
         });
         plan.moves.reserve(names.size());

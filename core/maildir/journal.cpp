@@ -57,19 +57,25 @@ void appendJsonString(std::string &out, std::string_view text)
 {
     static constexpr char kHex[] = "0123456789abcdef";
     out.push_back('"');
-    for (char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
+    // Runs of bytes that need no escape are appended whole: a convert journals two paths per
+    // message, and a byte-by-byte push_back was a fifth of its CPU time.
+    std::size_t plainFrom = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f)
+            continue;
+        out.append(text.data() + plainFrom, i - plainFrom);
+        plainFrom = i + 1;
         if (c == '"' || c == '\\') {
             out.push_back('\\');
-            out.push_back(ch);
-        } else if (c < 0x20 || c == 0x7f) {
+            out.push_back(text[i]);
+        } else {
             out.append("\\u00");
             out.push_back(kHex[c >> 4]);
             out.push_back(kHex[c & 0xf]);
-        } else {
-            out.push_back(ch);
         }
     }
+    out.append(text.data() + plainFrom, text.size() - plainFrom);
     out.push_back('"');
 }
 

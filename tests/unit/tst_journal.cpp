@@ -131,6 +131,27 @@ private:
     QTemporaryDir m_tmp;
 
 private Q_SLOTS:
+    // Journal lines escape exactly what JSON needs, wherever it falls in a run of plain bytes.
+    void jsonStringsEscapeOnlyWhatTheyMust()
+    {
+        std::string out;
+        appendJsonString(out, "a\"b\\c");
+        QCOMPARE(QByteArray::fromStdString(out), QByteArray("\"a\\\"b\\\\c\""));
+        out.clear();
+        appendJsonString(out, std::string("\x01x\x1fy\x7f", 5));
+        QCOMPARE(QByteArray::fromStdString(out), QByteArray("\"\\u0001x\\u001fy\\u007f\""));
+        out.clear();
+        appendJsonString(out, "");
+        QCOMPARE(QByteArray::fromStdString(out), QByteArray("\"\""));
+        for (int value = 1; value < 128; ++value)
+            for (const std::string &text : {std::string(1, char(value)), "cur/" + std::string(1, char(value)),
+                                            "cur/" + std::string(1, char(value)) + "1700000000.M1P2.host:2,S"}) {
+                std::string line;
+                JsonLineWriter(line).string("name", text).finish();
+                QCOMPARE(nlohmann::json::parse(line).at("name").get<std::string>(), text);
+            }
+    }
+
     void knowsRunIds_data()
     {
         QTest::addColumn<QString>("text");

@@ -53,12 +53,11 @@ QStringList stringList(const QJsonValue &value)
 
 AddNodeWorkflow::AddNodeWorkflow(ClusterConfig cluster, NodeConfig node, QString acceptHostKey, MonitorOptions options,
                                  QObject *parent)
-    : Workflow(QStringLiteral("add-node"), false, parent)
-    , m_cluster(std::move(cluster))
+    : ClusterWorkflow(QStringLiteral("add-node"), false, std::move(cluster), std::move(options), parent)
     , m_node(std::move(node))
     , m_acceptHostKey(std::move(acceptHostKey))
-    , m_options(std::move(options))
 {
+    selectNodes({}); // the node being added, once validate put it into the cluster
     keepClusterChanges(ClusterChanges::KeptOnSuccess); // the node, once it passed every check
     addStep(QStringLiteral("validate"), tr("Check the node's settings"), [this] { validate(); });
     addStep(QStringLiteral("connect"), tr("Settle the host key and start the agent"), [this] { connectNode(); });
@@ -66,19 +65,7 @@ AddNodeWorkflow::AddNodeWorkflow(ClusterConfig cluster, NodeConfig node, QString
     addStep(QStringLiteral("check"), tr("Check that the node can join"), [this] { check(); });
 }
 
-AddNodeWorkflow::~AddNodeWorkflow()
-{
-    cleanUp();
-}
-
-void AddNodeWorkflow::cleanUp()
-{
-    if (m_session) {
-        m_session->close();
-        m_session->deleteLater();
-        m_session = nullptr;
-    }
-}
+AddNodeWorkflow::~AddNodeWorkflow() = default;
 
 void AddNodeWorkflow::validate()
 {
@@ -110,6 +97,10 @@ void AddNodeWorkflow::validate()
                  tr("Correct the option named in the message and run add-node again."));
         return;
     }
+    m_cluster = candidate;
+    for (int i = 0; i < m_cluster.nodes.size(); ++i)
+        if (m_cluster.nodes[i].id == m_node.id)
+            selectNodes({i});
     completeStep();
 }
 
@@ -117,70 +108,74 @@ void AddNodeWorkflow::connectNode()
 {
     // The node connects with m_node.hostKey as its pin (the --accept-host-key value, or the one
     // already in the cluster file): the session compares it with the key ssh really used.
-    m_session = new ClusterSession({m_node}, m_options, ClusterSession::Agent, this);
-    connect(m_session, &ClusterSession::ready, this, [this] {
-        const auto &used = m_session->ssh(0)->connectedHostKey();
-        if (!used) {
-            failStep(Error{ErrorCode::ChangedHostKey,
-                           tr("cannot tell which host key %1 offered, so nothing can be pinned").arg(m_node.id).toStdString(),
-                           {}},
-                     tr("Check that your ssh supports KnownHostsCommand (OpenSSH 8.5 or later), then run add-node again."));
-            return;
-        }
-        QString detail;
-        if (m_node.hostKey.isEmpty()) {
-            // ssh accepted it from the admin's own known_hosts: pin what they already trust.
-            m_node.hostKey = used->fingerprint();
-            detail = tr("host key %1 (trusted by your known_hosts), pinned").arg(m_node.hostKey);
-        } else {
-            detail = tr("host key %1 pinned").arg(m_node.hostKey);
-        }
-        if (m_node.mailUser.isEmpty())
-            m_report.details.insert(QStringLiteral("loginUser"), m_session->ssh(0)->loginUser());
-        m_report.details.insert(QStringLiteral("hostKey"), m_node.hostKey);
-        completeStep(detail);
-    });
-    connect(m_session, &ClusterSession::failed, this, [this](const QString &, const Error &error) {
-        const auto *ssh = m_session->connection(0) ? m_session->ssh(0) : nullptr;
-        const QString offered = ssh && ssh->offeredHostKey() ? ssh->offeredHostKey()->fingerprint() : QString();
-        if (!offered.isEmpty())
-            m_report.details.insert(QStringLiteral("offeredHostKey"), offered);
-        if (error.code == ErrorCode::UnknownHostKey && !offered.isEmpty()) {
-            failStep(Error{ErrorCode::UnknownHostKey,
-                           tr("%1 offers the host key %2, which is not trusted yet%3")
-                               .arg(m_node.id, offered,
-                                    m_node.hostKey.isEmpty() ? QString() : tr(" (you accepted %1)").arg(m_node.hostKey))
-                               .toStdString(),
-                           {}},
-                     tr("Compare it with the node's own key (on the node: ssh-keygen -lf "
-                        "/etc/ssh/ssh_host_ed25519_key.pub) and, if they match, run add-node again with "
-                        "--accept-host-key %1.")
-                         .arg(offered));
-            return;
-        }
-        if (error.code == ErrorCode::ChangedHostKey && !m_acceptHostKey.isEmpty() && !offered.isEmpty()
-            && offered != m_acceptHostKey) {
-            // ssh trusts the node through a known_hosts file, but not with the key the admin named.
-            failStep(Error{ErrorCode::ChangedHostKey,
-                           tr("%1 offers the host key %2, not %3 that you passed with --accept-host-key")
-                               .arg(m_node.id, offered, m_acceptHostKey)
-                               .toStdString(),
-                           {}},
-                     tr("Nothing was recorded. Compare the node's own key (on the node: ssh-keygen -lf "
-                        "/etc/ssh/ssh_host_ed25519_key.pub) with both; if the node's key is %1, run add-node "
-                        "again with --accept-host-key %1, or without it.")
-                         .arg(offered));
-            return;
-        }
-        if (error.code == ErrorCode::ChangedHostKey) {
-            failStep(error, tr("The node's host key changed. That happens when it was reinstalled, or when someone "
-                               "intercepts the connection. Refused: check the node before you trust it again."));
-            return;
-        }
-        failStep(error, tr("Check the ssh address, that you can log in with `ssh %1`, then run add-node again.")
-                            .arg(m_node.ssh));
-    });
-    m_session->open();
+    connectNodes(ClusterSession::Agent, QString(),
+                 {[this] { return pinHostKey(); }, [this](const Error &error) { refuseConnect(error); }});
+}
+
+std::optional<QString> AddNodeWorkflow::pinHostKey()
+{
+    const auto &used = ssh(0)->connectedHostKey();
+    if (!used) {
+        failStep(Error{ErrorCode::ChangedHostKey,
+                       tr("cannot tell which host key %1 offered, so nothing can be pinned").arg(m_node.id).toStdString(),
+                       {}},
+                 tr("Check that your ssh supports KnownHostsCommand (OpenSSH 8.5 or later), then run add-node again."));
+        return std::nullopt;
+    }
+    QString detail;
+    if (m_node.hostKey.isEmpty()) {
+        // ssh accepted it from the admin's own known_hosts: pin what they already trust.
+        m_node.hostKey = used->fingerprint();
+        detail = tr("host key %1 (trusted by your known_hosts), pinned").arg(m_node.hostKey);
+    } else {
+        detail = tr("host key %1 pinned").arg(m_node.hostKey);
+    }
+    if (m_node.mailUser.isEmpty())
+        m_report.details.insert(QStringLiteral("loginUser"), ssh(0)->loginUser());
+    m_report.details.insert(QStringLiteral("hostKey"), m_node.hostKey);
+    return detail;
+}
+
+void AddNodeWorkflow::refuseConnect(const Error &error)
+{
+    const auto *session = m_session && m_session->connection(0) ? m_session->ssh(0) : nullptr;
+    const QString offered = session && session->offeredHostKey() ? session->offeredHostKey()->fingerprint() : QString();
+    if (!offered.isEmpty())
+        m_report.details.insert(QStringLiteral("offeredHostKey"), offered);
+    if (error.code == ErrorCode::UnknownHostKey && !offered.isEmpty()) {
+        failStep(Error{ErrorCode::UnknownHostKey,
+                       tr("%1 offers the host key %2, which is not trusted yet%3")
+                           .arg(m_node.id, offered,
+                                m_node.hostKey.isEmpty() ? QString() : tr(" (you accepted %1)").arg(m_node.hostKey))
+                           .toStdString(),
+                       {}},
+                 tr("Compare it with the node's own key (on the node: ssh-keygen -lf "
+                    "/etc/ssh/ssh_host_ed25519_key.pub) and, if they match, run add-node again with "
+                    "--accept-host-key %1.")
+                     .arg(offered));
+        return;
+    }
+    if (error.code == ErrorCode::ChangedHostKey && !m_acceptHostKey.isEmpty() && !offered.isEmpty()
+        && offered != m_acceptHostKey) {
+        // ssh trusts the node through a known_hosts file, but not with the key the admin named.
+        failStep(Error{ErrorCode::ChangedHostKey,
+                       tr("%1 offers the host key %2, not %3 that you passed with --accept-host-key")
+                           .arg(m_node.id, offered, m_acceptHostKey)
+                           .toStdString(),
+                       {}},
+                 tr("Nothing was recorded. Compare the node's own key (on the node: ssh-keygen -lf "
+                    "/etc/ssh/ssh_host_ed25519_key.pub) with both; if the node's key is %1, run add-node "
+                    "again with --accept-host-key %1, or without it.")
+                     .arg(offered));
+        return;
+    }
+    if (error.code == ErrorCode::ChangedHostKey) {
+        failStep(error, tr("The node's host key changed. That happens when it was reinstalled, or when someone "
+                           "intercepts the connection. Refused: check the node before you trust it again."));
+        return;
+    }
+    failStep(error, tr("Check the ssh address, that you can log in with `ssh %1`, then run add-node again.")
+                        .arg(m_node.ssh));
 }
 
 void AddNodeWorkflow::probe()
@@ -192,7 +187,7 @@ void AddNodeWorkflow::probe()
         params.insert(QStringLiteral("dovecotConfig"), m_node.dovecot.configFile);
     if (!m_node.syncthing.home.isEmpty())
         params.insert(QStringLiteral("syncthingHome"), m_node.syncthing.home);
-    remote::AgentCall *call = m_session->agent(0)->call(QStringLiteral("probe"), params);
+    remote::AgentCall *call = callAgent(0, QStringLiteral("probe"), params);
     connect(call, &remote::AgentCall::progress, this, [this](qint64 done, qint64 total, const QString &current, int eta) {
         reportProgress({{}, m_node.id, done, total, eta, current});
     });

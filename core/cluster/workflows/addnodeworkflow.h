@@ -2,11 +2,9 @@
 
 #include "cluster/config/clusterconfig.h"
 #include "cluster/monitor/monitoroptions.h"
-#include "cluster/workflows/workflow.h"
+#include "cluster/workflows/clusterworkflow.h"
 
 namespace mm::cluster {
-
-class ClusterSession;
 
 // `add-node`: settles the node's host key, deploys the agent and probes the node (OS, disk,
 // inotify limits, Dovecot build and setting, Syncthing, the mail-root inventory and who owns
@@ -18,7 +16,11 @@ class ClusterSession;
 // only when the admin passed its fingerprint (acceptHostKey), after comparing it out of band; an
 // acceptHostKey that is not the offered key is refused (both fingerprints), even when a
 // known_hosts file trusts the node; a changed key is refused.
-class AddNodeWorkflow : public Workflow
+//
+// Its one node is the node being added: validate puts it into cluster() (replacing an entry of
+// that id) and selects it; connect judges the session itself, since the key ssh used decides
+// what gets pinned.
+class AddNodeWorkflow : public ClusterWorkflow
 {
     Q_OBJECT
 
@@ -27,24 +29,19 @@ public:
                     QObject *parent = nullptr);
     ~AddNodeWorkflow() override;
 
-    // The cluster with the node added (or replaced, when its id was there already).
-    const ClusterConfig &cluster() const { return m_cluster; }
+    // cluster(): the cluster with the node added (or replaced, when its id was there already).
     const NodeConfig &node() const { return m_node; }
-
-protected:
-    void cleanUp() override;
 
 private:
     void validate();
     void connectNode();
+    std::optional<QString> pinHostKey();
+    void refuseConnect(const Error &error);
     void probe();
     void check();
 
-    ClusterConfig m_cluster;
     NodeConfig m_node;
     QString m_acceptHostKey;
-    MonitorOptions m_options;
-    ClusterSession *m_session = nullptr;
     QJsonObject m_probe;
 };
 

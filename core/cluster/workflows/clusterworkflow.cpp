@@ -76,7 +76,7 @@ void ClusterWorkflow::publishDetails()
     m_report.details.insert(QStringLiteral("nodes"), nodes);
 }
 
-void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &nextAction)
+void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &nextAction, ConnectJudge judge)
 {
     if (nodeCount() == 0) {
         failStep(Error{ErrorCode::BadRequest, "the cluster has no nodes", {}},
@@ -90,14 +90,23 @@ void ClusterWorkflow::connectNodes(ClusterSession::Parts parts, const QString &n
     connect(m_session, &ClusterSession::nodeOpened, this, [this](int index) {
         reportProgress({{}, node(index).id, 1, 1, -1, tr("connected")});
     });
-    connect(m_session, &ClusterSession::ready, this, [this, parts] {
+    connect(m_session, &ClusterSession::ready, this, [this, parts, judge] {
+        if (judge.ready) {
+            if (const std::optional<QString> detail = judge.ready())
+                completeStep(*detail);
+            return;
+        }
         completeStep(parts.testFlag(ClusterSession::Agent)
                          ? tr("%n node(s) reachable, agent running", nullptr, m_session->size())
                          : tr("%n node(s) reachable", nullptr, m_session->size()));
     });
     connect(m_session, &ClusterSession::failed, this,
-            [this, nextAction](const QString &, const Error &error) {
-                if (!isFinished())
+            [this, nextAction, judge](const QString &, const Error &error) {
+                if (isFinished())
+                    return;
+                if (judge.failed)
+                    judge.failed(error);
+                else
                     failStep(error, nextAction);
             });
     m_session->open();

@@ -53,9 +53,17 @@ protected:
     NodeConfig &node(int index) { return m_cluster.nodes[m_selected[index]]; }
     const NodeConfig &node(int index) const { return m_cluster.nodes[m_selected[index]]; }
 
-    // A step body: opens the session with the given parts; on failure the step fails with
-    // `nextAction`.
-    void connectNodes(ClusterSession::Parts parts, const QString &nextAction);
+    // How connectNodes() ends its step when the workflow must judge the session itself (add-node
+    // settles a host key on it): `ready` runs once every node answered and returns the step's
+    // detail, or nullopt after it failed the step; `failed` fails the step for a node's error.
+    struct ConnectJudge
+    {
+        std::function<std::optional<QString>()> ready;
+        std::function<void(const Error &error)> failed;
+    };
+    // A step body: opens the session with the given parts; the step ends with "N nodes
+    // reachable", or on failure with the error and `nextAction`, unless `judge` decides.
+    void connectNodes(ClusterSession::Parts parts, const QString &nextAction, ConnectJudge judge = {});
     // Like connectNodes(), with a session of its own for each node, so that a node that does not
     // answer does not close the others: when mayLeaveOut(index, error) says so, the run goes on
     // without that node (isConnected(index) stays false); any other node's failure fails the

@@ -29,6 +29,19 @@ namespace mm::maildir {
 
 namespace {
 
+// A listed message as the listing memo keeps it.
+FolderListing::Entry listingEntryOf(const FolderMessages &messages, const MessageEntry &m)
+{
+    FolderListing::Entry e;
+    e.nameHash = FolderListing::nameHash(m.dir, messages.name(m), m.inode);
+    e.inode = m.inode;
+    e.baseHash = hashBytes(messages.base(m));
+    e.hasMessageId = (m.flags & MessageEntry::kHasMessageId) ? 1 : 0;
+    e.candidate = FolderListing::candidateOf(e.hasMessageId, m.key, m.size);
+    e.subdir = m.dir;
+    return e;
+}
+
 std::int64_t nowNs()
 {
     timespec ts{};
@@ -360,13 +373,7 @@ private:
         for (const MessageEntry &m : fresh.entries()) {
             if (m.flags & (MessageEntry::kUnreadable | MessageEntry::kConflictCopy))
                 return false;
-            FolderListing::Entry e;
-            e.nameHash = FolderListing::nameHash(m.dir, fresh.name(m), m.inode);
-            e.inode = m.inode;
-            e.baseHash = hashBytes(fresh.base(m));
-            e.hasMessageId = (m.flags & MessageEntry::kHasMessageId) ? 1 : 0;
-            e.candidate = FolderListing::candidateOf(e.hasMessageId, m.key, m.size);
-            e.subdir = m.dir;
+            FolderListing::Entry e = listingEntryOf(fresh, m);
             e.notRemembered = 1;
             newBases.push_back(e.baseHash);
             newCandidates.push_back(e.candidate);
@@ -529,14 +536,7 @@ private:
         for (const MessageEntry &m : messages.entries()) {
             if (m.flags & (MessageEntry::kUnreadable | MessageEntry::kConflictCopy))
                 return std::nullopt;
-            FolderListing::Entry e;
-            e.nameHash = FolderListing::nameHash(m.dir, messages.name(m), m.inode);
-            e.inode = m.inode;
-            e.baseHash = hashBytes(messages.base(m));
-            e.hasMessageId = (m.flags & MessageEntry::kHasMessageId) ? 1 : 0;
-            e.candidate = FolderListing::candidateOf(e.hasMessageId, m.key, m.size);
-            e.subdir = m.dir;
-            listing.entries.push_back(e);
+            listing.entries.push_back(listingEntryOf(messages, m));
         }
         std::sort(listing.entries.begin(), listing.entries.end(),
                   [](const auto &a, const auto &b) { return a.nameHash < b.nameHash; });

@@ -21,24 +21,32 @@ set_tests_properties(tst_lab tst_lab13 PROPERTIES FIXTURES_REQUIRED lab_nodes)
 
 # The admin's journey on three lab nodes through the real mailmeshctl: about a minute and a half
 # once the lab's root file system is cached (tst_lab builds it first). tst_labjourneyfull (label
-# slow) adds remove-node, join of a fresh node, the Debian packages and more latency samples. Both
-# need the patched prefix (MAILMESH_DOVECOT_PREFIX), so they run with the tests labelled dovecot.
-foreach(variant IN ITEMS labjourney labjourneyfull)
-  if(variant STREQUAL "labjourneyfull")
-    set(full 1)
-    set(extra_labels LABELS slow)
-    set(timeout 3600)
-  else()
+# slow) adds remove-node, join of a fresh node, the Debian packages, the chaos and more latency
+# samples. tst_labjourney13 (label slow) is the full journey on Debian 13 nodes, whose Debian
+# packages are Dovecot 2.4: it deploys the patched 2.4 prefix (MAILMESH_DOVECOT24_PREFIX) and the
+# packages of build-debs.sh 13. They need the patched prefix, so they run with the tests labelled
+# dovecot.
+foreach(variant IN ITEMS labjourney labjourneyfull labjourney13)
+  set(full 1)
+  set(extra_labels LABELS slow)
+  set(timeout 3600)
+  set(release 12)
+  set(prefix "${MAILMESH_DOVECOT_PREFIX}")
+  if(variant STREQUAL "labjourney")
     set(full 0)
     set(extra_labels)
     set(timeout 900)
+  elseif(variant STREQUAL "labjourney13")
+    set(release 13)
+    set(prefix "${MAILMESH_DOVECOT24_PREFIX}")
   endif()
   mailmesh_add_test(tst_${variant} KIND integration ${extra_labels} TIMEOUT ${timeout}
                     SOURCES integration/tst_labjourney.cpp
                     LIBS mailmesh_lab mailmesh_sandbox Qt6::Network Qt6::Gui)
   target_compile_definitions(tst_${variant} PRIVATE
                              MAILMESH_LAB_JOURNEY_FULL=${full}
-                             MAILMESH_DOVECOT_PREFIX="${MAILMESH_DOVECOT_PREFIX}"
+                             MAILMESH_LAB_DEBIAN="${release}"
+                             MAILMESH_DOVECOT_PREFIX="${prefix}"
                              MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>"
                              MAILMESHCTL_BINARY="$<TARGET_FILE:mailmeshctl>"
                              MAILMESH_APP_BINARY="$<TARGET_FILE:mailmesh>")

@@ -1,5 +1,5 @@
 // The admin's whole journey on real Debian servers (core/lab), driven by the real mailmeshctl
-// from the lab's admin namespace: three Debian 12 nodes booted with systemd, Postfix delivering
+// from the lab's admin namespace: three Debian nodes booted with systemd, Postfix delivering
 // through Dovecot's LMTP into /var/vmail, Syncthing installed but stopped, node2 reached as a
 // sudo user whose root login is off.
 //
@@ -11,9 +11,11 @@
 //
 // tst_labjourneyfull (label slow) also runs the chaos of mailboxchaos.h on the lab (IMAPS clients
 // and Postfix deliveries on every node at once), removes node3, joins a fresh node, deploys the
-// Debian packages of installers/dovecot/build-debs.sh 12 when they are built, and measures
+// Debian packages of installers/dovecot/build-debs.sh when they are built, and measures
 // SMTP-to-IMAPS over more messages. Step times and the latencies are printed, never asserted.
-// The chaos does not settle on the lab yet (docs/maildir-dovecot-syncthing.md, "Open findings").
+//
+// MAILMESH_LAB_DEBIAN picks the nodes' release: 12 (Debian's Dovecot 2.3, the patched 2.3 prefix)
+// or 13 for tst_labjourney13 (Debian's Dovecot 2.4, the patched 2.4 prefix, build-debs.sh 13).
 //
 // Needs root and the patched prefix (MAILMESH_DOVECOT_PREFIX); exits 77 (skipped) without them.
 
@@ -50,6 +52,9 @@ using mm::lab::Lab;
 namespace {
 
 const QString kPrefix = QStringLiteral(MAILMESH_DOVECOT_PREFIX);
+const QString kRelease = QStringLiteral(MAILMESH_LAB_DEBIAN);
+// The Dovecot line Debian ships on kRelease, which the prefix and the packages must match.
+const QString kDovecotLine = kRelease == u"13"_s ? u"2.4"_s : u"2.3"_s;
 constexpr bool kFull = MAILMESH_LAB_JOURNEY_FULL;
 
 QByteArray output(const mm::Result<mm::lab::ProgramOutput> &ran)
@@ -154,6 +159,7 @@ private Q_SLOTS:
         QVERIFY(m_home.isValid());
         mm::lab::LabOptions options;
         options.nodeCount = 3;
+        options.debianRelease = kRelease;
         options.login = mm::lab::LoginVariant::Mixed; // node2 logs in as the sudo user admin
         options.readOnlyBinds = {kPrefix};
         m_lab = std::make_unique<Lab>(options);
@@ -161,7 +167,7 @@ private Q_SLOTS:
         clock.start();
         const mm::Status started = m_lab->start();
         QVERIFY2(started, started ? "" : started.error().describe().c_str());
-        record(u"lab up (3 nodes%1)"_s.arg(m_lab->imageBuildMs() > 0 ? u", root file system built"_s
+        record(u"lab up (3 Debian %1 nodes%2)"_s.arg(kRelease).arg(m_lab->imageBuildMs() > 0 ? u", root file system built"_s
                                                                      : u", cached"_s),
                clock.elapsed());
         QVERIFY(m_lab->enterAdminNetwork());
@@ -428,7 +434,9 @@ private Q_SLOTS:
         environment.insert(u"MAILMESH_AGENT"_s, QStringLiteral(MAILMESH_AGENT_BINARY));
         environment.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
         app.setProcessEnvironment(environment);
-        const QString picture = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots/lab-dashboard.png");
+        const QString picture = QStringLiteral(MAILMESH_BUILD_DIR "/screenshots/") +
+                                (kRelease == u"12"_s ? u"lab-dashboard.png"_s
+                                                     : u"lab%1-dashboard.png"_s.arg(kRelease));
         QDir().mkpath(QFileInfo(picture).path());
         QFile::remove(picture);
         QElapsedTimer clock;
@@ -479,11 +487,11 @@ private Q_SLOTS:
         if (!kFull)
             QSKIP("in tst_labjourneyfull (label slow)");
         const QString debs = qEnvironmentVariable(
-            "MAILMESH_TEST_DEBS", mm::lab::labhost::defaultCacheDir() + u"/debs-12"_s);
+            "MAILMESH_TEST_DEBS", mm::lab::labhost::defaultCacheDir() + u"/debs-"_s + kRelease);
         if (QDir(debs).entryList({u"dovecot-core_*.deb"_s}).isEmpty())
             QSKIP(qPrintable(
-                u"no packages in %1: build them once with installers/dovecot/build-debs.sh 12 (about 40 min)"_s
-                    .arg(debs)));
+                u"no packages in %1: build them once with installers/dovecot/build-debs.sh %2 (about 40 min)"_s
+                    .arg(debs, kRelease)));
         int fewestServing = 3;
         const CtlRun deployed = whileWatchingImaps(
             u"deploy-dovecot --packages"_s,
@@ -687,9 +695,11 @@ int main(int argc, char **argv)
         return 77;
     }
     if (kPrefix.isEmpty()) {
-        std::fprintf(stderr, "SKIP: MAILMESH_DOVECOT_PREFIX is not configured: run "
-                             "installers/dovecot/build-prefix.sh 2.3 "
-                             "and configure with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>\n");
+        std::fprintf(stderr,
+                     "SKIP: the patched Dovecot %s prefix is not configured: run "
+                     "installers/dovecot/build-prefix.sh %s and configure with -D%s=<the path it prints>\n",
+                     qPrintable(kDovecotLine), qPrintable(kDovecotLine),
+                     kDovecotLine == u"2.4"_s ? "MAILMESH_DOVECOT24_PREFIX" : "MAILMESH_DOVECOT_PREFIX");
         return 77;
     }
     TestLabJourney test;

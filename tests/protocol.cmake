@@ -17,6 +17,10 @@ mailmesh_add_test(tst_largeresult LIBS mailmesh_agent_commands mailmesh_remote)
 mailmesh_add_test(tst_protocolserve LIBS Qt6::Core LABELS agent TIMEOUT 300)
 add_dependencies(tst_protocolserve mailmesh-agent)
 target_compile_definitions(tst_protocolserve PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
+# inventory through one long-lived serve answers as a fresh process, cron's passes between (#24).
+mailmesh_add_test(tst_inventoryserve LIBS Qt6::Core LABELS agent TIMEOUT 300)
+add_dependencies(tst_inventoryserve mailmesh-agent)
+target_compile_definitions(tst_inventoryserve PRIVATE MAILMESH_AGENT_BINARY="$<TARGET_FILE:mailmesh-agent>")
 
 # probe against a real Syncthing started here on loopback (integration: serialised with the
 # sandbox tests by their resource lock).

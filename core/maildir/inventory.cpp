@@ -661,6 +661,7 @@ void to_json(nlohmann::json &j, const InventoryReport &report)
     const InventoryWork &w = report.work;
     j["work"] = {{"foldersReused", w.foldersReused},
                  {"foldersRead", w.foldersRead},
+                 {"foldersUpdated", w.foldersUpdated},
                  {"foldersUntrusted", w.foldersUntrusted},
                  {"messagesListed", w.messagesListed},
                  {"headersRead", w.headersRead},

@@ -88,11 +88,15 @@ std::uint64_t FolderListing::nameHash(std::uint8_t subdir, std::string_view name
     return h;
 }
 
-const FolderListing::Entry *FolderListing::find(std::uint64_t hash) const
+const FolderListing::Entry *FolderListing::next(std::size_t &cursor, std::uint64_t hash) const
 {
-    const auto at = std::lower_bound(entries.begin(), entries.end(), hash,
-                                     [](const Entry &e, std::uint64_t h) { return e.nameHash < h; });
-    return at != entries.end() && at->nameHash == hash ? &*at : nullptr;
+    const std::size_t end = std::min(entries.size(), cursor + kLookAhead);
+    for (std::size_t i = cursor; i < end; ++i)
+        if (entries[i].nameHash == hash) {
+            cursor = i + 1;
+            return &entries[i];
+        }
+    return nullptr;
 }
 
 std::optional<FolderListing> FolderListing::load(const std::string &path, const std::string &folder)
@@ -128,9 +132,6 @@ std::optional<FolderListing> FolderListing::load(const std::string &path, const 
     listing.answerChecksum = h.answerChecksum;
     listing.entries.resize(h.entries);
     std::memcpy(listing.entries.data(), b.data() + entriesAt, h.entries * sizeof(Entry));
-    for (std::size_t i = 1; i < listing.entries.size(); ++i)
-        if (listing.entries[i - 1].nameHash >= listing.entries[i].nameHash)
-            return std::nullopt; // not sorted as written: lookups rely on it
     return listing;
 }
 

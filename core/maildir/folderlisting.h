@@ -24,11 +24,18 @@ namespace mm::maildir {
 //
 // <memoDir>/folders/<32 hex>.listing, binary in host byte order like the message memo: a header
 // (version, the stamps, counts and answer checksum of the summary line it was written with),
-// the folder path, the entries sorted by name hash, and hashBytes() of all of it. A file that
-// does not match its summary line (another pass's, another folder's, damaged) is not believed.
+// the folder path, the entries in the order the directory listed them (cur/, then a classic
+// folder's new/), and hashBytes() of all of it. A file that does not match its summary line
+// (another pass's, another folder's, damaged) is not believed.
+//
+// Directory order because a directory lists its names in the same order until it changes (ext4
+// and XFS by the hash of the name, tmpfs and btrfs by creation): the next listing is compared
+// with this one by a walk (next()) instead of a lookup per name, and the few names that were
+// added come in between. Where the order is not kept, the walk finds nothing, and the update
+// gives up and reads the folder in full: slower, never wrong.
 struct FolderListing
 {
-    static constexpr std::uint32_t kVersion = 1;
+    static constexpr std::uint32_t kVersion = 2; // 1 was sorted by name hash
 
     struct Entry
     {
@@ -50,7 +57,7 @@ struct FolderListing
     std::uint64_t newMessages = 0;
     bool hasAnswer = false;
     std::uint64_t answerChecksum = 0;
-    std::vector<Entry> entries; // sorted by nameHash
+    std::vector<Entry> entries; // in directory order
 
     static constexpr std::size_t kMaxNotRemembered = 256;
 
@@ -64,8 +71,13 @@ struct FolderListing
     // nullopt when missing, damaged, of another version or another folder.
     static std::optional<FolderListing> load(const std::string &path, const std::string &folder);
     std::string toBytes(const std::string &folder) const;
-    // The entry of `hash`, or nullptr.
-    const Entry *find(std::uint64_t hash) const;
+
+    // The walk of a new listing of the folder against this one: the entry of `hash` at `cursor`
+    // or at most kLookAhead entries after it, with `cursor` moved past it; nullptr when it is not
+    // there (a new name, or the directory's order changed). The entries skipped are gone, or
+    // listed elsewhere now; an update gives up past 64 of them, so a longer look is not needed.
+    const Entry *next(std::size_t &cursor, std::uint64_t hash) const;
+    static constexpr std::size_t kLookAhead = 65;
 };
 
 } // namespace mm::maildir

@@ -281,8 +281,15 @@ private:
             std::string name;
         };
         constexpr std::size_t kMaxChanges = 64; // beyond that a full read is as cheap
-        std::vector<bool> kept(listing->entries.size(), false);
+        const std::vector<FolderListing::Entry> &was = listing->entries;
+        std::vector<bool> kept(was.size(), false);
         std::vector<Listed> added, hashed;
+        // The next listing, in the order of this one: a kept entry as it was, and an empty slot
+        // for each added one, filled below once it is known to be a rename or a new message.
+        std::vector<FolderListing::Entry> next;
+        next.reserve(was.size() + kMaxChanges);
+        std::vector<std::size_t> addedAt;
+        std::size_t cursor = 0; // the walk through the old listing, in the same directory order
         std::uint64_t counts[2] = {0, 0};
         for (std::uint8_t subdir = 0; subdir < 2; ++subdir) {
             if (subdir == 1 && folder.state != FolderState::Classic)
@@ -297,14 +304,17 @@ private:
                 if (entry.type != DT_REG || entry.name.empty() || entry.name.front() == '.')
                     return false; // not a message: the scan has something to say about it
                 ++counts[subdir];
-                const FolderListing::Entry *was =
-                    listing->find(FolderListing::nameHash(subdir, entry.name, entry.inode));
-                if (was && was->inode == entry.inode && was->subdir == subdir) {
-                    kept[std::size_t(was - listing->entries.data())] = true;
+                const FolderListing::Entry *same =
+                    listing->next(cursor, FolderListing::nameHash(subdir, entry.name, entry.inode));
+                if (same && same->inode == entry.inode && same->subdir == subdir) {
+                    kept[std::size_t(same - was.data())] = true;
+                    next.push_back(*same);
                 } else {
                     if (added.size() >= kMaxChanges)
                         return false;
                     added.push_back({subdir, entry.inode, std::string(entry.name)});
+                    addedAt.push_back(next.size());
+                    next.emplace_back();
                 }
                 if (std::binary_search(hashedInodes.begin(), hashedInodes.end(), entry.inode))
                     hashed.push_back({subdir, entry.inode, std::string(entry.name)});
@@ -313,13 +323,13 @@ private:
                 return false;
         }
 
-        std::vector<FolderListing::Entry> next, gone;
-        next.reserve(listing->entries.size() + added.size());
+        std::vector<FolderListing::Entry> gone;
         for (std::size_t i = 0; i < kept.size(); ++i)
-            (kept[i] ? next : gone).push_back(listing->entries[i]);
-        const std::size_t keptCount = next.size(); // in name hash order
-        if (gone.size() > kMaxChanges)
-            return false;
+            if (!kept[i]) {
+                if (gone.size() >= kMaxChanges)
+                    return false;
+                gone.push_back(was[i]);
+            }
         std::vector<std::uint64_t> groupBases;
         for (const DupeGroup &group : old.groups)
             for (const DupeMember &member : group.members) {
@@ -337,7 +347,10 @@ private:
         DupesReport found;
         FolderMessages fresh(folderFd->get(), rel, found, m_progress);
         std::vector<bool> goneRenamed(gone.size(), false);
-        for (const Listed &a : added) {
+        std::vector<bool> freshSlot(next.size(), false);
+        std::vector<std::size_t> freshAt; // the slots of the messages `fresh` opens, in its order
+        for (std::size_t i = 0; i < added.size(); ++i) {
+            const Listed &a = added[i];
             if (!MaildirName::parse(a.name).valid() || ConflictName::parse(a.name))
                 return false;
             const std::uint64_t baseHash = hashBytes(baseOf(a.name));
@@ -351,11 +364,14 @@ private:
                 FolderListing::Entry e = gone[g];
                 e.nameHash = FolderListing::nameHash(a.subdir, a.name, a.inode);
                 e.subdir = a.subdir;
-                next.push_back(e);
+                next[addedAt[i]] = e;
                 goneRenamed[g] = renamed = true;
             }
-            if (!renamed)
+            if (!renamed) {
                 fresh.add(a.subdir, a.name, a.inode);
+                freshAt.push_back(addedAt[i]);
+                freshSlot[addedAt[i]] = true;
+            }
         }
         if (std::find(goneRenamed.begin(), goneRenamed.end(), false) != goneRenamed.end())
             return false; // a message went away: its groups may change
@@ -366,7 +382,7 @@ private:
         if (notRemembered + fresh.entries().size() > FolderListing::kMaxNotRemembered)
             return false; // time the message memo learnt them: a full read
         const std::uint64_t opened = fresh.readHeaders();
-        if (m_progress.cancelled() || !found.problems.empty())
+        if (m_progress.cancelled() || !found.problems.empty() || fresh.entries().size() != freshAt.size())
             return false;
         std::vector<std::uint64_t> newBases, newCandidates;
         std::vector<FolderListing::Entry> brandNew;
@@ -385,10 +401,14 @@ private:
             std::adjacent_find(newCandidates.begin(), newCandidates.end()) != newCandidates.end())
             return false; // two new ones alike
         if (!brandNew.empty())
-            for (const FolderListing::Entry &e : next)
+            for (std::size_t i = 0; i < next.size(); ++i) {
+                const FolderListing::Entry &e = next[i];
+                if (freshSlot[i])
+                    continue; // the new ones themselves, compared among themselves above
                 if (std::binary_search(newBases.begin(), newBases.end(), e.baseHash) ||
                     std::binary_search(newCandidates.begin(), newCandidates.end(), e.candidate))
                     return false; // a new one like an old one: maybe a new group
+            }
 
         std::uint64_t digestsChecked = 0;
         for (const Listed &h : hashed) {
@@ -422,15 +442,8 @@ private:
                 return false;
         }
 
-        // The kept entries are in order already: only the few renamed and new ones are sorted.
-        const auto byName = [](const auto &a, const auto &b) { return a.nameHash < b.nameHash; };
-        next.insert(next.end(), brandNew.begin(), brandNew.end());
-        std::sort(next.begin() + std::ptrdiff_t(keptCount), next.end(), byName);
-        std::inplace_merge(next.begin(), next.begin() + std::ptrdiff_t(keptCount), next.end(), byName);
-        if (std::adjacent_find(next.begin(), next.end(), [](const auto &a, const auto &b) {
-                return a.nameHash == b.nameHash;
-            }) != next.end())
-            return false;
+        for (std::size_t k = 0; k < brandNew.size(); ++k)
+            next[freshAt[k]] = brandNew[k];
 
         memo = before;
         memo.stamps = folder.stamps;
@@ -538,13 +551,7 @@ private:
                 return std::nullopt;
             listing.entries.push_back(listingEntryOf(messages, m));
         }
-        std::sort(listing.entries.begin(), listing.entries.end(),
-                  [](const auto &a, const auto &b) { return a.nameHash < b.nameHash; });
-        if (std::adjacent_find(listing.entries.begin(), listing.entries.end(),
-                               [](const auto &a, const auto &b) { return a.nameHash == b.nameHash; }) !=
-            listing.entries.end())
-            return std::nullopt;
-        return listing;
+        return listing; // in the order the scan listed them: directory order
     }
 
     void addToReports(MaildirFolder folder, const FolderMemo &memo, FolderAnswer answer)

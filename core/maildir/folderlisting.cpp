@@ -159,4 +159,37 @@ std::string FolderListing::toBytes(const std::string &folder) const
     return bytes;
 }
 
+Status FolderListing::save(const std::string &path, const std::string &folder) const
+{
+    const std::string bytes = toBytes(folder);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return fail(errnoError(errno, "open", path));
+    const UniqueFd file(fd);
+    const auto failed = [&](const char *what) -> Status {
+        const int err = errno;
+        ::unlink(path.c_str()); // torn: it would be refused anyway; spare the next pass its read
+        return fail(errnoError(err, what, path));
+    };
+    std::size_t off = 0;
+    while (off < bytes.size()) {
+        const ssize_t w = ::pwrite(fd, bytes.data() + off, bytes.size() - off, off_t(off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w == 0)
+            errno = EIO;
+        if (w <= 0)
+            return failed("write");
+        off += std::size_t(w);
+    }
+    struct stat st
+    {
+    };
+    if (::fstat(fd, &st) != 0)
+        return failed("stat");
+    if (std::uint64_t(st.st_size) > bytes.size() && ::ftruncate(fd, off_t(bytes.size())) != 0)
+        return failed("truncate");
+    return {};
+}
+
 } // namespace mm::maildir

@@ -71,6 +71,13 @@ struct FolderListing
     // nullopt when missing, damaged, of another version or another folder.
     static std::optional<FolderListing> load(const std::string &path, const std::string &folder);
     std::string toBytes(const std::string &folder) const;
+    // Writes toBytes() over the file at `path` in place: no temporary file and no rename, whose
+    // inode allocation in ext4 cost more than the write (an updated INBOX's listing is rewritten
+    // every pass). Safe because the file is never believed on its own: a write cut short, or
+    // racing another pass's write or read, leaves bytes that fail the checksum (load() refuses
+    // them, and the folder costs a full read); a whole file of another pass does not match the
+    // summary line. A failed write removes the file.
+    Status save(const std::string &path, const std::string &folder) const;
 
     // The walk of a new listing of the folder against this one: the entry of `hash` at `cursor`
     // or at most kLookAhead entries after it, with `cursor` moved past it; nullptr when it is not

@@ -228,7 +228,7 @@ private:
         listing->newMessages = memo.newMessages;
         listing->hasAnswer = memo.hasAnswer;
         listing->answerChecksum = memo.hasAnswer ? memo.answerChecksum : 0;
-        if (auto written = replaceFileAtomically(path, listing->toBytes(relPath)); !written)
+        if (auto written = listing->save(path, relPath); !written)
             m_report.memoProblem = written.error().describe();
         else
             ++m_report.work.listingsWritten;

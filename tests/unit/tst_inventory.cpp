@@ -18,8 +18,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -201,6 +203,9 @@ private Q_SLOTS:
     // The listing memo in directory order, compared by a walk (folderlisting.h).
     void listingKeepsDirectoryOrder();
     void listingInAnotherOrderIsStillRight();
+    // Rewritten in place instead of through a temporary file, under its checksum.
+    void listingIsRewrittenInPlace();
+    void tornListingRewriteIsRefused();
 };
 
 void TestInventory::coldPassReadsEachMessageOnce()
@@ -946,6 +951,91 @@ void TestInventory::listingInAnotherOrderIsStillRight()
     const InventoryReport next = tree.pass();
     QCOMPARE(next.work.foldersUpdated, 1u);
     QVERIFY(sameAsFresh(tree, next));
+}
+
+// An update writes its folder's listing over the old one: same inode, no temporary file.
+void TestInventory::listingIsRewrittenInPlace()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    const std::string path = listingPathOf(tree, ".Sent");
+    struct stat before
+    {
+    };
+    QCOMPARE(::stat(path.c_str(), &before), 0);
+    mailtree::writeFile(tree.root + "/.Sent/cur/" + baseName(100) + ":2,", message(100));
+    settle();
+    const InventoryReport grown = tree.pass();
+    QCOMPARE(grown.work.foldersUpdated, 1u);
+    QCOMPARE(grown.work.listingsWritten, 1u);
+    struct stat after
+    {
+    };
+    QCOMPARE(::stat(path.c_str(), &after), 0);
+    QCOMPARE(after.st_ino, before.st_ino);
+    QCOMPARE(std::size_t(after.st_size), std::size_t(before.st_size) + sizeof(FolderListing::Entry));
+    QCOMPARE(memoHashes(tree, ".Sent"), listedHashes(tree.root + "/.Sent"));
+    // Shorter: a full read after a message went away truncates it to its new size.
+    QCOMPARE(::unlink((tree.root + "/.Sent/cur/" + baseName(100) + ":2,").c_str()), 0);
+    QCOMPARE(::unlink((tree.root + "/.Sent/cur/" + baseName(5) + ":2,S").c_str()), 0);
+    settle();
+    const InventoryReport shrunk = tree.pass();
+    QCOMPARE(shrunk.work.foldersUpdated, 0u);
+    QVERIFY(sameAsFresh(tree, shrunk));
+    QCOMPARE(::stat(path.c_str(), &after), 0);
+    QCOMPARE(after.st_ino, before.st_ino);
+    QCOMPARE(std::size_t(after.st_size), std::size_t(before.st_size) - sizeof(FolderListing::Entry));
+    QCOMPARE(memoHashes(tree, ".Sent"), listedHashes(tree.root + "/.Sent"));
+    // No temporary file was left behind (nor made: the inode says so).
+    if (DIR *dir = ::opendir((tree.memo + "/folders").c_str())) {
+        while (const dirent *e = ::readdir(dir))
+            QVERIFY2(std::strstr(e->d_name, ".tmp") == nullptr, e->d_name);
+        ::closedir(dir);
+    }
+}
+
+// A rewrite in place cut short (a crash, or a pass reading while another writes) leaves the
+// new file's first bytes over the old one's last ones. Every such cut is refused by the
+// checksum, and the folder is read in full, right.
+void TestInventory::tornListingRewriteIsRefused()
+{
+    Tree tree;
+    buildTree(tree);
+    settle();
+    tree.pass();
+    const std::string path = listingPathOf(tree, ".Sent");
+    const std::string cur = tree.root + "/.Sent/cur/";
+    const std::string old = mailtree::readFile(path);
+    // A flag change: the same number of entries, so both files have the same size, and only the
+    // checksum can tell a cut (the sizes in the header still add up).
+    QCOMPARE(::rename((cur + baseName(6) + ":2,S").c_str(), (cur + baseName(6) + ":2,RS").c_str()), 0);
+    settle();
+    QCOMPARE(tree.pass().work.foldersUpdated, 1u);
+    const std::string rewritten = mailtree::readFile(path);
+    QCOMPARE(rewritten.size(), old.size());
+    QVERIFY(FolderListing::load(path, ".Sent").has_value());
+    std::size_t cuts = 0;
+    for (std::size_t cut = 8; cut < old.size(); cut += 8) {
+        const std::string torn = rewritten.substr(0, cut) + old.substr(cut);
+        if (torn == rewritten || torn == old)
+            continue; // the same as a whole file: nothing torn
+        ++cuts;
+        mailtree::writeFile(path, torn);
+        QVERIFY2(!FolderListing::load(path, ".Sent").has_value(), qPrintable(QString::number(cut)));
+    }
+    QVERIFY(cuts > old.size() / 16); // most cuts tear something
+
+    // With a torn listing on disk, the next change of the folder costs a full read.
+    mailtree::writeFile(path, rewritten.substr(0, rewritten.size() / 2) + old.substr(old.size() / 2));
+    mailtree::writeFile(cur + baseName(100) + ":2,", message(100));
+    settle();
+    const InventoryReport after = tree.pass();
+    QCOMPARE(after.work.foldersRead, 1u);
+    QCOMPARE(after.work.foldersUpdated, 0u);
+    QVERIFY(sameAsFresh(tree, after));
+    QVERIFY(FolderListing::load(path, ".Sent").has_value()); // written again, whole
 }
 
 QTEST_GUILESS_MAIN(TestInventory)

@@ -130,8 +130,9 @@ std::optional<FolderListing> FolderListing::load(const std::string &path, const 
     listing.newMessages = h.newMessages;
     listing.hasAnswer = h.hasAnswer != 0;
     listing.answerChecksum = h.answerChecksum;
-    listing.entries.resize(h.entries);
-    std::memcpy(listing.entries.data(), b.data() + entriesAt, h.entries * sizeof(Entry));
+    // Copied, not resized and then copied: zeroing a busy folder's entries first cost as much.
+    const auto *first = reinterpret_cast<const Entry *>(b.data() + entriesAt);
+    listing.entries.assign(first, first + h.entries);
     return listing;
 }
 

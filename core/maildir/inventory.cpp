@@ -270,6 +270,12 @@ private:
         if (!known.load())
             return false;
         const std::vector<std::uint64_t> hashedInodes = known.hashedInodes();
+        // Most listed names are not duplicate candidates: a 4096-bit filter of the hashed inodes
+        // spares them the binary search.
+        std::uint64_t mayBeHashed[64] = {};
+        const auto filterBit = [](std::uint64_t inode) { return (inode * 0x9E3779B97F4A7C15ull) >> 52; };
+        for (const std::uint64_t inode : hashedInodes)
+            mayBeHashed[filterBit(inode) >> 6] |= std::uint64_t(1) << (filterBit(inode) & 63);
         auto folderFd = openDirBeneath(m_root.fd(), rel, "");
         if (!folderFd)
             return false;
@@ -282,7 +288,7 @@ private:
         };
         constexpr std::size_t kMaxChanges = 64; // beyond that a full read is as cheap
         const std::vector<FolderListing::Entry> &was = listing->entries;
-        std::vector<bool> kept(was.size(), false);
+        std::vector<std::uint8_t> kept(was.size(), 0); // bytes: a bit vector cost more to walk
         std::vector<Listed> added, hashed;
         // The next listing, in the order of this one: a kept entry as it was, and an empty slot
         // for each added one, filled below once it is known to be a rename or a new message.
@@ -307,7 +313,7 @@ private:
                 const FolderListing::Entry *same =
                     listing->next(cursor, FolderListing::nameHash(subdir, entry.name, entry.inode));
                 if (same && same->inode == entry.inode && same->subdir == subdir) {
-                    kept[std::size_t(same - was.data())] = true;
+                    kept[std::size_t(same - was.data())] = 1;
                     next.push_back(*same);
                 } else {
                     if (added.size() >= kMaxChanges)
@@ -316,7 +322,9 @@ private:
                     addedAt.push_back(next.size());
                     next.emplace_back();
                 }
-                if (std::binary_search(hashedInodes.begin(), hashedInodes.end(), entry.inode))
+                const std::uint64_t bit = filterBit(entry.inode);
+                if ((mayBeHashed[bit >> 6] >> (bit & 63) & 1) &&
+                    std::binary_search(hashedInodes.begin(), hashedInodes.end(), entry.inode))
                     hashed.push_back({subdir, entry.inode, std::string(entry.name)});
             }
             if (reader.error() != 0)

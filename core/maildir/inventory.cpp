@@ -273,7 +273,9 @@ private:
         // Most listed names are not duplicate candidates: a 4096-bit filter of the hashed inodes
         // spares them the binary search.
         std::uint64_t mayBeHashed[64] = {};
-        const auto filterBit = [](std::uint64_t inode) { return (inode * 0x9E3779B97F4A7C15ull) >> 52; };
+        const auto filterBit = [](std::uint64_t inode) {
+            return (inode * 0x9E3779B97F4A7C15ull) >> 52;
+        };
         for (const std::uint64_t inode : hashedInodes)
             mayBeHashed[filterBit(inode) >> 6] |= std::uint64_t(1) << (filterBit(inode) & 63);
         auto folderFd = openDirBeneath(m_root.fd(), rel, "");

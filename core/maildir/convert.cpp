@@ -38,6 +38,7 @@ void to_json(nlohmann::json &json, const FolderConvertPlan &plan)
     json["createTmp"] = plan.createTmp;
     json["swapNew"] = plan.swapNew;
     json["finishSwap"] = plan.finishSwap;
+    json["linkNew"] = plan.linkNew;
     auto moves = nlohmann::json::array();
     for (const std::string &name : plan.moves)
         moves.push_back(pathValue(name));
@@ -276,6 +277,8 @@ public:
                 ++m_report.totals.alreadyCurOnly;
             return finish(plan, true);
         }
+        if (folder.state == FolderState::Broken && !haveSwap && MaildirWalker::lacksOnlyNew(dirFd))
+            return linkMissingNew(dirFd, plan);
         if (folder.state != FolderState::Classic)
             return skip(plan, "broken folder: " + folder.brokenReason);
 
@@ -555,12 +558,51 @@ private:
         return true;
     }
 
+    // A folder whose cur/ holds its mail but whose `new` is gone (MaildirWalker::lacksOnlyNew).
+    // The link is all it lacks: nothing moves, and a killed run leaves either no link (made by
+    // the next run) or the link.
+    bool linkMissingNew(int dirFd, FolderConvertPlan &plan)
+    {
+        plan.linkNew = true;
+        if (m_report.dryRun)
+            return finish(plan, true);
+        auto curFd = openDirAt(dirFd, "cur", joinRel(plan.relPath, "cur"));
+        if (!curFd)
+            return skip(plan, curFd.error().message);
+        auto cur = indexCur(curFd->get(), joinRel(plan.relPath, "cur"));
+        if (!cur)
+            return skip(plan, cur.error().message);
+        if (!ensureJournal() || !createTmp(dirFd, plan))
+            return finish(plan, false);
+        std::string line;
+        const std::uint64_t seq = m_journal->nextSeq();
+        JsonLineWriter(line)
+            .string("type", "swap-new")
+            .number("seq", seq)
+            .path("folder", plan.relPath)
+            .string("to", "cur-only")
+            .finish();
+        m_journal->addLine(line);
+        if (auto status = m_journal->sync(); !status)
+            return fatal(status.error());
+        if (::symlinkat("cur", dirFd, "new") != 0 && !(errno == EEXIST && isSymlinkToCur(dirFd, "new"))) {
+            problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "new"), std::strerror(errno));
+            m_verifyFailed = true;
+            return finish(plan, true);
+        }
+        m_dirs.add(dirFd);
+        if (auto applied = m_journal->markApplied(seq); !applied)
+            return fatal(applied.error());
+        verify(dirFd, plan, cur->messages);
+        return finish(plan, true);
+    }
+
     bool finish(FolderConvertPlan &plan, bool keepGoing)
     {
-        const bool changes = plan.swapNew || plan.finishSwap || plan.createTmp ||
+        const bool changes = plan.swapNew || plan.finishSwap || plan.createTmp || plan.linkNew ||
                              !plan.moves.empty() || !plan.renames.empty() ||
                              !plan.quarantines.empty();
-        if (plan.swapNew)
+        if (plan.swapNew || plan.linkNew)
             ++m_report.totals.converted; // in a dry run: planned
         if (m_report.dryRun) {
             m_report.totals.moved += plan.moves.size();

@@ -30,6 +30,7 @@ struct FolderConvertPlan
     bool createTmp = false;         // tmp/ missing: created
     bool swapNew = false;           // new/ replaced by the symlink new -> cur
     bool finishSwap = false;        // a swap left half-done by a killed run is completed
+    bool linkNew = false;           // `new` was missing beside cur/: the symlink new -> cur made
     std::vector<std::string> moves; // names moved new/NAME -> cur/NAME
     struct Rename
     {
@@ -50,7 +51,7 @@ struct FolderConvertPlan
 struct ConvertTotals
 {
     std::uint64_t folders = 0;
-    std::uint64_t converted = 0; // folders that became cur-only in this run
+    std::uint64_t converted = 0; // folders that became cur-only in this run (linkNew included)
     std::uint64_t alreadyCurOnly = 0;
     std::uint64_t skipped = 0;
     std::uint64_t moved = 0;

@@ -274,6 +274,13 @@ bool MaildirWalker::inspectFolder(int dirfd, MaildirFolder &folder)
     return true;
 }
 
+bool MaildirWalker::lacksOnlyNew(int dirfd)
+{
+    struct stat st;
+    return ::fstatat(dirfd, "cur", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+           ::fstatat(dirfd, "new", &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT;
+}
+
 Result<MaildirTree> MaildirWalker::walk(const MailRoot &root, const ProgressSink &progress)
 {
     MaildirTree tree;

@@ -36,6 +36,10 @@ public:
     // Looks at one directory's cur/new/tmp (fills state, brokenReason, hasTmp). Returns false when
     // the directory has neither cur nor new, i.e. is not a Maildir folder at all.
     static bool inspectFolder(int dirfd, MaildirFolder &folder);
+    // A broken folder whose only fault is that `new` is missing beside its cur/ directory: what
+    // a folder deleted on one node while another node added a message to it is left as on a
+    // cur/-only cluster (docs/mailbox-state.md). convert makes the link, revert the directory.
+    static bool lacksOnlyNew(int dirfd);
 };
 
 } // namespace mm::maildir

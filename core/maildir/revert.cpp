@@ -76,6 +76,13 @@ Status revertFolder(int dirFd, const std::string &relPath)
             return fail(errnoError(errno, "cannot create the new/ directory",
                                    joinRel(relPath, kNewSwapName)));
     }
+    if (MaildirWalker::lacksOnlyNew(dirFd)) {
+        // No symlink to swap out (the folder lost it, MaildirWalker::lacksOnlyNew): the empty
+        // directory just takes its place.
+        if (renameAt2(dirFd, kNewSwapName, dirFd, "new", RENAME_NOREPLACE) != 0)
+            return fail(errnoError(errno, "cannot make the new/ directory", joinRel(relPath, "new")));
+        return {};
+    }
     if (renameAt2(dirFd, kNewSwapName, dirFd, "new", RENAME_EXCHANGE) != 0)
         return fail(errnoError(errno, "cannot swap the symlink for new/", joinRel(relPath, "new")));
     // What sits at the swap name now must be the symlink we replaced; unlink never removes mail.
@@ -157,14 +164,14 @@ Result<RevertReport> Revert::run(const MailRoot &root, const RevertOptions &opti
             break;
         }
         progress.report(done++, total, folder.relPath);
-        if (folder.state == FolderState::Broken)
-            continue; // reported by the walker
         auto dirFd = openDirBeneath(root.fd(), folder.relPath, root.path());
         if (!dirFd) {
             report.problems.push_back(
                 {ProblemKind::FolderSkipped, folder.relPath, dirFd.error().message});
             continue;
         }
+        if (folder.state == FolderState::Broken && !MaildirWalker::lacksOnlyNew(dirFd->get()))
+            continue; // reported by the walker
         struct stat st;
         const bool haveSwap = ::fstatat(dirFd->get(), kNewSwapName, &st, AT_SYMLINK_NOFOLLOW) == 0;
         if (folder.state == FolderState::Classic) {

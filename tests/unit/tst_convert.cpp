@@ -31,6 +31,7 @@ private Q_SLOTS:
     void secondRunChangesNothing();
     void stateDirPlacement();
     void finishesHalfDoneSwaps();
+    void aFolderThatLostNewGetsItBack();
     void revertMakesNewARealDirectory();
     void lockedStateDirIsBusy();
     void cancelLeavesAConsistentTree();
@@ -338,6 +339,49 @@ void TestConvert::finishesHalfDoneSwaps()
     QVERIFY(!exists(b + "/new.mailmesh-swap"));
     struct stat st;
     QVERIFY(::lstat((b + "/new").c_str(), &st) == 0 && S_ISLNK(st.st_mode));
+}
+
+void TestConvert::aFolderThatLostNewGetsItBack()
+{
+    // What a cur/-only cluster is left with when one node deletes a folder while another adds a
+    // message to it: Syncthing keeps cur/ with the new message, `new` (and here tmp/) are gone.
+    const std::string u = m_root + "/u";
+    makeFolder(u);
+    QCOMPARE(::rmdir((u + "/new").c_str()), 0);
+    QCOMPARE(::symlink("cur", (u + "/new").c_str()), 0);
+    const std::string lost = u + "/.Lost";
+    mkdirs(lost + "/cur");
+    writeFile(lost + "/cur/7.M.h:2,S", "kept");
+    const auto curBefore = listing(lost + "/cur");
+
+    const auto before = listing(m_base);
+    const ConvertReport dry = convert(m_root, true);
+    QCOMPARE(dry.folders.size(), std::size_t(1));
+    QCOMPARE(dry.folders.front().relPath, std::string("u/.Lost"));
+    QVERIFY(dry.folders.front().linkNew);
+    QVERIFY(dry.folders.front().createTmp);
+    QVERIFY(!dry.folders.front().skipped);
+    QVERIFY(listing(m_base) == before);
+
+    const ConvertReport report = convert(m_root);
+    QVERIFY(report.verified);
+    QCOMPARE(report.totals.converted, 1u);
+    QCOMPARE(report.totals.skipped, 0u);
+    struct stat st;
+    QVERIFY(::lstat((lost + "/new").c_str(), &st) == 0 && S_ISLNK(st.st_mode));
+    QVERIFY(::stat((lost + "/tmp").c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+    QVERIFY(listing(lost + "/cur") == curBefore); // nothing moved
+    QCOMPARE(convert(m_root).totals.alreadyCurOnly, 2u);
+
+    // revert: the same folder with its `new` lost again gets an empty new/ directory.
+    QCOMPARE(::unlink((lost + "/new").c_str()), 0);
+    auto root = MailRoot::open(m_root);
+    auto reverted = Revert::run(*root, {});
+    QVERIFY2(reverted, reverted ? "" : reverted.error().message.c_str());
+    QCOMPARE(reverted->reverted, (std::vector<std::string>{"u", "u/.Lost"}));
+    QVERIFY(::lstat((lost + "/new").c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+    QVERIFY(listing(lost + "/new").empty());
+    QVERIFY(listing(lost + "/cur") == curBefore);
 }
 
 void TestConvert::revertMakesNewARealDirectory()

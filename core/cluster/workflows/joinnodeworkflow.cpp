@@ -455,19 +455,29 @@ void JoinNodeWorkflow::verify()
                           if (!checkOrFail(scan ? Status{} : Status{fail(scan.error())}, m_nodeId, nextActionForStep()))
                               return;
                           QStringList classic;
+                          bool broken = false;
                           for (const QJsonValue &value : scan->value(QStringLiteral("folders")).toArray()) {
                               const QJsonObject folder = value.toObject();
-                              if (folder.value(QStringLiteral("state")).toString() != QLatin1String("cur-only"))
+                              const QString state = folder.value(QStringLiteral("state")).toString();
+                              if (state != QLatin1String("cur-only"))
                                   classic << folder.value(QStringLiteral("path")).toString();
+                              broken = broken || state == QLatin1String("broken");
                           }
                           if (!classic.isEmpty()) {
+                              // A broken folder arrived as the cluster holds it: typically one that
+                              // lost its `new` link to a DELETE racing a message added elsewhere,
+                              // which convert (through migrate) makes again on every node.
                               failStep(onNode(m_nodeId, Error{ErrorCode::Conflict,
                                                               tr("%n folder(s) not cur/-only after the copy: %1", nullptr,
                                                                  int(classic.size()))
                                                                   .arg(classic.mid(0, 5).join(QStringLiteral(", ")))
                                                                   .toStdString(),
                                                               {}}),
-                                       nextActionForStep());
+                                       broken ? tr("If the other nodes hold these folders the same way (`mailmeshctl status` "
+                                                   "names them), run `mailmeshctl migrate`: it makes a lost new -> cur "
+                                                   "link again on every node. Then run `mailmeshctl join %1` again.")
+                                                    .arg(m_nodeId)
+                                              : nextActionForStep());
                               return;
                           }
                           compareWithReference();

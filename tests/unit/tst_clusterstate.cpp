@@ -94,6 +94,14 @@ private Q_SLOTS:
         const ScanInventory after = inventoryFromScan(
             QStringLiteral("n1"), {folder("u/Maildir", "cur-only", 4, 0), folder("new/Maildir", "classic", 0, 1)});
         QCOMPARE(after.classicFolders, QStringList{QStringLiteral("n1:new/Maildir")});
+        // A folder that lost its new -> cur link needs convert too; other broken folders do not.
+        QJsonObject lostNew = folder("u/Maildir/.Lost", "broken", 1, 0);
+        lostNew.insert(QStringLiteral("brokenReason"), QStringLiteral("new is missing"));
+        QJsonObject noCur = folder("u/Maildir/.Gone", "broken", 0, 0);
+        noCur.insert(QStringLiteral("brokenReason"), QStringLiteral("cur/ is missing"));
+        const ScanInventory lost =
+            inventoryFromScan(QStringLiteral("n1"), {folder("u/Maildir", "cur-only", 4, 0), lostNew, noCur});
+        QCOMPARE(lost.classicFolders, QStringList{QStringLiteral("n1:u/Maildir/.Lost")});
     }
 
     // The probe's watch-changes processes (protocol.md, "probe") against the node's Syncthing home.

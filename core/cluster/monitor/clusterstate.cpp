@@ -122,7 +122,11 @@ ScanInventory inventoryFromScan(const QString &nodeId, const QJsonArray &folders
         inventory.mailboxCounts.insert(path, folder.value(QLatin1String("curMessages")).toInteger()
                                                  + folder.value(QLatin1String("newMessages")).toInteger());
         migrated = migrated || state == QLatin1String("cur-only");
-        if (state == QLatin1String("classic"))
+        // What convert still has to make cur/-only: a real new/, or a `new` lost to a DELETE that
+        // raced mail added on another node (MaildirWalker::lacksOnlyNew).
+        if (state == QLatin1String("classic") ||
+            (state == QLatin1String("broken") &&
+             folder.value(QLatin1String("brokenReason")).toString() == QLatin1String("new is missing")))
             classic << nodeId + QLatin1Char(':') + path;
     }
     if (migrated)

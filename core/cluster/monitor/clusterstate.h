@@ -106,7 +106,8 @@ struct ClusterState
     int keywordClashes = 0;
     QStringList keywordClashDetails; // "folder: keyword letter a is $Junk on node1, Work on node2"
     bool crossNodeChecked = false;  // a cross-node comparison (UID conflicts) has completed
-    QStringList classicFolders; // "node:path" of folders with a real new/ after migration
+    QStringList classicFolders; // "node:path" of folders convert must still do after migration:
+                                // a real new/, or new lost (MaildirWalker::lacksOnlyNew)
     // The replication canary, per origin -> observer pair: the latest run and the last hour.
     // Empty until a run finished (docs/monitoring.md, "The replication canary").
     QList<CanaryPairLatency> canary;

@@ -42,6 +42,20 @@ FolderListing::Entry listingEntryOf(const FolderMessages &messages, const Messag
     return e;
 }
 
+// A 4096-bit filter over a few 64-bit keys: an updated folder looks every listed name up among
+// a handful (its hashed inodes, its new messages' BASEs and candidate keys), and most lookups of a
+// key not among them end here instead of in a binary search.
+class KeyFilter
+{
+public:
+    void add(std::uint64_t key) { m_bits[bit(key) >> 6] |= std::uint64_t(1) << (bit(key) & 63); }
+    bool mayHold(std::uint64_t key) const { return (m_bits[bit(key) >> 6] >> (bit(key) & 63)) & 1; }
+
+private:
+    static std::uint64_t bit(std::uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 52; }
+    std::uint64_t m_bits[64] = {};
+};
+
 std::int64_t nowNs()
 {
     timespec ts{};
@@ -270,14 +284,9 @@ private:
         if (!known.load())
             return false;
         const std::vector<std::uint64_t> hashedInodes = known.hashedInodes();
-        // Most listed names are not duplicate candidates: a 4096-bit filter of the hashed inodes
-        // spares them the binary search.
-        std::uint64_t mayBeHashed[64] = {};
-        const auto filterBit = [](std::uint64_t inode) {
-            return (inode * 0x9E3779B97F4A7C15ull) >> 52;
-        };
+        KeyFilter mayBeHashed; // most listed names are no duplicate candidate
         for (const std::uint64_t inode : hashedInodes)
-            mayBeHashed[filterBit(inode) >> 6] |= std::uint64_t(1) << (filterBit(inode) & 63);
+            mayBeHashed.add(inode);
         auto folderFd = openDirBeneath(m_root.fd(), rel, "");
         if (!folderFd)
             return false;
@@ -324,8 +333,7 @@ private:
                     addedAt.push_back(next.size());
                     next.emplace_back();
                 }
-                const std::uint64_t bit = filterBit(entry.inode);
-                if ((mayBeHashed[bit >> 6] >> (bit & 63) & 1) &&
+                if (mayBeHashed.mayHold(entry.inode) &&
                     std::binary_search(hashedInodes.begin(), hashedInodes.end(), entry.inode))
                     hashed.push_back({subdir, entry.inode, std::string(entry.name)});
             }
@@ -395,6 +403,7 @@ private:
         if (m_progress.cancelled() || !found.problems.empty() || fresh.entries().size() != freshAt.size())
             return false;
         std::vector<std::uint64_t> newBases, newCandidates;
+        KeyFilter newKeys;
         std::vector<FolderListing::Entry> brandNew;
         for (const MessageEntry &m : fresh.entries()) {
             if (m.flags & (MessageEntry::kUnreadable | MessageEntry::kConflictCopy))
@@ -403,6 +412,8 @@ private:
             e.notRemembered = 1;
             newBases.push_back(e.baseHash);
             newCandidates.push_back(e.candidate);
+            newKeys.add(e.baseHash);
+            newKeys.add(e.candidate);
             brandNew.push_back(e);
         }
         std::sort(newBases.begin(), newBases.end());
@@ -415,8 +426,10 @@ private:
                 const FolderListing::Entry &e = next[i];
                 if (freshSlot[i])
                     continue; // the new ones themselves, compared among themselves above
-                if (std::binary_search(newBases.begin(), newBases.end(), e.baseHash) ||
-                    std::binary_search(newCandidates.begin(), newCandidates.end(), e.candidate))
+                if ((newKeys.mayHold(e.baseHash) &&
+                     std::binary_search(newBases.begin(), newBases.end(), e.baseHash)) ||
+                    (newKeys.mayHold(e.candidate) &&
+                     std::binary_search(newCandidates.begin(), newCandidates.end(), e.candidate)))
                     return false; // a new one like an old one: maybe a new group
             }
 

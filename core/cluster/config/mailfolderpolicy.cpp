@@ -72,6 +72,13 @@ QStringList mailFolderIgnores(UidPolicy policy, const NodeConfig &node)
         pattern.replace(special, QStringLiteral("\\") + special);
     ignores << QStringLiteral("// Syncthing's own home on this node lies inside the mail root: never shared.")
             << u'/' + pattern;
+    // A home that is the user's default (~/.config/syncthing) comes with Syncthing 1.27's default
+    // data dir, ~/.local/state/syncthing, which holds the database (prepare makes it).
+    const QString anchored = u'/' + pattern;
+    const QString defaultConfig = QStringLiteral("/.config/syncthing");
+    if (anchored.endsWith(defaultConfig))
+        ignores << QStringLiteral("// Its database (Syncthing 1.27 and later): never shared.")
+                << anchored.chopped(defaultConfig.size()) + QStringLiteral("/.local/state/syncthing");
     return ignores;
 }
 

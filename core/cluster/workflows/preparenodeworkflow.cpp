@@ -231,6 +231,7 @@ void PrepareNodeWorkflow::checkServiceHome(const QString &unit)
         [this, unit](const Result<remote::SshCommand::Output> &passwd) {
             const QString userHome =
                 passwd ? QString::fromUtf8(passwd->standardOutput.trimmed()).section(u':', 5, 5) : QString();
+            m_mailUserHome = userHome;
             const QString unitHome = QDir::cleanPath(userHome + QStringLiteral("/.config/syncthing"));
             if (!userHome.isEmpty() && unitHome != QDir::cleanPath(m_node.syncthing.home)) {
                 const QString dropIn = QStringLiteral("/etc/systemd/system/%1.d/mailmesh-home.conf").arg(unit);
@@ -286,6 +287,33 @@ void PrepareNodeWorkflow::generateConfig(const QString &unit)
 }
 
 void PrepareNodeWorkflow::enableService(const QString &unit)
+{
+    // Syncthing 1.27 and later (Debian 13) started without --home keep their database in the
+    // user's XDG state dir, ~/.local/state/syncthing, and do not create it when the configuration
+    // already exists: the unit then fails on its lock file at every start. Made first, as the
+    // mail user; older versions leave it empty. Inside the mail root it is never shared
+    // (mailFolderIgnores).
+    if (m_mailUserHome.isEmpty()) {
+        startService(unit);
+        return;
+    }
+    remote::SshCommand::Options asMailUser;
+    asMailUser.runAs = m_node.mailUser;
+    runNodeCommand(m_session->ssh(0),
+                   {QStringLiteral("mkdir"), QStringLiteral("-p"), QStringLiteral("-m"), QStringLiteral("0700"),
+                    QDir::cleanPath(m_mailUserHome + QStringLiteral("/.local/state/syncthing"))},
+                   asMailUser, this, [this, unit](const Result<remote::SshCommand::Output> &made) {
+                       if (!made) {
+                           failStep(onNode(m_node.id, made.error()),
+                                    tr("Check that %1 may write its home %2, then run prepare again.")
+                                        .arg(m_node.mailUser, m_mailUserHome));
+                           return;
+                       }
+                       startService(unit);
+                   });
+}
+
+void PrepareNodeWorkflow::startService(const QString &unit)
 {
     runNodeCommand(m_session->ssh(0),
                    asRoot({QStringLiteral("systemctl"), QStringLiteral("enable"), QStringLiteral("--now"), unit}), {},

@@ -99,6 +99,7 @@ private:
     void checkServiceHome(const QString &unit);
     void generateConfig(const QString &unit);
     void enableService(const QString &unit);
+    void startService(const QString &unit);
     void guiOnLoopback();
     void inotifyLimits();
     void stateDir();
@@ -115,6 +116,7 @@ private:
     QJsonObject m_probe;
     QJsonArray m_manualActions;
     bool m_configGenerated = false;
+    QString m_mailUserHome; // from getent passwd, for Syncthing's default data dir
 };
 
 } // namespace mm::cluster

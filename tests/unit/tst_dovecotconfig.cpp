@@ -135,6 +135,30 @@ private Q_SLOTS:
         QCOMPARE(*dovecotsnippet::renderFor(line, location), *snippet);
     }
 
+    // A Debian 13 node's own 2.4 settings (doveconf NAME... prints "name = value"; unset ones
+    // empty) make the location its snippet keeps, with a ':' in a path kept as it is.
+    void mailLocationFromA24Configuration()
+    {
+        QCOMPARE(dovecotsnippet::settingNames24().first(), u"mail_driver"_s);
+        QVERIFY(dovecotsnippet::settingNames24().contains(u"mail_index_path"_s));
+        const QMap<QString, QString> settings{
+            {u"mail_driver"_s, u"maildir"_s},
+            {u"mail_path"_s, u"/var/vmail/%{user|domain}/%{user|username}/Maildir"_s},
+            {u"mail_index_path"_s, u"/var/idx/a:b"_s},
+            {u"mail_control_path"_s, QString()},
+            {u"mailbox_list_layout"_s, u"fs"_s}};
+        const QString location = dovecotsnippet::mailLocationFrom24(settings);
+        QCOMPARE(location, u"maildir:/var/vmail/%{user|domain}/%{user|username}/Maildir:INDEX=/var/idx/a::b:LAYOUT=fs"_s);
+        const auto snippet = dovecotsnippet::renderFor(u"2.4"_s, location);
+        QVERIFY2(snippet, snippet ? "" : snippet.error().message.c_str());
+        QVERIFY(snippet->contains("\nmail_path = /var/vmail/%{user|domain}/%{user|username}/Maildir\n"));
+        QVERIFY(snippet->contains("\nmail_index_path = /var/idx/a:b\n"));
+        QVERIFY(snippet->contains("\nmailbox_list_layout = fs\n"));
+        QVERIFY(!snippet->contains("mail_control_path"));
+        // No mail_driver: no location (deploy-dovecot then says mail_location is not DRIVER:PATH).
+        QCOMPARE(dovecotsnippet::mailLocationFrom24({{u"mail_path"_s, u"~/Maildir"_s}}), QString());
+    }
+
     void snippetKeepsTheNodesRuntimeDirs()
     {
         // A prefix build deployed over Debian's packages keeps /run/dovecot and /var/lib/dovecot

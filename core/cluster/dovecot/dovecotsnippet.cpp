@@ -14,13 +14,26 @@ std::string str(const QString &text)
     return text.toStdString();
 }
 
-// 2.4 spells mail_location's options as settings of their own.
-Result<QString> settingsFor24(const MailLocation &location)
+// mail_location doubles a ':' inside a value; 2.4's settings take it as it is.
+QString unescapedColons(QString value)
+{
+    return value.replace(QStringLiteral("::"), QStringLiteral(":"));
+}
+
+// mail_location's options and the 2.4 settings that replace them.
+const QMap<QString, QString> &optionSettings24()
 {
     static const QMap<QString, QString> names{{QStringLiteral("INDEX"), QStringLiteral("mail_index_path")},
                                               {QStringLiteral("CONTROL"), QStringLiteral("mail_control_path")},
                                               {QStringLiteral("VOLATILEDIR"), QStringLiteral("mail_volatile_path")},
                                               {QStringLiteral("INBOX"), QStringLiteral("mail_inbox_path")}};
+    return names;
+}
+
+// 2.4 spells mail_location's options as settings of their own.
+Result<QString> settingsFor24(const MailLocation &location)
+{
+    const QMap<QString, QString> &names = optionSettings24();
     QStringList lines;
     for (auto it = location.options.begin(); it != location.options.end(); ++it) {
         if (it.key() == QLatin1String("LAYOUT")) {
@@ -33,12 +46,39 @@ Result<QString> settingsFor24(const MailLocation &location)
                         str(QStringLiteral("mail_location option %1 has no Dovecot 2.4 setting Mailmesh knows; "
                                            "write the 2.4 settings by hand")
                                 .arg(it.key())));
-        lines << name + QStringLiteral(" = ") + it.value();
+        lines << name + QStringLiteral(" = ") + unescapedColons(it.value());
     }
     return lines.isEmpty() ? QString() : lines.join(u'\n') + u'\n';
 }
 
+QString escapedColons(QString value)
+{
+    return value.replace(u':', QStringLiteral("::"));
+}
+
 } // namespace
+
+QStringList settingNames24()
+{
+    QStringList names{QStringLiteral("mail_driver"), QStringLiteral("mail_path")};
+    names << optionSettings24().values() << QStringLiteral("mailbox_list_layout");
+    return names;
+}
+
+QString mailLocationFrom24(const QMap<QString, QString> &settings)
+{
+    const QString driver = settings.value(QStringLiteral("mail_driver")).trimmed();
+    if (driver.isEmpty())
+        return {};
+    QString location = driver + u':' + escapedColons(settings.value(QStringLiteral("mail_path")).trimmed());
+    const QMap<QString, QString> &names = optionSettings24();
+    for (auto it = names.begin(); it != names.end(); ++it)
+        if (const QString value = settings.value(it.value()).trimmed(); !value.isEmpty())
+            location += u':' + it.key() + u'=' + escapedColons(value);
+    if (const QString layout = settings.value(QStringLiteral("mailbox_list_layout")).trimmed(); !layout.isEmpty())
+        location += QStringLiteral(":LAYOUT=") + layout;
+    return location;
+}
 
 Result<QByteArray> render(const QByteArray &text, const QMap<QString, QString> &values)
 {
@@ -154,7 +194,7 @@ Result<QByteArray> renderFor(const QString &line, const QString &mailLocation, c
         if (!settings)
             return fail(settings.error());
         values.insert(QStringLiteral("mailDriver"), location->driver);
-        values.insert(QStringLiteral("mailPath"), location->path);
+        values.insert(QStringLiteral("mailPath"), unescapedColons(location->path));
         values.insert(QStringLiteral("locationSettings"), *settings);
     }
     return render(*text, values);

@@ -42,6 +42,13 @@ struct MailLocation
     bool hasSeparateIndexes() const { return options.contains(QStringLiteral("INDEX")); }
 };
 
+// A 2.4 configuration spells its mail location as settings of their own (mail_driver,
+// mail_path, mail_index_path, ...), where 2.3 has one mail_location. The names to ask doveconf
+// for, and the location they make, written as a mail_location (a ':' in a value doubled), so that
+// both lines share MailLocation and renderFor. Empty when mail_driver is not set.
+QStringList settingNames24();
+QString mailLocationFrom24(const QMap<QString, QString> &settings);
+
 // The snippet for the node: its mail location kept (indexes where they are), very dirty syncs off.
 // runtimeDirs (base_dir, state_dir → the values the node's Dovecot uses now) are kept too when
 // given: a build in another prefix would otherwise put its sockets and state under that prefix,

@@ -360,6 +360,11 @@ void DeployDovecotWorkflow::renderNode(int position, Done done)
           });
 }
 
+bool DeployDovecotWorkflow::targets24(int position)
+{
+    return state(position).target && state(position).target->line() == QLatin1String("2.4");
+}
+
 void DeployDovecotWorkflow::renderSnippet(int position, Done done)
 {
     const QString confFile = state(position).before.configFile;
@@ -367,14 +372,25 @@ void DeployDovecotWorkflow::renderSnippet(int position, Done done)
         position,
         // Read as the target build reads it: it knows maildir_cur_only, which a stock doveconf
         // rejects once migrate (or an earlier deploy) wrote 99-mailmesh-cur-only.conf.
-        {targetTool(QStringLiteral("doveconf")), QStringLiteral("-c"), confFile, QStringLiteral("-h"),
-         QStringLiteral("mail_location")},
+        // 2.4 has no mail_location: its settings of their own ("name = value" lines) make one.
+        QStringList{targetTool(QStringLiteral("doveconf")), QStringLiteral("-c"), confFile}
+            << (targets24(position) ? dovecotsnippet::settingNames24()
+                                    : QStringList{QStringLiteral("-h"), QStringLiteral("mail_location")}),
         {}, [this, position, done](const Result<remote::SshCommand::Output> &location) {
             if (!location) {
                 done(fail(location.error()));
                 return;
             }
-            state(position).mailLocation = QString::fromUtf8(location->standardOutput).trimmed();
+            const QString output = QString::fromUtf8(location->standardOutput);
+            if (targets24(position)) {
+                QMap<QString, QString> settings;
+                for (const QString &line : output.split(u'\n'))
+                    if (const qsizetype equals = line.indexOf(QStringLiteral(" = ")); equals > 0)
+                        settings.insert(line.left(equals).trimmed(), line.mid(equals + 3));
+                state(position).mailLocation = dovecotsnippet::mailLocationFrom24(settings);
+            } else {
+                state(position).mailLocation = output.trimmed();
+            }
             const QString curOnlyPath = dovecotcontrol::curOnlySnippetPath(state(position).before);
             runOn(
                 position,

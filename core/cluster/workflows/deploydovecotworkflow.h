@@ -122,6 +122,7 @@ private:
     void detectMaster(int position, Done done);
     void renderNode(int position, Done done);
     void renderSnippet(int position, Done done);
+    bool targets24(int position); // the build deployed to the node is Dovecot 2.4
     void restartNode(int position, const QString &prefix, Done done);
     // Without a restart command on a systemd node: dovecot.service, pointed at the prefix.
     QList<QStringList> systemdRestart(int position, const QString &prefix) const;

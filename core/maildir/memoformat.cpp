@@ -2,6 +2,7 @@
 
 #include "maildir/fsutil.h"
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -73,7 +74,9 @@ std::uint64_t hashBytes(std::string_view bytes)
 
 Status replaceFileAtomically(const std::string &path, std::string_view text)
 {
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    // Unique per write, not only per process: one `serve` may answer two inventories at once.
+    static std::atomic<std::uint64_t> writes{0};
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + '.' + std::to_string(++writes);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return fail(errnoError(errno, "create", tmp));

@@ -39,7 +39,17 @@ if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/mailmesh
   mkdir -p "$cache"
 fi
-sha=$(sha256sum "$patch_file" | cut -c1-16)
+# Configure options beyond the common ones below. 2.4 goes to Debian 13 nodes too (the lab's
+# `deploy-dovecot --prefix`), whose libraries differ from this host's: without ICU (only full-text
+# search's normalisation uses it) the build needs no library Debian 13 lacks; a bookworm-built
+# 2.4 failed there on libicui18n.so.72. They are part of the cache key; none for 2.3 keeps its key.
+line_options=()
+[ "$line" = 2.3 ] || line_options=(--without-icu)
+if [ ${#line_options[@]} -eq 0 ]; then
+  sha=$(sha256sum "$patch_file" | cut -c1-16)
+else
+  sha=$({ cat "$patch_file"; printf '%s\n' "${line_options[@]}"; } | sha256sum | cut -c1-16)
+fi
 prefix=$cache/dovecot-$line-$sha
 
 if [ -f "$prefix/.mailmesh-complete" ]; then
@@ -98,7 +108,8 @@ log "building dovecot $chosen + mailmesh patch into $prefix (logs in $work)"
   # (-g0): the prefix is for tests, the demo and trials; Debian packages (build-debs.sh) carry
   # their own debug symbols.
   nice ./configure --prefix="$prefix" --with-ssl=openssl --without-docs \
-    --disable-static --disable-dependency-tracking CFLAGS="-O2 -g0" > "$work/configure.log" 2>&1
+    --disable-static --disable-dependency-tracking "${line_options[@]}" CFLAGS="-O2 -g0" \
+    > "$work/configure.log" 2>&1
   # noinst_PROGRAMS= : Dovecot's own unit tests (and a few fuzzers) are built by `make all`
   # though nothing installs them; about a fifth of the compile and two fifths of the links.
   make_vars=(noinst_PROGRAMS=)

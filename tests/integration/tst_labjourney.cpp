@@ -354,6 +354,11 @@ private Q_SLOTS:
             QCOMPARE(output(m_lab->runInNode(i, {u"systemctl"_s, u"is-active"_s, u"dovecot"_s})),
                      QByteArray("active"));
         }
+        // The node's folder layout is kept: the folder filed before the deploy is still there
+        // (a 2.4 snippet that restated doveconf's global layout turned Maildir++ into fs).
+        mm::test::ImapsClient alice;
+        QVERIFY2(login(alice, 0).isEmpty(), "alice cannot log in on node1 after the deploy");
+        QVERIFY2(alice.command("SELECT Archive"), "Archive is gone after the deploy");
         // Postfix still delivers through the new build's LMTP.
         QVERIFY(mm::test::sendSmtp(m_lab->node(0).address, "sender@lab.test", {"bob@lab.test"},
                                    mm::test::labMessage("after-deploy", "bob@lab.test"))

@@ -60,8 +60,11 @@ QString escapedColons(QString value)
 
 QStringList settingNames24()
 {
+    // Not mailbox_list_layout: doveconf prints its global default (fs), not the maildir driver's
+    // own (Maildir++). Written into the snippet, it turned a node's Maildir++ folders into fs
+    // ones (seen on a Debian 13 lab node). Left out, the node's own layout stays in effect.
     QStringList names{QStringLiteral("mail_driver"), QStringLiteral("mail_path")};
-    names << optionSettings24().values() << QStringLiteral("mailbox_list_layout");
+    names << optionSettings24().values();
     return names;
 }
 
@@ -75,8 +78,6 @@ QString mailLocationFrom24(const QMap<QString, QString> &settings)
     for (auto it = names.begin(); it != names.end(); ++it)
         if (const QString value = settings.value(it.value()).trimmed(); !value.isEmpty())
             location += u':' + it.key() + u'=' + escapedColons(value);
-    if (const QString layout = settings.value(QStringLiteral("mailbox_list_layout")).trimmed(); !layout.isEmpty())
-        location += QStringLiteral(":LAYOUT=") + layout;
     return location;
 }
 

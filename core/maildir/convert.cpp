@@ -493,15 +493,7 @@ private:
                         "new/ not empty after the moves; left classic (run convert again)");
                 continue;
             }
-            line.clear();
-            p.swapSeq = m_journal->nextSeq();
-            JsonLineWriter(line)
-                .string("type", "swap-new")
-                .number("seq", p.swapSeq)
-                .path("folder", p.plan.relPath)
-                .string("to", "cur-only")
-                .finish();
-            m_journal->addLine(line);
+            p.swapSeq = journalSwapToCurOnly(p.plan.relPath, line);
             p.swapped = true;
         }
         if (auto status = m_journal->sync(); !status)
@@ -575,14 +567,7 @@ private:
         if (!ensureJournal() || !createTmp(dirFd, plan))
             return finish(plan, false);
         std::string line;
-        const std::uint64_t seq = m_journal->nextSeq();
-        JsonLineWriter(line)
-            .string("type", "swap-new")
-            .number("seq", seq)
-            .path("folder", plan.relPath)
-            .string("to", "cur-only")
-            .finish();
-        m_journal->addLine(line);
+        const std::uint64_t seq = journalSwapToCurOnly(plan.relPath, line);
         if (auto status = m_journal->sync(); !status)
             return fatal(status.error());
         if (::symlinkat("cur", dirFd, "new") != 0 && !(errno == EEXIST && isSymlinkToCur(dirFd, "new"))) {
@@ -730,6 +715,21 @@ private:
             kept.push_back({srcFd, name});
         }
         return true;
+    }
+
+    // The intent "new becomes the link new -> cur" of one folder (not yet synced); its seq.
+    std::uint64_t journalSwapToCurOnly(const std::string &folder, std::string &line)
+    {
+        line.clear();
+        const std::uint64_t seq = m_journal->nextSeq();
+        JsonLineWriter(line)
+            .string("type", "swap-new")
+            .number("seq", seq)
+            .path("folder", folder)
+            .string("to", "cur-only")
+            .finish();
+        m_journal->addLine(line);
+        return seq;
     }
 
     bool createTmp(int dirFd, FolderConvertPlan &plan)

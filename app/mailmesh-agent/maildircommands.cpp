@@ -190,7 +190,7 @@ std::string formatConvert(const nlohmann::json &r)
                 text += "symlink  " + shown + "/new -> cur\n";
         } else {
             text += "converted " + shown + ": " +
-                    std::to_string(f.value("moves", nlohmann::json::array()).size()) + " moved, " +
+                    std::to_string(f.value("moved", std::uint64_t(0))) + " moved, " +
                     std::to_string(f.value("renames", nlohmann::json::array()).size()) +
                     " renamed, " +
                     std::to_string(f.value("quarantines", nlohmann::json::array()).size()) +

@@ -57,6 +57,10 @@ inline std::size_t utf8SequenceLength(std::string_view s, std::size_t i)
 inline bool isValidUtf8(std::string_view s)
 {
     for (std::size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) { // most names are ASCII
+            ++i;
+            continue;
+        }
         const std::size_t n = utf8SequenceLength(s, i);
         if (n == 0)
             return false;

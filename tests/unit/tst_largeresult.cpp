@@ -22,7 +22,8 @@ QJsonObject toQt(const json &value)
     return QJsonDocument::fromJson(QByteArray::fromStdString(value.dump())).object();
 }
 
-// A convert result: one folder with `moves` names in new/, a small folder, some problems.
+// A convert dry run's plan (a real run lists no names): one folder with `moves` names in new/, a
+// small folder, some problems.
 json convertResult(int moves, int problems)
 {
     json big = {{"path", "example.org/alice"}, {"stateBefore", "classic"}, {"skipped", false},
@@ -35,9 +36,9 @@ json convertResult(int moves, int problems)
     big["quarantines"].push_back({{"name", ".dot"}, {"reason", "dotfile-in-new"}, {"size", 2}});
     json small = {{"path", "example.org/bob"}, {"stateBefore", "classic"}, {"moves", json::array({"2.M2P2.h"})},
                   {"renames", json::array()}, {"quarantines", json::array()}};
-    json result = {{"schemaVersion", 1}, {"dryRun", false}, {"root", "/var/vmail"},
+    json result = {{"schemaVersion", 1}, {"dryRun", true}, {"root", "/var/vmail"},
                    {"folders", json::array({big, small})}, {"problems", json::array()},
-                   {"totals", {{"moved", moves + 1}}}, {"verified", true}};
+                   {"totals", {{"moved", moves + 1}}}};
     for (int i = 0; i < problems; ++i)
         result["problems"].push_back({{"kind", i % 2 ? "action-failed" : "symlink"},
                                       {"path", "p" + std::to_string(i)}, {"detail", "d"}});

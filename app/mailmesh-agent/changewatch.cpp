@@ -415,7 +415,7 @@ private:
                 const std::string name = rel.substr(rel.rfind('/') + 1);
                 // tmp/, Dovecot's folder-being-deleted and the state dir of a mail root that is a
                 // mount point are ignored by the folder's .stignore.
-                return name == "tmp" || name == "..DOVECOT-TRASHED" || name == ".stversions"
+                return name == "tmp" || name == "..DOVECOT-TRASHED" || name == "..DOVECOT-TrasH" || name == ".stversions"
                        || rel == maildir::StateDir::kInRootName || (!homeRel.empty() && rel == homeRel);
             },
             isChangeNoise};

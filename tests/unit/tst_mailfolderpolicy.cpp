@@ -2,6 +2,7 @@
 // root in the usual virtual-user setup) is ignored on that node, anchored and escaped; a home
 // elsewhere adds nothing. Found on the lab's Debian nodes, where syncthing@vmail keeps
 // /var/vmail/.config/syncthing and pairing copied node1's keys to every node.
+// And the directory Dovecot renames a folder to while deleting it, in either folder layout.
 
 #include "cluster/config/mailfolderpolicy.h"
 
@@ -57,6 +58,18 @@ private Q_SLOTS:
         added.removeIf(
             [](const QString &line) { return line.startsWith(QLatin1String("//")); }); // comments
         QCOMPARE(added, extra.isEmpty() ? QStringList() : extra.split(u' '));
+    }
+
+    // Dovecot deletes a folder by renaming it to a directory of its own first; replicated, that
+    // directory reaches nodes whose Dovecot empties it at their next DELETE, and Syncthing can
+    // never remove it ("not empty"). Its name differs between the two layouts.
+    void ignoresTheFolderDovecotIsDeletingInEitherLayout()
+    {
+        for (UidPolicy policy : {UidPolicy::PerNode, UidPolicy::Replicated}) {
+            const QStringList ignores = mailFolderIgnores(policy, NodeConfig{});
+            QVERIFY(ignores.contains(QStringLiteral("(?d)**/..DOVECOT-TRASHED"))); // Maildir++
+            QVERIFY(ignores.contains(QStringLiteral("(?d)**/..DOVECOT-TrasH")));   // LAYOUT=fs
+        }
     }
 };
 

@@ -33,8 +33,11 @@ QStringList dovecotAndSyncthingIgnores(UidPolicy policy)
         // Dovecot renames a deleted folder here and then empties it: the deleting node's own
         // business. Replicated, it lands on nodes whose Dovecot empties any such directory it
         // finds before its own next DELETE (docs/maildir-dovecot-syncthing.md, "Open findings").
-        QStringLiteral("// A folder being deleted by the node's own Dovecot."),
+        // Its name depends on the folder layout (Dovecot's src/lib-storage/list/: Maildir++ in
+        // mailbox-list-maildir.h, LAYOUT=fs in mailbox-list-fs.h, the same in 2.3 and 2.4).
+        QStringLiteral("// A folder being deleted by the node's own Dovecot (Maildir++, LAYOUT=fs)."),
         QStringLiteral("(?d)**/..DOVECOT-TRASHED"),
+        QStringLiteral("(?d)**/..DOVECOT-TrasH"),
         // A mail root that is a mount point keeps its journals and quarantine here
         // (core/maildir/statedir.h): per node, and never deleted by Syncthing, so no (?d).
         QStringLiteral("// This node's journals and quarantine, when the mail root is a mount point."),

@@ -253,7 +253,8 @@ struct DovecotConfigValues
     QString usersFile;
     quint16 imapPort = 0;
     bool curOnly = false;
-    QString release; // "2.4.1", for 2.4's version settings
+    bool fsLayout = false; // LAYOUT=fs instead of Maildir++
+    QString release;       // "2.4.1", for 2.4's version settings
 };
 
 QString dovecotConfigHeader(const DovecotConfigValues &values)
@@ -316,7 +317,7 @@ QString dovecot23Config(const DovecotConfigValues &values)
 {
     return dovecotConfigHeader(values) + dovecotCommonSettings(values) +
            u"disable_plaintext_auth = no\n"
-           "mail_location = maildir:~/Maildir\n"
+           "mail_location = maildir:~/Maildir%4\n"
            // The marker variables let teardown find every Dovecot child process.
            "import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS %1 %2\n"
            "passdb {\n"
@@ -328,7 +329,8 @@ QString dovecot23Config(const DovecotConfigValues &values)
            "  args = username_format=%u %3\n"
            "}\n"_s
                .arg(QString::fromLatin1(ProcessTable::kDirVariable),
-                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile) +
+                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile,
+                    values.fsLayout ? u":LAYOUT=fs"_s : QString()) +
            dovecotServices(values, u"127.0.0.1"_s, u"$default_internal_user"_s);
 }
 
@@ -342,6 +344,7 @@ QString dovecot24Config(const DovecotConfigValues &values)
            u"auth_allow_cleartext = yes\n"
            "mail_driver = maildir\n"
            "mail_path = ~/Maildir\n"
+           "%4"
            "import_environment {\n"
            "  %1 = %{env:%1}\n"
            "  %2 = %{env:%2}\n"
@@ -353,7 +356,8 @@ QString dovecot24Config(const DovecotConfigValues &values)
            "  passwd_file_path = %3\n"
            "}\n"_s
                .arg(QString::fromLatin1(ProcessTable::kDirVariable),
-                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile) +
+                    QString::fromLatin1(ProcessTable::kRunVariable), values.usersFile,
+                    values.fsLayout ? u"mailbox_list_layout = fs\n"_s : QString()) +
            // The user by name: 2.4 (2.4.1) resolves $SET:default_internal_user inside this service
            // block to the built-in default (dovecot), and the rootless auth-worker then fails to
            // setgid, which breaks `doveadm user '*'` (user listing runs in the auth-worker).
@@ -836,6 +840,7 @@ Status Sandbox::writeDovecotConfig(Node &node)
         .usersFile = usersFile,
         .imapPort = info.imapPort,
         .curOnly = m_options.curOnly,
+        .fsLayout = m_options.fsLayout,
         .release = node.dovecotVersion.release(),
     };
     const QString config = node.dovecotVersion.hasVersionedConfig() ? dovecot24Config(values)

@@ -23,6 +23,9 @@ struct SandboxOptions
     // conf.d/99-mailmesh-cur-only.conf says `maildir_cur_only = no`, which migrate switches.
     // Only for a patched prefix (a stock Dovecot refuses the setting); ignored with curOnly.
     bool curOnlySettingOff = false;
+    // Dovecot's LAYOUT=fs: a folder is the directory Maildir/Name/ (Name/Sub/ below it) instead
+    // of Maildir++'s Maildir/.Name (.Name.Sub). Both layouts exist on real servers.
+    bool fsLayout = false;
     // IMAP login = user@domain; Maildir = <mail root>/<domain>/<user>/Maildir.
     QString mailDomain = QStringLiteral("sandbox.test");
     QString mailUser = QStringLiteral("test");

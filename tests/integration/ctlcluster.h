@@ -31,6 +31,7 @@ public:
         int nodes = 3;
         QString dovecotPrefix;
         bool migrate = true; // cur/-only through `mailmeshctl migrate`; else left classic
+        bool fsLayout = false; // Dovecot's LAYOUT=fs instead of Maildir++ (SandboxOptions)
     };
 
     // Empty on success, else what failed.
@@ -42,6 +43,7 @@ public:
         sandbox::SandboxOptions sandboxOptions;
         sandboxOptions.nodeCount = options.nodes;
         sandboxOptions.dovecotPrefix = options.dovecotPrefix;
+        sandboxOptions.fsLayout = options.fsLayout;
 #ifdef MAILMESH_AGENT_BINARY
         sandboxOptions.changeWatcher = QStringLiteral(MAILMESH_AGENT_BINARY);
 #endif

@@ -1,6 +1,7 @@
 // The long chaos run (label slow; docs/mailbox-state.md): ten minutes of concurrent IMAP clients
 // and deliveries on every node (mailboxchaos.h), once on a cluster migrated to cur/-only by
-// mailmeshctl, where nothing may be lost, duplicated or disagree, and once on stock Dovecot over
+// mailmeshctl, where nothing may be lost, duplicated or disagree (with Maildir++ folders, and
+// again with LAYOUT=fs ones), and once on stock Dovecot over
 // classic Maildirs, paired by mailmeshctl but not migrated, which must show the duplicates the
 // product exists to prevent. MAILMESH_CHAOS_SECONDS shortens both runs.
 
@@ -51,6 +52,23 @@ private Q_SLOTS:
         const ChaosFigures figures = MailboxChaos(cluster, longRun()).run();
         cluster.tearDown();
         qInfo().noquote() << "chaos, cur/-only:" << figures.summary();
+        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
+    }
+
+    // The same on folders in Dovecot's LAYOUT=fs, where a folder is a directory inside its
+    // parent and Dovecot deletes one through ..DOVECOT-TrasH (docs/maildir-dovecot-syncthing.md,
+    // "Open findings"): nothing lost, duplicated or disagreeing, and Syncthing settles.
+    void curOnlyFsLayoutClusterLosesNothing()
+    {
+        CtlCluster cluster;
+        CtlCluster::Options options;
+        options.dovecotPrefix = kPrefix;
+        options.fsLayout = true;
+        const QString error = cluster.setUp(options);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const ChaosFigures figures = MailboxChaos(cluster, longRun()).run();
+        cluster.tearDown();
+        qInfo().noquote() << "chaos, cur/-only, LAYOUT=fs:" << figures.summary();
         QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
     }
 

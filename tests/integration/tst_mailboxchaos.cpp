@@ -42,35 +42,12 @@ private Q_SLOTS:
                   "with -DMAILMESH_DOVECOT_PREFIX=<the path it prints>");
     }
 
-    void curOnlyClusterLosesNothing()
-    {
-        CtlCluster cluster;
-        CtlCluster::Options options;
-        options.dovecotPrefix = kPrefix;
-        const QString error = cluster.setUp(options);
-        QVERIFY2(error.isEmpty(), qPrintable(error));
-        const ChaosFigures figures = MailboxChaos(cluster, longRun()).run();
-        cluster.tearDown();
-        qInfo().noquote() << "chaos, cur/-only:" << figures.summary();
-        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
-    }
+    void curOnlyClusterLosesNothing() { curOnlyChaos(false); }
 
     // The same on folders in Dovecot's LAYOUT=fs, where a folder is a directory inside its
     // parent and Dovecot deletes one through ..DOVECOT-TrasH (docs/maildir-dovecot-syncthing.md,
     // "Open findings"): nothing lost, duplicated or disagreeing, and Syncthing settles.
-    void curOnlyFsLayoutClusterLosesNothing()
-    {
-        CtlCluster cluster;
-        CtlCluster::Options options;
-        options.dovecotPrefix = kPrefix;
-        options.fsLayout = true;
-        const QString error = cluster.setUp(options);
-        QVERIFY2(error.isEmpty(), qPrintable(error));
-        const ChaosFigures figures = MailboxChaos(cluster, longRun()).run();
-        cluster.tearDown();
-        qInfo().noquote() << "chaos, cur/-only, LAYOUT=fs:" << figures.summary();
-        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
-    }
+    void curOnlyFsLayoutClusterLosesNothing() { curOnlyChaos(true); }
 
     void stockDovecotDuplicates()
     {
@@ -89,6 +66,21 @@ private Q_SLOTS:
         cluster.tearDown();
         qInfo().noquote() << "chaos, stock Dovecot:" << figures.summary();
         QVERIFY2(figures.duplicates > 0, qPrintable(figures.summary()));
+    }
+
+private:
+    void curOnlyChaos(bool fsLayout)
+    {
+        CtlCluster cluster;
+        CtlCluster::Options options;
+        options.dovecotPrefix = kPrefix;
+        options.fsLayout = fsLayout;
+        const QString error = cluster.setUp(options);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const ChaosFigures figures = MailboxChaos(cluster, longRun()).run();
+        cluster.tearDown();
+        qInfo().noquote() << (fsLayout ? "chaos, cur/-only, LAYOUT=fs:" : "chaos, cur/-only:") << figures.summary();
+        QVERIFY2(figures.broken().isEmpty(), qPrintable(figures.broken()));
     }
 };
 

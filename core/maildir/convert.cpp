@@ -448,9 +448,10 @@ private:
             const bool rename = op.kind == Op::Rename;
             const std::string &name = rename ? p.plan.renames[op.index].from : p.plan.moves[op.index];
             const std::string &target = rename ? p.plan.renames[op.index].to : name;
-            if (renameAt2(p.newFd.get(), name.c_str(), p.curFd.get(), target.c_str(), RENAME_NOREPLACE) == 0)
+            if (renameAt2(p.newFd.get(), name.c_str(), p.curFd.get(), target.c_str(), RENAME_NOREPLACE) == 0) {
                 ++(rename ? m_report.totals.renamed : m_report.totals.moved);
-            else
+                p.plan.moved += rename ? 0 : 1;
+            } else
                 problem(ProblemKind::ActionFailed, joinRel(joinRel(folder, "new"), name),
                         std::string("cannot move to cur/: ") + std::strerror(errno));
             countDone(name);
@@ -610,8 +611,7 @@ private:
         if (plan.swapNew || plan.linkNew)
             ++m_report.totals.converted; // in a dry run: planned
         if (!m_report.dryRun) {
-            plan.moved = plan.moves.size(); // the names are in the journal
-            std::vector<std::string>().swap(plan.moves);
+            std::vector<std::string>().swap(plan.moves); // the names are in the journal
         } else {
             m_report.totals.moved += plan.moves.size();
             m_report.totals.renamed += plan.renames.size();
@@ -876,8 +876,10 @@ private:
                 return fatal(status.error());
             const std::uint64_t lastSeq = m_journal->lastSeq();
             for (std::size_t k = start; k < stop; ++k) {
-                if (doRename(plan.moves[k], plan.moves[k]))
+                if (doRename(plan.moves[k], plan.moves[k])) {
                     ++m_report.totals.moved;
+                    ++plan.moved;
+                }
                 countDone(plan.moves[k]);
             }
             if (auto status = m_journal->markApplied(lastSeq); !status)
@@ -919,6 +921,7 @@ private:
         const bool leftovers = !drain.moves.empty() || !drain.renames.empty() || !drain.quarantines.empty();
         if (leftovers && !applyMessages(swapFd->get(), curFd->get(), plan.relPath, kSwapName, drain))
             return false;
+        plan.moved += drain.moved;
         for (auto &m : drain.moves)
             plan.moves.push_back(std::move(m));
         for (auto &r : drain.renames)

@@ -34,7 +34,7 @@ struct FolderConvertPlan
     // Names moved new/NAME -> cur/NAME. Listed in a dry run only: a real run journals every name
     // and reports their number in `moved` (200,000 names would be megabytes of answer nobody reads).
     std::vector<std::string> moves;
-    std::uint64_t moved = 0; // a real run: messages moved under their own name
+    std::uint64_t moved = 0; // a real run: messages moved under their own name (done, not planned)
     struct Rename
     {
         std::string from; // name in new/

@@ -15,6 +15,8 @@
 
 #include <QtTest>
 
+#include <map>
+
 using namespace mm::maildir;
 using namespace mailtree;
 
@@ -85,6 +87,16 @@ void TestConvert::movesKeepNames()
     QCOMPARE(report.totals.converted, 2u);
     QCOMPARE(report.totals.moved, 4u);
     QCOMPARE(report.totals.tmpCreated, 1u);
+    // A real run's answer counts each folder's moves; the names are in the journal only.
+    std::map<std::string, std::uint64_t> movedPerFolder;
+    for (const FolderConvertPlan &plan : report.folders) {
+        QVERIFY(plan.moves.empty());
+        movedPerFolder[plan.relPath] = plan.moved;
+    }
+    QCOMPARE(movedPerFolder, (std::map<std::string, std::uint64_t>{{"u", 3}, {"u/.Sent", 1}}));
+    const nlohmann::json answer = report;
+    for (const auto &folder : answer["folders"])
+        QVERIFY(!folder.contains("moves") && folder.contains("moved"));
     for (const char *name : {"1.M1P1.h", "2.M1P1.h,S=3", "3.M1P1.h:2,S", "0.M1P1.h:2,RS"})
         QVERIFY2(exists(u + "/cur/" + name), name);
     QCOMPARE(readFile(u + "/cur/1.M1P1.h"), std::string("one"));

@@ -215,6 +215,20 @@ Result<CurIndex> indexCur(int curFd, const std::string &curRel)
     return index;
 }
 
+// Messages in a cur/: regular files not starting with '.'. Only a count: what verify() and a
+// lost link need, without keeping or hashing the names as indexCur() does.
+Result<std::uint64_t> countMessages(int curFd, const std::string &curRel)
+{
+    std::uint64_t messages = 0;
+    DirReader reader(curFd);
+    DirEntry entry;
+    while (reader.next(entry))
+        messages += entry.type == DT_REG && entry.name.front() != '.';
+    if (reader.error() != 0)
+        return fail(errnoError(reader.error(), "cannot read", curRel));
+    return messages;
+}
+
 class FolderConverter
 {
 public:
@@ -582,9 +596,9 @@ private:
         auto curFd = openDirAt(dirFd, "cur", joinRel(plan.relPath, "cur"));
         if (!curFd)
             return skip(plan, curFd.error().message);
-        auto cur = indexCur(curFd->get(), joinRel(plan.relPath, "cur"));
-        if (!cur)
-            return skip(plan, cur.error().message);
+        auto curMessages = countMessages(curFd->get(), joinRel(plan.relPath, "cur"));
+        if (!curMessages)
+            return skip(plan, curMessages.error().message);
         if (!ensureJournal() || !createTmp(dirFd, plan))
             return finish(plan, false);
         std::string line;
@@ -599,7 +613,7 @@ private:
         m_dirs.add(dirFd);
         if (auto applied = m_journal->markApplied(seq); !applied)
             return fatal(applied.error());
-        verify(dirFd, plan, cur->messages);
+        verify(dirFd, plan, *curMessages);
         return finish(plan, true);
     }
 
@@ -942,14 +956,9 @@ private:
         bool ok = ::fstatat(dirFd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
                   isSymlinkToCur(dirFd, "new");
         if (auto curFd = openDirAt(dirFd, "cur", plan.relPath); ok && curFd) {
-            // Count only: sorting names again would cost as much as the plan did.
-            std::uint64_t messages = 0;
-            DirReader reader(curFd->get());
-            DirEntry entry;
-            while (reader.next(entry))
-                messages += entry.type == DT_REG && entry.name.front() != '.';
+            const auto messages = countMessages(curFd->get(), joinRel(plan.relPath, "cur"));
             const std::uint64_t expected = curBefore + plan.moves.size() + plan.renames.size();
-            if (reader.error() != 0 || messages < expected) {
+            if (!messages || *messages < expected) {
                 ok = false;
                 problem(ProblemKind::ActionFailed, joinRel(plan.relPath, "cur"),
                         "verification: fewer messages in cur/ than planned");
